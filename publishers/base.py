@@ -1,0 +1,94 @@
+"""The one interface every publisher backend implements, and the data it receives.
+
+A release is first rendered into files on disk (``publishers.render``): the same bytes go to every
+backend, so a file downloaded from CKAN is byte-identical to the local catalog's copy. A backend
+then only has to make a dataset look like a ``DatasetSpec`` with exactly these ``ResourceFile``s,
+touching nothing whose sha256 is unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class DatastoreField:
+    id: str
+    type: str  # DataStore type: "text" | "numeric" | "int" | "date" | "bool"
+    label: str  # Spanish title (data dictionary)
+    notes: str  # Spanish description (data dictionary)
+
+
+@dataclass(frozen=True)
+class DatastoreTable:
+    """Rows to load into the DataStore behind a resource, with explicit types (never guessed)."""
+
+    fields: tuple[DatastoreField, ...]
+    rows_path: Path  # Parquet file with exactly these columns, already privacy-filtered
+    primary_key: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResourceFile:
+    name: str  # stable, e.g. "Planilla 2025-01 (CSV)"; the identity of the resource within its dataset
+    format: str  # "CSV" | "XLSX" | "JSON" | "PARQUET" | "HTML" | "MD"
+    path: Path
+    sha256: str
+    description: str = ""
+    period: str | None = None  # YYYY-MM for a month's file; None for history, dictionary, report
+    datastore: DatastoreTable | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str  # CKAN dataset name (slug), e.g. "snm-planilla"
+    title: str
+    notes: str  # Spanish description
+    organization: str  # CKAN organization name, as configured (never derived)
+    license_id: str
+    tags: tuple[str, ...] = ()
+    maintainer: str | None = None
+    maintainer_email: str | None = None
+    extras: Mapping[str, str] = field(default_factory=dict)  # frecuencia, cobertura temporal, base legal...
+
+
+@dataclass(frozen=True)
+class PublishAction:
+    target: str  # "dataset" | "resource" | "datastore"
+    name: str
+    action: str  # "create" | "update" | "unchanged" | "delete"
+    url: str | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "name": self.name, "action": self.action,
+                "url": self.url, "detail": self.detail}
+
+
+@dataclass
+class PublishResult:
+    dataset: str
+    actions: list[PublishAction] = field(default_factory=list)
+    url: str | None = None  # the dataset's page
+    error: str | None = None  # Spanish; set when a terminal error stopped this dataset
+    dry_run: bool = False
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for a in self.actions if a.action != "unchanged")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "url": self.url, "error": self.error, "dry_run": self.dry_run,
+                "writes": self.writes, "actions": [a.to_dict() for a in self.actions]}
+
+
+class Publisher(Protocol):
+    """A backend: the local catalog folder (the default) or a CKAN portal."""
+
+    name: str
+
+    def sync(self, dataset: DatasetSpec, resources: Sequence[ResourceFile], *, dry_run: bool = False) -> PublishResult:
+        """Make ``dataset`` hold these resources (created or updated by name; others left alone)."""
+        ...

@@ -1,0 +1,1 @@
+"""The monthly compliance report of the 24 items (HTML, JSON, Markdown)."""

@@ -1,0 +1,1 @@
+"""Extractors (spreadsheets, CSV, SQL databases), the institution configuration and the raw-input archive."""

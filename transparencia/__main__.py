@@ -1,0 +1,3 @@
+from transparencia.cli import app
+
+app()

@@ -1,0 +1,59 @@
+"""The ``transparencia`` command line: one module per command group, all messages in Spanish.
+
+Exit codes: 0 success; 1 the data has problems (invalid, rejected or missing items);
+2 usage, configuration or unusable input. No command ever ends in a traceback: errors of ours are
+shown as their Spanish message, anything unexpected as one line naming the failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, TypeVar
+
+import typer
+from rich.console import Console
+
+from transparencia.errors import TransparenciaError
+
+app = typer.Typer(
+    name="transparencia",
+    help="Publicación mensual de los puntos de transparencia (Ley 6 de 2002).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable)
+
+
+@app.callback()
+def main() -> None:
+    """Publicación mensual de los puntos de transparencia (Ley 6 de 2002)."""
+
+
+def friendly_errors(command: F) -> F:
+    """Turn our errors into a Spanish message and exit code 2; never show a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except TransparenciaError as exc:
+            err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            err_console.print("Interrumpido por el usuario.")
+            sys.exit(130)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # the last line of defence: one line, no traceback
+            err_console.print(f"[bold red]Error inesperado:[/] {type(exc).__name__}: {exc}", highlight=False)
+            sys.exit(3)
+
+    return wrapper  # type: ignore[return-value]
+
+
+from transparencia.cli import items, validate, template, run  # noqa: E402,F401  (registers the commands)

@@ -1,0 +1,35 @@
+"""``transparencia items``: the mandatory items of the catalog."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from transparencia.cli import app, console, friendly_errors
+from transparencia.schemas import load_catalog
+
+KIND_LABELS = {"dataset": "datos", "document": "documento"}
+
+
+@app.command("items")
+@friendly_errors
+def items_command(
+    as_json: bool = typer.Option(False, "--json", help="Imprime la lista como JSON."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Archivo de catálogo propio de la institución."),
+) -> None:
+    """Lista los 24 puntos obligatorios de transparencia."""
+    entries = load_catalog(catalog)
+    if as_json:
+        print(json.dumps([i.to_dict() for i in entries], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Puntos obligatorios de transparencia ({len(entries)})")
+    for header in ("Código", "Nombre", "Tipo", "Frecuencia", "Base legal", "Dirección"):
+        table.add_column(header)
+    for item in entries:
+        name = item.name if item.applies else f"{item.name} [dim](no aplica)[/]"
+        table.add_row(item.code, name, KIND_LABELS[item.kind], item.frequency_label, item.legal_basis, item.directorate)
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Validation of extracted items: Great Expectations suites generated from the schemas, plus row rules."""
