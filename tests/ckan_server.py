@@ -1,0 +1,1 @@
+"""Fixtures for the real local CKAN server (scripts/ckan-local/)."""

@@ -1,0 +1,1 @@
+"""Fixtures for a temporary Prefect server."""
