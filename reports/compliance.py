@@ -1,0 +1,224 @@
+"""The monthly compliance report of the 24 items: data first, then HTML, JSON and Markdown.
+
+The report is a pure function of the month's state (statuses, rows, findings, links, the dates
+each item was last updated): it carries no run id and no generation time, so re-running an
+unchanged month renders byte-identical files and the publisher writes nothing.
+
+Compliance: an item is *cumplido* when it is published (with or without warnings) or, for a
+document, when it is fresh for its frequency. Items marked "no aplica" are shown in the table but
+left out of the denominator, so "21 de 24 puntos cumplidos" becomes "21 de 23" when one item does
+not apply to the institution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable
+
+from jinja2 import Environment, FileSystemLoader
+
+from transparencia.publishers.base import DatasetSpec, ResourceFile
+
+PUBLICADO = "publicado"
+ADVERTENCIAS = "publicado_con_advertencias"
+RECHAZADO = "rechazado"
+FALTANTE = "faltante"
+VENCIDO = "vencido"
+NO_APLICA = "no_aplica"
+
+STATUS_LABELS = {
+    PUBLICADO: "Publicado",
+    ADVERTENCIAS: "Publicado con advertencias",
+    RECHAZADO: "Rechazado por errores",
+    FALTANTE: "Faltante: no llegó la fuente",
+    VENCIDO: "Vencido: documento sin actualizar según su frecuencia",
+    NO_APLICA: "No aplica",
+}
+FULFILLED = {PUBLICADO, ADVERTENCIAS}
+
+# How many months a document may go without an update before it is "vencido".
+FRESHNESS_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+
+MONTHS_ES = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)
+REPORT_FORMATS = ("html", "json", "md")
+_MEDIA = {"html": "HTML", "json": "JSON", "md": "MD"}
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def period_label(period: str) -> str:
+    """'2025-01' -> 'enero de 2025'."""
+    year, month = period.split("-")
+    return f"{MONTHS_ES[int(month) - 1]} de {year}"
+
+
+def months_between(earlier: date, period: str) -> int:
+    """Whole calendar months from ``earlier``'s month to the reporting period's month."""
+    year, month = (int(p) for p in period.split("-"))
+    return (year - earlier.year) * 12 + (month - earlier.month)
+
+
+def document_status(frequency: str, last_updated: date | None, period: str) -> str:
+    """A document is fresh unless it is older than its frequency allows; on_change never expires."""
+    if last_updated is None:
+        return FALTANTE
+    allowed = FRESHNESS_MONTHS.get(frequency)
+    if allowed is None:
+        return PUBLICADO
+    return VENCIDO if months_between(last_updated, period) > allowed else PUBLICADO
+
+
+@dataclass
+class ItemStatus:
+    """One row of the report: what happened to one mandatory item this month."""
+
+    code: str
+    name: str
+    kind: str  # "dataset" | "document"
+    frequency: str
+    status: str
+    directorate: str
+    rows: int | None = None
+    errors: int = 0
+    warnings: int = 0
+    url: str | None = None
+    last_update: str | None = None  # ISO date
+    source: str | None = None
+    detail: str = ""  # Spanish: why missing, why stale, why it does not apply
+    findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_dict()
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def fulfilled(self) -> bool:
+        return self.status in FULFILLED
+
+    @property
+    def findings_count(self) -> int:
+        return self.errors + self.warnings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status_label": self.status_label, "fulfilled": self.fulfilled}
+
+
+@dataclass
+class ComplianceReport:
+    institution: str
+    acronym: str
+    period: str
+    items: list[ItemStatus]
+
+    @property
+    def applicable(self) -> list[ItemStatus]:
+        return [i for i in self.items if i.status != NO_APLICA]
+
+    @property
+    def fulfilled(self) -> int:
+        return sum(1 for i in self.applicable if i.fulfilled)
+
+    @property
+    def headline(self) -> str:
+        return f"{self.fulfilled} de {len(self.applicable)} puntos cumplidos"
+
+    def count(self, status: str) -> int:
+        return sum(1 for i in self.items if i.status == status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "institution": self.institution,
+            "acronym": self.acronym,
+            "period": self.period,
+            "summary": {
+                "headline": self.headline,
+                "fulfilled": self.fulfilled,
+                "applicable": len(self.applicable),
+                "total": len(self.items),
+                "by_status": {s: self.count(s) for s in STATUS_LABELS},
+            },
+            "items": [i.to_dict() for i in self.items],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ComplianceReport":
+        keep = set(ItemStatus.__dataclass_fields__)
+        items = [ItemStatus(**{k: v for k, v in raw.items() if k in keep}) for raw in data["items"]]
+        return cls(data["institution"], data["acronym"], data["period"], items)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=lambda name: bool(name) and ".html" in name,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["STATUS_LABELS"] = STATUS_LABELS
+    return env
+
+
+def render(report: ComplianceReport, fmt: str) -> str:
+    """The report as text in one of ``REPORT_FORMATS``."""
+    if fmt == "json":
+        return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    template = _environment().get_template(f"compliance.{fmt}.j2")
+    return template.render(report=report, period_text=period_label(report.period), counts={
+        s: report.count(s) for s in STATUS_LABELS})
+
+
+def write_report(report: ComplianceReport, out_dir: Path, formats: Iterable[str] = REPORT_FORMATS) -> dict[str, Path]:
+    """Write the report files; a file whose text is unchanged is left untouched (same mtime)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for fmt in formats:
+        path = out_dir / f"informe-cumplimiento-{report.period}.{fmt}"
+        text = render(report, fmt)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written[fmt] = path
+    return written
+
+
+def report_dataset(report: ComplianceReport, organization: str, license_id: str,
+                   maintainer: str | None = None, maintainer_email: str | None = None) -> DatasetSpec:
+    """The dataset "Informe de cumplimiento de transparencia" that carries one report per month."""
+    return DatasetSpec(
+        name=f"{report.acronym.lower()}-informe-cumplimiento",
+        title="Informe de cumplimiento de transparencia",
+        notes=(f"Estado mensual de los puntos obligatorios de transparencia (Ley 6 de 2002) de "
+               f"{report.institution}: qué se publicó, qué se rechazó por errores, qué falta y qué "
+               f"documentos están vencidos."),
+        organization=organization,
+        license_id=license_id,
+        tags=("transparencia", "cumplimiento", "ley-6-2002"),
+        maintainer=maintainer,
+        maintainer_email=maintainer_email,
+        extras={"frecuencia": "mensual", "base_legal": "Ley 6 de 2002"},
+    )
+
+
+def report_resources(report: ComplianceReport, paths: dict[str, Path]) -> list[ResourceFile]:
+    """One resource per written format, named by month so earlier months' reports stay."""
+    return [
+        ResourceFile(
+            name=f"Informe de cumplimiento {report.period} ({_MEDIA[fmt]})",
+            format=_MEDIA[fmt],
+            path=path,
+            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            description=f"Informe de cumplimiento de {period_label(report.period)}: {report.headline}.",
+            period=report.period,
+        )
+        for fmt, path in paths.items()
+    ]
+
+
+def load_report(path: Path) -> ComplianceReport:
+    return ComplianceReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
