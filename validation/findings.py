@@ -75,3 +75,60 @@ class ValidationReport:
             "warnings": [f.to_dict() for f in self.warnings],
             "extraction": self.extraction,
         }
+
+
+# The registry of finding types: every finding's ``rule`` is one of these ids. Templates are
+# rendered with ``str.format`` from the finding's column, value and the check's parameters.
+FINDING_TYPES: dict[str, FindingType] = {
+    t.id: t
+    for t in (
+        FindingType("type-error", "Valor de tipo incorrecto",
+                    "El valor '{value}' de la columna '{column}' no es {expected}."),
+        FindingType("missing-column", "Falta una columna obligatoria",
+                    "Falta la columna obligatoria '{column}' ({title}). Encabezados aceptados: {accepted}."),
+        FindingType("required", "Falta un valor obligatorio",
+                    "Falta el valor obligatorio de '{title}' (columna '{column}')."),
+        FindingType("enum", "Valor no permitido",
+                    "'{value}' no es un valor permitido para '{title}'. Valores permitidos: {allowed}."),
+        FindingType("pattern", "Formato incorrecto",
+                    "'{value}' no tiene el formato esperado para '{title}' (patrón {pattern})."),
+        FindingType("yearmonth", "Período con formato incorrecto",
+                    "'{value}' no es un período válido en '{title}': se esperaba AAAA-MM (p. ej. 2025-01)."),
+        FindingType("minimum", "Valor menor que el mínimo",
+                    "{value} es menor que el mínimo permitido para '{title}' ({bound})."),
+        FindingType("maximum", "Valor mayor que el máximo",
+                    "{value} es mayor que el máximo permitido para '{title}' ({bound})."),
+        FindingType("exclusive-minimum", "Valor no mayor que el mínimo",
+                    "{value} no es válido para '{title}': debe ser mayor que {bound}."),
+        FindingType("max-length", "Texto demasiado largo",
+                    "El texto de '{title}' tiene más de {bound} caracteres: '{value}'."),
+        FindingType("cedula", "Cédula no válida",
+                    "La cédula '{value}' no es válida: se esperaba provincia-tomo-asiento, "
+                    "p. ej. 8-123-4567, PE-1234-12345 o E-8-123456."),
+        FindingType("ruc", "RUC con forma inusual",
+                    "El RUC '{value}' no tiene la forma esperada (p. ej. 8-123-4567 DV 12 o 2588017-1-831938 DV 57)."),
+        FindingType("duplicate-key", "Clave primaria repetida",
+                    "La clave ({key}) = ({value}) se repite en más de una fila."),
+        FindingType("date-order", "Fechas en orden inverso",
+                    "'{title}' ({value}) es anterior a '{start_title}' ({start_value})."),
+        FindingType("amount-product", "Monto que no cuadra con el producto",
+                    "'{title}' es {value}, pero {factors} da {expected} (diferencia {difference})."),
+        FindingType("date-in-period", "Fecha fuera del período",
+                    "La fecha {value} de '{title}' no está dentro del período {period}."),
+        FindingType("date-after-period", "Fecha posterior al período",
+                    "La fecha {value} de '{title}' es posterior al fin del período {period}."),
+        FindingType("amount-sum", "Total que no cuadra con la suma",
+                    "'{title}' es {value}, pero la suma de {parts} es {expected} (diferencia {difference})."),
+        FindingType("amounts-ordered", "Montos en orden incorrecto",
+                    "'{title}' ({value}) es menor que '{previous_title}' ({previous_value})."),
+        FindingType("period-mismatch", "Período distinto del que se valida",
+                    "El período '{value}' de la fila no coincide con el período que se valida ({period})."),
+        FindingType("more-rows", "Más filas con el mismo problema",
+                    "… y {count:,} filas más con el mismo problema ({title})."),
+    )
+}
+
+
+def render_message(rule: str, **params: Any) -> str:
+    """The Spanish message of a finding of type ``rule``, from its template."""
+    return FINDING_TYPES[rule].template.format(**params)

@@ -1,0 +1,177 @@
+"""Great Expectations suites generated from the Table Schemas, never written by hand per item.
+
+Each schema field constraint becomes one expectation, tagged (in its ``meta``) with the finding
+type it produces; the suite is built once per schema and reused. Great Expectations costs about
+6 s to import, so it is imported on first use, with analytics off and no progress bars; the
+context is ephemeral (in memory), so validating never reads or writes a project folder nor
+touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Callable
+
+import pandas as pd
+
+from transparencia.schemas.table import Field, TableSchema
+from transparencia.validation.hits import Hits, shown_value
+
+CEDULA_PATTERN = r"^(?:PE|E|N|[1-9]|1[0-3])(?:AV|PI)?-\d{1,4}-\d{1,6}$"
+# Lenient on purpose (a warning only): natural persons' RUC is the cédula, legal persons' the
+# Registro Público numbers; either may carry the DV ("DV 12", "D.V. 12", "-12").
+RUC_PATTERN = (
+    r"^(?:PE|E|N|NT|\d{1,9})(?:AV|PI)?(?:-\d{1,9}){2,3}"
+    r"(?:\s*(?:D\.?\s?V\.?)?\s*:?\s*\d{1,2})?$"
+)
+YEARMONTH_PATTERN = r"^\d{4}-(?:0[1-9]|1[0-2])$"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One generated expectation and the finding type its failures become."""
+
+    rule: str
+    severity: str
+    columns: tuple[str, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    build: Callable[[Any], Any] = field(default=lambda gxe: None, compare=False, repr=False)
+
+    @property
+    def column(self) -> str:
+        return ", ".join(self.columns)
+
+
+def anchored(pattern: str) -> str:
+    """GX runs regexes as a search: anchor the whole pattern and keep its alternations inside."""
+    body = pattern.removeprefix("^").removesuffix("$")
+    return f"^(?:{body})$"
+
+
+def _field_checks(f: Field) -> list[Check]:
+    """The checks a field's Table Schema type, format and constraints imply."""
+    col, base = f.name, {"title": f.title}
+    checks = []
+    if f.required:
+        checks.append(Check("required", "error", (col,), base,
+                            lambda gxe: gxe.ExpectColumnValuesToNotBeNull(column=col)))
+    if f.type == "yearmonth":
+        checks.append(Check("yearmonth", "error", (col,), base,
+                            lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=YEARMONTH_PATTERN)))
+    if f.enum:
+        allowed = list(f.enum)
+        checks.append(Check("enum", "error", (col,), {**base, "allowed": ", ".join(allowed)},
+                            lambda gxe: gxe.ExpectColumnValuesToBeInSet(column=col, value_set=allowed)))
+    if f.pattern:
+        regex = anchored(f.pattern)
+        checks.append(Check("pattern", "error", (col,), {**base, "pattern": f.pattern},
+                            lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=regex)))
+    if f.format == "cedula":
+        checks.append(Check("cedula", "error", (col,), base,
+                            lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=CEDULA_PATTERN)))
+    if f.format == "ruc":
+        checks.append(Check("ruc", "warning", (col,), base,
+                            lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=RUC_PATTERN)))
+    bounds = (("minimum", f.minimum, False, "min"), ("exclusive-minimum", f.exclusive_minimum, True, "min"),
+              ("maximum", f.maximum, False, "max"))
+    for rule, bound, strict, side in bounds:
+        if bound is not None:
+            kwargs = {f"{side}_value": bound, f"strict_{side}": strict}
+            checks.append(Check(rule, "error", (col,), {**base, "bound": bound},
+                                lambda gxe, kw=kwargs: gxe.ExpectColumnValuesToBeBetween(column=col, **kw)))
+    if f.max_length is not None:
+        longest = f.max_length
+        checks.append(Check("max-length", "error", (col,), {**base, "bound": longest},
+                            lambda gxe: gxe.ExpectColumnValueLengthsToBeBetween(column=col, max_value=longest)))
+    return checks
+
+
+def schema_checks(schema: TableSchema) -> list[Check]:
+    """Every check generated from the schema: its fields' constraints and its primary key."""
+    checks = [c for f in schema.fields for c in _field_checks(f)]
+    key = list(schema.primary_key)
+    if key:
+        titles = ", ".join(schema.field(k).title for k in key)
+        checks.append(Check("duplicate-key", "error", tuple(key), {"key": titles},
+                            lambda gxe: gxe.ExpectCompoundColumnsToBeUnique(column_list=key)
+                            if len(key) > 1 else gxe.ExpectColumnValuesToBeUnique(column=key[0])))
+    return checks
+
+
+@cache
+def _gx_runtime():
+    """Import GX (analytics off) and open one ephemeral context with a dataframe batch definition."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    asset = context.data_sources.add_pandas("transparencia").add_dataframe_asset("extraccion")
+    return gx, gxe, asset.add_batch_definition_whole_dataframe("completa")
+
+
+_suites: dict[str, tuple[TableSchema, list[Check], Any]] = {}
+
+
+def suite_for(schema: TableSchema) -> tuple[list[Check], Any]:
+    """The schema's checks and GX suite, built on first use and cached per schema."""
+    cached = _suites.get(schema.name)
+    if cached is not None and cached[0] is schema:
+        return cached[1], cached[2]
+    gx, gxe, _ = _gx_runtime()
+    checks = schema_checks(schema)
+    suite = gx.ExpectationSuite(name=f"transparencia-{schema.name}")
+    for number, check in enumerate(checks):
+        expectation = check.build(gxe)
+        expectation.meta = {"check": number, "rule": check.rule}
+        suite.add_expectation(expectation)
+    _suites[schema.name] = (schema, checks, suite)
+    return checks, suite
+
+
+def load_gx() -> None:
+    """Pay the GX import up front (benchmarks time it separately)."""
+    _gx_runtime()
+
+
+def run_suite(frame: pd.DataFrame, schema: TableSchema) -> list[Hits]:
+    """Validate the frame with the schema's generated suite; one ``Hits`` per failed expectation."""
+    checks, suite = suite_for(schema)
+    _, _, batch_definition = _gx_runtime()
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    outcome = batch.validate(suite, result_format="COMPLETE")
+    failed = []
+    for result in outcome.results:
+        number = result.expectation_config.meta["check"]
+        check = checks[number]
+        problem = _exception_message(result.exception_info)
+        if problem:
+            raise RuntimeError(f"Great Expectations falló en la verificación '{check.rule}' "
+                               f"de '{check.column}': {problem}")
+        if not result.success:
+            failed.append((number, _hits(check, result.result)))
+    return [hits for _, hits in sorted(failed, key=lambda pair: pair[0])]
+
+
+def _hits(check: Check, result: dict[str, Any]) -> Hits:
+    rows = result.get("unexpected_index_list") or []
+    values = result.get("unexpected_list") or []
+    if len(check.columns) > 1:
+        values = [", ".join(shown_value(v.get(c)) for c in check.columns) for v in values]
+    return Hits(check.rule, check.severity, check.column, rows, values, check.params)
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports a crashed metric inside the result (flat, or keyed by metric) instead of raising."""
+    if not isinstance(info, dict):
+        return None
+    if "raised_exception" in info:
+        return (info.get("exception_message") or "error") if info["raised_exception"] else None
+    for nested in info.values():
+        message = _exception_message(nested)
+        if message:
+            return message
+    return None

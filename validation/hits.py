@@ -1,0 +1,86 @@
+"""Hits: the rows that failed one check on one column, in bulk, before they become findings.
+
+Checks (the generated GX suite, the row rules) report in this vectorised form; turning hits into
+``Finding`` objects is done once, here, with the cap that keeps a bad 100k-row file from producing
+a 100 MB report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from transparencia.validation.findings import FINDING_TYPES, Finding, render_message
+
+MAX_FINDINGS_PER_CHECK = 1000
+
+
+@dataclass
+class Hits:
+    rule: str  # a FINDING_TYPES id
+    severity: str
+    column: str | None
+    rows: Sequence[Any]  # frame index values: source row numbers
+    values: Sequence[Any]
+    params: Mapping[str, Any] = field(default_factory=dict)  # template parameters shared by all rows
+    row_params: Mapping[str, Sequence[Any]] = field(default_factory=dict)  # template parameters per row
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def plain_value(value: Any) -> Any:
+    """A JSON-ready form of a cell: ISO dates, Python numbers, None for missing."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+        if value is pd.NaT:
+            return None
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def shown_value(value: Any) -> str:
+    """How a cell is written inside a Spanish message."""
+    value = plain_value(value)
+    if value is None:
+        return "(vacío)"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def to_findings(hits: Hits, file: str | None, sheet: str | None,
+                cap: int = MAX_FINDINGS_PER_CHECK) -> list[Finding]:
+    """The first ``cap`` hits as findings, plus one summary finding counting the rest.
+
+    The summary keeps the check's rule id (so counting by rule stays right) with no row or value;
+    its message is the ``more-rows`` template.
+    """
+    findings = []
+    for i in range(min(cap, len(hits))):
+        value = hits.values[i]
+        params = {k: shown_value(v[i]) for k, v in hits.row_params.items()}
+        message = render_message(hits.rule, **{**hits.params, **params},
+                                 column=hits.column, value=shown_value(value))
+        row = plain_value(hits.rows[i])
+        findings.append(Finding(hits.rule, hits.severity, message, hits.column,
+                                None if row is None else int(row), plain_value(value), file, sheet))
+    rest = len(hits) - cap
+    if rest > 0:
+        message = render_message("more-rows", count=rest, title=FINDING_TYPES[hits.rule].title.lower())
+        findings.append(Finding(hits.rule, hits.severity, message, hits.column, None, None, file, sheet))
+    return findings

@@ -1,0 +1,115 @@
+"""``validate``: one item's extraction against its schema, as a ``ValidationReport``.
+
+Findings come from five places: values the extractor could not convert, required columns the
+source lacks, the GX suite generated from the schema, the schema's row rules, and rows whose
+``periodo`` is not the period being validated.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from transparencia.errors import ConfigError
+from transparencia.schemas.catalog import Item
+from transparencia.schemas.table import TableSchema
+from transparencia.sources.extraction import Extraction
+from transparencia.validation.expectations import run_suite
+from transparencia.validation.findings import Finding, ValidationReport, render_message
+from transparencia.validation.hits import Hits, to_findings
+from transparencia.validation.rules import check_rules, run_rules
+
+PERIOD = re.compile(r"^\d{4}-(?:0[1-9]|1[0-2])$")
+
+
+def validate(extraction: Extraction, item: Item, period: str | None = None) -> ValidationReport:
+    """Validate an extraction of ``item`` for ``period`` (YYYY-MM; inferred from ``periodo`` if None)."""
+    schema = item.table_schema()
+    check_rules(schema)
+    if period is not None and not PERIOD.match(period):
+        raise ConfigError(f"Período '{period}' no válido: se esperaba AAAA-MM (p. ej. 2025-01)")
+    frame = extraction.frame
+    period = period or infer_period(frame)
+    source = extraction.source
+    findings = [_missing_column(schema, column, source.location, source.sheet)
+                for column in extraction.missing_columns if _is_required(schema, column)]
+    hits = _failure_hits(extraction, schema)
+    hits += _without_failed_cells(_without_missing_columns(run_suite(frame, schema), extraction), extraction)
+    hits += run_rules(frame, schema, period)
+    hits += _period_hits(frame, period)
+    for group in hits:
+        findings += to_findings(group, source.location, source.sheet)
+    return ValidationReport(
+        item=item.code, item_name=item.name, file=source.location, sheet=source.sheet,
+        rows=len(frame), period=period, findings=findings, extraction=extraction.summary(),
+    )
+
+
+def infer_period(frame: pd.DataFrame) -> str | None:
+    """The most common well-formed ``periodo`` value, or None when there is none."""
+    if "periodo" not in frame:
+        return None
+    values = frame["periodo"].dropna()
+    values = values[values.astype(str).str.match(PERIOD.pattern)]
+    return None if values.empty else str(values.mode().iloc[0])
+
+
+def _is_required(schema: TableSchema, column: str) -> bool:
+    return column in schema.field_names and schema.field(column).required
+
+
+def _missing_column(schema: TableSchema, column: str, file: str, sheet: str | None) -> Finding:
+    f = schema.field(column)
+    accepted = ", ".join(f"'{h}'" for h in (f.name, f.title, *f.synonyms))
+    message = render_message("missing-column", column=column, title=f.title, accepted=accepted)
+    return Finding("missing-column", "error", message, column, None, None, file, sheet)
+
+
+def _failure_hits(extraction: Extraction, schema: TableSchema) -> list[Hits]:
+    """Values the extractor could not convert, one group per column (in schema order)."""
+    by_column: dict[str, list] = {}
+    for failure in extraction.failures:
+        by_column.setdefault(failure.column, []).append(failure)
+    order = {name: i for i, name in enumerate(schema.field_names)}
+    return [
+        Hits("type-error", "error", column, [f.row for f in failures], [f.value for f in failures],
+             {}, {"expected": [f.expected for f in failures]})
+        for column, failures in sorted(by_column.items(), key=lambda kv: order.get(kv[0], len(order)))
+    ]
+
+
+def _without_missing_columns(hits: list[Hits], extraction: Extraction) -> list[Hits]:
+    """A column the source lacks is reported once (missing-column), not once per row."""
+    missing = set(extraction.missing_columns)
+    return [h for h in hits if h.column not in missing]
+
+
+def _without_failed_cells(hits: list[Hits], extraction: Extraction) -> list[Hits]:
+    """A cell that failed to convert is null; its type-error already says why, so drop 'required'."""
+    failed: dict[str, set] = {}
+    for failure in extraction.failures:
+        failed.setdefault(failure.column, set()).add(failure.row)
+    kept = []
+    for h in hits:
+        if h.rule == "required" and h.column in failed:
+            keep = ~np.isin(np.asarray(h.rows), list(failed[h.column]))
+            if not keep.any():
+                continue
+            h = Hits(h.rule, h.severity, h.column, np.asarray(h.rows)[keep], np.asarray(h.values, dtype=object)[keep], h.params)
+        kept.append(h)
+    return kept
+
+
+def _period_hits(frame: pd.DataFrame, period: str | None) -> list[Hits]:
+    """Rows declaring a month other than the one being validated (malformed ones are 'yearmonth')."""
+    if period is None or "periodo" not in frame:
+        return []
+    values = frame["periodo"]
+    well_formed = values.astype("str").str.match(PERIOD.pattern)
+    mask = (values.notna() & well_formed & (values != period)).to_numpy(dtype=bool)
+    if not mask.any():
+        return []
+    return [Hits("period-mismatch", "error", "periodo", frame.index.to_numpy()[mask],
+                 values.to_numpy()[mask], {"period": period})]
