@@ -1,1 +1,62 @@
-"""Fixtures for the real local CKAN server (scripts/ckan-local/)."""
+"""Fixtures for the real local CKAN server (scripts/ckan-local/).
+
+``ckan_server`` runs ``scripts/ckan-local/start.sh`` once per test session (idempotent: about two
+minutes on a clean machine, seconds when already running) and fails the session if CKAN cannot
+be started: the CKAN tests must run in CI, never be skipped silently. Each test gets its own
+organization (``ckan_org``) so tests never see each other's datasets.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import ckanapi
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts" / "ckan-local"
+DEFAULT_BASE = "/tmp/transparencia-ckan"
+
+
+@dataclass(frozen=True)
+class CkanServer:
+    url: str
+    token: str
+    base: Path
+
+    def admin(self) -> ckanapi.RemoteCKAN:
+        return ckanapi.RemoteCKAN(self.url, apikey=self.token)
+
+    def start(self) -> None:
+        _run_script("start.sh", self.base)
+
+    def stop_web(self) -> None:
+        """Stop only the CKAN web process (start() brings it back)."""
+        _run_script("stop.sh", self.base, "--web")
+
+
+def _run_script(name: str, base: Path, *args: str) -> None:
+    env = {**os.environ, "CKAN_BASE": str(base)}
+    done = subprocess.run([str(SCRIPTS / name), *args], env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        pytest.fail(f"{name} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def ckan_server() -> CkanServer:
+    base = Path(os.environ.get("CKAN_BASE", DEFAULT_BASE))
+    _run_script("start.sh", base)
+    url = (base / "ckan-url").read_text().strip()
+    token = (base / "secrets" / "api-token").read_text().strip()
+    return CkanServer(url=url, token=token, base=base)
+
+
+@pytest.fixture
+def ckan_org(ckan_server: CkanServer) -> str:
+    """A fresh organization, unique to the test."""
+    name = f"org-test-{uuid.uuid4().hex[:10]}"
+    ckan_server.admin().action.organization_create(name=name, title=f"Institución de prueba {name[-10:]}")
+    return name

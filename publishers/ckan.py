@@ -1,0 +1,265 @@
+"""Publish a rendered release to a CKAN portal (datosabiertos.gob.pa or the local test CKAN).
+
+Identity and idempotence
+    A dataset is found by its configured slug, in the organization found by its configured name
+    (never derived). A resource is identified by its stable name ("Planilla 2025-01 (CSV)") and
+    carries the file's ``sha256`` in its metadata: the same sha means no upload and no write. The
+    dataset's metadata is compared field by field and changed with ``package_revise`` (never
+    ``package_update``, which would drop resources it is not given).
+
+Atomic DataStore replace (stage, then switch)
+    A resource with a DataStore table is never loaded in place. The new file is uploaded as a
+    *staging* resource named "<name> (cargando)", its table is created and filled in large insert
+    chunks (``publishers.ckan_datastore``), and only then is it switched in with one
+    ``package_revise`` that renames the staging resource to the stable name and the old one to
+    "<name> (reemplazado)" — a single database transaction in CKAN, so a reader sees either the old
+    complete table or the new complete table, never an empty or half-loaded one. The retired
+    resource is then deleted (CKAN drops its table). Inserting into a fresh table needs no
+    primary-key lookups, which is what makes it several times faster than upserting. The cost: a
+    replaced month gets a new resource id (its name, and so its place in the dataset, is stable).
+
+Convergence after a crash
+    Every sync starts by removing leftovers of an interrupted run: staging and retired resources,
+    and any second resource with the same name (the one whose sha matches, else the oldest, is
+    kept). A create whose response was lost is looked up by name before it is retried.
+
+Errors
+    Classified once, in ``publishers.ckan_client``. A terminal error (no rights, missing
+    organization, CKAN validation errors) stops this dataset and is returned in
+    ``PublishResult.error`` so the other items go on; a transient error that outlived its retries
+    is raised as ``TransientError`` for the flow to retry later.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import ckanapi
+
+from transparencia.errors import ConfigError, TerminalError
+from transparencia.publishers.base import DatasetSpec, PublishAction, PublishResult, ResourceFile
+from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, RetryPolicy
+from transparencia.publishers.ckan_datastore import LoadOptions, load_fresh_table
+
+STAGING_SUFFIX = " (cargando)"
+RETIRED_SUFFIX = " (reemplazado)"
+
+
+class CkanPublisher:
+    """The CKAN backend of ``publishers.base.Publisher``."""
+
+    name = "ckan"
+
+    def __init__(self, url: str, token: str, *, retry: RetryPolicy | None = None,
+                 load_options: LoadOptions | None = None, connect_timeout: float = 10.0,
+                 read_timeout: float = 300.0, after_write: Callable[[str], None] | None = None):
+        self.client = CkanClient(url, token, retry=retry, connect_timeout=connect_timeout,
+                                 read_timeout=read_timeout)
+        self.load_options = load_options or LoadOptions()
+        self.after_write = after_write  # called with a description after each resource write (tests)
+
+    @classmethod
+    def from_env(cls, **options: Any) -> "CkanPublisher":
+        """From CKAN_URL and CKAN_API_TOKEN, or CKAN_API_TOKEN_FILE (a file holding the token)."""
+        url = os.environ.get("CKAN_URL", "").strip()
+        if not url:
+            raise ConfigError("Falta la variable de entorno CKAN_URL con la dirección del portal CKAN.")
+        token = os.environ.get("CKAN_API_TOKEN", "").strip()
+        token_file = os.environ.get("CKAN_API_TOKEN_FILE", "").strip()
+        if not token and token_file:
+            try:
+                token = Path(token_file).read_text(encoding="utf-8").strip()
+            except OSError as error:
+                raise ConfigError(f"No se pudo leer el token de CKAN del archivo '{token_file}': {error.strerror}.") from error
+        if not token:
+            raise ConfigError("Falta el token de CKAN: defina CKAN_API_TOKEN o CKAN_API_TOKEN_FILE.")
+        return cls(url, token, **options)
+
+    def __repr__(self) -> str:
+        return f"CkanPublisher({self.client.url!r})"
+
+    def sync(self, dataset: DatasetSpec, resources: Sequence[ResourceFile], *, dry_run: bool = False) -> PublishResult:
+        result = PublishResult(dataset=dataset.name, dry_run=dry_run, url=f"{self.client.url}/dataset/{dataset.name}")
+        try:
+            organization = self._organization(dataset.organization)
+            package = self._sync_dataset(dataset, organization, result, dry_run)
+            by_name = self._remove_leftovers(package, resources, result, dry_run)
+            for resource in resources:
+                self._sync_resource(package, resource, by_name.get(resource.name), result, dry_run)
+        except NotAuthorizedError as error:
+            result.error = (f"El token de CKAN no tiene permisos sobre la organización '{dataset.organization}' "
+                            f"(conjunto '{dataset.name}'): {error.message}")
+        except TerminalError as error:
+            result.error = f"Conjunto '{dataset.name}': {error.message}"
+        return result
+
+    # -- organization and dataset -------------------------------------------------------------
+
+    def _organization(self, name: str) -> dict[str, Any]:
+        try:
+            organization = self.client.call("organization_show", {"id": name, "include_datasets": False,
+                                                                  "include_users": False})
+        except ckanapi.NotFound:
+            raise TerminalError(f"La organización '{name}' no existe en CKAN ({self.client.url}). "
+                                "Créela en el portal o corrija el nombre configurado.") from None
+        allowed = self.client.call("organization_list_for_user", {"permission": "create_dataset"})
+        if not any(org["id"] == organization["id"] for org in allowed):
+            raise NotAuthorizedError("organization_list_for_user",
+                                     "el token no es válido o su usuario no puede crear conjuntos en ella")
+        return organization
+
+    def _find_package(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.client.call("package_show", {"id": name})
+        except ckanapi.NotFound:
+            return None
+
+    def _sync_dataset(self, spec: DatasetSpec, organization: dict[str, Any], result: PublishResult,
+                      dry_run: bool) -> dict[str, Any]:
+        desired = _package_fields(spec, organization["id"])
+        package = self._find_package(spec.name)
+        if package is None:
+            result.actions.append(PublishAction("dataset", spec.name, "create", result.url))
+            if dry_run:
+                return {"id": None, "name": spec.name, "resources": []}
+            return self.client.call("package_create", {"name": spec.name, **desired},
+                                    before_retry=lambda: self._find_package(spec.name))
+        changed = {key: value for key, value in desired.items() if _normalised(key, package.get(key)) != _normalised(key, value)}
+        if not changed:
+            result.actions.append(PublishAction("dataset", spec.name, "unchanged", result.url))
+            return package
+        result.actions.append(PublishAction("dataset", spec.name, "update", result.url,
+                                            detail="campos: " + ", ".join(sorted(changed))))
+        if dry_run:
+            return package
+        return self.client.call("package_revise", {"match": {"id": package["id"]}, "update": changed})["package"]
+
+    # -- resources -------------------------------------------------------------------------------
+
+    def _remove_leftovers(self, package: dict[str, Any], wanted: Sequence[ResourceFile], result: PublishResult,
+                          dry_run: bool) -> dict[str, dict[str, Any]]:
+        """Delete staging/retired resources and same-name duplicates; return the survivors by name."""
+        sha_by_name = {r.name: r.sha256 for r in wanted}
+        by_name: dict[str, dict[str, Any]] = {}
+        doomed = []
+        for resource in package.get("resources", []):
+            name = resource.get("name") or ""
+            if name.endswith((STAGING_SUFFIX, RETIRED_SUFFIX)):
+                doomed.append(resource)
+            elif name not in by_name:
+                by_name[name] = resource
+            elif resource.get("sha256") == sha_by_name.get(name) and by_name[name].get("sha256") != sha_by_name.get(name):
+                doomed.append(by_name[name])
+                by_name[name] = resource
+            else:
+                doomed.append(resource)
+        for resource in doomed:
+            result.actions.append(PublishAction("resource", resource.get("name") or resource["id"], "delete",
+                                                detail="restos de una publicación interrumpida"))
+            if not dry_run:
+                self._delete_resource(resource["id"])
+        return by_name
+
+    def _delete_resource(self, resource_id: str) -> None:
+        try:
+            self.client.call("resource_delete", {"id": resource_id})
+        except ckanapi.NotFound:
+            pass
+
+    def _sync_resource(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
+                       result: PublishResult, dry_run: bool) -> None:
+        unchanged = (current is not None and current.get("sha256") == spec.sha256
+                     and (spec.datastore is None or current.get("datastore_active")))
+        if unchanged:
+            result.actions.append(PublishAction("resource", spec.name, "unchanged", current.get("url")))
+            if spec.datastore is not None:
+                result.actions.append(PublishAction("datastore", spec.name, "unchanged"))
+            return
+        action = "create" if current is None else "update"
+        if dry_run:
+            result.actions.append(PublishAction("resource", spec.name, action))
+            if spec.datastore is not None:
+                result.actions.append(PublishAction("datastore", spec.name, action))
+            return
+        if spec.datastore is None:
+            written = self._write_file_resource(package, spec, current)
+        else:
+            written = self._stage_and_switch(package, spec, current, result)
+        result.actions.append(PublishAction("resource", spec.name, action, written.get("url")))
+        if spec.datastore is not None:
+            result.actions.append(PublishAction("datastore", spec.name, action,
+                                                detail=f"{written['_rows']} filas"))
+
+    def _write_file_resource(self, package: dict[str, Any], spec: ResourceFile,
+                             current: dict[str, Any] | None) -> dict[str, Any]:
+        if current is None:
+            written = self._create_resource(package["id"], spec, spec.name)
+        else:
+            written = self.client.call("resource_patch", {"id": current["id"], **_resource_fields(spec)},
+                                       upload=spec.path)
+        self._notify(f"recurso {spec.name}")
+        return written
+
+    def _create_resource(self, package_id: str, spec: ResourceFile, name: str) -> dict[str, Any]:
+        fields = {"package_id": package_id, "name": name, **_resource_fields(spec)}
+        return self.client.call("resource_create", fields, upload=spec.path,
+                                before_retry=lambda: self._find_resource(package_id, name, spec.sha256))
+
+    def _find_resource(self, package_id: str, name: str, sha256: str) -> dict[str, Any] | None:
+        package = self.client.call("package_show", {"id": package_id})
+        return next((r for r in package["resources"] if r.get("name") == name and r.get("sha256") == sha256), None)
+
+    def _stage_and_switch(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
+                          result: PublishResult) -> dict[str, Any]:
+        staged = self._create_resource(package["id"], spec, spec.name + STAGING_SUFFIX)
+        self._notify(f"recurso provisional {spec.name}")
+        rows = load_fresh_table(self.client, staged["id"], spec.datastore, self.load_options)
+        self._notify(f"DataStore provisional {spec.name}")
+        if current is None:
+            switched = self.client.call("resource_patch", {"id": staged["id"], "name": spec.name})
+        else:
+            self.client.call("package_revise", {
+                "match": {"id": package["id"]},
+                f"update__resources__{staged['id']}": {"name": spec.name},
+                f"update__resources__{current['id']}": {"name": spec.name + RETIRED_SUFFIX},
+            })
+            self._notify(f"cambio de {spec.name}")
+            self._delete_resource(current["id"])
+            switched = staged
+        self._notify(f"recurso {spec.name}")
+        return {**switched, "_rows": rows}
+
+    def _notify(self, what: str) -> None:
+        if self.after_write is not None:
+            self.after_write(what)
+
+
+def _resource_fields(spec: ResourceFile) -> dict[str, Any]:
+    fields = {"format": spec.format, "description": spec.description, "sha256": spec.sha256}
+    if spec.period:
+        fields["periodo"] = spec.period
+    return fields
+
+
+def _package_fields(spec: DatasetSpec, organization_id: str) -> dict[str, Any]:
+    return {
+        "title": spec.title,
+        "notes": spec.notes,
+        "owner_org": organization_id,
+        "license_id": spec.license_id,
+        "maintainer": spec.maintainer or "",
+        "maintainer_email": spec.maintainer_email or "",
+        "tags": [{"name": tag} for tag in spec.tags],
+        "extras": [{"key": key, "value": str(value)} for key, value in sorted(spec.extras.items())],
+    }
+
+
+def _normalised(key: str, value: Any) -> Any:
+    """A comparable form of a package field: tags and extras as sets, empty strings as None."""
+    if key == "tags":
+        return sorted(tag["name"] for tag in value or [])
+    if key == "extras":
+        return sorted((extra["key"], extra["value"]) for extra in value or [])
+    return value or None

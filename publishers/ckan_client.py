@@ -1,0 +1,175 @@
+"""A thin ckanapi client: retries, timeouts, streamed uploads, and the one place errors are classified.
+
+Every CKAN call of the publisher goes through ``CkanClient.call``, so the transient/terminal split
+lives here only:
+
+* transient (retried with exponential backoff, then ``TransientError``): connection errors,
+  timeouts, a dropped connection, HTTP 5xx, and 429 (honouring ``Retry-After``);
+* terminal (never retried, ``TerminalError`` with CKAN's own words): 403 ``NotAuthorized``,
+  409 ``ValidationError`` (with the field errors), 404 ``NotFound`` is passed through as
+  ``ckanapi.NotFound`` so callers can treat "missing" as data.
+
+Uploads are sent with requests-toolbelt's ``MultipartEncoder``, which reads the file while sending,
+so a large month never sits in memory. Each attempt reopens the file. The client counts the write
+calls it makes (``writes``): the idempotence tests and the benchmark count real writes with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import random
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import ckanapi
+import requests
+from requests_toolbelt.multipart.encoder import MultipartEncoder
+
+from transparencia.errors import TerminalError, TransientError
+
+log = logging.getLogger(__name__)
+
+READ_ACTION_SUFFIXES = ("_show", "_list", "_for_user", "_search", "_search_sql", "_info")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff; tests shrink the delays, never the classification."""
+
+    attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_delay)
+        backoff = self.base_delay * (2 ** (attempt - 1))
+        return min(backoff, self.max_delay) * (0.75 + random.random() / 2)
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, status: int, retry_after: float | None):
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+class _StreamingRemoteCKAN(ckanapi.RemoteCKAN):
+    """RemoteCKAN that streams multipart uploads and exposes 5xx/429 before ckanapi parses them."""
+
+    def _request_fn(self, url, data, headers, files, requests_kwargs):
+        if files:
+            fields = {k.decode(): v.decode() for k, v in data.items()}
+            fields.update(files)
+            encoder = MultipartEncoder(fields=fields)
+            headers = {**headers, "Content-Type": encoder.content_type}
+            data, files = encoder, None
+        response = self.session.post(url, data=data, headers=headers, files=files,
+                                     allow_redirects=False, **requests_kwargs)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise _RetryableStatus(response.status_code, _retry_after_seconds(response.headers.get("Retry-After")))
+        return response.status_code, response.text
+
+
+def _validation_message(error: ckanapi.ValidationError) -> str:
+    details = error.error_dict if isinstance(error.error_dict, dict) else {"error": error.error_dict}
+    fields = {k: v for k, v in details.items() if k != "__type"}
+    return json.dumps(fields, ensure_ascii=False, default=str)
+
+
+class CkanClient:
+    """One CKAN portal, one token. ``call`` is the only way out to the network."""
+
+    def __init__(self, url: str, token: str, *, retry: RetryPolicy | None = None,
+                 connect_timeout: float = 10.0, read_timeout: float = 300.0,
+                 session: requests.Session | None = None):
+        self.url = url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.timeout = (connect_timeout, read_timeout)
+        self._ckan = _StreamingRemoteCKAN(self.url, apikey=token, user_agent="transparencia/0.1",
+                                          session=session or requests.Session())
+        self.writes = 0
+        self.calls = 0
+        self._count_lock = threading.Lock()  # datastore chunks are sent from a few threads
+
+    def __repr__(self) -> str:  # never show the token
+        return f"CkanClient({self.url!r})"
+
+    def call(self, action: str, data: dict[str, Any] | None = None, *,
+             upload: Path | None = None, before_retry: Callable[[], Any] | None = None) -> Any:
+        """Call an action with retries on transient failures.
+
+        ``upload`` streams that file as the ``upload`` field. ``before_retry`` runs before each retry
+        of a write and may return a non-None value to stop retrying and use it as the result: a create
+        whose response was lost may have happened, and must not happen twice.
+        """
+        is_write = not action.endswith(READ_ACTION_SUFFIXES)
+        for attempt in range(1, self.retry.attempts + 1):
+            if attempt > 1 and before_retry is not None:
+                found = before_retry()
+                if found is not None:
+                    return found
+            try:
+                return self._call_once(action, data or {}, upload, is_write)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    _RetryableStatus) as error:
+                retry_after = error.retry_after if isinstance(error, _RetryableStatus) else None
+                if attempt == self.retry.attempts:
+                    raise TransientError(
+                        f"CKAN en {self.url} no respondió a '{action}' tras {attempt} intentos "
+                        f"({_describe(error)}). Se reintentará más tarde.") from error
+                wait = self.retry.delay(attempt, retry_after)
+                log.warning("CKAN %s: %s; reintento %d en %.1f s", action, _describe(error), attempt, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _call_once(self, action: str, data: dict[str, Any], upload: Path | None, is_write: bool) -> Any:
+        with self._count_lock:
+            self.calls += 1
+            self.writes += int(is_write)
+        kwargs = {"timeout": self.timeout}
+        if upload is None:
+            return self._call_classified(action, data, None, kwargs)
+        content_type = mimetypes.guess_type(upload.name)[0] or "application/octet-stream"
+        with upload.open("rb") as handle:
+            return self._call_classified(action, data, {"upload": (upload.name, handle, content_type)}, kwargs)
+
+    def _call_classified(self, action, data, files, kwargs) -> Any:
+        try:
+            return self._ckan.call_action(action, data, files=files, requests_kwargs=kwargs)
+        except ckanapi.NotAuthorized as error:
+            raise NotAuthorizedError(action, str(error)) from error
+        except ckanapi.ValidationError as error:
+            raise TerminalError(f"CKAN rechazó '{action}' por datos inválidos: {_validation_message(error)}") from error
+        except ckanapi.CKANAPIError as error:
+            if isinstance(error, ckanapi.NotFound):
+                raise
+            raise TerminalError(f"CKAN respondió de forma inesperada a '{action}': {str(error)[:500]}") from error
+
+
+class NotAuthorizedError(TerminalError):
+    """403 from CKAN; the publisher rewrites it naming the organization."""
+
+    def __init__(self, action: str, detail: str):
+        super().__init__(f"CKAN no autorizó '{action}': {detail[:300]}")
+        self.action = action
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, _RetryableStatus):
+        return f"HTTP {error.status}"
+    if isinstance(error, requests.Timeout):
+        return "tiempo de espera agotado"
+    return f"conexión fallida: {type(error).__name__}"
