@@ -1,0 +1,367 @@
+"""Render one validated month of an item into the files every publisher backend receives.
+
+The output is deterministic: the same release gives byte-identical files on every run (no clock
+reading anywhere; XLSX zips carry fixed dates), so backends can skip anything whose sha256 has
+not changed. Personal-data rules are applied here, once, to the data and to the validation report
+published beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import jinja2
+import pandas as pd
+
+from transparencia.errors import ConfigError, InputError
+from transparencia.publishers import formats
+from transparencia.publishers.base import DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
+from transparencia.publishers.privacy import (
+    TREATMENT_LABELS, apply_privacy, mask_cedulas_in_text, mask_value, treatments,
+)
+from transparencia.schemas.catalog import Item
+from transparencia.schemas.table import Field, TableSchema
+from transparencia.sources.config import Institution
+from transparencia.validation.findings import ValidationReport
+
+FORMATS = ("csv", "xlsx", "json", "parquet")
+DATASTORE_TYPES = {
+    "string": "text", "yearmonth": "text", "number": "numeric",
+    "integer": "int", "date": "date", "boolean": "bool",
+}
+TYPE_LABELS = {
+    "string": "texto", "yearmonth": "año-mes (AAAA-MM)", "number": "número",
+    "integer": "entero", "date": "fecha (AAAA-MM-DD)", "boolean": "verdadero/falso",
+}
+OMITTED_VALUE = "[dato personal omitido]"
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def template(name: str) -> jinja2.Template:
+    """A template shipped under ``publishers/templates``."""
+    return _TEMPLATES.get_template(name)
+
+
+@dataclass(eq=False)
+class ItemRelease:
+    """One validated month of one item of one institution, ready to render.
+
+    ``frame`` and ``history`` hold every schema column, before personal-data rules; ``history``
+    holds every published month of the item including this one (the flow builds it).
+    ``privacy`` is the institution's per-field override (publish | mask | omit).
+    """
+
+    item: Item
+    schema: TableSchema
+    period: str
+    frame: pd.DataFrame
+    history: pd.DataFrame
+    report: ValidationReport
+    institution: Institution
+    privacy: Mapping[str, str] = field(default_factory=dict)
+    directorate: str = ""
+
+
+def render_release(release: ItemRelease, out_dir: Path,
+                   formats: Sequence[str] = ("csv", "xlsx", "json")) -> tuple[DatasetSpec, list[ResourceFile]]:
+    """Write the month, the history, the data dictionary and the validation report under ``out_dir``."""
+    _check(release, formats)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rules = treatments(release.schema, release.privacy)
+    fields = [f for f in release.schema.fields if rules[f.name] in ("publish", "mask")]
+    periods = _history_periods(release)
+
+    resources = _render_month(release, fields, out_dir, formats)
+    resources += _render_history(release, fields, out_dir, formats, periods[-1])
+    resources.append(_render_dictionary(release, rules, out_dir))
+    resources += _render_report(release, rules, out_dir)
+    return _dataset_spec(release, rules, periods), resources
+
+
+def _check(release: ItemRelease, wanted: Sequence[str]) -> None:
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise ConfigError(
+            f"Formatos de publicación no válidos: {', '.join(unknown) or '(ninguno)'}; use {', '.join(FORMATS)}"
+        )
+    if not _PERIOD.match(release.period or ""):
+        raise InputError(f"Período '{release.period}' no válido para {release.item.name}: se esperaba AAAA-MM")
+    for name, frame in (("del mes", release.frame), ("histórica", release.history)):
+        missing = [c for c in release.schema.field_names if c not in frame.columns]
+        if missing:
+            raise InputError(
+                f"{release.item.name} {release.period}: a la tabla {name} le faltan las columnas "
+                f"{', '.join(missing)} del esquema '{release.schema.name}'"
+            )
+
+
+def _history_periods(release: ItemRelease) -> list[str]:
+    periods = {str(p) for p in release.history["periodo"].dropna().unique()}
+    periods.add(release.period)
+    return sorted(periods)
+
+
+def _first_day(period: str) -> dt.datetime:
+    year, month = period.split("-")
+    return dt.datetime(int(year), int(month), 1)
+
+
+def _resource(name: str, fmt: str, path: Path, description: str, period: str | None = None,
+              datastore: DatastoreTable | None = None) -> ResourceFile:
+    return ResourceFile(name=name, format=fmt, path=path, sha256=formats.sha256_file(path),
+                        description=description, period=period, datastore=datastore)
+
+
+def _write(fmt: str, frame: pd.DataFrame, fields: list[Field], path: Path, sheet: str, date: dt.datetime) -> None:
+    if fmt == "csv":
+        formats.write_csv(frame, fields, path)
+    elif fmt == "xlsx":
+        formats.write_xlsx(frame, fields, path, sheet_title=sheet, document_date=date)
+    elif fmt == "json":
+        formats.write_json(frame, fields, path)
+    else:
+        formats.write_parquet(frame, fields, path)
+
+
+def _published(frame: pd.DataFrame, release: ItemRelease, fields: list[Field]) -> pd.DataFrame:
+    """The privacy-filtered frame with exactly the published columns (one copy of the data)."""
+    names = release.schema.field_names
+    extra = [c for c in frame.columns if c not in names]
+    public = apply_privacy(frame.drop(columns=extra) if extra else frame, release.schema, release.privacy)
+    return public[[f.name for f in fields]] if list(public.columns) != [f.name for f in fields] else public
+
+
+def _render_month(release: ItemRelease, fields: list[Field], out_dir: Path,
+                  wanted: Sequence[str]) -> list[ResourceFile]:
+    label, period, slug = release.item.name, release.period, release.item.slug
+    month = _published(release.frame, release, fields)
+    date = _first_day(period)
+    resources = []
+    for fmt in wanted:
+        path = out_dir / f"{slug}-{period}.{fmt}"
+        _write(fmt, month, fields, path, f"{label} {period}", date)
+        datastore = _datastore_table(release, month, fields, out_dir) if fmt == "csv" else None
+        resources.append(_resource(
+            f"{label} {period} ({fmt.upper()})", fmt.upper(), path,
+            f"{label} de {release.institution.name}, {_month_text(period)}. {len(month)} filas. "
+            f"{_FORMAT_NOTES[fmt]}",
+            period=period, datastore=datastore,
+        ))
+    return resources
+
+
+_FORMAT_NOTES = {
+    "csv": "CSV en UTF-8 (con BOM, se abre en Excel), fechas AAAA-MM-DD, punto decimal.",
+    "xlsx": "Libro de Excel con números y fechas tipados.",
+    "json": "Lista de registros JSON en UTF-8, fechas AAAA-MM-DD.",
+    "parquet": "Parquet con columnas tipadas.",
+}
+_MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+           "septiembre", "octubre", "noviembre", "diciembre")
+
+
+def _month_text(period: str) -> str:
+    year, month = period.split("-")
+    return f"{_MONTHS[int(month) - 1]} de {year}"
+
+
+def _render_history(release: ItemRelease, fields: list[Field], out_dir: Path, wanted: Sequence[str],
+                    last_period: str) -> list[ResourceFile]:
+    label, slug = release.item.name, release.item.slug
+    history = _published(release.history.sort_values("periodo", kind="stable"), release, fields)
+    first = history["periodo"].min() if len(history) else release.period
+    resources = []
+    for fmt in wanted:
+        path = out_dir / f"{slug}-historico.{fmt}"
+        _write(fmt, history, fields, path, f"{label} histórico", _first_day(last_period))
+        resources.append(_resource(
+            f"{label} — histórico ({fmt.upper()})", fmt.upper(), path,
+            f"Todos los meses publicados de {label} en un solo archivo ({first} a {last_period}). "
+            f"{_FORMAT_NOTES[fmt]}",
+        ))
+    return resources
+
+
+def _datastore_table(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path) -> DatastoreTable:
+    """Typed DataStore columns and the month's rows as Parquet with ISO dates, for the CKAN backend."""
+    rules = treatments(release.schema, release.privacy)
+    folder = out_dir / "datastore"
+    folder.mkdir(exist_ok=True)
+    rows = folder / f"{release.item.slug}-{release.period}.parquet"
+    formats.write_parquet(month, fields, rows, iso_dates=True)
+    key = release.schema.primary_key
+    key_published = bool(key) and all(rules[name] == "publish" for name in key)
+    return DatastoreTable(
+        fields=tuple(
+            DatastoreField(id=f.name, type=DATASTORE_TYPES[f.type], label=f.title,
+                           notes=_field_notes(f, rules[f.name]))
+            for f in fields
+        ),
+        rows_path=rows,
+        primary_key=key if key_published else (),
+    )
+
+
+def _field_notes(f: Field, treatment: str) -> str:
+    if treatment == "publish":
+        return f.description
+    return f"{f.description} {TREATMENT_LABELS[treatment]}".strip()
+
+
+def _render_dictionary(release: ItemRelease, rules: Mapping[str, str], out_dir: Path) -> ResourceFile:
+    label = release.item.name
+    path = out_dir / f"{release.item.slug}-diccionario.csv"
+    rows = [["campo", "título", "tipo", "descripción", "tratamiento de datos personales"]]
+    rows += [[f.name, f.title, TYPE_LABELS[f.type], f.description, TREATMENT_LABELS[rules[f.name]]]
+             for f in release.schema.fields]
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(
+            [[formats.neutralise(cell) for cell in row] for row in rows]
+        )
+    return _resource(f"{label} — diccionario de datos", "CSV", path,
+                     f"Qué significa cada columna de {label}, su tipo y cómo se tratan los datos personales.")
+
+
+def _render_report(release: ItemRelease, rules: Mapping[str, str], out_dir: Path) -> list[ResourceFile]:
+    label, period, slug = release.item.name, release.period, release.item.slug
+    public = public_report(release.report, release.schema, rules)
+    json_path = out_dir / f"{slug}-{period}-informe-validacion.json"
+    json_path.write_text(json.dumps(public, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    html_path = out_dir / f"{slug}-{period}-informe-validacion.html"
+    html = template("informe.html.j2").render(
+        report=public, item=label, period=period, month=_month_text(period),
+        institution=release.institution.name, directorate=release.directorate,
+        reasons=DROP_REASONS, coercions=COERCION_LABELS,
+    )
+    html_path.write_text(html, encoding="utf-8")
+    description = (f"Resultado de la validación de {label} de {_month_text(period)}: filas leídas, "
+                   f"errores, advertencias y transformaciones aplicadas al archivo de origen.")
+    return [
+        _resource(f"{label} {period} — informe de validación (JSON)", "JSON", json_path, description),
+        _resource(f"{label} {period} — informe de validación (HTML)", "HTML", html_path, description),
+    ]
+
+
+DROP_REASONS = {
+    "blank": "fila en blanco", "total": "fila de totales", "footnote": "nota al pie",
+    "repeated_header": "encabezado repetido",
+}
+COERCION_LABELS = {
+    "amount_text": "montos escritos como texto convertidos a número",
+    "excel_serial_date": "fechas en número de serie de Excel convertidas",
+    "text_date": "fechas escritas como texto convertidas",
+    "cedula_normalised": "cédulas normalizadas",
+    "enum_case": "valores de lista corregidos en mayúsculas/minúsculas",
+}
+
+
+def public_report(report: ValidationReport, schema: TableSchema, rules: Mapping[str, str]) -> dict[str, Any]:
+    """``report.to_dict()`` with personal data treated as in the published files.
+
+    Values of masked columns are masked, values of omitted columns removed (also from the
+    messages quoting them), and when a cédula field is not published every cédula-shaped text
+    in the report is masked, wherever it appears.
+    """
+    data = report.to_dict()
+    for key in ("errors", "warnings"):
+        data[key] = [_public_finding(f, schema, rules) for f in data[key]]
+    for coercion in data.get("extraction", {}).get("coercions", []):
+        coercion["examples"] = [
+            [_public_value(v, coercion.get("column"), schema, rules) for v in pair]
+            for pair in coercion.get("examples", [])
+        ]
+    if any(f.format == "cedula" and rules[f.name] != "publish" for f in schema.fields):
+        data = _map_strings(data, mask_cedulas_in_text)
+    return data
+
+
+def _columns(column: str | None, schema: TableSchema) -> list[str]:
+    if not column:
+        return []
+    return [c.strip() for c in str(column).split(",") if c.strip() in schema.field_names]
+
+
+def _public_value(value: Any, column: str | None, schema: TableSchema, rules: Mapping[str, str]) -> Any:
+    names = _columns(column, schema)
+    if value is None or not names:
+        return value
+    if any(rules[n] in ("omit", "never") for n in names):
+        return OMITTED_VALUE
+    if len(names) == 1 and rules[names[0]] == "mask":
+        return mask_value(value, schema.field(names[0]))
+    return value
+
+
+def _public_finding(finding: dict[str, Any], schema: TableSchema, rules: Mapping[str, str]) -> dict[str, Any]:
+    value = finding.get("value")
+    public = _public_value(value, finding.get("column"), schema, rules)
+    if public is value:
+        return finding
+    message = finding.get("message") or ""
+    if value is not None and str(value):
+        message = message.replace(str(value), str(public))
+    return {**finding, "value": public, "message": message}
+
+
+def _map_strings(data: Any, change: Callable[[str], str]) -> Any:
+    if isinstance(data, str):
+        return change(data)
+    if isinstance(data, dict):
+        return {k: _map_strings(v, change) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_map_strings(v, change) for v in data]
+    return data
+
+
+def _dataset_spec(release: ItemRelease, rules: Mapping[str, str], periods: list[str]) -> DatasetSpec:
+    item, institution = release.item, release.institution
+    coverage = periods[0] if len(periods) == 1 else f"{periods[0]} a {periods[-1]}"
+    return DatasetSpec(
+        name=item.dataset_name(institution.acronym),
+        title=f"{item.name} — {institution.name}",
+        notes=_notes(release, rules),
+        organization=institution.organization,
+        license_id=institution.license_id,
+        tags=("transparencia", "ley-6-de-2002", item.slug, institution.acronym.lower()),
+        maintainer=institution.maintainer,
+        maintainer_email=institution.maintainer_email,
+        extras={
+            "frecuencia": item.frequency_label,
+            "cobertura temporal": coverage,
+            "base legal": item.legal_basis,
+            "dirección responsable": release.directorate,
+            "código del punto": item.code,
+        },
+    )
+
+
+def _notes(release: ItemRelease, rules: Mapping[str, str]) -> str:
+    item, schema = release.item, release.schema
+    parts = [
+        schema.description.strip(),
+        f"Publicado por {release.institution.name} en cumplimiento de {item.legal_basis}"
+        + (f"; fuente: {release.directorate}." if release.directorate else "."),
+        "Incluye un archivo por mes en cada formato, un histórico con todos los meses, el diccionario "
+        "de datos y el informe de validación de cada mes.",
+    ]
+    masked = [schema.field(n).title for n, r in rules.items() if r == "mask"]
+    hidden = [schema.field(n).title for n, r in rules.items() if r in ("omit", "never")]
+    if masked:
+        parts.append(f"Datos personales enmascarados: {', '.join(masked)} (p. ej. 8-***-4567).")
+    if hidden:
+        parts.append(f"Datos personales no publicados: {', '.join(hidden)}.")
+    return "\n\n".join(p for p in parts if p)
