@@ -1,0 +1,84 @@
+"""The store of published months: each item's validated, normalised month as Parquet.
+
+Layout: ``<data_dir>/store/<organization>/<item-slug>/<period>.parquet`` plus a sidecar
+``<period>.json`` (rows, sha256 of the Parquet bytes, the date the month's content last changed).
+An item's history is all its stored months. Only a valid month is ever saved, so a rejected
+month leaves the earlier ones exactly as they were; saving the same content again writes nothing
+and keeps the recorded date, which is what makes a re-run of a month a no-op.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class StoredMonth:
+    period: str
+    path: Path
+    rows: int
+    sha256: str
+    updated: str  # ISO date the content last changed
+    written: bool  # True when this call changed the stored bytes
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.reset_index(drop=True).to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    return buffer.getvalue()
+
+
+def _replace(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(tmp, path)
+
+
+class MonthStore:
+    def __init__(self, root: Path, organization: str):
+        self.root = Path(root) / organization
+
+    def folder(self, slug: str) -> Path:
+        return self.root / slug
+
+    def months(self, slug: str) -> list[str]:
+        folder = self.folder(slug)
+        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def meta(self, slug: str, period: str) -> dict | None:
+        path = self.folder(slug) / f"{period}.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def save(self, slug: str, period: str, frame: pd.DataFrame, today: dt.date | None = None) -> StoredMonth:
+        """Store a validated month; identical content is left untouched."""
+        folder = self.folder(slug)
+        folder.mkdir(parents=True, exist_ok=True)
+        data = _parquet_bytes(frame)
+        digest = hashlib.sha256(data).hexdigest()
+        previous = self.meta(slug, period)
+        target = folder / f"{period}.parquet"
+        if previous and previous["sha256"] == digest and target.exists():
+            return StoredMonth(period, target, previous["rows"], digest, previous["updated"], written=False)
+        updated = (today or dt.date.today()).isoformat()
+        _replace(target, data)
+        meta = {"period": period, "rows": len(frame), "sha256": digest, "updated": updated}
+        _replace(folder / f"{period}.json", json.dumps(meta, indent=2).encode("utf-8"))
+        return StoredMonth(period, target, len(frame), digest, updated, written=True)
+
+    def load(self, slug: str, period: str) -> pd.DataFrame:
+        return pd.read_parquet(self.folder(slug) / f"{period}.parquet")
+
+    def history(self, slug: str) -> pd.DataFrame:
+        """Every stored month of an item, oldest first (empty frame when nothing is stored)."""
+        frames = [self.load(slug, period) for period in self.months(slug)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,266 @@
+"""The demo institution's inputs for a month, made the way directorates really make them.
+
+Rows are generated from each item's schema (so every item of the catalog gets data, including
+items whose schema appears later): types, enums, patterns and the row rules (products, sums,
+ordered amounts, date order and date-in-period) are honoured, then the frame is written as a
+messy report: a banner with the institution and the update date, Spanish headers, dates as
+dd/mm/aaaa, amounts as "B/. 1,250.00" in CSV, a total row and a footnote.
+
+Deliberate problems, so the demo month shows every status of the compliance report:
+  - viáticos: one row whose monto is not días × tarifa and one whose regreso is before salida
+    (errors: the item is rejected);
+  - ejecución presupuestaria (finanzas' SQLite database): one row with compromiso above asignado
+    (a warning-level rule: published with warnings);
+  - compras sends nothing this month (the contrataciones source is missing).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import random
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transparencia.schemas.table import Field, TableSchema
+
+FIRST_NAMES = ("María", "José", "Ana", "Luis", "Carmen", "Carlos", "Rosa", "Jorge", "Itzel", "Ricardo",
+               "Yaribeth", "Eduardo", "Lourdes", "Abdiel", "Gisela", "Omar", "Marisol", "Rubén", "Anayansi",
+               "Félix", "Yessenia", "Aristides", "Nilka", "Rogelio", "Dayra", "Julio", "Edith", "Iván")
+LAST_NAMES = ("Rodríguez", "González", "Pérez", "Sánchez", "Castillo", "Moreno", "De León", "Herrera",
+              "Batista", "Ríos", "Vásquez", "Quintero", "Samaniego", "Araúz", "Jaén", "Barría", "Núñez",
+              "Pinzón", "Cedeño", "Domínguez", "Espinosa", "Guerra", "Him", "Chong")
+UNITS = ("Dirección General", "Dirección de Recursos Humanos", "Dirección de Finanzas",
+         "Dirección de Planificación", "Departamento de Compras", "Oficina de Información",
+         "Sección de Pasaportes", "Departamento de Migración Fronteriza")
+POSTS = ("Analista de Sistemas", "Asistente Administrativo", "Oficial de Migración", "Jefe de Sección",
+         "Contador", "Abogado", "Secretaria Ejecutiva", "Conductor", "Inspector", "Director")
+PLACES = ("San José, Costa Rica", "Bogotá, Colombia", "Ciudad de México, México", "David, Chiriquí",
+          "Santiago, Veraguas", "Colón, Colón", "Chitré, Herrera", "Miami, Estados Unidos",
+          "Las Tablas, Los Santos", "Bocas del Toro, Bocas del Toro")
+_VOCABULARY = (
+    (("apellido",), LAST_NAMES),
+    (("nombre", "funcionario", "beneficiario", "solicitante"), FIRST_NAMES),
+    (("unidad", "direccion", "dependencia"), UNITS),
+    (("cargo", "puesto"), POSTS),
+    (("destino", "lugar", "ubicacion"), PLACES),
+)
+
+
+def period_bounds(period: str) -> tuple[dt.date, dt.date]:
+    year, month = (int(p) for p in period.split("-"))
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def previous_period(today: dt.date | None = None) -> str:
+    first = (today or dt.date.today()).replace(day=1)
+    last_month = first - dt.timedelta(days=1)
+    return f"{last_month.year:04d}-{last_month.month:02d}"
+
+
+# --------------------------------------------------------------------------- valid rows
+
+
+def _text_value(field: Field, i: int, rng: random.Random, schema_fields: set[str]) -> str:
+    if field.format == "cedula":
+        return f"{rng.choice(('8', '4', '3', '9', 'PE', 'E'))}-{100 + i % 900}-{1000 + (i * 37) % 9000}"
+    if field.pattern or field.format:
+        return _vary_digits(field.example or "0", i) if field.example else str(i)
+    name = field.name.lower()
+    if name in ("nombre", "funcionario", "beneficiario", "nombre_funcionario"):
+        first = FIRST_NAMES[i % len(FIRST_NAMES)]
+        last = LAST_NAMES[(i // len(FIRST_NAMES)) % len(LAST_NAMES)]
+        return first if "apellido" in schema_fields else f"{first} {last}"
+    if name.startswith("nombre_") or name.startswith("codigo"):
+        return _vary_digits(field.example, i) if field.example and any(c.isdigit() for c in field.example) \
+            else f"{field.example or field.title} {i + 1}"
+    for keys, words in _VOCABULARY:
+        if any(k in name for k in keys):
+            return words[(i * 7 + len(name)) % len(words)]
+    return f"{field.example or field.title} {i + 1}"
+
+
+def _vary_digits(example: str, i: int) -> str:
+    digits = iter(str(i + 1).zfill(sum(c.isdigit() for c in example))[-sum(c.isdigit() for c in example):])
+    return re.sub(r"\d", lambda _m: next(digits), example)
+
+
+def _value(field: Field, i: int, period: str, rng: random.Random, schema_fields: set[str]) -> Any:
+    start, end = period_bounds(period)
+    if field.type == "yearmonth":
+        return period
+    if field.type == "date":
+        return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
+    if field.type == "integer":
+        low = int(field.minimum or 0)
+        return rng.randint(max(low, 1), max(low, 1) + 9)
+    if field.type == "number":
+        if field.maximum is not None or "porcentaje" in field.name:
+            return round(rng.uniform(max(field.minimum or 0, 1), min(field.maximum or 100, 99)), 2)
+        if "tarifa" in field.name:
+            return float(rng.choice((30, 40, 60, 80, 150, 200, 300)))
+        return round(rng.uniform(150, 4500), 2)
+    if field.type == "boolean":
+        return rng.random() < 0.5
+    if field.enum:
+        return field.enum[rng.randrange(len(field.enum))]
+    return _text_value(field, i, rng, schema_fields)
+
+
+def _apply_rules(row: dict[str, Any], schema: TableSchema, period: str, rng: random.Random) -> None:
+    """Make a generated row satisfy the schema's row rules (ordered amounts settle over a few passes)."""
+    start, end = period_bounds(period)
+    for _ in range(3):
+        for rule in schema.rules:
+            p = rule.params
+            if rule.check == "amounts_ordered":
+                fields = list(p["fields"])
+                for lower, upper in reversed(list(zip(fields, fields[1:]))):
+                    if row.get(lower) is not None and row.get(upper) is not None and row[lower] > row[upper]:
+                        row[lower] = round(row[upper] * rng.uniform(0.6, 1.0), 2)
+    for rule in schema.rules:
+        p = rule.params
+        if rule.check == "date_in_period":
+            if p.get("relation") == "not_after_end":
+                row[p["field"]] = start - dt.timedelta(days=rng.randrange(30, 3000))
+            else:
+                row[p["field"]] = start + dt.timedelta(days=rng.randrange((end - start).days - 4))
+    for rule in schema.rules:
+        p = rule.params
+        if rule.check == "date_order":
+            row[p["end"]] = row[p["start"]] + dt.timedelta(days=rng.randrange(0, 5))
+            if "dias" in row:  # days paid follow the dates, as in a real viáticos form
+                row["dias"] = (row[p["end"]] - row[p["start"]]).days + 1
+        elif rule.check == "amount_product":
+            a, b = p["factors"]
+            row[p["total"]] = round(row[a] * row[b], 2)
+        elif rule.check == "amount_sum":
+            row[p["total"]] = round(sum(row[part] or 0 for part in p["parts"]), 2)
+
+
+def sample_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
+    """``rows`` valid rows of an item for a month, in schema order, with Python values."""
+    rng = random.Random(f"{schema.name}-{period}-{seed}")
+    records = []
+    names = set(schema.field_names)
+    for i in range(rows):
+        row = {f.name: _value(f, i, period, rng, names) for f in schema.fields}
+        _apply_rules(row, schema, period, rng)
+        records.append(row)
+    return pd.DataFrame.from_records(records, columns=schema.field_names)
+
+
+# --------------------------------------------------------------------------- deliberate problems
+
+
+def break_rule(frame: pd.DataFrame, schema: TableSchema, check: str, severity: str, row: int) -> bool:
+    """Make one row break the first rule of this kind and severity; False when the schema has none."""
+    for rule in schema.rules:
+        if rule.check != check or rule.severity != severity:
+            continue
+        p = rule.params
+        label = frame.index[row]
+        if check == "amount_product":
+            frame.loc[label, p["total"]] = round(frame.loc[label, p["total"]] + 125.5, 2)
+        elif check == "date_order":
+            frame.loc[label, p["end"]] = frame.loc[label, p["start"]] - dt.timedelta(days=2)
+        elif check == "amounts_ordered":
+            lower, upper = p["fields"][0], p["fields"][1]
+            frame.loc[label, lower] = round(frame.loc[label, upper] * 1.25 + 10, 2)
+        elif check == "date_in_period":
+            frame.loc[label, p["field"]] = period_bounds(frame.loc[label, "periodo"])[0] - dt.timedelta(days=3)
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- messy writers
+
+
+def _spanish_date(value: Any) -> Any:
+    return value.strftime("%d/%m/%Y") if isinstance(value, (dt.date, pd.Timestamp)) else value
+
+
+def _spanish_amount(value: Any) -> Any:
+    return f"B/. {value:,.2f}" if isinstance(value, float) else value
+
+
+@dataclass(frozen=True)
+class Banner:
+    institution: str
+    title: str
+    period: str
+    updated: dt.date
+    directorate: str
+
+    def lines(self) -> list[str]:
+        year, month = self.period.split("-")
+        from transparencia.reports.compliance import MONTHS_ES  # Spanish month names, one place
+
+        return [
+            self.institution.upper(),
+            f"{self.title} - {MONTHS_ES[int(month) - 1].capitalize()} {year}",
+            f"Fecha de actualización: {self.updated.strftime('%d/%m/%Y')}",
+        ]
+
+
+def _headers(schema: TableSchema) -> list[str]:
+    return [f.title for f in schema.fields]
+
+
+def write_xlsx(frame: pd.DataFrame, schema: TableSchema, path: Path, banner: Banner) -> Path:
+    """A workbook as a directorate makes it: banner, blank row, headers, data, total, footnote."""
+    from openpyxl import Workbook
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(schema.title[:31])
+    for line in banner.lines():
+        sheet.append([line])
+    sheet.append([])
+    sheet.append(_headers(schema))
+    numbers = [f.name for f in schema.fields if f.type == "number"]
+    for record in frame.itertuples(index=False):
+        sheet.append([v.to_pydatetime() if isinstance(v, pd.Timestamp) else (None if pd.isna(v) else v)
+                      for v in record])
+    totals = ["TOTAL"] + [round(float(frame[c].sum()), 2) if c in numbers else None for c in frame.columns[1:]]
+    sheet.append(totals)
+    sheet.append([])
+    sheet.append([f"Fuente: {banner.directorate}"])
+    book.save(path)
+    return path
+
+
+def write_csv(frame: pd.DataFrame, schema: TableSchema, path: Path, banner: Banner) -> Path:
+    """A CSV export with ';', Spanish dates and amounts with the balboa sign, banner and total."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        for line in banner.lines():
+            writer.writerow([line])
+        writer.writerow([])
+        writer.writerow(_headers(schema))
+        for record in frame.itertuples(index=False):
+            writer.writerow(["" if v is None or (not isinstance(v, str) and pd.isna(v))
+                             else _spanish_amount(_spanish_date(v)) for v in record])
+        numbers = [f.name for f in schema.fields if f.type == "number"]
+        writer.writerow(["TOTAL"] + [_spanish_amount(round(float(frame[c].sum()), 2)) if c in numbers else ""
+                                     for c in frame.columns[1:]])
+    return path
+
+
+def write_sqlite(frame: pd.DataFrame, path: Path, table: str) -> Path:
+    """Finanzas' accounting database: one table, dates as ISO text (as SQLite keeps them)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].map(lambda v: isinstance(v, dt.date)).any():
+            out[column] = out[column].map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
+    with sqlite3.connect(path) as connection:
+        out.to_sql(table, connection, if_exists="replace", index=False)
+    return path
