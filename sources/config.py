@@ -1,8 +1,33 @@
-"""The institution configuration: who publishes, its directorates, their sources and the items each feeds."""
+"""The institution configuration: who publishes, its directorates, their sources and the items each feeds.
+
+One YAML file (see ``data/institution.yaml`` for the annotated sample and docs/ARCHITECTURE.md,
+"Institution configuration"). It is validated on load: every unknown key or bad value raises a
+``ConfigError`` whose Spanish message names the file and the key path, e.g.
+``institution.yaml: directorates[1].sources[0]: clave desconocida 'pth' (¿quiso decir 'path'?)``.
+
+Secrets never live in the file nor in these objects: a source or publisher names an environment
+variable or a file, and ``resolve_secret`` reads it at the moment of use. URLs shown to people go
+through ``mask_url``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+import dataclasses
+import datetime as dt
+import difflib
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from transparencia.errors import ConfigError
+from transparencia.schemas.catalog import Catalog, Item, load_catalog
 
 
 @dataclass(frozen=True)
@@ -16,3 +41,462 @@ class Institution:
     maintainer: str | None = None
     maintainer_email: str | None = None
     url: str | None = None
+
+
+PRIVACY_POLICIES = ("publish", "mask", "omit")
+PUBLISH_TARGETS = ("local", "ckan")
+PUBLISH_FORMATS = ("csv", "xlsx", "json", "parquet")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting month. Queries read the half-open interval ``[start, end)``: ``end`` is the
+    first day of the next month, so a timestamp late on the last day is never lost."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        match = _PERIOD.match(str(text).strip())
+        if not match:
+            raise ConfigError(f"Período inválido '{text}': se esperaba AAAA-MM (p. ej. 2025-01)")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def end(self) -> dt.date:
+        """First day of the next month (exclusive bound)."""
+        return self.start + dt.timedelta(days=calendar.monthrange(self.year, self.month)[1])
+
+    def placeholders(self) -> dict[str, str]:
+        return {"period": str(self), "year": f"{self.year:04d}", "month": f"{self.month:02d}"}
+
+
+def fill_placeholders(template: str, period: Period, where: str) -> str:
+    """Replace ``{period}``, ``{year}`` and ``{month}``; any other ``{name}`` is a configuration error."""
+    values = period.placeholders()
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise ConfigError(f"{where}: marcador desconocido '{{{name}}}'; use {{period}}, {{year}} o {{month}}")
+        return values[name]
+
+    return re.sub(r"\{([^{}]*)\}", replace, template)
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (``postgresql://user:***@host/db``)."""
+    return re.sub(r"^([a-zA-Z][\w+.-]*://[^:/@]*):[^@]*@", r"\1:***@", url)
+
+
+def url_has_password(url: str) -> bool:
+    return mask_url(url) != url
+
+
+def resolve_secret(*, env: str | None = None, file: Path | None = None, what: str) -> str:
+    """Read a secret at the moment of use, from an environment variable or a file (first line)."""
+    if env:
+        value = os.environ.get(env, "").strip()
+        if not value:
+            raise ConfigError(f"{what}: la variable de entorno {env} no está definida o está vacía")
+        return value
+    if file:
+        try:
+            value = Path(file).read_text(encoding="utf-8").strip().splitlines()
+        except OSError:
+            raise ConfigError(f"{what}: no se puede leer el archivo de secreto '{file}'") from None
+        if not value or not value[0].strip():
+            raise ConfigError(f"{what}: el archivo de secreto '{file}' está vacío")
+        return value[0].strip()
+    raise ConfigError(f"{what}: no se indicó ni variable de entorno ni archivo para el secreto")
+
+
+# --------------------------------------------------------------------------- typed parsing
+
+
+def _suggest(key: str, allowed: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+    return f" (¿quiso decir '{close[0]}'?)" if close else ""
+
+
+def check_keys(raw: Any, where: str, allowed: typing.Iterable[str], required: typing.Iterable[str] = ()) -> dict:
+    """A mapping with only known keys and all required ones, or a ConfigError naming the path."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: se esperaba una sección con claves, no '{raw}'")
+    allowed = list(allowed)
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"{where}: clave desconocida '{key}'{_suggest(key, allowed)}")
+    for key in required:
+        if raw.get(key) in (None, ""):
+            raise ConfigError(f"{where}: falta la clave obligatoria '{key}'")
+    return raw
+
+
+def _describe_type(kind: Any) -> str:
+    names = {str: "un texto", int: "un número entero", float: "un número", bool: "true o false",
+             dt.date: "una fecha AAAA-MM-DD", Path: "una ruta"}
+    return names.get(kind, "un valor válido")
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    """Check one value against a dataclass field's annotation (str, int, bool, Path, dates, Optional)."""
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        if value is None:
+            return None
+        kind = options[0]
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: se esperaba una lista, no '{value}'")
+        inner = typing.get_args(kind)[0]
+        return tuple(_coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value))
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: se esperaba true o false, no '{value}'")
+        return value
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+            raise ConfigError(f"{where}: se esperaba {_describe_type(kind)}, no '{value}'")
+        return kind(value)
+    if kind is dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}: se esperaba una fecha AAAA-MM-DD, no '{value}'") from None
+    if kind in (str, Path):
+        if isinstance(value, (dict, list)) or value is None or str(value).strip() == "":
+            raise ConfigError(f"{where}: se esperaba {_describe_type(kind)}, no '{value}'")
+        return kind(str(value))
+    return value
+
+
+def build(cls: type, raw: Any, where: str) -> Any:
+    """Build a typed config dataclass from a YAML mapping: unknown keys, missing required keys and
+    values of the wrong type all become Spanish ConfigErrors naming the key path. After building,
+    the class's optional ``check(where)`` validates combinations of keys."""
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    required = [f.name for f in fields
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    raw = check_keys(raw, where, [f.name for f in fields], required)
+    values = {name: _coerce(value, hints[name], f"{where}.{name}") for name, value in raw.items()}
+    built = cls(**values)
+    check = getattr(built, "check", None)
+    if check is not None:
+        check(where)
+    return built
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class CkanSettings:
+    """Where the CKAN portal is and how to authenticate; only names of env vars or files, never the token."""
+
+    url: str | None = None
+    url_env: str | None = None
+    token_env: str | None = None
+    token_file: Path | None = None
+
+    def check(self, where: str) -> None:
+        if bool(self.url) == bool(self.url_env):
+            raise ConfigError(f"{where}: indique 'url' o 'url_env' (uno de los dos)")
+        if bool(self.token_env) == bool(self.token_file):
+            raise ConfigError(f"{where}: indique 'token_env' o 'token_file' (el token nunca va en el archivo)")
+
+    def resolve_url(self) -> str:
+        return self.url or resolve_secret(env=self.url_env, what="publish.ckan.url_env")
+
+    def resolve_token(self) -> str:
+        return resolve_secret(env=self.token_env, file=self.token_file, what="publish.ckan")
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    target: str = "local"
+    local_dir: Path = Path("published")
+    formats: tuple[str, ...] = ("csv", "xlsx", "json")
+    ckan: CkanSettings | None = None
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """A document item (kind: document) kept current as a link or a file."""
+
+    item: str  # catalog code
+    url: str | None = None
+    path: Path | None = None
+    updated: dt.date | None = None
+    title: str | None = None
+
+    def check(self, where: str) -> None:
+        if bool(self.url) == bool(self.path):
+            raise ConfigError(f"{where}: indique 'url' o 'path' del documento (uno de los dos)")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One source of a directorate: a connector name, its typed settings, and the items it feeds.
+
+    ``items`` maps the catalog code of each item to that item's typed options for this connector.
+    """
+
+    id: str
+    type: str
+    directorate: str  # directorate id
+    directorate_name: str
+    settings: Any = field(repr=True)
+    items: Mapping[str, Any] = field(default_factory=dict)
+    where: str = field(default="", repr=False, compare=False)  # key path in the file, for messages
+
+    def describe(self) -> str:
+        return f"fuente '{self.id}' de {self.directorate_name}"
+
+
+@dataclass(frozen=True)
+class Directorate:
+    id: str
+    name: str
+    sources: tuple[SourceConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class InstitutionConfig:
+    path: Path
+    institution: Institution
+    catalog: Catalog
+    directorates: tuple[Directorate, ...]
+    documents: tuple[DocumentEntry, ...]
+    publish: PublishSettings
+    privacy: Mapping[str, Mapping[str, str]]  # item code -> field -> policy (overrides only)
+    base_dir: Path  # folder of the configuration file
+    inbox: Path  # base for relative source paths
+    data_dir: Path  # where data/raw/<period>/... lives
+
+    @property
+    def sources(self) -> tuple[SourceConfig, ...]:
+        return tuple(s for d in self.directorates for s in d.sources)
+
+    def source(self, source_id: str) -> SourceConfig:
+        for candidate in self.sources:
+            if candidate.id == source_id:
+                return candidate
+        known = ", ".join(s.id for s in self.sources) or "ninguna"
+        raise ConfigError(f"{self.path.name}: no hay ninguna fuente '{source_id}'{_suggest(source_id, [s.id for s in self.sources])}. Fuentes: {known}")
+
+    def directorate(self, directorate_id: str) -> Directorate:
+        for candidate in self.directorates:
+            if candidate.id == directorate_id:
+                return candidate
+        raise ConfigError(f"{self.path.name}: no hay ninguna dirección '{directorate_id}'")
+
+    def privacy_for(self, item: str | Item) -> dict[str, str]:
+        """Effective policy per field of an item: the schema's default, then the institution's override."""
+        entry = item if isinstance(item, Item) else self.catalog.get(item)
+        overrides = self.privacy.get(entry.code, {})
+        return {f.name: overrides.get(f.name, f.personal_data) for f in entry.table_schema().fields}
+
+
+# --------------------------------------------------------------------------- loading
+
+_TOP_KEYS = ("institution", "catalog", "inbox", "data_dir", "publish", "privacy", "directorates", "documents")
+_DIRECTORATE_KEYS = ("id", "name", "sources")
+_SOURCE_KEYS = ("id", "type", "items")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"No existe el archivo de configuración '{path}'") from None
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"No se puede leer el archivo de configuración '{path}' (¿está en UTF-8?)") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (línea {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path.name}: el YAML no es válido{line}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path.name}: se esperaba una sección 'institution' y una lista 'directorates'")
+    return doc
+
+
+def _resolve(base: Path, value: Path) -> Path:
+    return value if value.is_absolute() else base / value
+
+
+def _check_id(value: Any, where: str) -> str:
+    text = _coerce(value, str, where)
+    if not _ID.match(text):
+        raise ConfigError(f"{where}: '{text}' no es un identificador válido (minúsculas, dígitos, '-' o '_')")
+    return text
+
+
+def _item(catalog: Catalog, ref: Any, where: str) -> Item:
+    try:
+        return catalog.get(str(ref))
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc.message}") from None
+
+
+def _parse_source(raw: Any, where: str, directorate: dict, catalog: Catalog, fed: dict[str, str]) -> SourceConfig:
+    from transparencia.sources.registry import connector  # the registry imports this module
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: se esperaba una fuente con 'id', 'type' e 'items'")
+    kind = raw.get("type")
+    plugin = connector(kind, where) if kind is not None else None
+    allowed = list(_SOURCE_KEYS) + [f.name for f in dataclasses.fields(plugin.settings)] if plugin else list(_SOURCE_KEYS)
+    check_keys(raw, where, allowed, required=("id", "type", "items"))
+    source_id = _check_id(raw["id"], f"{where}.id")
+    settings = build(plugin.settings, {k: v for k, v in raw.items() if k not in _SOURCE_KEYS}, where)
+    items_raw = raw["items"]
+    if not isinstance(items_raw, dict) or not items_raw:
+        raise ConfigError(f"{where}.items: se esperaba al menos un punto, p. ej. 'planilla: {{}}'")
+    items: dict[str, Any] = {}
+    for ref, options in items_raw.items():
+        item_where = f"{where}.items.{ref}"
+        item = _item(catalog, ref, item_where)
+        if item.kind != "dataset":
+            raise ConfigError(f"{item_where}: el punto {item.code} ({item.name}) es un documento; va en 'documents', no en una fuente")
+        if item.code in fed:
+            raise ConfigError(f"{item_where}: el punto {item.code} ya lo alimenta la fuente '{fed[item.code]}'")
+        fed[item.code] = source_id
+        items[item.code] = build(plugin.item_options, options, item_where)
+    return SourceConfig(id=source_id, type=kind, directorate=directorate["id"],
+                        directorate_name=directorate["name"], settings=settings, items=items, where=where)
+
+
+def _parse_directorates(raw: Any, where: str, catalog: Catalog) -> tuple[Directorate, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{where}: se esperaba una lista de direcciones, cada una con 'id', 'name' y 'sources'")
+    directorates: list[Directorate] = []
+    seen_sources: set[str] = set()
+    fed: dict[str, str] = {}
+    for i, entry in enumerate(raw):
+        d_where = f"{where}[{i}]"
+        check_keys(entry, d_where, _DIRECTORATE_KEYS, required=("id", "name"))
+        info = {"id": _check_id(entry["id"], f"{d_where}.id"), "name": _coerce(entry["name"], str, f"{d_where}.name")}
+        if any(d.id == info["id"] for d in directorates):
+            raise ConfigError(f"{d_where}.id: la dirección '{info['id']}' está repetida")
+        sources_raw = entry.get("sources") or []
+        if not isinstance(sources_raw, list):
+            raise ConfigError(f"{d_where}.sources: se esperaba una lista de fuentes")
+        sources = []
+        for j, source_raw in enumerate(sources_raw):
+            source = _parse_source(source_raw, f"{d_where}.sources[{j}]", info, catalog, fed)
+            if source.id in seen_sources:
+                raise ConfigError(f"{d_where}.sources[{j}].id: la fuente '{source.id}' está repetida")
+            seen_sources.add(source.id)
+            sources.append(source)
+        directorates.append(Directorate(info["id"], info["name"], tuple(sources)))
+    return tuple(directorates)
+
+
+def _parse_privacy(raw: Any, where: str, catalog: Catalog) -> dict[str, dict[str, str]]:
+    raw = check_keys(raw, where, [str(k) for k in (raw or {})]) if raw is not None else {}
+    privacy: dict[str, dict[str, str]] = {}
+    for ref, fields in raw.items():
+        item_where = f"{where}.{ref}"
+        item = _item(catalog, ref, item_where)
+        schema = item.table_schema()
+        fields = check_keys(fields, item_where, schema.field_names)
+        policies: dict[str, str] = {}
+        for name, policy in fields.items():
+            if policy not in PRIVACY_POLICIES:
+                raise ConfigError(f"{item_where}.{name}: política '{policy}' inválida; use una de {', '.join(PRIVACY_POLICIES)}")
+            if schema.field(name).personal_data == "never":
+                raise ConfigError(f"{item_where}.{name}: el campo '{name}' nunca se publica (dato personal protegido) y no se puede cambiar su política")
+            policies[name] = policy
+        privacy[item.code] = policies
+    return privacy
+
+
+def _parse_publish(raw: Any, where: str, base: Path) -> PublishSettings:
+    raw = dict(check_keys(raw, where, [f.name for f in dataclasses.fields(PublishSettings)]))
+    ckan_raw = raw.pop("ckan", None)
+    settings = build(PublishSettings, raw, where)
+    if settings.target not in PUBLISH_TARGETS:
+        raise ConfigError(f"{where}.target: '{settings.target}' inválido; use {' o '.join(PUBLISH_TARGETS)}")
+    for i, fmt in enumerate(settings.formats):
+        if fmt not in PUBLISH_FORMATS:
+            raise ConfigError(f"{where}.formats[{i}]: formato '{fmt}' desconocido; use {', '.join(PUBLISH_FORMATS)}")
+    ckan = build(CkanSettings, ckan_raw, f"{where}.ckan") if ckan_raw is not None else None
+    if ckan is not None and ckan.token_file is not None:
+        ckan = dataclasses.replace(ckan, token_file=_resolve(base, ckan.token_file))
+    if settings.target == "ckan" and ckan is None:
+        raise ConfigError(f"{where}.ckan: con target: ckan hace falta la sección 'ckan' (url y token_env)")
+    return dataclasses.replace(settings, local_dir=_resolve(base, settings.local_dir), ckan=ckan)
+
+
+def _parse_documents(raw: Any, where: str, catalog: Catalog, base: Path) -> tuple[DocumentEntry, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: se esperaba una lista de documentos, cada uno con 'item' y 'url' o 'path'")
+    documents = []
+    for i, entry in enumerate(raw):
+        doc_where = f"{where}[{i}]"
+        doc = build(DocumentEntry, entry, doc_where)
+        item = _item(catalog, doc.item, f"{doc_where}.item")
+        if item.kind != "document":
+            raise ConfigError(f"{doc_where}.item: el punto {item.code} ({item.name}) tiene datos tabulares; se alimenta desde una fuente, no desde 'documents'")
+        path = _resolve(base, doc.path) if doc.path is not None else None
+        documents.append(dataclasses.replace(doc, item=item.code, path=path))
+    return tuple(documents)
+
+
+def load_config(path: str | Path) -> InstitutionConfig:
+    """Read and validate an institution configuration file; the catalog override is applied."""
+    path = Path(path)
+    doc = _read_yaml(path)
+    name = path.name
+    check_keys(doc, name, _TOP_KEYS, required=("institution", "directorates"))
+    base = path.resolve().parent
+    institution = build(Institution, doc["institution"], f"{name}: institution")
+    if not _ID.match(institution.organization):
+        raise ConfigError(f"{name}: institution.organization: '{institution.organization}' no es un nombre de organización de CKAN (minúsculas, dígitos, '-' o '_')")
+    override = doc.get("catalog")
+    catalog_path = _resolve(base, _coerce(override, Path, f"{name}: catalog")) if override is not None else None
+    try:
+        catalog = load_catalog(catalog_path)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: catalog: {exc.message}") from None
+    inbox = _resolve(base, _coerce(doc.get("inbox", "."), Path, f"{name}: inbox"))
+    data_dir = _resolve(base, _coerce(doc.get("data_dir", "."), Path, f"{name}: data_dir"))
+    return InstitutionConfig(
+        path=path,
+        institution=institution,
+        catalog=catalog,
+        directorates=_parse_directorates(doc["directorates"], f"{name}: directorates", catalog),
+        documents=_parse_documents(doc.get("documents"), f"{name}: documents", catalog, base),
+        publish=_parse_publish(doc.get("publish"), f"{name}: publish", base),
+        privacy=_parse_privacy(doc.get("privacy"), f"{name}: privacy", catalog),
+        base_dir=base,
+        inbox=inbox,
+        data_dir=data_dir,
+    )

@@ -1,0 +1,184 @@
+"""The raw-input archive: every input, exactly as it arrived, before anything reads it.
+
+Layout: ``<data_root>/raw/<period>/<directorate>/<name>`` (a file's original bytes; a database
+extract as Parquet) and one ``<data_root>/raw/<period>/manifest.json``:
+
+    {"period": "2025-01",
+     "inputs": {"rrhh/planilla.xlsx": {"directorate": "rrhh", "name": "planilla.xlsx",
+                 "revisions": [{"revision": 1, "path": "rrhh/planilla.xlsx", "sha256": "...",
+                                "size": 1234, "archived_at": "2025-02-01T06:00:00+00:00",
+                                "origin": "inbox/2025-01/rrhh/planilla.xlsx"}]}},
+     "runs": {"<run id>": {"inputs": {"rrhh/planilla.xlsx": 1}}}}
+
+An archived file is never overwritten. The same bytes again reuse their revision; changed bytes
+become a new revision beside the old one (``planilla.r2.xlsx``), and each run records which
+revision it used, so any published month can be traced back to the exact bytes it came from.
+Files and the manifest are written to a temporary name and renamed into place; a lock file
+serialises concurrent archiving into the same period (tasks of one flow run in parallel).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import io
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import pandas as pd
+
+from transparencia.errors import InputError
+
+MANIFEST = "manifest.json"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArchivedInput:
+    key: str  # "<directorate>/<name>", the input's identity across revisions
+    revision: int
+    path: Path  # the archived copy
+    sha256: str
+    size: int
+    reused: bool  # True when these bytes were already archived
+
+
+def period_dir(data_root: Path, period: str) -> Path:
+    return Path(data_root) / "raw" / str(period)
+
+
+def read_manifest(data_root: Path, period: str) -> dict:
+    """The period's manifest (an empty one if nothing was archived yet)."""
+    path = period_dir(data_root, period) / MANIFEST
+    if not path.exists():
+        return {"period": str(period), "inputs": {}, "runs": {}}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def revision_name(name: str, revision: int) -> str:
+    """``planilla.xlsx`` for the first revision, ``planilla.r2.xlsx`` for the second."""
+    if revision == 1:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.r{revision}.{suffix}" if dot and stem else f"{name}.r{revision}"
+
+
+def archive_file(data_root: Path, period: str, directorate: str, source: Path, run_id: str,
+                 *, name: str | None = None, origin: str | None = None) -> ArchivedInput:
+    """Archive a file's original bytes (copied once, hashed while copied)."""
+    try:
+        stream = open(source, "rb")
+    except OSError as exc:
+        raise InputError(f"No se puede leer '{source}' para archivarlo: {exc.strerror}") from None
+    with stream:
+        return _archive(data_root, period, directorate, name or Path(source).name, stream, run_id,
+                        origin or str(source))
+
+
+def archive_frame(data_root: Path, period: str, directorate: str, name: str, frame: pd.DataFrame,
+                  run_id: str, *, origin: str | None = None) -> ArchivedInput:
+    """Archive a database extract as Parquet, exactly as the query returned it."""
+    name = name if name.endswith(".parquet") else f"{name}.parquet"
+    return _archive(data_root, period, directorate, name, io.BytesIO(frame_to_parquet(frame)), run_id,
+                    origin or name)
+
+
+def frame_to_parquet(frame: pd.DataFrame) -> bytes:
+    """Parquet bytes of a raw extract; a column mixing types (rare in SQL) is kept as text."""
+    buffer = io.BytesIO()
+    try:
+        frame.to_parquet(buffer, index=False)
+    except (TypeError, ValueError):  # pyarrow's ArrowTypeError / ArrowInvalid
+        mixed = frame.copy()
+        for column in mixed.columns:
+            if mixed[column].dtype == object:
+                mixed[column] = mixed[column].map(lambda v: None if v is None or v != v else str(v))
+        buffer = io.BytesIO()
+        mixed.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _archive(data_root: Path, period: str, directorate: str, name: str, stream: BinaryIO, run_id: str,
+             origin: str) -> ArchivedInput:
+    name = Path(name).name  # never let a name escape the directorate folder
+    root = period_dir(data_root, period)
+    folder = root / directorate
+    folder.mkdir(parents=True, exist_ok=True)
+    key = f"{directorate}/{name}"
+    with _locked(root):
+        temp, sha256, size = _copy_hashing(stream, folder)
+        try:
+            manifest = read_manifest(data_root, period)
+            entry = manifest["inputs"].setdefault(key, {"directorate": directorate, "name": name, "revisions": []})
+            match = next((r for r in entry["revisions"] if r["sha256"] == sha256), None)
+            if match is not None:
+                temp.unlink()
+                revision, reused = match["revision"], True
+            else:
+                revision = _next_revision(folder, name, entry["revisions"])
+                os.rename(temp, folder / revision_name(name, revision))
+                entry["revisions"].append({
+                    "revision": revision, "path": f"{directorate}/{revision_name(name, revision)}",
+                    "sha256": sha256, "size": size,
+                    "archived_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "origin": origin,
+                })
+                reused = False
+            manifest["runs"].setdefault(run_id, {"inputs": {}})["inputs"][key] = revision
+            _write_atomically(root / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+        finally:
+            if temp.exists():
+                temp.unlink()
+    return ArchivedInput(key=key, revision=revision, path=folder / revision_name(name, revision),
+                         sha256=sha256, size=size, reused=reused)
+
+
+def _next_revision(folder: Path, name: str, revisions: list[dict]) -> int:
+    """One past the last recorded revision, skipping any file already on disk (never overwrite)."""
+    revision = max((r["revision"] for r in revisions), default=0) + 1
+    while (folder / revision_name(name, revision)).exists():
+        revision += 1
+    return revision
+
+
+def _copy_hashing(stream: BinaryIO, folder: Path) -> tuple[Path, str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+    with os.fdopen(handle, "wb") as out:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return Path(temp_name), digest.hexdigest(), size
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    with open(root / ".manifest.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

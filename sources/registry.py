@@ -1,0 +1,232 @@
+"""Connectors registered by name, each with a typed configuration, and the flow's entry points.
+
+A source in the institution configuration says ``type: file`` or ``type: database``; the name
+selects a ``Connector``: the dataclass its settings are validated into, the dataclass of its
+per-item options, and the function that extracts one item for one period. ``extract_source`` is
+what a flow calls for each (source, item) pair that ``planned_extractions`` lists; when given a
+run id it archives every input under ``data/raw/<period>/<directorate>/`` before reading it.
+
+Errors name the directorate, the source and the item. A connection that is refused or times out
+is a ``TransientError`` (worth a retry); everything else is terminal. One source failing never
+stops another: ``extract_period`` collects each pair's extraction or error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from transparencia.errors import ConfigError, InputError, TransparenciaError
+from transparencia.schemas.catalog import Item
+from transparencia.sources import archive
+from transparencia.sources.config import (
+    InstitutionConfig, Period, SourceConfig, fill_placeholders, load_config,
+)
+from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
+from transparencia.sources.extraction import Extraction
+
+
+@dataclass(frozen=True)
+class ExtractRequest:
+    """Everything a connector needs to extract one item of one source for one period."""
+
+    config: InstitutionConfig
+    source: SourceConfig
+    item: Item
+    options: Any  # the connector's item-options dataclass
+    period: Period
+    run_id: str | None = None  # archive inputs under this run when given
+
+    @property
+    def context(self) -> str:
+        """How messages name what failed: directorate, source and item."""
+        return (f"{self.source.directorate_name}, fuente '{self.source.id}', "
+                f"punto {self.item.code} ({self.item.name})")
+
+
+@dataclass(frozen=True)
+class Connector:
+    name: str
+    settings: type
+    item_options: type
+    extract: Callable[[ExtractRequest], Extraction]
+
+
+_CONNECTORS: dict[str, Connector] = {}
+
+
+def register(name: str, settings: type, item_options: type) -> Callable:
+    """Register an extract function as the connector ``name`` (a decorator)."""
+
+    def decorate(extract: Callable[[ExtractRequest], Extraction]) -> Callable[[ExtractRequest], Extraction]:
+        _CONNECTORS[name] = Connector(name, settings, item_options, extract)
+        return extract
+
+    return decorate
+
+
+def connector(name: Any, where: str = "") -> Connector:
+    found = _CONNECTORS.get(str(name))
+    if found is None:
+        close = difflib.get_close_matches(str(name), list(_CONNECTORS), n=1, cutoff=0.5)
+        hint = f" (¿quiso decir '{close[0]}'?)" if close else ""
+        raise ConfigError(f"{where}.type: tipo de fuente desconocido '{name}'{hint}; "
+                          f"tipos: {', '.join(sorted(_CONNECTORS))}")
+    return found
+
+
+# --------------------------------------------------------------------------- file connector
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """A glob relative to the configuration's ``inbox``, with ``{period}`` (AAAA-MM), ``{year}`` and
+    ``{month}`` placeholders, e.g. ``inbox/{period}/rrhh/planilla*.xlsx``. Matching is case-insensitive
+    on the file name; Excel's lock files (``~$...``) and hidden files are ignored."""
+
+    path: str
+
+    def check(self, where: str) -> None:
+        fill_placeholders(self.path, Period(2000, 1), f"{where}.path")
+
+
+@dataclass(frozen=True)
+class FileItemOptions:
+    sheet: str | None = None  # the sheet to read; by default the extractor finds it
+
+
+def find_input(inbox: Path, pattern: str) -> list[Path]:
+    """Files matching ``pattern`` under ``inbox``: directories by glob, the file name case-insensitively."""
+    full = Path(pattern) if Path(pattern).is_absolute() else inbox / pattern
+    folder_pattern, name_pattern = str(full.parent), full.name.lower()
+    folders = [Path(f) for f in glob.glob(folder_pattern)] if glob.has_magic(folder_pattern) else [full.parent]
+    found = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            name = entry.name
+            if entry.is_file() and not name.startswith(("~$", ".")) and fnmatch.fnmatchcase(name.lower(), name_pattern):
+                found.append(entry)
+    return sorted(found)
+
+
+@register("file", FileSettings, FileItemOptions)
+def extract_file_source(request: ExtractRequest) -> Extraction:
+    from transparencia.sources.spreadsheet import extract_file
+
+    config, source, period = request.config, request.source, request.period
+    pattern = fill_placeholders(source.settings.path, period, source.where)
+    matches = find_input(config.inbox, pattern)
+    if not matches:
+        raise InputError(f"{request.context}: no llegó el archivo del período {period}: ningún archivo coincide "
+                         f"con '{pattern}' en {config.inbox}")
+    if len(matches) > 1:
+        names = ", ".join(str(_relative(m, config.inbox)) for m in matches)
+        raise InputError(f"{request.context}: hay {len(matches)} archivos que coinciden con '{pattern}' ({names}); "
+                         "deje uno solo o precise el patrón en la configuración")
+    original = matches[0]
+    shown = str(_relative(original, config.inbox))
+    readable = original
+    if request.run_id is not None:
+        readable = archive.archive_file(config.data_dir, str(period), source.directorate, original,
+                                        request.run_id, origin=shown).path
+    extraction = extract_file(readable, request.item.code, sheet=request.options.sheet,
+                              directorate=source.directorate_name)
+    extraction.source = dataclasses.replace(extraction.source, location=shown)
+    return extraction
+
+
+def _relative(path: Path, base: Path) -> Path:
+    try:
+        return path.relative_to(base)
+    except ValueError:
+        return path
+
+
+# --------------------------------------------------------------------------- database connector
+
+
+@register("database", DatabaseSettings, DatabaseItemOptions)
+def extract_database_source(request: ExtractRequest) -> Extraction:
+    config, source, item, period = request.config, request.source, request.item, request.period
+
+    def archive_raw(frame, shown_url: str) -> None:
+        if request.run_id is not None:
+            archive.archive_frame(config.data_dir, str(period), source.directorate, f"{source.id}.{item.slug}",
+                                  frame, request.run_id, origin=shown_url)
+
+    return extract_database(source.settings, request.options, item.table_schema(), item.code, period,
+                            base_dir=config.base_dir, context=request.context,
+                            directorate=source.directorate_name, on_raw=archive_raw)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+@dataclass
+class Outcome:
+    """One (source, item) pair of a period: its extraction, or the error that stopped it."""
+
+    source: SourceConfig
+    item: str  # catalog code
+    extraction: Extraction | None = None
+    error: TransparenciaError | None = None
+
+
+def planned_extractions(config: InstitutionConfig, period: str | Period) -> list[tuple[SourceConfig, str]]:
+    """The (source, item code) pairs to extract for a period: every configured item that applies
+    (an item the catalog override marks ``applies: false`` is skipped)."""
+    Period.parse(str(period))
+    return [(source, code) for source in config.sources for code in source.items
+            if config.catalog.get(code).applies]
+
+
+def extract_source(config: InstitutionConfig, source: SourceConfig | str, item: str, period: str | Period,
+                   *, run_id: str | None = None) -> Extraction:
+    """Extract one item from one configured source for one period (archiving inputs if ``run_id``)."""
+    source = config.source(source) if isinstance(source, str) else source
+    period = period if isinstance(period, Period) else Period.parse(period)
+    entry = config.catalog.get(item)
+    if entry.code not in source.items:
+        fed = ", ".join(source.items) or "ninguno"
+        raise ConfigError(f"La fuente '{source.id}' ({source.directorate_name}) no alimenta el punto "
+                          f"{entry.code} ({entry.name}); alimenta: {fed}")
+    request = ExtractRequest(config, source, entry, source.items[entry.code], period, run_id)
+    try:
+        return connector(source.type, source.where).extract(request)
+    except TransparenciaError as exc:
+        if request.context in exc.message:
+            raise
+        raise type(exc)(f"{request.context}: {exc.message}") from None
+
+
+def extract_period(config: InstitutionConfig, period: str | Period, *, run_id: str | None = None) -> list[Outcome]:
+    """Extract every planned pair; a failing source is recorded and the others still extract."""
+    outcomes = []
+    for source, code in planned_extractions(config, period):
+        outcome = Outcome(source, code)
+        try:
+            outcome.extraction = extract_source(config, source, code, period, run_id=run_id)
+        except TransparenciaError as exc:
+            outcome.error = exc
+        outcomes.append(outcome)
+    return outcomes
+
+
+def extract_configured(config_path: str | Path, source_id: str, item_ref: str | None, period: str) -> Extraction:
+    """What ``validate --config ... --source ...`` reads: one configured source's item, not archived.
+    ``item_ref`` may be omitted when the source feeds a single item."""
+    config = load_config(config_path)
+    source = config.source(source_id)
+    if item_ref is None:
+        if len(source.items) != 1:
+            raise ConfigError(f"La fuente '{source.id}' alimenta varios puntos ({', '.join(source.items)}); "
+                              "indique cuál validar")
+        item_ref = next(iter(source.items))
+    return extract_source(config, source, item_ref, period)
