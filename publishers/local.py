@@ -1,0 +1,352 @@
+"""The local catalog publisher, the default when no portal is configured.
+
+A release lands under ``<root>/<organization>/<dataset>/`` with a ``metadatos.json`` per dataset,
+and the whole folder gets a DCAT-style ``catalog.json`` and an ``index.html`` a journalist can open
+without a server or internet. Like the CKAN backend it is idempotent: a file whose sha256 is
+unchanged is never rewritten (its mtime and inode stay), and every write is atomic (temporary
+file + rename), so a crash never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import calendar
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+from urllib.parse import quote
+
+from transparencia.errors import ConfigError, InputError
+from transparencia.publishers.base import DatasetSpec, PublishAction, PublishResult, ResourceFile
+from transparencia.publishers.formats import MEDIA_TYPES, sha256_file
+from transparencia.publishers.render import template
+from transparencia.schemas.catalog import FREQUENCY_LABELS
+
+METADATA_FILE = "metadatos.json"
+CATALOG_FILE = "catalog.json"
+INDEX_FILE = "index.html"
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{1,99}$")
+_PERIOD = re.compile(r"\b(\d{4})-(0[1-9]|1[0-2])\b")
+_FREQUENCY_URIS = {
+    "monthly": "http://purl.org/cld/freq/monthly",
+    "quarterly": "http://purl.org/cld/freq/quarterly",
+    "yearly": "http://purl.org/cld/freq/annual",
+    "on_change": "http://purl.org/cld/freq/irregular",
+}
+_LICENSES = {
+    "cc-zero": ("Creative Commons CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+    "cc0-1.0": ("Creative Commons CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+    "cc-by": ("Creative Commons Atribución 4.0", "https://creativecommons.org/licenses/by/4.0/"),
+    "cc-by-4.0": ("Creative Commons Atribución 4.0", "https://creativecommons.org/licenses/by/4.0/"),
+    "odc-odbl": ("Open Database License (ODbL)", "https://opendatacommons.org/licenses/odbl/1-0/"),
+}
+_CONTEXT = {
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dct": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "spdx": "http://spdx.org/rdf/terms#",
+}
+
+
+class LocalCatalog:
+    """Publishes into a folder: ``<root>/<organization>/<dataset>/`` plus ``catalog.json`` and ``index.html``."""
+
+    name = "local"
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def sync(self, dataset: DatasetSpec, resources: Sequence[ResourceFile], *, dry_run: bool = False) -> PublishResult:
+        """Copy the files whose sha256 differs, merge the dataset metadata, refresh catalog and index."""
+        _check_identity(dataset, resources)
+        folder = self.root / dataset.organization / dataset.name
+        result = PublishResult(dataset=dataset.name, url=folder.as_uri(), dry_run=dry_run)
+        with self._lock(dry_run):
+            old = _read_metadata(folder)
+            records = {r["name"]: r for r in old.get("resources", [])}
+            copies: list[tuple[ResourceFile, Path]] = []
+            for resource in resources:
+                dest = folder / resource.path.name
+                action = _file_action(dest, resource.sha256)
+                if action == "unchanged" and records.get(resource.name, {}).get("file") != dest.name:
+                    action = "update"
+                if action != "unchanged":
+                    copies.append((resource, dest))
+                result.actions.append(PublishAction("resource", resource.name, action, dest.as_uri()))
+                records[resource.name] = _record(resource, dest)
+            metadata = _metadata_bytes(dataset, records)
+            metadata_path = folder / METADATA_FILE
+            dataset_action = _bytes_action(metadata_path, metadata)
+            result.actions.insert(0, PublishAction("dataset", dataset.name, dataset_action, metadata_path.as_uri()))
+            if dry_run:
+                return result
+            folder.mkdir(parents=True, exist_ok=True)
+            for resource, dest in copies:
+                _atomic_copy(resource.path, dest, resource.sha256)
+            _remove_replaced_files(folder, old.get("resources", []), records)
+            if dataset_action != "unchanged":
+                _atomic_write(metadata_path, metadata)
+            self._refresh_catalog()
+        return result
+
+    @contextmanager
+    def _lock(self, dry_run: bool) -> Iterator[None]:
+        """Serialise syncs into the same root, so concurrent items cannot drop each other from the index."""
+        if dry_run and not self.root.exists():
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """Every dataset's metadata in the folder, ordered by organization and name."""
+        found = []
+        for path in sorted(self.root.glob(f"*/*/{METADATA_FILE}")):
+            try:
+                found.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, json.JSONDecodeError):
+                raise InputError(f"El catálogo local tiene un archivo de metadatos ilegible: {path}") from None
+        return found
+
+    def _refresh_catalog(self) -> None:
+        datasets = self.datasets()
+        catalog = json.dumps(dcat_catalog(datasets), ensure_ascii=False, indent=2) + "\n"
+        _write_if_changed(self.root / CATALOG_FILE, catalog.encode("utf-8"))
+        html = template("catalogo.html.j2").render(datasets=[_index_entry(d) for d in datasets])
+        _write_if_changed(self.root / INDEX_FILE, html.encode("utf-8"))
+
+
+def _check_identity(dataset: DatasetSpec, resources: Sequence[ResourceFile]) -> None:
+    for label, value in (("organización", dataset.organization), ("conjunto de datos", dataset.name)):
+        if not _SLUG.match(value or ""):
+            raise ConfigError(
+                f"Nombre de {label} '{value}' no válido para el catálogo local: use minúsculas, dígitos, '-' o '_' "
+                f"(2 a 100 caracteres)"
+            )
+    seen: dict[str, str] = {}
+    for resource in resources:
+        filename = resource.path.name
+        if filename == METADATA_FILE or filename in seen and seen[filename] != resource.name:
+            raise ConfigError(
+                f"{dataset.name}: el archivo '{filename}' de '{resource.name}' choca con "
+                f"'{seen.get(filename, METADATA_FILE)}'"
+            )
+        seen[filename] = resource.name
+        if not resource.path.is_file():
+            raise InputError(f"{dataset.name}: no existe el archivo a publicar '{resource.path}' ({resource.name})")
+
+
+def _read_metadata(folder: Path) -> dict[str, Any]:
+    path = folder / METADATA_FILE
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise InputError(f"El catálogo local tiene un archivo de metadatos ilegible: {path}") from None
+
+
+def _file_action(dest: Path, sha256: str) -> str:
+    if not dest.exists():
+        return "create"
+    return "unchanged" if sha256_file(dest) == sha256 else "update"
+
+
+def _bytes_action(path: Path, content: bytes) -> str:
+    if not path.exists():
+        return "create"
+    return "unchanged" if path.read_bytes() == content else "update"
+
+
+def _record(resource: ResourceFile, dest: Path) -> dict[str, Any]:
+    return {
+        "name": resource.name,
+        "format": resource.format,
+        "media_type": MEDIA_TYPES.get(resource.format.upper(), "application/octet-stream"),
+        "file": dest.name,
+        "sha256": resource.sha256,
+        "bytes": resource.path.stat().st_size,
+        "description": resource.description,
+        "period": resource.period,
+    }
+
+
+def _metadata_bytes(dataset: DatasetSpec, records: dict[str, dict[str, Any]]) -> bytes:
+    document = {
+        "dataset": {
+            "name": dataset.name, "title": dataset.title, "notes": dataset.notes,
+            "organization": dataset.organization, "license_id": dataset.license_id,
+            "tags": list(dataset.tags), "maintainer": dataset.maintainer,
+            "maintainer_email": dataset.maintainer_email, "extras": dict(sorted(dataset.extras.items())),
+        },
+        "resources": [records[name] for name in sorted(records)],
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _temporary_beside(path: Path) -> Path:
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    return Path(name)
+
+
+def _atomic_write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _temporary_beside(path)
+    try:
+        temporary.write_bytes(content)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _atomic_copy(source: Path, dest: Path, sha256: str) -> None:
+    """Copy through a temporary file; refuse a source that changed since it was rendered."""
+    temporary = _temporary_beside(dest)
+    try:
+        shutil.copyfile(source, temporary)
+        if sha256_file(temporary) != sha256:
+            raise InputError(f"El archivo '{source}' cambió después de generarse; vuelva a generar la publicación")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, dest)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _write_if_changed(path: Path, content: bytes) -> None:
+    if not path.exists() or path.read_bytes() != content:
+        _atomic_write(path, content)
+
+
+def _remove_replaced_files(folder: Path, old: list[dict[str, Any]], records: dict[str, dict[str, Any]]) -> None:
+    """A resource that now lives in a different file leaves no orphan behind."""
+    in_use = {r["file"] for r in records.values()}
+    for record in old:
+        if record["file"] not in in_use:
+            (folder / record["file"]).unlink(missing_ok=True)
+
+
+def _periods(document: dict[str, Any]) -> list[str]:
+    found = {r["period"] for r in document.get("resources", []) if r.get("period")}
+    coverage = document["dataset"].get("extras", {}).get("cobertura temporal", "")
+    found.update(f"{y}-{m}" for y, m in _PERIOD.findall(coverage))
+    return sorted(found)
+
+
+def _temporal(periods: list[str]) -> dict[str, str] | None:
+    if not periods:
+        return None
+    year, month = (int(p) for p in periods[-1].split("-"))
+    last_day = calendar.monthrange(year, month)[1]
+    return {"@type": "dct:PeriodOfTime", "dcat:startDate": f"{periods[0]}-01",
+            "dcat:endDate": f"{periods[-1]}-{last_day:02d}"}
+
+
+def _frequency_uri(label: str | None) -> str | None:
+    for key, text in FREQUENCY_LABELS.items():
+        if text == label:
+            return _FREQUENCY_URIS[key]
+    return None
+
+
+def _download_url(document: dict[str, Any], record: dict[str, Any]) -> str:
+    dataset = document["dataset"]
+    return "/".join(quote(part) for part in (dataset["organization"], dataset["name"], record["file"]))
+
+
+def dcat_catalog(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """A DCAT catalog (JSON-LD keys) of the local datasets; download URLs are relative to the root."""
+    return {
+        "@context": _CONTEXT,
+        "@type": "dcat:Catalog",
+        "dct:title": "Catálogo de datos abiertos de transparencia (Ley 6 de 2002)",
+        "dct:description": "Puntos de transparencia publicados mes a mes, con su diccionario de datos "
+                           "y su informe de validación.",
+        "dct:language": "es",
+        "dcat:dataset": [_dcat_dataset(d) for d in documents],
+    }
+
+
+def _dcat_dataset(document: dict[str, Any]) -> dict[str, Any]:
+    dataset = document["dataset"]
+    extras = dataset.get("extras", {})
+    license_id = dataset["license_id"]
+    entry: dict[str, Any] = {
+        "@type": "dcat:Dataset",
+        "dct:identifier": dataset["name"],
+        "dct:title": dataset["title"],
+        "dct:description": dataset["notes"],
+        "dct:publisher": {"@type": "foaf:Organization", "foaf:name": dataset["organization"]},
+        "dct:license": _LICENSES.get(license_id.lower(), (license_id, license_id))[1],
+        "dcat:keyword": dataset.get("tags", []),
+        "dct:accrualPeriodicity": _frequency_uri(extras.get("frecuencia")),
+        "dct:temporal": _temporal(_periods(document)),
+        "dcat:distribution": [_dcat_distribution(document, r) for r in document.get("resources", [])],
+    }
+    if extras.get("base legal"):
+        entry["dct:conformsTo"] = extras["base legal"]
+    if dataset.get("maintainer") or dataset.get("maintainer_email"):
+        contact = {"@type": "vcard:Kind", "vcard:fn": dataset.get("maintainer")}
+        if dataset.get("maintainer_email"):
+            contact["vcard:hasEmail"] = f"mailto:{dataset['maintainer_email']}"
+        entry["dcat:contactPoint"] = contact
+    return entry
+
+
+def _dcat_distribution(document: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@type": "dcat:Distribution",
+        "dct:title": record["name"],
+        "dct:description": record.get("description", ""),
+        "dcat:downloadURL": _download_url(document, record),
+        "dcat:mediaType": record["media_type"],
+        "dct:format": record["format"],
+        "dcat:byteSize": record["bytes"],
+        "spdx:checksum": {"spdx:algorithm": "spdx:checksumAlgorithm_sha256",
+                          "spdx:checksumValue": record["sha256"]},
+    }
+
+
+def _index_entry(document: dict[str, Any]) -> dict[str, Any]:
+    """What the index page shows for a dataset: months newest first, then general files."""
+    dataset = document["dataset"]
+    months: dict[str, list[dict[str, Any]]] = {}
+    general = []
+    for record in document.get("resources", []):
+        link = {"name": record["name"], "format": record["format"], "url": _download_url(document, record),
+                "size": _human_size(record["bytes"]), "description": record.get("description", "")}
+        found = record.get("period") or next(iter(f"{y}-{m}" for y, m in _PERIOD.findall(record["name"])), None)
+        if found:
+            months.setdefault(found, []).append(link)
+        else:
+            general.append(link)
+    periods = _periods(document)
+    license_id = dataset["license_id"]
+    return {
+        **dataset,
+        "license": _LICENSES.get(license_id.lower(), (license_id, None)),
+        "paragraphs": [p for p in dataset["notes"].split("\n\n") if p.strip()],
+        "coverage": f"{periods[0]} a {periods[-1]}" if len(periods) > 1 else (periods[0] if periods else ""),
+        "months": sorted(months.items(), reverse=True),
+        "general": general,
+    }
+
+
+def _human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 ** 2:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 ** 2:.1f} MB"
