@@ -1,0 +1,123 @@
+"""Retry and error classification of the CKAN client, with faults injected by a fake HTTP adapter.
+
+The adapter only stands in for the network so 5xx, 429 and timeouts can be produced on demand;
+publishing behaviour is tested against the real CKAN in test_ckan_publisher.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+
+from transparencia.errors import TerminalError, TransientError
+from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, RetryPolicy
+
+
+class ScriptedAdapter(BaseAdapter):
+    """Answers each request with the next scripted (status, body, headers) or raises the scripted error."""
+
+    def __init__(self, script):
+        super().__init__()
+        self.script = list(script)
+        self.requests: list[requests.PreparedRequest] = []
+        self.timeouts = []
+
+    def send(self, request, timeout=None, **kwargs):
+        self.requests.append(request)
+        self.timeouts.append(timeout)
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        status, body, headers = step
+        response = requests.Response()
+        response.status_code = status
+        response._content = json.dumps(body).encode() if not isinstance(body, str) else body.encode()
+        response.headers.update(headers)
+        response.request = request
+        response.url = request.url
+        return response
+
+    def close(self):
+        pass
+
+
+OK = (200, {"success": True, "result": {"id": "abc"}}, {})
+SLEEPS: list[float] = []
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch):
+    SLEEPS.clear()
+    monkeypatch.setattr("transparencia.publishers.ckan_client.time.sleep", SLEEPS.append)
+
+
+def client_with(script, attempts=3):
+    adapter = ScriptedAdapter(script)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    client = CkanClient("http://ckan.test", "secreto-123", session=session, connect_timeout=3, read_timeout=40,
+                        retry=RetryPolicy(attempts=attempts, base_delay=0.01, max_delay=5))
+    return client, adapter
+
+
+def test_5xx_and_dropped_connections_are_retried_then_succeed():
+    client, adapter = client_with([(503, "<html>Service Unavailable</html>", {}),
+                                   requests.ConnectionError("connection reset by peer"), OK])
+    assert client.call("package_show", {"id": "x"}) == {"id": "abc"}
+    assert len(adapter.requests) == 3 and len(SLEEPS) == 2
+
+
+def test_429_waits_the_retry_after_seconds():
+    client, _ = client_with([(429, "too many", {"Retry-After": "2"}), OK])
+    client.call("package_show", {"id": "x"})
+    assert SLEEPS == [2.0]
+
+
+def test_exhausted_retries_raise_a_spanish_transient_error():
+    client, adapter = client_with([requests.ReadTimeout("slow")] * 3)
+    with pytest.raises(TransientError, match="no respondió a 'resource_create' tras 3 intentos"):
+        client.call("resource_create", {"name": "x"})
+    assert len(adapter.requests) == 3
+
+
+def test_explicit_connect_and_read_timeouts_are_sent():
+    client, adapter = client_with([OK])
+    client.call("status_show")
+    assert adapter.timeouts == [(3, 40)]
+
+
+def test_403_is_terminal_and_not_retried():
+    denied = (403, {"success": False, "error": {"__type": "Authorization Error", "message": "Access denied"}}, {})
+    client, adapter = client_with([denied, OK])
+    with pytest.raises(NotAuthorizedError):
+        client.call("package_create", {"name": "x"})
+    assert len(adapter.requests) == 1
+
+
+def test_409_validation_error_is_terminal_with_ckans_field_errors():
+    invalid = (409, {"success": False, "error": {"__type": "Validation Error", "name": ["Debe ser en minúsculas"]}}, {})
+    client, _ = client_with([invalid])
+    with pytest.raises(TerminalError, match='"name": \\["Debe ser en minúsculas"\\]'):
+        client.call("package_create", {"name": "X"})
+
+
+def test_a_lost_create_is_looked_up_before_being_retried():
+    client, adapter = client_with([requests.ReadTimeout("lost response"), OK])
+    found = {"id": "already-there"}
+    assert client.call("resource_create", {"name": "x"}, before_retry=lambda: found) is found
+    assert len(adapter.requests) == 1
+
+
+def test_uploads_are_streamed_and_the_token_is_never_in_the_repr(tmp_path):
+    data = tmp_path / "planilla-2025-01.csv"
+    data.write_bytes(b"a,b\n1,2\n")
+    client, adapter = client_with([OK])
+    client.call("resource_create", {"package_id": "p", "name": "Planilla 2025-01 (CSV)"}, upload=data)
+    sent = adapter.requests[0]
+    assert sent.headers["Content-Type"].startswith("multipart/form-data")
+    assert not isinstance(sent.body, (bytes, str))  # an encoder read while sending, not a buffer
+    assert "secreto-123" not in repr(client)
+    assert client.writes == 1
