@@ -72,6 +72,7 @@ class Extraction:
     dropped: list[DroppedRow] = field(default_factory=list)
     coercions: list[Coercion] = field(default_factory=list)
     failures: list[CellFailure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # Spanish remarks on how the source was read
 
     @property
     def rows(self) -> int:
@@ -88,6 +89,7 @@ class Extraction:
             "column_map": self.column_map,
             "missing_columns": self.missing_columns,
             "ignored_columns": self.ignored_columns,
+            "notes": self.notes,
             "rows_dropped": dropped,
             "dropped": [{"row": d.row, "reason": d.reason, "text": d.text} for d in self.dropped],
             "coercions": [

@@ -1,0 +1,209 @@
+"""Matching the headers people write to a schema's fields, and finding the header row.
+
+Directorates write "CÉDULA", "No. de Cédula" or "Cédula de identidad personal" for the same field;
+the schema declares those spellings as ``synonyms``. Headers and synonyms are compared in a folded
+form (no accents, lower case, punctuation as spaces), first exactly, then by containment ("Salario
+mensual bruto en B/." contains the synonym "salario mensual bruto"), so a header row can be found
+wherever the banner above it ends.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from transparencia.schemas.table import TableSchema
+
+HEADER_SCAN_ROWS = 40  # banners above the header rarely exceed a dozen rows
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_PARENTHESISED = re.compile(r"\([^)]*\)")
+_NUMBER_SIGN = re.compile(r"\bn\s*[°º]\s*", re.IGNORECASE)
+# Words that add nothing to a header: "Monto en B/.", "Salario (en balboas)".
+_FILLER = {"en", "b", "balboas", "usd", "pab"}
+
+
+def fold(text: object) -> str:
+    """Accent-, case-, spacing- and punctuation-insensitive form of a header or value."""
+    if text is None:
+        return ""
+    raw = _NUMBER_SIGN.sub("no ", str(text))
+    decomposed = unicodedata.normalize("NFKD", raw.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_ALNUM.sub(" ", plain).strip()
+
+
+@lru_cache(maxsize=4096)
+def _header_forms(text: str) -> tuple[str, ...]:
+    """The folded header, and the same without parenthesised notes and currency words."""
+    forms = [fold(text)]
+    stripped = fold(_PARENTHESISED.sub(" ", str(text)))
+    words = [w for w in stripped.split() if w not in _FILLER]
+    for form in (stripped, " ".join(words)):
+        if form and form not in forms:
+            forms.append(form)
+    return tuple(f for f in forms if f)
+
+
+def field_spellings(schema: TableSchema) -> dict[str, list[str]]:
+    """Every accepted spelling of each field, folded: its name, title and synonyms."""
+    return _spellings(tuple((f.name, f.title, f.synonyms) for f in schema.fields))
+
+
+@lru_cache(maxsize=64)
+def _spellings(fields: tuple[tuple[str, str, tuple[str, ...]], ...]) -> dict[str, list[str]]:
+    spellings: dict[str, list[str]] = {}
+    for name, title, synonyms in fields:
+        forms: list[str] = []
+        for text in (name.replace("_", " "), title, *synonyms):
+            for form in _header_forms(text):
+                if form not in forms:
+                    forms.append(form)
+        spellings[name] = forms
+    return spellings
+
+
+@dataclass
+class ColumnMatch:
+    """Which source column feeds which field: positions refer to the ``headers`` list given."""
+
+    positions: dict[str, int] = field(default_factory=dict)  # field -> index in headers
+    column_map: dict[str, str] = field(default_factory=dict)  # field -> header text as written
+    missing: list[str] = field(default_factory=list)  # fields no header matched
+    ignored: list[str] = field(default_factory=list)  # non-empty headers matching no field
+
+    @property
+    def score(self) -> int:
+        return len(self.positions)
+
+
+def _contains(header: str, spelling: str) -> bool:
+    return f" {spelling} " in f" {header} "
+
+
+def match_columns(headers: list[str], schema: TableSchema) -> ColumnMatch:
+    """Map headers to fields: exact folded matches first, then the longest contained spelling.
+
+    Each header feeds at most one field and each field takes the first header that matches it,
+    so a repeated column ("Salario" twice) is reported as ignored rather than silently merged.
+    """
+    spellings = field_spellings(schema)
+    header_forms = [_header_forms(str(h)) if h is not None and str(h).strip() else () for h in headers]
+    positions: dict[str, int] = {}
+    taken: set[int] = set()
+
+    for name, forms in spellings.items():  # pass 1: exact spelling
+        for i, hforms in enumerate(header_forms):
+            if i not in taken and any(h in forms for h in hforms):
+                positions[name] = i
+                taken.add(i)
+                break
+
+    candidates = []  # pass 2: a header containing a spelling, longest spelling first
+    for name, forms in spellings.items():
+        if name in positions:
+            continue
+        for i, hforms in enumerate(header_forms):
+            if i in taken:
+                continue
+            best = max((len(s) for s in forms for h in hforms if _contains(h, s)), default=0)
+            if best:
+                candidates.append((best, -i, name, i))
+    for _, _, name, i in sorted(candidates, reverse=True):
+        if name not in positions and i not in taken:
+            positions[name] = i
+            taken.add(i)
+
+    ordered = {n: positions[n] for n in schema.field_names if n in positions}
+    return ColumnMatch(
+        positions=ordered,
+        column_map={n: str(headers[i]).strip() for n, i in ordered.items()},
+        missing=[n for n in schema.field_names if n not in positions],
+        ignored=[str(h).strip() for i, h in enumerate(headers) if i not in taken and header_forms[i]],
+    )
+
+
+@dataclass
+class HeaderLocation:
+    """Where the header is in a grid of rows (0-based offsets into the rows scanned)."""
+
+    first_row: int
+    row_count: int  # 1, or 2 for a header spread over two rows
+    headers: list[str]
+    match: ColumnMatch
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:
+        return ""
+    return str(value).strip()
+
+
+def _two_row_headers(top: list[str], bottom: list[str], fill_spans: list[tuple[int, int]]) -> list[str]:
+    """Combine a group row ("Remuneración", merged across) with the row of sub-headers below it."""
+    top = list(top)
+    for first, last in fill_spans:  # a merged group title applies to every column it spans
+        for j in range(first + 1, min(last + 1, len(top))):
+            top[j] = top[j] or top[first]
+    combined = []
+    for j in range(max(len(top), len(bottom))):
+        upper = top[j] if j < len(top) else ""
+        lower = bottom[j] if j < len(bottom) else ""
+        combined.append(f"{upper} {lower}".strip() if upper != lower else upper)
+    return combined
+
+
+def _best_two_row(top: list[str], bottom: list[str], schema: TableSchema,
+                  spans: list[tuple[int, int]]) -> tuple[list[str], ColumnMatch]:
+    """Per column, the reading (lower only, upper only, both) that names a field."""
+    combined = _two_row_headers(top, bottom, spans)
+    chosen = []
+    for j, both in enumerate(combined):
+        upper = top[j] if j < len(top) else ""
+        lower = bottom[j] if j < len(bottom) else ""
+        options = [o for o in (both, lower, upper) if o]
+        named = [o for o in options if match_columns([o], schema).score]
+        chosen.append(named[0] if named else (options[0] if options else ""))
+    return chosen, match_columns(chosen, schema)
+
+
+def find_header(rows: list[list], schema: TableSchema,
+                merged_spans: dict[int, list[tuple[int, int]]] | None = None) -> HeaderLocation | None:
+    """The row (or pair of rows) among the first ones that names the most schema fields.
+
+    ``merged_spans`` maps a row offset to the (first, last) columns of the merged ranges that
+    start on it, so a group title merged across columns applies to each sub-header below it.
+    Returns None when no row names at least two fields.
+    """
+    scanned = [[_text(v) for v in row] for row in rows[:HEADER_SCAN_ROWS]]
+    best: HeaderLocation | None = None
+    for r, row in enumerate(scanned):
+        if not any(row):
+            continue
+        match = match_columns(row, schema)
+        if best is None or match.score > best.match.score:
+            best = HeaderLocation(r, 1, row, match)
+        if r + 1 < len(scanned) and any(scanned[r + 1]):
+            spans = (merged_spans or {}).get(r, [])
+            headers, pair = _best_two_row(row, scanned[r + 1], schema, spans)
+            if pair.score > match.score and (best is None or pair.score > best.match.score):
+                best = HeaderLocation(r, 2, headers, pair)
+    if best is None or best.match.score < min(2, len(schema.fields)):
+        return None
+    return best
+
+
+def seen_headers(rows: list[list], limit: int = 12) -> list[str]:
+    """The texts of the first non-empty rows, to show the officer what we saw instead."""
+    seen: list[str] = []
+    for row in rows[:HEADER_SCAN_ROWS]:
+        for value in row:
+            text = _text(value)
+            if text and text not in seen:
+                seen.append(text)
+        if len(seen) >= limit:
+            break
+    return seen[:limit]

@@ -1,0 +1,449 @@
+"""Turning values as people type them into the schema's types, column by column, with an account.
+
+A directorate's amount may be a number or the text "B/. 1,250.00", "1.250,00" or "(150.00)"; a
+date may be an Excel serial, a date cell, "15/01/2025", "2025-01-15" or "15 de enero de 2025"; a
+cédula may be "8 123 4567". Each column is converted with whole-column (vectorised) operations,
+because a monthly planilla can have hundreds of thousands of rows. Every change that is more
+than reading the value as written is counted per column and kind (``Coercion``), and every value
+that cannot be converted becomes null and is listed (``CellFailure``) for validation to report.
+
+Dates are day first (dd/mm/yyyy), the Panamanian order: an ambiguous "03/04/2025" is 3 April.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from transparencia.schemas.table import Field, TableSchema
+from transparencia.sources.extraction import CellFailure, Coercion
+from transparencia.sources.headers import fold
+
+EXAMPLES = 3
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# Excel serials of 1900-01-01 .. 9999-12-31; outside this a number is not a date.
+SERIAL_MIN, SERIAL_MAX = 1, 2958465
+DATE_FORMATS = (  # tried in order on what is still unparsed; day first, never month first
+    ("%d/%m/%Y", "text_date"),
+    ("%Y-%m-%d", None),  # ISO: the canonical form, not a coercion
+    ("%d-%m-%Y", "text_date"),
+    ("%d.%m.%Y", "text_date"),
+    ("%Y/%m/%d", "text_date"),
+    ("%d/%m/%y", "text_date"),
+    ("%d/%m/%Y %H:%M:%S", "text_date"),
+    ("%Y-%m-%d %H:%M:%S", "text_date"),
+    ("%Y-%m-%dT%H:%M:%S", "text_date"),
+    ("%d/%m/%Y %H:%M", "text_date"),
+)
+MONTHS = {
+    "enero": 1, "ene": 1, "febrero": 2, "feb": 2, "marzo": 3, "mar": 3, "abril": 4, "abr": 4,
+    "mayo": 5, "may": 5, "junio": 6, "jun": 6, "julio": 7, "jul": 7, "agosto": 8, "ago": 8,
+    "septiembre": 9, "setiembre": 9, "sep": 9, "sept": 9, "set": 9, "octubre": 10, "oct": 10,
+    "noviembre": 11, "nov": 11, "diciembre": 12, "dic": 12,
+}
+_MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
+_SPANISH_DATE = re.compile(
+    rf"^\s*(?:[a-záéíóú]+,?\s+)?(\d{{1,2}})\s*(?:de\s+|[-/.\s])\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}})\s*$",
+    re.IGNORECASE,
+)
+_SPANISH_MONTH_YEAR = re.compile(rf"^\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}})\s*$", re.IGNORECASE)
+_PLAIN_NUMBER = r"^-?\d+(?:\.\d+)?$"
+_CEDULA_PREFIX = r"PE|E|N|0?(?:1[0-3]|[1-9])(?:AV|PI)?"
+_CEDULA_CANONICAL = rf"^(?:PE|E|N|(?:1[0-3]|[1-9])(?:AV|PI)?)-[1-9]\d{{0,3}}-[1-9]\d{{0,5}}$"
+_CEDULA_PARTS = rf"^({_CEDULA_PREFIX})\s*[-.\s]\s*0*(\d{{1,4}})\s*[-.\s]\s*0*(\d{{1,6}})$"
+_TRUE = {"si", "s", "x", "true", "verdadero", "1", "yes", "y"}
+_FALSE = {"no", "n", "false", "falso", "0"}
+
+EXPECTED = {
+    "number": "un número o monto (p. ej. 1250.00)",
+    "integer": "un número entero (p. ej. 4)",
+    "date": "una fecha (p. ej. 15/01/2025)",
+    "yearmonth": "un mes en formato AAAA-MM (p. ej. 2025-01)",
+    "boolean": "sí o no",
+}
+
+
+@dataclass
+class _Account:
+    """Coercions and failures of one column, gathered as the column is converted."""
+
+    column: str
+    coercions: list[Coercion] = field(default_factory=list)
+    failures: list[CellFailure] = field(default_factory=list)
+
+    def coerced(self, kind: str, before: pd.Series, after: pd.Series) -> None:
+        if len(before) == 0:
+            return
+        pairs: list[tuple[str, str]] = []
+        for b, a in zip(before.iloc[:50].tolist(), after.iloc[:50].tolist()):
+            pair = (_show(b), _show(a))
+            if pair not in pairs:
+                pairs.append(pair)
+            if len(pairs) == EXAMPLES:
+                break
+        self.coercions.append(Coercion(self.column, kind, int(len(before)), tuple(pairs)))
+
+    def failed(self, values: pd.Series, expected: str) -> None:
+        self.failures.extend(
+            CellFailure(int(row), self.column, _show(v), expected) for row, v in values.items()
+        )
+
+
+def _show(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def normalise_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame, list[Coercion], list[CellFailure]]:
+    """Type every schema field of ``raw`` (values as read, index = source row numbers).
+
+    Returns the frame with all schema fields in schema order (absent ones all null), the
+    coercions made and the values that could not be converted.
+    """
+    columns: dict[str, pd.Series] = {}
+    coercions: list[Coercion] = []
+    failures: list[CellFailure] = []
+    for f in schema.fields:
+        if f.name in raw.columns:
+            values = _blank_to_none(raw[f.name])
+        else:
+            values = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+        account = _Account(f.name)
+        columns[f.name] = CONVERTERS[f.type](values, f, account)
+        coercions.extend(account.coercions)
+        failures.extend(account.failures)
+    failures.sort(key=lambda c: (c.row, schema.field_names.index(c.column)))
+    return pd.DataFrame(columns, index=raw.index), coercions, failures
+
+
+def _blank_to_none(values: pd.Series) -> pd.Series:
+    """Empty and whitespace-only text, and NaN, are missing values."""
+    values = values.astype(object)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        blank = values.isna() | (values.str.strip() == "")
+    else:
+        texts = values.where(values.map(type, na_action="ignore") == str)
+        blank = values.isna() | (texts.str.strip() == "").fillna(False).astype(bool)
+    return values.mask(blank, None)
+
+
+def _split_kinds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(text, numbers, other) parts of a column of mixed cells; missing values are dropped."""
+    present = values.dropna()
+    kind = pd.api.types.infer_dtype(present, skipna=True)
+    empty = present.iloc[:0]
+    if kind in ("string", "empty"):
+        return present, empty, empty
+    if kind in ("floating", "integer", "mixed-integer-float"):
+        return empty, present, empty
+    types = present.map(type)
+    is_text = types == str
+    is_number = types.isin([int, float, np.float64, np.int64]) & ~types.eq(bool)
+    return present[is_text], present[is_number], present[~is_text & ~is_number]
+
+
+# ---- strings -------------------------------------------------------------------------------
+
+def to_string(values: pd.Series, f: Field, account: _Account) -> pd.Series:
+    text, numbers, other = _split_kinds(values)
+    out = pd.Series(None, index=values.index, dtype=object)
+    if len(text):
+        stripped = text.str.strip().str.replace(r"\s+", " ", regex=True)
+        changed = stripped != text
+        if changed.any():
+            account.coerced("whitespace", text[changed], stripped[changed])
+        out[text.index] = stripped
+    if len(numbers):  # an ID typed as a number: 801.0 -> "801", never "801.0"
+        as_text = numbers.map(_number_text)
+        account.coerced("number_as_text", numbers, as_text)
+        out[numbers.index] = as_text
+    if len(other):
+        as_text = other.map(_show)
+        account.coerced("value_as_text", other, as_text)
+        out[other.index] = as_text
+    if f.format == "cedula":
+        out = _normalise_cedula(out, account)
+    if f.enum:
+        out = _match_enum(out, f.enum, account)
+    return out.astype("str")
+
+
+def _number_text(value: float | int) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _normalise_cedula(values: pd.Series, account: _Account) -> pd.Series:
+    """'8 123 4567', '8.123.4567', '08-0123-04567', 'e-8-88' to the canonical '8-123-4567' form.
+
+    Only values made of a known prefix and two digit groups with separators are rewritten:
+    '81234567' is ambiguous and is left for validation to flag.
+    """
+    present = values.dropna()
+    if present.empty:
+        return values
+    upper = present.str.upper().str.strip()
+    canonical = upper.str.match(_CEDULA_CANONICAL)
+    todo = upper[~canonical]
+    parts = todo.str.extract(_CEDULA_PARTS)
+    ok = parts[0].notna()
+    prefix = parts[0][ok].str.lstrip("0")
+    rebuilt = prefix + "-" + parts[1][ok].str.lstrip("0") + "-" + parts[2][ok].str.lstrip("0")
+    rebuilt = rebuilt[~rebuilt.str.contains(r"-(?:-|$)")]  # a group of only zeros is not a cédula
+    result = upper.copy()
+    result[rebuilt.index] = rebuilt
+    changed = result != present
+    if changed.any():
+        account.coerced("cedula_normalised", present[changed], result[changed])
+    out = values.copy()
+    out[result.index] = result
+    return out
+
+
+def _match_enum(values: pd.Series, allowed: tuple[str, ...], account: _Account) -> pd.Series:
+    """'permanente ', 'Permanente', 'PERMANENTE' all become the canonical 'PERMANENTE'."""
+    canonical = {fold(v): v for v in allowed}
+    uniques = values.dropna().unique()
+    mapping = {u: canonical.get(fold(u), u) for u in uniques}
+    changes = {u: c for u, c in mapping.items() if u != c}
+    if not changes:
+        return values
+    changed = values.isin(list(changes))
+    before = values[changed]
+    after = before.map(changes)
+    account.coerced("enum_case", before, after)
+    out = values.copy()
+    out[changed] = after
+    return out
+
+
+# ---- numbers -------------------------------------------------------------------------------
+
+def _parse_amounts(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Amount texts to floats; also says which values needed more than a plain numeral.
+
+    "B/. 1,250.00", "$1,250", "1.250,00", "(150.00)" (negative), "1 250,5", "-" (zero in
+    accounting format). With one separator kind: a comma followed by exactly three digits
+    groups thousands ("1,250"), otherwise it is the decimal comma ("12,5"); a single dot is
+    the decimal point, several dots group thousands ("1.250.000").
+    """
+    t = text.str.strip()
+    plain = t.str.match(_PLAIN_NUMBER)
+    negative = t.str.match(r"^\(.*\)$") | t.str.match(r"^-\s*\D") | t.str.endswith("-")
+    t = t.str.replace(r"(?i)b\s*/\s*\.?|\$|usd|pab|balboas?|[()\s\u00a0'+]", "", regex=True)
+    t = t.str.strip("-")
+    dash = (t == "") & text.str.strip().str.fullmatch(r"\(?\s*-+\s*\)?")
+    comma_at, dot_at = t.str.rfind(","), t.str.rfind(".")
+    comma_thousands = (dot_at < 0) & t.str.fullmatch(r"\d{1,3}(?:,\d{3})+")
+    dot_thousands = (comma_at < 0) & t.str.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}")
+    decimal_comma = (comma_at > dot_at) & ~comma_thousands
+    t = t.mask(decimal_comma, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    t = t.mask(~decimal_comma, t.str.replace(",", "", regex=False))
+    t = t.mask(dot_thousands, t.str.replace(".", "", regex=False))
+    numbers = pd.to_numeric(t.where(t.str.match(_PLAIN_NUMBER)), errors="coerce")
+    numbers = numbers.mask(dash, 0.0)
+    numbers = numbers.mask(negative & ~dash & numbers.notna(), -numbers.abs())
+    return numbers.astype(float), ~plain
+
+
+def to_number(values: pd.Series, f: Field, account: _Account, expected: str | None = None) -> pd.Series:
+    text, numbers, other = _split_kinds(values)
+    out = pd.Series(np.nan, index=values.index, dtype=float)
+    if len(numbers):
+        out[numbers.index] = numbers.astype(float)
+    if len(text):
+        parsed, reformatted = _parse_amounts(text)
+        good = parsed.notna()
+        shown = good & reformatted
+        if shown.any():
+            account.coerced("amount_text", text[shown], parsed[shown])
+        out[parsed.index[good]] = parsed[good]
+        if (~good).any():
+            account.failed(text[~good], expected or EXPECTED["number"])
+    if len(other):
+        account.failed(other, expected or EXPECTED["number"])
+    return out
+
+
+def to_integer(values: pd.Series, f: Field, account: _Account) -> pd.Series:
+    numbers = to_number(values, f, account, EXPECTED["integer"])
+    fractional = numbers.notna() & (numbers != numbers.round())
+    if fractional.any():
+        account.failed(values[fractional], EXPECTED["integer"])
+        numbers = numbers.mask(fractional)
+    return numbers.round().astype("Int64")
+
+
+def to_boolean(values: pd.Series, f: Field, account: _Account) -> pd.Series:
+    present = values.dropna()
+    mapping: dict[object, bool | None] = {}
+    for u in present.unique():
+        if isinstance(u, bool):
+            mapping[u] = u
+        else:
+            key = fold(_show(u))
+            mapping[u] = True if key in _TRUE else False if key in _FALSE else None
+    converted = present.map(mapping)
+    bad = converted.isna()
+    if bad.any():
+        account.failed(present[bad], EXPECTED["boolean"])
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[converted.index[~bad]] = converted[~bad].astype(bool)
+    return out
+
+
+# ---- dates ---------------------------------------------------------------------------------
+
+def _serials_to_dates(numbers: pd.Series) -> pd.Series:
+    """Excel serial day numbers (45672 = 2025-01-15) and yyyymmdd numbers to dates."""
+    numbers = numbers.astype(float)
+    out = pd.Series(pd.NaT, index=numbers.index, dtype="datetime64[us]")
+    yyyymmdd = (numbers >= 19000101) & (numbers <= 21001231) & (numbers == numbers.round())
+    if yyyymmdd.any():
+        out[yyyymmdd] = pd.to_datetime(numbers[yyyymmdd].astype("int64").astype(str), format="%Y%m%d", errors="coerce")
+    serial = ~yyyymmdd & (numbers >= SERIAL_MIN) & (numbers <= SERIAL_MAX)
+    if serial.any():
+        days = np.floor(numbers[serial].to_numpy())
+        out[serial] = EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+    return out
+
+
+def _parse_date_texts(text: pd.Series, account: _Account) -> pd.Series:
+    """Date texts to dates, trying each known format on what is still unparsed."""
+    t = text.str.strip()
+    out = pd.Series(pd.NaT, index=t.index, dtype="datetime64[us]")
+    remaining = t
+    for fmt, kind in DATE_FORMATS:
+        if remaining.empty:
+            break
+        parsed = pd.to_datetime(remaining, format=fmt, errors="coerce")
+        good = parsed.notna()
+        if good.any():
+            if kind:
+                account.coerced(kind, remaining[good], parsed[good])
+            out[parsed.index[good]] = parsed[good]
+            remaining = remaining[~good]
+    if not remaining.empty:
+        spanish = _spanish_dates(remaining)
+        good = spanish.notna()
+        if good.any():
+            account.coerced("spanish_text_date", remaining[good], spanish[good])
+            out[spanish.index[good]] = spanish[good]
+            remaining = remaining[~good]
+    if not remaining.empty:
+        as_serial = pd.to_numeric(remaining.where(remaining.str.match(_PLAIN_NUMBER)), errors="coerce")
+        serials = _serials_to_dates(as_serial.dropna())
+        good = serials.notna()
+        if good.any():
+            account.coerced("excel_serial_date", remaining[serials.index[good]], serials[good])
+            out[serials.index[good]] = serials[good]
+    return out
+
+
+def _spanish_dates(text: pd.Series) -> pd.Series:
+    """'15 de enero de 2025', 'miércoles, 15 de enero del 2025', '15-ene-2025'."""
+    parts = text.str.extract(_SPANISH_DATE)
+    ok = parts[0].notna()
+    if not ok.any():
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    months = parts[1][ok].str.lower().map(MONTHS)
+    iso = parts[2][ok] + "-" + months.astype(int).astype(str).str.zfill(2) + "-" + parts[0][ok].str.zfill(2)
+    parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+    return parsed.reindex(text.index).astype("datetime64[us]")
+
+
+def to_date(values: pd.Series, f: Field, account: _Account) -> pd.Series:
+    text, numbers, other = _split_kinds(values)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    if len(other):
+        as_dates = pd.to_datetime(other.map(_as_timestamp), errors="coerce")
+        good = as_dates.notna()
+        out[as_dates.index[good]] = as_dates[good].dt.normalize()
+        if (~good).any():
+            account.failed(other[~good], EXPECTED["date"])
+    if len(numbers):
+        serials = _serials_to_dates(numbers)
+        good = serials.notna()
+        if good.any():
+            account.coerced("excel_serial_date", numbers[good], serials[good])
+            out[serials.index[good]] = serials[good]
+        if (~good).any():
+            account.failed(numbers[~good], EXPECTED["date"])
+    if len(text):
+        parsed = _parse_date_texts(text, account)
+        good = parsed.notna()
+        out[parsed.index[good]] = parsed[good].dt.normalize()
+        if (~good).any():
+            account.failed(text[~good], EXPECTED["date"])
+    return out
+
+
+def _as_timestamp(value: object) -> object:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return pd.Timestamp(value)
+    return pd.NaT
+
+
+def to_yearmonth(values: pd.Series, f: Field, account: _Account) -> pd.Series:
+    """'2025-01' as is; '01/2025', '2025/1', 'enero 2025', a date or a date text to '2025-01'."""
+    text, numbers, other = _split_kinds(values)
+    out = pd.Series(None, index=values.index, dtype=object)
+    bad: list[pd.Series] = []
+    if len(text):
+        t = text.str.strip()
+        canonical = t.str.fullmatch(r"\d{4}-(?:0[1-9]|1[0-2])")
+        out[t.index[canonical]] = t[canonical]
+        rest = t[~canonical]
+        ym = rest.str.extract(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$")
+        my = rest.str.extract(r"^(\d{1,2})\s*[-/.]\s*(\d{4})$")
+        named = rest.str.extract(_SPANISH_MONTH_YEAR)
+        year = ym[0].fillna(my[1]).fillna(named[1])
+        month = pd.to_numeric(ym[1].fillna(my[0]), errors="coerce")
+        month = month.fillna(named[0].str.lower().map(MONTHS))
+        ok = year.notna() & month.between(1, 12)
+        built = year[ok] + "-" + month[ok].astype(int).astype(str).str.zfill(2)
+        if ok.any():
+            account.coerced("text_yearmonth", rest[ok], built)
+            out[built.index] = built
+        leftover = rest[~ok]
+        if len(leftover):  # a full date written in the period column: keep its month
+            dates = _parse_date_texts(leftover, _Account(f.name))
+            good = dates.notna()
+            if good.any():
+                months = dates[good].dt.strftime("%Y-%m")
+                account.coerced("date_as_yearmonth", leftover[good], months)
+                out[months.index] = months
+            bad.append(leftover[~good])
+    if len(other) or len(numbers):
+        dated = to_date(pd.concat([other, numbers]), f, _Account(f.name))
+        good = dated.notna()
+        months = dated[good].dt.strftime("%Y-%m")
+        if good.any():
+            source = pd.concat([other, numbers])
+            account.coerced("date_as_yearmonth", source[good], months)
+            out[months.index] = months
+        bad.append(pd.concat([other, numbers])[~good])
+    for part in bad:
+        if len(part):
+            account.failed(part, EXPECTED["yearmonth"])
+    return out.astype("str")
+
+
+CONVERTERS = {
+    "string": to_string,
+    "number": to_number,
+    "integer": to_integer,
+    "date": to_date,
+    "yearmonth": to_yearmonth,
+    "boolean": to_boolean,
+}

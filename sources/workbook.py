@@ -1,0 +1,225 @@
+"""Opening a spreadsheet file safely: recognise what it really is, and bound what reading it costs.
+
+Files arrive with the wrong extension (an .xlsx saved as .xls, a CSV or an HTML table called
+.xls), password-protected, corrupt, or with a stray cell at XFD1048576. python-calamine sizes
+its cell grid from the cells' extent, so such a cell makes it allocate hundreds of GiB and the
+process dies with no exception. Hence:
+
+* the format is taken from the content (zip / OLE / text magic), never from the extension;
+* an .xlsx/.xlsm is inspected before calamine touches it: uncompressed sizes, compression
+  ratio, and the real extent of its cells (a streamed scan of the sheet XML);
+* formats that cannot be inspected cheaply (.xls, .ods) are read in a child process under a
+  memory limit, and a killed child becomes an ``InputError``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import resource
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import python_calamine
+
+from transparencia.errors import InputError
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+ENCRYPTED_OLE_MARKER = "EncryptionInfo".encode("utf-16-le")
+MAX_CELLS = 30_000_000  # about 1 GiB of calamine grid; a 500k x 12 planilla is 6M
+MAX_SHEET_XML = 3 * 1024**3
+MAX_RATIO = 150  # real sheet XML compresses 5-20x; zip bombs 1000x
+CHILD_MEMORY = 2 * 1024**3
+_ROW_REF = re.compile(rb'<row [^>]*?r="(\d+)"')
+_WIDE_CELL_REF = re.compile(rb'<c [^>]*?r="([A-Z]{2,3})\d+"')
+
+
+@dataclass
+class Sheet:
+    """A sheet's cells as Python values, and where they sit in the sheet."""
+
+    name: str
+    rows: list[list]
+    first_row: int  # 1-based sheet row of rows[0]
+    first_col: int  # 0-based column of rows[*][0]
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)  # 0-based, absolute
+
+
+def sniff(path: Path) -> str:
+    """What the file really is: 'xlsx', 'ods', 'xls', 'encrypted', 'html', 'xml2003', 'text', 'empty', 'zip'."""
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+    if not head:
+        return "empty"
+    if head.startswith(ZIP_MAGIC):
+        return _zip_kind(path)
+    if head.startswith(OLE_MAGIC):
+        return "encrypted" if ENCRYPTED_OLE_MARKER in path.read_bytes() else "xls"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<table", b"<meta", b"<head")) or b"<table" in text[:2000]:
+        return "html"
+    if text.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+        return "xml2003"
+    return "text"
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" in names or any(n.endswith("workbook.xml") for n in names):
+                return "xlsx"
+            if "mimetype" in names and b"opendocument.spreadsheet" in archive.read("mimetype"):
+                return "ods"
+    except (zipfile.BadZipFile, OSError, EOFError):
+        raise InputError(f"El archivo '{path}' está dañado: no se puede abrir como libro de Excel.") from None
+    return "zip"
+
+
+def check_xlsx_extent(path: Path) -> None:
+    """Refuse an .xlsx whose sheets would need more memory than a planilla ever does."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not re.match(r"^xl/(worksheets/[^/]+\.xml|sharedStrings\.xml)$", info.filename):
+                    continue
+                if info.file_size > MAX_SHEET_XML or (
+                    info.file_size > 50 * 1024**2 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+                ):
+                    raise InputError(
+                        f"El archivo '{path}' es sospechosamente grande al descomprimirlo "
+                        f"({info.file_size // 1024**2} MiB en '{info.filename}'); no se lee."
+                    )
+                if info.filename.startswith("xl/worksheets/"):
+                    rows, cols = _scan_extent(archive, info)
+                    if rows * cols > MAX_CELLS:
+                        raise InputError(
+                            f"El archivo '{path}' tiene celdas hasta la fila {rows} y la columna {_column_letters(cols)} "
+                            f"({info.filename}); un área tan grande no se puede leer. Borre las celdas sobrantes "
+                            "fuera de la tabla (Ctrl+Fin muestra la última) y vuelva a guardar."
+                        )
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        raise InputError(f"El archivo '{path}' está dañado: no se puede abrir como libro de Excel.") from None
+
+
+def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
+    """The highest row number and column (1-based) that any cell of the sheet XML uses."""
+    max_row, max_col = 0, 26
+    tail = b""
+    with archive.open(info) as stream:
+        while chunk := stream.read(8 * 1024 * 1024):
+            data = tail + chunk
+            rows = _ROW_REF.findall(data)
+            if rows:
+                max_row = max(max_row, max(map(int, rows)))
+            for letters in set(_WIDE_CELL_REF.findall(data)):
+                max_col = max(max_col, _column_number(letters.decode()))
+            tail = data[-256:]
+    return max_row, max_col
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _open(path: Path) -> python_calamine.CalamineWorkbook:
+    try:
+        with open(path, "rb") as handle:
+            return python_calamine.CalamineWorkbook.from_filelike(handle)
+    except python_calamine.PasswordError:
+        raise InputError(f"El libro '{path}' está protegido con contraseña: guárdelo sin contraseña y vuelva a intentarlo.") from None
+    except Exception as exc:  # calamine's errors (zip, xml, cfb) all mean the same to the officer
+        raise InputError(f"El archivo '{path}' está dañado o no es un libro de Excel válido ({exc}).") from None
+
+
+def _read_sheets(path: Path, names: list[str] | None) -> tuple[list[str], list[Sheet]]:
+    workbook = _open(path)
+    all_names = list(workbook.sheet_names)
+    wanted = all_names if names is None else names
+    sheets = []
+    for name in wanted:
+        try:
+            raw = workbook.get_sheet_by_name(name)
+            rows = raw.to_python(skip_empty_area=True)
+            merged = raw.merged_cell_ranges or []
+            start = raw.start or (0, 0)
+        except Exception as exc:
+            raise InputError(f"No se puede leer la hoja '{name}' de '{path}': {exc}") from None
+        sheets.append(Sheet(name, rows, start[0] + 1, start[1], list(merged)))
+    return all_names, sheets
+
+
+def sheet_names(path: Path, kind: str) -> list[str]:
+    if kind == "xlsx":
+        return list(_open(path).sheet_names)
+    return _in_child(path, [], names_only=True)[0]
+
+
+def read_sheets(path: Path, kind: str, names: list[str] | None = None) -> list[Sheet]:
+    """The named sheets (all when None), read within the memory bounds described above."""
+    if kind == "xlsx":
+        check_xlsx_extent(path)
+        return _read_sheets(path, names)[1]
+    return _in_child(path, names)[1]
+
+
+def _child(path: Path, names: list[str] | None, names_only: bool, limit: int, conn) -> None:
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        if names_only:
+            conn.send(("ok", (list(_open(path).sheet_names), [])))
+        else:
+            conn.send(("ok", _read_sheets(path, names)))
+    except InputError as exc:
+        conn.send(("error", exc.message))
+    except MemoryError:
+        conn.send(("memory", ""))
+    finally:
+        conn.close()
+
+
+def _address_space() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _in_child(path: Path, names: list[str] | None, names_only: bool = False) -> tuple[list[str], list[Sheet]]:
+    """Read in a forked child whose address space is capped, so a hostile file kills only it."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    limit = _address_space() + CHILD_MEMORY
+    child = context.Process(target=_child, args=(path, names, names_only, limit, sender), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        status, payload = receiver.recv()
+    except EOFError:
+        status, payload = "memory", ""
+    finally:
+        child.join()
+        receiver.close()
+    if status == "error":
+        raise InputError(payload)
+    if status == "memory":
+        raise InputError(
+            f"Leer '{path}' excede la memoria permitida: el libro es demasiado grande o tiene celdas "
+            "sueltas muy lejos de la tabla. Borre las celdas sobrantes y vuelva a guardar."
+        )
+    return payload
