@@ -101,7 +101,7 @@ def fill_placeholders(template: str, period: Period, where: str) -> str:
 
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ``***`` (``postgresql://user:***@host/db``)."""
-    return re.sub(r"^([a-zA-Z][\w+.-]*://[^:/@]*):[^@]*@", r"\1:***@", url)
+    return re.sub(r"^([a-zA-Z][\w+.-]*://[^:/@]*):[^?#]*@", r"\1:***@", url)
 
 
 def url_has_password(url: str) -> bool:

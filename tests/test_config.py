@@ -1,0 +1,176 @@
+"""The institution configuration: the sample loads, and every mistake is named in Spanish."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from transparencia.errors import ConfigError
+from transparencia.sources.config import Period, fill_placeholders, load_config, mask_url, resolve_secret
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
+
+
+@pytest.fixture
+def sample_doc() -> dict:
+    return yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+
+
+def write(tmp_path: Path, doc: dict) -> Path:
+    path = tmp_path / "institution.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def error_for(tmp_path: Path, doc: dict) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, doc))
+    return caught.value.message
+
+
+def test_sample_loads_with_five_directorates_and_their_sources():
+    config = load_config(SAMPLE)
+    assert config.institution.organization == "servicio-nacional-de-migracion"
+    assert config.institution.license_id == "cc-zero"
+    assert {"rrhh", "finanzas", "compras", "planificacion", "informacion"} <= {d.id for d in config.directorates}
+    planilla_source = config.source("rrhh-planilla")
+    assert planilla_source.directorate == "rrhh"
+    assert planilla_source.directorate_name == "Dirección de Recursos Humanos"
+    assert planilla_source.items["11.3"].sheet == "Planilla"  # referenced by slug, stored by code
+    assert config.source("finanzas-db").type == "database"
+    assert all(s in config.sources for d in config.directorates for s in d.sources)
+    assert config.base_dir == SAMPLE.parent
+    assert config.publish.local_dir == SAMPLE.parent / "published"
+    assert [d.item for d in config.documents][:1] == ["9.5"]
+
+
+def test_privacy_applies_schema_defaults_then_overrides(tmp_path, sample_doc):
+    sample_doc["privacy"] = {"11.3": {"cedula": "omit"}}
+    config = load_config(write(tmp_path, sample_doc))
+    policies = config.privacy_for("planilla")
+    assert policies["cedula"] == "omit"
+    assert policies["salario_mensual"] == "publish"
+    assert load_config(SAMPLE).privacy_for("11.3")["cedula"] == "mask"
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d["directorates"][1]["sources"][1].update(pth="x"),
+     "institution.yaml: directorates[1].sources[1]: clave desconocida 'pth' (¿quiso decir 'path'?)"),
+    (lambda d: d.update(directorate=[]),
+     "institution.yaml: clave desconocida 'directorate' (¿quiso decir 'directorates'?)"),
+    (lambda d: d["institution"].pop("organization"),
+     "institution.yaml: institution: falta la clave obligatoria 'organization'"),
+    (lambda d: d["institution"].update(organisation="snm"),
+     "clave desconocida 'organisation' (¿quiso decir 'organization'?)"),
+    (lambda d: d["directorates"][0]["sources"][0].update(type="excel"),
+     "directorates[0].sources[0].type: tipo de fuente desconocido 'excel'"),
+    (lambda d: d["directorates"][0]["sources"][0]["items"].update(planila={}),
+     "directorates[0].sources[0].items.planila: Punto desconocido 'planila'"),
+    (lambda d: d["directorates"][0]["sources"][0]["items"]["planilla"].update(hoja="X"),
+     "directorates[0].sources[0].items.planilla: clave desconocida 'hoja'"),
+    (lambda d: d["directorates"][0]["sources"][0].update(path="inbox/{periodo}/x.xlsx"),
+     "directorates[0].sources[0].path: marcador desconocido '{periodo}'"),
+    (lambda d: d["directorates"][1]["sources"][0]["items"]["ejecucion-presupuestaria"].update(
+        query="SELECT * FROM t WHERE mes = '{period}'"),
+     "items.ejecucion-presupuestaria.query: no use '{period'"),
+    (lambda d: d["directorates"][1]["sources"][0]["items"]["ejecucion-presupuestaria"].update(
+        query="SELECT * FROM t"),
+     "la consulta debe usar :period_start"),
+    (lambda d: d["directorates"][1]["sources"][0].update(url="postgresql://lector:secreto@db/siafpa"),
+     "la contraseña no puede ir en el archivo (postgresql://lector:***@db/siafpa)"),
+    (lambda d: d["directorates"][1]["sources"][0].update(url_env="FINANZAS_DB_URL"),
+     "indique uno solo de 'url', 'url_env' o 'url_file' (tiene: url, url_env)"),
+    (lambda d: d["directorates"][1]["sources"][0].update(chunk_size="mucho"),
+     "directorates[1].sources[0].chunk_size: se esperaba un número entero, no 'mucho'"),
+    (lambda d: d["directorates"][1]["sources"][1]["items"].update(planilla={}),
+     "items.planilla: el punto 11.3 ya lo alimenta la fuente 'rrhh-planilla'"),
+    (lambda d: d["directorates"][2].update(id="rrhh"),
+     "directorates[2].id: la dirección 'rrhh' está repetida"),
+    (lambda d: d["directorates"][2]["sources"][0].update(id="rrhh-planilla"),
+     "la fuente 'rrhh-planilla' está repetida"),
+    (lambda d: d["publish"].update(target="ftp"),
+     "publish.target: 'ftp' inválido"),
+    (lambda d: d["publish"].update(formats=["csv", "pdf"]),
+     "publish.formats[1]: formato 'pdf' desconocido"),
+    (lambda d: d["publish"]["ckan"].update(token="abc123"),
+     "publish.ckan: clave desconocida 'token' (¿quiso decir 'token_env'?)"),
+    (lambda d: d["privacy"]["planilla"].update(cedula="esconder"),
+     "privacy.planilla.cedula: política 'esconder' inválida"),
+    (lambda d: d["privacy"]["planilla"].update(cedla="mask"),
+     "privacy.planilla: clave desconocida 'cedla' (¿quiso decir 'cedula'?)"),
+    (lambda d: d["documents"][0].update(updated="10/01/2025"),
+     "documents[0].updated: se esperaba una fecha AAAA-MM-DD, no '10/01/2025'"),
+    (lambda d: d["documents"].append({"item": "planilla", "url": "https://x"}),
+     "documents[3].item: el punto 11.3 (Planilla) tiene datos tabulares"),
+    (lambda d: d["directorates"][0]["sources"][0]["items"].update(organigrama={}),
+     "el punto 9.5 (Organigrama y estructura organizativa) es un documento"),
+])
+def test_each_mistake_is_named_in_spanish(tmp_path, sample_doc, mutate, expected):
+    doc = copy.deepcopy(sample_doc)
+    mutate(doc)
+    assert expected in error_for(tmp_path, doc)
+
+
+def test_a_never_field_cannot_be_overridden(tmp_path, sample_doc):
+    sample_doc["privacy"]["solicitudes-informacion"] = {"nombre_solicitante": "mask"}
+    message = error_for(tmp_path, sample_doc)
+    assert "privacy.solicitudes-informacion.nombre_solicitante" in message
+    assert "nunca se publica" in message
+
+
+def test_broken_yaml_names_the_line(tmp_path):
+    path = tmp_path / "institution.yaml"
+    path.write_text("institution:\n  name: [sin cerrar\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"institution.yaml: el YAML no es válido \(línea \d+\)"):
+        load_config(path)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="No existe el archivo de configuración"):
+        load_config(tmp_path / "no-existe.yaml")
+
+
+def test_secrets_are_resolved_at_use_and_never_shown(tmp_path, sample_doc, monkeypatch):
+    source = sample_doc["directorates"][1]["sources"][0]
+    source.pop("url")
+    source["url_env"] = "TEST_FINANZAS_URL"
+    sample_doc["publish"]["ckan"] = {"url": "http://ckan.local", "token_file": "secrets/ckan.token"}
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "ckan.token").write_text("tok-SECRETO-123\n", encoding="utf-8")
+    monkeypatch.setenv("TEST_FINANZAS_URL", "postgresql://lector:clave-SECRETA@127.0.0.1/siafpa")
+    config = load_config(write(tmp_path, sample_doc))
+    assert "clave-SECRETA" not in repr(config)
+    assert "tok-SECRETO-123" not in repr(config)
+    assert config.publish.ckan.resolve_token() == "tok-SECRETO-123"
+    settings = config.source("finanzas-db").settings
+    url = settings.resolve_url(config.base_dir, "prueba")
+    assert url.password == "clave-SECRETA"
+    assert url.drivername == "postgresql+psycopg"
+    assert "clave-SECRETA" not in repr(url) and "clave-SECRETA" not in str(url)
+
+
+def test_resolve_secret_says_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_DEFINIDA", raising=False)
+    with pytest.raises(ConfigError, match="la variable de entorno NO_DEFINIDA no está definida"):
+        resolve_secret(env="NO_DEFINIDA", what="fuente 'finanzas-db'")
+    with pytest.raises(ConfigError, match="no se puede leer el archivo de secreto"):
+        resolve_secret(file=tmp_path / "nada.txt", what="fuente 'finanzas-db'")
+
+
+def test_mask_url_hides_only_the_password():
+    assert mask_url("postgresql://user:p@ss:w0rd@host:5432/db") == "postgresql://user:***@host:5432/db"
+    assert mask_url("mysql+pymysql://root@127.0.0.1/x") == "mysql+pymysql://root@127.0.0.1/x"
+    assert mask_url("sqlite:///data/x.sqlite") == "sqlite:///data/x.sqlite"
+
+
+def test_period_is_a_half_open_month():
+    period = Period.parse("2024-12")
+    assert (period.start, period.end) == (dt.date(2024, 12, 1), dt.date(2025, 1, 1))
+    assert Period.parse("2024-02").end == dt.date(2024, 3, 1)
+    assert fill_placeholders("inbox/{period}/{year}/{month}/p*.xlsx", period, "x") == "inbox/2024-12/2024/12/p*.xlsx"
+    with pytest.raises(ConfigError, match="Período inválido '2024-13'"):
+        Period.parse("2024-13")
