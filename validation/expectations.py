@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from transparencia.schemas.table import Field, TableSchema
@@ -152,15 +153,19 @@ def run_suite(frame: pd.DataFrame, schema: TableSchema) -> list[Hits]:
             raise RuntimeError(f"Great Expectations falló en la verificación '{check.rule}' "
                                f"de '{check.column}': {problem}")
         if not result.success:
-            failed.append((number, _hits(check, result.result)))
+            failed.append((number, _hits(check, result.result, frame)))
     return [hits for _, hits in sorted(failed, key=lambda pair: pair[0])]
 
 
-def _hits(check: Check, result: dict[str, Any]) -> Hits:
-    rows = result.get("unexpected_index_list") or []
-    values = result.get("unexpected_list") or []
-    if len(check.columns) > 1:
-        values = [", ".join(shown_value(v.get(c)) for c in check.columns) for v in values]
+def _hits(check: Check, result: dict[str, Any], frame: pd.DataFrame) -> Hits:
+    """The failing rows, with their values read back from the frame (GX truncates its value list)."""
+    rows = np.asarray(result.get("unexpected_index_list") or [])
+    positions = frame.index.get_indexer(rows)
+    if len(check.columns) == 1:
+        values = frame[check.columns[0]].to_numpy()[positions]
+    else:
+        parts = [frame[c].to_numpy()[positions] for c in check.columns]
+        values = [", ".join(shown_value(v) for v in combo) for combo in zip(*parts)]
     return Hits(check.rule, check.severity, check.column, rows, values, check.params)
 
 

@@ -83,7 +83,7 @@ def _failure_hits(extraction: Extraction, schema: TableSchema) -> list[Hits]:
 def _without_missing_columns(hits: list[Hits], extraction: Extraction) -> list[Hits]:
     """A column the source lacks is reported once (missing-column), not once per row."""
     missing = set(extraction.missing_columns)
-    return [h for h in hits if h.column not in missing]
+    return [h for h in hits if not missing.intersection((h.column or "").split(", "))]
 
 
 def _without_failed_cells(hits: list[Hits], extraction: Extraction) -> list[Hits]:
