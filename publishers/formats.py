@@ -4,7 +4,7 @@ Every writer is deterministic (same frame, same bytes), which is what lets publi
 unchanged files by sha256. Files are written in row chunks so a big frame is never copied whole.
 
 Conventions a re-user can rely on:
-  * CSV: UTF-8 with BOM (Excel shows accents), comma separated, header = field names, ISO dates
+  * CSV: UTF-8 with BOM (Excel shows accents), comma separated, CRLF line ends (RFC 4180), header = field names, ISO dates
     (AAAA-MM-DD), '.' as decimal mark, no thousands separators, empty cell for a missing value.
   * XLSX: one sheet, header = field titles, numbers as numbers, dates as dates.
   * JSON: a list of records ``[{"campo": valor, ...}, ...]`` keyed by field name in schema order,
@@ -96,7 +96,7 @@ def write_csv(frame: pd.DataFrame, fields: Sequence[Field], path: Path) -> None:
     """CSV for Excel and for machines: UTF-8 with BOM, ISO dates, '.' decimals, formulas neutralised."""
     names = [f.name for f in fields]
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(names)
         for chunk in _chunks(frame):
             columns = [_csv_column(chunk[f.name], f) for f in fields]

@@ -229,7 +229,7 @@ def _render_dictionary(release: ItemRelease, rules: Mapping[str, str], out_dir: 
     rows += [[f.name, f.title, TYPE_LABELS[f.type], f.description, TREATMENT_LABELS[rules[f.name]]]
              for f in release.schema.fields]
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(
+        csv.writer(handle, lineterminator="\r\n").writerows(
             [[formats.neutralise(cell) for cell in row] for row in rows]
         )
     return _resource(f"{label} — diccionario de datos", "CSV", path,

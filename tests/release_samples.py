@@ -18,7 +18,7 @@ INSTITUTION = Institution(
 def planilla_frame(period: str, rows: list[dict] | None = None) -> pd.DataFrame:
     """A planilla month: text as ``str``, amounts float64, dates datetime64, index = source rows."""
     rows = rows if rows is not None else [
-        {"nombre": "María", "apellido": "Rodríguez", "cedula": "8-123-4567", "cargo": "Analista de Sistemas",
+        {"nombre": "María", "apellido": "Rodríguez", "cedula": "8-765-4321", "cargo": "Analista de Sistemas",
          "salario_mensual": 1250.0, "gasto_representacion": 0.0, "fecha_inicio": "2019-03-01"},
         {"nombre": "José", "apellido": "Pérez", "cedula": "PE-1234-12345", "cargo": "=HYPERLINK(\"http://x\")",
          "salario_mensual": 2500.5, "gasto_representacion": 300.0, "fecha_inicio": "2021-07-15"},
@@ -53,7 +53,7 @@ def planilla_report(period: str, rows: int = 2) -> ValidationReport:
                     "missing_columns": [], "ignored_columns": ["Observaciones"],
                     "rows_dropped": {"total": 1}, "dropped": [{"row": 5, "reason": "total", "text": "TOTAL"}],
                     "coercions": [{"column": "cedula", "kind": "cedula_normalised", "count": 1,
-                                   "examples": [["8 123 4567", "8-123-4567"]]}]},
+                                   "examples": [["8 765 4321", "8-765-4321"]]}]},
     )
 
 
