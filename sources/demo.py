@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import dataclasses
 import datetime as dt
 import random
 import re
@@ -213,25 +214,25 @@ def _headers(schema: TableSchema) -> list[str]:
     return [f.title for f in schema.fields]
 
 
-def write_xlsx(frame: pd.DataFrame, schema: TableSchema, path: Path, banner: Banner) -> Path:
-    """A workbook as a directorate makes it: banner, blank row, headers, data, total, footnote."""
+def write_xlsx(sheets: list[tuple[str, TableSchema, pd.DataFrame]], path: Path, banner: Banner) -> Path:
+    """A workbook as a directorate makes it: per sheet a banner, blank row, headers, data, total, footnote."""
     from openpyxl import Workbook
 
     path.parent.mkdir(parents=True, exist_ok=True)
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(schema.title[:31])
-    for line in banner.lines():
-        sheet.append([line])
-    sheet.append([])
-    sheet.append(_headers(schema))
-    numbers = [f.name for f in schema.fields if f.type == "number"]
-    for record in frame.itertuples(index=False):
-        sheet.append([v.to_pydatetime() if isinstance(v, pd.Timestamp) else (None if pd.isna(v) else v)
-                      for v in record])
-    totals = ["TOTAL"] + [round(float(frame[c].sum()), 2) if c in numbers else None for c in frame.columns[1:]]
-    sheet.append(totals)
-    sheet.append([])
-    sheet.append([f"Fuente: {banner.directorate}"])
+    for sheet_name, schema, frame in sheets:
+        sheet = book.create_sheet(sheet_name[:31])
+        for line in dataclasses.replace(banner, title=schema.title).lines():
+            sheet.append([line])
+        sheet.append([])
+        sheet.append(_headers(schema))
+        numbers = [f.name for f in schema.fields if f.type == "number"]
+        for record in frame.itertuples(index=False):
+            sheet.append([None if not isinstance(v, (str, dt.date)) and pd.isna(v) else v for v in record])
+        sheet.append(["TOTAL"] + [round(float(frame[c].sum()), 2) if c in numbers else None
+                                  for c in frame.columns[1:]])
+        sheet.append([])
+        sheet.append([f"Fuente: {banner.directorate}"])
     book.save(path)
     return path
 
@@ -254,13 +255,78 @@ def write_csv(frame: pd.DataFrame, schema: TableSchema, path: Path, banner: Bann
     return path
 
 
-def write_sqlite(frame: pd.DataFrame, path: Path, table: str) -> Path:
-    """Finanzas' accounting database: one table, dates as ISO text (as SQLite keeps them)."""
+def write_sqlite(frame: pd.DataFrame, path: Path, table: str, period: str) -> Path:
+    """Finanzas' accounting database: one table for all months, a cut-off date per row."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].map(lambda v: isinstance(v, dt.date)).any():
-            out[column] = out[column].map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
+    out = frame.drop(columns=["periodo"]).rename(columns={"subprograma": "subprograma", "fuente_financiamiento": "fuente",
+                                                         "descripcion_objeto": "descripcion"})
+    out["fecha_corte"] = period_bounds(period)[1].isoformat()
     with sqlite3.connect(path) as connection:
-        out.to_sql(table, connection, if_exists="replace", index=False)
+        exists = connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
+        if exists:
+            connection.execute(f'DELETE FROM "{table}" WHERE substr(fecha_corte, 1, 7) = ?', (period,))
+        out.to_sql(table, connection, if_exists="append", index=False)
     return path
+
+
+# --------------------------------------------------------------------------- the demo month
+
+# Rows per item in the demo month (a small institution); the benchmark scales these up.
+DEMO_ROWS = 40
+DB_TABLE = "ejecucion_presupuestaria"
+MISSING_SOURCE = "compras-panamacompra"  # compras sends nothing this month
+
+
+def _broken(code: str, schema: TableSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    """The demo's deliberate problems (see the module docstring)."""
+    if code == "11.6":
+        break_rule(frame, schema, "amount_product", "error", 3)
+        break_rule(frame, schema, "date_order", "error", 7)
+    elif code == "10.2":
+        break_rule(frame, schema, "amounts_ordered", "warning", 2)
+    return frame
+
+
+def write_month(config, period: str, *, rows: int = DEMO_ROWS, missing: tuple[str, ...] = (MISSING_SOURCE,),
+                errors: bool = True, updated: dt.date | None = None) -> list[Path]:
+    """Write every configured source's input for ``period`` where the configuration expects it.
+
+    File sources get a workbook (one sheet per item, named as configured) or a CSV; the database
+    source gets its table in SQLite. Sources in ``missing`` are left out (and any earlier file
+    of theirs for the period removed), so the month has a missing source.
+    """
+    from transparencia.sources.config import Period, fill_placeholders
+
+    written = []
+    updated = updated or period_bounds(period)[1] + dt.timedelta(days=3)
+    for source in config.sources:
+        entries = []
+        for code, options in source.items.items():
+            item = config.catalog.get(code)
+            schema = item.table_schema()
+            frame = sample_frame(schema, period, rows, seed=len(code))
+            entries.append((code, item, schema, _broken(code, schema, frame) if errors else frame, options))
+        banner = Banner(config.institution.name, "", period, updated, source.directorate_name)
+        if source.type == "database":
+            url = source.settings.url or ""
+            if not url.startswith("sqlite:///"):
+                continue
+            target = Path(url.removeprefix("sqlite:///"))
+            target = target if target.is_absolute() else config.base_dir / target
+            for _code, _item, _schema, frame, _options in entries:
+                written.append(write_sqlite(frame, target, DB_TABLE, period))
+            continue
+        pattern = fill_placeholders(source.settings.path, Period.parse(period), source.where)
+        target = config.inbox / pattern.replace("*", "")
+        for stale in target.parent.glob(Path(pattern).name) if target.parent.is_dir() else ():
+            stale.unlink()
+        if source.id in missing:
+            continue
+        if target.suffix.lower() == ".csv":
+            _code, _item, schema, frame, _options = entries[0]
+            written.append(write_csv(frame, schema, target, dataclasses.replace(banner, title=schema.title)))
+        else:
+            sheets = [(getattr(options, "sheet", None) or item.name, schema, frame)
+                      for _code, item, schema, frame, options in entries]
+            written.append(write_xlsx(sheets, target, banner))
+    return written
