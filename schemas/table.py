@@ -162,4 +162,8 @@ def load_schema(name: str) -> TableSchema:
     path = resources.files("transparencia.schemas") / "items" / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"No existe el esquema '{name}' (se esperaba schemas/items/{name}.yaml)")
-    return parse_schema(yaml.safe_load(path.read_text(encoding="utf-8")), f"esquema {name}")
+    try:
+        descriptor = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"El esquema '{name}' no es YAML válido: {exc}") from None
+    return parse_schema(descriptor, f"esquema {name}")

@@ -94,3 +94,17 @@ def test_items_table_is_in_spanish():
     result = runner.invoke(app, ["items"])
     assert result.exit_code == 0
     assert "Puntos obligatorios de transparencia" in result.stdout
+
+
+def test_a_schema_that_is_not_valid_yaml_gives_a_config_error(tmp_path, monkeypatch):
+    from importlib import resources
+
+    from transparencia.schemas import table
+
+    (tmp_path / "items").mkdir()
+    (tmp_path / "items" / "roto.yaml").write_text("name: roto\nfields: [\n", encoding="utf-8")
+    monkeypatch.setattr(resources, "files", lambda package: tmp_path)
+    table.load_schema.cache_clear()
+    with pytest.raises(ConfigError, match="no es YAML válido"):
+        table.load_schema("roto")
+    table.load_schema.cache_clear()
