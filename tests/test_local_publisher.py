@@ -1,0 +1,165 @@
+"""The local catalog: files under <root>/<organization>/<dataset>/, DCAT catalog.json, index.html, idempotence."""
+
+import dataclasses
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from release_samples import planilla_frame, planilla_release
+from transparencia.errors import ConfigError, InputError
+from transparencia.publishers.formats import sha256_file
+from transparencia.publishers.local import LocalCatalog
+from transparencia.publishers.render import render_release
+
+DATASET_DIR = Path("servicio-nacional-de-migracion/snm-planilla")
+
+
+def _publish(root: Path, release, work: Path, dry_run: bool = False):
+    spec, resources = render_release(release, work)
+    return LocalCatalog(root).sync(spec, resources, dry_run=dry_run)
+
+
+def _stats(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.is_file() and p.name != ".lock"}
+
+
+def _actions(result) -> dict[str, str]:
+    return {a.name: a.action for a in result.actions}
+
+
+def test_first_sync_creates_everything_and_the_second_writes_nothing(tmp_path):
+    root = tmp_path / "published"
+    first = _publish(root, planilla_release(), tmp_path / "r1")
+    assert set(_actions(first).values()) == {"create"} and first.writes == 10
+    assert (root / DATASET_DIR / "planilla-2025-01.csv").is_file()
+    before = _stats(root)
+    second = _publish(root, planilla_release(), tmp_path / "r2")
+    assert second.writes == 0 and set(_actions(second).values()) == {"unchanged"}
+    assert _stats(root) == before
+
+
+def test_changing_one_row_updates_only_that_month_and_the_history(tmp_path):
+    root = tmp_path / "published"
+    _publish(root, planilla_release(), tmp_path / "r1")
+    before = _stats(root)
+    frame = planilla_frame("2025-01")
+    frame.loc[frame.index[1], "salario_mensual"] = 2600.0
+    result = _publish(root, planilla_release(frame=frame), tmp_path / "r2")
+    changed = {name for name, action in _actions(result).items() if action != "unchanged"}
+    assert changed == {
+        "snm-planilla",
+        "Planilla 2025-01 (CSV)", "Planilla 2025-01 (XLSX)", "Planilla 2025-01 (JSON)",
+        "Planilla — histórico (CSV)", "Planilla — histórico (XLSX)", "Planilla — histórico (JSON)",
+    }
+    after = _stats(root)
+    untouched = [DATASET_DIR / "planilla-diccionario.csv", DATASET_DIR / "planilla-2025-01-informe-validacion.json"]
+    assert all(after[str(p)] == before[str(p)] for p in untouched)
+    assert after[str(DATASET_DIR / "planilla-2025-01.csv")] != before[str(DATASET_DIR / "planilla-2025-01.csv")]
+    assert "2600" in (root / DATASET_DIR / "planilla-2025-01.csv").read_text(encoding="utf-8-sig")
+
+
+def _two_months(root: Path, tmp_path: Path):
+    january, february = planilla_frame("2025-01"), planilla_frame("2025-02")
+    _publish(root, planilla_release("2025-01", frame=january), tmp_path / "jan")
+    before = _stats(root)
+    result = _publish(root, planilla_release("2025-02", frame=february, history=pd.concat([january, february])),
+                      tmp_path / "feb")
+    return before, result
+
+
+def test_a_new_month_adds_files_and_leaves_the_old_month_alone(tmp_path):
+    root = tmp_path / "published"
+    before, result = _two_months(root, tmp_path)
+    after = _stats(root)
+    assert after[str(DATASET_DIR / "planilla-2025-01.xlsx")] == before[str(DATASET_DIR / "planilla-2025-01.xlsx")]
+    assert _actions(result)["Planilla 2025-02 (CSV)"] == "create"
+    assert _actions(result)["Planilla — histórico (CSV)"] == "update"
+    history = (root / DATASET_DIR / "planilla-historico.csv").read_text(encoding="utf-8-sig")
+    assert "2025-01" in history and "2025-02" in history
+    metadata = json.loads((root / DATASET_DIR / "metadatos.json").read_text())
+    names = {r["name"] for r in metadata["resources"]}
+    assert {"Planilla 2025-01 (CSV)", "Planilla 2025-02 (CSV)"} <= names
+    assert metadata["dataset"]["extras"]["cobertura temporal"] == "2025-01 a 2025-02"
+
+
+def test_catalog_json_is_a_dcat_catalog_with_relative_downloads(tmp_path):
+    root = tmp_path / "published"
+    _two_months(root, tmp_path)
+    catalog = json.loads((root / "catalog.json").read_text(encoding="utf-8"))
+    assert catalog["@type"] == "dcat:Catalog"
+    [dataset] = catalog["dcat:dataset"]
+    assert {"dct:title", "dct:description", "dct:license", "dct:accrualPeriodicity", "dct:temporal",
+            "dcat:distribution"} <= set(dataset)
+    assert dataset["dct:title"] == "Planilla — Servicio Nacional de Migración"
+    assert dataset["dct:license"] == "https://creativecommons.org/publicdomain/zero/1.0/"
+    assert dataset["dct:accrualPeriodicity"] == "http://purl.org/cld/freq/monthly"
+    assert dataset["dct:temporal"]["dcat:startDate"] == "2025-01-01"
+    assert dataset["dct:temporal"]["dcat:endDate"] == "2025-02-28"
+    distributions = {d["dct:title"]: d for d in dataset["dcat:distribution"]}
+    assert len(distributions) == 14  # 2 months x 3 formats, 3 history files, dictionary, 2 x 2 reports
+    csv = distributions["Planilla 2025-02 (CSV)"]
+    assert csv["dcat:mediaType"] == "text/csv" and csv["dct:format"] == "CSV"
+    target = root / csv["dcat:downloadURL"]
+    assert target.is_file() and not Path(csv["dcat:downloadURL"]).is_absolute()
+    assert csv["spdx:checksum"]["spdx:checksumValue"] == sha256_file(target)
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links, self.text, self.open = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.links.append(dict(attrs)["href"])
+        if tag not in ("br", "meta"):
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open.pop() == tag, f"</{tag}> sin abrir"
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_index_html_lists_datasets_with_working_links(tmp_path):
+    root = tmp_path / "published"
+    _two_months(root, tmp_path)
+    parser = _Links()
+    parser.feed((root / "index.html").read_text(encoding="utf-8"))
+    assert parser.open == []
+    text = " ".join(parser.text)
+    assert "Planilla — Servicio Nacional de Migración" in text and "2025-01 a 2025-02" in text
+    files = [link for link in parser.links if not link.startswith(("#", "http", "mailto:"))]
+    assert len([f for f in files if f.endswith(".csv")]) >= 4
+    for link in files:
+        assert (root / link).is_file(), link
+    assert "https://" not in (root / "index.html").read_text().split("<body>")[0]  # no CDN in <head>
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    root = tmp_path / "published"
+    result = _publish(root, planilla_release(), tmp_path / "r", dry_run=True)
+    assert result.dry_run and result.writes == 10
+    assert not root.exists()
+    _publish(root, planilla_release(), tmp_path / "r")
+    before = _stats(root)
+    frame = planilla_frame("2025-01")
+    frame.loc[frame.index[0], "cargo"] = "Jefe"
+    planned = _publish(root, planilla_release(frame=frame), tmp_path / "r2", dry_run=True)
+    assert _actions(planned)["Planilla 2025-01 (CSV)"] == "update"
+    assert _stats(root) == before
+
+
+def test_invalid_names_and_altered_files_are_refused(tmp_path):
+    spec, resources = render_release(planilla_release(), tmp_path / "r")
+    with pytest.raises(ConfigError, match="organización 'Migración/..' no válido"):
+        LocalCatalog(tmp_path / "p").sync(dataclasses.replace(spec, organization="Migración/.."), resources)
+    resources[0].path.write_text("otro contenido", encoding="utf-8")
+    with pytest.raises(InputError, match="cambió después de generarse"):
+        LocalCatalog(tmp_path / "p").sync(spec, resources)
+    assert not list((tmp_path / "p").rglob("*.tmp"))
