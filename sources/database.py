@@ -21,6 +21,7 @@ shown to people and stored in ``SourceRef.location`` has its password masked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -82,7 +83,7 @@ class DatabaseSettings:
             url = make_url(text)
         except (sa_exc.ArgumentError, ValueError):
             raise ConfigError(f"{what}: la URL de la base de datos no es válida ({mask_url(text)})") from None
-        url = url.set(drivername=_DRIVERS.get(url.drivername, url.drivername))
+        url = with_driver(url)
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             url = url.set(database=str(_under(base_dir, Path(url.database))))
         if self.password_env or self.password_file:
@@ -109,8 +110,15 @@ class DatabaseItemOptions:
 
     @property
     def sql(self) -> str:
-        """The query without trailing semicolons (a server-side cursor rejects them)."""
-        return self.query.strip().rstrip(";").strip()
+        """The query as sent: without trailing semicolons (a server-side cursor rejects them), and
+        with PostgreSQL casts written ``:period_start::date`` kept as casts of the parameter."""
+        query = self.query.strip().rstrip(";").strip()
+        return re.sub(r":(period_start|period_end)::", r":\1 ::", query)
+
+
+def with_driver(url: URL) -> URL:
+    """Plain ``postgresql://`` and ``mysql://`` URLs use the installed drivers (psycopg 3, PyMySQL)."""
+    return url.set(drivername=_DRIVERS.get(url.drivername, url.drivername))
 
 
 def display_url(url: URL) -> str:
@@ -121,6 +129,7 @@ def read_query(url: URL, sql: str, period: Period, *, context: str, connect_time
                query_timeout: int = 600, chunk_size: int = 5000) -> pd.DataFrame:
     """Run one query read-only and return its rows as they came (column names as the database gives
     them, values untouched); the index is the 1-based record number."""
+    url = with_driver(url)
     shown = display_url(url)
     engine = _engine(url, context, connect_timeout, query_timeout)
     try:

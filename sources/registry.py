@@ -136,7 +136,7 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     if request.run_id is not None:
         readable = archive.archive_file(config.data_dir, str(period), source.directorate, original,
                                         request.run_id, origin=shown).path
-    extraction = extract_file(readable, request.item.code, sheet=request.options.sheet,
+    extraction = extract_file(readable, request.item, sheet=request.options.sheet,
                               directorate=source.directorate_name)
     extraction.source = dataclasses.replace(extraction.source, location=shown)
     return extraction
