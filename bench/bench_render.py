@@ -1,0 +1,104 @@
+"""Render benchmark: the Excel-safe, deterministic writers against plain pandas writers, same run.
+
+Prints, for one planilla month of ``BENCH_ROWS`` rows (default 100,000):
+  * seconds per format for ``publishers.formats`` (typed, neutralised, chunked) and for the naive
+    pandas writer of the same frame (``to_csv``, ``to_excel`` with openpyxl, ``to_json``,
+    ``to_parquet``), with the ratio ours / pandas;
+  * the whole ``render_release`` (month + history + dictionary + report, CSV/XLSX/JSON), and the
+    local catalog sync: first publish, then re-publish unchanged (zero writes expected).
+
+    python -m bench.bench_render            # BENCH_ROWS=5000 python -m bench.bench_render to run small
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from release_samples import planilla_release  # noqa: E402
+from transparencia.publishers import formats  # noqa: E402
+from transparencia.publishers.local import LocalCatalog  # noqa: E402
+from transparencia.publishers.render import render_release  # noqa: E402
+from transparencia.schemas.table import load_schema  # noqa: E402
+
+
+def month_frame(rows: int, period: str = "2025-01") -> pd.DataFrame:
+    """A realistic planilla month: accents, cédulas, a few formula-looking texts, amounts and dates."""
+    rng = np.random.default_rng(7)
+    units = ["Dirección de Recursos Humanos", "Dirección de Finanzas", "Departamento de Informática", "Sección de Compras"]
+    positions = ["Analista de Sistemas", "Asistente Administrativo", "Director(a)", "-Conductor", "Secretaria"]
+    frame = pd.DataFrame({
+        "periodo": pd.Series([period] * rows, dtype="str"),
+        "unidad_administrativa": pd.Series(rng.choice(units, rows), dtype="str"),
+        "nombre": pd.Series(rng.choice(["María", "José", "Ana", "Luis", "Yaritza"], rows), dtype="str"),
+        "apellido": pd.Series(rng.choice(["Rodríguez", "Pérez", "González", "Núñez"], rows), dtype="str"),
+        "cedula": pd.Series([f"8-{i % 9000 + 1}-{i % 99999 + 1}" for i in range(rows)], dtype="str"),
+        "cargo": pd.Series(rng.choice(positions, rows), dtype="str"),
+        "condicion": pd.Series(rng.choice(["PERMANENTE", "EVENTUAL", "TRANSITORIO"], rows), dtype="str"),
+        "salario_mensual": rng.integers(60000, 500000, rows) / 100.0,
+        "gasto_representacion": rng.choice([0.0, 250.0, 500.0], rows),
+        "fecha_inicio": pd.to_datetime("2010-01-01") + pd.to_timedelta(rng.integers(0, 5000, rows), unit="D"),
+    })
+    frame.index = pd.RangeIndex(2, 2 + rows)
+    return frame
+
+
+def timed(action) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    rows = int(os.environ.get("BENCH_ROWS", "100000"))
+    frame = month_frame(rows)
+    fields = load_schema("planilla").fields
+    print(f"Filas: {rows:,}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        ours = {
+            "CSV": lambda: formats.write_csv(frame, fields, out / "a.csv"),
+            "XLSX": lambda: formats.write_xlsx(frame, fields, out / "a.xlsx", sheet_title="Planilla",
+                                               document_date=dt.datetime(2025, 1, 1)),
+            "JSON": lambda: formats.write_json(frame, fields, out / "a.json"),
+            "Parquet": lambda: formats.write_parquet(frame, fields, out / "a.parquet"),
+        }
+        naive = {
+            "CSV": lambda: frame.to_csv(out / "b.csv", index=False),
+            "XLSX": lambda: frame.to_excel(out / "b.xlsx", index=False, engine="openpyxl"),
+            "JSON": lambda: frame.to_json(out / "b.json", orient="records", force_ascii=False, date_format="iso"),
+            "Parquet": lambda: frame.to_parquet(out / "b.parquet", index=False),
+        }
+        print(f"{'formato':<8} {'transparencia (s)':>18} {'pandas (s)':>11} {'razón':>7}")
+        for name in ours:
+            mine, base = timed(ours[name]), timed(naive[name])
+            print(f"{name:<8} {mine:>18.2f} {base:>11.2f} {mine / base:>7.2f}")
+
+        release = planilla_release(frame=frame)
+        render_seconds = timed(lambda: render_release(release, out / "r1"))
+        spec, resources = render_release(release, out / "r2")
+        catalog = LocalCatalog(out / "published")
+        first = time.perf_counter()
+        created = catalog.sync(spec, resources)
+        first = time.perf_counter() - first
+        again = time.perf_counter()
+        unchanged = catalog.sync(spec, resources)
+        again = time.perf_counter() - again
+        print(f"render_release (CSV, XLSX, JSON + histórico + diccionario + informe): {render_seconds:.2f} s")
+        print(f"catálogo local, primera publicación: {first:.2f} s, {created.writes} escrituras")
+        print(f"catálogo local, republicación sin cambios: {again:.2f} s, {unchanged.writes} escrituras "
+              f"({again / first:.0%} de la primera)")
+
+
+if __name__ == "__main__":
+    main()
