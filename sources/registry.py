@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from transparencia.errors import ConfigError, InputError, TransparenciaError
+from transparencia.errors import ConfigError, InputError, TerminalError, TransparenciaError
 from transparencia.schemas.catalog import Item
 from transparencia.sources import archive
 from transparencia.sources.config import (
@@ -215,6 +215,9 @@ def extract_period(config: InstitutionConfig, period: str | Period, *, run_id: s
             outcome.extraction = extract_source(config, source, code, period, run_id=run_id)
         except TransparenciaError as exc:
             outcome.error = exc
+        except Exception as exc:  # a defect in one connector must not stop the other sources
+            outcome.error = TerminalError(f"{source.directorate_name}, fuente '{source.id}', punto {code}: "
+                                          f"error inesperado: {type(exc).__name__}: {exc}")
         outcomes.append(outcome)
     return outcomes
 

@@ -1,0 +1,188 @@
+"""Connectors by name, the period's extraction plan, and one failing source not stopping the others."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+
+from transparencia.errors import ConfigError, InputError, TransientError
+from transparencia.sources.archive import read_manifest
+from transparencia.sources.config import load_config
+from transparencia.sources.registry import (
+    connector, extract_configured, extract_period, extract_source, find_input, planned_extractions,
+)
+
+PLANILLA_CSV = (
+    "Período,Unidad,Nombre,Apellido,Cédula,Cargo,Condición,Salario,Gastos de representación,Fecha de inicio\n"
+    "2025-01,Dirección de Recursos Humanos,María,Rodríguez,8-123-4567,Analista,PERMANENTE,1250.00,0,01/03/2019\n"
+    "2025-01,Dirección de Finanzas,José,Pérez,8-222-3333,Contador,EVENTUAL,1100.50,0,15/06/2020\n"
+)
+QUERY = ("SELECT tipo AS \"Tipo de presupuesto\", programa, objeto AS \"Objeto del gasto\", asignado "
+         "FROM ejecucion WHERE fecha >= :period_start AND fecha < :period_end")
+
+
+def write_inputs(root: Path) -> None:
+    folder = root / "inbox" / "2025-01" / "rrhh"
+    folder.mkdir(parents=True)
+    (folder / "PLANILLA enero.CSV").write_text(PLANILLA_CSV, encoding="utf-8")
+    (folder / "~$planilla enero.csv").write_bytes(b"excel lock file")
+    (root / "finanzas").mkdir()
+    with sqlite3.connect(root / "finanzas" / "contabilidad.sqlite") as connection:
+        connection.execute("CREATE TABLE ejecucion (fecha TEXT, tipo TEXT, programa TEXT, objeto TEXT, asignado REAL)")
+        connection.executemany("INSERT INTO ejecucion VALUES (?, ?, ?, ?, ?)", [
+            ("2025-01-31", "Funcionamiento", "01 Administración", "001", 5000.0),
+            ("2025-01-31", "Inversión", "02 Control migratorio", "101", 800.0),
+            ("2025-02-28", "Inversión", "02 Control migratorio", "101", 900.0),
+        ])
+
+
+def config_doc(**overrides) -> dict:
+    doc = {
+        "institution": {"name": "Servicio Nacional de Migración", "acronym": "SNM",
+                        "organization": "servicio-nacional-de-migracion"},
+        "directorates": [
+            {"id": "rrhh", "name": "Dirección de Recursos Humanos", "sources": [
+                {"id": "rrhh-planilla", "type": "file", "path": "inbox/{period}/rrhh/planilla*.csv",
+                 "items": {"planilla": {}}},
+                {"id": "rrhh-movimientos", "type": "file", "path": "inbox/{period}/rrhh/movimientos*.xlsx",
+                 "items": {"contratacion-funcionarios": {}}},
+            ]},
+            {"id": "finanzas", "name": "Dirección de Finanzas", "sources": [
+                {"id": "finanzas-db", "type": "database", "url": "sqlite:///finanzas/contabilidad.sqlite",
+                 "items": {"ejecucion-presupuestaria": {"query": QUERY}}},
+                {"id": "finanzas-pg", "type": "database", "url": "postgresql://lector@127.0.0.1:1/siafpa",
+                 "password_env": "PRUEBA_CLAVE_SIAFPA", "connect_timeout": 2,
+                 "items": {"viaticos": {"query": "SELECT * FROM v WHERE f >= :period_start AND f < :period_end"}}},
+            ]},
+        ],
+    }
+    doc.update(overrides)
+    return doc
+
+
+@pytest.fixture
+def config_path(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("PRUEBA_CLAVE_SIAFPA", "clave-SECRETA")
+    write_inputs(tmp_path)
+    path = tmp_path / "institution.yaml"
+    path.write_text(yaml.safe_dump(config_doc(), allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_connectors_are_registered_by_name_with_typed_settings():
+    assert connector("file").settings.__name__ == "FileSettings"
+    assert connector("database").item_options.__name__ == "DatabaseItemOptions"
+    with pytest.raises(ConfigError, match="tipo de fuente desconocido 'databse' \\(¿quiso decir 'database'\\?\\)"):
+        connector("databse", "x")
+
+
+def test_plan_lists_every_source_item_pair(config_path):
+    config = load_config(config_path)
+    pairs = [(source.id, code) for source, code in planned_extractions(config, "2025-01")]
+    assert pairs == [("rrhh-planilla", "11.3"), ("rrhh-movimientos", "11.1"), ("finanzas-db", "10.2"),
+                     ("finanzas-pg", "11.6")]
+
+
+def test_item_marked_not_applicable_is_not_planned(config_path, tmp_path):
+    override = tmp_path / "catalogo.yaml"
+    override.write_text(yaml.safe_dump({"items": [{"code": "11.1", "applies": False, "reason": "No contrata"}]}),
+                        encoding="utf-8")
+    doc = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    doc["catalog"] = "catalogo.yaml"
+    config_path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    codes = [code for _, code in planned_extractions(load_config(config_path), "2025-01")]
+    assert "11.1" not in codes and "11.3" in codes
+
+
+def test_good_sources_extract_while_broken_ones_report_why(config_path):
+    outcomes = {o.source.id: o for o in extract_period(load_config(config_path), "2025-01", run_id="run-1")}
+
+    planilla = outcomes["rrhh-planilla"].extraction
+    assert planilla is not None and planilla.rows == 2
+    assert planilla.source.location == "inbox/2025-01/rrhh/PLANILLA enero.CSV"
+    assert list(planilla.frame["cedula"]) == ["8-123-4567", "8-222-3333"]
+
+    budget = outcomes["finanzas-db"].extraction
+    assert budget is not None and budget.rows == 2
+    assert list(budget.frame["objeto_gasto"]) == ["001", "101"]
+
+    missing = outcomes["rrhh-movimientos"].error
+    assert isinstance(missing, InputError)
+    assert missing.message.startswith("Dirección de Recursos Humanos, fuente 'rrhh-movimientos', punto 11.1")
+    assert "no llegó el archivo del período 2025-01" in missing.message
+    assert "inbox/2025-01/rrhh/movimientos*.xlsx" in missing.message
+
+    unreachable = outcomes["finanzas-pg"].error
+    assert isinstance(unreachable, TransientError)
+    assert unreachable.message.startswith("Dirección de Finanzas, fuente 'finanzas-pg', punto 11.6 (Viáticos)")
+    assert "lector:***@127.0.0.1:1/siafpa" in unreachable.message
+    assert "clave-SECRETA" not in unreachable.message
+
+
+def test_inputs_are_archived_before_reading_and_the_run_is_recorded(config_path, tmp_path):
+    config = load_config(config_path)
+    extract_source(config, "rrhh-planilla", "planilla", "2025-01", run_id="run-1")
+    extract_source(config, "finanzas-db", "10.2", "2025-01", run_id="run-1")
+    raw = tmp_path / "raw" / "2025-01"
+    assert (raw / "rrhh" / "PLANILLA enero.CSV").read_text(encoding="utf-8") == PLANILLA_CSV
+    assert (raw / "finanzas" / "finanzas-db.ejecucion-presupuestaria.parquet").is_file()
+    manifest = read_manifest(tmp_path, "2025-01")
+    assert manifest["runs"]["run-1"]["inputs"] == {
+        "rrhh/PLANILLA enero.CSV": 1, "finanzas/finanzas-db.ejecucion-presupuestaria.parquet": 1}
+    assert json.dumps(manifest).count("sqlite:///") == 1  # the database extract's origin, as shown
+
+    (tmp_path / "inbox" / "2025-01" / "rrhh" / "PLANILLA enero.CSV").write_text(
+        PLANILLA_CSV.replace("1250.00", "1300.00"), encoding="utf-8")
+    corrected = extract_source(config, "rrhh-planilla", "planilla", "2025-01", run_id="run-2")
+    assert corrected.frame["salario_mensual"].iloc[0] == 1300.0
+    assert read_manifest(tmp_path, "2025-01")["runs"]["run-2"]["inputs"]["rrhh/PLANILLA enero.CSV"] == 2
+    assert (raw / "rrhh" / "PLANILLA enero.CSV").read_text(encoding="utf-8") == PLANILLA_CSV
+
+
+def test_several_matching_files_are_named_not_guessed(config_path, tmp_path):
+    folder = tmp_path / "inbox" / "2025-01" / "rrhh"
+    (folder / "planilla enero (1).csv").write_text(PLANILLA_CSV, encoding="utf-8")
+    with pytest.raises(InputError, match=r"hay 2 archivos que coinciden .*planilla enero \(1\)\.csv"):
+        extract_source(load_config(config_path), "rrhh-planilla", "planilla", "2025-01")
+
+
+def test_find_input_ignores_case_lock_files_and_hidden_files(tmp_path):
+    (tmp_path / "a").mkdir()
+    for name in ("Planilla.XLSX", "~$Planilla.xlsx", ".planilla.xlsx", "viaticos.xlsx"):
+        (tmp_path / "a" / name).write_bytes(b"x")
+    assert [p.name for p in find_input(tmp_path, "a/planilla*.xlsx")] == ["Planilla.XLSX"]
+    assert [p.name for p in find_input(tmp_path, "*/viaticos.xlsx")] == ["viaticos.xlsx"]
+    assert find_input(tmp_path, "no-existe/*.xlsx") == []
+
+
+def test_extract_configured_reads_a_database_source_for_validate(config_path, tmp_path):
+    extraction = extract_configured(config_path, "finanzas-db", None, "2025-01")
+    assert extraction.item == "10.2" and extraction.rows == 2
+    assert extraction.source.kind == "database"
+    assert not (tmp_path / "raw").exists()  # validate does not archive
+
+
+def test_extract_configured_explains_wrong_source_or_item(config_path):
+    with pytest.raises(ConfigError, match="no hay ninguna fuente 'finanzas-bd' \\(¿quiso decir 'finanzas-db'\\?\\)"):
+        extract_configured(config_path, "finanzas-bd", None, "2025-01")
+    with pytest.raises(ConfigError, match="La fuente 'finanzas-db' .* no alimenta el punto 11.3 .*alimenta: 10.2"):
+        extract_configured(config_path, "finanzas-db", "planilla", "2025-01")
+    with pytest.raises(ConfigError, match="Período inválido"):
+        extract_configured(config_path, "finanzas-db", None, "enero")
+
+
+def test_a_defect_in_one_connector_does_not_stop_the_others(config_path, monkeypatch):
+    import transparencia.sources.registry as registry
+
+    def broken(request):
+        raise ZeroDivisionError("división por cero")
+
+    monkeypatch.setitem(registry._CONNECTORS, "database", registry.Connector(
+        "database", connector("database").settings, connector("database").item_options, broken))
+    outcomes = {o.source.id: o for o in extract_period(load_config(config_path), "2025-01")}
+    assert outcomes["rrhh-planilla"].extraction.rows == 2
+    assert "error inesperado: ZeroDivisionError" in outcomes["finanzas-db"].error.message
