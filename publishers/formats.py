@@ -6,7 +6,8 @@ unchanged files by sha256. Files are written in row chunks so a big frame is nev
 Conventions a re-user can rely on:
   * CSV: UTF-8 with BOM (Excel shows accents), comma separated, CRLF line ends (RFC 4180), header = field names, ISO dates
     (AAAA-MM-DD), '.' as decimal mark, no thousands separators, empty cell for a missing value.
-  * XLSX: one sheet, header = field titles, numbers as numbers, dates as dates.
+  * XLSX: header = field titles, numbers as numbers, dates as dates; a table longer than Excel's
+    row limit continues on further sheets ("Planilla histórico (2)").
   * JSON: a list of records ``[{"campo": valor, ...}, ...]`` keyed by field name in schema order,
     UTF-8, ISO dates, numbers as numbers, ``null`` for a missing value.
   * Parquet: typed columns (text, float64, int64, date32 or ISO text, bool).
@@ -39,6 +40,8 @@ from openpyxl.utils import get_column_letter
 from transparencia.schemas.table import Field
 
 CHUNK_ROWS = 20_000
+# Excel's row limit minus the header: a longer table (a big history) continues on another sheet.
+XLSX_MAX_ROWS = 1_048_575
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 # Zip entries and document properties carry this date so an XLSX does not change between runs.
@@ -136,23 +139,35 @@ def write_xlsx(frame: pd.DataFrame, fields: Sequence[Field], path: Path, *, shee
     workbook = Workbook(write_only=True)
     workbook.properties.created = document_date
     workbook.properties.creator = "transparencia"
-    sheet = workbook.create_sheet(title=_sheet_title(sheet_title))
-    for index, f in enumerate(fields, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(f.title) + 4))
-    sheet.freeze_panes = "A2"
-    sheet.append(_header_cells(sheet, fields))
+    sheet, written, sheets = None, 0, 0
     for chunk in _chunks(frame):
         columns = [chunk[f.name].tolist() for f in fields]
         for row in zip(*columns):
+            if sheet is None or written == XLSX_MAX_ROWS:
+                sheets += 1
+                sheet, written = _new_sheet(workbook, fields, _sheet_title(sheet_title, sheets)), 0
             sheet.append([_xlsx_value(v, f) for v, f in zip(row, fields)])
+            written += 1
+    if sheet is None:
+        _new_sheet(workbook, fields, _sheet_title(sheet_title, 1))
     buffer = io.BytesIO()
     workbook.save(buffer)
     _write_deterministic_zip(buffer.getvalue(), path, document_date)
 
 
-def _sheet_title(text: str) -> str:
-    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
-    return re.sub(r"[\[\]:*?/\\]", " ", text)[:31] or "Datos"
+def _new_sheet(workbook: Workbook, fields: Sequence[Field], title: str):
+    sheet = workbook.create_sheet(title=title)
+    for index, f in enumerate(fields, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(f.title) + 4))
+    sheet.freeze_panes = "A2"
+    sheet.append(_header_cells(sheet, fields))
+    return sheet
+
+
+def _sheet_title(text: str, number: int) -> str:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\; later sheets get ' (2)', ' (3)'..."""
+    suffix = "" if number == 1 else f" ({number})"
+    return (re.sub(r"[\[\]:*?/\\]", " ", text) or "Datos")[:31 - len(suffix)] + suffix
 
 
 def _write_deterministic_zip(data: bytes, path: Path, document_date: dt.datetime) -> None:

@@ -116,3 +116,23 @@ def test_chunked_writing_keeps_every_row(tmp_path, monkeypatch):
     assert [r["nombre"] for r in _read_csv(tmp_path / "a.csv")] == [f"N{i}" for i in range(10)]
     assert len(json.loads((tmp_path / "a.json").read_text())) == 10
     assert pd.read_csv(tmp_path / "a.csv", encoding="utf-8-sig")["salario_mensual"].sum() == 45
+
+
+def test_xlsx_continues_on_another_sheet_past_the_row_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(formats, "XLSX_MAX_ROWS", 4)
+    path = tmp_path / "a.xlsx"
+    formats.write_xlsx(_frame(), FIELDS, path, sheet_title="Planilla histórico", document_date=dt.datetime(2025, 1, 1))
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Planilla histórico", "Planilla histórico (2)"]
+    assert [ws.max_row for ws in workbook] == [5, 3]
+    assert workbook.worksheets[1].cell(row=1, column=1).value == "Período"
+
+
+def test_empty_frame_gives_files_with_headers_only(tmp_path):
+    empty = planilla_frame("2025-01", [])
+    formats.write_xlsx(empty, FIELDS, tmp_path / "a.xlsx", sheet_title="x", document_date=dt.datetime(2025, 1, 1))
+    formats.write_csv(empty, FIELDS, tmp_path / "a.csv")
+    formats.write_json(empty, FIELDS, tmp_path / "a.json")
+    assert openpyxl.load_workbook(tmp_path / "a.xlsx").active.max_row == 1
+    assert _read_csv(tmp_path / "a.csv") == []
+    assert json.loads((tmp_path / "a.json").read_text()) == []
