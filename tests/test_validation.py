@@ -23,7 +23,8 @@ VIATICOS = CATALOG.get("viaticos")
 
 def typed(schema, rows: list[dict], first_row: int) -> pd.DataFrame:
     """A frame as an extractor returns it: schema columns in order, typed, indexed by source row."""
-    frame = pd.DataFrame(rows, columns=schema.field_names, index=range(first_row, first_row + len(rows)))
+    index = pd.RangeIndex(first_row, first_row + len(rows), name="fila")
+    frame = pd.DataFrame(rows, columns=schema.field_names, index=index)
     for f in schema.fields:
         column = frame[f.name]
         if f.type in ("string", "yearmonth"):

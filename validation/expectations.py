@@ -142,6 +142,8 @@ def run_suite(frame: pd.DataFrame, schema: TableSchema) -> list[Hits]:
     """Validate the frame with the schema's generated suite; one ``Hits`` per failed expectation."""
     checks, suite = suite_for(schema)
     _, _, batch_definition = _gx_runtime()
+    # A named index makes GX report each failing row as a dict of values: keep the index unnamed.
+    frame = frame.rename_axis(None)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     outcome = batch.validate(suite, result_format="COMPLETE")
     failed = []

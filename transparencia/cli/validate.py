@@ -1,1 +1,110 @@
-"""Commands of this group are added by their module owner (see docs/ARCHITECTURE.md)."""
+"""``transparencia validate`` and ``transparencia extract``: check one file against its item's schema,
+or write the normalised rows that would be published."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from transparencia.cli import app, console, friendly_errors
+from transparencia.errors import InputError
+from transparencia.schemas import load_catalog
+from transparencia.schemas.catalog import Item
+from transparencia.sources.extraction import Extraction
+from transparencia.validation import ValidationReport, validate
+from transparencia.validation.findings import Finding
+
+SHOWN_FINDINGS = 30
+
+ITEM_HELP = "Código (11.3) o nombre corto (planilla) del punto."
+SHEET_HELP = "Hoja del libro de Excel (por defecto, la que mejor coincide con el esquema)."
+CATALOG_HELP = "Archivo de catálogo propio de la institución."
+
+
+def _extract(item_ref: str, file: Path, sheet: str | None, catalog: Path | None) -> tuple[Item, Extraction]:
+    """Resolve the item, then read the file (unknown items and unusable files exit with 2)."""
+    from transparencia.sources.spreadsheet import extract_file
+
+    item = load_catalog(catalog).get(item_ref)
+    item.table_schema()
+    return item, extract_file(file, item, sheet=sheet)
+
+
+@app.command("validate")
+@friendly_errors
+def validate_command(
+    item: str = typer.Argument(..., help=ITEM_HELP),
+    file: Path = typer.Argument(..., help="Archivo a validar (.xlsx, .xls, .ods o .csv)."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+    period: Optional[str] = typer.Option(None, "--period", help="Período AAAA-MM (por defecto, el de la columna periodo)."),
+    as_json: bool = typer.Option(False, "--json", help="Imprime el resultado como un objeto JSON."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help=CATALOG_HELP),
+) -> None:
+    """Valida un archivo contra el esquema del punto. Sale con 0 si es válido, 1 si tiene errores."""
+    found, extraction = _extract(item, file, sheet, catalog)
+    report = validate(extraction, found, period=period)
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_report(report)
+    if not report.valid:
+        raise typer.Exit(code=1)
+
+
+def _print_report(report: ValidationReport) -> None:
+    errors, warnings = len(report.errors), len(report.warnings)
+    verdict = "[bold green]Válido[/]" if report.valid else "[bold red]No válido[/]"
+    period = f", período {report.period}" if report.period else ""
+    console.print(f"{verdict}: {report.rows:,} filas, {errors:,} errores, {warnings:,} advertencias "
+                  f"({escape(report.item)} {escape(report.item_name)}{escape(period)})", highlight=False)
+    if report.findings:
+        console.print(_findings_table(report.errors + report.warnings))
+
+
+def _findings_table(findings: list[Finding]) -> Table:
+    table = Table(show_lines=False)
+    for header in ("", "Archivo", "Hoja", "Fila", "Columna", "Valor", "Mensaje"):
+        table.add_column(header, overflow="fold")
+    for f in findings[:SHOWN_FINDINGS]:
+        mark = "[red]error[/]" if f.severity == "error" else "[yellow]aviso[/]"
+        cells = (f.file, f.sheet, f.row, f.column, f.value, f.message)
+        table.add_row(mark, *("" if c is None else escape(str(c)) for c in cells))
+    hidden = len(findings) - SHOWN_FINDINGS
+    if hidden > 0:
+        table.caption = f"… y {hidden:,} hallazgos más: use --json para verlos todos."
+    return table
+
+
+@app.command("extract")
+@friendly_errors
+def extract_command(
+    item: str = typer.Argument(..., help=ITEM_HELP),
+    file: Path = typer.Argument(..., help="Archivo de origen (.xlsx, .xls, .ods o .csv)."),
+    output: Path = typer.Option(..., "-o", "--output", help="CSV de salida (UTF-8)."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help=CATALOG_HELP),
+) -> None:
+    """Escribe las filas normalizadas (columnas del esquema, fechas ISO, decimales con punto)."""
+    found, extraction = _extract(item, file, sheet, catalog)
+    write_normalised_csv(extraction.frame, output)
+    console.print(f"Se escribieron {extraction.rows:,} filas de {escape(found.name)} en {escape(str(output))}. "
+                  "Valide el archivo de origen con 'transparencia validate' antes de publicarlo.", highlight=False)
+
+
+def write_normalised_csv(frame: pd.DataFrame, output: Path) -> None:
+    """Schema columns in schema order, ISO dates, '.' decimals, true/false, UTF-8, no index."""
+    table = frame.copy()
+    for name in table.columns:
+        if pd.api.types.is_bool_dtype(table[name]):
+            table[name] = table[name].map({True: "true", False: "false"})
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(output, index=False, encoding="utf-8", date_format="%Y-%m-%d", lineterminator="\n")
+    except OSError as exc:
+        raise InputError(f"No se puede escribir el archivo de salida '{output}': {exc.strerror}") from None
