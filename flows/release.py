@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,10 @@ DEFAULT_CONFIG = Path(os.environ.get("TRANSPARENCIA_CONFIG", "data/institution.y
 TARGETS = ("local", "ckan")
 STEPS = ("extraer", "validar", "publicar")
 RETRY_DELAYS = [2, 10, 30]
+
+# Great Expectations' context is shared within a process and not thread-safe: validations of
+# one process take turns (each is well under a second; extraction and publishing stay parallel).
+_VALIDATION_LOCK = threading.Lock()
 
 # --------------------------------------------------------------------------- progress
 
@@ -161,7 +166,8 @@ def validate_task(extraction, item, period: str):
     from transparencia.validation import validate
 
     started = time.perf_counter()
-    report = validate(extraction, item, period=period)
+    with _VALIDATION_LOCK:
+        report = validate(extraction, item, period=period)
     _notify(item.code, "validar", errors=len(report.errors), warnings=len(report.warnings),
             seconds=time.perf_counter() - started)
     return report

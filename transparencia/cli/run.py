@@ -1,1 +1,188 @@
-"""Commands of this group are added by their module owner (see docs/ARCHITECTURE.md)."""
+"""``transparencia run | report | demo | serve``: the monthly release, its report, the demo, the schedule."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from transparencia.cli import app, console, err_console, friendly_errors
+from transparencia.errors import ConfigError
+
+DEFAULT_CONFIG = Path("data/institution.yaml")
+STATUS_STYLE = {
+    "publicado": "green", "publicado_con_advertencias": "yellow", "rechazado": "red",
+    "faltante": "dark_orange", "vencido": "magenta", "no_aplica": "dim",
+}
+
+
+def _prefect_environment() -> None:
+    """Quiet, offline Prefect with a start-up timeout long enough for the first temporary server."""
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
+        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
+
+
+def _check_period(period: Optional[str]) -> Optional[str]:
+    if period is None:
+        return None
+    from transparencia.sources.config import Period
+
+    return str(Period.parse(period))
+
+
+def _release(period: str, config: Path, target: Optional[str], dry_run: bool, runner: str,
+             dask_address: Optional[str]):
+    """Run the flow with one progress bar per item; return the result."""
+    _prefect_environment()
+    from transparencia.flows import release
+    from transparencia.sources.config import load_config
+    from transparencia.sources.registry import planned_extractions
+
+    planned = [code for _source, code in planned_extractions(load_config(config), period)]
+    progress = Progress(TextColumn("{task.fields[code]:>6}"), BarColumn(bar_width=24),
+                        TextColumn("{task.description}"), console=console, transient=False)
+    bars = {code: progress.add_task("en espera", total=len(release.STEPS), code=code) for code in planned}
+    labels = {"extraer": "extraído", "validar": "validado", "publicar": "publicado"}
+
+    def listener(code: str, step: str, info: dict) -> None:
+        if code not in bars:
+            return
+        if step in labels:
+            detail = {"extraer": f"{info.get('rows', 0)} filas",
+                      "validar": f"{info.get('errors', 0)} errores, {info.get('warnings', 0)} advertencias",
+                      "publicar": f"{info.get('writes', 0)} escrituras"}[step]
+            progress.update(bars[code], advance=1, description=f"{labels[step]} ({detail})")
+        elif step == "rechazado":
+            progress.update(bars[code], completed=len(release.STEPS), description="[red]rechazado por errores[/]")
+        elif step == "faltante":
+            progress.update(bars[code], completed=len(release.STEPS), description="[dark_orange]faltante[/]")
+
+    console.print(f"Publicación del período [bold]{period}[/] (iniciando Prefect…)")
+    release.add_listener(listener)
+    try:
+        with progress:
+            return release.run_release(period, config, target=target, dry_run=dry_run, runner=runner,
+                                       dask_address=dask_address)
+    finally:
+        release.remove_listener(listener)
+
+
+def _summary(result) -> None:
+    from transparencia.reports.compliance import ComplianceReport
+
+    report = ComplianceReport.from_dict(result.report)
+    table = Table(title=f"{report.institution}: {report.headline} ({result.period})")
+    table.add_column("Punto", no_wrap=True)
+    table.add_column("Nombre", max_width=30, no_wrap=True, overflow="ellipsis")
+    table.add_column("Estado", no_wrap=True)
+    for header in ("Filas", "Errores", "Advertencias"):
+        table.add_column(header, justify="right")
+    table.add_column("Enlace", overflow="fold")
+    for item in report.items:
+        style = STATUS_STYLE[item.status]
+        table.add_row(item.code, item.name, f"[{style}]{item.status_label.split(':')[0]}[/]",
+                      "" if item.rows is None else str(item.rows), str(item.errors), str(item.warnings),
+                      item.url or "")
+    console.print(table)
+    for message in result.errors:
+        err_console.print(f"[red]Error:[/] {message}", highlight=False)
+    if result.report_paths:
+        console.print(f"Informe de cumplimiento: {result.report_paths.get('html')}")
+    console.print(f"Registro de la ejecución: {result.ledger_path}")
+    if result.dry_run:
+        console.print("[yellow]Simulación (--dry-run): no se guardó ni publicó nada.[/]")
+    else:
+        console.print(f"Escrituras en esta ejecución: {result.writes}")
+
+
+@app.command("run")
+@friendly_errors
+def run_command(
+    period: str = typer.Option(..., "--period", help="Mes a publicar, AAAA-MM."),
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución."),
+    target: Optional[str] = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Extrae y valida, muestra lo que publicaría, no escribe."),
+    task_runner: str = typer.Option("thread", "--task-runner", help="thread (una máquina) o dask."),
+    dask_address: Optional[str] = typer.Option(None, "--dask-address", help="Dirección de un clúster Dask existente."),
+) -> None:
+    """Publica un mes: extrae, valida, publica e informa. Salida 0: todo publicado; 1: puntos rechazados o faltantes; 2: error de configuración."""
+    if target is not None and target not in ("local", "ckan"):
+        raise ConfigError(f"Destino '{target}' desconocido: use local o ckan")
+    result = _release(_check_period(period), config, target, dry_run, task_runner, dask_address)
+    _summary(result)
+    sys.exit(result.exit_code)
+
+
+@app.command("report")
+@friendly_errors
+def report_command(
+    period: str = typer.Option(..., "--period", help="Mes del informe, AAAA-MM."),
+    fmt: str = typer.Option("md", "--format", help="html, json o md."),
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución."),
+) -> None:
+    """Muestra el informe de cumplimiento de un mes ya ejecutado (html: imprime la ruta del archivo)."""
+    from transparencia.reports.compliance import REPORT_FORMATS, load_report, render, write_report
+    from transparencia.sources.config import load_config
+
+    if fmt not in REPORT_FORMATS:
+        raise ConfigError(f"Formato '{fmt}' desconocido: use html, json o md")
+    period = _check_period(period)
+    folder = load_config(config).data_dir / "reports" / period
+    source = folder / f"informe-cumplimiento-{period}.json"
+    if not source.exists():
+        raise ConfigError(f"No hay informe para {period}: ejecute antes 'transparencia run --period {period}'")
+    report = load_report(source)
+    if fmt == "html":
+        console.print(str(write_report(report, folder, ["html"])["html"]))
+    else:
+        sys.stdout.write(render(report, fmt))
+
+
+@app.command("demo")
+@friendly_errors
+def demo_command(
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución de ejemplo."),
+    period: Optional[str] = typer.Option(None, "--period", help="Mes de la demostración (por defecto, el mes anterior)."),
+) -> None:
+    """Escribe las fuentes de ejemplo de un mes (con errores a propósito) y lo publica en el catálogo local."""
+    from transparencia.flows.release import previous_period
+    from transparencia.sources.config import load_config
+    from transparencia.sources.demo import write_month
+
+    period = _check_period(period) or previous_period()
+    institution = load_config(config)
+    written = write_month(institution, period)
+    console.print(f"Fuentes de ejemplo de {period}: {len(written)} archivos en {institution.inbox}")
+    result = _release(period, config, "local", False, "thread", None)
+    _summary(result)
+    console.print(f"Catálogo local: {institution.publish.local_dir / 'index.html'}")
+    sys.exit(result.exit_code)
+
+
+@app.command("serve")
+@friendly_errors
+def serve_command(
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución."),
+    cron: str = typer.Option("0 6 5 * *", "--cron", help="Programación (cron) de la publicación del mes anterior."),
+    timezone: str = typer.Option("America/Panama", "--timezone", help="Zona horaria de la programación."),
+    target: Optional[str] = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
+) -> None:
+    """Sirve dos despliegues en Prefect: el programado (mes anterior) y el manual (con período)."""
+    from transparencia.sources.config import load_config
+
+    load_config(config)  # fail fast, with the Spanish message, before contacting Prefect
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from transparencia.flows.deploy import serve
+
+    console.print(f"Sirviendo 'publicacion-programada' (cron '{cron}', {timezone}) y 'publicacion-manual'. "
+                  "Ctrl+C para detener.")
+    serve(config, cron, timezone, target)

@@ -1,0 +1,50 @@
+"""Deployments of the monthly release: a cron schedule and a manual trigger with a period.
+
+  publicacion-programada  releases the previous month on a cron (default 06:00 on day 5 of each
+                          month, America/Panama), so directorates have four days to send inputs
+  publicacion-manual      the officer picks the period in the Prefect UI ("Run" → parameters)
+
+``transparencia serve`` serves both from this process (no work pool needed); prefect.yaml
+declares the same two for ``prefect deploy --all`` with a process work pool and a worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect.schedules import Cron
+
+from transparencia.flows.release import monthly_release
+
+DEFAULT_CRON = "0 6 5 * *"
+DEFAULT_TIMEZONE = "America/Panama"
+SCHEDULED = "publicacion-programada"
+MANUAL = "publicacion-manual"
+
+
+def build_deployments(config_path: str | Path, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE,
+                      target: str | None = None):
+    """The two RunnerDeployments; ``apply()`` them or hand them to ``prefect.serve``."""
+    config = str(Path(config_path).resolve())
+    scheduled = monthly_release.to_deployment(
+        name=SCHEDULED,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters={"config_path": config, "target": target},
+        description=f"Publica el mes anterior cada mes (cron '{cron}', zona {timezone}).",
+        tags=["transparencia", "programada"],
+    )
+    manual = monthly_release.to_deployment(
+        name=MANUAL,
+        parameters={"config_path": config, "target": target, "period": None},
+        description="Publicación a pedido: indique el período (AAAA-MM) al ejecutar.",
+        tags=["transparencia", "manual"],
+    )
+    return scheduled, manual
+
+
+def serve(config_path: str | Path, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE,
+          target: str | None = None) -> None:
+    """Serve both deployments until interrupted (needs PREFECT_API_URL pointing at a Prefect server)."""
+    from prefect import serve as prefect_serve
+
+    prefect_serve(*build_deployments(config_path, cron, timezone, target))
