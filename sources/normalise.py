@@ -69,11 +69,17 @@ EXPECTED = {
 
 @dataclass
 class _Account:
-    """Coercions and failures of one column, gathered as the column is converted."""
+    """Coercions and failures of one column, gathered while its distinct values are converted.
+
+    Converters work on the column's distinct values (a planilla repeats its units, positions
+    and states thousands of times); ``counts`` says how many rows hold each distinct value, and
+    ``codes`` which distinct value each row holds, so the account is still per row.
+    """
 
     column: str
+    counts: np.ndarray
     coercions: list[Coercion] = field(default_factory=list)
-    failures: list[CellFailure] = field(default_factory=list)
+    failed_values: dict[str, list[int]] = field(default_factory=dict)  # expected -> distinct positions
 
     def coerced(self, kind: str, before: pd.Series, after: pd.Series) -> None:
         if len(before) == 0:
@@ -85,12 +91,21 @@ class _Account:
                 pairs.append(pair)
             if len(pairs) == EXAMPLES:
                 break
-        self.coercions.append(Coercion(self.column, kind, int(len(before)), tuple(pairs)))
+        count = int(self.counts[before.index.to_numpy()].sum())
+        self.coercions.append(Coercion(self.column, kind, count, tuple(pairs)))
 
     def failed(self, values: pd.Series, expected: str) -> None:
-        self.failures.extend(
-            CellFailure(int(row), self.column, _show(v), expected) for row, v in values.items()
-        )
+        self.failed_values.setdefault(expected, []).extend(values.index.tolist())
+
+    def failures(self, codes: np.ndarray, uniques: np.ndarray, rows: pd.Index) -> list[CellFailure]:
+        found = []
+        for expected, positions in self.failed_values.items():
+            hit = np.isin(codes, positions)
+            found.extend(
+                CellFailure(int(row), self.column, _show(uniques[code]), expected)
+                for row, code in zip(rows[hit], codes[hit])
+            )
+        return found
 
 
 def _show(value: object) -> str:
@@ -109,30 +124,27 @@ def normalise_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFram
     Returns the frame with all schema fields in schema order (absent ones all null), the
     coercions made and the values that could not be converted.
     """
-    columns: dict[str, pd.Series] = {}
+    columns: dict[str, object] = {}
     coercions: list[Coercion] = []
     failures: list[CellFailure] = []
     for f in schema.fields:
         if f.name in raw.columns:
-            values = _blank_to_none(raw[f.name])
+            codes, uniques = pd.factorize(raw[f.name].to_numpy(dtype=object), use_na_sentinel=True)
         else:
-            values = pd.Series([None] * len(raw), index=raw.index, dtype=object)
-        account = _Account(f.name)
-        columns[f.name] = CONVERTERS[f.type](values, f, account)
+            codes, uniques = np.full(len(raw), -1, dtype=np.intp), np.array([], dtype=object)
+        distinct = _blank_to_none(pd.Series(uniques, dtype=object))
+        account = _Account(f.name, np.bincount(codes[codes >= 0], minlength=len(uniques)))
+        converted = CONVERTERS[f.type](distinct, f, account)
+        columns[f.name] = converted.array.take(codes, allow_fill=True)
         coercions.extend(account.coercions)
-        failures.extend(account.failures)
+        failures.extend(account.failures(codes, uniques, raw.index))
     failures.sort(key=lambda c: (c.row, schema.field_names.index(c.column)))
     return pd.DataFrame(columns, index=raw.index), coercions, failures
 
 
 def _blank_to_none(values: pd.Series) -> pd.Series:
     """Empty and whitespace-only text, and NaN, are missing values."""
-    values = values.astype(object)
-    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        blank = values.isna() | (values.str.strip() == "")
-    else:
-        texts = values.where(values.map(type, na_action="ignore") == str)
-        blank = values.isna() | (texts.str.strip() == "").fillna(False).astype(bool)
+    blank = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
     return values.mask(blank, None)
 
 
@@ -142,13 +154,13 @@ def _split_kinds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     kind = pd.api.types.infer_dtype(present, skipna=True)
     empty = present.iloc[:0]
     if kind in ("string", "empty"):
-        return present, empty, empty
+        return present.astype("str"), empty, empty
     if kind in ("floating", "integer", "mixed-integer-float"):
         return empty, present, empty
     types = present.map(type)
     is_text = types == str
     is_number = types.isin([int, float, np.float64, np.int64]) & ~types.eq(bool)
-    return present[is_text], present[is_number], present[~is_text & ~is_number]
+    return present[is_text].astype("str"), present[is_number], present[~is_text & ~is_number]
 
 
 # ---- strings -------------------------------------------------------------------------------
@@ -170,11 +182,12 @@ def to_string(values: pd.Series, f: Field, account: _Account) -> pd.Series:
         as_text = other.map(_show)
         account.coerced("value_as_text", other, as_text)
         out[other.index] = as_text
+    out = out.astype("str")
     if f.format == "cedula":
         out = _normalise_cedula(out, account)
     if f.enum:
         out = _match_enum(out, f.enum, account)
-    return out.astype("str")
+    return out
 
 
 def _number_text(value: float | int) -> str:
@@ -417,7 +430,7 @@ def to_yearmonth(values: pd.Series, f: Field, account: _Account) -> pd.Series:
             out[built.index] = built
         leftover = rest[~ok]
         if len(leftover):  # a full date written in the period column: keep its month
-            dates = _parse_date_texts(leftover, _Account(f.name))
+            dates = _parse_date_texts(leftover, _Account(f.name, account.counts))
             good = dates.notna()
             if good.any():
                 months = dates[good].dt.strftime("%Y-%m")
@@ -425,7 +438,7 @@ def to_yearmonth(values: pd.Series, f: Field, account: _Account) -> pd.Series:
                 out[months.index] = months
             bad.append(leftover[~good])
     if len(other) or len(numbers):
-        dated = to_date(pd.concat([other, numbers]), f, _Account(f.name))
+        dated = to_date(pd.concat([other, numbers]), f, _Account(f.name, account.counts))
         good = dated.notna()
         months = dated[good].dt.strftime("%Y-%m")
         if good.any():
