@@ -369,8 +369,10 @@ def _parse_source(raw: Any, where: str, directorate: dict, catalog: Catalog, fed
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: se esperaba una fuente con 'id', 'type' e 'items'")
     kind = raw.get("type")
-    plugin = connector(kind, where) if kind is not None else None
-    allowed = list(_SOURCE_KEYS) + [f.name for f in dataclasses.fields(plugin.settings)] if plugin else list(_SOURCE_KEYS)
+    if kind in (None, ""):
+        raise ConfigError(f"{where}: falta la clave obligatoria 'type' (el conector: file o database)")
+    plugin = connector(kind, where)
+    allowed = list(_SOURCE_KEYS) + [f.name for f in dataclasses.fields(plugin.settings)]
     check_keys(raw, where, allowed, required=("id", "type", "items"))
     source_id = _check_id(raw["id"], f"{where}.id")
     settings = build(plugin.settings, {k: v for k, v in raw.items() if k not in _SOURCE_KEYS}, where)
@@ -418,7 +420,10 @@ def _parse_directorates(raw: Any, where: str, catalog: Catalog) -> tuple[Directo
 
 
 def _parse_privacy(raw: Any, where: str, catalog: Catalog) -> dict[str, dict[str, str]]:
-    raw = check_keys(raw, where, [str(k) for k in (raw or {})]) if raw is not None else {}
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: se esperaba 'punto: {{campo: política}}', p. ej. 'planilla: {{cedula: mask}}'")
     privacy: dict[str, dict[str, str]] = {}
     for ref, fields in raw.items():
         item_where = f"{where}.{ref}"

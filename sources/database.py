@@ -140,6 +140,7 @@ def read_query(url: URL, sql: str, period: Period, *, context: str, connect_time
         with connection:
             try:
                 _begin_read_only(connection)
+                # yield_per implies stream_results: a server-side cursor, fetched chunk_size rows at a time
                 result = connection.execute(sa.text(sql), {"period_start": period.start, "period_end": period.end},
                                             execution_options={"yield_per": chunk_size})
                 if not result.returns_rows:

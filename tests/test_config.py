@@ -108,6 +108,10 @@ def test_privacy_applies_schema_defaults_then_overrides(tmp_path, sample_doc):
      "documents[3].item: el punto 11.3 (Planilla) tiene datos tabulares"),
     (lambda d: d["directorates"][0]["sources"][0]["items"].update(organigrama={}),
      "el punto 9.5 (Organigrama y estructura organizativa) es un documento"),
+    (lambda d: d["directorates"][0]["sources"][0].pop("type"),
+     "directorates[0].sources[0]: falta la clave obligatoria 'type'"),
+    (lambda d: d.update(privacy=["planilla"]),
+     "institution.yaml: privacy: se esperaba 'punto: {campo: política}'"),
 ])
 def test_each_mistake_is_named_in_spanish(tmp_path, sample_doc, mutate, expected):
     doc = copy.deepcopy(sample_doc)
