@@ -186,7 +186,7 @@ def find_header(rows: list[list], schema: TableSchema,
         match = match_columns(row, schema)
         if best is None or match.score > best.match.score:
             best = HeaderLocation(r, 1, row, match)
-        if r + 1 < len(scanned) and any(scanned[r + 1]):
+        if r + 1 < len(scanned) and any(scanned[r + 1]) and sum(1 for v in row if v) >= 2:  # not a banner
             spans = (merged_spans or {}).get(r, [])
             headers, pair = _best_two_row(row, scanned[r + 1], schema, spans)
             if pair.score > match.score and (best is None or pair.score > best.match.score):

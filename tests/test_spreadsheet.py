@@ -1,0 +1,160 @@
+"""Extracting workbooks as directorates make them, and refusing unusable files with a clear message."""
+
+import datetime as dt
+import zipfile
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from transparencia.errors import InputError
+from transparencia.schemas import load_catalog
+from transparencia.sources.headers import match_columns
+from transparencia.schemas.table import load_schema
+from transparencia.sources.spreadsheet import extract_file
+
+PLANILLA = load_catalog().get("planilla")
+
+
+def _messy_workbook(path, extra_sheets=()):
+    wb = openpyxl.Workbook()
+    for title in extra_sheets:
+        wb.create_sheet(title)["A1"] = "Notas de la dirección"
+    ws = wb.active
+    ws.title = "Enero"
+    ws["A1"] = "MINISTERIO DE EJEMPLO"
+    ws.merge_cells("A1:I1")
+    ws["A2"] = "Planilla de funcionarios - enero de 2025"
+    ws.append([])
+    ws.append(["Unidad", "Nombre", "Apellido", "No. de Cédula", "CARGO", "Estado", "Remuneración", None,
+               "Fecha de ingreso", "Observación"])
+    ws.merge_cells("G4:H4")
+    ws.append([None, None, None, None, None, None, "Salario", "Gasto de representación", None, None])
+    ws.append(["RRHH", "Ana", "Pérez", "8 123 4567", "Analista", "permanente", "B/. 1,250.00", 0, dt.date(2024, 3, 1), "x"])
+    ws.append(["RRHH", "Luis", "Gómez", "0801", "Jefe", "EVENTUAL", 2000, "(150.00)", "15/01/2025", None])
+    ws.append([])
+    ws.append(["Sub-total", None, None, None, None, None, 3250, 0])
+    ws.append(["Unidad", "Nombre", "Apellido", "No. de Cédula", "CARGO", "Estado"])
+    ws.append(["Finanzas", "Eva", "Ríos", "E-8-1234", "Contadora", "Eventual", "1.250,00", 0, 45672])
+    ws.append(["TOTAL", None, None, None, None, None, 4500, 0])
+    ws.append(["Fuente: Dirección de Recursos Humanos"])
+    ws.append(["Lic. Juan Pérez, Jefe de RRHH"])
+    wb.save(path)
+    return path
+
+
+def test_messy_workbook_is_read_with_an_account_of_every_change(tmp_path):
+    extraction = extract_file(_messy_workbook(tmp_path / "planilla.xlsx"), PLANILLA, directorate="RRHH")
+    frame = extraction.frame
+    assert list(frame.index) == [6, 7, 11]  # Excel row numbers
+    assert list(frame.columns) == load_schema("planilla").field_names
+    assert frame["cedula"].tolist() == ["8-123-4567", "0801", "E-8-1234"]
+    assert frame["salario_mensual"].tolist() == [1250.0, 2000.0, 1250.0]
+    assert frame["gasto_representacion"].tolist() == [0.0, -150.0, 0.0]
+    assert frame["fecha_inicio"].tolist() == [pd.Timestamp("2024-03-01"), pd.Timestamp("2025-01-15"), pd.Timestamp("2025-01-15")]
+    assert frame["condicion"].tolist() == ["PERMANENTE", "EVENTUAL", "EVENTUAL"]
+    assert extraction.header_row == 4
+    assert extraction.column_map["salario_mensual"] == "Remuneración Salario"
+    assert extraction.column_map["cedula"] == "No. de Cédula"
+    assert extraction.missing_columns == ["periodo"]
+    assert extraction.ignored_columns == ["Observación"]
+    assert [(d.row, d.reason) for d in extraction.dropped] == [
+        (8, "blank"), (9, "total"), (10, "repeated_header"), (12, "total"), (13, "footnote"), (14, "footnote")]
+    kinds = {(c.column, c.kind) for c in extraction.coercions}
+    assert {("cedula", "cedula_normalised"), ("salario_mensual", "amount_text"), ("condicion", "enum_case"),
+            ("fecha_inicio", "text_date"), ("fecha_inicio", "excel_serial_date")} <= kinds
+    assert extraction.failures == []
+    assert extraction.source.describe() == f"{tmp_path / 'planilla.xlsx'} (hoja 'Enero') de RRHH"
+
+
+def test_sheet_is_chosen_by_header_match_or_by_configured_name(tmp_path):
+    path = _messy_workbook(tmp_path / "p.xlsx", extra_sheets=["Portada"])
+    assert extract_file(path, PLANILLA).source.sheet == "Enero"
+    assert extract_file(path, PLANILLA, sheet="enero").source.sheet == "Enero"
+    with pytest.raises(InputError, match="no tiene la hoja 'Febrero'.*Enero"):
+        extract_file(path, PLANILLA, sheet="Febrero")
+
+
+def test_xlsx_saved_with_xls_extension_is_read_by_content(tmp_path):
+    source = _messy_workbook(tmp_path / "p.xlsx")
+    disguised = tmp_path / "p.xls"
+    disguised.write_bytes(source.read_bytes())
+    assert extract_file(disguised, PLANILLA).rows == 3
+
+
+def test_header_matching_forgives_accents_case_punctuation_and_synonyms():
+    match = match_columns(["CÉDULA DE IDENTIDAD PERSONAL", "Salario Mensual (B/.)", "nombres", "Columna rara"],
+                          load_schema("planilla"))
+    assert match.positions == {"nombre": 2, "cedula": 0, "salario_mensual": 1}
+    assert match.ignored == ["Columna rara"]
+    assert "periodo" in match.missing
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="No se encuentra el archivo .*nada.xlsx"):
+        extract_file(tmp_path / "nada.xlsx", PLANILLA)
+
+
+def test_corrupt_workbook(tmp_path):
+    path = tmp_path / "roto.xlsx"
+    path.write_bytes(_messy_workbook(tmp_path / "ok.xlsx").read_bytes()[:3000])
+    with pytest.raises(InputError, match="roto.xlsx.*dañado"):
+        extract_file(path, PLANILLA)
+
+
+def test_password_protected_workbook(tmp_path):
+    path = tmp_path / "clave.xlsx"  # Excel stores encrypted workbooks in an OLE container
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600 + "EncryptionInfo".encode("utf-16-le") + b"\x00" * 600)
+    with pytest.raises(InputError, match="clave.xlsx.*contraseña"):
+        extract_file(path, PLANILLA)
+
+
+def test_html_saved_as_xls_asks_to_save_as_xlsx(tmp_path):
+    path = tmp_path / "reporte.xls"
+    path.write_text("<html><body><table><tr><td>Nombre</td></tr></table></body></html>", encoding="utf-8")
+    with pytest.raises(InputError, match=r"reporte.xls.*HTML.*\.xlsx"):
+        extract_file(path, PLANILLA)
+
+
+def test_empty_sheet_and_empty_file(tmp_path):
+    path = tmp_path / "vacio.xlsx"
+    openpyxl.Workbook().save(path)
+    with pytest.raises(InputError, match="vacio.xlsx.*vacías"):
+        extract_file(path, PLANILLA)
+    empty = tmp_path / "cero.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="cero.csv.*vacío"):
+        extract_file(empty, PLANILLA)
+
+
+def test_header_not_found_says_what_was_expected_and_seen(tmp_path):
+    path = tmp_path / "otra.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["Producto", "Cantidad"])
+    wb.active.append(["Lápiz", 3])
+    wb.save(path)
+    with pytest.raises(InputError, match=r"otra.xlsx.*Se esperaban columnas como: Período, .*Cédula.*'Producto', 'Cantidad'"):
+        extract_file(path, PLANILLA)
+
+
+def test_a_stray_far_cell_is_refused_without_killing_the_process(tmp_path):
+    path = tmp_path / "lejos.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["Nombre", "Apellido", "Cédula"])
+    wb.active["XFD1048576"] = "x"
+    wb.save(path)
+    with pytest.raises(InputError, match="lejos.xlsx.*fila 1048576.*XFD"):
+        extract_file(path, PLANILLA)
+
+
+def test_zip_bomb_sheet_is_refused(tmp_path):
+    path = tmp_path / "bomba.xlsx"
+    source = _messy_workbook(tmp_path / "ok.xlsx")
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (60 * 1024**2))
+            dst.writestr(info.filename, data)
+    with pytest.raises(InputError, match="bomba.xlsx.*grande"):
+        extract_file(path, PLANILLA)
