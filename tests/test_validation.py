@@ -135,6 +135,11 @@ def test_warnings_do_not_make_an_item_invalid():
     assert [(f.rule, f.severity) for f in report.warnings] == [("date-in-period", "warning")]
 
 
+def test_an_empty_month_is_valid_with_a_warning():
+    report = validate(extraction_of(PLANILLA, []), PLANILLA, period="2025-01")
+    assert report.valid and [f.rule for f in report.warnings] == ["no-rows"]
+
+
 def test_report_json_has_the_cli_shape_and_every_rule_is_registered():
     rows = planilla_rows(2)
     rows[0]["condicion"] = "Permanente?"

@@ -123,6 +123,9 @@ FINDING_TYPES: dict[str, FindingType] = {
                     "'{title}' ({value}) es menor que '{previous_title}' ({previous_value})."),
         FindingType("period-mismatch", "Período distinto del que se valida",
                     "El período '{value}' de la fila no coincide con el período que se valida ({period})."),
+        FindingType("no-rows", "Sin filas de datos",
+                    "El archivo no tiene filas de datos. Si en el período no hubo registros, es correcto; "
+                    "si no, revise que la hoja elegida sea la correcta."),
         FindingType("more-rows", "Más filas con el mismo problema",
                     "… y {count:,} filas más con el mismo problema ({title})."),
     )

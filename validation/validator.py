@@ -41,6 +41,9 @@ def validate(extraction: Extraction, item: Item, period: str | None = None) -> V
     hits += _period_hits(frame, period)
     for group in hits:
         findings += to_findings(group, source.location, source.sheet)
+    if frame.empty:
+        findings.append(Finding("no-rows", "warning", render_message("no-rows"), None, None, None,
+                                source.location, source.sheet))
     return ValidationReport(
         item=item.code, item_name=item.name, file=source.location, sheet=source.sheet,
         rows=len(frame), period=period, findings=findings, extraction=extraction.summary(),
