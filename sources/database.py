@@ -180,7 +180,7 @@ def frame_to_extraction(raw: pd.DataFrame, schema: TableSchema, item_code: str, 
     that does not select ``periodo`` gets the period it was run for (recorded as a coercion).
     """
     from transparencia.sources.headers import match_columns
-    from transparencia.sources.normalise import normalise_table
+    from transparencia.sources.normalise import normalise_table, supply_period
 
     headers = [str(c) for c in raw.columns]
     match = match_columns(headers, schema)
@@ -189,13 +189,7 @@ def frame_to_extraction(raw: pd.DataFrame, schema: TableSchema, item_code: str, 
                          f"(columnas: {', '.join(headers) or 'ninguna'}; esperadas: {', '.join(schema.field_names)})")
     mapped = pd.DataFrame({name: raw.iloc[:, position].map(_plain) for name, position in match.positions.items()},
                           index=raw.index)
-    missing = list(match.missing)
-    filled = []
-    if "periodo" in missing:
-        mapped["periodo"] = str(period)
-        missing.remove("periodo")
-        filled = [Coercion(column="periodo", kind="period_from_query_parameters", count=len(mapped),
-                           examples=(("", str(period)),))] if len(mapped) else []
+    missing, filled = supply_period(mapped, list(match.missing), str(period))
     frame, coercions, failures = normalise_table(mapped, schema)
     return Extraction(
         item=item_code, frame=frame, source=source, header_row=None,

@@ -118,6 +118,16 @@ def _show(value: object) -> str:
     return str(value)
 
 
+def supply_period(raw: pd.DataFrame, missing: list[str], period: str | None) -> tuple[list[str], list[Coercion]]:
+    """Directorates' files and queries rarely carry a ``periodo`` column: the month being extracted
+    supplies it (recorded as a coercion). Returns the still-missing columns and that coercion."""
+    if period is None or "periodo" not in missing:
+        return missing, []
+    raw["periodo"] = str(period)
+    filled = [Coercion("periodo", "period_from_run", len(raw), (("", str(period)),))] if len(raw) else []
+    return [m for m in missing if m != "periodo"], filled
+
+
 def normalise_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame, list[Coercion], list[CellFailure]]:
     """Type every schema field of ``raw`` (values as read, index = source row numbers).
 

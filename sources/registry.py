@@ -137,7 +137,7 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
         readable = archive.archive_file(config.data_dir, str(period), source.directorate, original,
                                         request.run_id, origin=shown).path
     extraction = extract_file(readable, request.item, sheet=request.options.sheet,
-                              directorate=source.directorate_name)
+                              directorate=source.directorate_name, period=str(period))
     extraction.source = dataclasses.replace(extraction.source, location=shown)
     return extraction
 

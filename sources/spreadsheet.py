@@ -22,7 +22,7 @@ from transparencia.sources import workbook
 from transparencia.sources.csvfile import read_csv_text
 from transparencia.sources.extraction import DroppedRow, Extraction, SourceRef
 from transparencia.sources.headers import HeaderLocation, find_header, fold, seen_headers
-from transparencia.sources.normalise import normalise_table
+from transparencia.sources.normalise import normalise_table, supply_period
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 TOTAL_LABEL = r"^\s*(?:sub\s*[-_.]?\s*)?total(?:es)?\b|^\s*gran\s+total\b"
@@ -44,8 +44,11 @@ class Grid:
 
 
 def extract_file(path: str | Path, item: Item, *, sheet: str | None = None,
-                 directorate: str | None = None) -> Extraction:
-    """Read ``path`` (.xlsx, .xlsm, .xls, .ods or .csv, whatever its extension says) into ``item``'s schema."""
+                 directorate: str | None = None, period: str | None = None) -> Extraction:
+    """Read ``path`` (.xlsx, .xlsm, .xls, .ods or .csv, whatever its extension says) into ``item``'s schema.
+
+    ``period`` (AAAA-MM), when known, fills ``periodo`` for files that do not carry that column.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"No se encuentra el archivo '{path}'." if not path.exists()
@@ -59,7 +62,7 @@ def extract_file(path: str | Path, item: Item, *, sheet: str | None = None,
         _refuse_unreadable(path, kind)
         grid = _choose_sheet(path, kind, schema, sheet)
     source = SourceRef("file", str(path), grid.sheet, directorate)
-    extraction = _extract_grid(grid, schema, source)
+    extraction = _extract_grid(grid, schema, source, period)
     extraction.item = item.code
     extraction.notes.extend(notes)
     return extraction
@@ -121,7 +124,7 @@ def _header_score(grid: Grid, schema: TableSchema) -> int:
     return location.match.score if location else 0
 
 
-def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef) -> Extraction:
+def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: str | None) -> Extraction:
     if not _any_filled(grid.rows):
         raise InputError(f"{_where(source)} está vacía." if source.sheet else f"El archivo '{source.location}' está vacío.")
     location = find_header(grid.rows, schema, grid.merged_spans)
@@ -145,6 +148,7 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef) -> Extract
         {name: cells[keep, position] for name, position in location.match.positions.items()},
         index=pd.Index(numbers[keep], name="fila"),
     )
+    missing, filled = supply_period(raw, location.match.missing, period)
     frame, coercions, failures = normalise_table(raw, schema)
     return Extraction(
         item=schema.name,
@@ -152,10 +156,10 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef) -> Extract
         source=source,
         header_row=grid.row_numbers[location.first_row],
         column_map=location.match.column_map,
-        missing_columns=location.match.missing,
+        missing_columns=missing,
         ignored_columns=location.match.ignored,
         dropped=dropped,
-        coercions=coercions,
+        coercions=filled + coercions,
         failures=failures,
     )
 

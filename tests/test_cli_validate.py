@@ -128,3 +128,31 @@ def test_extract_writes_schema_columns_in_order_iso_dates_and_point_decimals(tmp
                         "salario_mensual,gasto_representacion,fecha_inicio")
     assert lines[1] == "2025-01,Dirección de Finanzas,María,Rodríguez,8-123-4567,Analista,PERMANENTE,1250.5,0.0,2019-03-01"
     assert len(lines) == 2
+
+
+def write_csv_without_period(path: Path) -> Path:
+    lines = [",".join(HEADER[1:]), ",".join(str(v) for v in GOOD[1:])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_file_without_periodo_takes_the_given_period(tmp_path):
+    source = write_csv_without_period(tmp_path / "planilla.csv")
+    result = run("validate", "planilla", str(source), "--period", "2025-01", "--json")
+    assert result.exit_code == 0, result.stdout
+    report = json.loads(result.stdout)
+    assert report["valid"] is True
+    filled = [c for c in report["extraction"]["coercions"] if c["column"] == "periodo"]
+    assert filled and filled[0]["kind"] == "period_from_run"
+    out = tmp_path / "salida.csv"
+    assert run("extract", "planilla", str(source), "--period", "2025-01", "-o", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("2025-01,")
+
+
+def test_a_file_without_periodo_and_no_period_names_the_missing_column(tmp_path):
+    source = write_csv_without_period(tmp_path / "planilla.csv")
+    result = run("validate", "planilla", str(source), "--json")
+    assert result.exit_code == 1
+    errors = json.loads(result.stdout)["errors"]
+    assert [e["rule"] for e in errors] == ["missing-column"]
+    assert errors[0]["column"] == "periodo"

@@ -146,7 +146,7 @@ def test_period_query_maps_columns_and_types_like_a_spreadsheet(database_url):
     assert frame["presupuesto_ley"].dtype == "float64"
     assert frame["presupuesto_ley"].iloc[1] == pytest.approx(102500.25)
     assert set(frame["periodo"]) == {"2025-01"}
-    assert any(c.column == "periodo" and c.kind == "period_from_query_parameters" for c in extraction.coercions)
+    assert any(c.column == "periodo" and c.kind == "period_from_run" for c in extraction.coercions)
     assert frame["subprograma"].iloc[24] == "Actividad 24"  # 23:59 on the last day is in the month
     assert extraction.failures == []
     assert extraction.source.kind == "database"

@@ -25,15 +25,18 @@ SHOWN_FINDINGS = 30
 ITEM_HELP = "Código (11.3) o nombre corto (planilla) del punto."
 SHEET_HELP = "Hoja del libro de Excel (por defecto, la que mejor coincide con el esquema)."
 CATALOG_HELP = "Archivo de catálogo propio de la institución."
+PERIOD_HELP = ("Período AAAA-MM. Por defecto, el de la columna periodo; si el archivo no la trae, "
+               "este período la completa.")
 
 
-def _extract(item_ref: str, file: Path, sheet: str | None, catalog: Path | None) -> tuple[Item, Extraction]:
+def _extract(item_ref: str, file: Path, sheet: str | None, catalog: Path | None,
+             period: str | None) -> tuple[Item, Extraction]:
     """Resolve the item, then read the file (unknown items and unusable files exit with 2)."""
     from transparencia.sources.spreadsheet import extract_file
 
     item = load_catalog(catalog).get(item_ref)
     item.table_schema()
-    return item, extract_file(file, item, sheet=sheet)
+    return item, extract_file(file, item, sheet=sheet, period=period)
 
 
 @app.command("validate")
@@ -42,12 +45,12 @@ def validate_command(
     item: str = typer.Argument(..., help=ITEM_HELP),
     file: Path = typer.Argument(..., help="Archivo a validar (.xlsx, .xls, .ods o .csv)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
-    period: Optional[str] = typer.Option(None, "--period", help="Período AAAA-MM (por defecto, el de la columna periodo)."),
+    period: Optional[str] = typer.Option(None, "--period", help=PERIOD_HELP),
     as_json: bool = typer.Option(False, "--json", help="Imprime el resultado como un objeto JSON."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Valida un archivo contra el esquema del punto. Sale con 0 si es válido, 1 si tiene errores."""
-    found, extraction = _extract(item, file, sheet, catalog)
+    found, extraction = _extract(item, file, sheet, catalog, period)
     report = validate(extraction, found, period=period)
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
@@ -88,10 +91,11 @@ def extract_command(
     file: Path = typer.Argument(..., help="Archivo de origen (.xlsx, .xls, .ods o .csv)."),
     output: Path = typer.Option(..., "-o", "--output", help="CSV de salida (UTF-8)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+    period: Optional[str] = typer.Option(None, "--period", help=PERIOD_HELP),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Escribe las filas normalizadas (columnas del esquema, fechas ISO, decimales con punto)."""
-    found, extraction = _extract(item, file, sheet, catalog)
+    found, extraction = _extract(item, file, sheet, catalog, period)
     write_normalised_csv(extraction.frame, output)
     console.print(f"Se escribieron {extraction.rows:,} filas de {escape(found.name)} en {escape(str(output))}. "
                   "Valide el archivo de origen con 'transparencia validate' antes de publicarlo.", highlight=False)
