@@ -166,7 +166,7 @@ def break_rule(frame: pd.DataFrame, schema: TableSchema, check: str, severity: s
         if rule.check != check or rule.severity != severity:
             continue
         p = rule.params
-        label = frame.index[row]
+        label = frame.index[row % len(frame)]
         if check == "amount_product":
             frame.loc[label, p["total"]] = round(frame.loc[label, p["total"]] + 125.5, 2)
         elif check == "date_order":

@@ -1,0 +1,123 @@
+"""The monthly release flow end to end on the local target, against a real temporary Prefect server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from transparencia.cli import app
+from transparencia.flows.release import run_release
+from transparencia.flows.store import MonthStore
+from transparencia.sources.config import load_config
+from transparencia.sources.demo import write_month
+
+pytestmark = pytest.mark.prefect
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
+
+
+@pytest.fixture
+def institution(tmp_path) -> Path:
+    shutil.copy(SAMPLE, tmp_path / "institution.yaml")
+    return tmp_path / "institution.yaml"
+
+
+def _statuses(result) -> dict[str, str]:
+    return {i.code: i.status for i in result.items}
+
+
+def _flow_state(flow_run_id: str) -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id).state.type.value
+
+
+def _published_files(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+
+
+def test_demo_month_on_local_target(prefect_server, institution):
+    config = load_config(institution)
+    write_month(config, "2025-01")
+    result = run_release("2025-01", institution, target="local")
+
+    statuses = _statuses(result)
+    assert len(statuses) == 24
+    assert statuses["11.3"] == "publicado"
+    assert statuses["11.6"] == "rechazado"  # monto ≠ días × tarifa and regreso before salida
+    assert statuses["10.2"] == "publicado_con_advertencias"  # from the SQLite database source
+    assert statuses["10.5"] == "faltante"  # compras sent nothing
+    assert result.exit_code == 1
+    assert _flow_state(result.flow_run_id) == "FAILED"
+
+    viaticos = next(i for i in result.items if i.code == "11.6")
+    assert {f["rule"] for f in viaticos.findings} >= {"amount-product", "date-order"}
+    store = MonthStore(config.data_dir / "store", config.institution.organization)
+    assert store.months("planilla") == ["2025-01"]
+    assert store.months("viaticos") == []  # a rejected month is never stored
+    assert any((config.publish.local_dir / config.institution.organization).glob("snm-planilla/*.csv"))
+    assert not (config.publish.local_dir / config.institution.organization / "snm-viaticos").exists()
+
+    report = json.loads(Path(result.report_paths["json"]).read_text(encoding="utf-8"))
+    assert report["summary"]["headline"] == f"{report['summary']['fulfilled']} de 24 puntos cumplidos"
+    assert (config.publish.local_dir / config.institution.organization / "snm-informe-cumplimiento").is_dir()
+
+    ledger = json.loads(Path(result.ledger_path).read_text(encoding="utf-8"))
+    assert ledger["flow_run_id"] == result.flow_run_id
+    assert ledger["items"]["11.6"]["status"] == "rechazado"
+    assert ledger["inputs"] and all(len(i["sha256"]) == 64 for i in ledger["inputs"])
+    assert "token" not in json.dumps(ledger).lower()
+
+
+def test_rerunning_a_month_changes_nothing(prefect_server, institution):
+    config = load_config(institution)
+    write_month(config, "2025-01", errors=False, missing=())
+    first = run_release("2025-01", institution, target="local")
+    assert first.exit_code == 0 and first.writes > 0
+    before = _published_files(config.publish.local_dir)
+
+    second = run_release("2025-01", institution, target="local")
+    assert second.writes == 0
+    assert _published_files(config.publish.local_dir) == before
+    assert _flow_state(second.flow_run_id) == "COMPLETED"
+
+
+def test_rejected_month_keeps_earlier_months(prefect_server, institution):
+    config = load_config(institution)
+    write_month(config, "2025-01", errors=False, missing=())
+    assert run_release("2025-01", institution, target="local").exit_code == 0
+    write_month(config, "2025-02")  # viáticos with errors, compras missing
+    second = run_release("2025-02", institution, target="local")
+    assert _statuses(second)["11.6"] == "rechazado" and _statuses(second)["10.5"] == "faltante"
+
+    store = MonthStore(config.data_dir / "store", config.institution.organization)
+    assert store.months("viaticos") == ["2025-01"]
+    assert store.months("planilla") == ["2025-01", "2025-02"]
+    dataset = config.publish.local_dir / config.institution.organization / "snm-viaticos"
+    assert any(dataset.glob("*2025-01*")) and not any(dataset.glob("*2025-02*"))
+
+
+def test_dask_task_runner_gives_the_same_month(prefect_server, institution):
+    config = load_config(institution)
+    write_month(config, "2025-01", rows=5)
+    result = run_release("2025-01", institution, target="local", dry_run=True, runner="dask")
+    statuses = _statuses(result)
+    assert statuses["11.6"] == "rechazado" and statuses["10.5"] == "faltante" and statuses["11.3"] == "publicado"
+    assert not (config.data_dir / "store").exists()  # dry run: nothing stored
+
+
+def test_cli_exit_codes(prefect_server, institution):
+    runner = CliRunner()
+    bad = runner.invoke(app, ["run", "--period", "2025-13", "--config", str(institution)])
+    assert bad.exit_code == 2 and "AAAA-MM" in bad.output
+    config = load_config(institution)
+    write_month(config, "2025-03", rows=5)
+    done = runner.invoke(app, ["run", "--period", "2025-03", "--config", str(institution)])
+    assert done.exit_code == 1, done.output
+    assert "puntos cumplidos" in done.output and "Rechazado" in done.output
+    md = runner.invoke(app, ["report", "--period", "2025-03", "--format", "md", "--config", str(institution)])
+    assert md.exit_code == 0 and "puntos cumplidos" in md.output
