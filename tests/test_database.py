@@ -264,3 +264,32 @@ def test_postgres_casts_of_the_period_parameters_work(postgres_url):
     options = DatabaseItemOptions(query="SELECT :period_start::date AS desde, :period_end::date AS hasta;")
     raw = read_query(postgres_url, options.sql, PERIOD, context=CONTEXT)
     assert (raw["desde"].iloc[0], raw["hasta"].iloc[0]) == (dt.date(2025, 1, 1), dt.date(2025, 2, 1))
+
+
+def test_validate_command_reads_a_configured_database_source(postgres_url, tmp_path, monkeypatch):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from transparencia.cli import app
+
+    monkeypatch.setenv("PRUEBA_FINANZAS_URL", postgres_url.render_as_string(hide_password=False))
+    config = tmp_path / "institution.yaml"
+    config.write_text(yaml.safe_dump({
+        "institution": {"name": "Servicio Nacional de Migración", "acronym": "SNM",
+                        "organization": "servicio-nacional-de-migracion"},
+        "directorates": [{"id": "finanzas", "name": "Dirección de Finanzas", "sources": [
+            {"id": "finanzas-db", "type": "database", "url_env": "PRUEBA_FINANZAS_URL",
+             "items": {"ejecucion-presupuestaria": {"query": QUERY}}}]}],
+    }, allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["validate", "10.2", "--config", str(config), "--source", "finanzas-db",
+                                 "--period", "2025-01", "--json"])
+    assert result.exit_code == 0, result.stdout
+    report = json.loads(result.stdout)
+    assert report["rows"] == 25 and report["valid"] is True
+    assert "postgres@127.0.0.1" in report["file"]
+    no_period = runner.invoke(app, ["validate", "10.2", "--config", str(config), "--source", "finanzas-db"])
+    assert no_period.exit_code == 2
+    assert "--period" in no_period.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import typer
@@ -27,6 +28,8 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable)
+
+DEFAULT_CONFIG = Path("data/institution.yaml")
 
 
 @app.callback()

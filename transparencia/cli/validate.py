@@ -12,8 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from transparencia.cli import app, console, friendly_errors
-from transparencia.errors import InputError
+from transparencia.cli import DEFAULT_CONFIG, app, console, friendly_errors
+from transparencia.errors import ConfigError, InputError
 from transparencia.schemas import load_catalog
 from transparencia.schemas.catalog import Item
 from transparencia.sources.extraction import Extraction
@@ -39,18 +39,36 @@ def _extract(item_ref: str, file: Path, sheet: str | None, catalog: Path | None,
     return item, extract_file(file, item, sheet=sheet, period=period)
 
 
+def _extract_configured(item_ref: str, config: Path, source_id: str, period: str | None) -> tuple[Item, Extraction]:
+    """Read an item from a source of the institution configuration (a database query, a file pattern)."""
+    from transparencia.sources.config import load_config
+    from transparencia.sources.registry import extract_configured
+
+    if period is None:
+        raise ConfigError("Para validar una fuente de la configuración indique el período con --period AAAA-MM.")
+    item = load_config(config).catalog.get(item_ref)
+    return item, extract_configured(config, source_id, item.code, period)
+
+
 @app.command("validate")
 @friendly_errors
 def validate_command(
     item: str = typer.Argument(..., help=ITEM_HELP),
-    file: Path = typer.Argument(..., help="Archivo a validar (.xlsx, .xls, .ods o .csv)."),
+    file: Optional[Path] = typer.Argument(None, help="Archivo a validar (.xlsx, .xls, .ods o .csv)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
     period: Optional[str] = typer.Option(None, "--period", help=PERIOD_HELP),
     as_json: bool = typer.Option(False, "--json", help="Imprime el resultado como un objeto JSON."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help=CATALOG_HELP),
+    source: Optional[str] = typer.Option(None, "--source", help="Fuente de la configuración (p. ej. una base de datos) en lugar de un archivo."),
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución (con --source)."),
 ) -> None:
-    """Valida un archivo contra el esquema del punto. Sale con 0 si es válido, 1 si tiene errores."""
-    found, extraction = _extract(item, file, sheet, catalog, period)
+    """Valida un archivo, o una fuente configurada, contra el esquema del punto. Sale con 0 si es válido, 1 si tiene errores."""
+    if source is not None:
+        found, extraction = _extract_configured(item, config, source, period)
+    elif file is not None:
+        found, extraction = _extract(item, file, sheet, catalog, period)
+    else:
+        raise ConfigError("Indique el archivo a validar, o una fuente de la configuración con --source.")
     report = validate(extraction, found, period=period)
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
