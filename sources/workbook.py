@@ -7,7 +7,12 @@ process dies with no exception. Hence:
 
 * the format is taken from the content (zip / OLE / text magic), never from the extension;
 * an .xlsx/.xlsm is inspected before calamine touches it: uncompressed sizes, compression
-  ratio, and the real extent of its cells (a streamed scan of the sheet XML);
+  ratio, and the extent of its cells. Excel, LibreOffice, openpyxl and xlsxwriter write that
+  extent in the sheet's ``<dimension ref>`` (a stray cell at XFD1048576 makes it
+  ``A1:XFD1048576``), so it is read from the first bytes of the sheet XML; the whole XML is
+  scanned only when the dimension is missing (openpyxl's write-only mode omits it), malformed,
+  or implausible for the XML's size (a placeholder ``A1`` over a big sheet), and for small
+  sheets, where scanning costs nothing;
 * formats that cannot be inspected cheaply (.xls, .ods) are read in a child process under a
   memory limit, and a killed child becomes an ``InputError``.
 """
@@ -33,8 +38,13 @@ MAX_CELLS = 30_000_000  # about 1 GiB of calamine grid; a 500k x 12 planilla is 
 MAX_SHEET_XML = 3 * 1024**3
 MAX_RATIO = 150  # real sheet XML compresses 5-20x; zip bombs 1000x
 CHILD_MEMORY = 2 * 1024**3
-_ROW_REF = re.compile(rb'<row [^>]*?r="(\d+)"')
-_WIDE_CELL_REF = re.compile(rb'<c [^>]*?r="([A-Z]{2,3})\d+"')
+SCAN_BELOW = 4 * 1024**2  # sheet XML this small is scanned whatever its dimension says
+BYTES_PER_CELL = 256  # real sheets average 30-60 bytes of XML per cell of their extent
+SHEET_HEAD = 64 * 1024  # <dimension> comes before <sheetData>, after at most sheetPr
+_SHEET_PART = re.compile(r"^xl/(worksheets/[^/]+\.xml|sharedStrings\.xml)$")
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]{1,3}\d+:)?([A-Z]{1,3})(\d+)"')
+_ROW_REF = re.compile(rb'row\s[^>]*?r="(\d+)"')  # <row> or <x:row>; a literal start keeps the scan fast
+_WIDE_CELL_REF = re.compile(rb'r="([A-Z]{2,3})\d')
 
 
 @dataclass
@@ -84,7 +94,7 @@ def check_xlsx_extent(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
-                if not re.match(r"^xl/(worksheets/[^/]+\.xml|sharedStrings\.xml)$", info.filename):
+                if not _SHEET_PART.match(info.filename):
                     continue
                 if info.file_size > MAX_SHEET_XML or (
                     info.file_size > 50 * 1024**2 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
@@ -94,7 +104,7 @@ def check_xlsx_extent(path: Path) -> None:
                         f"({info.file_size // 1024**2} MiB en '{info.filename}'); no se lee."
                     )
                 if info.filename.startswith("xl/worksheets/"):
-                    rows, cols = _scan_extent(archive, info)
+                    rows, cols = _declared_extent(archive, info) or _scan_extent(archive, info)
                     if rows * cols > MAX_CELLS:
                         raise InputError(
                             f"El archivo '{path}' tiene celdas hasta la fila {rows} y la columna {_column_letters(cols)} "
@@ -103,6 +113,26 @@ def check_xlsx_extent(path: Path) -> None:
                         )
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
         raise InputError(f"El archivo '{path}' está dañado: no se puede abrir como libro de Excel.") from None
+
+
+def _declared_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int] | None:
+    """The sheet's own ``<dimension>`` (last row, last column), when it can be trusted.
+
+    None means "scan instead": the sheet is small, or has no dimension, or declares an area too
+    small for the amount of XML it holds. A dimension claiming a huge area is returned as is:
+    that is exactly the file to refuse.
+    """
+    if info.file_size < SCAN_BELOW:
+        return None
+    with archive.open(info) as stream:
+        head = stream.read(SHEET_HEAD)
+    found = _DIMENSION.search(head.split(b"<sheetData", 1)[0])
+    if found is None:
+        return None
+    rows, cols = int(found[2]), _column_number(found[1].decode())
+    if rows * cols * BYTES_PER_CELL < info.file_size:
+        return None
+    return rows, cols
 
 
 def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from transparencia.schemas import load_catalog
 from transparencia.sources.headers import match_columns
 from transparencia.schemas.table import load_schema
 from transparencia.sources.spreadsheet import extract_file
+from transparencia.sources.workbook import check_xlsx_extent
 
 PLANILLA = load_catalog().get("planilla")
 
@@ -158,3 +159,44 @@ def test_zip_bomb_sheet_is_refused(tmp_path):
             dst.writestr(info.filename, data)
     with pytest.raises(InputError, match="bomba.xlsx.*grande"):
         extract_file(path, PLANILLA)
+
+
+def _workbook_with_sheet_xml(path, dimension, rows, stray=""):
+    """An .xlsx whose sheet XML is written here: ``rows`` filler rows, an optional stray cell."""
+    openpyxl.Workbook().save(path)
+    dimension_tag = f'<dimension ref="{dimension}"/>' if dimension else ""
+    body = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{r}</v></c></row>' for r in range(1, rows + 1))
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           f"{dimension_tag}<sheetData>{body}{stray}</sheetData></worksheet>").encode()
+    parts = {}
+    with zipfile.ZipFile(path) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    parts["xl/worksheets/sheet1.xml"] = xml
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in parts.items():
+            dst.writestr(name, data)
+    return path
+
+
+STRAY = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+BIG_SHEET_ROWS = 90_000  # about 5 MiB of sheet XML: big enough that a sound dimension is trusted
+
+
+def test_a_stray_far_cell_is_refused_when_the_sheet_declares_no_dimension(tmp_path):
+    path = _workbook_with_sheet_xml(tmp_path / "sin_dimension.xlsx", None, BIG_SHEET_ROWS, STRAY)
+    with pytest.raises(InputError, match="sin_dimension.xlsx.*fila 1048576.*XFD"):
+        check_xlsx_extent(path)
+
+
+def test_a_stray_far_cell_is_refused_under_a_placeholder_dimension(tmp_path):
+    path = _workbook_with_sheet_xml(tmp_path / "a1.xlsx", "A1", BIG_SHEET_ROWS, STRAY)
+    with pytest.raises(InputError, match="a1.xlsx.*fila 1048576.*XFD"):
+        check_xlsx_extent(path)
+
+
+def test_a_big_sheet_is_judged_by_its_declared_dimension(tmp_path):
+    sound = _workbook_with_sheet_xml(tmp_path / "bien.xlsx", f"A1:B{BIG_SHEET_ROWS}", BIG_SHEET_ROWS)
+    check_xlsx_extent(sound)
+    huge = _workbook_with_sheet_xml(tmp_path / "enorme.xlsx", "A1:XFD1048576", BIG_SHEET_ROWS)
+    with pytest.raises(InputError, match="enorme.xlsx.*fila 1048576.*XFD"):
+        check_xlsx_extent(huge)
