@@ -1,10 +1,13 @@
 """Render benchmark: the Excel-safe, deterministic writers against plain pandas writers, same run.
 
 Prints, for one planilla month of ``BENCH_ROWS`` rows (default 100,000):
+  * seconds for our direct XLSX writer against the openpyxl write_only writer it replaced (kept here,
+    and only here, as the baseline), with the speed-up;
   * seconds per format for ``publishers.formats`` (typed, neutralised, chunked) and for the naive
     pandas writer of the same frame (``to_csv``, ``to_excel`` with openpyxl, ``to_json``,
     ``to_parquet``), with the ratio ours / pandas;
-  * the whole ``render_release`` (month + history + dictionary + report, CSV/XLSX/JSON), and the
+  * the whole ``render_release`` (month + history + dictionary + report, CSV/XLSX/JSON), also with the
+    openpyxl baseline patched in for XLSX; and the
     local catalog sync: first publish, then re-publish unchanged (zero writes expected).
 
     python -m bench.bench_render            # BENCH_ROWS=5000 python -m bench.bench_render to run small
@@ -13,14 +16,22 @@ Prints, for one planilla month of ``BENCH_ROWS`` rows (default 100,000):
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -53,6 +64,53 @@ def month_frame(rows: int, period: str = "2025-01") -> pd.DataFrame:
     return frame
 
 
+def openpyxl_write_only_xlsx(frame: pd.DataFrame, fields, path: Path, *, sheet_title: str,
+                             document_date: dt.datetime) -> None:
+    """The previous product writer, as it was (openpyxl write_only, row by row, then re-zipped with fixed dates).
+
+    Kept here, not in the product, as the baseline the direct writer is measured against.
+    """
+    workbook = Workbook(write_only=True)
+    workbook.properties.created = document_date
+    workbook.properties.creator = "transparencia"
+    sheet = workbook.create_sheet(title=sheet_title)
+    for index, f in enumerate(fields, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(f.title) + 4))
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = [WriteOnlyCell(sheet, value=formats.neutralise(f.title)) for f in fields]
+    for cell in header:
+        cell.font = bold
+    sheet.append(header)
+    for start in range(0, len(frame), formats.CHUNK_ROWS):
+        chunk = frame.iloc[start:start + formats.CHUNK_ROWS]
+        for row in zip(*[chunk[f.name].tolist() for f in fields]):
+            sheet.append([_openpyxl_value(value, field) for value, field in zip(row, fields)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            info = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, source.read(entry.filename))
+
+
+def _openpyxl_value(value: object, field) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if field.type == "number":
+        return None if value != value else float(value)
+    if field.type == "integer":
+        return int(value)
+    if field.type == "date":
+        return pd.Timestamp(value).date()
+    if field.type == "boolean":
+        return bool(value)
+    if isinstance(value, float) and value != value:
+        return None
+    return formats.neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+
+
 def timed(action) -> float:
     start = time.perf_counter()
     action()
@@ -79,6 +137,13 @@ def main() -> None:
             "JSON": lambda: frame.to_json(out / "b.json", orient="records", force_ascii=False, date_format="iso"),
             "Parquet": lambda: frame.to_parquet(out / "b.parquet", index=False),
         }
+        direct = timed(lambda: formats.write_xlsx(frame, fields, out / "d.xlsx", sheet_title="Planilla",
+                                                  document_date=dt.datetime(2025, 1, 1)))
+        before = timed(lambda: openpyxl_write_only_xlsx(frame, fields, out / "o.xlsx", sheet_title="Planilla",
+                                                        document_date=dt.datetime(2025, 1, 1)))
+        print(f"XLSX directo: {direct:.2f} s ({(out / 'd.xlsx').stat().st_size / 1e6:.1f} MB); "
+              f"openpyxl write_only (anterior): {before:.2f} s ({(out / 'o.xlsx').stat().st_size / 1e6:.1f} MB); "
+              f"{before / direct:.1f}× más rápido")
         print(f"{'formato':<8} {'transparencia (s)':>18} {'pandas (s)':>11} {'razón':>7}")
         for name in ours:
             mine, base = timed(ours[name]), timed(naive[name])
@@ -95,7 +160,10 @@ def main() -> None:
         again = time.perf_counter()
         unchanged = catalog.sync(spec, resources)
         again = time.perf_counter() - again
-        print(f"render_release (CSV, XLSX, JSON + histórico + diccionario + informe): {render_seconds:.2f} s")
+        with patch.object(formats, "write_xlsx", openpyxl_write_only_xlsx):
+            render_before = timed(lambda: render_release(release, out / "r0"))
+        print(f"render_release (CSV, XLSX, JSON + histórico + diccionario + informe): {render_seconds:.2f} s; "
+              f"con el XLSX de openpyxl (anterior): {render_before:.2f} s; {render_before / render_seconds:.1f}× más rápido")
         print(f"catálogo local, primera publicación: {first:.2f} s, {created.writes} escrituras")
         print(f"catálogo local, republicación sin cambios: {again:.2f} s, {unchanged.writes} escrituras "
               f"({again / first:.0%} de la primera)")

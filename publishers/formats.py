@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import re
 import zipfile
@@ -30,12 +29,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from transparencia.schemas.table import Field
 
@@ -46,7 +41,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 # Zip entries and document properties carry this date so an XLSX does not change between runs.
 _FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_CORE_MODIFIED = re.compile(rb"<dcterms:modified([^>]*)>[^<]*</dcterms:modified>")
+# Deflate level for XLSX parts: 1 is several times faster than the default 6 for a few percent more bytes.
+XLSX_COMPRESSLEVEL = 1
 
 MEDIA_TYPES = {
     "CSV": "text/csv",
@@ -106,62 +102,71 @@ def write_csv(frame: pd.DataFrame, fields: Sequence[Field], path: Path) -> None:
             writer.writerows(zip(*columns))
 
 
-def _xlsx_value(value: object, field: Field) -> object:
-    """A cell value of the field's type; text is cleaned of characters Excel refuses, and neutralised."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if field.type == "number":
-        return None if value != value else float(value)
-    if field.type == "integer":
-        return int(value)
-    if field.type == "date":
-        return pd.Timestamp(value).date()
-    if field.type == "boolean":
-        return bool(value)
-    if isinstance(value, float) and value != value:
-        return None
-    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+# --- XLSX, written directly: a zip of a few XML parts; the sheet rows are built column-wise with Arrow. ---
 
+_XLSX_COLUMN_WIDTH = (12, 40)
+# Excel refuses a cell longer than this; the CSV and JSON keep the whole text.
+_XLSX_MAX_TEXT = 32_767
+# Characters XML 1.0 forbids (tab, LF and CR are allowed and kept).
+_XML_FORBIDDEN = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+# Excel counts a 29 February 1900 that never existed: serials before 1 March 1900 are one lower.
+_EXCEL_LEAP_BUG_SERIAL = 61
+_STYLE_HEADER, _STYLE_DATE = 1, 2
+_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
-def _header_cells(sheet, fields: Sequence[Field]) -> list[WriteOnlyCell]:
-    bold = Font(bold=True)
-    cells = []
-    for f in fields:
-        cell = WriteOnlyCell(sheet, value=neutralise(f.title))
-        cell.font = bold
-        cells.append(cell)
-    return cells
+_STYLES = (
+    f'{_XML_DECLARATION}<styleSheet xmlns="{_NS_MAIN}">'
+    '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    '</styleSheet>'
+)
+_ROOT_RELS = (
+    f'{_XML_DECLARATION}<Relationships xmlns="{_NS_PKG_REL}">'
+    f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/>'
+    f'<Relationship Id="rId2" Type="{_NS_PKG_REL}/metadata/core-properties" Target="docProps/core.xml"/>'
+    f'<Relationship Id="rId3" Type="{_NS_REL}/extended-properties" Target="docProps/app.xml"/>'
+    '</Relationships>'
+)
+_APP_PROPERTIES = (
+    f'{_XML_DECLARATION}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+    '<Application>transparencia</Application></Properties>'
+)
 
 
 def write_xlsx(frame: pd.DataFrame, fields: Sequence[Field], path: Path, *, sheet_title: str,
                document_date: dt.datetime) -> None:
-    """XLSX with typed cells; ``document_date`` fills the created/modified properties so bytes are stable."""
-    workbook = Workbook(write_only=True)
-    workbook.properties.created = document_date
-    workbook.properties.creator = "transparencia"
-    sheet, written, sheets = None, 0, 0
-    for chunk in _chunks(frame):
-        columns = [chunk[f.name].tolist() for f in fields]
-        for row in zip(*columns):
-            if sheet is None or written == XLSX_MAX_ROWS:
-                sheets += 1
-                sheet, written = _new_sheet(workbook, fields, _sheet_title(sheet_title, sheets)), 0
-            sheet.append([_xlsx_value(v, f) for v, f in zip(row, fields)])
-            written += 1
-    if sheet is None:
-        _new_sheet(workbook, fields, _sheet_title(sheet_title, 1))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    _write_deterministic_zip(buffer.getvalue(), path, document_date)
+    """XLSX with typed cells; ``document_date`` fills the created/modified properties so bytes are stable.
 
-
-def _new_sheet(workbook: Workbook, fields: Sequence[Field], title: str):
-    sheet = workbook.create_sheet(title=title)
-    for index, f in enumerate(fields, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(f.title) + 4))
-    sheet.freeze_panes = "A2"
-    sheet.append(_header_cells(sheet, fields))
-    return sheet
+    The parts are written by hand rather than through openpyxl, which spent ~0.3 ms per row building cell
+    objects; here each column becomes its cells' XML in a few Arrow string operations.
+    """
+    sheets = max(1, -(-len(frame) // XLSX_MAX_ROWS))
+    titles = [_sheet_title(sheet_title, number) for number in range(1, sheets + 1)]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        _put(archive, "[Content_Types].xml", _content_types(sheets))
+        _put(archive, "_rels/.rels", _ROOT_RELS)
+        _put(archive, "docProps/app.xml", _APP_PROPERTIES)
+        _put(archive, "docProps/core.xml", _core_properties(sheet_title, document_date))
+        _put(archive, "xl/workbook.xml", _workbook(titles))
+        _put(archive, "xl/_rels/workbook.xml.rels", _workbook_rels(sheets))
+        _put(archive, "xl/styles.xml", _STYLES)
+        for number in range(sheets):
+            part = frame.iloc[number * XLSX_MAX_ROWS:(number + 1) * XLSX_MAX_ROWS]
+            entry = _zip_entry(f"xl/worksheets/sheet{number + 1}.xml")
+            with archive.open(entry, "w", force_zip64=True) as stream:
+                _write_sheet(stream, part, fields)
 
 
 def _sheet_title(text: str, number: int) -> str:
@@ -170,18 +175,196 @@ def _sheet_title(text: str, number: int) -> str:
     return (re.sub(r"[\[\]:*?/\\]", " ", text) or "Datos")[:31 - len(suffix)] + suffix
 
 
-def _write_deterministic_zip(data: bytes, path: Path, document_date: dt.datetime) -> None:
-    """Rewrite the workbook zip with fixed entry dates and a fixed 'modified' property."""
-    stamp = document_date.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for entry in source.infolist():
-            content = source.read(entry.filename)
-            if entry.filename == "docProps/core.xml":
-                content = _CORE_MODIFIED.sub(rb"<dcterms:modified\1>" + stamp + rb"</dcterms:modified>", content)
-            info = zipfile.ZipInfo(entry.filename, date_time=_FIXED_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            target.writestr(info, content)
+def _zip_entry(name: str) -> zipfile.ZipInfo:
+    """An entry with a fixed date and mode, so the same workbook gives the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=_FIXED_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info._compresslevel = XLSX_COMPRESSLEVEL  # the public name (compress_level) only exists from Python 3.13
+    info.external_attr = 0o600 << 16
+    return info
+
+
+def _put(archive: zipfile.ZipFile, name: str, text: str) -> None:
+    archive.writestr(_zip_entry(name), text.encode("utf-8"))
+
+
+def _content_types(sheets: int) -> str:
+    sheet_parts = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{n}.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for n in range(1, sheets + 1)
+    )
+    return (
+        f'{_XML_DECLARATION}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        f'{sheet_parts}'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        '<Override PartName="/docProps/core.xml" '
+        'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+        '<Override PartName="/docProps/app.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+        '</Types>'
+    )
+
+
+def _core_properties(title: str, document_date: dt.datetime) -> str:
+    stamp = document_date.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f'{_XML_DECLARATION}<cp:coreProperties '
+        'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f'<dc:title>{_escape(_clean(title))}</dc:title><dc:creator>transparencia</dc:creator>'
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+        '</cp:coreProperties>'
+    )
+
+
+def _workbook(titles: list[str]) -> str:
+    sheets = "".join(
+        f'<sheet name="{_escape(_clean(title))}" sheetId="{n}" r:id="rId{n}"/>' for n, title in enumerate(titles, 1)
+    )
+    return (
+        f'{_XML_DECLARATION}<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">'
+        f'<workbookPr/><bookViews><workbookView activeTab="0"/></bookViews><sheets>{sheets}</sheets></workbook>'
+    )
+
+
+def _workbook_rels(sheets: int) -> str:
+    parts = "".join(
+        f'<Relationship Id="rId{n}" Type="{_NS_REL}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+        for n in range(1, sheets + 1)
+    )
+    return (
+        f'{_XML_DECLARATION}<Relationships xmlns="{_NS_PKG_REL}">{parts}'
+        f'<Relationship Id="rId{sheets + 1}" Type="{_NS_REL}/styles" Target="styles.xml"/></Relationships>'
+    )
+
+
+def _clean(text: str) -> str:
+    return re.sub(_XML_FORBIDDEN, "", text)
+
+
+def _escape(text: str) -> str:
+    """Text safe inside an XML element or a double-quoted attribute; CR as a reference so parsers keep it."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("\r", "&#13;"))
+
+
+def _column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _write_sheet(stream, frame: pd.DataFrame, fields: Sequence[Field]) -> None:
+    """One worksheet: frozen bold header, column widths from the titles, then the rows chunk by chunk."""
+    letters = [_column_letter(i) for i in range(len(fields))]
+    widths = "".join(
+        f'<col min="{i}" max="{i}" width="{max(_XLSX_COLUMN_WIDTH[0], min(_XLSX_COLUMN_WIDTH[1], len(f.title) + 4))}" '
+        'customWidth="1"/>'
+        for i, f in enumerate(fields, 1)
+    )
+    header = "".join(
+        f'<c r="{letter}1" s="{_STYLE_HEADER}" t="inlineStr"><is><t xml:space="preserve">'
+        f'{_escape(_clean(neutralise(f.title)))}</t></is></c>'
+        for letter, f in zip(letters, fields)
+    )
+    stream.write((
+        f'{_XML_DECLARATION}<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">'
+        f'<dimension ref="A1:{letters[-1]}{len(frame) + 1}"/>'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+        'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><cols>{widths}</cols>'
+        f'<sheetData><row r="1">{header}</row>'
+    ).encode("utf-8"))
+    for start in range(0, len(frame), CHUNK_ROWS):
+        stream.write(_rows_xml(frame.iloc[start:start + CHUNK_ROWS], fields, letters, first_row=start + 2))
+    stream.write(b"</sheetData></worksheet>")
+
+
+def _rows_xml(chunk: pd.DataFrame, fields: Sequence[Field], letters: list[str], first_row: int) -> memoryview:
+    """The ``<row>`` elements of a chunk as UTF-8 bytes, built column by column; a missing value has no cell."""
+    numbers = pa.array(np.arange(first_row, first_row + len(chunk), dtype=np.int64)).cast(pa.large_string())
+    cells = [_cells_xml(chunk[f.name], f, f'<c r="{letter}', numbers) for f, letter in zip(fields, letters)]
+    rows = _join('<row r="', numbers, '">', *cells, "</row>", skip_missing=True)
+    return _concatenated(rows)
+
+
+def _concatenated(strings: pa.Array) -> memoryview:
+    """All the strings of a null-free Arrow string array, back to back: its data buffer, without copying."""
+    offset_type = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    offsets = np.frombuffer(strings.buffers()[1], dtype=offset_type)[strings.offset:strings.offset + len(strings) + 1]
+    return memoryview(strings.buffers()[2])[offsets[0]:offsets[-1]]
+
+
+def _cells_xml(series: pd.Series, field: Field, opening: str, numbers: pa.Array) -> pa.Array:
+    """Each value's ``<c>`` element (null where the value is missing) for one column."""
+    if field.type in ("number", "integer"):
+        return _join(opening, numbers, '"><v>', _number_strings(series, field), "</v></c>")
+    if field.type == "boolean":
+        flags = pa.array(series.astype("boolean"), from_pandas=True).cast(pa.int8()).cast(pa.large_string())
+        return _join(opening, numbers, '" t="b"><v>', flags, "</v></c>")
+    if field.type == "date":
+        return _date_cells(series, opening, numbers)
+    return _text_cells(_arrow_text(series), opening, numbers)
+
+
+def _join(*parts, skip_missing: bool = False) -> pa.Array:
+    """Concatenate texts and string arrays element-wise; a missing part makes the result missing unless skipped."""
+    texts = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*texts, pa.scalar("", pa.large_string()),
+                                       null_handling="skip" if skip_missing else "emit_null")
+
+
+def _number_strings(series: pd.Series, field: Field) -> pa.Array:
+    """Shortest round-trip decimal text of each number; NaN and infinities (Excel has neither) are missing."""
+    if field.type == "integer":
+        return pa.array(series.astype("Int64"), from_pandas=True).cast(pa.large_string())
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    return pa.array(values, mask=~np.isfinite(values)).cast(pa.large_string())
+
+
+def _date_cells(series: pd.Series, opening: str, numbers: pa.Array) -> pa.Array:
+    """Dates as Excel serial days in the date style; a date before 1900, which Excel cannot hold, as ISO text."""
+    dates = pd.to_datetime(series)
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_localize(None)
+    days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    serials = (days - _EXCEL_EPOCH).astype(np.int64)
+    serials = np.where(serials < _EXCEL_LEAP_BUG_SERIAL, serials - 1, serials)
+    missing = np.isnat(days)
+    excel_date = ~missing & (serials >= 1)
+    serial_cells = _join(opening, numbers, f'" s="{_STYLE_DATE}"><v>',
+                         pa.array(serials, mask=~excel_date).cast(pa.large_string()), "</v></c>")
+    if excel_date.sum() == (~missing).sum():
+        return serial_cells
+    early = pa.array(np.datetime_as_string(days, unit="D"), type=pa.large_string(), mask=excel_date | missing)
+    return pc.coalesce(serial_cells, _text_cells(early, opening, numbers))
+
+
+def _arrow_text(series: pd.Series) -> pa.Array:
+    text = pa.array(series.astype("str"), type=pa.large_string(), from_pandas=True)
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+
+
+def _text_cells(text: pa.Array, opening: str, numbers: pa.Array) -> pa.Array:
+    """Inline-string cells: forbidden characters dropped, formulas neutralised, Excel's length kept, XML escaped."""
+    text = pc.replace_substring_regex(text, _XML_FORBIDDEN, "")
+    text = pc.replace_substring_regex(text, r"^([=+\-@\t\r])", r"'\1")
+    text = pc.utf8_slice_codeunits(text, start=0, stop=_XLSX_MAX_TEXT)
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
+        text = pc.replace_substring(text, raw, escaped)
+    return _join(opening, numbers, '" t="inlineStr"><is><t xml:space="preserve">', text, "</t></is></c>")
 
 
 def _json_column(series: pd.Series, field: Field) -> list[object]:

@@ -3,15 +3,20 @@
 import csv
 import datetime as dt
 import json
+import shutil
+import subprocess
+import zipfile
+from xml.etree import ElementTree
 
 import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import python_calamine
 
 from release_samples import planilla_frame
 from transparencia.publishers import formats
-from transparencia.schemas.table import load_schema
+from transparencia.schemas.table import Field, load_schema
 
 FIELDS = load_schema("planilla").fields
 DANGEROUS = ["=1+1", "+57", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
@@ -136,3 +141,108 @@ def test_empty_frame_gives_files_with_headers_only(tmp_path):
     assert openpyxl.load_workbook(tmp_path / "a.xlsx").active.max_row == 1
     assert _read_csv(tmp_path / "a.csv") == []
     assert json.loads((tmp_path / "a.json").read_text()) == []
+
+
+def _write_table(tmp_path, fields, columns: dict, title="Tabla"):
+    path = tmp_path / "t.xlsx"
+    formats.write_xlsx(pd.DataFrame(columns), fields, path, sheet_title=title, document_date=dt.datetime(2025, 3, 1))
+    return path
+
+
+def _field(name, kind):
+    return Field(name=name, type=kind, title=name.capitalize(), description="")
+
+
+def _calamine_rows(path, sheet=0):
+    return python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(sheet).to_python()
+
+
+def test_xlsx_reads_back_the_same_typed_values_in_calamine_and_openpyxl(tmp_path):
+    path = tmp_path / "a.xlsx"
+    formats.write_xlsx(_frame(), FIELDS, path, sheet_title="Planilla 2025-01", document_date=dt.datetime(2025, 1, 1))
+    rows = _calamine_rows(path)
+    assert rows[0][:3] == ["Período", "Unidad administrativa", "Nombre"]
+    assert [r[2] for r in rows[1:]] == ["'" + t for t in DANGEROUS]
+    assert rows[1][7] == -125.5 and rows[1][8] == "" and rows[2][8] == 0.0
+    assert rows[1][9] == dt.date(2020, 2, 29)
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet.freeze_panes == "A2"
+    assert all(cell.font.bold for cell in sheet[1]) and not sheet.cell(row=2, column=3).font.bold
+
+
+def test_xlsx_text_keeps_xml_special_characters_line_breaks_and_spaces(tmp_path):
+    texts = ['A & B <c> "d" \'e\'', "línea 1\nlínea 2", "x\ry", "  espacios  ", "tab\tinterior", "ñ€😀"]
+    path = _write_table(tmp_path, [_field("texto", "string")], {"texto": texts})
+    assert [r[0] for r in _calamine_rows(path)[1:]] == texts
+    sheet = openpyxl.load_workbook(path).active
+    assert [sheet.cell(row=r, column=1).value for r in range(2, 2 + len(texts))] == texts
+
+
+def test_xlsx_numbers_round_trip_exactly_and_non_finite_are_empty(tmp_path):
+    numbers = [0.1 + 0.2, 1e16, 1e-7, -0.0, 12345678.25, float("inf"), float("nan")]
+    fields = [_field("monto", "number"), _field("cantidad", "integer"), _field("activo", "boolean")]
+    path = _write_table(tmp_path, fields, {
+        "monto": numbers, "cantidad": pd.array([1, None, -3, 2**40, 0, 5, 6], dtype="Int64"),
+        "activo": pd.array([True, False, None, True, True, False, True], dtype="boolean"),
+    })
+    rows = _calamine_rows(path)[1:]
+    assert [r[0] for r in rows[:5]] == numbers[:5]
+    assert rows[5][0] == "" and rows[6][0] == ""
+    assert [r[1] for r in rows[:4]] == [1, "", -3, 2**40]
+    assert [r[2] for r in rows[:3]] == [True, False, ""]
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet.cell(row=2, column=1).value == 0.1 + 0.2 and sheet.cell(row=2, column=3).value is True
+
+
+def test_xlsx_dates_around_excel_1900_quirks(tmp_path):
+    dates = pd.to_datetime(pd.Series(["1900-02-28", "1900-03-01", "2024-12-31 18:30", None, "1850-07-04"]), format="mixed")
+    path = _write_table(tmp_path, [_field("fecha", "date")], {"fecha": dates})
+    rows = [r[0] for r in _calamine_rows(path)[1:]]
+    assert rows[:4] == [dt.date(1900, 2, 28), dt.date(1900, 3, 1), dt.date(2024, 12, 31), ""]
+    assert rows[4] == "1850-07-04"  # Excel has no dates before 1900: kept as ISO text
+    sheet = openpyxl.load_workbook(path).active
+    cells = [sheet.cell(row=r, column=1) for r in range(2, 7)]
+    assert [c.value for c in cells[:3]] == [dt.datetime(1900, 2, 28), dt.datetime(1900, 3, 1), dt.datetime(2024, 12, 31)]
+    assert all(c.is_date and c.number_format == "yyyy-mm-dd" for c in cells[:3])
+    assert cells[4].data_type == "s"
+
+
+def test_xlsx_text_longer_than_excel_allows_is_cut_to_its_limit(tmp_path):
+    path = _write_table(tmp_path, [_field("texto", "string")], {"texto": ["á" * 40_000]})
+    assert _calamine_rows(path)[1][0] == "á" * 32_767
+
+
+def test_xlsx_parts_are_well_formed_with_fixed_dates(tmp_path):
+    path = tmp_path / "a.xlsx"
+    formats.write_xlsx(_frame(), FIELDS, path, sheet_title="Viáticos & <otros>", document_date=dt.datetime(2025, 2, 1))
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        for info in archive.infolist():
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            ElementTree.fromstring(archive.read(info.filename))
+        assert b"2025-02-01T00:00:00Z" in archive.read("docProps/core.xml")
+    assert openpyxl.load_workbook(path).sheetnames == ["Viáticos & <otros>"]
+
+
+def test_xlsx_continuation_sheets_read_in_calamine(tmp_path, monkeypatch):
+    monkeypatch.setattr(formats, "XLSX_MAX_ROWS", 4)
+    monkeypatch.setattr(formats, "CHUNK_ROWS", 3)
+    path = tmp_path / "a.xlsx"
+    formats.write_xlsx(_frame(), FIELDS, path, sheet_title="Planilla histórico", document_date=dt.datetime(2025, 1, 1))
+    first, second = _calamine_rows(path, 0), _calamine_rows(path, 1)
+    assert [r[2] for r in first[1:] + second[1:]] == ["'" + t for t in DANGEROUS]
+    assert second[0][0] == "Período"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice no está instalado")
+def test_xlsx_opens_in_libreoffice(tmp_path):
+    path = tmp_path / "a.xlsx"
+    formats.write_xlsx(_frame(), FIELDS, path, sheet_title="Planilla", document_date=dt.datetime(2025, 1, 1))
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path / "out"), str(path)],
+                   check=True, capture_output=True, timeout=180)
+    with open(tmp_path / "out" / "a.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:3] == ["Período", "Unidad administrativa", "Nombre"]
+    assert [r[2] for r in rows[1:]] == ["'" + t for t in DANGEROUS]
+    assert rows[1][7:] == ["-125.5", "", "2020-02-29"]
