@@ -152,6 +152,17 @@ def write_xlsx(frame: pd.DataFrame, fields: Sequence[Field], path: Path, *, shee
     The parts are written by hand rather than through openpyxl, which spent ~0.3 ms per row building cell
     objects; here each column becomes its cells' XML in a few Arrow string operations.
     """
+    try:
+        _write_workbook(frame, fields, path, sheet_title, document_date, zip64=False)
+    except RuntimeError as error:
+        if "force_zip64" not in str(error):
+            raise
+        _write_workbook(frame, fields, path, sheet_title, document_date, zip64=True)
+
+
+def _write_workbook(frame: pd.DataFrame, fields: Sequence[Field], path: Path, sheet_title: str,
+                    document_date: dt.datetime, *, zip64: bool) -> None:
+    """The workbook zip; ZIP64 entries only when a sheet outgrows 2 GiB, since some Excel versions balk at them."""
     sheets = max(1, -(-len(frame) // XLSX_MAX_ROWS))
     titles = [_sheet_title(sheet_title, number) for number in range(1, sheets + 1)]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -165,7 +176,7 @@ def write_xlsx(frame: pd.DataFrame, fields: Sequence[Field], path: Path, *, shee
         for number in range(sheets):
             part = frame.iloc[number * XLSX_MAX_ROWS:(number + 1) * XLSX_MAX_ROWS]
             entry = _zip_entry(f"xl/worksheets/sheet{number + 1}.xml")
-            with archive.open(entry, "w", force_zip64=True) as stream:
+            with archive.open(entry, "w", force_zip64=zip64) as stream:
                 _write_sheet(stream, part, fields)
 
 

@@ -246,3 +246,16 @@ def test_xlsx_opens_in_libreoffice(tmp_path):
     assert rows[0][:3] == ["Período", "Unidad administrativa", "Nombre"]
     assert [r[2] for r in rows[1:]] == ["'" + t for t in DANGEROUS]
     assert rows[1][7:] == ["-125.5", "", "2020-02-29"]
+
+
+def test_xlsx_uses_zip64_only_for_a_sheet_too_big_for_plain_zip(tmp_path, monkeypatch):
+    path = tmp_path / "a.xlsx"
+    formats.write_xlsx(_frame(), FIELDS, path, sheet_title="x", document_date=dt.datetime(2025, 1, 1))
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("xl/worksheets/sheet1.xml").extra == b""
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 2_000)
+    formats.write_xlsx(_frame(), FIELDS, path, sheet_title="x", document_date=dt.datetime(2025, 1, 1))
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("xl/worksheets/sheet1.xml").extra.startswith(b"\x01\x00")
+    assert [r[2] for r in _calamine_rows(path)[1:]] == ["'" + t for t in DANGEROUS]
+    assert openpyxl.load_workbook(path).active.max_row == 1 + len(DANGEROUS)
