@@ -6,8 +6,9 @@ unchanged files by sha256. Files are written in row chunks so a big frame is nev
 Conventions a re-user can rely on:
   * CSV: UTF-8 with BOM (Excel shows accents), comma separated, CRLF line ends (RFC 4180), header = field names, ISO dates
     (AAAA-MM-DD), '.' as decimal mark, no thousands separators, empty cell for a missing value.
-  * XLSX: header = field titles, numbers as numbers, dates as dates; a table longer than Excel's
-    row limit continues on further sheets ("Planilla histórico (2)").
+  * XLSX: header = field titles (bold, frozen), numbers as numbers, dates as dates (yyyy-mm-dd); a table
+    longer than Excel's row limit continues on further sheets ("Planilla histórico (2)"). Excel's own
+    limits apply: a date before 1900 is written as ISO text, a text is cut at 32,767 characters.
   * JSON: a list of records ``[{"campo": valor, ...}, ...]`` keyed by field name in schema order,
     UTF-8, ISO dates, numbers as numbers, ``null`` for a missing value.
   * Parquet: typed columns (text, float64, int64, date32 or ISO text, bool).
