@@ -51,10 +51,14 @@ _SPANISH_DATE = re.compile(
     re.IGNORECASE,
 )
 _SPANISH_MONTH_YEAR = re.compile(rf"^\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}})\s*$", re.IGNORECASE)
+# Python's whitespace spelt out as a class: pandas hands a pattern with \s to Python's re, one value
+# at a time, while this one runs in pyarrow's RE2 over the whole column.
+_WS = "[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "]"
 _PLAIN_NUMBER = r"^-?\d+(?:\.\d+)?$"
 _CEDULA_PREFIX = r"PE|E|N|0?(?:1[0-3]|[1-9])(?:AV|PI)?"
 _CEDULA_CANONICAL = rf"^(?:PE|E|N|(?:1[0-3]|[1-9])(?:AV|PI)?)-[1-9]\d{{0,3}}-[1-9]\d{{0,5}}$"
-_CEDULA_PARTS = rf"^({_CEDULA_PREFIX})\s*[-.\s]\s*0*(\d{{1,4}})\s*[-.\s]\s*0*(\d{{1,6}})$"
+_CEDULA_SEPARATOR = f"{_WS}*(?:[-.]|{_WS}){_WS}*"
+_CEDULA_PARTS = rf"^({_CEDULA_PREFIX}){_CEDULA_SEPARATOR}0*(\d{{1,4}}){_CEDULA_SEPARATOR}0*(\d{{1,6}})$"
 _TRUE = {"si", "s", "x", "true", "verdadero", "1", "yes", "y"}
 _FALSE = {"no", "n", "false", "falso", "0"}
 
@@ -139,7 +143,7 @@ def normalise_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFram
     failures: list[CellFailure] = []
     for f in schema.fields:
         if f.name in raw.columns:
-            codes, uniques = pd.factorize(raw[f.name].to_numpy(dtype=object), use_na_sentinel=True)
+            codes, uniques = _factorised(raw[f.name])
         else:
             codes, uniques = np.full(len(raw), -1, dtype=np.intp), np.array([], dtype=object)
         distinct = _blank_to_none(pd.Series(uniques, dtype=object))
@@ -152,10 +156,34 @@ def normalise_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFram
     return pd.DataFrame(columns, index=raw.index), coercions, failures
 
 
+def _factorised(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a column; a categorical one (as spreadsheets give) is already
+    factorised, and only the values its rows still use are kept."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    codes = column.cat.codes.to_numpy().astype(np.intp)
+    uniques = column.cat.categories.to_numpy(dtype=object)
+    used = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0
+    if used.all():
+        return codes, uniques
+    renumber = np.append(np.cumsum(used) - 1, -1)
+    return renumber[codes], uniques[used]
+
+
 def _blank_to_none(values: pd.Series) -> pd.Series:
     """Empty and whitespace-only text, and NaN, are missing values."""
-    blank = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
-    return values.mask(blank, None)
+    cells = values.to_numpy(dtype=object)
+    kind = pd.api.types.infer_dtype(cells, skipna=True)
+    blank = pd.isna(cells)
+    if kind == "string":
+        blank |= (pd.Series(cells, dtype="str").str.strip() == "").to_numpy(dtype=bool, na_value=False)
+    elif kind not in _NUMERIC_KINDS:
+        blank |= np.fromiter((type(v) is str and not v.strip() for v in cells), dtype=bool, count=len(cells))
+    return values.mask(blank, None) if blank.any() else values
+
+
+_NUMERIC_KINDS = ("floating", "integer", "mixed-integer-float", "empty")
+_NUMBER_TYPES = {int, float, np.float64, np.int64}  # not bool: True is not the number 1 here
 
 
 def _split_kinds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -167,9 +195,9 @@ def _split_kinds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         return present.astype("str"), empty, empty
     if kind in ("floating", "integer", "mixed-integer-float"):
         return empty, present, empty
-    types = present.map(type)
-    is_text = types == str
-    is_number = types.isin([int, float, np.float64, np.int64]) & ~types.eq(bool)
+    types = [type(v) for v in present.to_numpy(dtype=object)]
+    is_text = np.fromiter((t is str for t in types), dtype=bool, count=len(types))
+    is_number = np.fromiter((t in _NUMBER_TYPES for t in types), dtype=bool, count=len(types))
     return present[is_text].astype("str"), present[is_number], present[~is_text & ~is_number]
 
 
@@ -179,7 +207,7 @@ def to_string(values: pd.Series, f: Field, account: _Account) -> pd.Series:
     text, numbers, other = _split_kinds(values)
     out = pd.Series(None, index=values.index, dtype=object)
     if len(text):
-        stripped = text.str.strip().str.replace(r"\s+", " ", regex=True)
+        stripped = text.str.strip().str.replace(f"{_WS}+", " ", regex=True)
         changed = stripped != text
         if changed.any():
             account.coerced("whitespace", text[changed], stripped[changed])
@@ -262,14 +290,14 @@ def _parse_amounts(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     t = text.str.strip()
     plain = t.str.match(_PLAIN_NUMBER)
-    negative = t.str.match(r"^\(.*\)$") | t.str.match(r"^-\s*\D") | t.str.endswith("-")
-    t = t.str.replace(r"(?i)b\s*/\s*\.?|\$|usd|pab|balboas?|[()\s\u00a0'+]", "", regex=True)
+    negative = t.str.match(r"^\(.*\)$") | t.str.match(f"^-{_WS}*[^0-9]") | t.str.endswith("-")
+    t = t.str.replace(f"(?i)b{_WS}*/{_WS}*\\.?|\\$|usd|pab|balboas?|[()'+]|{_WS}", "", regex=True)
     t = t.str.strip("-")
-    dash = (t == "") & text.str.strip().str.fullmatch(r"\(?\s*-+\s*\)?")
-    comma_at, dot_at = t.str.rfind(","), t.str.rfind(".")
-    comma_thousands = (dot_at < 0) & t.str.fullmatch(r"\d{1,3}(?:,\d{3})+")
-    dot_thousands = (comma_at < 0) & t.str.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}")
-    decimal_comma = (comma_at > dot_at) & ~comma_thousands
+    dash = (t == "") & text.str.strip().str.fullmatch(f"\\(?{_WS}*-+{_WS}*\\)?")
+    has_comma, has_dot = t.str.contains(",", regex=False), t.str.contains(".", regex=False)
+    comma_thousands = ~has_dot & t.str.fullmatch(r"\d{1,3}(?:,\d{3})+")
+    dot_thousands = ~has_comma & t.str.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}")
+    decimal_comma = t.str.contains(r",[^.]*$") & ~comma_thousands  # the last separator is a comma
     t = t.mask(decimal_comma, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     t = t.mask(~decimal_comma, t.str.replace(",", "", regex=False))
     t = t.mask(dot_thousands, t.str.replace(".", "", regex=False))

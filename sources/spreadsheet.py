@@ -9,6 +9,7 @@ the row number the officer sees in Excel (or the CSV line number).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ FOOTNOTE_LABEL = (
     r"fecha\s+de\s+(?:actualizaci[oó]n|corte|elaboraci[oó]n)|\*)"
 )
 DROPPED_TEXT = 80
+_TOTAL = re.compile(TOTAL_LABEL, re.IGNORECASE)
+_FOOTNOTE = re.compile(FOOTNOTE_LABEL, re.IGNORECASE)
 
 
 @dataclass
@@ -138,14 +141,15 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: st
     start = location.first_row + location.row_count
     cells = _as_array(grid.rows[start:], len(location.headers))
     numbers = np.asarray(grid.row_numbers[start:], dtype=np.int64)
-    reasons = _classify_rows(cells, location)
+    columns = [pd.factorize(cells[:, j], use_na_sentinel=True) for j in range(cells.shape[1])]
+    reasons = _classify_rows(columns, location)
     keep = reasons == ""
     dropped = [
         DroppedRow(int(numbers[i]), str(reasons[i]), _row_text(cells[i]))
         for i in np.flatnonzero(~keep)
     ]
     raw = pd.DataFrame(
-        {name: cells[keep, position] for name, position in location.match.positions.items()},
+        {name: _distinct_values(*columns[position], keep) for name, position in location.match.positions.items()},
         index=pd.Index(numbers[keep], name="fila"),
     )
     missing, filled = supply_period(raw, location.match.missing, period)
@@ -190,28 +194,46 @@ def _as_array(rows: list[list], width: int) -> np.ndarray:
     return array
 
 
-def _classify_rows(cells: np.ndarray, location: HeaderLocation) -> np.ndarray:
-    """Per row: '' to keep, or why it is dropped ('blank', 'repeated_header', 'total', 'footnote')."""
-    n = len(cells)
+def _distinct_values(codes: np.ndarray, uniques: np.ndarray, keep: np.ndarray) -> pd.Categorical:
+    """The kept rows of a factorised column, still factorised: normalising works on distinct values."""
+    return pd.Categorical.from_codes(codes[keep], dtype=pd.CategoricalDtype(pd.Index(uniques, dtype=object)))
+
+
+def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: HeaderLocation) -> np.ndarray:
+    """Per row: '' to keep, or why it is dropped ('blank', 'repeated_header', 'total', 'footnote').
+
+    ``columns`` are the data rows' columns factorised (codes, distinct values): every test runs on
+    the distinct values and reaches the rows through the codes.
+    """
+    n = len(columns[0][0]) if columns else 0
     reasons = np.full(n, "", dtype=object)
     if n == 0:
         return reasons
-    filled = (cells != "") & (cells != " ") & pd.notna(cells)
-    counts = filled.sum(axis=1)
-    first = np.full(n, "", dtype=object)
-    for j in range(cells.shape[1] - 1, -1, -1):
-        first = np.where(filled[:, j], cells[:, j], first)
-    labels = pd.Series(first).map(lambda v: v if isinstance(v, str) else "", na_action="ignore").fillna("")
+    counts = np.zeros(n, dtype=int)
+    seen = np.zeros(n, dtype=bool)
+    total_label = np.zeros(n, dtype=bool)
+    footnote_label = np.zeros(n, dtype=bool)
+    for codes, uniques in columns:
+        filled = _per_row(codes, np.array([u != "" and u != " " for u in uniques], dtype=bool))
+        counts += filled
+        first = filled & ~seen  # this column holds the row's first filled value: its label
+        if first.any():
+            labelled = np.unique(codes[first])
+            total_label[first] = _per_row(codes, _label_matches(uniques, labelled, _TOTAL))[first]
+            footnote_label[first] = _per_row(codes, _label_matches(uniques, labelled, _FOOTNOTE))[first]
+        seen |= filled
     mapped = len(location.match.positions)
 
     repeats = np.zeros(n, dtype=int)
-    for name, position in location.match.positions.items():
+    for position in location.match.positions.values():
         header = location.headers[position]
-        repeats += (cells[:, position] == header) if header else 0
+        if header:
+            codes, uniques = columns[position]
+            repeats += _per_row(codes, np.array([u == header for u in uniques], dtype=bool))
     repeated = repeats >= max(2, (mapped + 1) // 2)
 
-    total = labels.str.contains(TOTAL_LABEL, case=False, regex=True).to_numpy() & (counts < max(mapped, 2))
-    footnote = labels.str.contains(FOOTNOTE_LABEL, case=False, regex=True).to_numpy() & (counts <= 2)
+    total = total_label & (counts < max(mapped, 2))
+    footnote = footnote_label & (counts <= 2)
     after_footnote = np.maximum.accumulate(footnote) & (counts <= 2)  # signature blocks after "Fuente:"
 
     reasons[after_footnote] = "footnote"
@@ -219,6 +241,22 @@ def _classify_rows(cells: np.ndarray, location: HeaderLocation) -> np.ndarray:
     reasons[repeated] = "repeated_header"
     reasons[counts == 0] = "blank"
     return reasons
+
+
+def _per_row(codes: np.ndarray, per_distinct: np.ndarray) -> np.ndarray:
+    """A per-distinct-value flag spread to the rows; missing cells (code -1) are False."""
+    return np.append(per_distinct, False)[codes]
+
+
+def _label_matches(uniques: np.ndarray, positions: np.ndarray, pattern: re.Pattern) -> np.ndarray:
+    """Which distinct values, among ``positions``, are text that ``pattern`` finds."""
+    flags = np.zeros(len(uniques), dtype=bool)
+    if pd.api.types.infer_dtype(uniques[positions], skipna=True) in ("integer", "floating", "mixed-integer-float"):
+        return flags  # a numbered first column ("No.") labels no row
+    for i in positions:
+        value = uniques[i]
+        flags[i] = isinstance(value, str) and pattern.search(value) is not None
+    return flags
 
 
 def _row_text(row: np.ndarray) -> str:
