@@ -251,11 +251,10 @@ def _per_row(codes: np.ndarray, per_distinct: np.ndarray) -> np.ndarray:
 def _label_matches(uniques: np.ndarray, positions: np.ndarray, pattern: re.Pattern) -> np.ndarray:
     """Which distinct values, among ``positions``, are text that ``pattern`` finds."""
     flags = np.zeros(len(uniques), dtype=bool)
-    if pd.api.types.infer_dtype(uniques[positions], skipna=True) in ("integer", "floating", "mixed-integer-float"):
-        return flags  # a numbered first column ("No.") labels no row
-    for i in positions:
-        value = uniques[i]
-        flags[i] = isinstance(value, str) and pattern.search(value) is not None
+    candidates = uniques[positions]
+    is_text = np.fromiter((type(v) is str for v in candidates), dtype=bool, count=len(candidates))
+    for i in positions[is_text]:  # a numbered first column ("No.") leaves only its TOTAL and notes
+        flags[i] = pattern.search(uniques[i]) is not None
     return flags
 
 
