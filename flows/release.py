@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,21 +36,11 @@ from transparencia.flows.ledger import RunLedger, new_run_id
 from transparencia.flows.store import MonthStore
 from transparencia.reports import compliance
 from transparencia.reports.compliance import ComplianceReport, ItemStatus
-from transparencia.sources.config import InstitutionConfig, Period, SourceConfig, fill_placeholders, load_config
+from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, Period, SourceConfig, fill_placeholders, load_config
 
-DEFAULT_CONFIG = Path(os.environ.get("TRANSPARENCIA_CONFIG", "data/institution.yaml"))
 TARGETS = ("local", "ckan")
 STEPS = ("extraer", "validar", "publicar")
 RETRY_DELAYS = [2, 10, 30]
-
-# Great Expectations' context is shared within a process and not thread-safe: validations of
-# one process take turns (each is well under a second; extraction and publishing stay parallel).
-_VALIDATION_LOCK = threading.Lock()
-
-
-def validation_lock() -> threading.Lock:
-    """Reached through a function so tasks pickled for Dask carry a reference, not the lock."""
-    return _VALIDATION_LOCK
 
 # --------------------------------------------------------------------------- progress
 
@@ -176,8 +165,7 @@ def validate_task(extraction, item, period: str):
     from transparencia.validation import validate
 
     started = time.perf_counter()
-    with validation_lock():
-        report = validate(extraction, item, period=period)
+    report = validate(extraction, item, period=period)
     _notify(item.code, "validar", errors=len(report.errors), warnings=len(report.warnings),
             seconds=time.perf_counter() - started)
     return report

@@ -29,6 +29,9 @@ import yaml
 from transparencia.errors import ConfigError
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
 
+# Where the CLI and the deployments look for the configuration unless told otherwise.
+DEFAULT_CONFIG = Path(os.environ.get("TRANSPARENCIA_CONFIG", "data/institution.yaml"))
+
 
 @dataclass(frozen=True)
 class Institution:

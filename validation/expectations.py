@@ -10,6 +10,7 @@ touches the network.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Callable
@@ -101,6 +102,11 @@ def schema_checks(schema: TableSchema) -> list[Check]:
     return checks
 
 
+# One ephemeral GX context and batch definition serve the whole process; GX does not make them safe
+# to share between threads (two batches at once mix their dataframes), so callers take turns here.
+_GX_LOCK = threading.RLock()
+
+
 @cache
 def _gx_runtime():
     """Import GX (analytics off) and open one ephemeral context with a dataframe batch definition."""
@@ -135,17 +141,19 @@ def suite_for(schema: TableSchema) -> tuple[list[Check], Any]:
 
 def load_gx() -> None:
     """Pay the GX import up front (benchmarks time it separately)."""
-    _gx_runtime()
+    with _GX_LOCK:
+        _gx_runtime()
 
 
 def run_suite(frame: pd.DataFrame, schema: TableSchema) -> list[Hits]:
     """Validate the frame with the schema's generated suite; one ``Hits`` per failed expectation."""
-    checks, suite = suite_for(schema)
-    _, _, batch_definition = _gx_runtime()
     # A named index makes GX report each failing row as a dict of values: keep the index unnamed.
     frame = frame.rename_axis(None)
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    outcome = batch.validate(suite, result_format="COMPLETE")
+    with _GX_LOCK:
+        checks, suite = suite_for(schema)
+        _, _, batch_definition = _gx_runtime()
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        outcome = batch.validate(suite, result_format="COMPLETE")
     failed = []
     for result in outcome.results:
         number = result.expectation_config.meta["check"]

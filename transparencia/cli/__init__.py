@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import sys
-from pathlib import Path
 from typing import Callable, TypeVar
 
 import typer
@@ -28,8 +27,6 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable)
-
-DEFAULT_CONFIG = Path("data/institution.yaml")
 
 
 @app.callback()

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from transparencia.cli import app, console, err_console, friendly_errors
 from transparencia.errors import ConfigError
+from transparencia.sources.config import DEFAULT_CONFIG
 
-DEFAULT_CONFIG = Path("data/institution.yaml")
 STATUS_STYLE = {
     "publicado": "green", "publicado_con_advertencias": "yellow", "rechazado": "red",
     "faltante": "dark_orange", "vencido": "magenta", "no_aplica": "dim",
@@ -79,18 +80,17 @@ def _summary(result) -> None:
     from transparencia.reports.compliance import ComplianceReport
 
     report = ComplianceReport.from_dict(result.report)
-    table = Table(title=f"{report.institution}: {report.headline} ({result.period})")
-    table.add_column("Punto", no_wrap=True)
-    table.add_column("Nombre", max_width=30, no_wrap=True, overflow="ellipsis")
+    table = Table(title=f"{report.institution}: {report.headline} ({result.period})", box=box.SIMPLE_HEAD, pad_edge=False)
+    # Fits 80 columns: names are cut short, counts never (the report has the links and the detail).
+    table.add_column("Punto", no_wrap=True, min_width=5)
+    table.add_column("Nombre", max_width=20, no_wrap=True, overflow="ellipsis")
     table.add_column("Estado", no_wrap=True)
-    for header in ("Filas", "Errores", "Advertencias"):
-        table.add_column(header, justify="right")
-    table.add_column("Enlace", overflow="fold")
+    for header in ("Filas", "Err.", "Adv."):
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for item in report.items:
         style = STATUS_STYLE[item.status]
         table.add_row(item.code, item.name, f"[{style}]{item.status_label.split(':')[0]}[/]",
-                      "" if item.rows is None else str(item.rows), str(item.errors), str(item.warnings),
-                      item.url or "")
+                      "" if item.rows is None else str(item.rows), str(item.errors), str(item.warnings))
     console.print(table)
     for message in result.errors:
         err_console.print(f"[red]Error:[/] {message}", highlight=False)
@@ -153,6 +153,7 @@ def demo_command(
     period: Optional[str] = typer.Option(None, "--period", help="Mes de la demostración (por defecto, el mes anterior)."),
 ) -> None:
     """Escribe las fuentes de ejemplo de un mes (con errores a propósito) y lo publica en el catálogo local."""
+    _prefect_environment()
     from transparencia.flows.release import previous_period
     from transparencia.sources.config import load_config
     from transparencia.sources.demo import write_month

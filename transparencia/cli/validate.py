@@ -12,10 +12,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from transparencia.cli import DEFAULT_CONFIG, app, console, friendly_errors
+from transparencia.cli import app, console, friendly_errors
 from transparencia.errors import ConfigError, InputError
 from transparencia.schemas import load_catalog
 from transparencia.schemas.catalog import Item
+from transparencia.sources.config import DEFAULT_CONFIG
 from transparencia.sources.extraction import Extraction
 from transparencia.validation import ValidationReport, validate
 from transparencia.validation.findings import Finding
