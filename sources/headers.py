@@ -48,7 +48,11 @@ def _header_forms(text: str) -> tuple[str, ...]:
 
 def field_spellings(schema: TableSchema) -> dict[str, list[str]]:
     """Every accepted spelling of each field, folded: its name, title and synonyms."""
-    return _spellings(tuple((f.name, f.title, f.synonyms) for f in schema.fields))
+    return _spellings(_schema_key(schema))
+
+
+def _schema_key(schema: TableSchema) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    return tuple((f.name, f.title, f.synonyms) for f in schema.fields)
 
 
 @lru_cache(maxsize=64)
@@ -82,19 +86,45 @@ def _contains(header: str, spelling: str) -> bool:
     return f" {spelling} " in f" {header} "
 
 
+@lru_cache(maxsize=64)
+def _any_spelling(schema_key: tuple) -> re.Pattern:
+    """One pattern for "contains some field's spelling as whole words", the test ``match_columns``
+    applies to a lone header, run in C on each cell that might head a column."""
+    spellings = sorted({s for forms in _spellings(schema_key).values() for s in forms}, key=len, reverse=True)
+    return re.compile("(?<![^ ])(?:" + "|".join(map(re.escape, spellings)) + ")(?![^ ])")
+
+
+def _names_a_field(text: str, schema: TableSchema) -> bool:
+    """Whether ``text`` alone would name a field (``match_columns([text], schema).score > 0``)."""
+    pattern = _any_spelling(_schema_key(schema))
+    return any(pattern.search(form) for form in _header_forms(text))
+
+
 def match_columns(headers: list[str], schema: TableSchema) -> ColumnMatch:
     """Map headers to fields: exact folded matches first, then the longest contained spelling.
 
     Each header feeds at most one field and each field takes the first header that matches it,
     so a repeated column ("Salario" twice) is reported as ignored rather than silently merged.
     """
-    spellings = field_spellings(schema)
-    header_forms = [_header_forms(str(h)) if h is not None and str(h).strip() else () for h in headers]
+    texts = tuple(None if h is None else str(h) for h in headers)  # all the matching looks at
+    positions, column_map, missing, ignored = _match_texts(texts, _schema_key(schema))
+    return ColumnMatch(dict(positions), dict(column_map), list(missing), list(ignored))
+
+
+@lru_cache(maxsize=8192)
+def _match_texts(headers: tuple[str | None, ...], schema_key: tuple) -> tuple:
+    """``match_columns`` on hashable arguments, cached: finding a header tries the same rows,
+    and single cells of them, many times over (about 1,300 matches for a 40-row scan)."""
+    spellings = _spellings(schema_key)
+    field_names = [name for name, _title, _synonyms in schema_key]
+    header_forms = [_header_forms(h) if h is not None and h.strip() else () for h in headers]
+    pattern = _any_spelling(schema_key)
+    naming = [(i, forms) for i, forms in enumerate(header_forms) if any(pattern.search(h) for h in forms)]
     positions: dict[str, int] = {}
     taken: set[int] = set()
 
     for name, forms in spellings.items():  # pass 1: exact spelling
-        for i, hforms in enumerate(header_forms):
+        for i, hforms in naming:
             if i not in taken and any(h in forms for h in hforms):
                 positions[name] = i
                 taken.add(i)
@@ -104,7 +134,7 @@ def match_columns(headers: list[str], schema: TableSchema) -> ColumnMatch:
     for name, forms in spellings.items():
         if name in positions:
             continue
-        for i, hforms in enumerate(header_forms):
+        for i, hforms in naming:
             if i in taken:
                 continue
             best = max((len(s) for s in forms for h in hforms if _contains(h, s)), default=0)
@@ -115,13 +145,15 @@ def match_columns(headers: list[str], schema: TableSchema) -> ColumnMatch:
             positions[name] = i
             taken.add(i)
 
-    ordered = {n: positions[n] for n in schema.field_names if n in positions}
-    return ColumnMatch(
-        positions=ordered,
-        column_map={n: str(headers[i]).strip() for n, i in ordered.items()},
-        missing=[n for n in schema.field_names if n not in positions],
-        ignored=[str(h).strip() for i, h in enumerate(headers) if i not in taken and header_forms[i]],
+    ordered = tuple((n, positions[n]) for n in field_names if n in positions)
+    return (
+        ordered,
+        tuple((n, str(headers[i]).strip()) for n, i in ordered),
+        tuple(n for n in field_names if n not in positions),
+        tuple(str(h).strip() for i, h in enumerate(headers) if i not in taken and header_forms[i]),
     )
+
+
 
 
 @dataclass
@@ -165,7 +197,7 @@ def _best_two_row(top: list[str], bottom: list[str], schema: TableSchema,
         upper = top[j] if j < len(top) else ""
         lower = bottom[j] if j < len(bottom) else ""
         options = [o for o in (both, lower, upper) if o]
-        named = [o for o in options if match_columns([o], schema).score]
+        named = [o for o in options if _names_a_field(o, schema)]
         chosen.append(named[0] if named else (options[0] if options else ""))
     return chosen, match_columns(chosen, schema)
 
