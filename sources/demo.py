@@ -70,14 +70,12 @@ def previous_period(today: dt.date | None = None) -> str:
 
 def _text_value(field: Field, i: int, rng: random.Random, schema_fields: set[str]) -> str:
     if field.format == "cedula":
-        return f"{rng.choice(('8', '4', '3', '9', 'PE', 'E'))}-{100 + i % 900}-{1000 + (i * 37) % 9000}"
+        return _cedula(i, rng)
     if field.pattern or field.format:
         return _vary_digits(field.example or "0", i) if field.example else str(i)
     name = field.name.lower()
     if name in ("nombre", "funcionario", "beneficiario", "nombre_funcionario"):
-        first = FIRST_NAMES[i % len(FIRST_NAMES)]
-        last = LAST_NAMES[(i // len(FIRST_NAMES)) % len(LAST_NAMES)]
-        return first if "apellido" in schema_fields else f"{first} {last}"
+        return FIRST_NAMES[i % len(FIRST_NAMES)] if "apellido" in schema_fields else _full_name(i)
     if name.startswith("nombre_") or name.startswith("codigo"):
         return _vary_digits(field.example, i) if field.example and any(c.isdigit() for c in field.example) \
             else f"{field.example or field.title} {i + 1}"
@@ -85,6 +83,36 @@ def _text_value(field: Field, i: int, rng: random.Random, schema_fields: set[str
         if any(k in name for k in keys):
             return words[(i * 7 + len(name)) % len(words)]
     return f"{field.example or field.title} {i + 1}"
+
+
+# Asiento numbers: 1000 + a permutation of 0..997999 (3571 is coprime with 998000).
+_ASIENTOS, _ASIENTO_STEP = 998_000, 3571
+
+
+def _cedula(i: int, rng: random.Random) -> str:
+    """A cédula unique per row index: tomo and asiento are the index's two mixed-radix digits.
+
+    Keys such as (periodo, cedula, cargo) must stay unique however many rows are generated.
+    """
+    tomo, rest = 100 + i % 900, i // 900
+    asiento = 1000 + (rest % _ASIENTOS) * _ASIENTO_STEP % _ASIENTOS
+    province = rng.choice(("8", "4", "3", "9", "PE", "E"))
+    return f"{province}-{tomo + 900 * (rest // _ASIENTOS)}-{asiento}"
+
+
+def _full_name(i: int) -> str:
+    """First, middle and both surnames as the index's mixed-radix digits: unique per row index.
+
+    Keys such as (periodo, nombre, fecha_salida, destino) need distinct people at any size; past
+    the 451,584 combinations a numeric suffix keeps them apart.
+    """
+    first, rest = FIRST_NAMES[i % len(FIRST_NAMES)], i // len(FIRST_NAMES)
+    paternal, rest = LAST_NAMES[rest % len(LAST_NAMES)], rest // len(LAST_NAMES)
+    maternal, rest = LAST_NAMES[rest % len(LAST_NAMES)], rest // len(LAST_NAMES)
+    middle, rest = FIRST_NAMES[rest % len(FIRST_NAMES)], rest // len(FIRST_NAMES)
+    name = f"{first} {paternal} {maternal}" if i < len(FIRST_NAMES) * len(LAST_NAMES) ** 2 \
+        else f"{first} {middle} {paternal} {maternal}"
+    return name if rest == 0 else f"{name} {rest + 1}"
 
 
 def _vary_digits(example: str, i: int) -> str:
