@@ -125,10 +125,19 @@ def _show(value: object) -> str:
 def supply_period(raw: pd.DataFrame, missing: list[str], period: str | None) -> tuple[list[str], list[Coercion]]:
     """Directorates' files and queries rarely carry a ``periodo`` column: the month being extracted
     supplies it (recorded as a coercion). Returns the still-missing columns and that coercion."""
-    if period is None or "periodo" not in missing:
+    supplied = period_supplied(missing, period, len(raw))
+    if supplied is None:
         return missing, []
     raw["periodo"] = str(period)
-    filled = [Coercion("periodo", "period_from_run", len(raw), (("", str(period)),))] if len(raw) else []
+    return supplied
+
+
+def period_supplied(missing: list[str], period: str | None, rows: int) -> tuple[list[str], list[Coercion]] | None:
+    """What ``supply_period`` reports, for a caller that adds the column itself; None when the
+    run's period does not fill ``periodo`` (no period, or the source has that column)."""
+    if period is None or "periodo" not in missing:
+        return None
+    filled = [Coercion("periodo", "period_from_run", rows, (("", str(period)),))] if rows else []
     return [m for m in missing if m != "periodo"], filled
 
 
@@ -138,31 +147,41 @@ def normalise_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFram
     Returns the frame with all schema fields in schema order (absent ones all null), the
     coercions made and the values that could not be converted.
     """
-    columns: dict[str, object] = {}
+    columns = {f.name: _factorised(raw[f.name]) for f in schema.fields if f.name in raw.columns}
+    return normalise_factorised(columns, raw.index, schema)
+
+
+def normalise_factorised(columns: dict[str, tuple[np.ndarray, np.ndarray]], index: pd.Index,
+                         schema: TableSchema) -> tuple[pd.DataFrame, list[Coercion], list[CellFailure]]:
+    """``normalise_table`` for columns given already factorised, as (codes, distinct values) with
+    code -1 for a missing cell, as spreadsheets are read; distinct values no row uses are ignored."""
+    fields: dict[str, object] = {}
     coercions: list[Coercion] = []
     failures: list[CellFailure] = []
     for f in schema.fields:
-        if f.name in raw.columns:
-            codes, uniques = _factorised(raw[f.name])
+        if f.name in columns:
+            codes, uniques = _only_used(*columns[f.name])
         else:
-            codes, uniques = np.full(len(raw), -1, dtype=np.intp), np.array([], dtype=object)
+            codes, uniques = np.full(len(index), -1, dtype=np.intp), np.array([], dtype=object)
         distinct = _blank_to_none(pd.Series(uniques, dtype=object))
         account = _Account(f.name, np.bincount(codes[codes >= 0], minlength=len(uniques)))
         converted = CONVERTERS[f.type](distinct, f, account)
-        columns[f.name] = converted.array.take(codes, allow_fill=True)
+        fields[f.name] = converted.array.take(codes, allow_fill=True)
         coercions.extend(account.coercions)
-        failures.extend(account.failures(codes, uniques, raw.index))
+        failures.extend(account.failures(codes, uniques, index))
     failures.sort(key=lambda c: (c.row, schema.field_names.index(c.column)))
-    return pd.DataFrame(columns, index=raw.index), coercions, failures
+    return pd.DataFrame(fields, index=index), coercions, failures
 
 
 def _factorised(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of a column; a categorical one (as spreadsheets give) is already
-    factorised, and only the values its rows still use are kept."""
+    """(codes, distinct values) of a column; a categorical one is already factorised."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
         return pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
-    codes = column.cat.codes.to_numpy().astype(np.intp)
-    uniques = column.cat.categories.to_numpy(dtype=object)
+    return column.cat.codes.to_numpy().astype(np.intp), column.cat.categories.to_numpy(dtype=object)
+
+
+def _only_used(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values that some row holds, codes renumbered to match."""
     used = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0
     if used.all():
         return codes, uniques

@@ -23,7 +23,7 @@ from transparencia.sources import workbook
 from transparencia.sources.csvfile import read_csv_text
 from transparencia.sources.extraction import DroppedRow, Extraction, SourceRef
 from transparencia.sources.headers import HeaderLocation, find_header, fold, seen_headers
-from transparencia.sources.normalise import normalise_table, supply_period
+from transparencia.sources.normalise import normalise_factorised, period_supplied
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 TOTAL_LABEL = r"^\s*(?:sub\s*[-_.]?\s*)?total(?:es)?\b|^\s*gran\s+total\b"
@@ -148,12 +148,14 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: st
         DroppedRow(int(numbers[i]), str(reasons[i]), _row_text(cells[i]))
         for i in np.flatnonzero(~keep)
     ]
-    raw = pd.DataFrame(
-        {name: _distinct_values(*columns[position], keep) for name, position in location.match.positions.items()},
-        index=pd.Index(numbers[keep], name="fila"),
-    )
-    missing, filled = supply_period(raw, location.match.missing, period)
-    frame, coercions, failures = normalise_table(raw, schema)
+    index = pd.Index(numbers[keep], name="fila")
+    raw = {name: (columns[position][0][keep], columns[position][1]) for name, position in location.match.positions.items()}
+    missing, filled = location.match.missing, []
+    supplied = period_supplied(missing, period, len(index))
+    if supplied is not None:
+        missing, filled = supplied
+        raw["periodo"] = (np.zeros(len(index), dtype=np.intp), np.array([str(period)], dtype=object))
+    frame, coercions, failures = normalise_factorised(raw, index, schema)
     return Extraction(
         item=schema.name,
         frame=frame,
@@ -181,22 +183,19 @@ def _any_filled(rows: list[list]) -> bool:
 
 
 def _as_array(rows: list[list], width: int) -> np.ndarray:
-    """A 2-D object array of the data rows, padded to the header's width (CSV rows can be ragged)."""
+    """A 2-D object array of the data rows, padded to the header's width (CSV rows can be ragged).
+
+    Column-major, since everything after reads it a column at a time."""
     width = max([width, *(len(r) for r in rows[:1])]) if rows else width
     if rows and all(len(r) == width for r in (rows[0], rows[-1])) and len({len(r) for r in rows}) == 1:
-        array = np.empty((len(rows), width), dtype=object)
+        array = np.empty((len(rows), width), dtype=object, order="F")
         array[:] = rows
         return array
     widest = max(width, max((len(r) for r in rows), default=0))
-    array = np.full((len(rows), widest), "", dtype=object)
+    array = np.full((len(rows), widest), "", dtype=object, order="F")
     for i, row in enumerate(rows):
         array[i, : len(row)] = row
     return array
-
-
-def _distinct_values(codes: np.ndarray, uniques: np.ndarray, keep: np.ndarray) -> pd.Categorical:
-    """The kept rows of a factorised column, still factorised: normalising works on distinct values."""
-    return pd.Categorical.from_codes(codes[keep], dtype=pd.CategoricalDtype(pd.Index(uniques, dtype=object)))
 
 
 def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: HeaderLocation) -> np.ndarray:
