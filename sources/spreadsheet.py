@@ -208,27 +208,17 @@ def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: Heade
     reasons = np.full(n, "", dtype=object)
     if n == 0:
         return reasons
-    counts = np.zeros(n, dtype=int)
-    seen = np.zeros(n, dtype=bool)
-    total_label = np.zeros(n, dtype=bool)
-    footnote_label = np.zeros(n, dtype=bool)
-    for codes, uniques in columns:
-        filled = _per_row(codes, np.array([u != "" and u != " " for u in uniques], dtype=bool))
-        counts += filled
-        first = filled & ~seen  # this column holds the row's first filled value: its label
-        if first.any():
-            labelled = np.unique(codes[first])
-            total_label[first] = _per_row(codes, _label_matches(uniques, labelled, _TOTAL))[first]
-            footnote_label[first] = _per_row(codes, _label_matches(uniques, labelled, _FOOTNOTE))[first]
-        seen |= filled
+    filled = [_per_row(codes, (uniques != "") & (uniques != " ")) for codes, uniques in columns]
+    counts = np.sum(filled, axis=0)
     mapped = len(location.match.positions)
+    total_label, footnote_label = _labels(columns, filled, counts <= max(mapped - 1, 2))
 
     repeats = np.zeros(n, dtype=int)
     for position in location.match.positions.values():
         header = location.headers[position]
         if header:
             codes, uniques = columns[position]
-            repeats += _per_row(codes, np.array([u == header for u in uniques], dtype=bool))
+            repeats += _per_row(codes, uniques == header)
     repeated = repeats >= max(2, (mapped + 1) // 2)
 
     total = total_label & (counts < max(mapped, 2))
@@ -240,6 +230,29 @@ def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: Heade
     reasons[repeated] = "repeated_header"
     reasons[counts == 0] = "blank"
     return reasons
+
+
+def _labels(columns: list[tuple[np.ndarray, np.ndarray]], filled: list[np.ndarray],
+            sparse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: whether its first filled value reads as a total label, and as a footnote label.
+
+    Only ``sparse`` rows are looked at: a row with more filled cells is neither a total nor a
+    footnote whatever its label says.
+    """
+    n = len(sparse)
+    total_label = np.zeros(n, dtype=bool)
+    footnote_label = np.zeros(n, dtype=bool)
+    rows = np.flatnonzero(sparse)
+    seen = np.zeros(len(rows), dtype=bool)
+    for (codes, uniques), column_filled in zip(columns, filled):
+        first = column_filled[rows] & ~seen  # this column holds the row's first filled value: its label
+        if first.any():
+            at, row_codes = rows[first], codes[rows[first]]
+            labelled = np.unique(row_codes)
+            total_label[at] = _label_matches(uniques, labelled, _TOTAL)[row_codes]
+            footnote_label[at] = _label_matches(uniques, labelled, _FOOTNOTE)[row_codes]
+        seen |= column_filled[rows]
+    return total_label, footnote_label
 
 
 def _per_row(codes: np.ndarray, per_distinct: np.ndarray) -> np.ndarray:
