@@ -40,7 +40,6 @@ CHUNK_ROWS = 20_000
 # Excel's row limit minus the header: a longer table (a big history) continues on another sheet.
 XLSX_MAX_ROWS = 1_048_575
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 # Zip entries and document properties carry this date so an XLSX does not change between runs.
 _FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Deflate level for XLSX parts: 1 is several times faster than the default 6 for a few percent more bytes.
@@ -76,11 +75,19 @@ def _number_text(value: float) -> str:
     return np.format_float_positional(value, trim="-")
 
 
+def _number_texts(series: pd.Series) -> pd.Series:
+    """``_number_text`` of every value, fast: ``repr`` has the same shortest digits; only values
+    that ``repr`` writes with an exponent (rare in amounts) go through NumPy's positional format."""
+    texts = [text[:-2] if text.endswith(".0") else text
+             for text in map(float.__repr__, series.astype("float64").tolist())]
+    return pd.Series([_number_text(float(t)) if "e" in t else t for t in texts], index=series.index, dtype=object)
+
+
 def _csv_column(series: pd.Series, field: Field) -> pd.Series:
     """One column as the text a CSV cell holds ('' for missing)."""
     missing = series.isna()
     if field.type == "number":
-        text = series.map(_number_text, na_action="ignore")
+        text = _number_texts(series)
     elif field.type == "integer":
         text = series.astype("Int64").astype("string")
     elif field.type == "date":
@@ -88,8 +95,9 @@ def _csv_column(series: pd.Series, field: Field) -> pd.Series:
     elif field.type == "boolean":
         text = series.map(lambda v: "true" if v else "false", na_action="ignore")
     else:
-        text = series.astype("string")
-        text = text.where(~text.str.match(_FORMULA_START).fillna(False), "'" + text)
+        arrow = pa.array(series.astype(object), type=pa.string(), from_pandas=True)
+        neutralised = pc.replace_substring_regex(arrow, r"^([=+\-@\t\r])", r"'\1")
+        text = pd.Series(neutralised.to_numpy(zero_copy_only=False), index=series.index, dtype=object)
     return text.astype(object).where(~missing, "")
 
 
@@ -387,33 +395,49 @@ def _text_cells(text: pa.Array, opening: str, numbers: pa.Array) -> pa.Array:
     return _join(opening, numbers, '" t="inlineStr"><is><t xml:space="preserve">', text, "</t></is></c>")
 
 
-def _json_column(series: pd.Series, field: Field) -> list[object]:
-    missing = series.isna().tolist()
+def _factorised_text(series: pd.Series, encode) -> np.ndarray:
+    """``encode`` applied once per distinct value (texts repeat a lot), 'null' for a missing value."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    encoded = np.array([*map(encode, uniques.tolist()), "null"], dtype=object)
+    return encoded[codes]  # code -1 (missing) takes the trailing 'null'
+
+
+def _json_column(series: pd.Series, field: Field) -> np.ndarray:
+    """One column as JSON value texts, exactly as ``json.dumps`` writes each value."""
+    missing = series.isna().to_numpy()
     if field.type == "date":
-        values = pd.to_datetime(series).dt.strftime("%Y-%m-%d").tolist()
-    elif field.type == "number":
-        values = series.astype("float64").tolist()
+        return _factorised_text(pd.to_datetime(series).dt.strftime("%Y-%m-%d"), _encode_json_text)
+    if field.type == "number":
+        values = series.astype("float64").to_numpy()
+        if np.isinf(values).any():
+            raise ValueError("Out of range float values are not JSON compliant")
+        texts = np.array(list(map(float.__repr__, values.tolist())), dtype=object)
     elif field.type == "integer":
-        values = [None if m else int(v) for v, m in zip(series.tolist(), missing)]
+        texts = np.array([None if m else str(int(v)) for v, m in zip(series.tolist(), missing)], dtype=object)
     elif field.type == "boolean":
-        values = [None if m else bool(v) for v, m in zip(series.tolist(), missing)]
+        return _factorised_text(series.map(bool, na_action="ignore"), lambda v: "true" if v else "false")
     else:
-        values = series.tolist()
-    return [None if m else v for v, m in zip(values, missing)]
+        return _factorised_text(series, lambda v: _encode_json_text(str(v)))
+    texts[missing] = "null"
+    return texts
+
+
+_encode_json_text = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for a str
 
 
 def write_json(frame: pd.DataFrame, fields: Sequence[Field], path: Path) -> None:
-    """A JSON list of records, one per line, keys in schema order."""
-    names = [f.name for f in fields]
+    """A JSON list of records, one per line, keys in schema order (as ``json.dumps`` writes each record).
+
+    Values are encoded column-wise (each distinct text once) and a record is one ``str.format``."""
+    keys = (json.dumps(f.name, ensure_ascii=False).replace("{", "{{").replace("}", "}}") for f in fields)
+    record = "{{" + ", ".join(f"{key}: {{}}" for key in keys) + "}}"
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write("[")
-        first = True
+        separator = "\n"
         for chunk in _chunks(frame):
             columns = [_json_column(chunk[f.name], f) for f in fields]
-            for row in zip(*columns):
-                handle.write("\n" if first else ",\n")
-                handle.write(json.dumps(dict(zip(names, row)), ensure_ascii=False, allow_nan=False))
-                first = False
+            handle.write(separator + ",\n".join(map(record.format, *columns)))
+            separator = ",\n"
         handle.write("\n]\n")
 
 

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -85,8 +86,9 @@ def render_release(release: ItemRelease, out_dir: Path,
     fields = [f for f in release.schema.fields if rules[f.name] in ("publish", "mask")]
     periods = _history_periods(release)
 
-    resources = _render_month(release, fields, out_dir, formats)
-    resources += _render_history(release, fields, out_dir, formats, periods[-1])
+    month = _published(release.frame, release, fields)
+    resources = _render_month(release, month, fields, out_dir, formats)
+    resources += _render_history(release, month, fields, out_dir, formats, periods[-1])
     resources.append(_render_dictionary(release, rules, out_dir))
     resources += _render_report(release, rules, out_dir)
     return _dataset_spec(release, rules, periods), resources
@@ -145,10 +147,9 @@ def _published(frame: pd.DataFrame, release: ItemRelease, fields: list[Field]) -
     return public[[f.name for f in fields]] if list(public.columns) != [f.name for f in fields] else public
 
 
-def _render_month(release: ItemRelease, fields: list[Field], out_dir: Path,
+def _render_month(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path,
                   wanted: Sequence[str]) -> list[ResourceFile]:
     label, period, slug = release.item.name, release.period, release.item.slug
-    month = _published(release.frame, release, fields)
     date = _first_day(period)
     resources = []
     for fmt in wanted:
@@ -179,15 +180,25 @@ def _month_text(period: str) -> str:
     return f"{_MONTHS[int(month) - 1]} de {year}"
 
 
-def _render_history(release: ItemRelease, fields: list[Field], out_dir: Path, wanted: Sequence[str],
-                    last_period: str) -> list[ResourceFile]:
-    label, slug = release.item.name, release.item.slug
+# Formats whose bytes depend only on the rows (XLSX also carries the sheet title and a date).
+_ROWS_ONLY_FORMATS = ("csv", "json", "parquet")
+
+
+def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path,
+                    wanted: Sequence[str], last_period: str) -> list[ResourceFile]:
+    """The history files; when the history is just this month's rows (an item's first month),
+    the month's CSV/JSON/Parquet are copied rather than written again."""
+    label, period, slug = release.item.name, release.period, release.item.slug
     history = _published(release.history.sort_values("periodo", kind="stable"), release, fields)
     first = history["periodo"].min() if len(history) else release.period
+    same_rows = len(history) == len(month) and history.reset_index(drop=True).equals(month.reset_index(drop=True))
     resources = []
     for fmt in wanted:
         path = out_dir / f"{slug}-historico.{fmt}"
-        _write(fmt, history, fields, path, f"{label} histórico", _first_day(last_period))
+        if same_rows and fmt in _ROWS_ONLY_FORMATS:
+            shutil.copyfile(out_dir / f"{slug}-{period}.{fmt}", path)
+        else:
+            _write(fmt, history, fields, path, f"{label} histórico", _first_day(last_period))
         resources.append(_resource(
             f"{label} — histórico ({fmt.upper()})", fmt.upper(), path,
             f"Todos los meses publicados de {label} en un solo archivo ({first} a {last_period}). "
