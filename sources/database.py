@@ -146,7 +146,7 @@ def read_query(url: URL, sql: str, period: Period, *, context: str, connect_time
                 if not result.returns_rows:
                     raise InputError(f"{context}: la consulta no devuelve filas; debe ser un SELECT ({shown})")
                 columns = list(result.keys())
-                chunks = [pd.DataFrame(list(part), columns=columns, dtype=object) for part in result.partitions()]
+                chunks = [pd.DataFrame(list(part), columns=columns, dtype=object) for part in result.partitions(chunk_size)]
             except sa_exc.StatementError as exc:
                 raise _query_error(exc, context, shown) from None
             finally:
