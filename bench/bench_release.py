@@ -86,11 +86,9 @@ def bare_pipeline(config, name: str, workers: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
-        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
+    from transparencia.flows.environment import configure_prefect
+
+    configure_prefect()
     from transparencia.flows import release
     from transparencia.sources.config import load_config
     from transparencia.sources.demo import write_month

@@ -7,10 +7,10 @@ Fixture plugins live beside this file, one module per real component they bring 
 import os
 import tempfile
 
+from transparencia.flows.environment import configure_prefect
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="transparencia-prefect-")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+configure_prefect(console_level="WARNING")
 
 pytest_plugins = ["ckan_server", "prefect_server"]

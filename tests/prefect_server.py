@@ -7,8 +7,6 @@ on a slow machine; flows and deployments in the tests talk to it through PREFECT
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 
@@ -17,7 +15,5 @@ def prefect_server():
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    for handler in ("CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
-        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "WARNING")
     with prefect_test_harness(server_startup_timeout=120):
         yield PREFECT_API_URL.value()

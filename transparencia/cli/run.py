@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,21 +13,13 @@ from rich.table import Table
 
 from transparencia.cli import app, console, err_console, friendly_errors
 from transparencia.errors import ConfigError
+from transparencia.flows.environment import configure_prefect
 from transparencia.sources.config import DEFAULT_CONFIG
 
 STATUS_STYLE = {
     "publicado": "green", "publicado_con_advertencias": "yellow", "rechazado": "red",
     "faltante": "dark_orange", "vencido": "magenta", "no_aplica": "dim",
 }
-
-
-def _prefect_environment() -> None:
-    """Quiet, offline Prefect with a start-up timeout long enough for the first temporary server."""
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
-        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
 
 
 def _check_period(period: Optional[str]) -> Optional[str]:
@@ -42,7 +33,7 @@ def _check_period(period: Optional[str]) -> Optional[str]:
 def _release(period: str, config: Path, target: Optional[str], dry_run: bool, runner: str,
              dask_address: Optional[str]):
     """Run the flow with one progress bar per item; return the result."""
-    _prefect_environment()
+    configure_prefect()
     from transparencia.flows import release
     from transparencia.sources.config import load_config
     from transparencia.sources.registry import planned_extractions
@@ -153,7 +144,7 @@ def demo_command(
     period: Optional[str] = typer.Option(None, "--period", help="Mes de la demostración (por defecto, el mes anterior)."),
 ) -> None:
     """Escribe las fuentes de ejemplo de un mes (con errores a propósito) y lo publica en el catálogo local."""
-    _prefect_environment()
+    configure_prefect()
     from transparencia.flows.release import previous_period
     from transparencia.sources.config import load_config
     from transparencia.sources.demo import write_month
@@ -180,8 +171,7 @@ def serve_command(
     from transparencia.sources.config import load_config
 
     load_config(config)  # fail fast, with the Spanish message, before contacting Prefect
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    configure_prefect(console_level=None)
     from transparencia.flows.deploy import serve
 
     console.print(f"Sirviendo 'publicacion-programada' (cron '{cron}', {timezone}) y 'publicacion-manual'. "
