@@ -248,7 +248,8 @@ def _findings(report) -> list[dict[str, Any]]:
 
 def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
     """What happened to one tabular item, read from its tasks' final states."""
-    status = ItemStatus(item.code, item.name, item.kind, item.frequency, compliance.FALTANTE, item.directorate)
+    status = ItemStatus(item.code, item.name, item.kind, item.frequency, compliance.FALTANTE,
+                          config.directorate_name(item.directorate))
     if not item.applies:
         status.status, status.detail = compliance.NO_APLICA, item.reason or "No aplica a la institución."
         return status
@@ -294,7 +295,8 @@ def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
 
 
 def _document_status(config: InstitutionConfig, item, period: str) -> ItemStatus:
-    status = ItemStatus(item.code, item.name, item.kind, item.frequency, compliance.FALTANTE, item.directorate)
+    status = ItemStatus(item.code, item.name, item.kind, item.frequency, compliance.FALTANTE,
+                          config.directorate_name(item.directorate))
     if not item.applies:
         status.status, status.detail = compliance.NO_APLICA, item.reason or "No aplica a la institución."
         return status

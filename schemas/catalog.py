@@ -8,7 +8,7 @@ the shipped item (rename it, change its directorate or frequency, or set ``appli
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -81,6 +81,7 @@ def _fold(text: str) -> str:
 @dataclass(frozen=True)
 class Catalog:
     items: tuple[Item, ...]
+    directorate_names: Mapping[str, str] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items)
@@ -117,25 +118,29 @@ def _check_item(raw: Mapping[str, Any], where: str, complete: bool) -> None:
         raise ConfigError(f"{where}: el punto {raw.get('code')} es de tipo dataset y necesita 'schema'")
 
 
-def _read_items(text: str, where: str) -> list[dict[str, Any]]:
+def _read_catalog(text: str, where: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """A catalog document's items and its directorate names."""
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: YAML inválido: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         raise ConfigError(f"{where}: se esperaba una lista 'items'")
+    names = doc.get("directorates") or {}
+    if not isinstance(names, dict):
+        raise ConfigError(f"{where}: 'directorates' debe asociar cada id de dirección con su nombre")
     items = []
     for raw in doc["items"]:
         if not isinstance(raw, dict) or "code" not in raw:
             raise ConfigError(f"{where}: cada punto necesita 'code'")
         items.append({**raw, "code": str(raw["code"])})
-    return items
+    return items, {str(k): str(v) for k, v in names.items()}
 
 
 def load_catalog(override: Path | None = None) -> Catalog:
     """The shipped catalog, with an institution's override file applied when given."""
     shipped = resources.files("transparencia.schemas") / "catalog.yaml"
-    base = _read_items(shipped.read_text(encoding="utf-8"), "catálogo")
+    base, directorates = _read_catalog(shipped.read_text(encoding="utf-8"), "catálogo")
     items = {raw["code"]: raw for raw in base}
     for raw in base:
         _check_item(raw, "catálogo", complete=True)
@@ -145,9 +150,11 @@ def load_catalog(override: Path | None = None) -> Catalog:
             text = Path(override).read_text(encoding="utf-8")
         except OSError:
             raise ConfigError(f"No se puede leer el archivo de catálogo '{override}'") from None
-        for raw in _read_items(text, where):
+        added, names = _read_catalog(text, where)
+        directorates.update(names)
+        for raw in added:
             exists = raw["code"] in items
             _check_item(raw, where, complete=not exists)
             items[raw["code"]] = {**items.get(raw["code"], {"evidence": "institution"}), **raw}
-    return Catalog(tuple(Item(**raw) for raw in items.values()))
+    return Catalog(tuple(Item(**raw) for raw in items.values()), directorates)
 

@@ -315,6 +315,13 @@ class InstitutionConfig:
                 return candidate
         raise ConfigError(f"{self.path.name}: no hay ninguna dirección '{directorate_id}'")
 
+    def directorate_name(self, directorate_id: str) -> str:
+        """The Spanish name of a directorate: this configuration's, else the catalog's, else its id."""
+        for candidate in self.directorates:
+            if candidate.id == directorate_id:
+                return candidate.name
+        return self.catalog.directorate_names.get(directorate_id, directorate_id)
+
     def privacy_for(self, item: str | Item) -> dict[str, str]:
         """Effective policy per field of an item: the schema's default, then the institution's override."""
         entry = item if isinstance(item, Item) else self.catalog.get(item)

@@ -108,3 +108,9 @@ def test_a_schema_that_is_not_valid_yaml_gives_a_config_error(tmp_path, monkeypa
     with pytest.raises(ConfigError, match="no es YAML válido"):
         table.load_schema("roto")
     table.load_schema.cache_clear()
+
+
+def test_every_default_directorate_has_a_spanish_name():
+    catalog = load_catalog()
+    assert {i.directorate for i in catalog} <= set(catalog.directorate_names)
+    assert catalog.directorate_names["legal"] == "Asesoría Legal"

@@ -179,3 +179,10 @@ def test_period_is_a_half_open_month():
     assert fill_placeholders("inbox/{period}/{year}/{month}/p*.xlsx", period, "x") == "inbox/2024-12/2024/12/p*.xlsx"
     with pytest.raises(ConfigError, match="Período inválido '2024-13'"):
         Period.parse("2024-13")
+
+
+def test_directorate_names_come_from_the_configuration_then_the_catalog():
+    config = load_config(SAMPLE)
+    assert config.directorate_name("rrhh") == "Dirección de Recursos Humanos"  # configured
+    assert config.directorate_name("legal") == "Asesoría Legal"  # only in the catalog
+    assert config.directorate_name("desconocida") == "desconocida"

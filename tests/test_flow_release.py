@@ -66,6 +66,8 @@ def test_demo_month_on_local_target(prefect_server, institution):
     assert statuses["10.2p"] == "vencido"  # a yearly document last updated in 2023
     assert statuses["O.2"] == "publicado" and statuses["9.1"] == "publicado"
     assert report["summary"]["headline"] == "21 de 24 puntos cumplidos"
+    directorates = {i["code"]: i["directorate"] for i in report["items"]}
+    assert directorates["9.1"] == "Asesoría Legal" and directorates["11.3"] == "Dirección de Recursos Humanos"
     assert (config.publish.local_dir / config.institution.organization / "snm-informe-cumplimiento").is_dir()
 
     ledger = json.loads(Path(result.ledger_path).read_text(encoding="utf-8"))
