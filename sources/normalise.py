@@ -195,10 +195,20 @@ def _blank_to_none(values: pd.Series) -> pd.Series:
     kind = pd.api.types.infer_dtype(cells, skipna=True)
     blank = pd.isna(cells)
     if kind == "string":
-        blank |= (pd.Series(cells, dtype="str").str.strip() == "").to_numpy(dtype=bool, na_value=False)
+        blank |= _blank_texts(cells)
     elif kind not in _NUMERIC_KINDS:
-        blank |= np.fromiter((type(v) is str and not v.strip() for v in cells), dtype=bool, count=len(cells))
+        is_text = _type_ids(cells) == id(str)
+        blank[is_text] |= _blank_texts(cells[is_text])
     return values.mask(blank, None) if blank.any() else values
+
+
+def _blank_texts(texts: np.ndarray) -> np.ndarray:
+    return (pd.Series(texts, dtype="str").str.strip() == "").to_numpy(dtype=bool, na_value=False)
+
+
+def _type_ids(cells: np.ndarray) -> np.ndarray:
+    """Each cell's ``id(type(cell))``: numbers that numpy compares without a Python loop."""
+    return np.fromiter(map(id, map(type, cells)), dtype=np.intp, count=len(cells))
 
 
 _NUMERIC_KINDS = ("floating", "integer", "mixed-integer-float", "empty")
@@ -214,9 +224,9 @@ def _split_kinds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         return present.astype("str"), empty, empty
     if kind in ("floating", "integer", "mixed-integer-float"):
         return empty, present, empty
-    types = [type(v) for v in present.to_numpy(dtype=object)]
-    is_text = np.fromiter((t is str for t in types), dtype=bool, count=len(types))
-    is_number = np.fromiter((t in _NUMBER_TYPES for t in types), dtype=bool, count=len(types))
+    types = _type_ids(present.to_numpy(dtype=object))
+    is_text = types == id(str)
+    is_number = np.isin(types, [id(t) for t in _NUMBER_TYPES])
     return present[is_text].astype("str"), present[is_number], present[~is_text & ~is_number]
 
 
@@ -225,12 +235,14 @@ def _split_kinds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 def to_string(values: pd.Series, f: Field, account: _Account) -> pd.Series:
     text, numbers, other = _split_kinds(values)
     out = pd.Series(None, index=values.index, dtype=object)
+    stripped = text
     if len(text):
         stripped = text.str.strip().str.replace(f"{_WS}+", " ", regex=True)
         changed = stripped != text
         if changed.any():
             account.coerced("whitespace", text[changed], stripped[changed])
-        out[text.index] = stripped
+        if len(text) < len(values):
+            out[text.index] = stripped
     if len(numbers):  # an ID typed as a number: 801.0 -> "801", never "801.0"
         as_text = numbers.map(_number_text)
         account.coerced("number_as_text", numbers, as_text)
@@ -239,7 +251,7 @@ def to_string(values: pd.Series, f: Field, account: _Account) -> pd.Series:
         as_text = other.map(_show)
         account.coerced("value_as_text", other, as_text)
         out[other.index] = as_text
-    out = out.astype("str")
+    out = stripped if len(text) == len(values) else out.astype("str")  # all text: already in place
     if f.format == "cedula":
         out = _normalise_cedula(out, account)
     if f.enum:
@@ -270,11 +282,14 @@ def _normalise_cedula(values: pd.Series, account: _Account) -> pd.Series:
     prefix = parts[0][ok].str.lstrip("0")
     rebuilt = prefix + "-" + parts[1][ok].str.lstrip("0") + "-" + parts[2][ok].str.lstrip("0")
     rebuilt = rebuilt[~rebuilt.str.contains(r"-(?:-|$)")]  # a group of only zeros is not a cédula
-    result = upper.copy()
-    result[rebuilt.index] = rebuilt
+    replaced = pd.Series(False, index=upper.index)
+    replaced[rebuilt.index] = True
+    result = upper.mask(replaced, rebuilt.reindex(upper.index)) if len(rebuilt) else upper
     changed = result != present
     if changed.any():
         account.coerced("cedula_normalised", present[changed], result[changed])
+    if len(present) == len(values):
+        return result
     out = values.copy()
     out[result.index] = result
     return out
