@@ -200,3 +200,21 @@ def test_a_big_sheet_is_judged_by_its_declared_dimension(tmp_path):
     huge = _workbook_with_sheet_xml(tmp_path / "enorme.xlsx", "A1:XFD1048576", BIG_SHEET_ROWS)
     with pytest.raises(InputError, match="enorme.xlsx.*fila 1048576.*XFD"):
         check_xlsx_extent(huge)
+
+
+def test_extraction_restores_the_cycle_collector_as_it_found_it(tmp_path):
+    import gc
+
+    path = _messy_workbook(tmp_path / "planilla.xlsx")
+    assert gc.isenabled()
+    extract_file(path, PLANILLA)
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        extract_file(tmp_path / "no-existe.xlsx", PLANILLA)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        extract_file(path, PLANILLA)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
