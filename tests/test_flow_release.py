@@ -125,3 +125,11 @@ def test_cli_exit_codes(prefect_server, institution):
     assert "puntos cumplidos" in done.output and "Rechazado" in done.output
     md = runner.invoke(app, ["report", "--period", "2025-03", "--format", "md", "--config", str(institution)])
     assert md.exit_code == 0 and "puntos cumplidos" in md.output
+
+
+def test_demo_command_succeeds_with_its_deliberate_errors(prefect_server, institution):
+    result = CliRunner().invoke(app, ["demo", "--period", "2025-04", "--config", str(institution)])
+    assert result.exit_code == 0, result.output
+    assert "21 de 24 puntos cumplidos" in result.output
+    assert "errores a propósito" in result.output
+    assert (institution.parent / "published" / "index.html").is_file()
