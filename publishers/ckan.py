@@ -42,6 +42,7 @@ from transparencia.errors import ConfigError, TerminalError
 from transparencia.publishers.base import DatasetSpec, PublishAction, PublishResult, ResourceFile
 from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, RetryPolicy
 from transparencia.publishers.ckan_datastore import LoadOptions, load_fresh_table
+from transparencia.sources.config import resolve_secret
 
 STAGING_SUFFIX = " (cargando)"
 RETIRED_SUFFIX = " (reemplazado)"
@@ -66,14 +67,11 @@ class CkanPublisher:
         url = os.environ.get("CKAN_URL", "").strip()
         if not url:
             raise ConfigError("Falta la variable de entorno CKAN_URL con la dirección del portal CKAN.")
-        token = os.environ.get("CKAN_API_TOKEN", "").strip()
-        token_file = os.environ.get("CKAN_API_TOKEN_FILE", "").strip()
-        if not token and token_file:
-            try:
-                token = Path(token_file).read_text(encoding="utf-8").strip()
-            except OSError as error:
-                raise ConfigError(f"No se pudo leer el token de CKAN del archivo '{token_file}': {error.strerror}.") from error
-        if not token:
+        if os.environ.get("CKAN_API_TOKEN", "").strip():
+            token = resolve_secret(env="CKAN_API_TOKEN", what="Token de CKAN")
+        elif os.environ.get("CKAN_API_TOKEN_FILE", "").strip():
+            token = resolve_secret(file=Path(os.environ["CKAN_API_TOKEN_FILE"].strip()), what="Token de CKAN")
+        else:
             raise ConfigError("Falta el token de CKAN: defina CKAN_API_TOKEN o CKAN_API_TOKEN_FILE.")
         return cls(url, token, **options)
 

@@ -121,3 +121,27 @@ def test_uploads_are_streamed_and_the_token_is_never_in_the_repr(tmp_path):
     assert not isinstance(sent.body, (bytes, str))  # an encoder read while sending, not a buffer
     assert "secreto-123" not in repr(client)
     assert client.writes == 1
+
+
+def test_from_env_reads_the_token_from_the_variable_or_the_file(tmp_path, monkeypatch):
+    import pytest
+
+    from transparencia.errors import ConfigError
+    from transparencia.publishers.ckan import CkanPublisher
+
+    monkeypatch.setenv("CKAN_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
+    monkeypatch.delenv("CKAN_API_TOKEN_FILE", raising=False)
+    with pytest.raises(ConfigError, match="CKAN_API_TOKEN o CKAN_API_TOKEN_FILE"):
+        CkanPublisher.from_env()
+    token_file = tmp_path / "token"
+    token_file.write_text("", encoding="utf-8")
+    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(token_file))
+    with pytest.raises(ConfigError, match="está vacío"):
+        CkanPublisher.from_env()
+    token_file.write_text("secreto-del-archivo\n", encoding="utf-8")
+    from_file = CkanPublisher.from_env()
+    assert from_file.client._ckan.apikey == "secreto-del-archivo"
+    assert "secreto" not in repr(from_file)
+    monkeypatch.setenv("CKAN_API_TOKEN", "secreto-de-la-variable")
+    assert CkanPublisher.from_env().client._ckan.apikey == "secreto-de-la-variable"
