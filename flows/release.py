@@ -20,7 +20,6 @@ The flow returns a ``ReleaseResult``; when any item due was rejected or missing,
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from dataclasses import dataclass, field
@@ -325,7 +324,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     """Release one month (the previous month when ``period`` is not given) of one institution."""
     logger = get_run_logger()
     config = load_config(config_path)
-    period = str(Period.parse(period)) if period else previous_period()
+    period = str(Period.parse(period) if period else Period.previous())
     target = target or config.publish.target
     if target not in TARGETS:
         raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(TARGETS)}")
@@ -384,13 +383,6 @@ def _record_inputs(config: InstitutionConfig, period: str, ledger: RunLedger) ->
         entry = next((r for r in manifest["inputs"][key]["revisions"] if r["revision"] == revision), {})
         ledger.inputs.append({"key": key, "revision": revision, "sha256": entry.get("sha256"),
                               "size": entry.get("size"), "origin": entry.get("origin")})
-
-
-def previous_period(today: dt.date | None = None) -> str:
-    """The month before ``today``: what the scheduled run releases."""
-    first = (today or dt.date.today()).replace(day=1)
-    last = first - dt.timedelta(days=1)
-    return f"{last.year:04d}-{last.month:02d}"
 
 
 def task_runner(kind: str = "thread", address: str | None = None, workers: int | None = None):

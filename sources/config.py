@@ -82,6 +82,16 @@ class Period:
         """First day of the next month (exclusive bound)."""
         return self.start + dt.timedelta(days=calendar.monthrange(self.year, self.month)[1])
 
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+    @classmethod
+    def previous(cls, today: dt.date | None = None) -> "Period":
+        """The month before ``today``: what the scheduled run releases."""
+        last = (today or dt.date.today()).replace(day=1) - dt.timedelta(days=1)
+        return cls(last.year, last.month)
+
     def placeholders(self) -> dict[str, str]:
         return {"period": str(self), "year": f"{self.year:04d}", "month": f"{self.month:02d}"}
 

@@ -16,7 +16,6 @@ Deliberate problems, so the demo month shows every status of the compliance repo
 
 from __future__ import annotations
 
-import calendar
 import csv
 import dataclasses
 import datetime as dt
@@ -30,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from transparencia.schemas.table import Field, TableSchema
+from transparencia.sources.config import Period, fill_placeholders
 
 FIRST_NAMES = ("María", "José", "Ana", "Luis", "Carmen", "Carlos", "Rosa", "Jorge", "Itzel", "Ricardo",
                "Yaribeth", "Eduardo", "Lourdes", "Abdiel", "Gisela", "Omar", "Marisol", "Rubén", "Anayansi",
@@ -55,14 +55,9 @@ _VOCABULARY = (
 
 
 def period_bounds(period: str) -> tuple[dt.date, dt.date]:
-    year, month = (int(p) for p in period.split("-"))
-    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
-
-
-def previous_period(today: dt.date | None = None) -> str:
-    first = (today or dt.date.today()).replace(day=1)
-    last_month = first - dt.timedelta(days=1)
-    return f"{last_month.year:04d}-{last_month.month:02d}"
+    """First and last day of the month ``period`` (AAAA-MM)."""
+    month = Period.parse(period)
+    return month.start, month.last_day
 
 
 # --------------------------------------------------------------------------- valid rows
@@ -323,7 +318,6 @@ def write_month(config, period: str, *, rows: int = DEMO_ROWS, missing: tuple[st
     source gets its table in SQLite. Sources in ``missing`` are left out (and any earlier file
     of theirs for the period removed), so the month has a missing source.
     """
-    from transparencia.sources.config import Period, fill_placeholders
 
     written = []
     updated = updated or period_bounds(period)[1] + dt.timedelta(days=3)

@@ -186,3 +186,9 @@ def test_directorate_names_come_from_the_configuration_then_the_catalog():
     assert config.directorate_name("rrhh") == "Dirección de Recursos Humanos"  # configured
     assert config.directorate_name("legal") == "Asesoría Legal"  # only in the catalog
     assert config.directorate_name("desconocida") == "desconocida"
+
+
+def test_period_knows_its_last_day_and_the_month_before_a_date():
+    assert Period.parse("2024-02").last_day == dt.date(2024, 2, 29)
+    assert str(Period.previous(dt.date(2025, 1, 5))) == "2024-12"
+    assert str(Period.previous(dt.date(2025, 3, 31))) == "2025-02"

@@ -145,11 +145,10 @@ def demo_command(
 ) -> None:
     """Escribe las fuentes de ejemplo de un mes (con errores a propósito) y lo publica en el catálogo local."""
     configure_prefect()
-    from transparencia.flows.release import previous_period
-    from transparencia.sources.config import load_config
+    from transparencia.sources.config import Period, load_config
     from transparencia.sources.demo import write_month
 
-    period = _check_period(period) or previous_period()
+    period = _check_period(period) or str(Period.previous())
     institution = load_config(config)
     written = write_month(institution, period)
     console.print(f"Fuentes de ejemplo de {period}: {len(written)} archivos en {institution.inbox}")
