@@ -27,7 +27,7 @@ from transparencia.publishers.privacy import (
     TREATMENT_LABELS, apply_privacy, mask_cedulas_in_text, mask_value, treatments,
 )
 from transparencia.schemas.catalog import Item
-from transparencia.schemas.table import Field, TableSchema
+from transparencia.schemas.table import YEARMONTH_PATTERN, Field, TableSchema
 from transparencia.sources.config import Institution
 from transparencia.validation.findings import ValidationReport
 
@@ -41,7 +41,7 @@ TYPE_LABELS = {
     "integer": "entero", "date": "fecha (AAAA-MM-DD)", "boolean": "verdadero/falso",
 }
 OMITTED_VALUE = "[dato personal omitido]"
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(YEARMONTH_PATTERN)
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),

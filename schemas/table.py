@@ -20,6 +20,7 @@ import yaml
 from transparencia.errors import ConfigError
 
 FIELD_TYPES = {"string", "number", "integer", "date", "yearmonth", "boolean"}
+YEARMONTH_PATTERN = r"^\d{4}-(?:0[1-9]|1[0-2])$"  # a ``yearmonth`` value, AAAA-MM (every ``periodo``)
 PERSONAL_DATA = {"publish", "mask", "omit", "never"}
 SEVERITIES = {"error", "warning"}
 _FIELD_KEYS = {

@@ -28,6 +28,7 @@ import yaml
 
 from transparencia.errors import ConfigError
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
+from transparencia.schemas.table import YEARMONTH_PATTERN
 
 # Where the CLI and the deployments look for the configuration unless told otherwise.
 DEFAULT_CONFIG = Path(os.environ.get("TRANSPARENCIA_CONFIG", "data/institution.yaml"))
@@ -49,7 +50,7 @@ class Institution:
 PRIVACY_POLICIES = ("publish", "mask", "omit")
 PUBLISH_TARGETS = ("local", "ckan")
 PUBLISH_FORMATS = ("csv", "xlsx", "json", "parquet")
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(YEARMONTH_PATTERN)
 
 
 # --------------------------------------------------------------------------- periods
@@ -68,7 +69,8 @@ class Period:
         match = _PERIOD.match(str(text).strip())
         if not match:
             raise ConfigError(f"Período inválido '{text}': se esperaba AAAA-MM (p. ej. 2025-01)")
-        return cls(int(match.group(1)), int(match.group(2)))
+        year, month = match.group(0).split("-")
+        return cls(int(year), int(month))
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"

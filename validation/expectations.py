@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from transparencia.schemas.table import Field, TableSchema
+from transparencia.schemas.table import YEARMONTH_PATTERN, Field, TableSchema
 from transparencia.validation.hits import Hits, shown_value
 
 CEDULA_PATTERN = r"^(?:PE|E|N|[1-9]|1[0-3])(?:AV|PI)?-\d{1,4}-\d{1,6}$"
@@ -28,7 +28,6 @@ RUC_PATTERN = (
     r"^(?:PE|E|N|NT|\d{1,9})(?:AV|PI)?(?:-\d{1,9}){2,3}"
     r"(?:\s*(?:D\.?\s?V\.?)?\s*:?\s*\d{1,2})?$"
 )
-YEARMONTH_PATTERN = r"^\d{4}-(?:0[1-9]|1[0-2])$"
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ import pandas as pd
 
 from transparencia.errors import ConfigError
 from transparencia.schemas.catalog import Item
-from transparencia.schemas.table import TableSchema
+from transparencia.schemas.table import YEARMONTH_PATTERN, TableSchema
 from transparencia.sources.extraction import Extraction
 from transparencia.validation.expectations import run_suite
 from transparencia.validation.findings import Finding, ValidationReport, render_message
 from transparencia.validation.hits import Hits, to_findings
 from transparencia.validation.rules import check_rules, run_rules
 
-PERIOD = re.compile(r"^\d{4}-(?:0[1-9]|1[0-2])$")
+PERIOD = re.compile(YEARMONTH_PATTERN)
 
 
 def validate(extraction: Extraction, item: Item, period: str | None = None) -> ValidationReport:
