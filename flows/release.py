@@ -30,12 +30,13 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.states import Failed
 
-from transparencia.errors import ConfigError, InputError, TransientError, TransparenciaError
+from transparencia.errors import ConfigError, TransientError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
 from transparencia.flows.store import MonthStore
 from transparencia.reports import compliance
 from transparencia.reports.compliance import ComplianceReport, ItemStatus
-from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, Period, SourceConfig, fill_placeholders, load_config
+from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, Period, SourceConfig, load_config
+from transparencia.sources.registry import MissingInputError
 
 TARGETS = ("local", "ckan")
 STEPS = ("extraer", "validar", "publicar")
@@ -71,10 +72,6 @@ def retry_if_transient(task, task_run, state) -> bool:
     except Exception:
         return False
     return False
-
-
-class MissingSourceError(InputError):
-    """The directorate's input for the period did not arrive (the item is "faltante")."""
 
 
 # --------------------------------------------------------------------------- results
@@ -113,18 +110,6 @@ class ReleaseResult:
 # --------------------------------------------------------------------------- helpers
 
 
-def _missing_input(config: InstitutionConfig, source: SourceConfig, period: str) -> str | None:
-    """For a file source: a Spanish note when nothing matches its path for the period."""
-    if source.type != "file":
-        return None
-    from transparencia.sources.registry import find_input
-
-    pattern = fill_placeholders(source.settings.path, Period.parse(period), source.where)
-    if find_input(config.inbox, pattern):
-        return None
-    return f"No llegó el archivo de {source.directorate_name} para {period} (se esperaba '{pattern}')."
-
-
 def make_publisher(config: InstitutionConfig, target: str):
     """The backend for ``target``; CKAN settings come from the configuration, else CKAN_URL/CKAN_API_TOKEN(_FILE)."""
     if target == "local":
@@ -149,12 +134,12 @@ def make_publisher(config: InstitutionConfig, target: str):
 def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, period: str, run_id: str):
     from transparencia.sources.registry import extract_source
 
-    missing = _missing_input(config, source, period)
-    if missing:
-        _notify(code, "faltante", detail=missing)
-        raise MissingSourceError(missing)
     started = time.perf_counter()
-    extraction = extract_source(config, source, code, period, run_id=run_id)
+    try:
+        extraction = extract_source(config, source, code, period, run_id=run_id)
+    except MissingInputError as exc:
+        _notify(code, "faltante", detail=exc.message)
+        raise
     _notify(code, "extraer", rows=extraction.rows, seconds=time.perf_counter() - started)
     return extraction
 
@@ -259,7 +244,7 @@ def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
     status.directorate = source.directorate_name
     try:
         extraction = extract_f.result()
-    except MissingSourceError as exc:
+    except MissingInputError as exc:
         status.detail = exc.message
         return status
     except Exception as exc:  # unusable input: the item is rejected and the reason shown

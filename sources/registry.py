@@ -31,6 +31,10 @@ from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings
 from transparencia.sources.extraction import Extraction
 
 
+class MissingInputError(InputError):
+    """The directorate's input for the period did not arrive: the item is "faltante", not rejected."""
+
+
 @dataclass(frozen=True)
 class ExtractRequest:
     """Everything a connector needs to extract one item of one source for one period."""
@@ -124,8 +128,8 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     pattern = fill_placeholders(source.settings.path, period, source.where)
     matches = find_input(config.inbox, pattern)
     if not matches:
-        raise InputError(f"{request.context}: no llegó el archivo del período {period}: ningún archivo coincide "
-                         f"con '{pattern}' en {config.inbox}")
+        raise MissingInputError(f"{request.context}: no llegó el archivo del período {period}: ningún archivo "
+                                f"coincide con '{pattern}' en la carpeta de entrada")
     if len(matches) > 1:
         names = ", ".join(str(_relative(m, config.inbox)) for m in matches)
         raise InputError(f"{request.context}: hay {len(matches)} archivos que coinciden con '{pattern}' ({names}); "

@@ -51,6 +51,9 @@ def test_demo_month_on_local_target(prefect_server, institution):
     assert statuses["11.6"] == "rechazado"  # monto ≠ días × tarifa and regreso before salida
     assert statuses["10.2"] == "publicado_con_advertencias"  # from the SQLite database source
     assert statuses["10.5"] == "faltante"  # compras sent nothing
+    compras = next(i for i in result.items if i.code == "10.5")
+    assert "no llegó el archivo del período 2025-01" in compras.detail
+    assert str(institution.parent) not in compras.detail  # no server path in a published report
     assert result.exit_code == 1
     assert _flow_state(result.flow_run_id) == "FAILED"
 

@@ -13,7 +13,7 @@ from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.sources.archive import read_manifest
 from transparencia.sources.config import load_config
 from transparencia.sources.registry import (
-    connector, extract_configured, extract_period, extract_source, find_input, planned_extractions,
+    MissingInputError, connector, extract_configured, extract_period, extract_source, find_input, planned_extractions,
 )
 
 PLANILLA_CSV = (
@@ -111,7 +111,8 @@ def test_good_sources_extract_while_broken_ones_report_why(config_path):
     assert list(budget.frame["objeto_gasto"]) == ["001", "101"]
 
     missing = outcomes["rrhh-movimientos"].error
-    assert isinstance(missing, InputError)
+    assert isinstance(missing, MissingInputError)  # "faltante", told apart from unusable input
+    assert "carpeta de entrada" in missing.message
     assert missing.message.startswith("Dirección de Recursos Humanos, fuente 'rrhh-movimientos', punto 11.1")
     assert "no llegó el archivo del período 2025-01" in missing.message
     assert "inbox/2025-01/rrhh/movimientos*.xlsx" in missing.message
