@@ -68,9 +68,3 @@ class RunLedger:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         return path
-
-
-def read_runs(data_dir: Path, period: str) -> list[dict[str, Any]]:
-    """The period's ledgers, oldest first."""
-    folder = Path(data_dir) / "runs" / period
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]

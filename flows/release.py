@@ -86,7 +86,6 @@ class ReleaseResult:
     dry_run: bool
     report: dict[str, Any]  # ComplianceReport.to_dict()
     report_paths: dict[str, str] = field(default_factory=dict)
-    report_url: str | None = None
     ledger_path: str | None = None
     writes: int = 0
     errors: list[str] = field(default_factory=list)
@@ -346,7 +345,6 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
         try:
             published = publish_report_task(config, report, paths, target, dry_run)
             ledger.publish.append(published)
-            result.report_url = published.get("url")
         except Exception as exc:
             ledger.errors.append(f"Informe de cumplimiento: {_error_message(exc)}")
     ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}

@@ -68,12 +68,6 @@ def treatments(schema: TableSchema, overrides: Mapping[str, str] | None = None) 
     return result
 
 
-def published_fields(schema: TableSchema, overrides: Mapping[str, str] | None = None) -> list[Field]:
-    """The fields that appear in published files, in schema order."""
-    rules = treatments(schema, overrides)
-    return [f for f in schema.fields if rules[f.name] in ("publish", "mask")]
-
-
 def mask_cedula(value: str) -> str | None:
     """``8-123-4567`` -> ``8-***-4567``; None when the value is not shaped like a cédula."""
     match = _CEDULA.match(value)

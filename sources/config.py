@@ -334,11 +334,6 @@ class InstitutionConfig:
                 return candidate.name
         return self.catalog.directorate_names.get(directorate_id, directorate_id)
 
-    def privacy_for(self, item: str | Item) -> dict[str, str]:
-        """Effective policy per field of an item: the schema's default, then the institution's override."""
-        entry = item if isinstance(item, Item) else self.catalog.get(item)
-        overrides = self.privacy.get(entry.code, {})
-        return {f.name: overrides.get(f.name, f.personal_data) for f in entry.table_schema().fields}
 
 
 # --------------------------------------------------------------------------- loading

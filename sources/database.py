@@ -36,7 +36,7 @@ from sqlalchemy.pool import NullPool
 from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.config import Period, mask_url, resolve_secret, url_has_password
-from transparencia.sources.extraction import Coercion, Extraction, SourceRef
+from transparencia.sources.extraction import Extraction, SourceRef
 
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
             "mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}

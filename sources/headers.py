@@ -46,11 +46,6 @@ def _header_forms(text: str) -> tuple[str, ...]:
     return tuple(f for f in forms if f)
 
 
-def field_spellings(schema: TableSchema) -> dict[str, list[str]]:
-    """Every accepted spelling of each field, folded: its name, title and synonyms."""
-    return _spellings(_schema_key(schema))
-
-
 def _schema_key(schema: TableSchema) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     return tuple((f.name, f.title, f.synonyms) for f in schema.fields)
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from transparencia.errors import ConfigError
+from transparencia.publishers.privacy import treatments
 from transparencia.sources.config import Period, fill_placeholders, load_config, mask_url, resolve_secret
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
@@ -52,10 +53,11 @@ def test_sample_loads_with_five_directorates_and_their_sources():
 def test_privacy_applies_schema_defaults_then_overrides(tmp_path, sample_doc):
     sample_doc["privacy"] = {"11.3": {"cedula": "omit"}}
     config = load_config(write(tmp_path, sample_doc))
-    policies = config.privacy_for("planilla")
+    schema = config.catalog.get("planilla").table_schema()
+    policies = treatments(schema, config.privacy.get("11.3", {}))
     assert policies["cedula"] == "omit"
     assert policies["salario_mensual"] == "publish"
-    assert load_config(SAMPLE).privacy_for("11.3")["cedula"] == "mask"
+    assert treatments(schema, load_config(SAMPLE).privacy.get("11.3", {}))["cedula"] == "mask"
 
 
 @pytest.mark.parametrize("mutate, expected", [
