@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test install install-test ckan-start ckan-stop bench
+.PHONY: demo test lint install install-test ckan-start ckan-stop bench
 
 install:
 	@scripts/bootstrap.sh
@@ -10,8 +10,12 @@ install-test:
 demo: install
 	.venv/bin/transparencia demo
 
-test: install-test
+test: install-test lint
 	.venv/bin/python -m pytest
+
+# ruff (lint and import order), configured in pyproject.toml.
+lint: install-test
+	.venv/bin/ruff check .
 
 ckan-start: install-test
 	scripts/ckan-local/start.sh

@@ -80,7 +80,7 @@ def _sheet_xml(rows: int, dimension: bool) -> object:
         yield f'<dimension ref="A1:{COLUMNS[-1]}{rows + 7}"/>'
     yield "<sheetData>"
     banner = [["MINISTERIO DE EJEMPLO"], ["Planilla de funcionarios - enero de 2025"], []]
-    lines = banner + [HEADERS]
+    lines = [*banner, HEADERS]
     for r, values in enumerate(lines, start=1):
         yield f'<row r="{r}">' + "".join(_cell(f"{COLUMNS[c]}{r}", v) for c, v in enumerate(values)) + "</row>"
     first = len(lines) + 1
@@ -206,7 +206,7 @@ def peak_memory(path: Path) -> float:
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
-    rows, kib = out.stdout.split()
+    _rows, kib = out.stdout.split()
     return int(kib) / 1024
 
 

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from ckan_release import dataset_spec, month_rows, render_release  # noqa: E402
+
 from transparencia.publishers.ckan import CkanPublisher  # noqa: E402
 from transparencia.publishers.ckan_datastore import datastore_fields, iter_record_chunks, load_fresh_table  # noqa: E402
 

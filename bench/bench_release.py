@@ -89,12 +89,11 @@ def main() -> None:
     from transparencia.flows.environment import configure_prefect
 
     configure_prefect()
+    from prefect.settings import get_current_settings
+
     from transparencia.flows import release
     from transparencia.sources.config import load_config
     from transparencia.sources.demo import write_month
-
-    from prefect.settings import get_current_settings
-
     from transparencia.validation.expectations import load_gx
 
     work = Path(tempfile.mkdtemp(prefix="bench-release-"))

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from release_samples import planilla_release  # noqa: E402
+
 from transparencia.publishers import formats  # noqa: E402
 from transparencia.publishers.local import LocalCatalog  # noqa: E402
 from transparencia.publishers.render import render_release  # noqa: E402

@@ -19,7 +19,7 @@ from typing import Any
 
 def new_run_id() -> str:
     """Sortable and unique: UTC time of the start plus a short random suffix."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
 @dataclass
@@ -32,7 +32,7 @@ class RunLedger:
     config: str
     flow_run_id: str | None = None
     task_runner: str = "thread"
-    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     finished_at: str | None = None
     inputs: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
@@ -62,7 +62,7 @@ class RunLedger:
         }
 
     def write(self, data_dir: Path) -> Path:
-        self.finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.time("run", "total", time.perf_counter() - self._clock)
         path = Path(data_dir) / "runs" / self.period / f"{self.run_id}.json"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -32,9 +32,11 @@ Errors
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import ckanapi
 
@@ -62,7 +64,7 @@ class CkanPublisher:
         self.after_write = after_write  # called with a description after each resource write (tests)
 
     @classmethod
-    def from_env(cls, **options: Any) -> "CkanPublisher":
+    def from_env(cls, **options: Any) -> CkanPublisher:
         """From CKAN_URL and CKAN_API_TOKEN, or CKAN_API_TOKEN_FILE (a file holding the token)."""
         url = os.environ.get("CKAN_URL", "").strip()
         if not url:
@@ -161,10 +163,8 @@ class CkanPublisher:
         return by_name
 
     def _delete_resource(self, resource_id: str) -> None:
-        try:
+        with contextlib.suppress(ckanapi.NotFound):
             self.client.call("resource_delete", {"id": resource_id})
-        except ckanapi.NotFound:
-            pass
 
     def _sync_resource(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
                        result: PublishResult, dry_run: bool) -> None:

@@ -22,9 +22,10 @@ import mimetypes
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import ckanapi
 import requests

@@ -16,9 +16,10 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from transparencia.errors import ConfigError, InputError
@@ -137,7 +138,7 @@ def _check_identity(dataset: DatasetSpec, resources: Sequence[ResourceFile]) -> 
     seen: dict[str, str] = {}
     for resource in resources:
         filename = resource.path.name
-        if filename == METADATA_FILE or filename in seen and seen[filename] != resource.name:
+        if filename == METADATA_FILE or (filename in seen and seen[filename] != resource.name):
             raise ConfigError(
                 f"{dataset.name}: el archivo '{filename}' de '{resource.name}' choca con "
                 f"'{seen.get(filename, METADATA_FILE)}'"

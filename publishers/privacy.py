@@ -9,7 +9,7 @@ never expose it.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -109,5 +109,5 @@ def apply_privacy(frame: pd.DataFrame, schema: TableSchema, overrides: Mapping[s
         if rule == "mask" and name in result.columns:
             field = schema.field(name)
             column = result[name]
-            result[name] = column.map(lambda v: mask_value(v, field), na_action="ignore").astype(column.dtype)
+            result[name] = column.map(lambda v, field=field: mask_value(v, field), na_action="ignore").astype(column.dtype)
     return result

@@ -13,9 +13,10 @@ import datetime as dt
 import json
 import re
 import shutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import jinja2
 import pandas as pd
@@ -24,7 +25,11 @@ from transparencia.errors import ConfigError, InputError
 from transparencia.publishers import formats
 from transparencia.publishers.base import DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 from transparencia.publishers.privacy import (
-    TREATMENT_LABELS, apply_privacy, mask_cedulas_in_text, mask_value, treatments,
+    TREATMENT_LABELS,
+    apply_privacy,
+    mask_cedulas_in_text,
+    mask_value,
+    treatments,
 )
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import YEARMONTH_PATTERN, Field, TableSchema

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
@@ -147,7 +148,7 @@ class ComplianceReport:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ComplianceReport":
+    def from_dict(cls, data: dict[str, Any]) -> ComplianceReport:
         keep = set(ItemStatus.__dataclass_fields__)
         items = [ItemStatus(**{k: v for k, v in raw.items() if k in keep}) for raw in data["items"]]
         return cls(data["institution"], data["acronym"], data["period"], items)

@@ -10,10 +10,11 @@ and each schema may declare ``rules``: row checks a Table Schema cannot express
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 

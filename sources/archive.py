@@ -26,10 +26,11 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -73,7 +74,7 @@ def archive_file(data_root: Path, period: str, directorate: str, source: Path, r
                  *, name: str | None = None, origin: str | None = None) -> ArchivedInput:
     """Archive a file's original bytes (copied once, hashed while copied)."""
     try:
-        stream = open(source, "rb")
+        stream = open(source, "rb")  # noqa: SIM115 - closed by the with below, after the error is reworded
     except OSError as exc:
         raise InputError(f"No se puede leer '{source}' para archivarlo: {exc.strerror}") from None
     with stream:
@@ -126,7 +127,7 @@ def _archive(data_root: Path, period: str, directorate: str, name: str, stream: 
                 entry["revisions"].append({
                     "revision": revision, "path": f"{directorate}/{revision_name(name, revision)}",
                     "sha256": sha256, "size": size,
-                    "archived_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "archived_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "origin": origin,
                 })
                 reused = False

@@ -20,9 +20,10 @@ import os
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -65,7 +66,7 @@ class Period:
     month: int
 
     @classmethod
-    def parse(cls, text: str) -> "Period":
+    def parse(cls, text: str) -> Period:
         match = _PERIOD.match(str(text).strip())
         if not match:
             raise ConfigError(f"Período inválido '{text}': se esperaba AAAA-MM (p. ej. 2025-01)")
@@ -89,7 +90,7 @@ class Period:
         return self.end - dt.timedelta(days=1)
 
     @classmethod
-    def previous(cls, today: dt.date | None = None) -> "Period":
+    def previous(cls, today: dt.date | None = None) -> Period:
         """The month before ``today``: what the scheduled run releases."""
         last = (today or dt.date.today()).replace(day=1) - dt.timedelta(days=1)
         return cls(last.year, last.month)

@@ -22,10 +22,10 @@ shown to people and stored in ``SourceRef.location`` has its password masked.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import sqlalchemy as sa

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import itertools
 import random
 import re
 import sqlite3
@@ -145,7 +146,7 @@ def _apply_rules(row: dict[str, Any], schema: TableSchema, period: str, rng: ran
             p = rule.params
             if rule.check == "amounts_ordered":
                 fields = list(p["fields"])
-                for lower, upper in reversed(list(zip(fields, fields[1:]))):
+                for lower, upper in reversed(list(itertools.pairwise(fields))):
                     if row.get(lower) is not None and row.get(upper) is not None and row[lower] > row[upper]:
                         row[lower] = round(row[upper] * rng.uniform(0.6, 1.0), 2)
     for rule in schema.rules:

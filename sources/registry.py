@@ -17,15 +17,20 @@ import dataclasses
 import difflib
 import fnmatch
 import glob
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from transparencia.errors import ConfigError, InputError, TerminalError, TransparenciaError
 from transparencia.schemas.catalog import Item
 from transparencia.sources import archive
 from transparencia.sources.config import (
-    InstitutionConfig, Period, SourceConfig, fill_placeholders, load_config,
+    InstitutionConfig,
+    Period,
+    SourceConfig,
+    fill_placeholders,
+    load_config,
 )
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
 from transparencia.sources.extraction import Extraction

@@ -26,7 +26,7 @@ FIELDS = (
 
 
 def month_rows(period: str, count: int, salary_bump: float = 0.0) -> pd.DataFrame:
-    year, month = (int(part) for part in period.split("-"))
+    _year, _month = (int(part) for part in period.split("-"))
     return pd.DataFrame({
         "periodo": [period] * count,
         "posicion": range(1, count + 1),

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 import requests
-
 from ckan_release import dataset_spec, month_rows, render_release
+
 from transparencia.errors import TransientError
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.publishers.ckan_client import RetryPolicy

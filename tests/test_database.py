@@ -56,7 +56,7 @@ def budget_rows() -> list[dict]:
         })
     outside = dict(rows[0], fecha_corte=dt.datetime(2024, 12, 31, 23, 59, 59), subprograma="Diciembre")
     after = dict(rows[0], fecha_corte=dt.datetime(2025, 2, 1), subprograma="Febrero")
-    return [outside] + rows + [after]
+    return [outside, *rows, after]
 
 
 def create_budget_table(engine: sa.Engine) -> None:
@@ -178,7 +178,7 @@ def test_a_query_that_writes_fails_in_the_read_only_transaction(postgres_url, ma
             read_query(url, query, PERIOD, context=CONTEXT)
         message = caught.value.message
         assert message.startswith(CONTEXT) and "falló la consulta" in message
-        assert "read" in message.lower() and "only" in message.lower() or "readonly" in message.lower()
+        assert ("read" in message.lower() and "only" in message.lower()) or "readonly" in message.lower()
         engine = sa.create_engine(url.set(drivername={"postgresql": "postgresql+psycopg",
                                                       "mysql": "mysql+pymysql"}.get(url.drivername, url.drivername)))
         with engine.connect() as connection:

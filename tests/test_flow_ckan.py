@@ -1,6 +1,5 @@
 """The demo month published to the real local CKAN through the flow."""
 
-import shutil
 from pathlib import Path
 
 import pytest

@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import python_calamine
-
 from release_samples import planilla_frame
+
 from transparencia.publishers import formats
 from transparencia.schemas.table import Field, load_schema
 

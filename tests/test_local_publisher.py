@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from release_samples import planilla_frame, planilla_release
+
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers.formats import sha256_file
 from transparencia.publishers.local import LocalCatalog

@@ -4,8 +4,8 @@ import dataclasses
 
 import pandas as pd
 import pytest
-
 from release_samples import planilla_frame
+
 from transparencia.errors import ConfigError
 from transparencia.publishers.privacy import apply_privacy, mask_cedula, mask_text, treatments
 from transparencia.schemas.table import load_schema

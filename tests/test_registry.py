@@ -13,7 +13,13 @@ from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.sources.archive import read_manifest
 from transparencia.sources.config import load_config
 from transparencia.sources.registry import (
-    MissingInputError, connector, extract_configured, extract_period, extract_source, find_input, planned_extractions,
+    MissingInputError,
+    connector,
+    extract_configured,
+    extract_period,
+    extract_source,
+    find_input,
+    planned_extractions,
 )
 
 PLANILLA_CSV = (

@@ -8,8 +8,8 @@ import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from release_samples import planilla_frame, planilla_release
+
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers.render import render_release
 

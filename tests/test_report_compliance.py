@@ -8,8 +8,18 @@ from datetime import date
 import pytest
 
 from transparencia.reports.compliance import (
-    ADVERTENCIAS, FALTANTE, NO_APLICA, PUBLICADO, RECHAZADO, VENCIDO, ComplianceReport, ItemStatus,
-    document_status, load_report, render, report_resources, write_report,
+    ADVERTENCIAS,
+    FALTANTE,
+    NO_APLICA,
+    PUBLICADO,
+    RECHAZADO,
+    VENCIDO,
+    ComplianceReport,
+    ItemStatus,
+    document_status,
+    load_report,
+    report_resources,
+    write_report,
 )
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

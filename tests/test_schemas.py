@@ -3,6 +3,7 @@ constraints and rules, their rules name real fields of the right type, and they 
 personal data that must not be published (Ley 81 de 2019; reference §5)."""
 
 import datetime as dt
+import itertools
 import re
 import unicodedata
 
@@ -178,7 +179,7 @@ def rule_holds(rule, row) -> bool | None:
     if rule.check == "amount_sum":
         return abs(row[p["total"]] - sum(row[x] for x in p["parts"])) <= p["tolerance"]
     values = [row[x] for x in p["fields"] if x in row]
-    return all(low <= high for low, high in zip(values, values[1:]))
+    return all(low <= high for low, high in itertools.pairwise(values))
 
 
 @pytest.mark.parametrize("name", NAMES)

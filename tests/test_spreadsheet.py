@@ -9,8 +9,8 @@ import pytest
 
 from transparencia.errors import InputError
 from transparencia.schemas import load_catalog
-from transparencia.sources.headers import match_columns
 from transparencia.schemas.table import load_schema
+from transparencia.sources.headers import match_columns
 from transparencia.sources.spreadsheet import extract_file
 from transparencia.sources.workbook import check_xlsx_extent
 

@@ -37,7 +37,7 @@ def typed(schema, rows: list[dict], first_row: int) -> pd.DataFrame:
             frame[f.name] = pd.to_datetime(column)
         elif f.type == "boolean":
             truth = {"true": True, "sí": True, "si": True, "1": True, "false": False, "no": False, "0": False}
-            frame[f.name] = column.map(lambda v: None if v is None else truth[str(v).lower()]).astype("boolean")
+            frame[f.name] = column.map(lambda v, truth=truth: None if v is None else truth[str(v).lower()]).astype("boolean")
     return frame
 
 

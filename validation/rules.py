@@ -7,7 +7,8 @@ findings already cover them.
 
 from __future__ import annotations
 
-from typing import Callable
+import itertools
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -120,7 +121,7 @@ def amounts_ordered(frame, schema, r, period):
     """Each amount is ≤ the next in the listed order (e.g. pagado ≤ devengado ≤ comprometido)."""
     fields = _param(schema, r, "fields")
     hits = []
-    for smaller, larger in zip(fields, fields[1:]):
+    for smaller, larger in itertools.pairwise(fields):
         mask = frame[larger].astype("float64") < frame[smaller].astype("float64")
         hits += _hits(frame, mask, "amounts-ordered", r.severity, larger,
                       {"title": schema.field(larger).title, "previous_title": schema.field(smaller).title},

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -56,4 +57,4 @@ def friendly_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-from transparencia.cli import items, validate, template, run  # noqa: E402,F401  (registers the commands)
+from transparencia.cli import items, run, template, validate  # noqa: E402,F401  (registers the commands)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -19,7 +18,7 @@ KIND_LABELS = {"dataset": "datos", "document": "documento"}
 @friendly_errors
 def items_command(
     as_json: bool = typer.Option(False, "--json", help="Imprime la lista como JSON."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Archivo de catálogo propio de la institución."),
+    catalog: Path | None = typer.Option(None, "--catalog", help="Archivo de catálogo propio de la institución."),
 ) -> None:
     """Lista los 24 puntos obligatorios de transparencia."""
     entries = load_catalog(catalog)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich import box
@@ -22,7 +21,7 @@ STATUS_STYLE = {
 }
 
 
-def _check_period(period: Optional[str]) -> Optional[str]:
+def _check_period(period: str | None) -> str | None:
     if period is None:
         return None
     from transparencia.sources.config import Period
@@ -30,8 +29,8 @@ def _check_period(period: Optional[str]) -> Optional[str]:
     return str(Period.parse(period))
 
 
-def _release(period: str, config: Path, target: Optional[str], dry_run: bool, runner: str,
-             dask_address: Optional[str]):
+def _release(period: str, config: Path, target: str | None, dry_run: bool, runner: str,
+             dask_address: str | None):
     """Run the flow with one progress bar per item; return the result."""
     configure_prefect()
     from transparencia.flows import release
@@ -99,10 +98,10 @@ def _summary(result) -> None:
 def run_command(
     period: str = typer.Option(..., "--period", help="Mes a publicar, AAAA-MM."),
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución."),
-    target: Optional[str] = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
+    target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Extrae y valida, muestra lo que publicaría, no escribe."),
     task_runner: str = typer.Option("thread", "--task-runner", help="thread (una máquina) o dask."),
-    dask_address: Optional[str] = typer.Option(None, "--dask-address", help="Dirección de un clúster Dask existente."),
+    dask_address: str | None = typer.Option(None, "--dask-address", help="Dirección de un clúster Dask existente."),
 ) -> None:
     """Publica un mes: extrae, valida, publica e informa. Salida 0: todo publicado; 1: puntos rechazados o faltantes; 2: error de configuración."""
     if target is not None and target not in ("local", "ckan"):
@@ -141,7 +140,7 @@ def report_command(
 @friendly_errors
 def demo_command(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución de ejemplo."),
-    period: Optional[str] = typer.Option(None, "--period", help="Mes de la demostración (por defecto, el mes anterior)."),
+    period: str | None = typer.Option(None, "--period", help="Mes de la demostración (por defecto, el mes anterior)."),
 ) -> None:
     """Escribe las fuentes de ejemplo de un mes (con errores a propósito) y lo publica en el catálogo local."""
     configure_prefect()
@@ -169,7 +168,7 @@ def serve_command(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución."),
     cron: str = typer.Option("0 6 5 * *", "--cron", help="Programación (cron) de la publicación del mes anterior."),
     timezone: str = typer.Option("America/Panama", "--timezone", help="Zona horaria de la programación."),
-    target: Optional[str] = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
+    target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
 ) -> None:
     """Sirve dos despliegues en Prefect: el programado (mes anterior) y el manual (con período)."""
     from transparencia.sources.config import load_config

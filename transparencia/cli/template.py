@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,7 @@ from transparencia.sources.template import write_template
 def template_command(
     item: str = typer.Argument(..., help="Código o nombre corto del punto (p. ej. 11.3 o planilla)."),
     output: Path = typer.Option(..., "-o", "--output", help="Archivo .xlsx que se escribirá."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Archivo de catálogo propio de la institución."),
+    catalog: Path | None = typer.Option(None, "--catalog", help="Archivo de catálogo propio de la institución."),
 ) -> None:
     """Escribe la plantilla de Excel de un punto para que la dirección la llene."""
     entry = load_catalog(catalog).get(item)

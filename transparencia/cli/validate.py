@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 import typer
@@ -55,12 +54,12 @@ def _extract_configured(item_ref: str, config: Path, source_id: str, period: str
 @friendly_errors
 def validate_command(
     item: str = typer.Argument(..., help=ITEM_HELP),
-    file: Optional[Path] = typer.Argument(None, help="Archivo a validar (.xlsx, .xls, .ods o .csv)."),
-    sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
-    period: Optional[str] = typer.Option(None, "--period", help=PERIOD_HELP),
+    file: Path | None = typer.Argument(None, help="Archivo a validar (.xlsx, .xls, .ods o .csv)."),
+    sheet: str | None = typer.Option(None, "--sheet", help=SHEET_HELP),
+    period: str | None = typer.Option(None, "--period", help=PERIOD_HELP),
     as_json: bool = typer.Option(False, "--json", help="Imprime el resultado como un objeto JSON."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=CATALOG_HELP),
-    source: Optional[str] = typer.Option(None, "--source", help="Fuente de la configuración (p. ej. una base de datos) en lugar de un archivo."),
+    catalog: Path | None = typer.Option(None, "--catalog", help=CATALOG_HELP),
+    source: str | None = typer.Option(None, "--source", help="Fuente de la configuración (p. ej. una base de datos) en lugar de un archivo."),
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución (con --source)."),
 ) -> None:
     """Valida un archivo, o una fuente configurada, contra el esquema del punto. Sale con 0 si es válido, 1 si tiene errores."""
@@ -109,9 +108,9 @@ def extract_command(
     item: str = typer.Argument(..., help=ITEM_HELP),
     file: Path = typer.Argument(..., help="Archivo de origen (.xlsx, .xls, .ods o .csv)."),
     output: Path = typer.Option(..., "-o", "--output", help="CSV de salida (UTF-8)."),
-    sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
-    period: Optional[str] = typer.Option(None, "--period", help=PERIOD_HELP),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=CATALOG_HELP),
+    sheet: str | None = typer.Option(None, "--sheet", help=SHEET_HELP),
+    period: str | None = typer.Option(None, "--period", help=PERIOD_HELP),
+    catalog: Path | None = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Escribe las filas normalizadas (columnas del esquema, fechas ISO, decimales con punto)."""
     found, extraction = _extract(item, file, sheet, catalog, period)
