@@ -49,6 +49,8 @@ MONTHS_ES = (
     "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
 )
 REPORT_FORMATS = ("html", "json", "md")
+REPORT_TAG = "cumplimiento"  # with the extra ``tipo``, how the national monitor finds reports on a portal
+REPORT_KIND = "informe-cumplimiento"
 _MEDIA = {"html": "HTML", "json": "JSON", "md": "MD"}
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -199,10 +201,10 @@ def report_dataset(report: ComplianceReport, organization: str, license_id: str,
                f"documentos están vencidos."),
         organization=organization,
         license_id=license_id,
-        tags=("transparencia", "cumplimiento", "ley-6-2002"),
+        tags=("transparencia", REPORT_TAG, "ley-6-2002"),
         maintainer=maintainer,
         maintainer_email=maintainer_email,
-        extras={"frecuencia": "mensual", "base_legal": "Ley 6 de 2002"},
+        extras={"frecuencia": "mensual", "base_legal": "Ley 6 de 2002", "tipo": REPORT_KIND},
     )
 
 

@@ -1,0 +1,171 @@
+"""Reading every institution's published compliance reports from a CKAN portal (read-only).
+
+The national monitor needs, for one month and the month before, the JSON compliance report each
+organization published. Everything comes from public read actions, so no token is needed (one is
+sent when given, for portals that keep reports private):
+
+* the organizations, paged through ``organization_list`` (the universe: an organization that
+  published nothing still counts, as "sin informe");
+* the report datasets, found by their tag (``cumplimiento``) and paged through ``package_search``,
+  then recognised by their extra ``tipo`` or, for reports of earlier versions, by their name;
+* each month's JSON resource ("Informe de cumplimiento AAAA-MM (JSON)", or any JSON resource whose
+  ``periodo`` is the month), downloaded concurrently.
+
+A report that cannot be downloaded or parsed is returned with the reason, never dropped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from transparencia.errors import TransientError
+from transparencia.reports.compliance import REPORT_KIND, REPORT_TAG
+
+REPORT_NAME_SUFFIX = "-informe-cumplimiento"  # how reports of earlier versions are recognised
+PAGE_SIZE = 1000
+ORGANIZATION_PAGE_SIZE = 25  # CKAN caps organization_list with all_fields at 25 by default
+DOWNLOAD_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Organization:
+    name: str
+    title: str
+
+
+@dataclass
+class PublishedReport:
+    """One organization's report dataset and, per month, the parsed JSON or why it could not be read."""
+
+    organization: Organization
+    dataset: str
+    urls: dict[str, str] = field(default_factory=dict)  # period -> JSON resource URL
+    contents: dict[str, dict[str, Any]] = field(default_factory=dict)  # period -> parsed report
+    problems: dict[str, str] = field(default_factory=dict)  # period -> Spanish reason
+
+
+class PortalReader:
+    """A CKAN portal's public read actions over one HTTP session (with retries on 5xx and lost connections)."""
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0):
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        retries = Retry(total=4, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504),
+                        allowed_methods=("GET", "POST"))
+        adapter = HTTPAdapter(max_retries=retries, pool_maxsize=DOWNLOAD_THREADS)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = "transparencia/0.1 (monitor)"
+        if token:
+            self.session.headers["Authorization"] = token
+
+    def __repr__(self) -> str:  # never show the token
+        return f"PortalReader({self.url!r})"
+
+    def action(self, name: str, **params: Any) -> Any:
+        try:
+            response = self.session.post(f"{self.url}/api/3/action/{name}", json=params, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise TransientError(f"El portal {self.url} no respondió a '{name}': {type(error).__name__}") from error
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not body.get("success"):
+            raise TransientError(f"El portal {self.url} respondió {response.status_code} a '{name}': "
+                                 f"{str(body.get('error') or response.text)[:300]}")
+        return body["result"]
+
+    def organizations(self) -> Iterator[Organization]:
+        offset = 0
+        while page := self.action("organization_list", all_fields=True, limit=ORGANIZATION_PAGE_SIZE, offset=offset):
+            yield from (Organization(o["name"], o.get("title") or o["name"]) for o in page)
+            offset += len(page)
+
+    def report_packages(self) -> Iterator[dict[str, Any]]:
+        """Every report dataset of the portal, paged in a stable order."""
+        start = 0
+        while True:
+            page = self.action("package_search", fq=f"tags:{REPORT_TAG}", rows=PAGE_SIZE, start=start,
+                               sort="name asc", include_private=True)
+            yield from (p for p in page["results"] if is_report_package(p))
+            start += len(page["results"])
+            if not page["results"] or start >= page["count"]:
+                return
+
+    def download_json(self, url: str) -> dict[str, Any]:
+        """The parsed JSON at ``url``; a Spanish ``ValueError`` when it is not a JSON object."""
+        try:
+            response = self.session.get(url, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise ValueError(f"no se pudo descargar ({type(error).__name__})") from error
+        if response.status_code != 200:
+            raise ValueError(f"la descarga respondió HTTP {response.status_code}")
+        try:
+            data = json.loads(response.content.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"el archivo no es JSON válido ({error})") from error
+        if not isinstance(data, dict):
+            raise ValueError("el JSON no es un informe (se esperaba un objeto)")
+        return data
+
+
+def is_report_package(package: dict[str, Any]) -> bool:
+    extras = {e.get("key"): e.get("value") for e in package.get("extras") or []}
+    return extras.get("tipo") == REPORT_KIND or (package.get("name") or "").endswith(REPORT_NAME_SUFFIX)
+
+
+def report_url(package: dict[str, Any], period: str) -> str | None:
+    """The URL of the month's JSON report in ``package``, by its stable name, else by ``periodo``."""
+    json_resources = [r for r in package.get("resources") or [] if (r.get("format") or "").upper() == "JSON"]
+    named = f"Informe de cumplimiento {period} (JSON)"
+    chosen = next((r for r in json_resources if r.get("name") == named), None)
+    chosen = chosen or next((r for r in json_resources if r.get("periodo") == period), None)
+    return chosen.get("url") if chosen else None
+
+
+def matches(name: str, patterns: Iterable[str]) -> bool:
+    patterns = list(patterns)
+    return not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def read_reports(reader: PortalReader, periods: Iterable[str], organizations: Iterable[str] = ()
+                 ) -> tuple[list[Organization], list[PublishedReport]]:
+    """The organizations (filtered by name patterns) and their reports of ``periods``, downloaded."""
+    patterns, periods = list(organizations), list(periods)
+    orgs = [o for o in reader.organizations() if matches(o.name, patterns)]
+    known = {o.name: o for o in orgs}
+    reports = []
+    for package in reader.report_packages():
+        owner = package.get("organization") or {}
+        if owner.get("name") not in known:
+            continue
+        report = PublishedReport(known[owner["name"]], package["name"])
+        report.urls = {p: url for p in periods if (url := report_url(package, p))}
+        reports.append(report)
+    _download_all(reader, reports)
+    return orgs, reports
+
+
+def _download_all(reader: PortalReader, reports: list[PublishedReport]) -> None:
+    jobs = [(report, period, url) for report in reports for period, url in report.urls.items()]
+
+    def fetch(job: tuple[PublishedReport, str, str]) -> None:
+        report, period, url = job
+        try:
+            report.contents[period] = reader.download_json(url)
+        except ValueError as error:
+            report.problems[period] = str(error)
+
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        list(pool.map(fetch, jobs))

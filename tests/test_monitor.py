@@ -1,0 +1,194 @@
+"""The national monitor: reading published reports (any version), the table, and the real portal."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from typer.testing import CliRunner
+
+from transparencia.cli import app
+from transparencia.publishers.base import DatasetSpec
+from transparencia.publishers.ckan import CkanPublisher
+from transparencia.reports import compliance
+from transparencia.reports.antai import AntaiBand, AntaiScore
+from transparencia.reports.compliance import ComplianceReport, ItemStatus
+from transparencia.reports.monitor import (
+    ILEGIBLE,
+    SIN_INFORME,
+    UnreadableReport,
+    build_table,
+    read_report,
+    render,
+)
+from transparencia.reports.portal import Organization, PublishedReport
+
+PERIOD, PREVIOUS = "2025-03", "2025-02"
+
+
+def report_dict(met: int, applicable: int = 24, period: str = PERIOD, institution: str = "Institución") -> dict:
+    """A report as the current version writes it: ``met`` published items, the rest missing or rejected."""
+    statuses = ([compliance.PUBLICADO] * met + [compliance.RECHAZADO] * min(2, applicable - met)
+                + [compliance.FALTANTE] * max(0, applicable - met - 2) + [compliance.NO_APLICA] * (24 - applicable))
+    items = [ItemStatus(f"{n + 1}.0", f"Punto {n + 1}", "dataset", "monthly", s, "Dirección")
+             for n, s in enumerate(statuses)]
+    return ComplianceReport(institution, "INS", period, items).to_dict()
+
+
+def published(name: str, months: dict[str, dict], problems: dict[str, str] | None = None) -> PublishedReport:
+    return PublishedReport(Organization(name, name.title()), f"{name}-informe-cumplimiento",
+                           contents=months, problems=problems or {})
+
+
+# --------------------------------------------------------------------------- reading one report
+
+
+def test_a_current_report_is_scored_with_its_missing_and_rejected_items():
+    reading = read_report(report_dict(20), PERIOD)
+    assert reading.score == AntaiScore(20, 24)
+    assert reading.rejected == ("21.0", "22.0") and reading.missing == ("23.0", "24.0")
+
+
+def test_an_older_report_without_summary_is_scored_from_its_items():
+    old = report_dict(16, applicable=23)
+    del old["summary"]
+    assert read_report(old, PERIOD).score == AntaiScore(16, 23)
+
+
+def test_a_report_of_another_month_or_without_points_is_unreadable_with_the_reason():
+    with pytest.raises(UnreadableReport, match="2025-02"):
+        read_report(report_dict(24, period=PREVIOUS), PERIOD)
+    with pytest.raises(UnreadableReport, match="summary"):
+        read_report({"institution": "X", "period": PERIOD}, PERIOD)
+    with pytest.raises(UnreadableReport, match="status"):
+        read_report({"period": PERIOD, "items": [{"code": "1.0"}]}, PERIOD)
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def test_every_organization_is_a_row_and_ties_share_a_position():
+    orgs = [Organization(n, n.title()) for n in ("alfa", "beta", "gamma", "delta", "eps")]
+    reports = [
+        published("alfa", {PERIOD: report_dict(24, institution="Alfa"), PREVIOUS: report_dict(20, period=PREVIOUS)}),
+        published("beta", {PERIOD: report_dict(24, institution="Beta")}),
+        published("gamma", {PERIOD: report_dict(10, institution="Gamma")}),
+        published("delta", {}, problems={PERIOD: "el archivo no es JSON válido"}),
+    ]
+    table = build_table(PERIOD, PREVIOUS, orgs, reports)
+    by_org = {r.organization: r for r in table.rows}
+    assert [r.organization for r in table.rows][:3] == ["alfa", "beta", "gamma"]
+    assert by_org["alfa"].rank == by_org["beta"].rank == 1 and by_org["gamma"].rank == 3
+    assert by_org["alfa"].change == 100 - 83 and by_org["beta"].change is None
+    assert by_org["eps"].state == SIN_INFORME and by_org["eps"].score.percentage == 0
+    assert by_org["delta"].state == ILEGIBLE and "no es JSON" in by_org["delta"].note
+    assert [b["count"] for b in table.bands()] == [2, 0, 1, 2]
+    assert table.share(AntaiBand.FULL) == 40
+
+
+def test_press_summary_and_chart_are_in_spanish():
+    orgs = [Organization(n, n.title()) for n in ("alfa", "beta", "gamma")]
+    table = build_table(PERIOD, PREVIOUS, orgs, [published("alfa", {PERIOD: report_dict(24)})])
+    md, html = render(table, "md"), render(table, "html")
+    assert "1 institución (33 %) cumple con el 100 %" in md
+    assert "2 de ellas sin informe publicado del mes" in md
+    assert "<svg" in html and "Cumple con el 100 %" in html and "1 (33 %)" in html
+
+
+# --------------------------------------------------------------------------- the real portal
+
+# (points met, applicable) per institution: every band, including "no aplica" and 0 % with a report.
+SCORES = [(24, 24)] * 8 + [(23, 24), (20, 24), (16, 24), (16, 23), (18, 24), (22, 24)] + \
+         [(15, 24), (1, 24), (8, 24), (12, 24), (15, 23), (5, 24)] + [(0, 24)] * 3 + [(24, 24)] * 3
+# Besides these 26: an older report without summary or ``tipo``, an unreadable one, four without report.
+
+
+def _publish_report(publisher: CkanPublisher, org: str, acronym: str, months: dict[str, dict], tmp: Path,
+                    old_version: bool = False) -> None:
+    report = ComplianceReport.from_dict(next(iter(months.values())))
+    report.acronym = acronym
+    spec = compliance.report_dataset(report, org, "cc-zero")
+    if old_version:
+        spec = DatasetSpec(**{**spec.__dict__, "extras": {"frecuencia": "mensual"}})
+    paths = {}
+    resources = []
+    for period, data in months.items():
+        path = tmp / f"{acronym}-{period}.json"
+        path.write_text(data if isinstance(data, str) else json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        paths[period] = path
+        month = ComplianceReport(report.institution, acronym, period, report.items)
+        resources += compliance.report_resources(month, {"json": path})
+    result = publisher.sync(spec, resources)
+    assert result.error is None, result.error
+
+
+@pytest.mark.ckan
+def test_monitor_reads_the_portal_and_publishes_the_national_table(ckan_server, tmp_path, monkeypatch):
+    admin = ckan_server.admin()
+    prefix = f"mon-{uuid.uuid4().hex[:6]}"
+    names = [f"{prefix}-{n:02d}" for n in range(32)]
+    for name in names:
+        admin.action.organization_create(name=name, title=f"Entidad {name[-2:]}")
+    publisher = CkanPublisher(ckan_server.url, ckan_server.token)
+
+    def publish(index: int) -> None:
+        name, acronym = names[index], names[index].replace("-", "")
+        if index < len(SCORES):
+            met, applicable = SCORES[index]
+            months = {PERIOD: report_dict(met, applicable, institution=f"Institución {index:02d}")}
+            if index % 3 == 0:
+                months[PREVIOUS] = report_dict(max(met - 4, 0), applicable, period=PREVIOUS)
+            _publish_report(publisher, name, acronym, months, tmp_path)
+        elif index == 26:  # an earlier version: no summary, no ``tipo`` extra
+            old = report_dict(17, institution="Institución antigua")
+            del old["summary"]
+            _publish_report(publisher, name, acronym, {PERIOD: old}, tmp_path, old_version=True)
+        elif index == 27:
+            _publish_report(publisher, name, acronym, {PERIOD: report_dict(24)}, tmp_path)
+            ckan_dataset = admin.action.package_show(id=f"{acronym}-informe-cumplimiento")
+            broken = tmp_path / "roto.json"
+            broken.write_bytes(b"{roto")
+            with broken.open("rb") as handle:
+                admin.action.resource_patch(id=ckan_dataset["resources"][0]["id"], upload=handle)
+        # 28-31: organizations that published no report
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(publish, range(len(names))))
+
+    monkeypatch.setenv("CKAN_API_TOKEN", ckan_server.token)
+    out = tmp_path / "monitor"
+    runner = CliRunner()
+    done = runner.invoke(app, ["monitor", "--period", PERIOD, "--portal", ckan_server.url, "-o", str(out),
+                               "--only", f"{prefix}-*", "--publish", "--organization", names[0]])
+    assert done.exit_code == 0, done.output
+
+    table = json.loads((out / PERIOD / f"monitoreo-nacional-{PERIOD}.json").read_text(encoding="utf-8"))
+    rows = {r["organization"]: r for r in table["ranking"]}
+    assert set(rows) == set(names)  # no other test's organization, none of ours skipped
+    assert [b["count"] for b in table["bands"]] == [11, 6 + 1, 6, 3 + 1 + 4]
+    assert rows[names[0]]["rank"] == 1 and rows[names[0]]["percentage"] == 100
+    assert rows[names[0]]["change"] == 100 - 83  # the previous month read from the portal
+    assert rows[names[11]]["met"] == 16 and rows[names[11]]["applicable"] == 23
+    assert rows[names[26]]["institution"] == "Institución antigua" and rows[names[26]]["met"] == 17
+    assert rows[names[27]]["report"] == ILEGIBLE and "JSON" in rows[names[27]]["note"]
+    assert rows[names[31]]["report"] == SIN_INFORME and rows[names[31]]["percentage"] == 0
+    assert rows[names[31]]["institution"] == "Entidad 31"
+    said = " ".join(done.output.split())
+    assert f"({names[27]}): No se pudo leer el informe: el archivo no es JSON válido" in said
+
+    with (out / PERIOD / f"monitoreo-nacional-{PERIOD}.csv").open(encoding="utf-8-sig", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 32
+    md = (out / PERIOD / f"monitoreo-nacional-{PERIOD}.md").read_text(encoding="utf-8")
+    assert "11 instituciones (34 %) cumplen con el 100 %" in md
+
+    national = admin.action.package_show(id=f"{names[0]}-monitoreo-nacional-transparencia")
+    resource = next(r for r in national["resources"] if r["format"] == "JSON")
+    assert requests.get(resource["url"], timeout=30).json()["institutions"] == 32
+    again = runner.invoke(app, ["monitor", "--period", PERIOD, "--portal", ckan_server.url, "-o", str(out),
+                                "--only", f"{prefix}-*", "--publish", "--organization", names[0]])
+    assert again.exit_code == 0 and "(0 escrituras)" in " ".join(again.output.split())
