@@ -66,7 +66,7 @@ def _item_chain(config, source, code: str) -> bool:
     from transparencia.flows import release
 
     extraction = release.extract_task.fn(config, source, code, PERIOD, "bench-bare")
-    report = release.validate_task.fn(extraction, config.catalog.get(code), PERIOD)
+    report = release.validate_task.fn(config, extraction, config.catalog.get(code), PERIOD)
     return release.publish_task.fn(config, code, PERIOD, extraction, report, source.directorate_name,
                                    "local", False)["published"]
 

@@ -145,11 +145,14 @@ def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, per
 
 
 @task(name="validar", cache_policy=NO_CACHE, task_run_name="validar-{item.code}")
-def validate_task(extraction, item, period: str):
+def validate_task(config: InstitutionConfig, extraction, item, period: str):
     from transparencia.validation import validate
+    from transparencia.validation.period_fidelity import natural_key
 
     started = time.perf_counter()
-    report = validate(extraction, item, period=period)
+    store = MonthStore(config.data_dir / "store", config.institution.organization)
+    published = store.other_months(item.slug, period, natural_key(item.table_schema()))
+    report = validate(extraction, item, period=period, published=published)
     _notify(item.code, "validar", errors=len(report.errors), warnings=len(report.warnings),
             seconds=time.perf_counter() - started)
     return report
@@ -324,7 +327,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     futures: dict[str, tuple] = {}
     for source, code in planned_extractions(config, period):
         extract_f = extract_task.submit(config, source, code, period, ledger.run_id)
-        validate_f = validate_task.submit(extract_f, config.catalog.get(code), period)
+        validate_f = validate_task.submit(config, extract_f, config.catalog.get(code), period)
         publish_f = publish_task.submit(config, code, period, extract_f, validate_f, source.directorate_name,
                                         target, dry_run)
         pairs[code], futures[code] = source, (extract_f, validate_f, publish_f)

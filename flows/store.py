@@ -75,8 +75,14 @@ class MonthStore:
         _replace(folder / f"{period}.json", json.dumps(meta, indent=2).encode("utf-8"))
         return StoredMonth(period, target, len(frame), digest, updated, written=True)
 
-    def load(self, slug: str, period: str) -> pd.DataFrame:
-        return pd.read_parquet(self.folder(slug) / f"{period}.parquet")
+    def load(self, slug: str, period: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return pd.read_parquet(self.folder(slug) / f"{period}.parquet", columns=columns)
+
+    def other_months(self, slug: str, period: str, columns: list[str]) -> dict[str, pd.DataFrame]:
+        """``columns`` of every stored month but ``period``: what a new month must not repeat."""
+        if not columns:
+            return {}
+        return {other: self.load(slug, other, columns) for other in self.months(slug) if other != period}
 
     def history(self, slug: str) -> pd.DataFrame:
         """Every stored month of an item, oldest first (empty frame when nothing is stored)."""

@@ -73,6 +73,7 @@ class Extraction:
     coercions: list[Coercion] = field(default_factory=list)
     failures: list[CellFailure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # Spanish remarks on how the source was read
+    banner: list[str] = field(default_factory=list)  # text of the title rows above the header
 
     @property
     def rows(self) -> int:

@@ -191,7 +191,13 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: st
         dropped=dropped,
         coercions=filled + coercions,
         failures=failures,
+        banner=_banner(grid.rows[:location.first_row]),
     )
+
+
+def _banner(rows: list[list]) -> list[str]:
+    """The title rows above the header, one text each ("PLANILLA DE ENERO 2025")."""
+    return [" ".join(str(v).strip() for v in row if _filled(v)) for row in rows if any(_filled(v) for v in row)]
 
 
 def _where(source: SourceRef) -> str:

@@ -78,7 +78,10 @@ def test_period_option_checks_every_row(tmp_path):
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["period"] == "2025-02"
-    assert [(e["rule"], e["row"]) for e in data["errors"]] == [("period-mismatch", 2)]
+    # The file's own period column says January: the whole file is refused as another month's,
+    # and the row is named.
+    assert [(e["rule"], e["row"]) for e in data["errors"]] == [("period-evidence", None), ("period-mismatch", 2)]
+    assert "parece ser de enero de 2025" in data["errors"][0]["message"]
 
 
 def test_warnings_alone_leave_the_file_valid(tmp_path):

@@ -123,6 +123,14 @@ FINDING_TYPES: dict[str, FindingType] = {
                     "'{title}' ({value}) es menor que '{previous_title}' ({previous_value})."),
         FindingType("period-mismatch", "Período distinto del que se valida",
                     "El período '{value}' de la fila no coincide con el período que se valida ({period})."),
+        FindingType("period-evidence", "El archivo parece ser de otro mes",
+                    "{subject} parece ser de {month}: {evidence}. Se está publicando {period}: "
+                    "revise que sea el archivo del período."),
+        FindingType("period-hint", "El nombre o el título mencionan otro mes",
+                    "{evidence}, pero las fechas de las filas caen en {period}: revise el nombre o el título."),
+        FindingType("cross-month-duplicate", "Fila ya publicada en otro mes",
+                    "La fila ({key}) = ({value}) ya está publicada en {published}: un mismo registro "
+                    "no puede contarse en dos meses."),
         FindingType("no-rows", "Sin filas de datos",
                     "El archivo no tiene filas de datos. Si en el período no hubo registros, es correcto; "
                     "si no, revise que la hoja elegida sea la correcta."),

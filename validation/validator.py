@@ -1,13 +1,15 @@
 """``validate``: one item's extraction against its schema, as a ``ValidationReport``.
 
-Findings come from five places: values the extractor could not convert, required columns the
-source lacks, the GX suite generated from the schema, the schema's row rules, and rows whose
-``periodo`` is not the period being validated.
+Findings come from seven places: whether the source belongs to the period at all
+(``period_fidelity``), values the extractor could not convert, required columns the source lacks,
+the GX suite generated from the schema, the schema's row rules, rows whose ``periodo`` is not the
+period being validated, and rows already published in another month.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -19,13 +21,18 @@ from transparencia.sources.extraction import Extraction
 from transparencia.validation.expectations import run_suite
 from transparencia.validation.findings import Finding, ValidationReport, render_message
 from transparencia.validation.hits import Hits, to_findings
+from transparencia.validation.period_fidelity import cross_month_hits, period_findings
 from transparencia.validation.rules import check_rules, run_rules
 
 PERIOD = re.compile(YEARMONTH_PATTERN)
 
 
-def validate(extraction: Extraction, item: Item, period: str | None = None) -> ValidationReport:
-    """Validate an extraction of ``item`` for ``period`` (YYYY-MM; inferred from ``periodo`` if None)."""
+def validate(extraction: Extraction, item: Item, period: str | None = None,
+             published: Mapping[str, pd.DataFrame] | None = None) -> ValidationReport:
+    """Validate an extraction of ``item`` for ``period`` (YYYY-MM; inferred from ``periodo`` if None).
+
+    ``published`` holds the item's months already published (month -> rows, at least the natural
+    key's columns), so that a row published in another month is caught before it counts twice."""
     schema = item.table_schema()
     check_rules(schema)
     if period is not None and not PERIOD.match(period):
@@ -33,12 +40,14 @@ def validate(extraction: Extraction, item: Item, period: str | None = None) -> V
     frame = extraction.frame
     period = period or infer_period(frame)
     source = extraction.source
-    findings = [_missing_column(schema, column, source.location, source.sheet)
-                for column in extraction.missing_columns if _is_required(schema, column)]
+    findings = period_findings(extraction, schema, period)
+    findings += [_missing_column(schema, column, source.location, source.sheet)
+                 for column in extraction.missing_columns if _is_required(schema, column)]
     hits = _failure_hits(extraction, schema)
     hits += _without_failed_cells(_without_missing_columns(run_suite(frame, schema), extraction), extraction)
     hits += run_rules(frame, schema, period)
     hits += _period_hits(frame, period)
+    hits += cross_month_hits(frame, schema, period, published or {})
     for group in hits:
         findings += to_findings(group, source.location, source.sheet)
     if frame.empty:

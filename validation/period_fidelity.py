@@ -1,0 +1,214 @@
+"""Does a file or a query result belong to the month being released?
+
+Files rarely carry a period column, so the run's period fills ``periodo``: a February file dropped
+into January's inbox would otherwise be stamped ``2025-01`` and published as January, and the
+history would count every February row twice once February is published too. Before the rows are
+validated, the evidence the source itself carries is weighed:
+
+  dates     the item's period-bound fields (``date_in_period`` rules with ``relation: within``,
+            e.g. a trip's departure date): the month most of them fall in (from three dates on)
+  periodo   a period column the source brought itself
+  title     month names (and AAAA-MM) in the rows above the header ("PLANILLA DE FEBRERO 2025")
+  name      month names and AAAA-MM / AAAAMM in the file name
+
+Dates and a period column are strong evidence; title and file name are weak. Strong evidence of
+another month is a blocking error naming it. Weak evidence of another month blocks too, unless the
+strong evidence says the rows are of the period (then it is a warning: the name is wrong, not the
+data).
+
+The second check is across months: an item whose rows are events dated inside their month (its
+natural key, the ``primaryKey`` without ``periodo``, includes a period-bound date) cannot have
+the same row published in two months; such a row is an error naming the month that has it.
+Items that repeat every month by nature (a payroll: the same employee and post) are not checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import numpy as np
+import pandas as pd
+
+from transparencia.schemas.table import TableSchema
+from transparencia.sources.extraction import Extraction
+from transparencia.validation.findings import Finding, render_message
+from transparencia.validation.hits import Hits, shown_value
+
+MONTH_NAMES = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)
+_MONTH_NUMBERS = {name: i + 1 for i, name in enumerate(MONTH_NAMES)} | {"setiembre": 9}
+_NAMED_MONTH = re.compile(
+    r"(?<![a-záéíóúñ])(" + "|".join(_MONTH_NUMBERS) + r")(?![a-záéíóúñ])(?:\W+(?:de\W+|del\W+)?(\d{4}))?",
+    re.IGNORECASE,
+)
+_NUMBERED_MONTH = re.compile(r"(?<!\d)(20\d{2})[-_.]?(0[1-9]|1[0-2])(?!\d)(?![-/.]\d)")
+MIN_DATES = 3  # fewer dated rows say too little: a single trip may rightly start the month before
+_DAY_BEFORE = re.compile(r"\d{1,2}\W+(?:de\W+)?$", re.IGNORECASE)  # "5 de febrero": a date, not a month
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of evidence about the source's month."""
+
+    period: str  # AAAA-MM it points to
+    text: str  # Spanish, e.g. "40 de 40 fechas de salida caen en febrero"
+    strong: bool
+    column: str | None = None
+
+
+def month_label(period: str) -> str:
+    """'2025-02' -> 'febrero de 2025'."""
+    year, month = period.split("-")
+    return f"{MONTH_NAMES[int(month) - 1]} de {year}"
+
+
+def period_bound_fields(schema: TableSchema) -> list[str]:
+    """Date fields every row's value must fall inside its month (``date_in_period`` ``within``)."""
+    return [r.params["field"] for r in schema.rules
+            if r.check == "date_in_period" and r.params.get("relation", "within") == "within"
+            and r.params.get("field") in schema.field_names]
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def _date_evidence(frame: pd.DataFrame, schema: TableSchema) -> list[Evidence]:
+    found = []
+    for name in period_bound_fields(schema):
+        if name not in frame or not pd.api.types.is_datetime64_any_dtype(frame[name]):
+            continue
+        months = frame[name].dropna().dt.strftime("%Y-%m")
+        if months.empty:
+            continue
+        counts = months.value_counts()
+        top, top_count = str(counts.index[0]), int(counts.iloc[0])
+        if top_count * 2 > len(months) and top_count >= MIN_DATES:
+            what = _plural_title(schema.field(name).title)
+            text = f"{top_count} de {len(months)} {what} caen en {MONTH_NAMES[int(top[5:]) - 1]}"
+            found.append(Evidence(top, text, strong=True, column=name))
+    return found
+
+
+def _plural_title(title: str) -> str:
+    """'Fecha de salida' -> 'fechas de salida' (the titles of period-bound fields are dates)."""
+    first, _, rest = title.lower().partition(" ")
+    plural = first + ("es" if first.endswith(("n", "l", "r", "d")) else "s")
+    return f"{plural} {rest}".strip()
+
+
+def _column_evidence(extraction: Extraction) -> list[Evidence]:
+    """The source's own period column (not one the run filled)."""
+    frame = extraction.frame
+    if "periodo" not in extraction.column_map or "periodo" not in frame:
+        return []
+    values = frame["periodo"].dropna().astype(str)
+    if values.empty:
+        return []
+    counts = values.value_counts()
+    top, top_count = str(counts.index[0]), int(counts.iloc[0])
+    if top_count * 2 <= len(values) or not _NUMBERED_MONTH.fullmatch(top):
+        return []
+    header = extraction.column_map["periodo"]
+    text = f"{top_count} de {len(values)} filas dicen {top} en la columna '{header}'"
+    return [Evidence(top, text, strong=True, column="periodo")]
+
+
+def months_named(text: str, default_year: int) -> set[str]:
+    """The months a text names: 'febrero 2025', 'FEBRERO', '2025-02', '202502' (AAAA-MM each);
+    full dates ('5 de febrero de 2025', '2025-02-05') name a day, not a month, and are skipped."""
+    found = set()
+    for match in _NAMED_MONTH.finditer(text):
+        if _DAY_BEFORE.search(text[:match.start()]):
+            continue
+        year = int(match.group(2)) if match.group(2) else default_year
+        found.add(f"{year:04d}-{_MONTH_NUMBERS[match.group(1).lower()]:02d}")
+    for match in _NUMBERED_MONTH.finditer(text):
+        found.add(f"{match.group(1)}-{match.group(2)}")
+    return found
+
+
+def _text_evidence(extraction: Extraction, period: str) -> list[Evidence]:
+    if extraction.source.kind != "file":
+        return []
+    year = int(period[:4])
+    found = []
+    name = PurePath(extraction.source.location).name
+    named = months_named(re.sub(r"[_\-.]+", " ", PurePath(name).stem) + " " + PurePath(name).stem, year)
+    if len(named) == 1:
+        found.append(Evidence(next(iter(named)), f"el nombre del archivo '{name}' dice {month_label(next(iter(named)))}",
+                              strong=False))
+    for line in extraction.banner:
+        named = months_named(line, year)
+        if len(named) == 1:
+            found.append(Evidence(next(iter(named)), f"el título dice '{line}'", strong=False))
+            break
+    return found
+
+
+def evidence(extraction: Extraction, schema: TableSchema, period: str) -> list[Evidence]:
+    """Every piece of evidence the source carries about its month, strongest first."""
+    return [*_date_evidence(extraction.frame, schema), *_column_evidence(extraction),
+            *_text_evidence(extraction, period)]
+
+
+def period_findings(extraction: Extraction, schema: TableSchema, period: str | None) -> list[Finding]:
+    """A blocking error when the source looks like another month's; a warning when only its name or
+    title says another month while its dates say this one."""
+    if period is None:
+        return []
+    pieces = evidence(extraction, schema, period)
+    elsewhere = [e for e in pieces if e.period != period]
+    if not elsewhere:
+        return []
+    confirmed = any(e.strong and e.period == period for e in pieces)
+    strong = [e for e in elsewhere if e.strong]
+    source = extraction.source
+    subject = "el archivo" if source.kind == "file" else "el resultado de la consulta"
+    if strong or not confirmed:
+        claimed = (strong or elsewhere)[0].period
+        shown = "; ".join(e.text for e in elsewhere if e.period == claimed)
+        message = render_message("period-evidence", subject=subject.capitalize(), month=month_label(claimed),
+                                 evidence=shown, period=month_label(period))
+        column = (strong or elsewhere)[0].column
+        return [Finding("period-evidence", "error", message, column, None, claimed, source.location, source.sheet)]
+    first = elsewhere[0]
+    message = render_message("period-hint", evidence=first.text[0].upper() + first.text[1:],
+                             period=month_label(period))
+    return [Finding("period-hint", "warning", message, None, None, first.period, source.location, source.sheet)]
+
+
+# --------------------------------------------------------------------------- across months
+
+
+def natural_key(schema: TableSchema) -> list[str]:
+    """The primary key without ``periodo``, when it identifies an event dated inside its month
+    (it includes a period-bound date); empty when rows may rightly repeat month after month."""
+    key = [k for k in schema.primary_key if k != "periodo"]
+    return key if set(key) & set(period_bound_fields(schema)) else []
+
+
+def cross_month_hits(frame: pd.DataFrame, schema: TableSchema, period: str | None,
+                     published: Mapping[str, pd.DataFrame]) -> list[Hits]:
+    """Rows whose natural key is already published in another month (``published``: month -> rows)."""
+    key = natural_key(schema)
+    if not key or period is None or frame.empty:
+        return []
+    mine = pd.MultiIndex.from_frame(frame[key].astype(object))
+    month_of = np.full(len(frame), "", dtype=object)
+    for other, rows in sorted(published.items()):
+        if other == period or rows.empty or not set(key) <= set(rows.columns):
+            continue
+        seen = mine.isin(pd.MultiIndex.from_frame(rows[key].astype(object)))
+        month_of[seen & (month_of == "")] = month_label(other)
+    hit = month_of != ""
+    if not hit.any():
+        return []
+    values = [", ".join(shown_value(v) for v in row) for row in frame.loc[hit, key].itertuples(index=False)]
+    titles = ", ".join(schema.field(k).title for k in key)
+    return [Hits("cross-month-duplicate", "error", ", ".join(key), frame.index.to_numpy()[hit], values,
+                 {"key": titles}, {"published": month_of[hit]})]
