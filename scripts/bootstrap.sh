@@ -29,7 +29,8 @@ install_apt() {  # install_apt "test:package" ...
 
 if [[ ${1:-} == --test ]]; then
     # PostgreSQL, Redis, Java (Solr) and npm (fetches Solr) for the local CKAN; gcc/libpq-dev build
-    # CKAN's psycopg2; chromium renders the compliance report in a real browser.
+    # CKAN's psycopg2; chromium renders the compliance report in a real browser; LibreOffice Calc
+    # opens the XLSX the release writes (a second spreadsheet program besides calamine).
     install_apt "ls /usr/lib/postgresql/*/bin/initdb:postgresql" \
                 "command -v redis-server:redis-server" \
                 "command -v java:default-jre-headless" \
@@ -38,7 +39,8 @@ if [[ ${1:-} == --test ]]; then
                 "command -v pg_config:libpq-dev" \
                 "ls /usr/lib/*-linux-gnu/libmagic.so.1:libmagic1" \
                 "command -v curl:curl" \
-                "command -v chromium:chromium"
+                "command -v chromium:chromium" \
+                "command -v soffice:libreoffice-calc-nogui"
 fi
 
 if [[ ! -f $STAMP ]]; then

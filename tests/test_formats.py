@@ -234,8 +234,9 @@ def test_xlsx_continuation_sheets_read_in_calamine(tmp_path, monkeypatch):
     assert second[0][0] == "Período"
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice no está instalado")
 def test_xlsx_opens_in_libreoffice(tmp_path):
+    if shutil.which("soffice") is None:
+        pytest.fail("LibreOffice (soffice) is missing: scripts/bootstrap.sh --test installs it")
     path = tmp_path / "a.xlsx"
     formats.write_xlsx(_frame(), FIELDS, path, sheet_title="Planilla", document_date=dt.datetime(2025, 1, 1))
     subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
