@@ -34,6 +34,7 @@ from prefect.states import Failed
 from transparencia.errors import ConfigError, TransientError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
 from transparencia.flows.store import MonthStore
+from transparencia.publishers.public import describe_source, public_error
 from transparencia.reports import compliance
 from transparencia.reports.compliance import ComplianceReport, ItemStatus
 from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, Period, SourceConfig, load_config
@@ -229,8 +230,13 @@ def _error_message(exc: BaseException) -> str:
     return exc.message if isinstance(exc, TransparenciaError) else f"{type(exc).__name__}: {exc}"
 
 
-def _findings(report) -> list[dict[str, Any]]:
-    return [f.to_dict() for f in report.findings]
+def _public_findings(config: InstitutionConfig, item, report) -> list[dict[str, Any]]:
+    """The findings as the published report may show them (personal data per policy, no paths)."""
+    from transparencia.publishers.privacy import treatments
+    from transparencia.publishers.public import public_findings
+
+    schema = item.table_schema()
+    return public_findings(report, schema, treatments(schema, config.privacy.get(item.code, {})))
 
 
 def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
@@ -248,21 +254,24 @@ def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
     try:
         extraction = extract_f.result()
     except MissingInputError as exc:
-        status.detail = exc.message
+        status.detail = public_error(exc)
         return status
     except Exception as exc:  # unusable input: the item is rejected and the reason shown
-        status.status, status.errors, status.detail = compliance.RECHAZADO, 1, _error_message(exc)
+        ledger.errors.append(f"{item.code}: {_error_message(exc)}")  # the full detail stays local
+        status.status, status.errors, status.detail = compliance.RECHAZADO, 1, public_error(exc)
         status.findings = [{"rule": "fuente", "severity": "error", "message": status.detail, "column": None,
                             "row": None, "value": None, "file": None, "sheet": None}]
         return status
-    status.rows, status.source = extraction.rows, extraction.source.describe()
+    status.rows, status.source = extraction.rows, describe_source(extraction.source)
     try:
         report = validate_f.result()
     except Exception as exc:
-        status.status, status.errors, status.detail = compliance.RECHAZADO, 1, _error_message(exc)
+        ledger.errors.append(f"{item.code}: {_error_message(exc)}")
+        status.status, status.errors, status.detail = compliance.RECHAZADO, 1, public_error(exc)
         return status
-    status.errors, status.warnings, status.findings = len(report.errors), len(report.warnings), _findings(report)
-    ledger.findings[item.code] = status.findings
+    status.errors, status.warnings = len(report.errors), len(report.warnings)
+    status.findings = _public_findings(config, item, report)
+    ledger.findings[item.code] = [f.to_dict() for f in report.findings]
     if not report.valid:
         status.status = compliance.RECHAZADO
         status.detail = "Tiene errores: no se publicó este mes; los meses anteriores siguen publicados."
@@ -270,8 +279,8 @@ def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
     try:
         published = publish_f.result()
     except Exception as exc:
-        status.status, status.detail = compliance.FALTANTE, f"No se pudo publicar: {_error_message(exc)}"
-        ledger.errors.append(f"{item.code}: {status.detail}")
+        status.status, status.detail = compliance.FALTANTE, f"No se pudo publicar: {public_error(exc)}"
+        ledger.errors.append(f"{item.code}: No se pudo publicar: {_error_message(exc)}")
         return status
     status.status = compliance.ADVERTENCIAS if report.warnings else compliance.PUBLICADO
     status.url, status.last_update = published.get("url"), published.get("updated")
@@ -291,12 +300,12 @@ def _document_status(config: InstitutionConfig, item, period: str) -> ItemStatus
     if entry is None:
         status.detail = "El documento no está configurado (enlace o archivo con su fecha de actualización)."
         return status
-    status.url = entry.url or (entry.path.resolve().as_uri() if entry.path else None)
-    status.source = entry.title
+    status.url = entry.url  # a local file's path means nothing to the public: no file:// link
+    status.source = entry.title or (f"archivo {entry.path.name}" if entry.path else None)
     status.last_update = entry.updated.isoformat() if entry.updated else None
     status.status = compliance.document_status(item.frequency, entry.updated, period)
     if entry.path is not None and not entry.path.exists():
-        status.status, status.detail = compliance.FALTANTE, f"No existe el archivo '{entry.path}'."
+        status.status, status.detail = compliance.FALTANTE, f"No existe el archivo '{entry.path.name}'."
     elif status.status == compliance.VENCIDO:
         status.detail = (f"Última actualización {status.last_update}; la frecuencia {item.frequency_label} "
                          f"exige actualizarlo al menos cada {compliance.FRESHNESS_MONTHS[item.frequency]} mes(es).")

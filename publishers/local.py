@@ -67,7 +67,10 @@ class LocalCatalog:
         """Copy the files whose sha256 differs, merge the dataset metadata, refresh catalog and index."""
         _check_identity(dataset, resources)
         folder = self.root / dataset.organization / dataset.name
-        result = PublishResult(dataset=dataset.name, url=folder.as_uri(), dry_run=dry_run)
+        # The dataset's address as the catalog gives it (relative to its root, like catalog.json's
+        # download URLs): a file:// link to this machine would be dead for the public.
+        public_url = "/".join(quote(part) for part in (dataset.organization, dataset.name)) + "/"
+        result = PublishResult(dataset=dataset.name, url=public_url, dry_run=dry_run)
         with self._lock(dry_run):
             old = _read_metadata(folder)
             records = {r["name"]: r for r in old.get("resources", [])}

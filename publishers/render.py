@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,9 @@ import jinja2
 import pandas as pd
 
 from transparencia.errors import ConfigError, InputError
-from transparencia.publishers import formats
+from transparencia.publishers import formats, public
 from transparencia.publishers.base import DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
-from transparencia.publishers.privacy import (
-    TREATMENT_LABELS,
-    apply_privacy,
-    mask_cedulas_in_text,
-    mask_value,
-    treatments,
-)
+from transparencia.publishers.privacy import TREATMENT_LABELS, apply_privacy, treatments
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import YEARMONTH_PATTERN, Field, TableSchema
 from transparencia.sources.config import Institution
@@ -45,7 +39,6 @@ TYPE_LABELS = {
     "string": "texto", "yearmonth": "año-mes (AAAA-MM)", "number": "número",
     "integer": "entero", "date": "fecha (AAAA-MM-DD)", "boolean": "verdadero/falso",
 }
-OMITTED_VALUE = "[dato personal omitido]"
 _PERIOD = re.compile(YEARMONTH_PATTERN)
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -261,7 +254,7 @@ def _render_report(release: ItemRelease, rules: Mapping[str, str], out_dir: Path
     html = template("informe.html.j2").render(
         report=public, item=label, period=period, month=_month_text(period),
         institution=release.institution.name, directorate=release.directorate,
-        reasons=DROP_REASONS, coercions=COERCION_LABELS,
+        reasons=DROP_REASONS,
     )
     html_path.write_text(html, encoding="utf-8")
     description = (f"Resultado de la validación de {label} de {_month_text(period)}: filas leídas, "
@@ -280,67 +273,44 @@ COERCION_LABELS = {
     "amount_text": "montos escritos como texto convertidos a número",
     "excel_serial_date": "fechas en número de serie de Excel convertidas",
     "text_date": "fechas escritas como texto convertidas",
+    "spanish_text_date": "fechas escritas en palabras convertidas (p. ej. «15 de enero de 2025»)",
     "cedula_normalised": "cédulas normalizadas",
     "enum_case": "valores de lista corregidos en mayúsculas/minúsculas",
+    "whitespace": "espacios sobrantes al inicio o al final quitados",
+    "number_as_text": "números guardados como texto",
+    "value_as_text": "valores guardados como texto",
+    "text_yearmonth": "períodos escritos como texto convertidos a AAAA-MM",
+    "date_as_yearmonth": "fechas convertidas a período AAAA-MM",
+    "period_from_run": "período del mes publicado asignado a todas las filas (el archivo no trae columna de período)",
 }
 
 
 def public_report(report: ValidationReport, schema: TableSchema, rules: Mapping[str, str]) -> dict[str, Any]:
-    """``report.to_dict()`` with personal data treated as in the published files.
+    """``report.to_dict()`` as it may be published (see ``publishers.public``).
 
-    Values of masked columns are masked, values of omitted columns removed (also from the
-    messages quoting them), and when a cédula field is not published every cédula-shaped text
-    in the report is masked, wherever it appears.
+    Findings follow their columns' personal-data policy (masked, or no value) with messages
+    rendered from the treated value; coercion examples likewise; the source is described in
+    public terms (no path, no URL); conversions are described in Spanish, never by internal id.
     """
     data = report.to_dict()
-    for key in ("errors", "warnings"):
-        data[key] = [_public_finding(f, schema, rules) for f in data[key]]
-    for coercion in data.get("extraction", {}).get("coercions", []):
+    data["errors"] = [public.public_finding(f, schema, rules) for f in report.errors]
+    data["warnings"] = [public.public_finding(f, schema, rules) for f in report.warnings]
+    data["file"] = public.file_name(report.file)
+    extraction = data.get("extraction", {})
+    if report.source is not None:
+        data["source"] = extraction["source"] = public.describe_source(report.source)
+    for coercion in extraction.get("coercions", []):
+        coercion["description"] = COERCION_LABELS.get(coercion.get("kind"), "valores convertidos")
         coercion["examples"] = [
-            [_public_value(v, coercion.get("column"), schema, rules) for v in pair]
+            [_public_example(v, coercion.get("column"), schema, rules) for v in pair]
             for pair in coercion.get("examples", [])
         ]
-    if any(f.format == "cedula" and rules[f.name] != "publish" for f in schema.fields):
-        data = _map_strings(data, mask_cedulas_in_text)
-    return data
+    return public.finish(data, schema, rules)
 
 
-def _columns(column: str | None, schema: TableSchema) -> list[str]:
-    if not column:
-        return []
-    return [c.strip() for c in str(column).split(",") if c.strip() in schema.field_names]
-
-
-def _public_value(value: Any, column: str | None, schema: TableSchema, rules: Mapping[str, str]) -> Any:
-    names = _columns(column, schema)
-    if value is None or not names:
-        return value
-    if any(rules[n] in ("omit", "never") for n in names):
-        return OMITTED_VALUE
-    if len(names) == 1 and rules[names[0]] == "mask":
-        return mask_value(value, schema.field(names[0]))
-    return value
-
-
-def _public_finding(finding: dict[str, Any], schema: TableSchema, rules: Mapping[str, str]) -> dict[str, Any]:
-    value = finding.get("value")
-    public = _public_value(value, finding.get("column"), schema, rules)
-    if public is value:
-        return finding
-    message = finding.get("message") or ""
-    if value is not None and str(value):
-        message = message.replace(str(value), str(public))
-    return {**finding, "value": public, "message": message}
-
-
-def _map_strings(data: Any, change: Callable[[str], str]) -> Any:
-    if isinstance(data, str):
-        return change(data)
-    if isinstance(data, dict):
-        return {k: _map_strings(v, change) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_map_strings(v, change) for v in data]
-    return data
+def _public_example(value: Any, column: str | None, schema: TableSchema, rules: Mapping[str, str]) -> Any:
+    treated, changed = public.treated_value(value, column, schema, rules)
+    return public.OMITTED_VALUE if changed and treated is None else treated
 
 
 def _dataset_spec(release: ItemRelease, rules: Mapping[str, str], periods: list[str]) -> DatasetSpec:

@@ -165,7 +165,14 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.globals["STATUS_LABELS"] = STATUS_LABELS
+    env.filters["link"] = link
     return env
+
+
+def link(url: str) -> str:
+    """An item's link as the published report needs it: a portal's address as is; a local catalog's
+    (relative to the catalog root) reached from the report's own folder, two levels down."""
+    return url if "://" in url or url.startswith("/") else f"../../{url}"
 
 
 def render(report: ComplianceReport, fmt: str) -> str:

@@ -115,9 +115,20 @@ def fill_placeholders(template: str, period: Period, where: str) -> str:
 # --------------------------------------------------------------------------- secrets
 
 
+# A secret passed as a query parameter (``?password=``, ``&PWD=``, an ODBC string's ``PWD=...;``,
+# URL-encoded or not): its value runs to the next separator.
+_SECRET_PARAMETER = re.compile(
+    r"((?:[?&;]|%3B|%26)\s*(?:password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?token)\s*(?:=|%3D))"
+    r"(?:(?!%3B|%26)[^&;#])*",
+    re.IGNORECASE,
+)
+
+
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (``postgresql://user:***@host/db``)."""
-    return re.sub(r"^([a-zA-Z][\w+.-]*://[^:/@]*):[^?#]*@", r"\1:***@", url)
+    """The URL with its password replaced by ``***`` (``postgresql://user:***@host/db``), also when
+    given as a query parameter (``?password=***``, ``?odbc_connect=...PWD%3D***``)."""
+    masked = re.sub(r"^([a-zA-Z][\w+.-]*://[^:/@]*):[^?#]*@", r"\1:***@", url)
+    return _SECRET_PARAMETER.sub(r"\1***", masked)
 
 
 def url_has_password(url: str) -> bool:

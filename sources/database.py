@@ -250,13 +250,16 @@ def _first_line(exc: sa_exc.StatementError) -> str:
 def _connect_error(exc: sa_exc.DBAPIError, context: str, shown: str) -> Exception:
     reason = _first_line(exc)
     message = f"{context}: no se pudo conectar a la base de datos {shown}: {reason}"
+    public = f"{context}: no se pudo conectar con la base de datos."
     if any(marker in reason.lower() for marker in _TERMINAL_CONNECT):
-        return InputError(message)
-    return TransientError(message)
+        return InputError(message, public)
+    return TransientError(message, public)
 
 
 def _query_error(exc: sa_exc.StatementError, context: str, shown: str) -> Exception:
     reason = _first_line(exc)
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return TransientError(f"{context}: se perdió la conexión con la base de datos {shown}: {reason}")
-    return InputError(f"{context}: falló la consulta en {shown}: {reason}")
+        return TransientError(f"{context}: se perdió la conexión con la base de datos {shown}: {reason}",
+                              f"{context}: se perdió la conexión con la base de datos.")
+    return InputError(f"{context}: falló la consulta en {shown}: {reason}",
+                      f"{context}: falló la consulta a la base de datos.")

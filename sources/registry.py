@@ -134,7 +134,9 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     matches = find_input(config.inbox, pattern)
     if not matches:
         raise MissingInputError(f"{request.context}: no llegó el archivo del período {period}: ningún archivo "
-                                f"coincide con '{pattern}' en la carpeta de entrada")
+                                f"coincide con '{pattern}' en la carpeta de entrada",
+                                f"{request.context}: no llegó el archivo del período {period} "
+                                f"('{Path(pattern).name}').")
     if len(matches) > 1:
         names = ", ".join(str(_relative(m, config.inbox)) for m in matches)
         raise InputError(f"{request.context}: hay {len(matches)} archivos que coinciden con '{pattern}' ({names}); "
@@ -212,7 +214,8 @@ def extract_source(config: InstitutionConfig, source: SourceConfig | str, item: 
     except TransparenciaError as exc:
         if request.context in exc.message:
             raise
-        raise type(exc)(f"{request.context}: {exc.message}") from None
+        public = f"{request.context}: {exc.public}" if exc.public else None
+        raise type(exc)(f"{request.context}: {exc.message}", public) from None
 
 
 def extract_period(config: InstitutionConfig, period: str | Period, *, run_id: str | None = None) -> list[Outcome]:

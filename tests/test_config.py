@@ -11,7 +11,14 @@ import yaml
 
 from transparencia.errors import ConfigError
 from transparencia.publishers.privacy import treatments
-from transparencia.sources.config import Period, fill_placeholders, load_config, mask_url, resolve_secret
+from transparencia.sources.config import (
+    Period,
+    fill_placeholders,
+    load_config,
+    mask_url,
+    resolve_secret,
+    url_has_password,
+)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
 
@@ -172,6 +179,19 @@ def test_mask_url_hides_only_the_password():
     assert mask_url("postgresql://user:p@ss:w0rd@host:5432/db") == "postgresql://user:***@host:5432/db"
     assert mask_url("mysql+pymysql://root@127.0.0.1/x") == "mysql+pymysql://root@127.0.0.1/x"
     assert mask_url("sqlite:///data/x.sqlite") == "sqlite:///data/x.sqlite"
+
+
+@pytest.mark.parametrize(("url", "masked"), [
+    ("postgresql://user@host/db?password=s3cr3t&sslmode=require", "postgresql://user@host/db?password=***&sslmode=require"),
+    ("mssql+pyodbc://host/db?driver=ODBC+18&PWD=Secreto%21", "mssql+pyodbc://host/db?driver=ODBC+18&PWD=***"),
+    ("mssql+pyodbc:///?odbc_connect=DRIVER%3DX%3BUID%3Dsa%3BPWD%3Dclave%3BDATABASE%3Dd",
+     "mssql+pyodbc:///?odbc_connect=DRIVER%3DX%3BUID%3Dsa%3BPWD%3D***%3BDATABASE%3Dd"),
+    ("mysql://u@h/d?passwd=x;charset=utf8", "mysql://u@h/d?passwd=***;charset=utf8"),
+    ("postgresql://u:p@h/d?token=abc", "postgresql://u:***@h/d?token=***"),
+])
+def test_mask_url_hides_secrets_given_as_query_parameters(url, masked):
+    assert mask_url(url) == masked
+    assert url_has_password(url)
 
 
 def test_period_is_a_half_open_month():

@@ -8,11 +8,16 @@ policies key on the class, never on the message text.
 
 
 class TransparenciaError(Exception):
-    """Base class; ``str(error)`` is the Spanish message shown to the user."""
+    """Base class; ``str(error)`` is the Spanish message shown to the user.
 
-    def __init__(self, message: str):
+    ``public`` is the summary that may be published (in the compliance report) when the message
+    names internal details (a host, a port, a database user, a local path); the full message
+    stays on the officer's screen and in the local run ledger."""
+
+    def __init__(self, message: str, public: str | None = None):
         super().__init__(message)
         self.message = message
+        self.public = public
 
 
 class TerminalError(TransparenciaError):

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from transparencia.schemas.table import YEARMONTH_PATTERN, Field, TableSchema
-from transparencia.validation.hits import Hits, shown_value
+from transparencia.validation.hits import Hits
 
 CEDULA_PATTERN = r"^(?:PE|E|N|[1-9]|1[0-3])(?:AV|PI)?-\d{1,4}-\d{1,6}$"
 # Lenient on purpose (a warning only): natural persons' RUC is the cédula, legal persons' the
@@ -175,7 +175,7 @@ def _hits(check: Check, result: dict[str, Any], frame: pd.DataFrame) -> Hits:
         values = frame[check.columns[0]].to_numpy()[positions]
     else:
         parts = [frame[c].to_numpy()[positions] for c in check.columns]
-        values = [", ".join(shown_value(v) for v in combo) for combo in zip(*parts)]
+        values = list(zip(*parts))  # one tuple per row: to_findings shows it and keeps its parts
     return Hits(check.rule, check.severity, check.column, rows, values, check.params)
 
 

@@ -6,6 +6,7 @@ item; ``warning`` findings do not.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,6 +28,9 @@ class Finding:
     value: Any = None
     file: str | None = None
     sheet: str | None = None
+    # The template's other parameters (and ``parts``, a compound key's values one by one), so that
+    # publishing can render the message again from a masked or omitted value.
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +53,7 @@ class ValidationReport:
     period: str | None
     findings: list[Finding] = field(default_factory=list)
     extraction: dict[str, Any] = field(default_factory=dict)  # Extraction.summary()
+    source: Any = field(default=None, compare=False)  # the SourceRef read (publishing describes it publicly)
 
     @property
     def errors(self) -> list[Finding]:

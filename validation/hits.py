@@ -70,16 +70,20 @@ def to_findings(hits: Hits, file: str | None, sheet: str | None,
 
     The summary keeps the check's rule id (so counting by rule stays right) with no row or value;
     its message is the ``more-rows`` template.
+    A compound value (a tuple: one value per column of a key) is shown joined by ", " and kept
+    part by part in the finding's ``params["parts"]``.
     """
     findings = []
     for i in range(min(cap, len(hits))):
         value = hits.values[i]
-        params = {k: shown_value(v[i]) for k, v in hits.row_params.items()}
-        message = render_message(hits.rule, **{**hits.params, **params},
-                                 column=hits.column, value=shown_value(value))
+        params = {**hits.params, **{k: shown_value(v[i]) for k, v in hits.row_params.items()}}
+        if isinstance(value, tuple):
+            params["parts"] = tuple(plain_value(v) for v in value)
+            value = ", ".join(shown_value(v) for v in value)
+        message = render_message(hits.rule, **params, column=hits.column, value=shown_value(value))
         row = plain_value(hits.rows[i])
         findings.append(Finding(hits.rule, hits.severity, message, hits.column,
-                                None if row is None else int(row), plain_value(value), file, sheet))
+                                None if row is None else int(row), plain_value(value), file, sheet, params))
     rest = len(hits) - cap
     if rest > 0:
         message = render_message("more-rows", count=rest, title=FINDING_TYPES[hits.rule].title.lower())

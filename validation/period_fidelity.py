@@ -35,7 +35,7 @@ import pandas as pd
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction
 from transparencia.validation.findings import Finding, render_message
-from transparencia.validation.hits import Hits, shown_value
+from transparencia.validation.hits import Hits
 
 MONTH_NAMES = (
     "enero", "febrero", "marzo", "abril", "mayo", "junio",
@@ -208,7 +208,7 @@ def cross_month_hits(frame: pd.DataFrame, schema: TableSchema, period: str | Non
     hit = month_of != ""
     if not hit.any():
         return []
-    values = [", ".join(shown_value(v) for v in row) for row in frame.loc[hit, key].itertuples(index=False)]
+    values = [tuple(row) for row in frame.loc[hit, key].itertuples(index=False, name=None)]
     titles = ", ".join(schema.field(k).title for k in key)
     return [Hits("cross-month-duplicate", "error", ", ".join(key), frame.index.to_numpy()[hit], values,
                  {"key": titles}, {"published": month_of[hit]})]

@@ -55,7 +55,7 @@ def validate(extraction: Extraction, item: Item, period: str | None = None,
                                 source.location, source.sheet))
     return ValidationReport(
         item=item.code, item_name=item.name, file=source.location, sheet=source.sheet,
-        rows=len(frame), period=period, findings=findings, extraction=extraction.summary(),
+        rows=len(frame), period=period, findings=findings, extraction=extraction.summary(), source=source,
     )
 
 
