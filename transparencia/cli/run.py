@@ -97,18 +97,70 @@ def _summary(result) -> None:
 @friendly_errors
 def run_command(
     period: str = typer.Option(..., "--period", help="Mes a publicar, AAAA-MM."),
-    config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución."),
+    config: list[Path] = typer.Option([DEFAULT_CONFIG], "--config",
+                                      help="Configuración de la institución; se puede repetir, o dar una carpeta "
+                                           "de configuraciones, para publicar varias instituciones en Dask."),
     target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Extrae y valida, muestra lo que publicaría, no escribe."),
-    task_runner: str = typer.Option("thread", "--task-runner", help="thread (una máquina) o dask."),
+    task_runner: str = typer.Option("thread", "--task-runner", help="thread (una máquina) o dask (una institución)."),
     dask_address: str | None = typer.Option(None, "--dask-address", help="Dirección de un clúster Dask existente."),
+    workers: int | None = typer.Option(None, "--workers", min=1,
+                                       help="Procesos del clúster Dask local (varias instituciones; por defecto, "
+                                            "uno por núcleo)."),
 ) -> None:
     """Publica un mes: extrae, valida, publica e informa. Salida 0: todo publicado; 1: puntos rechazados o faltantes; 2: error de configuración."""
     if target is not None and target not in ("local", "ckan"):
         raise ConfigError(f"Destino '{target}' desconocido: use local o ckan")
-    result = _release(_check_period(period), config, target, dry_run, task_runner, dask_address)
+    if len(config) > 1 or config[0].is_dir():
+        result = _national(_check_period(period), config, target, dry_run, dask_address, workers)
+        _national_summary(result)
+        sys.exit(result.exit_code)
+    result = _release(_check_period(period), config[0], target, dry_run, task_runner, dask_address)
     _summary(result)
     sys.exit(result.exit_code)
+
+
+def _national(period: str, configs: list[Path], target: str | None, dry_run: bool, dask_address: str | None,
+              workers: int | None):
+    configure_prefect()
+    from transparencia.flows import national
+
+    paths = national.config_paths(configs)
+    where = f"el clúster Dask {dask_address}" if dask_address else "un clúster Dask local"
+    console.print(f"Publicación del período [bold]{period}[/] de {len(paths)} instituciones en {where} "
+                  "(iniciando Prefect y Dask…)")
+    with console.status("Publicando…"):
+        return national.run_national(period, paths, target=target, dry_run=dry_run, dask_address=dask_address,
+                                     workers=workers)
+
+
+def _national_summary(result) -> None:
+    from transparencia.reports.antai import AntaiScore
+
+    table = Table(title=f"{len(result.runs)} instituciones, período {result.period}", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    table.add_column("Institución", max_width=28, overflow="ellipsis", no_wrap=True)
+    table.add_column("Puntos", justify="right", no_wrap=True)
+    table.add_column("Banda", no_wrap=True)
+    table.add_column("Escrit.", justify="right")
+    table.add_column("Tiempo", justify="right", no_wrap=True)
+    for run in result.runs:
+        if run.error:
+            table.add_row(run.institution, "—", "[red]no se ejecutó[/]", "—", f"{run.seconds:.1f} s")
+            continue
+        summary = run.result.report["summary"]
+        score = AntaiScore(summary["fulfilled"], summary["applicable"])
+        table.add_row(run.institution, f"{score.met} de {score.applicable}", score.band.label.split(" (")[0],
+                      str(run.result.writes), f"{run.seconds:.1f} s")
+    console.print(table)
+    for run in result.runs:
+        if run.error:
+            err_console.print(f"[red]Error[/] en {run.config}: {run.error}", highlight=False)
+        elif run.result.errors:
+            err_console.print(f"[red]Error[/] en {run.institution}: {'; '.join(run.result.errors)}", highlight=False)
+    failed = sum(1 for r in result.runs if r.exit_code)
+    console.print(f"{len(result.runs) - failed} instituciones sin problemas, {failed} con puntos rechazados, "
+                  "faltantes o errores (detalle en el informe de cada una).")
 
 
 @app.command("report")

@@ -1,0 +1,178 @@
+"""Many institutions' months in one run, on a Dask cluster of worker processes.
+
+An operator who publishes for many institutions (a shared service for municipalities and juntas
+comunales) gives one configuration per institution. Each institution's release is one task on the
+Dask cluster, and inside it the institution's own flow (``flows.release.monthly_release``) runs as
+a subflow, so the Prefect UI shows one flow run per institution under the national run.
+
+* The stages are CPU-bound under the GIL, so institutions run in worker *processes*: a local
+  cluster sized to the machine's cores by default, or the cluster behind an existing scheduler's
+  address (``dask scheduler`` on one host, ``dask worker tcp://…:8786`` on each of the others), so
+  the same command scales onto more machines with no change.
+* One institution's failure (a broken configuration, a crash) never stops the others: it becomes
+  that institution's line in the summary, with the reason.
+* Workers must reach the same Prefect API as the parent: without ``PREFECT_API_URL`` the run
+  starts one temporary server and hands its address to the workers (each would otherwise start
+  its own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE as NO_CACHE
+
+from transparencia.errors import ConfigError, TransparenciaError
+from transparencia.sources.config import Period
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class InstitutionRun:
+    """One institution's part of the run: its release's result, or why it could not run."""
+
+    config: str
+    seconds: float = 0.0
+    result: object | None = None  # flows.release.ReleaseResult
+    error: str | None = None
+    error_exit: int = 1
+    worker: str = ""  # host:pid of the process that ran it
+
+    @property
+    def exit_code(self) -> int:
+        return self.error_exit if self.error else self.result.exit_code
+
+    @property
+    def institution(self) -> str:
+        if self.result is not None:
+            return self.result.report["institution"]
+        return short_name(self.config)
+
+
+@dataclass
+class NationalResult:
+    period: str
+    runs: list[InstitutionRun] = field(default_factory=list)
+    workers: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """The worst institution's: 0 all published, 1 items rejected or missing (or a crash), 2 configuration."""
+        return max((r.exit_code for r in self.runs), default=0)
+
+
+def config_paths(entries: Sequence[Path]) -> list[Path]:
+    """The configuration files named, a folder standing for every YAML file directly in it."""
+    paths: list[Path] = []
+    for entry in entries:
+        if entry.is_dir():
+            found = sorted(p for p in entry.iterdir() if p.suffix.lower() in CONFIG_SUFFIXES and p.is_file())
+            if not found:
+                raise ConfigError(f"La carpeta '{entry}' no tiene configuraciones (.yaml).")
+            paths += found
+        else:
+            paths.append(entry)
+    if len(set(paths)) != len(paths):
+        raise ConfigError("Una configuración aparece más de una vez.")
+    return paths
+
+
+def short_name(config_path: str) -> str:
+    """How a configuration is named before it is loaded: its folder and file, e.g. 'municipio-colon/institution.yaml'."""
+    path = Path(config_path)
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+@task(name="publicar-institucion", cache_policy=NO_CACHE, task_run_name="institucion-{label}")
+def institution_task(config_path: str, label: str, period: str, target: str | None, dry_run: bool) -> InstitutionRun:
+    """Run one institution's month as a subflow; a failure is returned, not raised, so it stays that institution's."""
+    from transparencia.flows.release import monthly_release
+
+    run = InstitutionRun(config_path, worker=f"{socket.gethostname()}:{os.getpid()}")
+    started = time.perf_counter()
+    try:
+        state = monthly_release(period=period, config_path=config_path, target=target, dry_run=dry_run,
+                                return_state=True)
+        outcome = state.result(raise_on_failure=False)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        run.result = outcome
+    except TransparenciaError as error:
+        run.error, run.error_exit = error.message, 2 if isinstance(error, ConfigError) else 1
+    except Exception as error:  # one institution's crash is its own line in the summary
+        run.error = f"{type(error).__name__}: {error}"
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+@flow(name="publicacion-varias-instituciones",
+      description="Publicación mensual de varias instituciones, cada una en su propio subflujo.", log_prints=False)
+def national_release(period: str, config_paths: list[str], target: str | None = None,
+                     dry_run: bool = False) -> NationalResult:
+    logger = get_run_logger()
+    futures = [institution_task.submit(path, short_name(path), period, target, dry_run) for path in config_paths]
+    result = NationalResult(period)
+    for path, future in zip(config_paths, futures, strict=True):
+        outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, BaseException):  # the worker itself was lost
+            outcome = InstitutionRun(path, error=f"{type(outcome).__name__}: {outcome}")
+        result.runs.append(outcome)
+    logger.info("%d instituciones, %d con problemas", len(result.runs), sum(1 for r in result.runs if r.exit_code))
+    return result
+
+
+def dask_runner(address: str | None = None, workers: int | None = None):
+    """Dask through prefect-dask: an existing scheduler, else a local cluster of worker processes (one per core)."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 1, "processes": True,
+                                          "threads_per_worker": 1, "dashboard_address": None})
+
+
+@contextlib.contextmanager
+def shared_prefect_api() -> Iterator[None]:
+    """Make sure worker processes reach the parent's Prefect API (a temporary server when none is set).
+
+    Local workers inherit the environment, so the address is put there for the run and taken back after."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = SubprocessASGIServer()
+        server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")))
+        url = server.api_url
+    before = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        with temporary_settings({PREFECT_API_URL: url}):
+            yield
+    finally:
+        if before is None:
+            del os.environ["PREFECT_API_URL"]
+        else:
+            os.environ["PREFECT_API_URL"] = before
+
+
+def run_national(period: str | None, configs: Sequence[Path], target: str | None = None, dry_run: bool = False,
+                 dask_address: str | None = None, workers: int | None = None) -> NationalResult:
+    """Release ``period`` (the previous month by default) of every configuration on Dask."""
+    month = str(Period.parse(period) if period else Period.previous())
+    paths = [str(p) for p in config_paths(configs)]
+    with shared_prefect_api():
+        runner = dask_runner(dask_address, workers)
+        result = national_release.with_options(task_runner=runner)(period=month, config_paths=paths, target=target,
+                                                                   dry_run=dry_run)
+    result.workers = workers or (0 if dask_address else os.cpu_count() or 1)
+    return result
