@@ -41,6 +41,7 @@ class RunLedger:
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    withdrawal: dict[str, Any] | None = None  # what ``transparencia retirar`` removed, when and why
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 
     def time(self, key: str, step: str, seconds: float) -> None:
@@ -58,7 +59,7 @@ class RunLedger:
             "started_at": self.started_at, "finished_at": self.finished_at,
             "writes": self.writes, "items": self.items, "inputs": self.inputs, "outputs": self.outputs,
             "findings": self.findings, "publish": self.publish, "timings": self.timings,
-            "errors": self.errors,
+            "errors": self.errors, **({"withdrawal": self.withdrawal} if self.withdrawal else {}),
         }
 
     def write(self, data_dir: Path) -> Path:

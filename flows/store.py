@@ -4,7 +4,8 @@ Layout: ``<data_dir>/store/<organization>/<item-slug>/<period>.parquet`` plus a 
 ``<period>.json`` (rows, sha256 of the Parquet bytes, the date the month's content last changed).
 An item's history is all its stored months. Only a valid month is ever saved, so a rejected
 month leaves the earlier ones exactly as they were; saving the same content again writes nothing
-and keeps the recorded date, which is what makes a re-run of a month a no-op.
+and keeps the recorded date, which is what makes a re-run of a month a no-op. A month withdrawn
+(``transparencia retirar``) is removed, and the withdrawal recorded in ``retiros.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+WITHDRAWALS_FILE = "retiros.json"  # beside the months: the public record of withdrawn ones
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,26 @@ class MonthStore:
         if not columns:
             return {}
         return {other: self.load(slug, other, columns) for other in self.months(slug) if other != period}
+
+    def remove(self, slug: str, period: str) -> bool:
+        """Forget a withdrawn month (its Parquet and sidecar); False when it was not stored."""
+        folder = self.folder(slug)
+        stored = (folder / f"{period}.parquet").exists()
+        for suffix in (".parquet", ".json"):
+            (folder / f"{period}{suffix}").unlink(missing_ok=True)
+        return stored
+
+    def withdrawals(self, slug: str) -> list[dict]:
+        """The item's public record of withdrawn months, oldest first."""
+        path = self.folder(slug) / WITHDRAWALS_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+    def record_withdrawal(self, slug: str, entry: dict) -> list[dict]:
+        folder = self.folder(slug)
+        folder.mkdir(parents=True, exist_ok=True)
+        records = [*self.withdrawals(slug), entry]
+        _replace(folder / WITHDRAWALS_FILE, json.dumps(records, ensure_ascii=False, indent=2).encode("utf-8"))
+        return records
 
     def history(self, slug: str) -> pd.DataFrame:
         """Every stored month of an item, oldest first (empty frame when nothing is stored)."""

@@ -93,3 +93,7 @@ class Publisher(Protocol):
     def sync(self, dataset: DatasetSpec, resources: Sequence[ResourceFile], *, dry_run: bool = False) -> PublishResult:
         """Make ``dataset`` hold these resources (created or updated by name; others left alone)."""
         ...
+
+    def remove(self, dataset: DatasetSpec, names: Sequence[str], *, dry_run: bool = False) -> PublishResult:
+        """Delete the resources called ``names`` (a withdrawn month; its DataStore table too)."""
+        ...

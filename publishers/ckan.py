@@ -95,6 +95,23 @@ class CkanPublisher:
             result.error = f"Conjunto '{dataset.name}': {error.message}"
         return result
 
+    def remove(self, dataset: DatasetSpec, names: Sequence[str], *, dry_run: bool = False) -> PublishResult:
+        """Delete the resources called ``names`` (a withdrawn month); CKAN drops their DataStore
+        tables with them. Others stay; a missing dataset has nothing to remove."""
+        result = PublishResult(dataset=dataset.name, dry_run=dry_run, url=f"{self.client.url}/dataset/{dataset.name}")
+        try:
+            package = self._find_package(dataset.name)
+            doomed = [r for r in (package or {}).get("resources", []) if r.get("name") in names]
+            for resource in doomed:
+                result.actions.append(PublishAction("resource", resource["name"], "delete", resource.get("url")))
+                if not dry_run:
+                    self._delete_resource(resource["id"])
+        except NotAuthorizedError as error:
+            result.error = f"El token de CKAN no puede retirar recursos de '{dataset.name}': {error.message}"
+        except TerminalError as error:
+            result.error = f"Conjunto '{dataset.name}': {error.message}"
+        return result
+
     # -- organization and dataset -------------------------------------------------------------
 
     def _organization(self, name: str) -> dict[str, Any]:

@@ -99,6 +99,23 @@ class LocalCatalog:
             self._refresh_catalog()
         return result
 
+    def remove(self, dataset: DatasetSpec, names: Sequence[str], *, dry_run: bool = False) -> PublishResult:
+        """Delete the resources called ``names`` (a withdrawn month) with their files; others stay."""
+        folder = self.root / dataset.organization / dataset.name
+        result = PublishResult(dataset=dataset.name, dry_run=dry_run,
+                               url="/".join(quote(part) for part in (dataset.organization, dataset.name)) + "/")
+        with self._lock(dry_run):
+            old = _read_metadata(folder)
+            kept = {r["name"]: r for r in old.get("resources", []) if r["name"] not in names}
+            gone = [r for r in old.get("resources", []) if r["name"] in names]
+            result.actions += [PublishAction("resource", r["name"], "delete") for r in gone]
+            if dry_run or not gone:
+                return result
+            _atomic_write(folder / METADATA_FILE, _metadata_bytes(dataset, kept))
+            _remove_replaced_files(folder, gone, kept)
+            self._refresh_catalog()
+        return result
+
     @contextmanager
     def _lock(self, dry_run: bool) -> Iterator[None]:
         """Serialise syncs into the same root, so concurrent items cannot drop each other from the index."""

@@ -92,6 +92,28 @@ def render_release(release: ItemRelease, out_dir: Path,
     return _dataset_spec(release, rules, periods), resources
 
 
+# Resource names are their identity in a dataset (a re-run replaces the resource of the same name).
+
+
+def month_resource_name(label: str, period: str, fmt: str) -> str:
+    return f"{label} {period} ({fmt.upper()})"
+
+
+def history_resource_name(label: str, fmt: str) -> str:
+    return f"{label} — histórico ({fmt.upper()})"
+
+
+def report_resource_name(label: str, period: str, fmt: str) -> str:
+    return f"{label} {period} — informe de validación ({fmt.upper()})"
+
+
+def withdrawn_resource_names(label: str, period: str, history_too: bool) -> list[str]:
+    """Every resource a month may have published (any format), and the history when it goes too."""
+    names = [month_resource_name(label, period, fmt) for fmt in FORMATS]
+    names += [report_resource_name(label, period, fmt) for fmt in ("json", "html")]
+    return names + ([history_resource_name(label, fmt) for fmt in FORMATS] if history_too else [])
+
+
 def _check(release: ItemRelease, wanted: Sequence[str]) -> None:
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown or not wanted:
@@ -155,7 +177,7 @@ def _render_month(release: ItemRelease, month: pd.DataFrame, fields: list[Field]
         _write(fmt, month, fields, path, f"{label} {period}", date)
         datastore = _datastore_table(release, month, fields, out_dir) if fmt == "csv" else None
         resources.append(_resource(
-            f"{label} {period} ({fmt.upper()})", fmt.upper(), path,
+            month_resource_name(label, period, fmt), fmt.upper(), path,
             f"{label} de {release.institution.name}, {_month_text(period)}. {len(month)} filas. "
             f"{_FORMAT_NOTES[fmt]}",
             period=period, datastore=datastore,
@@ -198,7 +220,7 @@ def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Fiel
         else:
             _write(fmt, history, fields, path, f"{label} histórico", _first_day(last_period))
         resources.append(_resource(
-            f"{label} — histórico ({fmt.upper()})", fmt.upper(), path,
+            history_resource_name(label, fmt), fmt.upper(), path,
             f"Todos los meses publicados de {label} en un solo archivo ({first} a {last_period}). "
             f"{_FORMAT_NOTES[fmt]}",
         ))
@@ -260,8 +282,8 @@ def _render_report(release: ItemRelease, rules: Mapping[str, str], out_dir: Path
     description = (f"Resultado de la validación de {label} de {_month_text(period)}: filas leídas, "
                    f"errores, advertencias y transformaciones aplicadas al archivo de origen.")
     return [
-        _resource(f"{label} {period} — informe de validación (JSON)", "JSON", json_path, description),
-        _resource(f"{label} {period} — informe de validación (HTML)", "HTML", html_path, description),
+        _resource(report_resource_name(label, period, "json"), "JSON", json_path, description),
+        _resource(report_resource_name(label, period, "html"), "HTML", html_path, description),
     ]
 
 
@@ -313,9 +335,43 @@ def _public_example(value: Any, column: str | None, schema: TableSchema, rules: 
     return public.OMITTED_VALUE if changed and treated is None else treated
 
 
+def withdrawals_resource_name(label: str) -> str:
+    return f"{label} — retiros de publicación (CSV)"
+
+
+def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, str]], out_dir: Path,
+                      wanted: Sequence[str] = ("csv", "xlsx", "json")) -> tuple[DatasetSpec, list[ResourceFile]]:
+    """What a dataset holds after ``release.period`` was withdrawn: the history rebuilt from the
+    months that remain (``release.history``, possibly empty; then there is no history) and the
+    public record of every withdrawal of the item (date, month, what was removed, why)."""
+    _check(release, wanted)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rules = treatments(release.schema, release.privacy)
+    fields = [f for f in release.schema.fields if rules[f.name] in ("publish", "mask")]
+    remaining = sorted({str(p) for p in release.history["periodo"].dropna().unique()})
+    resources = []
+    if remaining:
+        nothing = _published(release.history.iloc[0:0], release, fields)
+        resources += _render_history(release, nothing, fields, out_dir, wanted, remaining[-1])
+    resources.append(_render_withdrawals(release.item.name, withdrawals, out_dir / f"{release.item.slug}-retiros.csv"))
+    return _dataset_spec(release, rules, remaining), resources
+
+
+def _render_withdrawals(label: str, withdrawals: Sequence[Mapping[str, str]], path: Path) -> ResourceFile:
+    rows = [["fecha_retiro", "periodo", "recursos_retirados", "motivo"]]
+    rows += [[w["date"], w["period"], "; ".join(w["resources"]), w["reason"]] for w in withdrawals]
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows([[formats.neutralise(c) for c in row] for row in rows])
+    return _resource(withdrawals_resource_name(label), "CSV", path,
+                     f"Meses de {label} retirados de la publicación: cuándo se retiró cada uno, qué archivos "
+                     "y por qué. Un mes corregido puede publicarse de nuevo.")
+
+
 def _dataset_spec(release: ItemRelease, rules: Mapping[str, str], periods: list[str]) -> DatasetSpec:
     item, institution = release.item, release.institution
-    coverage = periods[0] if len(periods) == 1 else f"{periods[0]} a {periods[-1]}"
+    coverage = ("sin meses publicados" if not periods else periods[0] if len(periods) == 1
+                else f"{periods[0]} a {periods[-1]}")
     return DatasetSpec(
         name=item.dataset_name(institution.acronym),
         title=f"{item.name} — {institution.name}",

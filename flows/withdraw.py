@@ -1,0 +1,137 @@
+"""Withdrawing a month published in error: ``transparencia retirar ITEM --period AAAA-MM --motivo "…"``.
+
+The month leaves every place it reached: its resources (every format, its validation report, its
+DataStore table on CKAN) are deleted from the target, it is removed from the store, the history
+is rebuilt from the months that remain (or removed with the last one), and the catalog is
+refreshed. What stays is a public, dated record in the dataset ("<item> — retiros de
+publicación": when, which month, which files, why), an entry in the local run ledger, and the
+month's compliance report re-published so that it no longer says the item is online.
+
+Publishing the corrected month later (``transparencia run``) puts it back in place: the same
+resource names, the history rebuilt again; the record of the withdrawal stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transparencia.errors import ConfigError, TransparenciaError
+from transparencia.flows.ledger import RunLedger, new_run_id
+from transparencia.flows.store import MonthStore
+from transparencia.publishers.base import PublishResult
+from transparencia.sources.config import InstitutionConfig, Period, load_config
+
+
+@dataclass
+class WithdrawalResult:
+    item: str  # code
+    period: str
+    target: str
+    removed: list[str] = field(default_factory=list)  # resource names deleted from the target
+    ledger_path: str | None = None
+    report_updated: bool = False
+
+
+def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: str, target: str | None = None,
+                   today: dt.date | None = None) -> WithdrawalResult:
+    """Withdraw ``item_ref``'s ``period`` from the target and record why (see the module docstring)."""
+    from transparencia.flows.release import TARGETS, make_publisher
+
+    config = load_config(config_path)
+    period = str(Period.parse(period))
+    item = config.catalog.get(item_ref)
+    target = target or config.publish.target
+    if target not in TARGETS:
+        raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(TARGETS)}")
+    if item.kind != "dataset":
+        raise ConfigError(f"El punto {item.code} ({item.name}) es un documento: se corrige su enlace o su "
+                          "fecha en la configuración, no se retira por mes.")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ConfigError("Indique el motivo del retiro con --motivo \"…\": queda publicado junto al retiro.")
+
+    store = MonthStore(config.data_dir / "store", config.institution.organization)
+    remaining = [p for p in store.months(item.slug) if p != period]
+    publisher = make_publisher(config, target)
+    ledger = RunLedger(run_id=new_run_id(), period=period, institution=config.institution.acronym, target=target,
+                       dry_run=False, config=str(config.path))
+    release = _release(config, item, period, store, remaining)
+
+    from transparencia.publishers.render import render_withdrawal, withdrawn_resource_names
+
+    names = withdrawn_resource_names(item.name, period, history_too=not remaining)
+    dataset, _ = render_withdrawal(release, [], _build_dir(config, item))
+    removal = _checked(publisher.remove(dataset, names))
+    was_stored = store.remove(item.slug, period)
+    removed = [a.name for a in removal.actions if a.action == "delete"]
+    if not removed and not was_stored:
+        raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {period} en el destino "
+                          f"{target}: no hay nada que retirar.")
+    entry = {"date": (today or dt.date.today()).isoformat(), "period": period, "resources": removed,
+             "reason": reason}
+    records = store.record_withdrawal(item.slug, entry)
+    dataset, resources = render_withdrawal(release, records, _build_dir(config, item), config.publish.formats)
+    published = _checked(publisher.sync(dataset, resources))
+
+    result = WithdrawalResult(item.code, period, target, removed)
+    ledger.withdrawal = {"item": item.code, **entry, "stored_month_removed": was_stored}
+    ledger.publish += [removal.to_dict(), published.to_dict()]
+    try:
+        result.report_updated = _update_report(config, item, period, entry, publisher, ledger)
+    except TransparenciaError as exc:
+        ledger.errors.append(f"Informe de cumplimiento: {exc.message}")
+    result.ledger_path = str(ledger.write(config.data_dir))
+    return result
+
+
+def _build_dir(config: InstitutionConfig, item) -> Path:
+    return config.data_dir / "build" / config.institution.organization / item.slug
+
+
+def _checked(result: PublishResult) -> PublishResult:
+    if result.error:
+        raise TransparenciaError(result.error)
+    return result
+
+
+def _release(config: InstitutionConfig, item, period: str, store: MonthStore, remaining: list[str]):
+    """The item as rendering needs it, holding only the months that remain."""
+    import pandas as pd
+
+    from transparencia.publishers.render import ItemRelease
+    from transparencia.validation.findings import ValidationReport
+
+    schema = item.table_schema()
+    frames = [store.load(item.slug, p) for p in remaining]
+    history = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schema.field_names)
+    empty = history.iloc[0:0]
+    source = next((s for s in config.sources if item.code in s.items), None)
+    report = ValidationReport(item.code, item.name, "", None, 0, period)
+    return ItemRelease(item=item, schema=schema, period=period, frame=empty, history=history, report=report,
+                       institution=config.institution, privacy=config.privacy.get(item.code, {}),
+                       directorate=source.directorate_name if source else "")
+
+
+def _update_report(config: InstitutionConfig, item, period: str, entry: dict[str, Any], publisher,
+                   ledger: RunLedger) -> bool:
+    """The month's compliance report no longer counts the item as online; re-published beside it."""
+    from transparencia.reports import compliance
+
+    folder = config.data_dir / "reports" / period
+    source = folder / f"informe-cumplimiento-{period}.json"
+    if not source.exists():
+        return False
+    report = compliance.load_report(source)
+    status = next(i for i in report.items if i.code == item.code)
+    status.status, status.url, status.rows, status.errors, status.warnings = compliance.FALTANTE, None, None, 0, 0
+    status.findings = []
+    status.detail = f"Publicación retirada el {entry['date']}: {entry['reason']}"
+    paths = compliance.write_report(report, folder)
+    inst = config.institution
+    dataset = compliance.report_dataset(report, inst.organization, inst.license_id, inst.maintainer,
+                                        inst.maintainer_email)
+    ledger.publish.append(_checked(publisher.sync(dataset, compliance.report_resources(report, paths))).to_dict())
+    return True
