@@ -16,10 +16,11 @@ import time
 import numpy as np
 import pandas as pd
 
+from transparencia.domain import YEARMONTH_PATTERN, cedula
 from transparencia.schemas import load_catalog
 from transparencia.sources.extraction import Extraction, SourceRef
 from transparencia.validation import validate
-from transparencia.validation.expectations import CEDULA_PATTERN, YEARMONTH_PATTERN, load_gx
+from transparencia.validation.expectations import load_gx
 
 PERIOD = "2025-01"
 
@@ -66,7 +67,7 @@ def pandas_baseline(frame: pd.DataFrame, schema) -> int:
         if f.enum:
             failing += int((~present.isin(f.enum)).sum())
         if f.format == "cedula":
-            failing += int((~present.str.match(CEDULA_PATTERN)).sum())
+            failing += int((~present.str.match(cedula.CANONICAL_PATTERN)).sum())
         if f.minimum is not None:
             failing += int((present < f.minimum).sum())
         if f.exclusive_minimum is not None:

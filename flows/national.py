@@ -29,8 +29,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 
+from transparencia.domain import Period
 from transparencia.errors import ConfigError, TransparenciaError
-from transparencia.sources.config import Period
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 

@@ -31,16 +31,16 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.states import Failed
 
+from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError, TransientError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
 from transparencia.flows.store import MonthStore
 from transparencia.publishers.public import describe_source, public_error
 from transparencia.reports import compliance
-from transparencia.reports.compliance import ComplianceReport, ItemStatus
-from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, Period, SourceConfig, load_config
+from transparencia.reports.compliance import ComplianceReport, ItemReport
+from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, SourceConfig, load_config
 from transparencia.sources.registry import MissingInputError
 
-TARGETS = ("local", "ckan")
 STEPS = ("extraer", "validar", "publicar")
 RETRY_DELAYS = [2, 10, 30]
 
@@ -95,7 +95,7 @@ class ReleaseResult:
 
 
     @property
-    def items(self) -> list[ItemStatus]:
+    def items(self) -> list[ItemReport]:
         return ComplianceReport.from_dict(self.report).items
 
     @property
@@ -104,7 +104,7 @@ class ReleaseResult:
 
         Items due are those the configuration feeds (a source or a document entry); an item with
         neither shows as "faltante" in the report but is a configuration gap, not a failed run."""
-        bad = {compliance.RECHAZADO, compliance.FALTANTE}
+        bad = {ItemStatus.REJECTED, ItemStatus.NOT_RECEIVED}
         return 1 if self.errors or any(i.status in bad and i.code in self.due for i in self.items) else 0
 
 
@@ -124,7 +124,7 @@ def make_publisher(config: InstitutionConfig, target: str):
         if ckan is None or os.environ.get("CKAN_URL"):
             return CkanPublisher.from_env()
         return CkanPublisher(ckan.resolve_url(), ckan.resolve_token())
-    raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(TARGETS)}")
+    raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(Target)}")
 
 
 # --------------------------------------------------------------------------- tasks
@@ -239,12 +239,12 @@ def _public_findings(config: InstitutionConfig, item, report) -> list[dict[str, 
     return public_findings(report, schema, treatments(schema, config.privacy.get(item.code, {})))
 
 
-def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
+def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemReport:
     """What happened to one tabular item, read from its tasks' final states."""
-    status = ItemStatus(item.code, item.name, item.kind, item.frequency, compliance.FALTANTE,
+    status = ItemReport(item.code, item.name, item.kind, item.frequency, ItemStatus.NOT_RECEIVED,
                           config.directorate_name(item.directorate))
     if not item.applies:
-        status.status, status.detail = compliance.NO_APLICA, item.reason or "No aplica a la institución."
+        status.status, status.detail = ItemStatus.NOT_APPLICABLE, item.reason or "No aplica a la institución."
         return status
     if item.code not in futures:
         status.detail = "Ninguna fuente de la configuración alimenta este punto."
@@ -258,7 +258,7 @@ def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
         return status
     except Exception as exc:  # unusable input: the item is rejected and the reason shown
         ledger.errors.append(f"{item.code}: {_error_message(exc)}")  # the full detail stays local
-        status.status, status.errors, status.detail = compliance.RECHAZADO, 1, public_error(exc)
+        status.status, status.errors, status.detail = ItemStatus.REJECTED, 1, public_error(exc)
         status.findings = [{"rule": "fuente", "severity": "error", "message": status.detail, "column": None,
                             "row": None, "value": None, "file": None, "sheet": None}]
         return status
@@ -267,22 +267,22 @@ def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
         report = validate_f.result()
     except Exception as exc:
         ledger.errors.append(f"{item.code}: {_error_message(exc)}")
-        status.status, status.errors, status.detail = compliance.RECHAZADO, 1, public_error(exc)
+        status.status, status.errors, status.detail = ItemStatus.REJECTED, 1, public_error(exc)
         return status
     status.errors, status.warnings = len(report.errors), len(report.warnings)
     status.findings = _public_findings(config, item, report)
     ledger.findings[item.code] = [f.to_dict() for f in report.findings]
     if not report.valid:
-        status.status = compliance.RECHAZADO
+        status.status = ItemStatus.REJECTED
         status.detail = "Tiene errores: no se publicó este mes; los meses anteriores siguen publicados."
         return status
     try:
         published = publish_f.result()
     except Exception as exc:
-        status.status, status.detail = compliance.FALTANTE, f"No se pudo publicar: {public_error(exc)}"
+        status.status, status.detail = ItemStatus.NOT_RECEIVED, f"No se pudo publicar: {public_error(exc)}"
         ledger.errors.append(f"{item.code}: No se pudo publicar: {_error_message(exc)}")
         return status
-    status.status = compliance.ADVERTENCIAS if report.warnings else compliance.PUBLICADO
+    status.status = ItemStatus.PUBLISHED_WITH_WARNINGS if report.warnings else ItemStatus.PUBLISHED
     status.url, status.last_update = published.get("url"), published.get("updated")
     ledger.publish.append(published["result"])
     if published.get("stored"):
@@ -290,11 +290,11 @@ def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemStatus:
     return status
 
 
-def _document_status(config: InstitutionConfig, item, period: str) -> ItemStatus:
-    status = ItemStatus(item.code, item.name, item.kind, item.frequency, compliance.FALTANTE,
+def _document_status(config: InstitutionConfig, item, period: str) -> ItemReport:
+    status = ItemReport(item.code, item.name, item.kind, item.frequency, ItemStatus.NOT_RECEIVED,
                           config.directorate_name(item.directorate))
     if not item.applies:
-        status.status, status.detail = compliance.NO_APLICA, item.reason or "No aplica a la institución."
+        status.status, status.detail = ItemStatus.NOT_APPLICABLE, item.reason or "No aplica a la institución."
         return status
     entry = next((d for d in config.documents if d.item == item.code), None)
     if entry is None:
@@ -303,12 +303,12 @@ def _document_status(config: InstitutionConfig, item, period: str) -> ItemStatus
     status.url = entry.url  # a local file's path means nothing to the public: no file:// link
     status.source = entry.title or (f"archivo {entry.path.name}" if entry.path else None)
     status.last_update = entry.updated.isoformat() if entry.updated else None
-    status.status = compliance.document_status(item.frequency, entry.updated, period)
+    status.status = compliance.document_status(item.frequency, entry.updated, Period.parse(period))
     if entry.path is not None and not entry.path.exists():
-        status.status, status.detail = compliance.FALTANTE, f"No existe el archivo '{entry.path.name}'."
-    elif status.status == compliance.VENCIDO:
+        status.status, status.detail = ItemStatus.NOT_RECEIVED, f"No existe el archivo '{entry.path.name}'."
+    elif status.status == ItemStatus.OUTDATED:
         status.detail = (f"Última actualización {status.last_update}; la frecuencia {item.frequency_label} "
-                         f"exige actualizarlo al menos cada {compliance.FRESHNESS_MONTHS[item.frequency]} mes(es).")
+                         f"exige actualizarlo al menos cada {item.frequency.freshness_months} mes(es).")
     elif entry.updated is None:
         status.detail = "Falta la fecha de actualización del documento."
     return status
@@ -322,9 +322,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     logger = get_run_logger()
     config = load_config(config_path)
     period = str(Period.parse(period) if period else Period.previous())
-    target = target or config.publish.target
-    if target not in TARGETS:
-        raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(TARGETS)}")
+    target = Target.parse(target, "Destino de publicación") if target else config.publish.target
     ledger = RunLedger(run_id=new_run_id(), period=period, institution=config.institution.acronym, target=target,
                        dry_run=dry_run, config=str(config.path), flow_run_id=_flow_run_id(),
                        task_runner=type(monthly_release.task_runner).__name__)
@@ -397,11 +395,11 @@ def task_runner(kind: str = "thread", address: str | None = None, workers: int |
     raise ConfigError(f"Ejecutor de tareas desconocido '{kind}': use thread o dask")
 
 
-def run_release(period: str | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,
+def run_release(period: Period | str | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,
                 runner: str = "thread", dask_address: str | None = None) -> ReleaseResult:
     """Run the flow and return its result, whether it ended Completed or Failed."""
     configured = monthly_release.with_options(task_runner=task_runner(runner, dask_address))
-    state = configured(period=period, config_path=str(config_path), target=target, dry_run=dry_run,
+    state = configured(period=None if period is None else str(Period.parse(period)), config_path=str(config_path), target=target, dry_run=dry_run,
                        return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):

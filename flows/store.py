@@ -11,15 +11,14 @@ and keeps the recorded date, which is what makes a re-run of a month a no-op. A 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from transparencia.domain import atomic_write, sha256_bytes
 
 WITHDRAWALS_FILE = "retiros.json"  # beside the months: the public record of withdrawn ones
 
@@ -38,13 +37,6 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.reset_index(drop=True).to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
     return buffer.getvalue()
-
-
-def _replace(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, path)
 
 
 class MonthStore:
@@ -67,15 +59,15 @@ class MonthStore:
         folder = self.folder(slug)
         folder.mkdir(parents=True, exist_ok=True)
         data = _parquet_bytes(frame)
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256_bytes(data)
         previous = self.meta(slug, period)
         target = folder / f"{period}.parquet"
         if previous and previous["sha256"] == digest and target.exists():
             return StoredMonth(period, target, previous["rows"], digest, previous["updated"], written=False)
         updated = (today or dt.date.today()).isoformat()
-        _replace(target, data)
+        atomic_write(target, data)
         meta = {"period": period, "rows": len(frame), "sha256": digest, "updated": updated}
-        _replace(folder / f"{period}.json", json.dumps(meta, indent=2).encode("utf-8"))
+        atomic_write(folder / f"{period}.json", json.dumps(meta, indent=2).encode("utf-8"))
         return StoredMonth(period, target, len(frame), digest, updated, written=True)
 
     def load(self, slug: str, period: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -104,7 +96,7 @@ class MonthStore:
         folder = self.folder(slug)
         folder.mkdir(parents=True, exist_ok=True)
         records = [*self.withdrawals(slug), entry]
-        _replace(folder / WITHDRAWALS_FILE, json.dumps(records, ensure_ascii=False, indent=2).encode("utf-8"))
+        atomic_write(folder / WITHDRAWALS_FILE, json.dumps(records, ensure_ascii=False, indent=2).encode("utf-8"))
         return records
 
     def history(self, slug: str) -> pd.DataFrame:

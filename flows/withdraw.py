@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
 from transparencia.flows.store import MonthStore
 from transparencia.publishers.base import PublishResult
-from transparencia.sources.config import InstitutionConfig, Period, load_config
+from transparencia.sources.config import InstitutionConfig, load_config
 
 
 @dataclass
@@ -38,14 +39,12 @@ class WithdrawalResult:
 def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: str, target: str | None = None,
                    today: dt.date | None = None) -> WithdrawalResult:
     """Withdraw ``item_ref``'s ``period`` from the target and record why (see the module docstring)."""
-    from transparencia.flows.release import TARGETS, make_publisher
+    from transparencia.flows.release import make_publisher
 
     config = load_config(config_path)
     period = str(Period.parse(period))
     item = config.catalog.get(item_ref)
-    target = target or config.publish.target
-    if target not in TARGETS:
-        raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(TARGETS)}")
+    target = Target.parse(target, "Destino de publicación") if target else config.publish.target
     if item.kind != "dataset":
         raise ConfigError(f"El punto {item.code} ({item.name}) es un documento: se corrige su enlace o su "
                           "fecha en la configuración, no se retira por mes.")
@@ -126,7 +125,7 @@ def _update_report(config: InstitutionConfig, item, period: str, entry: dict[str
         return False
     report = compliance.load_report(source)
     status = next(i for i in report.items if i.code == item.code)
-    status.status, status.url, status.rows, status.errors, status.warnings = compliance.FALTANTE, None, None, 0, 0
+    status.status, status.url, status.rows, status.errors, status.warnings = ItemStatus.NOT_RECEIVED, None, None, 0, 0
     status.findings = []
     status.detail = f"Publicación retirada el {entry['date']}: {entry['reason']}"
     paths = compliance.write_report(report, folder)

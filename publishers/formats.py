@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 import re
 import zipfile
@@ -45,24 +44,10 @@ _FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Deflate level for XLSX parts: 1 is several times faster than the default 6 for a few percent more bytes.
 XLSX_COMPRESSLEVEL = 1
 
-MEDIA_TYPES = {
-    "CSV": "text/csv",
-    "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "JSON": "application/json",
-    "PARQUET": "application/vnd.apache.parquet",
-    "HTML": "text/html",
-    "MD": "text/markdown",
-}
-
 
 def neutralise(text: str) -> str:
     """Prefix a text that a spreadsheet would read as a formula with ``'``."""
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:

@@ -9,36 +9,26 @@ file + rename), so a crash never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import calendar
 import fcntl
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from transparencia.domain import Frequency, Period, atomic_copy, atomic_write, sha256_file
+from transparencia.domain.vocab import media_type
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers.base import DatasetSpec, PublishAction, PublishResult, ResourceFile
-from transparencia.publishers.formats import MEDIA_TYPES, sha256_file
 from transparencia.publishers.render import template
-from transparencia.schemas.catalog import FREQUENCY_LABELS
 
 METADATA_FILE = "metadatos.json"
 CATALOG_FILE = "catalog.json"
 INDEX_FILE = "index.html"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{1,99}$")
 _PERIOD = re.compile(r"\b(\d{4})-(0[1-9]|1[0-2])\b")
-_FREQUENCY_URIS = {
-    "monthly": "http://purl.org/cld/freq/monthly",
-    "quarterly": "http://purl.org/cld/freq/quarterly",
-    "yearly": "http://purl.org/cld/freq/annual",
-    "on_change": "http://purl.org/cld/freq/irregular",
-}
 _LICENSES = {
     "cc-zero": ("Creative Commons CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
     "cc0-1.0": ("Creative Commons CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
@@ -95,7 +85,7 @@ class LocalCatalog:
                 _atomic_copy(resource.path, dest, resource.sha256)
             _remove_replaced_files(folder, old.get("resources", []), records)
             if dataset_action != "unchanged":
-                _atomic_write(metadata_path, metadata)
+                atomic_write(metadata_path, metadata)
             self._refresh_catalog()
         return result
 
@@ -111,7 +101,7 @@ class LocalCatalog:
             result.actions += [PublishAction("resource", r["name"], "delete") for r in gone]
             if dry_run or not gone:
                 return result
-            _atomic_write(folder / METADATA_FILE, _metadata_bytes(dataset, kept))
+            atomic_write(folder / METADATA_FILE, _metadata_bytes(dataset, kept))
             _remove_replaced_files(folder, gone, kept)
             self._refresh_catalog()
         return result
@@ -194,7 +184,7 @@ def _record(resource: ResourceFile, dest: Path) -> dict[str, Any]:
     return {
         "name": resource.name,
         "format": resource.format,
-        "media_type": MEDIA_TYPES.get(resource.format.upper(), "application/octet-stream"),
+        "media_type": media_type(resource.format),
         "file": dest.name,
         "sha256": resource.sha256,
         "bytes": resource.path.stat().st_size,
@@ -216,39 +206,18 @@ def _metadata_bytes(dataset: DatasetSpec, records: dict[str, dict[str, Any]]) ->
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _temporary_beside(path: Path) -> Path:
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    return Path(name)
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = _temporary_beside(path)
-    try:
-        temporary.write_bytes(content)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _atomic_copy(source: Path, dest: Path, sha256: str) -> None:
-    """Copy through a temporary file; refuse a source that changed since it was rendered."""
-    temporary = _temporary_beside(dest)
-    try:
-        shutil.copyfile(source, temporary)
+    """Copy atomically; refuse a source that changed since it was rendered."""
+    def same_bytes(temporary: Path) -> None:
         if sha256_file(temporary) != sha256:
             raise InputError(f"El archivo '{source}' cambió después de generarse; vuelva a generar la publicación")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, dest)
-    finally:
-        temporary.unlink(missing_ok=True)
+
+    atomic_copy(source, dest, check=same_bytes)
 
 
 def _write_if_changed(path: Path, content: bytes) -> None:
     if not path.exists() or path.read_bytes() != content:
-        _atomic_write(path, content)
+        atomic_write(path, content)
 
 
 def _remove_replaced_files(folder: Path, old: list[dict[str, Any]], records: dict[str, dict[str, Any]]) -> None:
@@ -269,17 +238,12 @@ def _periods(document: dict[str, Any]) -> list[str]:
 def _temporal(periods: list[str]) -> dict[str, str] | None:
     if not periods:
         return None
-    year, month = (int(p) for p in periods[-1].split("-"))
-    last_day = calendar.monthrange(year, month)[1]
-    return {"@type": "dct:PeriodOfTime", "dcat:startDate": f"{periods[0]}-01",
-            "dcat:endDate": f"{periods[-1]}-{last_day:02d}"}
+    return {"@type": "dct:PeriodOfTime", "dcat:startDate": Period.parse(periods[0]).start.isoformat(),
+            "dcat:endDate": Period.parse(periods[-1]).last_day.isoformat()}
 
 
 def _frequency_uri(label: str | None) -> str | None:
-    for key, text in FREQUENCY_LABELS.items():
-        if text == label:
-            return _FREQUENCY_URIS[key]
-    return None
+    return next((f.dcat_uri for f in Frequency if f.label == label), None)
 
 
 def _download_url(document: dict[str, Any], record: dict[str, Any]) -> str:

@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import PureWindowsPath
 from typing import Any
 
-from transparencia.publishers.privacy import mask_cedulas_in_text, mask_value
+from transparencia.domain import cedula
+from transparencia.publishers.privacy import mask_value
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import SourceRef
 from transparencia.validation.findings import FINDING_TYPES, Finding, ValidationReport, render_message
@@ -156,5 +157,5 @@ def finish(data: Any, schema: TableSchema, rules: Mapping[str, str]) -> Any:
     field is not published in full, no cédula-shaped text anywhere."""
     data = map_strings(data, scrub)
     if any(f.format == "cedula" and rules[f.name] != "publish" for f in schema.fields):
-        data = map_strings(data, mask_cedulas_in_text)
+        data = map_strings(data, cedula.mask_in_text)
     return data

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,16 +20,16 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from transparencia.domain import OutputFormat, Period, PrivacyPolicy, sha256_file
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers import formats, public
 from transparencia.publishers.base import DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
-from transparencia.publishers.privacy import TREATMENT_LABELS, apply_privacy, treatments
+from transparencia.publishers.privacy import apply_privacy, treatments
 from transparencia.schemas.catalog import Item
-from transparencia.schemas.table import YEARMONTH_PATTERN, Field, TableSchema
+from transparencia.schemas.table import Field, TableSchema
 from transparencia.sources.config import Institution
 from transparencia.validation.findings import ValidationReport
 
-FORMATS = ("csv", "xlsx", "json", "parquet")
 DATASTORE_TYPES = {
     "string": "text", "yearmonth": "text", "number": "numeric",
     "integer": "int", "date": "date", "boolean": "bool",
@@ -39,7 +38,6 @@ TYPE_LABELS = {
     "string": "texto", "yearmonth": "año-mes (AAAA-MM)", "number": "número",
     "integer": "entero", "date": "fecha (AAAA-MM-DD)", "boolean": "verdadero/falso",
 }
-_PERIOD = re.compile(YEARMONTH_PATTERN)
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -81,7 +79,7 @@ def render_release(release: ItemRelease, out_dir: Path,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rules = treatments(release.schema, release.privacy)
-    fields = [f for f in release.schema.fields if rules[f.name] in ("publish", "mask")]
+    fields = [f for f in release.schema.fields if rules[f.name].published]
     periods = _history_periods(release)
 
     month = _published(release.frame, release, fields)
@@ -109,18 +107,19 @@ def report_resource_name(label: str, period: str, fmt: str) -> str:
 
 def withdrawn_resource_names(label: str, period: str, history_too: bool) -> list[str]:
     """Every resource a month may have published (any format), and the history when it goes too."""
-    names = [month_resource_name(label, period, fmt) for fmt in FORMATS]
+    names = [month_resource_name(label, period, fmt) for fmt in OutputFormat.data_formats()]
     names += [report_resource_name(label, period, fmt) for fmt in ("json", "html")]
-    return names + ([history_resource_name(label, fmt) for fmt in FORMATS] if history_too else [])
+    return names + ([history_resource_name(label, fmt) for fmt in OutputFormat.data_formats()] if history_too else [])
 
 
 def _check(release: ItemRelease, wanted: Sequence[str]) -> None:
-    unknown = [f for f in wanted if f not in FORMATS]
+    choices = OutputFormat.data_formats()
+    unknown = [f for f in wanted if f not in choices]
     if unknown or not wanted:
         raise ConfigError(
-            f"Formatos de publicación no válidos: {', '.join(unknown) or '(ninguno)'}; use {', '.join(FORMATS)}"
+            f"Formatos de publicación no válidos: {', '.join(unknown) or '(ninguno)'}; use {', '.join(choices)}"
         )
-    if not _PERIOD.match(release.period or ""):
+    if not Period.is_valid(release.period):
         raise InputError(f"Período '{release.period}' no válido para {release.item.name}: se esperaba AAAA-MM")
     for name, frame in (("del mes", release.frame), ("histórica", release.history)):
         missing = [c for c in release.schema.field_names if c not in frame.columns]
@@ -138,13 +137,13 @@ def _history_periods(release: ItemRelease) -> list[str]:
 
 
 def _first_day(period: str) -> dt.datetime:
-    year, month = period.split("-")
-    return dt.datetime(int(year), int(month), 1)
+    start = Period.parse(period).start
+    return dt.datetime(start.year, start.month, 1)
 
 
 def _resource(name: str, fmt: str, path: Path, description: str, period: str | None = None,
               datastore: DatastoreTable | None = None) -> ResourceFile:
-    return ResourceFile(name=name, format=fmt, path=path, sha256=formats.sha256_file(path),
+    return ResourceFile(name=name, format=fmt, path=path, sha256=sha256_file(path),
                         description=description, period=period, datastore=datastore)
 
 
@@ -191,13 +190,10 @@ _FORMAT_NOTES = {
     "json": "Lista de registros JSON en UTF-8, fechas AAAA-MM-DD.",
     "parquet": "Parquet con columnas tipadas.",
 }
-_MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-           "septiembre", "octubre", "noviembre", "diciembre")
 
 
 def _month_text(period: str) -> str:
-    year, month = period.split("-")
-    return f"{_MONTHS[int(month) - 1]} de {year}"
+    return Period.parse(period).label_es
 
 
 # Formats whose bytes depend only on the rows (XLSX also carries the sheet title and a date).
@@ -235,7 +231,7 @@ def _datastore_table(release: ItemRelease, month: pd.DataFrame, fields: list[Fie
     rows = folder / f"{release.item.slug}-{release.period}.parquet"
     formats.write_parquet(month, fields, rows, iso_dates=True)
     key = release.schema.primary_key
-    key_published = bool(key) and all(rules[name] == "publish" for name in key)
+    key_published = bool(key) and all(rules[name] is PrivacyPolicy.PUBLISH for name in key)
     return DatastoreTable(
         fields=tuple(
             DatastoreField(id=f.name, type=DATASTORE_TYPES[f.type], label=f.title,
@@ -248,16 +244,16 @@ def _datastore_table(release: ItemRelease, month: pd.DataFrame, fields: list[Fie
 
 
 def _field_notes(f: Field, treatment: str) -> str:
-    if treatment == "publish":
+    if treatment is PrivacyPolicy.PUBLISH:
         return f.description
-    return f"{f.description} {TREATMENT_LABELS[treatment]}".strip()
+    return f"{f.description} {treatment.label}".strip()
 
 
-def _render_dictionary(release: ItemRelease, rules: Mapping[str, str], out_dir: Path) -> ResourceFile:
+def _render_dictionary(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], out_dir: Path) -> ResourceFile:
     label = release.item.name
     path = out_dir / f"{release.item.slug}-diccionario.csv"
     rows = [["campo", "título", "tipo", "descripción", "tratamiento de datos personales"]]
-    rows += [[f.name, f.title, TYPE_LABELS[f.type], f.description, TREATMENT_LABELS[rules[f.name]]]
+    rows += [[f.name, f.title, TYPE_LABELS[f.type], f.description, rules[f.name].label]
              for f in release.schema.fields]
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         csv.writer(handle, lineterminator="\r\n").writerows(
@@ -267,7 +263,7 @@ def _render_dictionary(release: ItemRelease, rules: Mapping[str, str], out_dir: 
                      f"Qué significa cada columna de {label}, su tipo y cómo se tratan los datos personales.")
 
 
-def _render_report(release: ItemRelease, rules: Mapping[str, str], out_dir: Path) -> list[ResourceFile]:
+def _render_report(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], out_dir: Path) -> list[ResourceFile]:
     label, period, slug = release.item.name, release.period, release.item.slug
     public = public_report(release.report, release.schema, rules)
     json_path = out_dir / f"{slug}-{period}-informe-validacion.json"
@@ -348,7 +344,7 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, s
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rules = treatments(release.schema, release.privacy)
-    fields = [f for f in release.schema.fields if rules[f.name] in ("publish", "mask")]
+    fields = [f for f in release.schema.fields if rules[f.name].published]
     remaining = sorted({str(p) for p in release.history["periodo"].dropna().unique()})
     resources = []
     if remaining:
@@ -368,7 +364,7 @@ def _render_withdrawals(label: str, withdrawals: Sequence[Mapping[str, str]], pa
                      "y por qué. Un mes corregido puede publicarse de nuevo.")
 
 
-def _dataset_spec(release: ItemRelease, rules: Mapping[str, str], periods: list[str]) -> DatasetSpec:
+def _dataset_spec(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], periods: list[str]) -> DatasetSpec:
     item, institution = release.item, release.institution
     coverage = ("sin meses publicados" if not periods else periods[0] if len(periods) == 1
                 else f"{periods[0]} a {periods[-1]}")
@@ -391,7 +387,7 @@ def _dataset_spec(release: ItemRelease, rules: Mapping[str, str], periods: list[
     )
 
 
-def _notes(release: ItemRelease, rules: Mapping[str, str]) -> str:
+def _notes(release: ItemRelease, rules: Mapping[str, PrivacyPolicy]) -> str:
     item, schema = release.item, release.schema
     parts = [
         schema.description.strip(),
@@ -400,8 +396,8 @@ def _notes(release: ItemRelease, rules: Mapping[str, str]) -> str:
         "Incluye un archivo por mes en cada formato, un histórico con todos los meses, el diccionario "
         "de datos y el informe de validación de cada mes.",
     ]
-    masked = [schema.field(n).title for n, r in rules.items() if r == "mask"]
-    hidden = [schema.field(n).title for n, r in rules.items() if r in ("omit", "never")]
+    masked = [schema.field(n).title for n, r in rules.items() if r is PrivacyPolicy.MASK]
+    hidden = [schema.field(n).title for n, r in rules.items() if not r.published]
     if masked:
         parts.append(f"Datos personales enmascarados: {', '.join(masked)} (p. ej. 8-***-4567).")
     if hidden:

@@ -12,7 +12,6 @@ not apply to the institution.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -22,70 +21,34 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
+from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
 from transparencia.publishers.base import DatasetSpec, ResourceFile
 
-PUBLICADO = "publicado"
-ADVERTENCIAS = "publicado_con_advertencias"
-RECHAZADO = "rechazado"
-FALTANTE = "faltante"
-VENCIDO = "vencido"
-NO_APLICA = "no_aplica"
-
-STATUS_LABELS = {
-    PUBLICADO: "Publicado",
-    ADVERTENCIAS: "Publicado con advertencias",
-    RECHAZADO: "Rechazado por errores",
-    FALTANTE: "Faltante: no llegó la fuente",
-    VENCIDO: "Vencido: documento sin actualizar según su frecuencia",
-    NO_APLICA: "No aplica",
-}
-FULFILLED = {PUBLICADO, ADVERTENCIAS}
-
-# How many months a document may go without an update before it is "vencido".
-FRESHNESS_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
-
-MONTHS_ES = (
-    "enero", "febrero", "marzo", "abril", "mayo", "junio",
-    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
-)
-REPORT_FORMATS = ("html", "json", "md")
+REPORT_FORMATS = tuple(OutputFormat.report_formats())
 REPORT_TAG = "cumplimiento"  # with the extra ``tipo``, how the national monitor finds reports on a portal
 REPORT_KIND = "informe-cumplimiento"
-_MEDIA = {"html": "HTML", "json": "JSON", "md": "MD"}
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
-def period_label(period: str) -> str:
-    """'2025-01' -> 'enero de 2025'."""
-    year, month = period.split("-")
-    return f"{MONTHS_ES[int(month) - 1]} de {year}"
-
-
-def months_between(earlier: date, period: str) -> int:
-    """Whole calendar months from ``earlier``'s month to the reporting period's month."""
-    year, month = (int(p) for p in period.split("-"))
-    return (year - earlier.year) * 12 + (month - earlier.month)
-
-
-def document_status(frequency: str, last_updated: date | None, period: str) -> str:
-    """A document is fresh unless it is older than its frequency allows; on_change never expires."""
+def document_status(frequency: Frequency, last_updated: date | None, period: Period) -> ItemStatus:
+    """A document is current unless it is older than its frequency allows; on_change never expires."""
     if last_updated is None:
-        return FALTANTE
-    allowed = FRESHNESS_MONTHS.get(frequency)
+        return ItemStatus.NOT_RECEIVED
+    allowed = frequency.freshness_months
     if allowed is None:
-        return PUBLICADO
-    return VENCIDO if months_between(last_updated, period) > allowed else PUBLICADO
+        return ItemStatus.PUBLISHED
+    return ItemStatus.OUTDATED if period.months_since(last_updated) > allowed else ItemStatus.PUBLISHED
 
 
 @dataclass
-class ItemStatus:
+class ItemReport:
     """One row of the report: what happened to one mandatory item this month."""
 
     code: str
     name: str
     kind: str  # "dataset" | "document"
-    frequency: str
-    status: str
+    frequency: Frequency
+    status: ItemStatus
     directorate: str
     rows: int | None = None
     errors: int = 0
@@ -96,13 +59,16 @@ class ItemStatus:
     detail: str = ""  # Spanish: why missing, why stale, why it does not apply
     findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_dict()
 
+    def __post_init__(self) -> None:
+        self.frequency, self.status = Frequency(self.frequency), ItemStatus(self.status)
+
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
+        return self.status.label
 
     @property
     def fulfilled(self) -> bool:
-        return self.status in FULFILLED
+        return self.status.fulfilled
 
     @property
     def findings_count(self) -> int:
@@ -117,11 +83,11 @@ class ComplianceReport:
     institution: str
     acronym: str
     period: str
-    items: list[ItemStatus]
+    items: list[ItemReport]
 
     @property
-    def applicable(self) -> list[ItemStatus]:
-        return [i for i in self.items if i.status != NO_APLICA]
+    def applicable(self) -> list[ItemReport]:
+        return [i for i in self.items if i.status.applicable]
 
     @property
     def fulfilled(self) -> int:
@@ -131,7 +97,7 @@ class ComplianceReport:
     def headline(self) -> str:
         return f"{self.fulfilled} de {len(self.applicable)} puntos cumplidos"
 
-    def count(self, status: str) -> int:
+    def count(self, status: ItemStatus) -> int:
         return sum(1 for i in self.items if i.status == status)
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,15 +110,15 @@ class ComplianceReport:
                 "fulfilled": self.fulfilled,
                 "applicable": len(self.applicable),
                 "total": len(self.items),
-                "by_status": {s: self.count(s) for s in STATUS_LABELS},
+                "by_status": {s.value: self.count(s) for s in ItemStatus},
             },
             "items": [i.to_dict() for i in self.items],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ComplianceReport:
-        keep = set(ItemStatus.__dataclass_fields__)
-        items = [ItemStatus(**{k: v for k, v in raw.items() if k in keep}) for raw in data["items"]]
+        keep = set(ItemReport.__dataclass_fields__)
+        items = [ItemReport(**{k: v for k, v in raw.items() if k in keep}) for raw in data["items"]]
         return cls(data["institution"], data["acronym"], data["period"], items)
 
 
@@ -164,7 +130,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals["STATUS_LABELS"] = STATUS_LABELS
+    env.globals["STATUS_LABELS"] = {status: status.label for status in ItemStatus}
     env.filters["link"] = link
     return env
 
@@ -180,8 +146,8 @@ def render(report: ComplianceReport, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     template = _environment().get_template(f"compliance.{fmt}.j2")
-    return template.render(report=report, period_text=period_label(report.period), counts={
-        s: report.count(s) for s in STATUS_LABELS})
+    return template.render(report=report, period_text=Period.parse(report.period).label_es,
+                           counts={s: report.count(s) for s in ItemStatus})
 
 
 def write_report(report: ComplianceReport, out_dir: Path, formats: Iterable[str] = REPORT_FORMATS) -> dict[str, Path]:
@@ -219,11 +185,11 @@ def report_resources(report: ComplianceReport, paths: dict[str, Path]) -> list[R
     """One resource per written format, named by month so earlier months' reports stay."""
     return [
         ResourceFile(
-            name=f"Informe de cumplimiento {report.period} ({_MEDIA[fmt]})",
-            format=_MEDIA[fmt],
+            name=f"Informe de cumplimiento {report.period} ({OutputFormat(fmt).label})",
+            format=OutputFormat(fmt).label,
             path=path,
-            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-            description=f"Informe de cumplimiento de {period_label(report.period)}: {report.headline}.",
+            sha256=sha256_file(path),
+            description=f"Informe de cumplimiento de {Period.parse(report.period).label_es}: {report.headline}.",
             period=report.period,
         )
         for fmt, path in paths.items()

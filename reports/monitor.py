@@ -19,7 +19,6 @@ time), so re-running an unchanged month writes nothing.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Iterable
@@ -30,10 +29,15 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
+from transparencia.domain import ItemStatus, Period, sha256_file
 from transparencia.publishers.base import DatasetSpec, ResourceFile
 from transparencia.reports.antai import AntaiBand, AntaiScore
-from transparencia.reports.compliance import FALTANTE, FULFILLED, NO_APLICA, RECHAZADO, VENCIDO, period_label
 from transparencia.reports.portal import Organization, PublishedReport
+
+# How another institution's report statuses count (JSON text, any version of the tool).
+FULFILLED = {s for s in ItemStatus if s.fulfilled}
+MISSING = {ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.OUTDATED}
+REJECTED = {ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR}
 
 CON_INFORME = "con-informe"
 SIN_INFORME = "sin-informe"
@@ -138,7 +142,7 @@ def read_report(data: dict[str, Any], period: str) -> ReportReading:
     if score is None:
         raise UnreadableReport("faltan los campos 'summary' (puntos cumplidos) e 'items' (estado de cada punto)")
     institution = data.get("institution") if isinstance(data.get("institution"), str) else None
-    return ReportReading(institution, score, _codes(items, {FALTANTE, VENCIDO}), _codes(items, {RECHAZADO}))
+    return ReportReading(institution, score, _codes(items, MISSING), _codes(items, REJECTED))
 
 
 def _summary_score(summary: Any) -> AntaiScore | None:
@@ -155,7 +159,7 @@ def _summary_score(summary: Any) -> AntaiScore | None:
 
 def _items_score(items: list[Any]) -> AntaiScore:
     statuses = [_status(item) for item in items]
-    applicable = [s for s in statuses if s != NO_APLICA]
+    applicable = [s for s in statuses if s != ItemStatus.NOT_APPLICABLE]
     return AntaiScore(sum(1 for s in applicable if s in FULFILLED), len(applicable))
 
 
@@ -191,7 +195,7 @@ def build_table(period: str, previous: str, organizations: Iterable[Organization
 def _row(report: PublishedReport, period: str, previous: str) -> InstitutionRow:
     org = report.organization
     row = InstitutionRow(org.name, org.title, SIN_INFORME, AntaiScore(0, POINTS),
-                         note=f"No publicó el informe de {period_label(period)}.")
+                         note=f"No publicó el informe de {Period.parse(period).label_es}.")
     before = _reading(report, previous)
     if isinstance(before, ReportReading):
         row.previous = before.score.percentage
@@ -264,7 +268,7 @@ def render(table: NationalTable, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(table.to_dict(), ensure_ascii=False, indent=2) + "\n"
     template = _environment().get_template(f"monitor.{fmt}.j2")
-    return template.render(table=table, period_text=period_label(table.period), bands=table.bands(),
+    return template.render(table=table, period_text=Period.parse(table.period).label_es, bands=table.bands(),
                            chart=band_chart(table), AntaiBand=AntaiBand, REPORT_STATES=REPORT_STATES,
                            without_report=table.without_report)
 
@@ -313,8 +317,8 @@ def monitor_resources(table: NationalTable, paths: dict[str, Path]) -> list[Reso
     full = table.count(AntaiBand.FULL)
     return [
         ResourceFile(name=f"Monitoreo nacional {table.period} ({_MEDIA[fmt]})", format=_MEDIA[fmt], path=path,
-                     sha256=hashlib.sha256(path.read_bytes()).hexdigest(), period=table.period,
-                     description=(f"Monitoreo nacional de {period_label(table.period)}: {full} de "
+                     sha256=sha256_file(path), period=table.period,
+                     description=(f"Monitoreo nacional de {Period.parse(table.period).label_es}: {full} de "
                                   f"{len(table.rows)} instituciones cumplen con el 100 %."))
         for fmt, path in paths.items()
     ]

@@ -16,17 +16,11 @@ from typing import Any
 
 import yaml
 
+from transparencia.domain import Frequency
 from transparencia.errors import ConfigError
 from transparencia.schemas.table import TableSchema, load_schema
 
 KINDS = {"dataset", "document"}
-FREQUENCIES = {"monthly", "quarterly", "yearly", "on_change"}
-FREQUENCY_LABELS = {
-    "monthly": "mensual",
-    "quarterly": "trimestral",
-    "yearly": "anual",
-    "on_change": "cuando cambie",
-}
 EVIDENCE = {"confirmed", "reconstructed", "institution"}
 _ITEM_KEYS = {
     "code", "slug", "name", "legal_basis", "kind", "frequency", "directorate", "dataset",
@@ -42,7 +36,7 @@ class Item:
     name: str
     legal_basis: str
     kind: str
-    frequency: str
+    frequency: Frequency
     directorate: str
     dataset: str
     schema: str | None = None
@@ -53,7 +47,7 @@ class Item:
 
     @property
     def frequency_label(self) -> str:
-        return FREQUENCY_LABELS[self.frequency]
+        return self.frequency.label
 
     def table_schema(self) -> TableSchema:
         if not self.schema:
@@ -111,7 +105,7 @@ def _check_item(raw: Mapping[str, Any], where: str, complete: bool) -> None:
         missing = [k for k in _REQUIRED if not raw.get(k)]
         if missing:
             raise ConfigError(f"{where}: al punto {raw.get('code', '?')} le falta: {', '.join(missing)}")
-    checks = (("kind", KINDS), ("frequency", FREQUENCIES), ("evidence", EVIDENCE))
+    checks = (("kind", KINDS), ("frequency", {f.value for f in Frequency}), ("evidence", EVIDENCE))
     for key, allowed in checks:
         if key in raw and raw[key] not in allowed:
             raise ConfigError(f"{where}: el punto {raw.get('code')}: '{key}' debe ser uno de {sorted(allowed)}, no '{raw[key]}'")
@@ -157,5 +151,6 @@ def load_catalog(override: Path | None = None) -> Catalog:
             exists = raw["code"] in items
             _check_item(raw, where, complete=not exists)
             items[raw["code"]] = {**items.get(raw["code"], {"evidence": "institution"}), **raw}
-    return Catalog(tuple(Item(**raw) for raw in items.values()), directorates)
+    return Catalog(tuple(Item(**{**raw, "frequency": Frequency(raw["frequency"])}) for raw in items.values()),
+                   directorates)
 

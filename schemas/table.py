@@ -18,11 +18,10 @@ from typing import Any
 
 import yaml
 
+from transparencia.domain import PrivacyPolicy
 from transparencia.errors import ConfigError
 
 FIELD_TYPES = {"string", "number", "integer", "date", "yearmonth", "boolean"}
-YEARMONTH_PATTERN = r"^\d{4}-(?:0[1-9]|1[0-2])$"  # a ``yearmonth`` value, AAAA-MM (every ``periodo``)
-PERSONAL_DATA = {"publish", "mask", "omit", "never"}
 SEVERITIES = {"error", "warning"}
 _FIELD_KEYS = {
     "name", "type", "format", "title", "description", "constraints",
@@ -47,7 +46,7 @@ class Field:
     exclusive_minimum: float | None = None
     max_length: int | None = None
     synonyms: tuple[str, ...] = ()
-    personal_data: str = "publish"
+    personal_data: PrivacyPolicy = PrivacyPolicy.PUBLISH
     example: str | None = None
 
 
@@ -94,9 +93,7 @@ def _parse_field(raw: Mapping[str, Any], where: str) -> Field:
     unknown = set(constraints) - _CONSTRAINT_KEYS
     if unknown:
         raise ConfigError(f"{where}: restricciones desconocidas en '{name}': {', '.join(sorted(unknown))}")
-    personal = raw.get("personal_data", "publish")
-    if personal not in PERSONAL_DATA:
-        raise ConfigError(f"{where}: 'personal_data' de '{name}' debe ser uno de {sorted(PERSONAL_DATA)}")
+    personal = PrivacyPolicy.parse(raw.get("personal_data", "publish"), f"{where}: 'personal_data' de '{name}'")
     enum = constraints.get("enum")
     return Field(
         name=name,

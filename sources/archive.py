@@ -34,6 +34,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from transparencia.domain import atomic_write
 from transparencia.errors import InputError
 
 MANIFEST = "manifest.json"
@@ -132,7 +133,7 @@ def _archive(data_root: Path, period: str, directorate: str, name: str, stream: 
                 })
                 reused = False
             manifest["runs"].setdefault(run_id, {"inputs": {}})["inputs"][key] = revision
-            _write_atomically(root / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+            atomic_write(root / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
         finally:
             if temp.exists():
                 temp.unlink()
@@ -160,19 +161,6 @@ def _copy_hashing(stream: BinaryIO, folder: Path) -> tuple[Path, str, int]:
         out.flush()
         os.fsync(out.fileno())
     return Path(temp_name), digest.hexdigest(), size
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 @contextmanager

@@ -12,7 +12,6 @@ through ``mask_url``.
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import datetime as dt
 import difflib
@@ -27,9 +26,9 @@ from typing import Any
 
 import yaml
 
+from transparencia.domain import OutputFormat, Period, PrivacyPolicy, Target
 from transparencia.errors import ConfigError
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
-from transparencia.schemas.table import YEARMONTH_PATTERN
 
 # Where the CLI and the deployments look for the configuration unless told otherwise.
 DEFAULT_CONFIG = Path(os.environ.get("TRANSPARENCIA_CONFIG", "data/institution.yaml"))
@@ -48,55 +47,7 @@ class Institution:
     url: str | None = None
 
 
-PRIVACY_POLICIES = ("publish", "mask", "omit")
-PUBLISH_TARGETS = ("local", "ckan")
-PUBLISH_FORMATS = ("csv", "xlsx", "json", "parquet")
-_PERIOD = re.compile(YEARMONTH_PATTERN)
-
-
 # --------------------------------------------------------------------------- periods
-
-
-@dataclass(frozen=True)
-class Period:
-    """A reporting month. Queries read the half-open interval ``[start, end)``: ``end`` is the
-    first day of the next month, so a timestamp late on the last day is never lost."""
-
-    year: int
-    month: int
-
-    @classmethod
-    def parse(cls, text: str) -> Period:
-        match = _PERIOD.match(str(text).strip())
-        if not match:
-            raise ConfigError(f"Período inválido '{text}': se esperaba AAAA-MM (p. ej. 2025-01)")
-        year, month = match.group(0).split("-")
-        return cls(int(year), int(month))
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def start(self) -> dt.date:
-        return dt.date(self.year, self.month, 1)
-
-    @property
-    def end(self) -> dt.date:
-        """First day of the next month (exclusive bound)."""
-        return self.start + dt.timedelta(days=calendar.monthrange(self.year, self.month)[1])
-
-    @property
-    def last_day(self) -> dt.date:
-        return self.end - dt.timedelta(days=1)
-
-    @classmethod
-    def previous(cls, today: dt.date | None = None) -> Period:
-        """The month before ``today``: what the scheduled run releases."""
-        last = (today or dt.date.today()).replace(day=1) - dt.timedelta(days=1)
-        return cls(last.year, last.month)
-
-    def placeholders(self) -> dict[str, str]:
-        return {"period": str(self), "year": f"{self.year:04d}", "month": f"{self.month:02d}"}
 
 
 def fill_placeholders(template: str, period: Period, where: str) -> str:
@@ -262,9 +213,9 @@ class CkanSettings:
 
 @dataclass(frozen=True)
 class PublishSettings:
-    target: str = "local"
+    target: Target = Target.LOCAL
     local_dir: Path = Path("published")
-    formats: tuple[str, ...] = ("csv", "xlsx", "json")
+    formats: tuple[OutputFormat, ...] = (OutputFormat.CSV, OutputFormat.XLSX, OutputFormat.JSON)
     ckan: CkanSettings | None = None
 
 
@@ -317,7 +268,7 @@ class InstitutionConfig:
     directorates: tuple[Directorate, ...]
     documents: tuple[DocumentEntry, ...]
     publish: PublishSettings
-    privacy: Mapping[str, Mapping[str, str]]  # item code -> field -> policy (overrides only)
+    privacy: Mapping[str, Mapping[str, PrivacyPolicy]]  # item code -> field -> policy (overrides only)
     base_dir: Path  # folder of the configuration file
     inbox: Path  # base for relative source paths
     data_dir: Path  # where data/raw/<period>/... lives
@@ -448,24 +399,22 @@ def _parse_directorates(raw: Any, where: str, catalog: Catalog) -> tuple[Directo
     return tuple(directorates)
 
 
-def _parse_privacy(raw: Any, where: str, catalog: Catalog) -> dict[str, dict[str, str]]:
+def _parse_privacy(raw: Any, where: str, catalog: Catalog) -> dict[str, dict[str, PrivacyPolicy]]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: se esperaba 'punto: {{campo: política}}', p. ej. 'planilla: {{cedula: mask}}'")
-    privacy: dict[str, dict[str, str]] = {}
+    privacy: dict[str, dict[str, PrivacyPolicy]] = {}
     for ref, fields in raw.items():
         item_where = f"{where}.{ref}"
         item = _item(catalog, ref, item_where)
         schema = item.table_schema()
         fields = check_keys(fields, item_where, schema.field_names)
-        policies: dict[str, str] = {}
+        policies: dict[str, PrivacyPolicy] = {}
         for name, policy in fields.items():
-            if policy not in PRIVACY_POLICIES:
-                raise ConfigError(f"{item_where}.{name}: política '{policy}' inválida; use una de {', '.join(PRIVACY_POLICIES)}")
-            if schema.field(name).personal_data == "never":
+            if schema.field(name).personal_data is PrivacyPolicy.NEVER:
                 raise ConfigError(f"{item_where}.{name}: el campo '{name}' nunca se publica (dato personal protegido) y no se puede cambiar su política")
-            policies[name] = policy
+            policies[name] = PrivacyPolicy.parse_override(policy, f"{item_where}.{name}")
         privacy[item.code] = policies
     return privacy
 
@@ -474,17 +423,17 @@ def _parse_publish(raw: Any, where: str, base: Path) -> PublishSettings:
     raw = dict(check_keys(raw, where, [f.name for f in dataclasses.fields(PublishSettings)]))
     ckan_raw = raw.pop("ckan", None)
     settings = build(PublishSettings, raw, where)
-    if settings.target not in PUBLISH_TARGETS:
-        raise ConfigError(f"{where}.target: '{settings.target}' inválido; use {' o '.join(PUBLISH_TARGETS)}")
-    for i, fmt in enumerate(settings.formats):
-        if fmt not in PUBLISH_FORMATS:
-            raise ConfigError(f"{where}.formats[{i}]: formato '{fmt}' desconocido; use {', '.join(PUBLISH_FORMATS)}")
+    target = Target.parse(settings.target, f"{where}.target")
+    formats = tuple(OutputFormat.parse_data(fmt, f"{where}.formats[{i}]") for i, fmt in enumerate(settings.formats))
+    if not formats:
+        raise ConfigError(f"{where}.formats: indique al menos un formato: {', '.join(OutputFormat.data_formats())}")
     ckan = build(CkanSettings, ckan_raw, f"{where}.ckan") if ckan_raw is not None else None
     if ckan is not None and ckan.token_file is not None:
         ckan = dataclasses.replace(ckan, token_file=_resolve(base, ckan.token_file))
-    if settings.target == "ckan" and ckan is None:
+    if target is Target.CKAN and ckan is None:
         raise ConfigError(f"{where}.ckan: con target: ckan hace falta la sección 'ckan' (url y token_env)")
-    return dataclasses.replace(settings, local_dir=_resolve(base, settings.local_dir), ckan=ckan)
+    return dataclasses.replace(settings, target=target, formats=formats, local_dir=_resolve(base, settings.local_dir),
+                               ckan=ckan)
 
 
 def _parse_documents(raw: Any, where: str, catalog: Catalog, base: Path) -> tuple[DocumentEntry, ...]:

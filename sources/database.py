@@ -33,9 +33,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
 
+from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.schemas.table import TableSchema
-from transparencia.sources.config import Period, mask_url, resolve_secret, url_has_password
+from transparencia.sources.config import mask_url, resolve_secret, url_has_password
 from transparencia.sources.extraction import Extraction, SourceRef
 
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",

@@ -29,8 +29,9 @@ from typing import Any
 
 import pandas as pd
 
+from transparencia.domain import Period
 from transparencia.schemas.table import Field, TableSchema
-from transparencia.sources.config import Period, fill_placeholders
+from transparencia.sources.config import fill_placeholders
 
 FIRST_NAMES = ("María", "José", "Ana", "Luis", "Carmen", "Carlos", "Rosa", "Jorge", "Itzel", "Ricardo",
                "Yaribeth", "Eduardo", "Lourdes", "Abdiel", "Gisela", "Omar", "Marisol", "Rubén", "Anayansi",
@@ -224,12 +225,10 @@ class Banner:
     directorate: str
 
     def lines(self) -> list[str]:
-        year, month = self.period.split("-")
-        from transparencia.reports.compliance import MONTHS_ES  # Spanish month names, one place
-
+        month = Period.parse(self.period)
         return [
             self.institution.upper(),
-            f"{self.title} - {MONTHS_ES[int(month) - 1].capitalize()} {year}",
+            f"{self.title} - {month.month_name.capitalize()} {month.year}",
             f"Fecha de actualización: {self.updated.strftime('%d/%m/%Y')}",
         ]
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from transparencia.domain import cedula
+from transparencia.domain.period import MONTH_NUMBERS
 from transparencia.schemas.table import Field, TableSchema
 from transparencia.sources.extraction import CellFailure, Coercion
 from transparencia.sources.headers import fold
@@ -39,12 +41,7 @@ DATE_FORMATS = (  # tried in order on what is still unparsed; day first, never m
     ("%Y-%m-%dT%H:%M:%S", "text_date"),
     ("%d/%m/%Y %H:%M", "text_date"),
 )
-MONTHS = {
-    "enero": 1, "ene": 1, "febrero": 2, "feb": 2, "marzo": 3, "mar": 3, "abril": 4, "abr": 4,
-    "mayo": 5, "may": 5, "junio": 6, "jun": 6, "julio": 7, "jul": 7, "agosto": 8, "ago": 8,
-    "septiembre": 9, "setiembre": 9, "sep": 9, "sept": 9, "set": 9, "octubre": 10, "oct": 10,
-    "noviembre": 11, "nov": 11, "diciembre": 12, "dic": 12,
-}
+MONTHS = MONTH_NUMBERS
 _MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
 _SPANISH_DATE = re.compile(
     rf"^\s*(?:[a-záéíóú]+,?\s+)?(\d{{1,2}})\s*(?:de\s+|[-/.\s])\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}})\s*$",
@@ -55,10 +52,7 @@ _SPANISH_MONTH_YEAR = re.compile(rf"^\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.
 # at a time, while this one runs in pyarrow's RE2 over the whole column.
 _WS = "[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "]"
 _PLAIN_NUMBER = r"^-?\d+(?:\.\d+)?$"
-_CEDULA_PREFIX = r"PE|E|N|0?(?:1[0-3]|[1-9])(?:AV|PI)?"
-_CEDULA_CANONICAL = r"^(?:PE|E|N|(?:1[0-3]|[1-9])(?:AV|PI)?)-[1-9]\d{0,3}-[1-9]\d{0,5}$"
-_CEDULA_SEPARATOR = f"{_WS}*(?:[-.]|{_WS}){_WS}*"
-_CEDULA_PARTS = rf"^({_CEDULA_PREFIX}){_CEDULA_SEPARATOR}0*(\d{{1,4}}){_CEDULA_SEPARATOR}0*(\d{{1,6}})$"
+_CEDULA_TYPED = cedula.typed_pattern(_WS)
 _TRUE = {"si", "s", "x", "true", "verdadero", "1", "yes", "y"}
 _FALSE = {"no", "n", "false", "falso", "0"}
 
@@ -268,16 +262,17 @@ def _number_text(value: float | int) -> str:
 def _normalise_cedula(values: pd.Series, account: _Account) -> pd.Series:
     """'8 123 4567', '8.123.4567', '08-0123-04567', 'e-8-88' to the canonical '8-123-4567' form.
 
-    Only values made of a known prefix and two digit groups with separators are rewritten:
-    '81234567' is ambiguous and is left for validation to flag.
+    The grammar and its leading-zeros rule are ``domain.cedula``'s, applied here over the whole
+    column. Only values made of a known prefix and two digit groups with separators are
+    rewritten: '81234567' is ambiguous and is left for validation to flag.
     """
     present = values.dropna()
     if present.empty:
         return values
     upper = present.str.upper().str.strip()
-    canonical = upper.str.match(_CEDULA_CANONICAL)
+    canonical = upper.str.match(cedula.CANONICAL_PATTERN)
     todo = upper[~canonical]
-    parts = todo.str.extract(_CEDULA_PARTS)
+    parts = todo.str.extract(_CEDULA_TYPED)
     ok = parts[0].notna()
     prefix = parts[0][ok].str.lstrip("0")
     rebuilt = prefix + "-" + parts[1][ok].str.lstrip("0") + "-" + parts[2][ok].str.lstrip("0")

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError, TerminalError, TransparenciaError
 from transparencia.schemas.catalog import Item
 from transparencia.sources import archive
 from transparencia.sources.config import (
     InstitutionConfig,
-    Period,
     SourceConfig,
     fill_placeholders,
     load_config,

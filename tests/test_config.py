@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from transparencia.domain import Period
 from transparencia.errors import ConfigError
 from transparencia.publishers.privacy import treatments
 from transparencia.sources.config import (
-    Period,
     fill_placeholders,
     load_config,
     mask_url,

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.schemas.catalog import load_catalog
-from transparencia.sources.config import Period
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database, read_query
 
 pytestmark = pytest.mark.databases

@@ -15,6 +15,7 @@ import pytest
 import python_calamine
 from release_samples import planilla_frame
 
+from transparencia.domain import sha256_file
 from transparencia.publishers import formats
 from transparencia.schemas.table import Field, load_schema
 
@@ -89,7 +90,7 @@ def test_same_frame_gives_identical_bytes(tmp_path, writer):
             formats.write_xlsx(_frame(), FIELDS, path, sheet_title="x", document_date=dt.datetime(2025, 1, 1))
         else:
             getattr(formats, f"write_{writer}")(_frame(), FIELDS, path)
-    assert formats.sha256_file(paths[0]) == formats.sha256_file(paths[1])
+    assert sha256_file(paths[0]) == sha256_file(paths[1])
 
 
 def test_json_is_a_list_of_typed_records_without_neutralisation(tmp_path):

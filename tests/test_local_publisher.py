@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from release_samples import planilla_frame, planilla_release
 
+from transparencia.domain import sha256_file
 from transparencia.errors import ConfigError, InputError
-from transparencia.publishers.formats import sha256_file
 from transparencia.publishers.local import LocalCatalog
 from transparencia.publishers.render import render_release
 

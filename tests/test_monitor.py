@@ -13,11 +13,12 @@ import requests
 from typer.testing import CliRunner
 
 from transparencia.cli import app
+from transparencia.domain import ItemStatus
 from transparencia.publishers.base import DatasetSpec
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.reports import compliance
 from transparencia.reports.antai import AntaiBand, AntaiScore
-from transparencia.reports.compliance import ComplianceReport, ItemStatus
+from transparencia.reports.compliance import ComplianceReport, ItemReport
 from transparencia.reports.monitor import (
     ILEGIBLE,
     SIN_INFORME,
@@ -33,9 +34,10 @@ PERIOD, PREVIOUS = "2025-03", "2025-02"
 
 def report_dict(met: int, applicable: int = 24, period: str = PERIOD, institution: str = "Institución") -> dict:
     """A report as the current version writes it: ``met`` published items, the rest missing or rejected."""
-    statuses = ([compliance.PUBLICADO] * met + [compliance.RECHAZADO] * min(2, applicable - met)
-                + [compliance.FALTANTE] * max(0, applicable - met - 2) + [compliance.NO_APLICA] * (24 - applicable))
-    items = [ItemStatus(f"{n + 1}.0", f"Punto {n + 1}", "dataset", "monthly", s, "Dirección")
+    statuses = ([ItemStatus.PUBLISHED] * met + [ItemStatus.REJECTED] * min(2, applicable - met)
+                + [ItemStatus.NOT_RECEIVED] * max(0, applicable - met - 2)
+                + [ItemStatus.NOT_APPLICABLE] * (24 - applicable))
+    items = [ItemReport(f"{n + 1}.0", f"Punto {n + 1}", "dataset", "monthly", s, "Dirección")
              for n, s in enumerate(statuses)]
     return ComplianceReport(institution, "INS", period, items).to_dict()
 

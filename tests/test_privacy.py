@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from release_samples import planilla_frame
 
+from transparencia.domain import cedula
 from transparencia.errors import ConfigError
-from transparencia.publishers.privacy import apply_privacy, mask_cedula, mask_text, treatments
+from transparencia.publishers.privacy import apply_privacy, mask_text, treatments
 from transparencia.schemas.table import load_schema
 
 PLANILLA = load_schema("planilla")
@@ -27,7 +28,7 @@ def _with_never(schema):
     ("8 123 4567", "8-***-4567"),
 ])
 def test_cedula_keeps_first_and_last_parts(raw, masked):
-    assert mask_cedula(raw) == masked
+    assert cedula.mask(raw) == masked
 
 
 def test_other_text_keeps_first_and_last_characters():

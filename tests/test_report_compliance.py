@@ -7,15 +7,10 @@ from datetime import date
 
 import pytest
 
+from transparencia.domain import Frequency, ItemStatus, Period
 from transparencia.reports.compliance import (
-    ADVERTENCIAS,
-    FALTANTE,
-    NO_APLICA,
-    PUBLICADO,
-    RECHAZADO,
-    VENCIDO,
     ComplianceReport,
-    ItemStatus,
+    ItemReport,
     document_status,
     load_report,
     report_resources,
@@ -29,15 +24,15 @@ def _report() -> ComplianceReport:
     finding = {"rule": "amount_product", "severity": "error", "column": "monto", "row": 7, "value": 999.0,
                "message": "El monto 999.00 no es días × tarifa (1600.00)", "file": "viaticos.xlsx", "sheet": None}
     items = [
-        ItemStatus("11.3", "Planilla", "dataset", "monthly", ADVERTENCIAS, "rrhh", rows=120, warnings=1,
+        ItemReport("11.3", "Planilla", "dataset", "monthly", ItemStatus.PUBLISHED_WITH_WARNINGS, "rrhh", rows=120, warnings=1,
                    url="file:///tmp/planilla.csv", last_update="2025-02-03",
                    findings=[{**finding, "severity": "warning", "message": "Fecha <fuera> del mes"}]),
-        ItemStatus("11.6", "Viáticos", "dataset", "monthly", RECHAZADO, "finanzas", rows=10, errors=1,
+        ItemReport("11.6", "Viáticos", "dataset", "monthly", ItemStatus.REJECTED, "finanzas", rows=10, errors=1,
                    findings=[finding]),
-        ItemStatus("10.5", "Contrataciones", "dataset", "monthly", FALTANTE, "compras"),
-        ItemStatus("9.1", "Reglamento interno", "document", "on_change", PUBLICADO, "legal", last_update="2019-01-01"),
-        ItemStatus("O.1", "Otras informaciones", "document", "yearly", VENCIDO, "direccion", last_update="2022-01-01"),
-        ItemStatus("O.2", "Subsidios", "dataset", "monthly", NO_APLICA, "finanzas", detail="No otorga subsidios"),
+        ItemReport("10.5", "Contrataciones", "dataset", "monthly", ItemStatus.NOT_RECEIVED, "compras"),
+        ItemReport("9.1", "Reglamento interno", "document", "on_change", ItemStatus.PUBLISHED, "legal", last_update="2019-01-01"),
+        ItemReport("O.1", "Otras informaciones", "document", "yearly", ItemStatus.OUTDATED, "direccion", last_update="2022-01-01"),
+        ItemReport("O.2", "Subsidios", "dataset", "monthly", ItemStatus.NOT_APPLICABLE, "finanzas", detail="No otorga subsidios"),
     ]
     return ComplianceReport("Servicio Nacional de Migración", "SNM", "2025-01", items)
 
@@ -45,19 +40,19 @@ def _report() -> ComplianceReport:
 def test_headline_excludes_items_that_do_not_apply():
     report = _report()
     assert report.headline == "2 de 5 puntos cumplidos"
-    assert report.to_dict()["summary"]["by_status"][RECHAZADO] == 1
+    assert report.to_dict()["summary"]["by_status"][ItemStatus.REJECTED] == 1
 
 
 @pytest.mark.parametrize("frequency,updated,expected", [
-    ("on_change", date(2010, 1, 1), PUBLICADO),
-    ("yearly", date(2024, 1, 15), PUBLICADO),
-    ("yearly", date(2023, 12, 31), VENCIDO),
-    ("quarterly", date(2024, 9, 30), VENCIDO),
-    ("monthly", date(2024, 12, 1), PUBLICADO),
-    ("monthly", None, FALTANTE),
+    ("on_change", date(2010, 1, 1), ItemStatus.PUBLISHED),
+    ("yearly", date(2024, 1, 15), ItemStatus.PUBLISHED),
+    ("yearly", date(2023, 12, 31), ItemStatus.OUTDATED),
+    ("quarterly", date(2024, 9, 30), ItemStatus.OUTDATED),
+    ("monthly", date(2024, 12, 1), ItemStatus.PUBLISHED),
+    ("monthly", None, ItemStatus.NOT_RECEIVED),
 ])
 def test_document_freshness_follows_frequency(frequency, updated, expected):
-    assert document_status(frequency, updated, "2025-01") == expected
+    assert document_status(Frequency(frequency), updated, Period(2025, 1)) == expected
 
 
 def test_formats_carry_the_same_facts(tmp_path):

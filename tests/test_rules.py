@@ -7,9 +7,10 @@ shipped item uses them yet.
 import pandas as pd
 import pytest
 
+from transparencia.domain import cedula
 from transparencia.errors import ConfigError
 from transparencia.schemas.table import parse_schema
-from transparencia.validation.expectations import CEDULA_PATTERN, anchored, run_suite, schema_checks
+from transparencia.validation.expectations import anchored, run_suite, schema_checks
 from transparencia.validation.rules import run_rules
 
 SCHEMA = parse_schema({
@@ -78,6 +79,9 @@ CASES = [
     ("max-length", "nota", {"nota": "demasiado"}, {"nota": "corto"}),
     ("cedula", "cedula", {"cedula": "8-123-4567-1"}, {"cedula": "PE-1234-12345"}),
     ("cedula", "cedula", {"cedula": "14-1-1"}, {"cedula": "13PI-1-1"}),
+    # the leading-zeros rule (domain.cedula): a tomo of only zeros, or written with zeros, is not canonical
+    ("cedula", "cedula", {"cedula": "8-0-45"}, {"cedula": "8-1-45"}),
+    ("cedula", "cedula", {"cedula": "8-0123-4567"}, {"cedula": "8-123-4567"}),
     ("ruc", "ruc", {"ruc": "RUC pendiente"}, {"ruc": "8-123-4567 DV 12"}),
     ("minimum", "cantidad", {"cantidad": -1, "precio": None}, {"cantidad": 0, "precio": None}),
     ("maximum", "cantidad", {"cantidad": 11, "total": 275.0, "parte_b": 235.0}, {"cantidad": 10, "total": 250.0, "parte_b": 210.0}),
@@ -122,7 +126,7 @@ def test_without_a_period_the_period_rules_are_skipped():
 def test_patterns_are_anchored_whole_value_matches():
     assert anchored("A|B\\d") == "^(?:A|B\\d)$"
     assert anchored("^\\d+$") == "^(?:\\d+)$"
-    assert CEDULA_PATTERN.startswith("^(?:") and CEDULA_PATTERN.endswith("$")
+    assert cedula.CANONICAL_PATTERN.startswith("^(?:") and cedula.CANONICAL_PATTERN.endswith("$")
 
 
 def test_checks_are_generated_from_the_schema_not_written_per_item():

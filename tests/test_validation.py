@@ -52,7 +52,7 @@ def extraction_of(item, rows, first_row=5, **extra) -> Extraction:
 
 def planilla_rows(n: int, **changes) -> list[dict]:
     schema = PLANILLA.table_schema()
-    return [example_row(schema, **{"cedula": f"8-{i // 1000}-{i}", **changes}) for i in range(n)]
+    return [example_row(schema, **{"cedula": f"8-{i // 1000 + 1}-{i + 1}", **changes}) for i in range(n)]
 
 
 @pytest.mark.parametrize("name", schema_names())

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transparencia.schemas.table import YEARMONTH_PATTERN, Field, TableSchema
+from transparencia.domain import YEARMONTH_PATTERN, cedula
+from transparencia.schemas.table import Field, TableSchema
 from transparencia.validation.hits import Hits
 
-CEDULA_PATTERN = r"^(?:PE|E|N|[1-9]|1[0-3])(?:AV|PI)?-\d{1,4}-\d{1,6}$"
 # Lenient on purpose (a warning only): natural persons' RUC is the cédula, legal persons' the
 # Registro Público numbers; either may carry the DV ("DV 12", "D.V. 12", "-12").
 RUC_PATTERN = (
@@ -72,7 +72,7 @@ def _field_checks(f: Field) -> list[Check]:
                             lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=regex)))
     if f.format == "cedula":
         checks.append(Check("cedula", "error", (col,), base,
-                            lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=CEDULA_PATTERN)))
+                            lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=cedula.CANONICAL_PATTERN)))
     if f.format == "ruc":
         checks.append(Check("ruc", "warning", (col,), base,
                             lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=RUC_PATTERN)))

@@ -32,16 +32,14 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 
+from transparencia.domain import MONTH_NAMES, Period
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction
 from transparencia.validation.findings import Finding, render_message
 from transparencia.validation.hits import Hits
 
-MONTH_NAMES = (
-    "enero", "febrero", "marzo", "abril", "mayo", "junio",
-    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
-)
-_MONTH_NUMBERS = {name: i + 1 for i, name in enumerate(MONTH_NAMES)} | {"setiembre": 9}
+# Month names written in full (abbreviations such as "mar" or "set" are ordinary words in titles).
+_MONTH_NUMBERS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)} | {"setiembre": 9}
 _NAMED_MONTH = re.compile(
     r"(?<![a-záéíóúñ])(" + "|".join(_MONTH_NUMBERS) + r")(?![a-záéíóúñ])(?:\W+(?:de\W+|del\W+)?(\d{4}))?",
     re.IGNORECASE,
@@ -63,8 +61,7 @@ class Evidence:
 
 def month_label(period: str) -> str:
     """'2025-02' -> 'febrero de 2025'."""
-    year, month = period.split("-")
-    return f"{MONTH_NAMES[int(month) - 1]} de {year}"
+    return Period.parse(period).label_es
 
 
 def period_bound_fields(schema: TableSchema) -> list[str]:
@@ -89,7 +86,7 @@ def _date_evidence(frame: pd.DataFrame, schema: TableSchema) -> list[Evidence]:
         top, top_count = str(counts.index[0]), int(counts.iloc[0])
         if top_count * 2 > len(months) and top_count >= MIN_DATES:
             what = _plural_title(schema.field(name).title)
-            text = f"{top_count} de {len(months)} {what} caen en {MONTH_NAMES[int(top[5:]) - 1]}"
+            text = f"{top_count} de {len(months)} {what} caen en {Period.parse(top).month_name}"
             found.append(Evidence(top, text, strong=True, column=name))
     return found
 

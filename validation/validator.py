@@ -14,9 +14,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from transparencia.errors import ConfigError
+from transparencia.domain import YEARMONTH_PATTERN, Period
 from transparencia.schemas.catalog import Item
-from transparencia.schemas.table import YEARMONTH_PATTERN, TableSchema
+from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction
 from transparencia.validation.expectations import run_suite
 from transparencia.validation.findings import Finding, ValidationReport, render_message
@@ -27,7 +27,7 @@ from transparencia.validation.rules import check_rules, run_rules
 PERIOD = re.compile(YEARMONTH_PATTERN)
 
 
-def validate(extraction: Extraction, item: Item, period: str | None = None,
+def validate(extraction: Extraction, item: Item, period: Period | str | None = None,
              published: Mapping[str, pd.DataFrame] | None = None) -> ValidationReport:
     """Validate an extraction of ``item`` for ``period`` (YYYY-MM; inferred from ``periodo`` if None).
 
@@ -35,10 +35,8 @@ def validate(extraction: Extraction, item: Item, period: str | None = None,
     key's columns), so that a row published in another month is caught before it counts twice."""
     schema = item.table_schema()
     check_rules(schema)
-    if period is not None and not PERIOD.match(period):
-        raise ConfigError(f"Período '{period}' no válido: se esperaba AAAA-MM (p. ej. 2025-01)")
     frame = extraction.frame
-    period = period or infer_period(frame)
+    period = str(Period.parse(period)) if period is not None else infer_period(frame)
     source = extraction.source
     findings = period_findings(extraction, schema, period)
     findings += [_missing_column(schema, column, source.location, source.sheet)

@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from transparencia.cli import app, console, err_console, friendly_errors
+from transparencia.domain import Period
 from transparencia.errors import ConfigError
 
 
@@ -32,9 +33,8 @@ def _optional_token() -> str | None:
 
 
 def _print_summary(table) -> None:
-    from transparencia.reports.compliance import period_label
 
-    summary = Table(title=f"Monitoreo nacional, {period_label(table.period)}: {len(table.rows)} instituciones",
+    summary = Table(title=f"Monitoreo nacional, {Period.parse(table.period).label_es}: {len(table.rows)} instituciones",
                     box=box.SIMPLE_HEAD, pad_edge=False)
     summary.add_column("Banda")
     summary.add_column("Instituciones", justify="right")
@@ -62,14 +62,13 @@ def monitor_command(
     """Tabla nacional de cumplimiento del mes a partir de los informes publicados en el portal (CSV, JSON, HTML, Markdown)."""
     from transparencia.reports import monitor
     from transparencia.reports.portal import PortalReader, read_reports
-    from transparencia.sources.config import Period
 
     month = Period.parse(period)
     if publish and not organization:
         raise ConfigError("Con --publish indique la organización que publica el monitoreo: --organization NOMBRE.")
     url, token = _portal_url(portal), _optional_token()
     console.print(f"Leyendo los informes de cumplimiento de {month} en {url}…")
-    previous = str(Period.previous(month.start))
+    previous = str(month.shift(-1))
     organizations, reports = read_reports(PortalReader(url, token), [str(month), previous], only)
     if not organizations:
         raise ConfigError(f"El portal {url} no tiene organizaciones" + (" que coincidan con --only." if only else "."))

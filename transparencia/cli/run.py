@@ -11,25 +11,19 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from transparencia.cli import app, console, err_console, friendly_errors
+from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError
 from transparencia.flows.environment import configure_prefect
 from transparencia.sources.config import DEFAULT_CONFIG
 
 STATUS_STYLE = {
-    "publicado": "green", "publicado_con_advertencias": "yellow", "rechazado": "red",
-    "faltante": "dark_orange", "vencido": "magenta", "no_aplica": "dim",
+    ItemStatus.PUBLISHED: "green", ItemStatus.PUBLISHED_WITH_WARNINGS: "yellow", ItemStatus.REJECTED: "red",
+    ItemStatus.SOURCE_ERROR: "red", ItemStatus.NOT_RECEIVED: "dark_orange", ItemStatus.NOT_CONFIGURED: "dim",
+    ItemStatus.NOT_APPLICABLE: "dim", ItemStatus.OUTDATED: "magenta", ItemStatus.TARGET_ERROR: "red",
 }
 
 
-def _check_period(period: str | None) -> str | None:
-    if period is None:
-        return None
-    from transparencia.sources.config import Period
-
-    return str(Period.parse(period))
-
-
-def _release(period: str, config: Path, target: str | None, dry_run: bool, runner: str,
+def _release(period: Period, config: Path, target: str | None, dry_run: bool, runner: str,
              dask_address: str | None):
     """Run the flow with one progress bar per item; return the result."""
     configure_prefect()
@@ -109,13 +103,13 @@ def run_command(
                                             "uno por núcleo)."),
 ) -> None:
     """Publica un mes: extrae, valida, publica e informa. Salida 0: todo publicado; 1: puntos rechazados o faltantes; 2: error de configuración."""
-    if target is not None and target not in ("local", "ckan"):
-        raise ConfigError(f"Destino '{target}' desconocido: use local o ckan")
+    chosen = Target.parse(target, "--target") if target is not None else None
+    month = Period.parse(period)
     if len(config) > 1 or config[0].is_dir():
-        result = _national(_check_period(period), config, target, dry_run, dask_address, workers)
+        result = _national(str(month), config, chosen, dry_run, dask_address, workers)
         _national_summary(result)
         sys.exit(result.exit_code)
-    result = _release(_check_period(period), config[0], target, dry_run, task_runner, dask_address)
+    result = _release(month, config[0], chosen, dry_run, task_runner, dask_address)
     _summary(result)
     sys.exit(result.exit_code)
 
@@ -176,11 +170,11 @@ def report_command(
 
     if fmt not in REPORT_FORMATS:
         raise ConfigError(f"Formato '{fmt}' desconocido: use html, json o md")
-    period = _check_period(period)
-    folder = load_config(config).data_dir / "reports" / period
-    source = folder / f"informe-cumplimiento-{period}.json"
+    month = Period.parse(period)
+    folder = load_config(config).data_dir / "reports" / str(month)
+    source = folder / f"informe-cumplimiento-{month}.json"
     if not source.exists():
-        raise ConfigError(f"No hay informe para {period}: ejecute antes 'transparencia run --period {period}'")
+        raise ConfigError(f"No hay informe para {month}: ejecute antes 'transparencia run --period {month}'")
     report = load_report(source)
     if fmt == "html":
         console.print(str(write_report(report, folder, ["html"])["html"]))
@@ -196,14 +190,14 @@ def demo_command(
 ) -> None:
     """Escribe las fuentes de ejemplo de un mes (con errores a propósito) y lo publica en el catálogo local."""
     configure_prefect()
-    from transparencia.sources.config import Period, load_config
+    from transparencia.sources.config import load_config
     from transparencia.sources.demo import write_month
 
-    period = _check_period(period) or str(Period.previous())
+    month = Period.parse(period) if period else Period.previous()
     institution = load_config(config)
-    written = write_month(institution, period)
-    console.print(f"Fuentes de ejemplo de {period}: {len(written)} archivos en {institution.inbox}")
-    result = _release(period, config, "local", False, "thread", None)
+    written = write_month(institution, str(month))
+    console.print(f"Fuentes de ejemplo de {month}: {len(written)} archivos en {institution.inbox}")
+    result = _release(month, config, Target.LOCAL, False, "thread", None)
     _summary(result)
     console.print(f"Catálogo local: {institution.publish.local_dir / 'index.html'}")
     if result.exit_code == 1:

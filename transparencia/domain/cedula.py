@@ -1,0 +1,72 @@
+"""The Panamanian cédula: one grammar, with its parse, validate, normalise and mask operations.
+
+A cédula is a prefix (a province 1–13, optionally followed by AV or PI; or E, N, PE), a *tomo*
+and an *asiento*: ``8-123-4567``, ``PE-12-345``, ``3AV-1-22``.
+
+The leading-zeros rule, decided here once: tomo and asiento are numbers, so their canonical
+form has no leading zeros (``08-0123-04567`` is ``8-123-4567``). Normalising strips them (and
+any separators people type: spaces, dots); validation accepts only the canonical form, so a
+group of only zeros (``8-0-45``) is never a cédula. Masking and the free-text scrubber are
+lenient on purpose: anything cédula-shaped is masked, whether or not it is valid.
+
+The patterns are RE2-compatible: normalising runs them over whole columns in pyarrow.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The prefix as written canonically, and as people type it ("08" for province 8).
+PREFIX = r"(?:PE|E|N|(?:1[0-3]|[1-9])(?:AV|PI)?)"
+TYPED_PREFIX = r"(?:PE|E|N|0?(?:1[0-3]|[1-9])(?:AV|PI)?)"
+TOMO_DIGITS, ASIENTO_DIGITS = 4, 6
+CANONICAL_PATTERN = rf"^{PREFIX}-[1-9]\d{{0,{TOMO_DIGITS - 1}}}-[1-9]\d{{0,{ASIENTO_DIGITS - 1}}}$"
+# A cédula inside free text (messages, examples): prefix, tomo and asiento, leading zeros allowed.
+IN_TEXT_PATTERN = rf"\b({PREFIX})-(0*\d{{1,{TOMO_DIGITS}}})-(0*\d{{1,{ASIENTO_DIGITS}}})\b"
+MASK = "***"
+
+
+def typed_pattern(whitespace: str = r"\s") -> str:
+    """A cédula as typed: the three groups (prefix, tomo, asiento; zeros stripped from the last two)
+    separated by ``-``, ``.`` or ``whitespace`` (a character class)."""
+    separator = f"{whitespace}*(?:[-.]|{whitespace}){whitespace}*"
+    return (rf"^({TYPED_PREFIX}){separator}0*(\d{{1,{TOMO_DIGITS}}}){separator}"
+            rf"0*(\d{{1,{ASIENTO_DIGITS}}})$")
+
+
+_CANONICAL = re.compile(CANONICAL_PATTERN)
+_TYPED = re.compile(typed_pattern())
+_IN_TEXT = re.compile(IN_TEXT_PATTERN)
+
+
+def parse(text: str) -> tuple[str, str, str] | None:
+    """The canonical (prefix, tomo, asiento) of a cédula as typed, or None when it is not one."""
+    match = _TYPED.match(str(text).strip().upper())
+    if not match:
+        return None
+    prefix, tomo, asiento = match.group(1).lstrip("0"), match.group(2).lstrip("0"), match.group(3).lstrip("0")
+    if not tomo or not asiento:  # a group of only zeros
+        return None
+    return prefix, tomo, asiento
+
+
+def normalise(text: str) -> str | None:
+    """``'08 0123 04567'`` -> ``'8-123-4567'``; None when the text is not a cédula."""
+    parts = parse(text)
+    return None if parts is None else "-".join(parts)
+
+
+def is_valid(text: str) -> bool:
+    """Whether ``text`` is a cédula in canonical form."""
+    return bool(_CANONICAL.match(text))
+
+
+def mask(text: str) -> str | None:
+    """``8-123-4567`` -> ``8-***-4567`` (first and last parts kept); None when not cédula-shaped."""
+    parts = parse(text)
+    return None if parts is None else f"{parts[0]}-{MASK}-{parts[2]}"
+
+
+def mask_in_text(text: str) -> str:
+    """Every cédula-shaped token inside free text masked (messages, examples)."""
+    return _IN_TEXT.sub(lambda m: f"{m.group(1)}-{MASK}-{m.group(3).lstrip('0') or m.group(3)}", text)

@@ -1,0 +1,60 @@
+"""Writing files so a crash never leaves a half-written one, and hashing them.
+
+``atomic_write`` is the one way the tool replaces a file: the bytes go to a temporary file beside
+the target, are flushed to disk, and the temporary file is renamed over the target (one atomic
+step on POSIX). ``sha256_file`` is the one digest: publishers compare it to skip unchanged files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+PUBLIC_MODE = 0o644  # what a published or archived file is readable as (mkstemp creates 0600)
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write(path: Path, data: bytes, *, check: Callable[[Path], None] | None = None) -> None:
+    """Replace ``path`` with ``data`` in one step (temporary file, fsync, rename).
+
+    ``check`` may inspect the complete temporary file and raise to abandon the write."""
+    _replace(path, lambda handle: handle.write(data), check)
+
+
+def atomic_copy(source: Path, path: Path, *, check: Callable[[Path], None] | None = None) -> None:
+    """Replace ``path`` with a copy of ``source`` in one step; ``check`` as in ``atomic_write``."""
+    def copy(handle) -> None:
+        with open(source, "rb") as original:
+            shutil.copyfileobj(original, handle)
+
+    _replace(path, copy, check)
+
+
+def _replace(path: Path, fill: Callable, check: Callable[[Path], None] | None) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            fill(out)
+            out.flush()
+            os.fsync(out.fileno())
+        if check is not None:
+            check(temporary)
+        os.chmod(temporary, PUBLIC_MODE)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

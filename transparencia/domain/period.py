@@ -1,0 +1,105 @@
+"""The reporting month: parsed once at the edge (CLI, flow parameters), passed as an object, and
+turned into text only where text is shown or stored.
+
+This is the one home of the ``AAAA-MM`` pattern and of the Spanish month names.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from transparencia.errors import ConfigError
+
+YEARMONTH_PATTERN = r"^\d{4}-(?:0[1-9]|1[0-2])$"  # a ``yearmonth`` value, AAAA-MM (every ``periodo``)
+MONTH_NAMES = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)
+# Every way a month is written in a date or a title ("15-ene-2025", "setiembre"), to its number.
+MONTH_NUMBERS = {
+    **{name: number for number, name in enumerate(MONTH_NAMES, start=1)},
+    **{name[:3]: number for number, name in enumerate(MONTH_NAMES, start=1)},
+    "setiembre": 9, "sept": 9, "set": 9,
+}
+_YEARMONTH = re.compile(YEARMONTH_PATTERN)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A reporting month. Queries read the half-open interval ``[start, end)``: ``end`` is the
+    first day of the next month, so a timestamp late on the last day is never lost."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ConfigError(f"Mes inválido {self.month}: se esperaba un número de 1 a 12")
+
+    @classmethod
+    def parse(cls, text: str | Period) -> Period:
+        """``'2025-01'`` -> ``Period(2025, 1)``; a Period is returned as is."""
+        if isinstance(text, Period):
+            return text
+        match = _YEARMONTH.match(str(text).strip())
+        if not match:
+            raise ConfigError(f"Período inválido '{text}': se esperaba AAAA-MM (p. ej. 2025-01)")
+        year, month = match.group(0).split("-")
+        return cls(int(year), int(month))
+
+    @classmethod
+    def is_valid(cls, text: object) -> bool:
+        """Whether ``text`` is an ``AAAA-MM`` month (without raising)."""
+        return isinstance(text, str) and bool(_YEARMONTH.match(text))
+
+    @classmethod
+    def of(cls, day: dt.date) -> Period:
+        """The month ``day`` falls in."""
+        return cls(day.year, day.month)
+
+    @classmethod
+    def previous(cls, today: dt.date | None = None) -> Period:
+        """The month before ``today``: what the scheduled run releases."""
+        return cls.of(today or dt.date.today()).shift(-1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def shift(self, months: int) -> Period:
+        """The month ``months`` later (earlier when negative)."""
+        index = self.year * 12 + self.month - 1 + months
+        return Period(index // 12, index % 12 + 1)
+
+    def months_since(self, earlier: dt.date | Period) -> int:
+        """Whole calendar months from ``earlier``'s month to this one."""
+        return (self.year - earlier.year) * 12 + (self.month - earlier.month)
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def end(self) -> dt.date:
+        """First day of the next month (exclusive bound)."""
+        return self.start + dt.timedelta(days=calendar.monthrange(self.year, self.month)[1])
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+    @property
+    def month_name(self) -> str:
+        """``'enero'``."""
+        return MONTH_NAMES[self.month - 1]
+
+    @property
+    def label_es(self) -> str:
+        """``'enero de 2025'``: how the period reads in Spanish texts."""
+        return f"{self.month_name} de {self.year}"
+
+    def placeholders(self) -> dict[str, str]:
+        """The values of ``{period}``, ``{year}`` and ``{month}`` in configured paths."""
+        return {"period": str(self), "year": f"{self.year:04d}", "month": f"{self.month:02d}"}

@@ -1,0 +1,204 @@
+"""The tool's vocabularies as enums: each member is its stable identifier (what configuration
+files, JSON and the ledger hold), and carries its Spanish label and, where a standard applies,
+its DCAT URI. Being ``StrEnum``s, members compare equal to their identifiers.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from transparencia.errors import ConfigError
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _parse(kind: type[E], value: object, where: str, message: str, allowed: tuple[E, ...] | None = None) -> E:
+    """The member whose identifier is ``value``, else a ConfigError: ``message`` is formatted with
+    ``value`` and ``choices`` and follows ``where`` (the key path)."""
+    choices = allowed or tuple(kind)
+    for member in choices:
+        if value == member.value:
+            return member
+    raise ConfigError(f"{where}: " + message.format(value=value, choices=", ".join(m.value for m in choices)))
+
+
+class Frequency(StrEnum):
+    """How often an item must be updated (ANTAI's monitoring and the catalog)."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+    ON_CHANGE = "on_change"
+
+    @classmethod
+    def parse(cls, value: object, where: str) -> Frequency:
+        return _parse(cls, value, where, "frecuencia '{value}' desconocida; use una de: {choices}")
+
+    @property
+    def label(self) -> str:
+        return _FREQUENCY_LABELS[self]
+
+    @property
+    def freshness_months(self) -> int | None:
+        """How many months a document may go without an update; None: it never expires."""
+        return _FRESHNESS_MONTHS.get(self)
+
+    @property
+    def dcat_uri(self) -> str:
+        return f"http://purl.org/cld/freq/{_DCAT_FREQUENCIES[self]}"
+
+
+_FREQUENCY_LABELS = {Frequency.MONTHLY: "mensual", Frequency.QUARTERLY: "trimestral", Frequency.YEARLY: "anual",
+                     Frequency.ON_CHANGE: "cuando cambie"}
+_FRESHNESS_MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.YEARLY: 12}
+_DCAT_FREQUENCIES = {Frequency.MONTHLY: "monthly", Frequency.QUARTERLY: "quarterly", Frequency.YEARLY: "annual",
+                     Frequency.ON_CHANGE: "irregular"}
+
+
+class PrivacyPolicy(StrEnum):
+    """How a field's values are published. ``never`` (a citizen's name in 311 or request data) is
+    set by the schema only and cannot be overridden by an institution."""
+
+    PUBLISH = "publish"
+    MASK = "mask"
+    OMIT = "omit"
+    NEVER = "never"
+
+    @classmethod
+    def parse(cls, value: object, where: str) -> PrivacyPolicy:
+        return _parse(cls, value, where, "política '{value}' inválida; use una de {choices}")
+
+    @classmethod
+    def parse_override(cls, value: object, where: str) -> PrivacyPolicy:
+        """A policy an institution may choose (publish, mask or omit)."""
+        return _parse(cls, value, where, "política '{value}' inválida; use una de {choices}", cls.overridable())
+
+    @classmethod
+    def overridable(cls) -> tuple[PrivacyPolicy, ...]:
+        return (cls.PUBLISH, cls.MASK, cls.OMIT)
+
+    @property
+    def published(self) -> bool:
+        """Whether the field appears in published files at all (as is or masked)."""
+        return self in (PrivacyPolicy.PUBLISH, PrivacyPolicy.MASK)
+
+    @property
+    def label(self) -> str:
+        return _PRIVACY_LABELS[self]
+
+
+_PRIVACY_LABELS = {
+    PrivacyPolicy.PUBLISH: "Se publica completo.",
+    PrivacyPolicy.MASK: "Se publica enmascarado: solo se muestran el inicio y el final (p. ej. 8-***-4567).",
+    PrivacyPolicy.OMIT: "No se publica (omitido por la política de datos personales de la institución).",
+    PrivacyPolicy.NEVER: "Nunca se publica (dato personal de un ciudadano).",
+}
+
+
+class ItemStatus(StrEnum):
+    """What the compliance report says about one mandatory item in one month."""
+
+    PUBLISHED = "publicado"
+    PUBLISHED_WITH_WARNINGS = "publicado_con_advertencias"
+    REJECTED = "rechazado"
+    SOURCE_ERROR = "error_fuente"
+    NOT_RECEIVED = "faltante"
+    NOT_CONFIGURED = "no_configurado"
+    NOT_APPLICABLE = "no_aplica"
+    OUTDATED = "vencido"
+    TARGET_ERROR = "error_destino"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+    @property
+    def fulfilled(self) -> bool:
+        """Whether the item counts as met: it is online (data) or current (document)."""
+        return self in (ItemStatus.PUBLISHED, ItemStatus.PUBLISHED_WITH_WARNINGS)
+
+    @property
+    def applicable(self) -> bool:
+        """Whether the item counts in the score's denominator."""
+        return self is not ItemStatus.NOT_APPLICABLE
+
+
+_STATUS_LABELS = {
+    ItemStatus.PUBLISHED: "Publicado",
+    ItemStatus.PUBLISHED_WITH_WARNINGS: "Publicado con advertencias",
+    ItemStatus.REJECTED: "Rechazado por errores de validación",
+    ItemStatus.SOURCE_ERROR: "Error de la fuente: no se pudo leer o conectar",
+    ItemStatus.NOT_RECEIVED: "Faltante: no llegó la fuente",
+    ItemStatus.NOT_CONFIGURED: "No configurado: ninguna fuente ni documento lo alimenta",
+    ItemStatus.NOT_APPLICABLE: "No aplica",
+    ItemStatus.OUTDATED: "Vencido: documento sin actualizar según su frecuencia",
+    ItemStatus.TARGET_ERROR: "Error del destino de publicación: configuración o portal",
+}
+
+
+class Target(StrEnum):
+    """Where a release is published."""
+
+    LOCAL = "local"
+    CKAN = "ckan"
+
+    @classmethod
+    def parse(cls, value: object, where: str) -> Target:
+        return _parse(cls, value, where, "'{value}' inválido; use uno de: {choices}")
+
+    @property
+    def label(self) -> str:
+        return {Target.LOCAL: "catálogo local", Target.CKAN: "portal CKAN"}[self]
+
+
+class OutputFormat(StrEnum):
+    """A file format the tool publishes: the data formats an institution chooses, and the report ones."""
+
+    CSV = "csv"
+    XLSX = "xlsx"
+    JSON = "json"
+    PARQUET = "parquet"
+    HTML = "html"
+    MD = "md"
+
+    @classmethod
+    def data_formats(cls) -> tuple[OutputFormat, ...]:
+        """The formats a month's table can be published in (``publish.formats``)."""
+        return (cls.CSV, cls.XLSX, cls.JSON, cls.PARQUET)
+
+    @classmethod
+    def report_formats(cls) -> tuple[OutputFormat, ...]:
+        """The formats of the compliance report."""
+        return (cls.HTML, cls.JSON, cls.MD)
+
+    @classmethod
+    def parse_data(cls, value: object, where: str) -> OutputFormat:
+        return _parse(cls, value, where, "formato '{value}' desconocido; use {choices}", cls.data_formats())
+
+    @property
+    def label(self) -> str:
+        """The format's name as resources show it: ``CSV``."""
+        return self.value.upper()
+
+    @property
+    def media_type(self) -> str:
+        return _MEDIA_TYPES[self]
+
+
+_MEDIA_TYPES = {
+    OutputFormat.CSV: "text/csv",
+    OutputFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    OutputFormat.JSON: "application/json",
+    OutputFormat.PARQUET: "application/vnd.apache.parquet",
+    OutputFormat.HTML: "text/html",
+    OutputFormat.MD: "text/markdown",
+}
+
+
+def media_type(label: str) -> str:
+    """The media type of a resource format label (``"CSV"``); unknown ones are octet streams."""
+    try:
+        return OutputFormat(label.lower()).media_type
+    except ValueError:
+        return "application/octet-stream"
