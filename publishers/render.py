@@ -29,6 +29,7 @@ from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import Field, TableSchema
 from transparencia.sources.config import Institution
 from transparencia.validation.findings import ValidationReport
+from transparencia.wording import count
 
 DATASTORE_TYPES = {
     "string": "text", "yearmonth": "text", "number": "numeric",
@@ -177,7 +178,7 @@ def _render_month(release: ItemRelease, month: pd.DataFrame, fields: list[Field]
         datastore = _datastore_table(release, month, fields, out_dir) if fmt == "csv" else None
         resources.append(_resource(
             month_resource_name(label, period, fmt), fmt.upper(), path,
-            f"{label} de {release.institution.name}, {_month_text(period)}. {len(month)} filas. "
+            f"{label} de {release.institution.name}, {_month_text(period)}. {count(len(month), 'fila')}. "
             f"{_FORMAT_NOTES[fmt]}",
             period=period, datastore=datastore,
         ))

@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
 from transparencia.publishers.base import DatasetSpec, ResourceFile
+from transparencia.wording import count
 
 REPORT_FORMATS = tuple(OutputFormat.report_formats())
 REPORT_TAG = "cumplimiento"  # with the extra ``tipo``, how the national monitor finds reports on a portal
@@ -132,6 +133,7 @@ def _environment() -> Environment:
     )
     env.globals["STATUS_LABELS"] = {status: status.label for status in ItemStatus}
     env.filters["link"] = link
+    env.filters["count"] = count
     return env
 
 
@@ -174,10 +176,10 @@ def report_dataset(report: ComplianceReport, organization: str, license_id: str,
                f"documentos están vencidos."),
         organization=organization,
         license_id=license_id,
-        tags=("transparencia", REPORT_TAG, "ley-6-2002"),
+        tags=("transparencia", REPORT_TAG, "ley-6-de-2002"),
         maintainer=maintainer,
         maintainer_email=maintainer_email,
-        extras={"frecuencia": "mensual", "base_legal": "Ley 6 de 2002", "tipo": REPORT_KIND},
+        extras={"frecuencia": "mensual", "base legal": "Ley 6 de 2002", "tipo": REPORT_KIND},
     )
 
 

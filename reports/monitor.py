@@ -308,8 +308,8 @@ def monitor_dataset(organization: str, license_id: str = "cc-zero") -> DatasetSp
                "calculado a partir de los informes de cumplimiento publicados en el portal; las instituciones "
                "sin informe del mes cuentan con 0 %."),
         organization=organization, license_id=license_id,
-        tags=("transparencia", "monitoreo-nacional", "ley-6-2002"),
-        extras={"frecuencia": "mensual", "base_legal": "Ley 6 de 2002", "tipo": "monitoreo-nacional"},
+        tags=("transparencia", "monitoreo-nacional", "ley-6-de-2002"),
+        extras={"frecuencia": "mensual", "base legal": "Ley 6 de 2002", "tipo": "monitoreo-nacional"},
     )
 
 

@@ -9,6 +9,7 @@ An "Instrucciones" sheet explains each column. A template filled in as instructe
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -134,12 +135,22 @@ def _instructions(workbook: Workbook, item: Item) -> None:
         cell.fill = HEADER_FILL
     for row, f in enumerate(schema.fields, start=5):
         values = [f.title, f.description, _format(f), "Sí" if f.required else "No",
-                  ", ".join(f.enum) if f.enum else "", f.example or ""]
+                  ", ".join(f.enum) if f.enum else "", _example(f)]
         for column, text in enumerate(values, start=1):
             sheet.cell(row=row, column=column, value=text).alignment = Alignment(wrap_text=True, vertical="top")
     for letter, width in zip("ABCDEF", (28, 60, 34, 12, 40, 24)):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A5"
+
+
+def _example(f: Field) -> str:
+    """The schema's example as the officer types it: a date as dd/mm/aaaa, like its format says."""
+    if f.type == "date" and f.example:
+        try:
+            return dt.date.fromisoformat(str(f.example)).strftime("%d/%m/%Y")
+        except ValueError:
+            return str(f.example)
+    return f.example or ""
 
 
 def _format(f: Field) -> str:

@@ -92,7 +92,7 @@ def test_warnings_alone_leave_the_file_valid(tmp_path):
         encoding="utf-8")
     result = run("validate", "viaticos", str(path))
     assert result.exit_code == 0, result.output
-    assert "Válido: 1 filas, 0 errores, 1 advertencias" in result.output
+    assert "Válido: 1 fila, 0 errores, 1 advertencia" in result.output
     assert "aviso" in result.output and "fecha_salida" in result.output
 
 

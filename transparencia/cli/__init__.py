@@ -15,8 +15,10 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
+from transparencia.cli import spanish
 from transparencia.errors import TransparenciaError
 
+spanish.install()
 app = typer.Typer(
     name="transparencia",
     help="Publicación mensual de los puntos de transparencia (Ley 6 de 2002).",

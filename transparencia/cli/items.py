@@ -26,9 +26,15 @@ def items_command(
         print(json.dumps([i.to_dict() for i in entries], ensure_ascii=False, indent=2))
         return
     table = Table(title=f"Puntos obligatorios de transparencia ({len(entries)})")
-    for header in ("Código", "Nombre", "Tipo", "Frecuencia", "Base legal", "Dirección"):
+    # The code and the short name are what the configuration needs: never cut or wrapped.
+    for header in ("Código", "Nombre corto"):
+        table.add_column(header, no_wrap=True)
+    for header in ("Nombre", "Tipo", "Frecuencia", "Base legal", "Dirección"):
         table.add_column(header)
     for item in entries:
         name = item.name if item.applies else f"{item.name} [dim](no aplica)[/]"
-        table.add_row(item.code, name, KIND_LABELS[item.kind], item.frequency_label, item.legal_basis, item.directorate)
+        table.add_row(item.code, item.slug, name, KIND_LABELS[item.kind], item.frequency_label, item.legal_basis,
+                      item.directorate)
     console.print(table)
+    console.print("En la configuración y en los comandos, un punto se nombra por su código o su nombre corto "
+                  "(p. ej. 11.3 o planilla).")

@@ -15,6 +15,7 @@ from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError
 from transparencia.flows.environment import configure_prefect
 from transparencia.sources.config import DEFAULT_CONFIG
+from transparencia.wording import count
 
 STATUS_STYLE = {
     ItemStatus.PUBLISHED: "green", ItemStatus.PUBLISHED_WITH_WARNINGS: "yellow", ItemStatus.REJECTED: "red",
@@ -41,9 +42,10 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
         if code not in bars:
             return
         if step in labels:
-            detail = {"extraer": f"{info.get('rows', 0)} filas",
-                      "validar": f"{info.get('errors', 0)} errores, {info.get('warnings', 0)} advertencias",
-                      "publicar": f"{info.get('writes', 0)} escrituras"}[step]
+            detail = {"extraer": count(info.get("rows", 0), "fila"),
+                      "validar": f"{count(info.get('errors', 0), 'error')}, "
+                                 f"{count(info.get('warnings', 0), 'advertencia')}",
+                      "publicar": count(info.get("writes", 0), "escritura")}[step]
             progress.update(bars[code], advance=1, description=f"{labels[step]} ({detail})")
         elif step == "rechazado":
             progress.update(bars[code], completed=len(release.STEPS), description="[red]rechazado por errores[/]")

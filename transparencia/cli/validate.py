@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from transparencia.cli import app, console, friendly_errors
+from transparencia.cli import app, console, err_console, friendly_errors
 from transparencia.errors import ConfigError, InputError
 from transparencia.schemas import load_catalog
 from transparencia.schemas.catalog import Item
@@ -19,6 +19,7 @@ from transparencia.sources.config import DEFAULT_CONFIG
 from transparencia.sources.extraction import Extraction
 from transparencia.validation import ValidationReport, validate
 from transparencia.validation.findings import Finding
+from transparencia.wording import count
 
 SHOWN_FINDINGS = 30
 
@@ -27,6 +28,8 @@ SHEET_HELP = "Hoja del libro de Excel (por defecto, la que mejor coincide con el
 CATALOG_HELP = "Archivo de catálogo propio de la institución."
 PERIOD_HELP = ("Período AAAA-MM. Por defecto, el de la columna periodo; si el archivo no la trae, "
                "este período la completa.")
+PERIOD_HINT = ("Sugerencia: indique el mes con --period AAAA-MM (p. ej. --period 2025-01): se comprueba que el "
+               "archivo sea de ese mes y, si no trae columna de período, se completa con él.")
 
 
 def _extract(item_ref: str, file: Path, sheet: str | None, catalog: Path | None,
@@ -74,6 +77,8 @@ def validate_command(
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         _print_report(report)
+    if period is None:
+        err_console.print(PERIOD_HINT, highlight=False)
     if not report.valid:
         raise typer.Exit(code=1)
 
@@ -82,7 +87,7 @@ def _print_report(report: ValidationReport) -> None:
     errors, warnings = len(report.errors), len(report.warnings)
     verdict = "[bold green]Válido[/]" if report.valid else "[bold red]No válido[/]"
     period = f", período {report.period}" if report.period else ""
-    console.print(f"{verdict}: {report.rows:,} filas, {errors:,} errores, {warnings:,} advertencias "
+    console.print(f"{verdict}: {count(report.rows, 'fila')}, {count(errors, 'error')}, {count(warnings, 'advertencia')} "
                   f"({escape(report.item)} {escape(report.item_name)}{escape(period)})", highlight=False)
     if report.findings:
         console.print(_findings_table(report.errors + report.warnings))
@@ -115,7 +120,7 @@ def extract_command(
     """Escribe las filas normalizadas (columnas del esquema, fechas ISO, decimales con punto)."""
     found, extraction = _extract(item, file, sheet, catalog, period)
     write_normalised_csv(extraction.frame, output)
-    console.print(f"Se escribieron {extraction.rows:,} filas de {escape(found.name)} en {escape(str(output))}. "
+    console.print(f"Se escribieron {count(extraction.rows, 'fila')} de {escape(found.name)} en {escape(str(output))}. "
                   "Valide el archivo de origen con 'transparencia validate' antes de publicarlo.", highlight=False)
 
 
