@@ -35,6 +35,8 @@ from transparencia.sources.config import (
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
 from transparencia.sources.extraction import Extraction
 
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".csv", ".txt"}
+
 
 class MissingInputError(InputError):
     """The directorate's input for the period did not arrive: the item is "faltante", not rejected."""
@@ -133,6 +135,7 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     pattern = fill_placeholders(source.settings.path, period, source.where)
     matches = find_input(config.inbox, pattern)
     if not matches:
+        _refuse_other_types(config.inbox, pattern, request.context)
         raise MissingInputError(f"{request.context}: no llegó el archivo del período {period}: ningún archivo "
                                 f"coincide con '{pattern}' en la carpeta de entrada",
                                 f"{request.context}: no llegó el archivo del período {period} "
@@ -147,10 +150,25 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     if request.run_id is not None:
         readable = archive.archive_file(config.data_dir, str(period), source.directorate, original,
                                         request.run_id, origin=shown).path
-    extraction = extract_file(readable, request.item, sheet=request.options.sheet,
-                              directorate=source.directorate_name, period=str(period))
+    try:
+        extraction = extract_file(readable, request.item, sheet=request.options.sheet,
+                                  directorate=source.directorate_name, period=str(period))
+    except InputError as exc:  # name the file the officer put in the inbox, not the archived copy
+        raise type(exc)(exc.message.replace(str(readable), shown), exc.public) from None
     extraction.source = dataclasses.replace(extraction.source, location=shown)
     return extraction
+
+
+def _refuse_other_types(inbox: Path, pattern: str, context: str) -> None:
+    """A file with the expected name but another type (a PDF instead of the workbook) is named."""
+    folder, name = Path(pattern).parent, Path(pattern).name
+    stem, dot, _extension = name.rpartition(".")
+    if not dot:
+        return
+    others = [p for p in find_input(inbox, str(folder / f"{stem}.*")) if p.suffix.lower() not in SPREADSHEET_SUFFIXES]
+    if others:
+        arrived = ", ".join(f"'{p.name}' ({p.suffix.lstrip('.').upper() or 'sin extensión'})" for p in others)
+        raise InputError(f"{context}: llegó {arrived}: se esperaba un libro de Excel o CSV que coincida con '{name}'.")
 
 
 def _relative(path: Path, base: Path) -> Path:

@@ -193,3 +193,26 @@ def test_a_defect_in_one_connector_does_not_stop_the_others(config_path, monkeyp
     outcomes = {o.source.id: o for o in extract_period(load_config(config_path), "2025-01")}
     assert outcomes["rrhh-planilla"].extraction.rows == 2
     assert "error inesperado: ZeroDivisionError" in outcomes["finanzas-db"].error.message
+
+
+def test_a_file_of_another_type_in_the_inbox_is_named(config_path, tmp_path):
+    folder = tmp_path / "inbox" / "2025-01" / "rrhh"
+    (folder / "PLANILLA enero.CSV").unlink()
+    (folder / "planilla.pdf").write_bytes(b"%PDF-1.4\n")
+    with pytest.raises(InputError) as caught:
+        extract_source(load_config(config_path), "rrhh-planilla", "planilla", "2025-01", run_id="run-1")
+    assert not isinstance(caught.value, MissingInputError)
+    assert ("llegó 'planilla.pdf' (PDF): se esperaba un libro de Excel o CSV que coincida con 'planilla*.csv'"
+            in caught.value.message)
+
+
+def test_errors_name_the_inbox_file_not_the_archived_copy(config_path, tmp_path):
+    config = load_config(config_path)
+    folder = tmp_path / "inbox" / "2025-01" / "rrhh"
+    for version in (1, 2):  # a second, different file is archived as "PLANILLA enero.r2.CSV"
+        (folder / "PLANILLA enero.CSV").write_text(f"Columna,Otra\n{version},x\n", encoding="utf-8")
+        with pytest.raises(InputError) as caught:
+            extract_source(config, "rrhh-planilla", "planilla", "2025-01", run_id=f"run-{version}")
+    message = caught.value.message
+    assert "No se encontró la fila de encabezados en 'inbox/2025-01/rrhh/PLANILLA enero.CSV'" in message
+    assert "raw" not in message and ".r2." not in message
