@@ -150,3 +150,55 @@ def test_the_same_month_published_again_is_not_a_cross_month_duplicate(tmp_path)
 def test_payroll_rows_repeat_every_month_and_are_not_checked_across_months():
     assert natural_key(PLANILLA.table_schema()) == []
     assert natural_key(VIATICOS.table_schema()) == ["nombre", "fecha_salida", "destino"]
+
+
+@pytest.mark.prefect
+def test_the_release_refuses_another_months_file_and_rows_already_published(prefect_server, tmp_path):
+    """The issue's scenario end to end: February's viáticos dropped into January's inbox, then a
+    February file that repeats January's trips; neither reaches the store, the catalog or the history."""
+    import json
+
+    from transparencia.flows.release import run_release
+
+    (tmp_path / "institution.yaml").write_text("""
+institution: {name: Servicio Nacional de Migración, acronym: SNM, organization: snm-periodo}
+publish: {target: local, local_dir: published, formats: [csv]}
+directorates:
+  - id: finanzas
+    name: Dirección de Finanzas
+    sources:
+      - id: finanzas-viaticos
+        type: file
+        path: inbox/{period}/finanzas/viaticos*.xlsx
+        items: {viaticos: {}}
+""", encoding="utf-8")
+    config, inbox = tmp_path / "institution.yaml", tmp_path / "inbox"
+    store = MonthStore(tmp_path / "store", "snm-periodo")
+
+    (inbox / "2025-01" / "finanzas").mkdir(parents=True)
+    _viaticos_file(inbox / "2025-01" / "finanzas", "viaticos.xlsx", "2025-02")
+    wrong = run_release("2025-01", config)
+    [item] = [i for i in wrong.items if i.code == "11.6"]
+    assert item.status == "rechazado" and wrong.exit_code == 1
+    assert any(f["rule"] == "period-evidence" and "parece ser de febrero de 2025" in f["message"] for f in item.findings)
+    assert store.months("viaticos") == [] and not (tmp_path / "published" / "snm-periodo" / "snm-viaticos").exists()
+
+    january = _viaticos_file(inbox / "2025-01" / "finanzas", "viaticos.xlsx", "2025-01", rows=10)
+    assert run_release("2025-01", config).exit_code == 0
+    (inbox / "2025-02" / "finanzas").mkdir(parents=True)
+    february = extract_file(january, VIATICOS, period="2025-01").frame  # January's trips again...
+    schema = VIATICOS.table_schema()
+    rows = sample_frame(schema, "2025-02", 10)
+    for column in natural_key(schema):
+        rows.loc[:2, column] = [v.date() if hasattr(v, "date") else v for v in february[column].iloc[:3]]
+    banner = Banner("SNM", schema.title, "2025-02", dt.date(2025, 3, 3), "Dirección de Finanzas")
+    write_xlsx([("Viáticos", schema, rows)], inbox / "2025-02" / "finanzas" / "viaticos.xlsx", banner)
+    repeated = run_release("2025-02", config)
+    [item] = [i for i in repeated.items if i.code == "11.6"]
+    assert item.status == "rechazado"
+    assert sum(f["rule"] == "cross-month-duplicate" for f in item.findings) == 3
+    assert store.months("viaticos") == ["2025-01"]
+    history = (tmp_path / "published" / "snm-periodo" / "snm-viaticos" / "viaticos-historico.csv")
+    assert history.read_text(encoding="utf-8-sig").count("\n") == 11  # header + January's 10 trips
+    report = json.loads(Path(repeated.report_paths["json"]).read_text(encoding="utf-8"))
+    assert next(i for i in report["items"] if i["code"] == "11.6")["status"] == "rechazado"
