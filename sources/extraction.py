@@ -58,6 +58,7 @@ class CellFailure:
     column: str
     value: str
     expected: str  # Spanish, e.g. "un monto (p. ej. 1250.00)"
+    rule: str = "type-error"  # the finding it becomes: "type-error", or "empty-marker" ('N/A' in a required field)
 
 
 @dataclass

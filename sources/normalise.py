@@ -43,16 +43,31 @@ DATE_FORMATS = (  # tried in order on what is still unparsed; day first, never m
 )
 MONTHS = MONTH_NUMBERS
 _MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
-_SPANISH_DATE = re.compile(
-    rf"^\s*(?:[a-záéíóú]+,?\s+)?(\d{{1,2}})\s*(?:de\s+|[-/.\s])\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}})\s*$",
+_SPANISH_DATE = re.compile(  # day first: '15 de enero del 2025', '19-ene-2019', '10/ENE/25'
+    rf"^\s*(?:[a-záéíóú]+,?\s+)?(\d{{1,2}})\s*(?:de\s+|[-/.\s])\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}}|\d{{2}})\s*$",
     re.IGNORECASE,
 )
+_SPANISH_MONTH_FIRST = re.compile(  # 'ene. 10, 2025', 'enero 10 de 2025': the month named first cannot be misread
+    rf"^\s*()({_MONTH_WORD})\.?\s*(\d{{1,2}})\s*(?:,|de(?:l)?\s)?\s*(\d{{4}})\s*$",
+    re.IGNORECASE,
+)
+TWO_DIGIT_YEAR_PIVOT = 69  # as strptime's %y: '68' is 2068, '69' is 1969
 _SPANISH_MONTH_YEAR = re.compile(rf"^\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}})\s*$", re.IGNORECASE)
 # Python's whitespace spelt out as a class: pandas hands a pattern with \s to Python's re, one value
 # at a time, while this one runs in pyarrow's RE2 over the whole column.
 _WS = "[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "]"
 _PLAIN_NUMBER = r"^-?\d+(?:\.\d+)?$"
 _CEDULA_TYPED = cedula.typed_pattern(_WS)
+_UNSIGNED_NUMBER = r"^\d+(?:\.\d+)?$"
+# Minus signs as pasted from Word or other tools (U+2212 minus, en and em dashes, ...), besides '-'.
+_MINUS_LIKE = cedula.DASHES
+# Characters pasted along with text but never seen: zero-width spaces and joiners, BOM, soft hyphen.
+_INVISIBLE = "[\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff]"
+_COMBINING = "[\u0300-\u036f]"  # accents typed as separate marks (NFD), as some systems export names
+# What people write for "no value", once whitespace is removed: dashes (an accounting zero, "B/. -"),
+# N/A, S/D (sin dato), N/D, "no aplica"... In an optional field it means none; in a required one, an error.
+_EMPTY_MARKER = (f"(?i)^(?:(?:b/\\.?|\\$)?\\(?[-{_MINUS_LIKE}_.]+\\)?|n/a|n\\.a\\.?|s/d|n/d|s\\.d\\.?|noaplica|"
+                 "sindatos?|nodisponible|ninguno)$")
 _TRUE = {"si", "s", "x", "true", "verdadero", "1", "yes", "y"}
 _FALSE = {"no", "n", "false", "falso", "0"}
 
@@ -77,7 +92,7 @@ class _Account:
     column: str
     counts: np.ndarray
     coercions: list[Coercion] = field(default_factory=list)
-    failed_values: dict[str, list[int]] = field(default_factory=dict)  # expected -> distinct positions
+    failed_values: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (rule, expected) -> positions
 
     def coerced(self, kind: str, before: pd.Series, after: pd.Series) -> None:
         if len(before) == 0:
@@ -92,15 +107,15 @@ class _Account:
         count = int(self.counts[before.index.to_numpy()].sum())
         self.coercions.append(Coercion(self.column, kind, count, tuple(pairs)))
 
-    def failed(self, values: pd.Series, expected: str) -> None:
-        self.failed_values.setdefault(expected, []).extend(values.index.tolist())
+    def failed(self, values: pd.Series, expected: str, rule: str = "type-error") -> None:
+        self.failed_values.setdefault((rule, expected), []).extend(values.index.tolist())
 
     def failures(self, codes: np.ndarray, uniques: np.ndarray, rows: pd.Index) -> list[CellFailure]:
         found = []
-        for expected, positions in self.failed_values.items():
+        for (rule, expected), positions in self.failed_values.items():
             hit = np.isin(codes, positions)
             found.extend(
-                CellFailure(int(row), self.column, _show(uniques[code]), expected)
+                CellFailure(int(row), self.column, _show(uniques[code]), expected, rule)
                 for row, code in zip(rows[hit], codes[hit])
             )
         return found
@@ -157,8 +172,9 @@ def normalise_factorised(columns: dict[str, tuple[np.ndarray, np.ndarray]], inde
             codes, uniques = _only_used(*columns[f.name])
         else:
             codes, uniques = np.full(len(index), -1, dtype=np.intp), np.array([], dtype=object)
-        distinct = _blank_to_none(pd.Series(uniques, dtype=object))
         account = _Account(f.name, np.bincount(codes[codes >= 0], minlength=len(uniques)))
+        distinct = _clean_unicode(pd.Series(uniques, dtype=object), account)
+        distinct = _empty_markers(_blank_to_none(distinct), f, account)
         converted = CONVERTERS[f.type](distinct, f, account)
         fields[f.name] = converted.array.take(codes, allow_fill=True)
         coercions.extend(account.coercions)
@@ -181,6 +197,68 @@ def _only_used(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.n
         return codes, uniques
     renumber = np.append(np.cumsum(used) - 1, -1)
     return renumber[codes], uniques[used]
+
+
+def _text_cells(values: pd.Series) -> pd.Series:
+    """The text cells of a column of distinct values, as a pandas ``str`` Series (same index)."""
+    cells = values.to_numpy(dtype=object)
+    kind = pd.api.types.infer_dtype(cells, skipna=True)
+    if kind in _NUMERIC_KINDS:
+        return pd.Series([], dtype="str")
+    is_text = pd.notna(cells) if kind == "string" else _type_ids(cells) == id(str)
+    return pd.Series(cells[is_text], index=values.index[is_text], dtype="str")
+
+
+def _clean_unicode(values: pd.Series, account: _Account) -> pd.Series:
+    """Text as people paste it: invisible characters removed, accents composed (NFC).
+
+    A name pasted with a zero-width space or a BOM ('Yaritza\u200b'), or exported decomposed
+    ('Jose' + U+0301), looks right but differs from the same name typed elsewhere: keys,
+    duplicates and change summaries would all miss it. Only values holding such characters are
+    touched (found with one regex over the distinct values), and each change is counted.
+    """
+    texts = _text_cells(values)
+    if texts.empty:
+        return values
+    cleaned = texts
+    invisible = texts.str.contains(_INVISIBLE, regex=True)
+    if invisible.any():
+        visible = texts[invisible].str.replace(_INVISIBLE, "", regex=True)
+        account.coerced("invisible_characters", texts[invisible], visible)
+        cleaned = texts.copy()
+        cleaned[visible.index] = visible
+    decomposed = cleaned.str.contains(_COMBINING, regex=True)
+    if decomposed.any():
+        composed = cleaned[decomposed].str.normalize("NFC")
+        changed = composed != cleaned[decomposed]
+        account.coerced("unicode_composed", cleaned[decomposed][changed], composed[changed])
+        cleaned = cleaned.copy()
+        cleaned[composed.index] = composed
+    if cleaned is texts:
+        return values
+    out = values.copy()
+    out[cleaned.index] = cleaned.astype(object)
+    return out
+
+
+def _empty_markers(values: pd.Series, f: Field, account: _Account) -> pd.Series:
+    """'—', 'N/A', '-', 's/d', 'no aplica'...: in an optional field they mean no value (a
+    coercion to empty); in a required field they are an error that names the marker. A marker
+    that is one of the field's allowed values (an enumeration) is that value."""
+    texts = _text_cells(values)
+    if texts.empty:
+        return values
+    markers = texts[texts.str.replace(f"{_WS}+", "", regex=True).str.match(_EMPTY_MARKER)]
+    if f.enum and len(markers):
+        allowed = {fold(v) for v in f.enum}
+        markers = markers[[fold(v) not in allowed for v in markers]]
+    if markers.empty:
+        return values
+    if f.required:
+        account.failed(markers, "un valor (la columna es obligatoria)", rule="empty-marker")
+    else:
+        account.coerced("empty_marker", markers, pd.Series("(vacío)", index=markers.index))
+    return values.mask(values.index.isin(markers.index), None)
 
 
 def _blank_to_none(values: pd.Series) -> pd.Series:
@@ -309,31 +387,51 @@ def _match_enum(values: pd.Series, allowed: tuple[str, ...], account: _Account) 
 
 # ---- numbers -------------------------------------------------------------------------------
 
-def _parse_amounts(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Amount texts to floats; also says which values needed more than a plain numeral.
+@dataclass
+class _Amounts:
+    """Amount texts read as numbers, and how each was written."""
 
-    "B/. 1,250.00", "$1,250", "1.250,00", "(150.00)" (negative), "1 250,5", "-" (zero in
-    accounting format). With one separator kind: a comma followed by exactly three digits
-    groups thousands ("1,250"), otherwise it is the decimal comma ("12,5"); a single dot is
-    the decimal point, several dots group thousands ("1.250.000").
+    numbers: pd.Series  # float; NaN where the text is not an amount
+    reformatted: pd.Series  # needed more than reading a plain numeral
+    negative_notation: pd.Series  # negative by parentheses, a trailing minus or a typographic minus
+    several_signs: pd.Series  # '(-200)', '-200-': which sign was meant cannot be told
+
+
+def _parse_amounts(text: pd.Series) -> _Amounts:
+    """Amount texts to floats, never losing a sign.
+
+    "B/. 1,250.00", "$1,250", "1.250,00", "1 250,5"; negatives as "-200", "B/. -200", "-B/. 200",
+    "200-", "(150.00)" or with a typographic minus ("−200", "–200"). With one separator kind: a
+    comma followed by exactly three digits groups thousands ("1,250"), otherwise it is the
+    decimal comma ("12,5"); a single dot is the decimal point, several dots group thousands
+    ("1.250.000"). A value written with two signs is not read.
     """
     t = text.str.strip()
     plain = t.str.match(_PLAIN_NUMBER)
-    negative = t.str.match(r"^\(.*\)$") | t.str.match(f"^-{_WS}*[^0-9]") | t.str.endswith("-")
-    t = t.str.replace(f"(?i)b{_WS}*/{_WS}*\\.?|\\$|usd|pab|balboas?|[()'+]|{_WS}", "", regex=True)
-    t = t.str.strip("-")
-    dash = (t == "") & text.str.strip().str.fullmatch(f"\\(?{_WS}*-+{_WS}*\\)?")
-    has_comma, has_dot = t.str.contains(",", regex=False), t.str.contains(".", regex=False)
-    comma_thousands = ~has_dot & t.str.fullmatch(r"\d{1,3}(?:,\d{3})+")
-    dot_thousands = ~has_comma & t.str.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}")
-    decimal_comma = t.str.contains(r",[^.]*$") & ~comma_thousands  # the last separator is a comma
-    t = t.mask(decimal_comma, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
-    t = t.mask(~decimal_comma, t.str.replace(",", "", regex=False))
-    t = t.mask(dot_thousands, t.str.replace(".", "", regex=False))
-    numbers = pd.to_numeric(t.where(t.str.match(_PLAIN_NUMBER)), errors="coerce")
-    numbers = numbers.mask(dash, 0.0)
-    numbers = numbers.mask(negative & ~dash & numbers.notna(), -numbers.abs())
-    return numbers.astype(float), ~plain
+    typographic = t.str.contains(f"[{_MINUS_LIKE}]", regex=True)
+    core = t.str.replace(f"[{_MINUS_LIKE}]", "-", regex=True)
+    core = core.str.replace(f"(?i)b{_WS}*/{_WS}*\\.?|\\$|usd|pab|balboas?|['+]|{_WS}", "", regex=True)
+    outer = core.str.startswith("-")  # "-(200)"
+    core = core.mask(outer, core.str.slice(1))
+    parenthesised = core.str.match(r"^\(.*\)$")
+    core = core.mask(parenthesised, core.str.slice(1, -1))
+    leading = core.str.startswith("-")
+    core = core.mask(leading, core.str.slice(1))
+    trailing = core.str.endswith("-")
+    core = core.mask(trailing, core.str.slice(0, -1))
+    signs = outer.astype(int) + parenthesised.astype(int) + leading.astype(int) + trailing.astype(int)
+    has_comma, has_dot = core.str.contains(",", regex=False), core.str.contains(".", regex=False)
+    comma_thousands = ~has_dot & core.str.fullmatch(r"\d{1,3}(?:,\d{3})+")
+    dot_thousands = ~has_comma & core.str.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}")
+    decimal_comma = core.str.contains(r",[^.]*$") & ~comma_thousands  # the last separator is a comma
+    core = core.mask(decimal_comma, core.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    core = core.mask(~decimal_comma, core.str.replace(",", "", regex=False))
+    core = core.mask(dot_thousands, core.str.replace(".", "", regex=False))
+    numbers = pd.to_numeric(core.where(core.str.match(_UNSIGNED_NUMBER)), errors="coerce").astype(float)
+    several = (signs > 1) & numbers.notna()
+    numbers = numbers.mask(several).mask(signs == 1, -numbers)
+    notation = (signs == 1) & (parenthesised | trailing | typographic) & numbers.notna()
+    return _Amounts(numbers, ~plain, notation, several)
 
 
 def to_number(values: pd.Series, f: Field, account: _Account, expected: str | None = None) -> pd.Series:
@@ -342,14 +440,20 @@ def to_number(values: pd.Series, f: Field, account: _Account, expected: str | No
     if len(numbers):
         out[numbers.index] = numbers.astype(float)
     if len(text):
-        parsed, reformatted = _parse_amounts(text)
+        amounts = _parse_amounts(text)
+        parsed = amounts.numbers
         good = parsed.notna()
-        shown = good & reformatted
+        shown = good & amounts.reformatted
         if shown.any():
             account.coerced("amount_text", text[shown], parsed[shown])
+        if amounts.negative_notation.any():
+            account.coerced("negative_notation", text[amounts.negative_notation], parsed[amounts.negative_notation])
         out[parsed.index[good]] = parsed[good]
-        if (~good).any():
-            account.failed(text[~good], expected or EXPECTED["number"])
+        if amounts.several_signs.any():
+            account.failed(text[amounts.several_signs], "un monto con un solo signo (se escribió más de un signo negativo)")
+        unread = ~good & ~amounts.several_signs
+        if unread.any():
+            account.failed(text[unread], expected or EXPECTED["number"])
     if len(other):
         account.failed(other, expected or EXPECTED["number"])
     return out
@@ -431,13 +535,19 @@ def _parse_date_texts(text: pd.Series, account: _Account) -> pd.Series:
 
 
 def _spanish_dates(text: pd.Series) -> pd.Series:
-    """'15 de enero de 2025', 'miércoles, 15 de enero del 2025', '15-ene-2025'."""
-    parts = text.str.extract(_SPANISH_DATE)
-    ok = parts[0].notna()
+    """'15 de enero de 2025', 'miércoles, 15 de enero del 2025', '15-ene-2025', '19-ENE-19',
+    'ene. 10, 2025', 'setiembre 10 de 2025' (a named month is never ambiguous)."""
+    day_first = text.str.extract(_SPANISH_DATE)
+    month_first = text.str.extract(_SPANISH_MONTH_FIRST)[[2, 1, 3]].set_axis([0, 1, 2], axis=1)
+    parts = day_first.fillna(month_first)
+    ok = parts[0].notna() & parts[1].notna()
     if not ok.any():
         return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     months = parts[1][ok].str.lower().map(MONTHS)
-    iso = parts[2][ok] + "-" + months.astype(int).astype(str).str.zfill(2) + "-" + parts[0][ok].str.zfill(2)
+    years = pd.to_numeric(parts[2][ok]).astype(int)
+    two_digits = parts[2][ok].str.len() == 2
+    years = years.mask(two_digits, years + np.where(years < TWO_DIGIT_YEAR_PIVOT, 2000, 1900))
+    iso = years.astype(str) + "-" + months.astype(int).astype(str).str.zfill(2) + "-" + parts[0][ok].str.zfill(2)
     parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
     return parsed.reindex(text.index).astype("datetime64[us]")
 

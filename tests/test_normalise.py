@@ -19,11 +19,11 @@ def _kinds(coercions, column):
 
 
 def test_amounts_written_as_text_become_numbers():
-    values = ["B/. 1,250.00", "1.250,00", "$1,250", "(150.00)", 1250.5, "1,25", "1.250.000", "-", "2500"]
+    values = ["B/. 1,250.00", "1.250,00", "$1,250", "(150.00)", 1250.5, "1,25", "1.250.000", "2500"]
     frame, coercions, failures = _one_column("salario_mensual", values)
-    assert frame["salario_mensual"].tolist() == [1250.0, 1250.0, 1250.0, -150.0, 1250.5, 1.25, 1250000.0, 0.0, 2500.0]
+    assert frame["salario_mensual"].tolist() == [1250.0, 1250.0, 1250.0, -150.0, 1250.5, 1.25, 1250000.0, 2500.0]
     assert frame["salario_mensual"].dtype == "float64"
-    assert _kinds(coercions, "salario_mensual") == {"amount_text": 7}  # "2500" is already plain
+    assert _kinds(coercions, "salario_mensual") == {"amount_text": 6, "negative_notation": 1}  # "2500" is plain
     assert failures == []
 
 

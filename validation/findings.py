@@ -89,6 +89,9 @@ FINDING_TYPES: dict[str, FindingType] = {
     for t in (
         FindingType("type-error", "Valor de tipo incorrecto",
                     "El valor '{value}' de la columna '{column}' no es {expected}."),
+        FindingType("empty-marker", "Marca de vacío en un campo obligatorio",
+                    "'{value}' en la columna '{column}' indica que no hay dato, pero '{title}' es obligatorio: "
+                    "escriba el valor."),
         FindingType("missing-column", "Falta una columna obligatoria",
                     "Falta la columna obligatoria '{column}' ({title}). Encabezados aceptados: {accepted}."),
         FindingType("required", "Falta un valor obligatorio",

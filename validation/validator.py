@@ -79,15 +79,19 @@ def _missing_column(schema: TableSchema, column: str, file: str, sheet: str | No
 
 def _failure_hits(extraction: Extraction, schema: TableSchema) -> list[Hits]:
     """Values the extractor could not convert, one group per column (in schema order)."""
-    by_column: dict[str, list] = {}
+    by_column: dict[tuple[str, str], list] = {}
     for failure in extraction.failures:
-        by_column.setdefault(failure.column, []).append(failure)
+        by_column.setdefault((failure.column, failure.rule), []).append(failure)
     order = {name: i for i, name in enumerate(schema.field_names)}
     return [
-        Hits("type-error", "error", column, [f.row for f in failures], [f.value for f in failures],
-             {}, {"expected": [f.expected for f in failures]})
-        for column, failures in sorted(by_column.items(), key=lambda kv: order.get(kv[0], len(order)))
+        Hits(rule, "error", column, [f.row for f in failures], [f.value for f in failures],
+             {"title": _title(schema, column)}, {"expected": [f.expected for f in failures]})
+        for (column, rule), failures in sorted(by_column.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0][1]))
     ]
+
+
+def _title(schema: TableSchema, column: str) -> str:
+    return schema.field(column).title if column in schema.field_names else column
 
 
 def _without_missing_columns(hits: list[Hits], extraction: Extraction) -> list[Hits]:

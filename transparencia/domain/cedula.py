@@ -24,12 +24,16 @@ CANONICAL_PATTERN = rf"^{PREFIX}-[1-9]\d{{0,{TOMO_DIGITS - 1}}}-[1-9]\d{{0,{ASIE
 # A cédula inside free text (messages, examples): prefix, tomo and asiento, leading zeros allowed.
 IN_TEXT_PATTERN = rf"\b({PREFIX})-(0*\d{{1,{TOMO_DIGITS}}})-(0*\d{{1,{ASIENTO_DIGITS}}})\b"
 MASK = "***"
+# Dashes pasted from Word or e-mail ("8–456–7890", "4—567—890"; U+2212 minus, en and em dashes...),
+# read as the hyphen they stand for. Invisible characters pasted along are removed before any
+# field is typed (``sources.normalise``), so they need no place in the grammar.
+DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 
 
 def typed_pattern(whitespace: str = r"\s") -> str:
     """A cédula as typed: the three groups (prefix, tomo, asiento; zeros stripped from the last two)
-    separated by ``-``, ``.`` or ``whitespace`` (a character class)."""
-    separator = f"{whitespace}*(?:[-.]|{whitespace}){whitespace}*"
+    separated by ``-`` (or a pasted dash, ``DASHES``), ``.`` or ``whitespace`` (a character class)."""
+    separator = f"{whitespace}*(?:[-.{DASHES}]|{whitespace}){whitespace}*"
     return (rf"^({TYPED_PREFIX}){separator}0*(\d{{1,{TOMO_DIGITS}}}){separator}"
             rf"0*(\d{{1,{ASIENTO_DIGITS}}})$")
 

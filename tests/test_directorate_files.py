@@ -1,0 +1,137 @@
+"""Files as directorates really send them (issue 11): each pattern in several spellings, on
+files the tests write, read without changing any value silently."""
+
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from transparencia.schemas import load_catalog
+from transparencia.sources.spreadsheet import extract_file
+from transparencia.validation.validator import validate
+
+PLANILLA = load_catalog().get("planilla")
+HEADER = ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Salario", "Gasto de representación",
+          "Fecha de inicio"]
+
+
+def person(name="Ana", cedula="8-123-4567", salary="1250.00", gasto=0, start="15/01/2020", unit="RRHH"):
+    return [unit, name, "Pérez", cedula, "Analista", "PERMANENTE", salary, gasto, start]
+
+
+def write_xlsx(path, rows, merges=()):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Planilla"
+    for row in rows:
+        sheet.append(row)
+    for merged in merges:
+        sheet.merge_cells(merged)
+    workbook.save(path)
+    return path
+
+
+def write_csv(path, rows, encoding="utf-8", separator=","):
+    text = "\r\n".join(separator.join("" if v is None else str(v) for v in row) for row in rows)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def kinds(extraction, column):
+    return {c.kind: c.count for c in extraction.coercions if c.column == column}
+
+
+# ---- 1. signs -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written", ["-200.00", "200.00-", "B/. -200", "-B/. 200", "\u2212200", "(200.00)",
+                                     "B/.(200)", "- 200", "\u2013200", "200 -"])
+def test_a_negative_amount_keeps_its_sign_however_it_is_written(tmp_path, written):
+    path = write_csv(tmp_path / "p.csv", [HEADER, person(gasto=written)], separator=";")
+    extraction = extract_file(path, PLANILLA, period="2025-01")
+    assert extraction.frame["gasto_representacion"].tolist() == [-200.0]
+    assert extraction.failures == []
+
+
+def test_unusual_negative_notations_are_counted_in_the_report(tmp_path):
+    rows = [HEADER, person(gasto="(150.00)"), person(gasto="150.00-"), person(gasto="\u2212150"), person(gasto="-150")]
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    assert extraction.frame["gasto_representacion"].tolist() == [-150.0] * 4
+    assert kinds(extraction, "gasto_representacion")["negative_notation"] == 3  # "-150" is a plain numeral
+
+
+@pytest.mark.parametrize("written", ["(-200)", "-200-", "-(200)"])
+def test_two_signs_are_not_guessed(tmp_path, written):
+    path = write_csv(tmp_path / "p.csv", [HEADER, person(gasto=written)], separator=";")
+    extraction = extract_file(path, PLANILLA, period="2025-01")
+    assert extraction.frame["gasto_representacion"].isna().all()
+    assert [f.value for f in extraction.failures] == [written]
+    assert "un solo signo" in extraction.failures[0].expected
+
+
+# ---- 2. Unicode as people paste it --------------------------------------------------------------
+
+@pytest.mark.parametrize("written", ["8\u2013456\u20137890", "8\u2014456\u20147890", "8-456-7890\u200b",
+                                     "\ufeff8-456-7890", "8\u2212456\u22127890", "8\u00a0456\u00a07890",
+                                     "8\u2011456\u20117890"])
+def test_pasted_cedulas_are_normalised(tmp_path, written):
+    path = write_xlsx(tmp_path / "p.xlsx", [HEADER, person(cedula=written)])
+    extraction = extract_file(path, PLANILLA, period="2025-01")
+    assert extraction.frame["cedula"].tolist() == ["8-456-7890"]
+    assert extraction.failures == []
+
+
+def test_names_lose_invisible_characters_and_are_composed(tmp_path):
+    names = ["Yaritza\u200b", "Itzel\ufeff", "Jose\u0301", "Ana\u00a0Mari\u0301a", "\u200dLuis"]
+    rows = [HEADER] + [person(name=n, cedula=f"8-1-{i + 1}") for i, n in enumerate(names)]
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows), PLANILLA, period="2025-01")
+    assert extraction.frame["nombre"].tolist() == ["Yaritza", "Itzel", "José", "Ana María", "Luis"]
+    assert kinds(extraction, "nombre") == {"invisible_characters": 3, "unicode_composed": 2, "whitespace": 1}
+
+
+# ---- 10. Spanish text dates -------------------------------------------------------------------
+
+@pytest.mark.parametrize("written,expected", [
+    ("19-ene-2019", "2019-01-19"), ("10 de enero del 2025", "2025-01-10"), ("ene. 10, 2025", "2025-01-10"),
+    ("10/ENE/2025", "2025-01-10"), ("3 de setiembre de 2024", "2024-09-03"), ("3-sept-2024", "2024-09-03"),
+    ("Sept. 3, 2024", "2024-09-03"), ("19-ENE-19", "2019-01-19"), ("1-dic-98", "1998-12-01"),
+])
+def test_spanish_text_dates(tmp_path, written, expected):
+    path = write_xlsx(tmp_path / "p.xlsx", [HEADER, person(start=written)])
+    extraction = extract_file(path, PLANILLA, period="2025-01")
+    assert extraction.frame["fecha_inicio"].tolist() == [pd.Timestamp(expected)]
+    assert kinds(extraction, "fecha_inicio") == {"spanish_text_date": 1}
+
+
+# ---- 11. empty markers ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("marker", ["\u2014", "N/A", "-", "n/a", "s/d", "no aplica", "B/. -", "S/D", "N.A."])
+def test_an_empty_marker_in_an_optional_amount_means_none(tmp_path, marker):
+    rows = [HEADER, person(gasto=marker), person(cedula="8-1-2", gasto="")]
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period="2025-01")
+    assert extraction.frame["gasto_representacion"].isna().all()
+    assert kinds(extraction, "gasto_representacion") == {"empty_marker": 1}
+    assert validate(extraction, PLANILLA, "2025-01").valid
+
+
+@pytest.mark.parametrize("column,marker", [("salario_mensual", "N/A"), ("cedula", "s/d"), ("fecha_inicio", "\u2014"),
+                                           ("cargo", "no aplica"), ("salario_mensual", "-")])
+def test_an_empty_marker_in_a_required_field_is_an_error_naming_it(tmp_path, column, marker):
+    values = dict(zip(["cedula", "salary", "start"], ["8-123-4567", "1250.00", "15/01/2020"]))
+    row = person(**values)
+    row[{"salario_mensual": 6, "cedula": 3, "fecha_inicio": 8, "cargo": 4}[column]] = marker
+    extraction = extract_file(write_csv(tmp_path / "p.csv", [HEADER, row], separator=";"), PLANILLA, period="2025-01")
+    report = validate(extraction, PLANILLA, "2025-01")
+    errors = [(f.rule, f.column, f.row) for f in report.errors]
+    assert errors == [("empty-marker", column, 2)]
+    assert f"'{marker}'" in report.errors[0].message and "obligatorio" in report.errors[0].message
+
+
+def test_a_dash_in_an_enumeration_that_allows_it_is_a_value():
+    import numpy as np
+
+    from transparencia.schemas.table import Field
+    from transparencia.sources.normalise import _Account, _empty_markers
+    f = Field("tipo", "string", "Tipo", "", enum=("N/A", "OTRO"))
+    values = pd.Series(["N/A", "-"], dtype=object)
+    kept = _empty_markers(values, f, _Account("tipo", np.array([1, 1])))
+    assert kept.tolist() == ["N/A", None]
