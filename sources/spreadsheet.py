@@ -116,7 +116,15 @@ def _csv_grid(path: Path, notes: list[str]) -> Grid:
         notes.append(f"El archivo tiene extensión '{path.suffix}' pero es texto CSV; se leyó como CSV.")
     separator = {"\t": "tabulador"}.get(text.separator, f"'{text.separator}'")
     notes.append(f"CSV leído con codificación {text.encoding} y separador {separator}.")
+    if text.repaired_lines:
+        notes.append(f"{len(text.repaired_lines)} línea(s) venían en otra codificación (Windows-1252) y se "
+                     f"repararon: {_numbers(text.repaired_lines)}.")
     return Grid(text.rows, text.line_numbers)
+
+
+def _numbers(numbers: list[int], shown: int = 20) -> str:
+    text = ", ".join(map(str, numbers[:shown]))
+    return text if len(numbers) <= shown else f"{text} y {len(numbers) - shown} más"
 
 
 def _sheet_grid(sheet: workbook.Sheet) -> Grid:

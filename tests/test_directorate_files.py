@@ -135,3 +135,53 @@ def test_a_dash_in_an_enumeration_that_allows_it_is_a_value():
     values = pd.Series(["N/A", "-"], dtype=object)
     kept = _empty_markers(values, f, _Account("tipo", np.array([1, 1])))
     assert kept.tolist() == ["N/A", None]
+
+
+# ---- 9. Excel's "Texto Unicode" ---------------------------------------------------------------
+
+@pytest.mark.parametrize("bom,codec", [(b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"", "utf-16-le")])
+@pytest.mark.parametrize("suffix", [".txt", ".csv", ".xls"])
+def test_excel_unicode_text_is_read(tmp_path, bom, codec, suffix):
+    rows = [["Planilla de enero"], HEADER, person(name="José"), person(name="Ñuñez", cedula="8-1-2")]
+    text = "\r\n".join("\t".join("" if v is None else str(v) for v in row) for row in rows) + "\r\n"
+    path = tmp_path / f"planilla{suffix}"
+    path.write_bytes(bom + text.encode(codec))
+    extraction = extract_file(path, PLANILLA, period="2025-01")
+    assert extraction.frame["nombre"].tolist() == ["José", "Ñuñez"]
+    assert list(extraction.frame.index) == [3, 4]
+    assert any("UTF-16" in note and "tabulador" in note for note in extraction.notes)
+
+
+# ---- 12. mixed encodings in one CSV -------------------------------------------------------------
+
+def _mixed(tmp_path, parts):
+    path = tmp_path / "mixto.csv"
+    path.write_bytes(b"\r\n".join(";".join(map(str, row)).encode(codec) for codec, row in parts))
+    return extract_file(path, PLANILLA, period="2025-01")
+
+
+@pytest.mark.parametrize("order", [
+    ("utf-8", "utf-8", "cp1252", "cp1252"),  # a UTF-8 export, then a Windows-1252 one pasted below
+    ("cp1252", "cp1252", "utf-8", "utf-8"),
+    ("utf-8", "cp1252", "utf-8", "cp1252"),
+])
+def test_mixed_encodings_are_repaired_per_line_and_listed(tmp_path, order):
+    names = ["José", "Núñez", "Peña", "Ramírez"]
+    parts = [(order[0], HEADER)] + [(codec, person(name=n, cedula=f"8-1-{i + 1}")) for i, (codec, n) in
+                                    enumerate(zip(order, names))]
+    extraction = _mixed(tmp_path, parts)
+    assert extraction.frame["nombre"].tolist() == names
+    cp1252_lines = [i + 2 for i, codec in enumerate(order) if codec == "cp1252"]
+    if order[0] == "cp1252":
+        cp1252_lines = [1, *cp1252_lines]  # the header line holds "Cédula" and "Condición"
+    note = next(n for n in extraction.notes if "repararon" in n)
+    assert note.endswith(", ".join(map(str, cp1252_lines)) + ".")
+
+
+def test_utf8_garbled_through_windows_1252_is_restored(tmp_path):
+    garbled = "José".encode("utf-8").decode("cp1252")  # 'JosÃ©'
+    parts = [("utf-8", HEADER), ("utf-8", person(name=garbled)), ("utf-8", person(name="Peña", cedula="8-1-2")),
+             ("utf-8", person(name="Ã‘uÃ±ez", cedula="8-1-3"))]
+    extraction = _mixed(tmp_path, parts)
+    assert extraction.frame["nombre"].tolist() == ["José", "Peña", "Ñuñez"]
+    assert any(n.endswith("repararon: 2, 4.") for n in extraction.notes)
