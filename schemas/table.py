@@ -28,7 +28,8 @@ _FIELD_KEYS = {
     "synonyms", "personal_data", "example",
 }
 _CONSTRAINT_KEYS = {"required", "unique", "enum", "pattern", "minimum", "maximum", "exclusiveMinimum", "maxLength"}
-_SCHEMA_KEYS = {"name", "title", "description", "fields", "primaryKey", "rules", "missingValues"}
+_SCHEMA_KEYS = {"name", "title", "description", "fields", "primaryKey", "rules", "missingValues", "emptyMonth"}
+EMPTY_MONTH = {"declared", "never"}  # an item's month may be empty when declared so, or never (the planilla)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class TableSchema:
     primary_key: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     descriptor: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    empty_month: str = "declared"  # "never": a month without rows is always an error
 
     @property
     def field_names(self) -> list[str]:
@@ -139,6 +141,9 @@ def parse_schema(descriptor: Mapping[str, Any], where: str) -> TableSchema:
     for key in pk:
         if key not in names:
             raise ConfigError(f"{where}: la clave primaria nombra un campo inexistente '{key}'")
+    empty_month = descriptor.get("emptyMonth", "declared")
+    if empty_month not in EMPTY_MONTH:
+        raise ConfigError(f"{where}: 'emptyMonth' debe ser uno de {sorted(EMPTY_MONTH)}")
     return TableSchema(
         name=descriptor["name"],
         title=descriptor.get("title", descriptor["name"]),
@@ -147,6 +152,7 @@ def parse_schema(descriptor: Mapping[str, Any], where: str) -> TableSchema:
         primary_key=pk,
         rules=tuple(_parse_rule(r, where) for r in descriptor.get("rules") or ()),
         descriptor=descriptor,
+        empty_month=empty_month,
     )
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.pool import NullPool
 from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.schemas.table import TableSchema
-from transparencia.sources.config import mask_url, resolve_secret, url_has_password
+from transparencia.sources.config import check_empty_periods, mask_url, resolve_secret, url_has_password
 from transparencia.sources.extraction import Extraction, SourceRef
 
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
@@ -98,8 +98,10 @@ class DatabaseItemOptions:
     """The query feeding one item. It must use both ``:period_start`` and ``:period_end``."""
 
     query: str
+    empty_periods: tuple[str, ...] = ()  # months declared without movements (see check_empty_periods)
 
     def check(self, where: str) -> None:
+        check_empty_periods(self.empty_periods, where)
         for marker in ("{period", "{year", "{month", "%s", "%("):
             if marker in self.query:
                 raise ConfigError(f"{where}.query: no use '{marker}' en la consulta; el período llega como "
@@ -180,7 +182,7 @@ def frame_to_extraction(raw: pd.DataFrame, schema: TableSchema, item_code: str, 
     Exact ``NUMERIC`` values arrive as ``Decimal`` and become floats like every other amount. A query
     that does not select ``periodo`` gets the period it was run for (recorded as a coercion).
     """
-    from transparencia.sources.headers import match_columns
+    from transparencia.sources.headers import competing_columns, match_columns
     from transparencia.sources.normalise import normalise_table, supply_period
 
     headers = [str(c) for c in raw.columns]
@@ -188,6 +190,10 @@ def frame_to_extraction(raw: pd.DataFrame, schema: TableSchema, item_code: str, 
     if not match.positions:
         raise InputError(f"{context}: ninguna columna de la consulta corresponde al esquema '{schema.name}' "
                          f"(columnas: {', '.join(headers) or 'ninguna'}; esperadas: {', '.join(schema.field_names)})")
+    competing = competing_columns(match, headers, schema, lambda i: f"columna {i + 1}")
+    if competing:
+        raise InputError(f"{context}: hay columnas de la consulta que compiten por el mismo dato: {competing}. "
+                         "Deje una sola en el SELECT o renómbrela con AS.")
     mapped = pd.DataFrame({name: raw.iloc[:, position].map(_plain) for name, position in match.positions.items()},
                           index=raw.index)
     missing, filled = supply_period(mapped, list(match.missing), str(period))

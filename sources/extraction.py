@@ -36,7 +36,7 @@ class SourceRef:
 @dataclass(frozen=True)
 class DroppedRow:
     row: int
-    reason: str  # "blank" | "total" | "footnote" | "repeated_header"
+    reason: str  # "blank" | "total" | "footnote" | "note" | "repeated_header" | "numbering" | "declared_empty"
     text: str = ""
 
 
@@ -75,6 +75,10 @@ class Extraction:
     failures: list[CellFailure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # Spanish remarks on how the source was read
     banner: list[str] = field(default_factory=list)  # text of the title rows above the header
+    # Where the directorate declared the month without movements (Spanish), e.g. "en el archivo,
+    # fila 2: «Sin movimientos en el período»"; None when it did not. Only a declaration makes an
+    # empty month valid: an empty sheet alone never does.
+    declared_empty: str | None = None
 
     @property
     def rows(self) -> int:
@@ -92,6 +96,7 @@ class Extraction:
             "missing_columns": self.missing_columns,
             "ignored_columns": self.ignored_columns,
             "notes": self.notes,
+            "declared_empty": self.declared_empty,
             "rows_dropped": dropped,
             "dropped": [{"row": d.row, "reason": d.reason, "text": d.text} for d in self.dropped],
             "coercions": [

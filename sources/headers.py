@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -20,15 +21,19 @@ HEADER_SCAN_ROWS = 40  # banners above the header rarely exceed a dozen rows
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _PARENTHESISED = re.compile(r"\([^)]*\)")
 _NUMBER_SIGN = re.compile(r"\bn\s*[°º]\s*", re.IGNORECASE)
+# Characters pasted along with text but never seen: zero-width spaces and joiners, BOM, soft hyphen.
+INVISIBLE = "[\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff]"
+_INVISIBLE = re.compile(INVISIBLE)
 # Words that add nothing to a header: "Monto en B/.", "Salario (en balboas)".
 _FILLER = {"en", "b", "balboas", "usd", "pab"}
 
 
 def fold(text: object) -> str:
-    """Accent-, case-, spacing- and punctuation-insensitive form of a header or value."""
+    """Accent-, case-, spacing- and punctuation-insensitive form of a header or value (invisible
+    characters pasted with it, such as a zero-width space, are dropped, not read as spaces)."""
     if text is None:
         return ""
-    raw = _NUMBER_SIGN.sub("no ", str(text))
+    raw = _NUMBER_SIGN.sub("no ", _INVISIBLE.sub("", str(text)))
     decomposed = unicodedata.normalize("NFKD", raw.lower())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_ALNUM.sub(" ", plain).strip()
@@ -71,6 +76,7 @@ class ColumnMatch:
     column_map: dict[str, str] = field(default_factory=dict)  # field -> header text as written
     missing: list[str] = field(default_factory=list)  # fields no header matched
     ignored: list[str] = field(default_factory=list)  # non-empty headers matching no field
+    ambiguous: dict[str, list[int]] = field(default_factory=dict)  # field -> positions of headers that match it equally
 
     @property
     def score(self) -> int:
@@ -98,12 +104,15 @@ def _names_a_field(text: str, schema: TableSchema) -> bool:
 def match_columns(headers: list[str], schema: TableSchema) -> ColumnMatch:
     """Map headers to fields: exact folded matches first, then the longest contained spelling.
 
-    Each header feeds at most one field and each field takes the first header that matches it,
-    so a repeated column ("Salario" twice) is reported as ignored rather than silently merged.
+    Each header feeds at most one field. When several headers match a field equally well
+    ("Salario" and "Salario Base", or "Salario" twice) the first is taken and all of them are
+    listed in ``ambiguous``: an extractor must stop there, since which one holds the field
+    cannot be told from the headers.
     """
     texts = tuple(None if h is None else str(h) for h in headers)  # all the matching looks at
-    positions, column_map, missing, ignored = _match_texts(texts, _schema_key(schema))
-    return ColumnMatch(dict(positions), dict(column_map), list(missing), list(ignored))
+    positions, column_map, missing, ignored, ambiguous = _match_texts(texts, _schema_key(schema))
+    return ColumnMatch(dict(positions), dict(column_map), list(missing), list(ignored),
+                       {name: list(rivals) for name, rivals in ambiguous})
 
 
 @lru_cache(maxsize=8192)
@@ -139,6 +148,20 @@ def _match_texts(headers: tuple[str | None, ...], schema_key: tuple) -> tuple:
         if name not in positions and i not in taken:
             positions[name] = i
             taken.add(i)
+    exact = {name: [i for i, hforms in naming if any(h in forms for h in hforms)] for name, forms in spellings.items()}
+    contained = {(name, i): best for best, _, name, i in candidates}
+    ambiguous = []
+    for name in field_names:
+        if name not in positions:
+            continue
+        winner = positions[name]
+        if winner in exact[name]:
+            rivals = [i for i in exact[name] if i != winner and i not in taken]
+        else:
+            rivals = [i for (n, i), best in contained.items()
+                      if n == name and i != winner and i not in taken and best == contained[(name, winner)]]
+        if rivals:
+            ambiguous.append((name, tuple(sorted([winner, *rivals]))))
 
     ordered = tuple((n, positions[n]) for n in field_names if n in positions)
     return (
@@ -146,7 +169,20 @@ def _match_texts(headers: tuple[str | None, ...], schema_key: tuple) -> tuple:
         tuple((n, str(headers[i]).strip()) for n, i in ordered),
         tuple(n for n in field_names if n not in positions),
         tuple(str(h).strip() for i, h in enumerate(headers) if i not in taken and header_forms[i]),
+        tuple(ambiguous),
     )
+
+
+def competing_columns(match: ColumnMatch, headers: list, schema: TableSchema, label: Callable[[int], str]) -> str:
+    """The Spanish account of ``match.ambiguous`` ('' when none): which columns compete for which field.
+
+    ``label`` names a column position as the officer finds it ("columna G")."""
+    parts = []
+    for name, rivals in match.ambiguous.items():
+        columns = " y ".join(f"'{str(headers[i]).strip()}' ({label(i)})" for i in rivals)
+        parts.append(f"{columns} corresponden las dos a «{schema.field(name).title}»"
+                     if len(rivals) == 2 else f"{columns} corresponden todas a «{schema.field(name).title}»")
+    return "; ".join(parts)
 
 
 

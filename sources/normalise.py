@@ -23,7 +23,7 @@ from transparencia.domain import cedula
 from transparencia.domain.period import MONTH_NUMBERS
 from transparencia.schemas.table import Field, TableSchema
 from transparencia.sources.extraction import CellFailure, Coercion
-from transparencia.sources.headers import fold
+from transparencia.sources.headers import INVISIBLE, fold
 
 EXAMPLES = 3
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -61,8 +61,6 @@ _CEDULA_TYPED = cedula.typed_pattern(_WS)
 _UNSIGNED_NUMBER = r"^\d+(?:\.\d+)?$"
 # Minus signs as pasted from Word or other tools (U+2212 minus, en and em dashes, ...), besides '-'.
 _MINUS_LIKE = cedula.DASHES
-# Characters pasted along with text but never seen: zero-width spaces and joiners, BOM, soft hyphen.
-_INVISIBLE = "[\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff]"
 _COMBINING = "[\u0300-\u036f]"  # accents typed as separate marks (NFD), as some systems export names
 # What people write for "no value", once whitespace is removed: dashes (an accounting zero, "B/. -"),
 # N/A, S/D (sin dato), N/D, "no aplica"... In an optional field it means none; in a required one, an error.
@@ -221,9 +219,9 @@ def _clean_unicode(values: pd.Series, account: _Account) -> pd.Series:
     if texts.empty:
         return values
     cleaned = texts
-    invisible = texts.str.contains(_INVISIBLE, regex=True)
+    invisible = texts.str.contains(INVISIBLE, regex=True)
     if invisible.any():
-        visible = texts[invisible].str.replace(_INVISIBLE, "", regex=True)
+        visible = texts[invisible].str.replace(INVISIBLE, "", regex=True)
         account.coerced("invisible_characters", texts[invisible], visible)
         cleaned = texts.copy()
         cleaned[visible.index] = visible

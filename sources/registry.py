@@ -29,6 +29,7 @@ from transparencia.sources import archive
 from transparencia.sources.config import (
     InstitutionConfig,
     SourceConfig,
+    check_empty_periods,
     fill_placeholders,
     load_config,
 )
@@ -109,6 +110,10 @@ class FileSettings:
 @dataclass(frozen=True)
 class FileItemOptions:
     sheet: str | None = None  # the sheet to read; by default the extractor finds it
+    empty_periods: tuple[str, ...] = ()  # months declared without movements (see check_empty_periods)
+
+    def check(self, where: str) -> None:
+        check_empty_periods(self.empty_periods, where)
 
 
 def find_input(inbox: Path, pattern: str) -> list[Path]:
@@ -228,12 +233,19 @@ def extract_source(config: InstitutionConfig, source: SourceConfig | str, item: 
                           f"{entry.code} ({entry.name}); alimenta: {fed}")
     request = ExtractRequest(config, source, entry, source.items[entry.code], period, run_id)
     try:
-        return connector(source.type, source.where).extract(request)
+        return _declared(connector(source.type, source.where).extract(request), request)
     except TransparenciaError as exc:
         if request.context in exc.message:
             raise
         public = f"{request.context}: {exc.public}" if exc.public else None
         raise type(exc)(f"{request.context}: {exc.message}", public) from None
+
+
+def _declared(extraction: Extraction, request: ExtractRequest) -> Extraction:
+    """Record a month the configuration declares without movements (the file's own line wins)."""
+    if str(request.period) in getattr(request.options, "empty_periods", ()) and extraction.declared_empty is None:
+        extraction.declared_empty = "en la configuración de la institución (empty_periods)"
+    return extraction
 
 
 def extract_period(config: InstitutionConfig, period: str | Period, *, run_id: str | None = None) -> list[Outcome]:

@@ -1,9 +1,13 @@
 """Extracting an item from a spreadsheet or CSV file as directorates really produce them.
 
 The header is found by matching the schema's field names and synonyms (banners above it, a header
-over two merged rows), the sheet by configured name or else by the best header match. Blank rows,
-totals ("TOTAL", "Sub-total"), repeated headers and footnotes ("Fuente: …") are dropped and
-listed; values are typed by ``normalise``. The result is an ``Extraction`` whose frame index is
+over two merged rows), the sheet by configured name or else by the best header match; two columns
+matching one field stop the extraction, naming both. A value merged over several rows applies to
+each of them. Blank rows, totals and subtotals ("TOTAL", "Sub-total Finanzas") wherever they
+stand, headers repeated on each printed page or pasted block, a numbering row under the header
+("(1) (2) (3)"), footnotes ("Fuente: …") and one-cell notes or headings between blocks are dropped
+and listed; a "Sin movimientos en el período" line declares an empty month. Values are typed by
+``normalise``. The result is an ``Extraction`` whose frame index is
 the row number the officer sees in Excel (or the CSV line number).
 """
 
@@ -13,6 +17,7 @@ import gc
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -23,19 +28,28 @@ from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import TableSchema
 from transparencia.sources import workbook
 from transparencia.sources.csvfile import read_csv_text
-from transparencia.sources.extraction import DroppedRow, Extraction, SourceRef
-from transparencia.sources.headers import HeaderLocation, find_header, fold, seen_headers
+from transparencia.sources.extraction import Coercion, DroppedRow, Extraction, SourceRef
+from transparencia.sources.headers import HeaderLocation, competing_columns, find_header, fold, seen_headers
 from transparencia.sources.normalise import normalise_factorised, period_supplied
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
-TOTAL_LABEL = r"^\s*(?:sub\s*[-_.]?\s*)?total(?:es)?\b|^\s*gran\s+total\b"
+TOTAL_LABEL = (r"^\s*(?:sub\s*[-_.]?\s*)?total(?:es)?\b|^\s*(?:gran|suma|monto)\s+total\b|^\s*t\s+o\s+t\s+a\s+l\b|"
+               r"^\s*sumas?\s*(?:$|:|\b(?:general|por|de\s+la|del)\b)")
 FOOTNOTE_LABEL = (
     r"^\s*(?:fuente|nota|notas|observaci[oó]n(?:es)?|elaborado|preparado|revisado|aprobado|"
     r"fecha\s+de\s+(?:actualizaci[oó]n|corte|elaboraci[oó]n)|\*)"
 )
+# How a directorate says it had nothing to report this month (the template's instructions ask for
+# the first of these); an empty sheet alone never says so.
+NO_MOVEMENT = (r"\bsin\s+movimientos?\b|\bsin\s+registros?\s+(?:en|durante|para)\s+el\s+(?:per[ií]odo|mes)\b|"
+               r"\bno\s+(?:hubo|hay|se\s+registraron|se\s+realizaron|se\s+presentaron)\s+(?:movimientos?|registros?)\b")
+# A numbering row under the header, as government forms have: "(1)", "[2]", "3.", "Col. 4", "(a)".
+NUMBERING = r"^\s*[(\[]?\s*(?:col(?:umna)?\.?\s*)?(\d{1,2}|[a-z])\s*[)\].]?\s*$"
 DROPPED_TEXT = 80
 _TOTAL = re.compile(TOTAL_LABEL, re.IGNORECASE)
 _FOOTNOTE = re.compile(FOOTNOTE_LABEL, re.IGNORECASE)
+_NO_MOVEMENT = re.compile(NO_MOVEMENT, re.IGNORECASE)
+_NUMBERING = re.compile(NUMBERING, re.IGNORECASE)
 
 
 @dataclass
@@ -46,6 +60,14 @@ class Grid:
     row_numbers: list[int]
     sheet: str | None = None
     merged_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # row offset -> column spans
+    first_col: int = 0  # 0-based sheet column of rows[*][0]
+    merged_fills: list[tuple[int, int]] = field(default_factory=list)  # (row, column) offsets filled from a merge
+
+    def column_label(self, position: int) -> str:
+        """How the officer finds a column: its letter in a sheet, its number in a CSV."""
+        if self.sheet is None:
+            return f"columna {position + 1}"
+        return f"columna {workbook.column_letters(self.first_col + position + 1)}"
 
 
 def extract_file(path: str | Path, item: Item, *, sheet: str | None = None,
@@ -129,11 +151,29 @@ def _numbers(numbers: list[int], shown: int = 20) -> str:
 
 def _sheet_grid(sheet: workbook.Sheet) -> Grid:
     spans: dict[int, list[tuple[int, int]]] = {}
-    for (r0, c0), (_r1, c1) in sheet.merged:
+    fills: list[tuple[int, int]] = []
+    for (r0, c0), (r1, c1) in sheet.merged:
+        top, left = r0 + 1 - sheet.first_row, c0 - sheet.first_col
         if c1 > c0:
-            spans.setdefault(r0 + 1 - sheet.first_row, []).append((c0 - sheet.first_col, c1 - sheet.first_col))
+            spans.setdefault(top, []).append((left, c1 - sheet.first_col))
+        if r1 > r0:
+            fills += _fill_down(sheet.rows, top, left, r1 - r0)
     numbers = list(range(sheet.first_row, sheet.first_row + len(sheet.rows)))
-    return Grid(sheet.rows, numbers, sheet.name, spans)
+    return Grid(sheet.rows, numbers, sheet.name, spans, sheet.first_col, fills)
+
+
+def _fill_down(rows: list[list], top: int, column: int, below: int) -> list[tuple[int, int]]:
+    """A value merged over several rows applies to each of them; Excel keeps it in the first cell only.
+
+    Only the merge's first column is filled: the other columns of a block merge are the same cell."""
+    if not (0 <= top < len(rows) and 0 <= column < len(rows[top]) and _filled(rows[top][column])):
+        return []
+    value, filled = rows[top][column], []
+    for r in range(top + 1, min(top + below + 1, len(rows))):
+        if column < len(rows[r]) and not _filled(rows[r][column]):
+            rows[r][column] = value
+            filled.append((r, column))
+    return filled
 
 
 def _choose_sheet(path: Path, kind: str, schema: TableSchema, wanted: str | None) -> Grid:
@@ -170,16 +210,26 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: st
             f"No se encontró la fila de encabezados en {_where(source)}. "
             f"Se esperaban columnas como: {expected}. En las primeras filas se vio: {seen}."
         )
+    competing = competing_columns(location.match, location.headers, schema, grid.column_label)
+    if competing:
+        raise InputError(
+            f"En {_where(source)} hay columnas que compiten por el mismo dato: {competing}. "
+            "Deje una sola o cambie el encabezado de la que no corresponde."
+        )
     start = location.first_row + location.row_count
     cells = _as_array(grid.rows[start:], len(location.headers))
     numbers = np.asarray(grid.row_numbers[start:], dtype=np.int64)
     columns = [pd.factorize(cells[:, j], use_na_sentinel=True) for j in range(cells.shape[1])]
-    reasons = _classify_rows(columns, location)
-    keep = reasons == ""
+    reasons = _classify_rows(columns, location, _header_texts(grid, location, schema))
     dropped = [
         DroppedRow(int(numbers[i]), str(reasons[i]), _row_text(cells[i]))
-        for i in np.flatnonzero(~keep)
+        for i in np.flatnonzero(reasons != "")
     ]
+    declared = _declared_empty(grid.rows[:location.first_row], grid.row_numbers, dropped)
+    if declared is not None:
+        reasons[numbers == declared[0]] = "declared_empty"
+        dropped = [DroppedRow(d.row, "declared_empty", d.text) if d.row == declared[0] else d for d in dropped]
+    keep = reasons == ""
     index = pd.Index(numbers[keep], name="fila")
     raw = {name: (columns[position][0][keep], columns[position][1]) for name, position in location.match.positions.items()}
     missing, filled = location.match.missing, []
@@ -188,6 +238,7 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: st
         missing, filled = supplied
         raw["periodo"] = (np.zeros(len(index), dtype=np.intp), np.array([str(period)], dtype=object))
     frame, coercions, failures = normalise_factorised(raw, index, schema)
+    merged = _merged_coercions(grid, start, keep, location.match.positions)
     return Extraction(
         item=schema.name,
         frame=frame,
@@ -197,8 +248,9 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: st
         missing_columns=missing,
         ignored_columns=location.match.ignored,
         dropped=dropped,
-        coercions=filled + coercions,
+        coercions=filled + merged + coercions,
         failures=failures,
+        declared_empty=None if declared is None else f"en el archivo, fila {declared[0]}: «{declared[1]}»",
         banner=_banner(grid.rows[:location.first_row]),
     )
 
@@ -206,6 +258,52 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: st
 def _banner(rows: list[list]) -> list[str]:
     """The title rows above the header, one text each ("PLANILLA DE ENERO 2025")."""
     return [" ".join(str(v).strip() for v in row if _filled(v)) for row in rows if any(_filled(v) for v in row)]
+
+
+def _merged_coercions(grid: Grid, start: int, keep: np.ndarray, positions: dict[str, int]) -> list[Coercion]:
+    """One coercion per field whose kept rows took a value from a cell merged over them."""
+    fields = {position: name for name, position in positions.items()}
+    counts: dict[str, int] = {}
+    examples: dict[str, object] = {}
+    for r, c in grid.merged_fills:
+        if r >= start and c in fields and keep[r - start]:
+            counts[fields[c]] = counts.get(fields[c], 0) + 1
+            examples.setdefault(fields[c], grid.rows[r][c])
+    return [Coercion(name, "merged_cell_filled", count, (("(celda combinada)", str(examples[name])),))
+            for name, count in counts.items()]
+
+
+def _declared_empty(banner: list[list], row_numbers: list[int], dropped: list[DroppedRow]) -> tuple[int, str] | None:
+    """Where the directorate wrote that the month had no movements: (row number, text), or None.
+
+    Looked for above the header and in the rows dropped below it: a sheet with data rows can
+    carry the line too, and validation then reports the contradiction."""
+    for offset, row in enumerate(banner):
+        for value in row:
+            if isinstance(value, str) and _NO_MOVEMENT.search(value):
+                return row_numbers[offset], value.strip()
+    for d in dropped:
+        if d.reason in ("note", "footnote", "total") and _NO_MOVEMENT.search(d.text):
+            return d.row, d.text
+    return None
+
+
+def _header_texts(grid: Grid, location: HeaderLocation, schema: TableSchema) -> dict[int, list[str]]:
+    """Per mapped column, the texts that repeat its header when found in a data row.
+
+    The header cells as written (each row of a two-row header) and the field's names, in the
+    capitalisations people use: a header repeated on each printed page is the same text, one
+    pasted from another block may be a synonym or differ in case."""
+    header_rows = grid.rows[location.first_row:location.first_row + location.row_count]
+    texts: dict[int, list[str]] = {}
+    for name, j in location.match.positions.items():
+        f = schema.field(name)
+        written = [row[j] for row in header_rows if j < len(row) and isinstance(row[j], str)]
+        spellings = {location.headers[j], f.title, name.replace("_", " "), *f.synonyms, *written}
+        texts[j] = sorted({form for t in spellings if t.strip()
+                           for form in (t.strip(), t.strip().upper(), t.strip().lower(), t.strip().capitalize(),
+                                        t.strip().title())})
+    return texts
 
 
 def _where(source: SourceRef) -> str:
@@ -236,8 +334,10 @@ def _as_array(rows: list[list], width: int) -> np.ndarray:
     return array
 
 
-def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: HeaderLocation) -> np.ndarray:
-    """Per row: '' to keep, or why it is dropped ('blank', 'repeated_header', 'total', 'footnote').
+def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: HeaderLocation,
+                   header_texts: dict[int, list[str]]) -> np.ndarray:
+    """Per row: '' to keep, or why it is dropped ('blank', 'repeated_header', 'numbering', 'total',
+    'footnote', 'note').
 
     ``columns`` are the data rows' columns factorised (codes, distinct values): every test runs on
     the distinct values and reaches the rows through the codes.
@@ -250,24 +350,92 @@ def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: Heade
     counts = np.sum(filled, axis=0)
     mapped = len(location.match.positions)
     total_label, footnote_label = _labels(columns, filled, counts <= max(mapped - 1, 2))
-
-    repeats = np.zeros(n, dtype=int)
-    for position in location.match.positions.values():
-        header = location.headers[position]
-        if header:
-            codes, uniques = columns[position]
-            repeats += _per_row(codes, uniques == header)
-    repeated = repeats >= max(2, (mapped + 1) // 2)
+    total_label |= _any_label(columns, filled, counts <= max(mapped // 2, 2), _TOTAL)
+    repeated = _repeated_header(columns, header_texts, counts, mapped)
+    numbering = _numbering(columns, repeated)
 
     total = total_label & (counts < max(mapped, 2))
     footnote = footnote_label & (counts <= 2)
-    after_footnote = np.maximum.accumulate(footnote) & (counts <= 2)  # signature blocks after "Fuente:"
+    after_footnote = _run_after(footnote, counts <= 2)  # a signature block under "Fuente:"
+    note = (counts == 1) & (mapped >= 4) & _any_text(columns, filled, counts == 1)
 
+    reasons[note] = "note"
     reasons[after_footnote] = "footnote"
     reasons[total] = "total"
+    reasons[numbering] = "numbering"
     reasons[repeated] = "repeated_header"
     reasons[counts == 0] = "blank"
     return reasons
+
+
+def _run_after(starts: np.ndarray, sparse: np.ndarray) -> np.ndarray:
+    """Rows from a ``starts`` row on, through the unbroken run of ``sparse`` rows it belongs to:
+    the lines under a note belong to it until data rows resume."""
+    index = np.arange(len(starts))
+    last_start = np.maximum.accumulate(np.where(starts, index, -1))
+    run = np.cumsum(~sparse)
+    return sparse & (last_start >= 0) & (run[np.maximum(last_start, 0)] == run)
+
+
+def _repeated_header(columns: list[tuple[np.ndarray, np.ndarray]], header_texts: dict[int, list[str]],
+                     counts: np.ndarray, mapped: int) -> np.ndarray:
+    """Rows that repeat the header (each printed page, each pasted block): half the mapped columns
+    hold their header's text, or every filled cell does (the second row of a two-row header)."""
+    repeats = np.zeros(len(counts), dtype=int)
+    for position, texts in header_texts.items():
+        codes, uniques = columns[position]
+        repeats += _per_row(codes, pd.Index(uniques).isin(texts))
+    repeated = repeats >= max(2, (mapped + 1) // 2)
+    all_header = (repeats >= 1) & (repeats == counts)
+    after = np.concatenate(([False], repeated[:-1]))
+    return repeated | (all_header & ((repeats >= 2) | after))
+
+
+def _numbering(columns: list[tuple[np.ndarray, np.ndarray]], repeated: np.ndarray) -> np.ndarray:
+    """The row under the header (or under a repeated one) that numbers the columns: "(1) (2) … (10)"."""
+    found = np.zeros(len(repeated), dtype=bool)
+    for i in np.flatnonzero(np.concatenate(([True], repeated[:-1]))):
+        values = [uniques[codes[i]] for codes, uniques in columns if codes[i] >= 0 and _filled(uniques[codes[i]])]
+        found[i] = _numbers_columns(values)
+    return found
+
+
+def _numbers_columns(values: list) -> bool:
+    """Whether the values are three or more increasing column numbers (or letters) and nothing else."""
+    numbers = []
+    for value in values:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+            numbers.append(int(value))
+            continue
+        found = _NUMBERING.match(value) if isinstance(value, str) else None
+        if found is None:
+            return False
+        token = found[1].lower()
+        numbers.append(int(token) if token.isdigit() else ord(token) - ord("a") + 1)
+    return len(numbers) >= 3 and all(b > a for a, b in pairwise(numbers))
+
+
+def _any_text(columns: list[tuple[np.ndarray, np.ndarray]], filled: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Per row among ``rows``: whether some filled cell holds text."""
+    found = np.zeros(len(rows), dtype=bool)
+    for (codes, uniques), column_filled in zip(columns, filled):
+        at = np.flatnonzero(rows & column_filled)
+        if len(at):
+            is_text = np.fromiter((type(v) is str for v in uniques), dtype=bool, count=len(uniques))
+            found[at] |= np.append(is_text, False)[codes[at]]
+    return found
+
+
+def _any_label(columns: list[tuple[np.ndarray, np.ndarray]], filled: list[np.ndarray], rows: np.ndarray,
+               pattern: re.Pattern) -> np.ndarray:
+    """Per row among ``rows``: whether any filled cell is text that ``pattern`` finds ("RRHH |
+    Subtotal RRHH | 5,000.00": a subtotal labelled in its second column)."""
+    found = np.zeros(len(rows), dtype=bool)
+    for (codes, uniques), column_filled in zip(columns, filled):
+        at = np.flatnonzero(rows & column_filled)
+        if len(at):
+            found[at] |= _label_matches(uniques, np.unique(codes[at]), pattern)[codes[at]]
+    return found
 
 
 def _labels(columns: list[tuple[np.ndarray, np.ndarray]], filled: list[np.ndarray],

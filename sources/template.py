@@ -22,6 +22,7 @@ from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import Field
 
 ROWS = 5000  # rows covered by the validation rules
+NO_MOVEMENT_FLAG = "«SIN MOVIMIENTOS EN EL PERÍODO»"  # what a directorate writes for an empty month
 LISTS_SHEET = "Listas"
 TYPE_LABELS = {
     "string": "Texto",
@@ -138,6 +139,10 @@ def _instructions(workbook: Workbook, item: Item) -> None:
                   ", ".join(f.enum) if f.enum else "", _example(f)]
         for column, text in enumerate(values, start=1):
             sheet.cell(row=row, column=column, value=text).alignment = Alignment(wrap_text=True, vertical="top")
+    guidance_row = 5 + len(schema.fields) + 1
+    sheet.cell(row=guidance_row, column=1, value="Cómo llenar la hoja").font = Font(bold=True)
+    for row, text in enumerate(guidance(item), start=guidance_row + 1):
+        sheet.cell(row=row, column=1, value=f"• {text}")
     for letter, width in zip("ABCDEF", (28, 60, 34, 12, 40, 24)):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A5"
@@ -151,6 +156,31 @@ def _example(f: Field) -> str:
         except ValueError:
             return str(f.example)
     return f.example or ""
+
+
+def guidance(item: Item) -> list[str]:
+    """What the directorate should know about how its file is read (Spanish, one line each)."""
+    schema = item.table_schema()
+    if schema.empty_month == "never":
+        empty = (f"{item.name}: nunca se entrega vacía. Un archivo sin filas de datos (solo encabezados o solo "
+                 "un TOTAL) se rechaza.")
+    else:
+        empty = (f"Si en el período no hubo registros, escriba {NO_MOVEMENT_FLAG} en la primera celda de la fila 2 "
+                 "y deje el resto vacío. Una hoja vacía, sin esa frase, no se acepta como mes sin movimientos.")
+    return [
+        empty,
+        "Montos negativos: con signo menos delante (-150.00) o entre paréntesis ((150.00)); nunca con dos signos.",
+        "Columnas obligatorias: escriba el dato; '—', '-', 'N/A', 's/d' o 'no aplica' en ellas son un error. En "
+        "una columna opcional sin dato, deje la celda vacía.",
+        "Escriba la unidad (y todo dato repetido) en cada fila: no combine celdas verticalmente.",
+        "No repita la fila de encabezados, ni agregue una fila de numeración (1) (2) (3), subtotales o notas "
+        "entre los datos: se descartan y se informan, pero hacen más difícil revisar el archivo.",
+        "Una sola columna por dato: si dos columnas corresponden al mismo dato (p. ej. «Salario» y «Salario "
+        "base»), el archivo se rechaza hasta que quede una.",
+        "Cédulas con guiones comunes (8-123-4567): al pegar desde Word o un correo, revise que no queden guiones "
+        "largos ni espacios.",
+        "Fechas como fecha de Excel o dd/mm/aaaa (también se aceptan «15 de enero de 2025» y «15-ene-2025»).",
+    ]
 
 
 def _format(f: Field) -> str:

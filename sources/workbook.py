@@ -107,7 +107,7 @@ def check_xlsx_extent(path: Path) -> None:
                     rows, cols = _declared_extent(archive, info) or _scan_extent(archive, info)
                     if rows * cols > MAX_CELLS:
                         raise InputError(
-                            f"El archivo '{path}' tiene celdas hasta la fila {rows} y la columna {_column_letters(cols)} "
+                            f"El archivo '{path}' tiene celdas hasta la fila {rows} y la columna {column_letters(cols)} "
                             f"({info.filename}); un área tan grande no se puede leer. Borre las celdas sobrantes "
                             "fuera de la tabla (Ctrl+Fin muestra la última) y vuelva a guardar."
                         )
@@ -158,7 +158,8 @@ def _column_number(letters: str) -> int:
     return number
 
 
-def _column_letters(number: int) -> str:
+def column_letters(number: int) -> str:
+    """Excel's letters for a 1-based column number (28 -> 'AB')."""
     letters = ""
     while number:
         number, rest = divmod(number - 1, 26)

@@ -6,6 +6,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from transparencia.errors import InputError
 from transparencia.schemas import load_catalog
 from transparencia.sources.spreadsheet import extract_file
 from transparencia.validation.validator import validate
@@ -185,3 +186,192 @@ def test_utf8_garbled_through_windows_1252_is_restored(tmp_path):
     extraction = _mixed(tmp_path, parts)
     assert extraction.frame["nombre"].tolist() == ["José", "Peña", "Ñuñez"]
     assert any(n.endswith("repararon: 2, 4.") for n in extraction.notes)
+
+
+def reasons(extraction):
+    return [(d.row, d.reason) for d in extraction.dropped]
+
+
+# ---- 3. repeated header rows ------------------------------------------------------------------
+
+def test_a_header_repeated_on_each_printed_page_is_dropped(tmp_path):
+    rows = [HEADER, person(cedula="8-1-1"), person(cedula="8-1-2"), HEADER, person(cedula="8-1-3"), HEADER,
+            person(cedula="8-1-4")]
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    assert extraction.rows == 4
+    assert reasons(extraction) == [(4, "repeated_header"), (6, "repeated_header")]
+
+
+def test_a_pasted_block_whose_header_differs_in_case_or_synonym_is_dropped(tmp_path):
+    pasted = ["UNIDAD", "NOMBRE", "APELLIDO", "No. de Cédula", "CARGO", "Estado", "sueldo", "Gastos de rep.",
+              "Fecha de ingreso"]
+    rows = [HEADER, person(cedula="8-1-1"), [], ["Planilla de la Dirección de Finanzas"], pasted, person(cedula="8-1-2")]
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period="2025-01")
+    assert extraction.rows == 2 and extraction.failures == []
+    assert reasons(extraction) == [(3, "blank"), (4, "note"), (5, "repeated_header")]
+
+
+def test_a_repeated_two_row_header_is_dropped_whole(tmp_path):
+    top = ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Remuneración", None, "Fecha de inicio"]
+    bottom = [None] * 6 + ["Salario", "Gasto de representación", None]
+    rows = [top, bottom, person(cedula="8-1-1"), top, bottom, person(cedula="8-1-2")]
+    path = write_xlsx(tmp_path / "p.xlsx", rows, merges=["G1:H1", "G4:H4"])
+    extraction = extract_file(path, PLANILLA, period="2025-01")
+    assert extraction.frame["salario_mensual"].tolist() == [1250.0, 1250.0]
+    assert reasons(extraction) == [(4, "repeated_header"), (5, "repeated_header")]
+
+
+# ---- 4. numbering row under the header ----------------------------------------------------------
+
+@pytest.mark.parametrize("numbering", [
+    [f"({i})" for i in range(1, 10)], list(range(1, 10)), [f"Col. {i}" for i in range(1, 10)],
+    [f"[{c}]" for c in "abcdefghi"], [f"{i}." for i in range(1, 10)],
+])
+def test_a_numbering_row_under_the_header_is_dropped(tmp_path, numbering):
+    rows = [HEADER, numbering, person(salary="1000.00", cedula="8-1-1"), person(salary="2000.00", cedula="8-1-2")]
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    assert extraction.frame["salario_mensual"].sum() == 3000.0
+    assert reasons(extraction) == [(2, "numbering")]
+
+
+def test_a_numbering_row_repeated_with_the_header_is_dropped_but_numbers_in_data_are_kept(tmp_path):
+    numbering = [f"({i})" for i in range(1, 10)]
+    rows = [HEADER, numbering, person(cedula="8-1-1"), HEADER, numbering, person(cedula="8-1-2", salary="3")]
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    assert reasons(extraction) == [(2, "numbering"), (4, "repeated_header"), (5, "numbering")]
+    assert extraction.rows == 2
+
+
+# ---- 5. vertically merged cells ------------------------------------------------------------------
+
+def test_a_value_merged_over_several_rows_applies_to_each(tmp_path):
+    rows = [HEADER] + [person(cedula=f"8-1-{i}", unit="Finanzas" if i in (1, 4) else None) for i in range(1, 7)]
+    for row in rows[2:4] + rows[5:7]:
+        row[5] = None  # condición merged too
+    path = write_xlsx(tmp_path / "p.xlsx", rows, merges=["A2:A4", "A5:A7", "F2:F4", "F5:F7"])
+    extraction = extract_file(path, PLANILLA, period="2025-01")
+    assert extraction.frame["unidad_administrativa"].tolist() == ["Finanzas"] * 6
+    assert extraction.frame["condicion"].tolist() == ["PERMANENTE"] * 6
+    assert kinds(extraction, "unidad_administrativa")["merged_cell_filled"] == 4
+    assert kinds(extraction, "condicion")["merged_cell_filled"] == 4
+    assert extraction.failures == []
+
+
+def test_a_block_merge_fills_its_first_column_only(tmp_path):
+    rows = [HEADER, person(cedula="8-1-1", unit="RRHH"), person(cedula="8-1-2", unit=None)]
+    path = write_xlsx(tmp_path / "p.xlsx", rows, merges=["A2:B3"])  # unidad and nombre as one block
+    extraction = extract_file(path, PLANILLA, period="2025-01")
+    assert extraction.frame["unidad_administrativa"].tolist() == ["RRHH", "RRHH"]
+    assert extraction.frame["nombre"].isna().all()  # the block's value is the unit's, not a name
+
+
+def test_a_header_merged_over_two_rows_still_reads(tmp_path):
+    top = ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Remuneración", None, "Fecha de inicio"]
+    bottom = [None] * 6 + ["Salario", "Gasto de representación", None]
+    rows = [top, bottom, person(cedula="8-1-1"), person(cedula="8-1-2")]
+    merges = ["G1:H1"] + [f"{c}1:{c}2" for c in "ABCDEFI"]
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows, merges), PLANILLA, period="2025-01")
+    assert extraction.header_row == 1 and extraction.rows == 2
+    assert extraction.column_map["nombre"] == "Nombre"
+
+
+# ---- 6. totals, subtotals and notes anywhere ------------------------------------------------------
+
+def test_totals_above_subtotals_within_and_notes_between_blocks_are_dropped_and_counted(tmp_path):
+    rows = [HEADER,
+            ["TOTAL GENERAL", None, None, None, None, None, 3750, 0],
+            ["DIRECCIÓN DE RECURSOS HUMANOS"],
+            person(cedula="8-1-1", salary=1250), person(cedula="8-1-2", salary=1250),
+            ["RRHH", "Subtotal RRHH", None, None, None, None, 2500, 0],
+            ["Nota: el funcionario de la fila anterior está de licencia."],
+            ["Dirección de Finanzas"],
+            person(cedula="8-1-3", salary=1250, unit="Finanzas"),
+            [None, None, None, None, None, "Suma total", 1250],
+            ["T O T A L", None, None, None, None, None, 3750]]
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    assert extraction.frame["salario_mensual"].sum() == 3750.0 and extraction.rows == 3
+    assert reasons(extraction) == [(2, "total"), (3, "note"), (6, "total"), (7, "footnote"),
+                                   (8, "footnote"),  # the lines under a note belong to it until data resume
+                                   (10, "total"), (11, "total")]
+    assert extraction.summary()["rows_dropped"] == {"total": 4, "note": 1, "footnote": 2}
+    assert validate(extraction, PLANILLA, "2025-01").valid
+
+
+# ---- 7. empty months ----------------------------------------------------------------------------
+
+VIATICOS = load_catalog().get("viaticos")
+VIATICOS_HEADER = ["Nombre", "Cargo", "Destino", "Tipo de misión", "Fecha de salida", "Fecha de regreso", "Días",
+                   "Tarifa diaria", "Monto"]
+
+
+@pytest.mark.parametrize("body", [[], [["TOTAL", None, None, None, None, None, None, 0]], [[], ["Fuente: RRHH"]]])
+def test_an_empty_planilla_is_never_a_valid_month(tmp_path, body):
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", [HEADER, *body]), PLANILLA, period="2025-01")
+    report = validate(extraction, PLANILLA, "2025-01")
+    assert extraction.rows == 0 and not report.valid
+    assert [f.rule for f in report.errors] == ["empty-month-never"]
+
+
+@pytest.mark.parametrize("body", [[], [["TOTAL", None, None, None, None, None, None, None, 0]]])
+def test_an_empty_month_without_a_declaration_is_an_error(tmp_path, body):
+    extraction = extract_file(write_xlsx(tmp_path / "v.xlsx", [VIATICOS_HEADER, *body]), VIATICOS, period="2025-01")
+    report = validate(extraction, VIATICOS, "2025-01")
+    assert [f.rule for f in report.errors] == ["empty-month"]
+    assert extraction.declared_empty is None
+
+
+@pytest.mark.parametrize("where,line", [
+    ("below", "SIN MOVIMIENTOS EN EL PERÍODO"), ("below", "No hubo movimientos en enero de 2025"),
+    ("above", "Viáticos de enero de 2025 - sin movimientos"), ("below", "Sin registros en el período"),
+])
+def test_a_declared_empty_month_is_valid_and_said_so(tmp_path, where, line):
+    rows = [VIATICOS_HEADER, [line]] if where == "below" else [[line], VIATICOS_HEADER]
+    extraction = extract_file(write_xlsx(tmp_path / "v.xlsx", rows), VIATICOS, period="2025-01")
+    report = validate(extraction, VIATICOS, "2025-01")
+    assert extraction.rows == 0 and report.valid and report.warnings == []
+    assert extraction.declared_empty == f"en el archivo, fila 2: «{line}»" if where == "below" else \
+        extraction.declared_empty == f"en el archivo, fila 1: «{line}»"
+    assert [f.rule for f in report.notices] == ["declared-empty"]
+
+
+def test_a_declaration_beside_data_rows_is_a_contradiction(tmp_path):
+    trip = ["Ana Pérez", "Analista", "Colón", "Nacional", "10/01/2025", "12/01/2025", 2, 50, 100]
+    rows = [VIATICOS_HEADER, ["Sin movimientos en el período"], trip]
+    extraction = extract_file(write_xlsx(tmp_path / "v.xlsx", rows), VIATICOS, period="2025-01")
+    assert extraction.rows == 1
+    assert "declared-empty-with-rows" in [f.rule for f in validate(extraction, VIATICOS, "2025-01").errors]
+
+
+def test_the_template_tells_how_to_declare_an_empty_month_and_the_flag_is_read(tmp_path):
+    from transparencia.sources.template import NO_MOVEMENT_FLAG, write_template
+
+    path = write_template(VIATICOS, tmp_path / "viaticos.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    instructions = " ".join(str(c.value) for row in workbook["Instrucciones"].iter_rows() for c in row if c.value)
+    assert NO_MOVEMENT_FLAG in instructions and "no se acepta como mes sin movimientos" in instructions
+    workbook[VIATICOS.name[:31]]["A2"] = NO_MOVEMENT_FLAG.strip("«»")
+    workbook.save(path)
+    extraction = extract_file(path, VIATICOS, period="2025-01")
+    assert extraction.declared_empty and validate(extraction, VIATICOS, "2025-01").valid
+    planilla = openpyxl.load_workbook(write_template(PLANILLA, tmp_path / "planilla.xlsx"))["Instrucciones"]
+    assert any("nunca se entrega vacía" in str(c.value) for row in planilla.iter_rows() for c in row)
+
+
+# ---- 8. ambiguous columns -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("replace,expected", [
+    ({7: "Salario Base"}, r"'Salario' \(columna G\) y 'Salario Base' \(columna H\) .*«Salario mensual"),
+    ({4: "Nombre"}, r"'Nombre' \(columna B\) y 'Nombre' \(columna E\) .*«Nombre»"),
+    ({2: "No. de Cédula"}, r"'No. de Cédula' \(columna C\) y 'Cédula' \(columna D\) .*«Cédula»"),
+])
+def test_two_columns_for_one_field_stop_the_extraction_naming_both(tmp_path, replace, expected):
+    header = [replace.get(i, h) for i, h in enumerate(HEADER)]
+    path = write_xlsx(tmp_path / "p.xlsx", [header, person()])
+    with pytest.raises(InputError, match=f"compiten por el mismo dato: {expected}"):
+        extract_file(path, PLANILLA, period="2025-01")
+
+
+def test_ambiguous_csv_columns_are_named_by_number(tmp_path):
+    header = [*HEADER[:6], "Sueldo", "Salario", "Fecha de inicio"]
+    with pytest.raises(InputError, match=r"'Sueldo' \(columna 7\) y 'Salario' \(columna 8\)"):
+        extract_file(write_csv(tmp_path / "p.csv", [header, person()]), PLANILLA, period="2025-01")

@@ -216,3 +216,21 @@ def test_errors_name_the_inbox_file_not_the_archived_copy(config_path, tmp_path)
     message = caught.value.message
     assert "No se encontró la fila de encabezados en 'inbox/2025-01/rrhh/PLANILLA enero.CSV'" in message
     assert "raw" not in message and ".r2." not in message
+
+
+def test_a_month_declared_empty_in_the_configuration_is_recorded_on_its_extraction(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRUEBA_CLAVE_SIAFPA", "clave-SECRETA")
+    write_inputs(tmp_path)
+    doc = config_doc()
+    finanzas = doc["directorates"][1]["sources"][0]["items"]["ejecucion-presupuestaria"]
+    finanzas["empty_periods"] = ["2025-03"]
+    path = tmp_path / "institution.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    config = load_config(path)
+    empty = extract_source(config, "finanzas-db", "10.2", "2025-03")
+    assert empty.rows == 0 and "configuración" in empty.declared_empty
+    assert extract_source(config, "finanzas-db", "10.2", "2025-01").declared_empty is None
+    finanzas["empty_periods"] = ["marzo"]
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match="empty_periods: período inválido 'marzo'"):
+        load_config(path)

@@ -135,9 +135,30 @@ def test_warnings_do_not_make_an_item_invalid():
     assert [(f.rule, f.severity) for f in report.warnings] == [("date-in-period", "warning")]
 
 
-def test_an_empty_month_is_valid_with_a_warning():
-    report = validate(extraction_of(PLANILLA, []), PLANILLA, period="2025-01")
-    assert report.valid and [f.rule for f in report.warnings] == ["no-rows"]
+def test_an_empty_planilla_is_never_valid_even_when_declared():
+    for declared in (None, "en el archivo, fila 2: «Sin movimientos en el período»"):
+        report = validate(extraction_of(PLANILLA, [], declared_empty=declared), PLANILLA, period="2025-01")
+        assert [f.rule for f in report.errors] == ["empty-month-never"]
+        assert "Planilla" in report.errors[0].message
+
+
+def test_an_empty_month_is_valid_only_when_declared_and_the_report_says_so():
+    undeclared = validate(extraction_of(VIATICOS, []), VIATICOS, period="2025-01")
+    assert [f.rule for f in undeclared.errors] == ["empty-month"]
+    assert "Sin movimientos en el período" in undeclared.errors[0].message
+    where = "en la configuración de la institución (empty_periods)"
+    declared = validate(extraction_of(VIATICOS, [], declared_empty=where), VIATICOS, period="2025-01")
+    assert declared.valid and declared.warnings == []
+    assert [(f.rule, f.severity) for f in declared.notices] == [("declared-empty", "info")]
+    assert where in declared.notices[0].message
+    assert declared.to_dict()["notices"][0]["rule"] == "declared-empty"
+    assert declared.to_dict()["extraction"]["declared_empty"] == where
+
+
+def test_a_declared_empty_month_with_rows_is_a_contradiction():
+    rows = [example_row(VIATICOS.table_schema())]
+    report = validate(extraction_of(VIATICOS, rows, declared_empty="fila 2"), VIATICOS, period="2025-01")
+    assert "declared-empty-with-rows" in [f.rule for f in report.errors]
 
 
 def test_report_json_has_the_cli_shape_and_every_rule_is_registered():

@@ -21,7 +21,7 @@ class FindingType:
 @dataclass(frozen=True)
 class Finding:
     rule: str  # FindingType.id
-    severity: str  # "error" | "warning"
+    severity: str  # "error" | "warning" | "info" (a fact the report shows, e.g. a month declared empty)
     message: str  # Spanish, rendered from the type's template
     column: str | None = None
     row: int | None = None  # source row number, as seen in the spreadsheet
@@ -64,6 +64,10 @@ class ValidationReport:
         return [f for f in self.findings if f.severity == "warning"]
 
     @property
+    def notices(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "info"]
+
+    @property
     def valid(self) -> bool:
         return not self.errors
 
@@ -78,6 +82,7 @@ class ValidationReport:
             "valid": self.valid,
             "errors": [f.to_dict() for f in self.errors],
             "warnings": [f.to_dict() for f in self.warnings],
+            "notices": [f.to_dict() for f in self.notices],
             "extraction": self.extraction,
         }
 
@@ -139,9 +144,18 @@ FINDING_TYPES: dict[str, FindingType] = {
         FindingType("cross-month-duplicate", "Fila ya publicada en otro mes",
                     "La fila ({key}) = ({value}) ya está publicada en {published}: un mismo registro "
                     "no puede contarse en dos meses."),
-        FindingType("no-rows", "Sin filas de datos",
-                    "El archivo no tiene filas de datos. Si en el período no hubo registros, es correcto; "
-                    "si no, revise que la hoja elegida sea la correcta."),
+        FindingType("empty-month", "Mes sin filas y sin declaración",
+                    "El archivo no tiene filas de datos{only}, y no declara que el período no tuvo movimientos. "
+                    "Si no hubo registros, escriba «Sin movimientos en el período» en la primera fila de datos "
+                    "(o declárelo en la configuración con 'empty_periods'); si no, revise la hoja elegida."),
+        FindingType("empty-month-never", "Mes sin filas",
+                    "El archivo no tiene filas de datos{only}: {title} nunca está vacío en un mes{declared}. "
+                    "Revise que el archivo y la hoja sean los correctos."),
+        FindingType("declared-empty", "Período sin movimientos",
+                    "La dirección declaró el período sin movimientos ({where}): se publica como mes sin registros."),
+        FindingType("declared-empty-with-rows", "Declaración que contradice los datos",
+                    "El período está declarado sin movimientos ({where}), pero el archivo tiene {rows:,} filas de "
+                    "datos. Quite la declaración o las filas, según corresponda."),
         FindingType("more-rows", "Más filas con el mismo problema",
                     "… y {count:,} filas más con el mismo problema ({title})."),
     )

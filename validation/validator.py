@@ -48,13 +48,36 @@ def validate(extraction: Extraction, item: Item, period: Period | str | None = N
     hits += cross_month_hits(frame, schema, period, published or {})
     for group in hits:
         findings += to_findings(group, source.location, source.sheet)
-    if frame.empty:
-        findings.append(Finding("no-rows", "warning", render_message("no-rows"), None, None, None,
-                                source.location, source.sheet))
+    findings += _emptiness(extraction, item)
     return ValidationReport(
         item=item.code, item_name=item.name, file=source.location, sheet=source.sheet,
         rows=len(frame), period=period, findings=findings, extraction=extraction.summary(), source=source,
     )
+
+
+def _emptiness(extraction: Extraction, item: Item) -> list[Finding]:
+    """An empty month is valid only when declared, and never for items that always have rows."""
+    rows, where = extraction.rows, extraction.declared_empty
+    if rows and where is None:
+        return []
+    if rows:
+        rule, severity, params = "declared-empty-with-rows", "error", {"where": where, "rows": rows}
+    elif item.table_schema().empty_month == "never":
+        declared = f" (aunque se declaró sin movimientos {where})" if where else ""
+        rule, severity, params = "empty-month-never", "error", {"title": f"«{item.name}»", "declared": declared}
+    elif where is None:
+        rule, severity, params = "empty-month", "error", {}
+    else:
+        rule, severity, params = "declared-empty", "info", {"where": where}
+    dropped = sorted({d.reason for d in extraction.dropped if d.reason != "blank"})
+    only = f" (solo {', '.join(DROPPED_LABELS.get(r, r) for r in dropped)})" if dropped else ""
+    source = extraction.source
+    return [Finding(rule, severity, render_message(rule, only=only, **params), None, None, None,
+                    source.location, source.sheet)]
+
+
+DROPPED_LABELS = {"total": "totales", "repeated_header": "encabezados", "footnote": "notas al pie", "note": "notas",
+                  "numbering": "la numeración de columnas", "declared_empty": "la declaración"}
 
 
 def infer_period(frame: pd.DataFrame) -> str | None:

@@ -90,7 +90,7 @@ def _print_report(report: ValidationReport) -> None:
     console.print(f"{verdict}: {count(report.rows, 'fila')}, {count(errors, 'error')}, {count(warnings, 'advertencia')} "
                   f"({escape(report.item)} {escape(report.item_name)}{escape(period)})", highlight=False)
     if report.findings:
-        console.print(_findings_table(report.errors + report.warnings))
+        console.print(_findings_table(report.errors + report.warnings + report.notices))
 
 
 def _findings_table(findings: list[Finding]) -> Table:
@@ -98,7 +98,7 @@ def _findings_table(findings: list[Finding]) -> Table:
     for header in ("", "Archivo", "Hoja", "Fila", "Columna", "Valor", "Mensaje"):
         table.add_column(header, overflow="fold")
     for f in findings[:SHOWN_FINDINGS]:
-        mark = "[red]error[/]" if f.severity == "error" else "[yellow]aviso[/]"
+        mark = {"error": "[red]error[/]", "warning": "[yellow]aviso[/]"}.get(f.severity, "[blue]nota[/]")
         cells = (f.file, f.sheet, f.row, f.column, f.value, f.message)
         table.add_row(mark, *("" if c is None else escape(str(c)) for c in cells))
     hidden = len(findings) - SHOWN_FINDINGS
