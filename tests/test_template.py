@@ -39,7 +39,9 @@ def test_template_has_titles_instructions_validation_and_frozen_header(tmp_path,
     assert sheet.freeze_panes == "A2"
     assert "Instrucciones" in wb.sheetnames
     instructions = [row[0] for row in wb["Instrucciones"].iter_rows(min_row=5, values_only=True)]
-    assert instructions == [f.title for f in schema.fields]
+    assert instructions[:len(schema.fields)] == [f.title for f in schema.fields]
+    assert instructions[len(schema.fields) + 1] == "Cómo llenar la hoja"
+    assert any("Montos negativos" in str(text) for text in instructions)
     assert wb["Listas"].sheet_state == "hidden"
     kinds = {v.type for v in sheet.data_validations.dataValidation}
     assert {"list", "date", "decimal"} <= kinds
