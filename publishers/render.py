@@ -286,7 +286,8 @@ def _render_report(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], out
 
 DROP_REASONS = {
     "blank": "fila en blanco", "total": "fila de totales", "footnote": "nota al pie",
-    "repeated_header": "encabezado repetido",
+    "repeated_header": "encabezado repetido", "note": "nota o título entre bloques",
+    "numbering": "fila de numeración de columnas", "declared_empty": "declaración «sin movimientos en el período»",
 }
 COERCION_LABELS = {
     "amount_text": "montos escritos como texto convertidos a número",
@@ -301,6 +302,11 @@ COERCION_LABELS = {
     "text_yearmonth": "períodos escritos como texto convertidos a AAAA-MM",
     "date_as_yearmonth": "fechas convertidas a período AAAA-MM",
     "period_from_run": "período del mes publicado asignado a todas las filas (el archivo no trae columna de período)",
+    "negative_notation": "montos negativos escritos entre paréntesis, con el signo al final o con un guion tipográfico",
+    "invisible_characters": "caracteres invisibles quitados (espacios de ancho cero, marcas de orden de bytes)",
+    "unicode_composed": "acentos escritos como caracteres separados unidos a su letra (forma NFC)",
+    "empty_marker": "marcas de «sin dato» ('—', 'N/A', 's/d', 'no aplica'…) en columnas opcionales leídas como vacías",
+    "merged_cell_filled": "celdas combinadas verticalmente: el valor se aplicó a cada fila que cubren",
 }
 
 
@@ -314,6 +320,7 @@ def public_report(report: ValidationReport, schema: TableSchema, rules: Mapping[
     data = report.to_dict()
     data["errors"] = [public.public_finding(f, schema, rules) for f in report.errors]
     data["warnings"] = [public.public_finding(f, schema, rules) for f in report.warnings]
+    data["notices"] = [public.public_finding(f, schema, rules) for f in report.notices]
     data["file"] = public.file_name(report.file)
     extraction = data.get("extraction", {})
     if report.source is not None:

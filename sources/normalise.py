@@ -62,10 +62,13 @@ _UNSIGNED_NUMBER = r"^\d+(?:\.\d+)?$"
 # Minus signs as pasted from Word or other tools (U+2212 minus, en and em dashes, ...), besides '-'.
 _MINUS_LIKE = cedula.DASHES
 _COMBINING = "[\u0300-\u036f]"  # accents typed as separate marks (NFD), as some systems export names
-# What people write for "no value", once whitespace is removed: dashes (an accounting zero, "B/. -"),
-# N/A, S/D (sin dato), N/D, "no aplica"... In an optional field it means none; in a required one, an error.
-_EMPTY_MARKER = (f"(?i)^(?:(?:b/\\.?|\\$)?\\(?[-{_MINUS_LIKE}_.]+\\)?|n/a|n\\.a\\.?|s/d|n/d|s\\.d\\.?|noaplica|"
-                 "sindatos?|nodisponible|ninguno)$")
+_PASTED = f"{INVISIBLE}|{_COMBINING}"
+# What people write for "no value": dashes (an accounting zero, "B/. -"), N/A, S/D (sin dato), N/D,
+# "no aplica"... In an optional field it means none; in a required one, an error.
+_S = f"{_WS}*"
+_EMPTY_MARKER = (f"(?:(?:b{_S}/{_S}\\.?|\\$)?{_S}\\(?{_S}[-{_MINUS_LIKE}_.]+{_S}\\)?|n{_S}/{_S}[ad]|s{_S}/{_S}d|"
+                 f"n\\.{_S}a\\.?|s\\.{_S}d\\.?|no{_S}aplica|sin{_S}datos?|no{_S}disponible|ninguno)")
+_BLANK_OR_MARKER = f"(?i)^{_S}(?:{_EMPTY_MARKER})?{_S}$"
 _TRUE = {"si", "s", "x", "true", "verdadero", "1", "yes", "y"}
 _FALSE = {"no", "n", "false", "falso", "0"}
 
@@ -171,8 +174,7 @@ def normalise_factorised(columns: dict[str, tuple[np.ndarray, np.ndarray]], inde
         else:
             codes, uniques = np.full(len(index), -1, dtype=np.intp), np.array([], dtype=object)
         account = _Account(f.name, np.bincount(codes[codes >= 0], minlength=len(uniques)))
-        distinct = _clean_unicode(pd.Series(uniques, dtype=object), account)
-        distinct = _empty_markers(_blank_to_none(distinct), f, account)
+        distinct = _tidy(pd.Series(uniques, dtype=object), f, account)
         converted = CONVERTERS[f.type](distinct, f, account)
         fields[f.name] = converted.array.take(codes, allow_fill=True)
         coercions.extend(account.coercions)
@@ -197,83 +199,71 @@ def _only_used(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.n
     return renumber[codes], uniques[used]
 
 
-def _text_cells(values: pd.Series) -> pd.Series:
-    """The text cells of a column of distinct values, as a pandas ``str`` Series (same index)."""
+def _tidy(values: pd.Series, f: Field, account: _Account) -> pd.Series:
+    """A column's distinct values as people leave them, made ready for typing, with an account.
+
+    * Missing: NaN, and empty or whitespace-only text.
+    * Pasted text: invisible characters removed and accents composed (NFC). A name pasted with a
+      zero-width space or a BOM ('Yaritza\u200b'), or exported decomposed ('Jose' + U+0301),
+      looks right but differs from the same name typed elsewhere: keys, duplicates and change
+      summaries would all miss it.
+    * Empty markers ('—', 'N/A', '-', 's/d', 'no aplica'): in an optional field they mean no value
+      (a coercion to empty); in a required field they are an error that names the marker. A
+      marker that is one of the field's allowed values (an enumeration) is that value.
+
+    The text cells become one Arrow string array, searched with two regular expressions; only
+    the few values they find are touched in Python.
+    """
     cells = values.to_numpy(dtype=object)
     kind = pd.api.types.infer_dtype(cells, skipna=True)
+    missing = pd.isna(cells)
     if kind in _NUMERIC_KINDS:
-        return pd.Series([], dtype="str")
-    is_text = pd.notna(cells) if kind == "string" else _type_ids(cells) == id(str)
-    return pd.Series(cells[is_text], index=values.index[is_text], dtype="str")
+        return values.mask(missing, None) if missing.any() else values
+    is_text = ~missing if kind == "string" else _type_ids(cells) == id(str)
+    texts = pd.Series(cells[is_text], index=values.index[is_text], dtype="str")
+    pasted = texts.str.contains(_PASTED, regex=True)
+    cleaned = _clean_pasted(texts[pasted], account) if pasted.any() else texts.iloc[:0]
+    if len(cleaned):
+        texts = texts.copy()
+        texts[cleaned.index] = cleaned
+    empty = texts[texts.str.match(_BLANK_OR_MARKER)]
+    blank = empty.str.strip() == ""
+    markers = _markers(empty[~blank], f, account)
+    out = values
+    if len(cleaned):
+        out = values.copy()
+        out[cleaned.index] = cleaned.astype(object)
+    drop = missing.copy()
+    drop[values.index.get_indexer(empty.index[blank])] = True
+    drop[values.index.get_indexer(markers.index)] = True
+    return out.mask(drop, None) if drop.any() else out
 
 
-def _clean_unicode(values: pd.Series, account: _Account) -> pd.Series:
-    """Text as people paste it: invisible characters removed, accents composed (NFC).
-
-    A name pasted with a zero-width space or a BOM ('Yaritza\u200b'), or exported decomposed
-    ('Jose' + U+0301), looks right but differs from the same name typed elsewhere: keys,
-    duplicates and change summaries would all miss it. Only values holding such characters are
-    touched (found with one regex over the distinct values), and each change is counted.
-    """
-    texts = _text_cells(values)
-    if texts.empty:
-        return values
-    cleaned = texts
-    invisible = texts.str.contains(INVISIBLE, regex=True)
-    if invisible.any():
-        visible = texts[invisible].str.replace(INVISIBLE, "", regex=True)
-        account.coerced("invisible_characters", texts[invisible], visible)
-        cleaned = texts.copy()
-        cleaned[visible.index] = visible
-    decomposed = cleaned.str.contains(_COMBINING, regex=True)
-    if decomposed.any():
-        composed = cleaned[decomposed].str.normalize("NFC")
-        changed = composed != cleaned[decomposed]
-        account.coerced("unicode_composed", cleaned[decomposed][changed], composed[changed])
-        cleaned = cleaned.copy()
-        cleaned[composed.index] = composed
-    if cleaned is texts:
-        return values
-    out = values.copy()
-    out[cleaned.index] = cleaned.astype(object)
-    return out
+def _clean_pasted(texts: pd.Series, account: _Account) -> pd.Series:
+    """``texts`` without invisible characters and composed (NFC), each change counted."""
+    visible = texts.str.replace(INVISIBLE, "", regex=True)
+    changed = visible != texts
+    if changed.any():
+        account.coerced("invisible_characters", texts[changed], visible[changed])
+    composed = visible.str.normalize("NFC")
+    changed = composed != visible
+    if changed.any():
+        account.coerced("unicode_composed", visible[changed], composed[changed])
+    return composed
 
 
-def _empty_markers(values: pd.Series, f: Field, account: _Account) -> pd.Series:
-    """'—', 'N/A', '-', 's/d', 'no aplica'...: in an optional field they mean no value (a
-    coercion to empty); in a required field they are an error that names the marker. A marker
-    that is one of the field's allowed values (an enumeration) is that value."""
-    texts = _text_cells(values)
-    if texts.empty:
-        return values
-    markers = texts[texts.str.replace(f"{_WS}+", "", regex=True).str.match(_EMPTY_MARKER)]
+def _markers(markers: pd.Series, f: Field, account: _Account) -> pd.Series:
+    """The empty markers that stand for no value in ``f`` (not an allowed value), accounted for."""
     if f.enum and len(markers):
         allowed = {fold(v) for v in f.enum}
         markers = markers[[fold(v) not in allowed for v in markers]]
     if markers.empty:
-        return values
+        return markers
     if f.required:
         account.failed(markers, "un valor (la columna es obligatoria)", rule="empty-marker")
     else:
         account.coerced("empty_marker", markers, pd.Series("(vacío)", index=markers.index))
-    return values.mask(values.index.isin(markers.index), None)
-
-
-def _blank_to_none(values: pd.Series) -> pd.Series:
-    """Empty and whitespace-only text, and NaN, are missing values."""
-    cells = values.to_numpy(dtype=object)
-    kind = pd.api.types.infer_dtype(cells, skipna=True)
-    blank = pd.isna(cells)
-    if kind == "string":
-        blank |= _blank_texts(cells)
-    elif kind not in _NUMERIC_KINDS:
-        is_text = _type_ids(cells) == id(str)
-        blank[is_text] |= _blank_texts(cells[is_text])
-    return values.mask(blank, None) if blank.any() else values
-
-
-def _blank_texts(texts: np.ndarray) -> np.ndarray:
-    return (pd.Series(texts, dtype="str").str.strip() == "").to_numpy(dtype=bool, na_value=False)
+    return markers
 
 
 def _type_ids(cells: np.ndarray) -> np.ndarray:

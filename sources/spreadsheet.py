@@ -380,15 +380,34 @@ def _run_after(starts: np.ndarray, sparse: np.ndarray) -> np.ndarray:
 def _repeated_header(columns: list[tuple[np.ndarray, np.ndarray]], header_texts: dict[int, list[str]],
                      counts: np.ndarray, mapped: int) -> np.ndarray:
     """Rows that repeat the header (each printed page, each pasted block): half the mapped columns
-    hold their header's text, or every filled cell does (the second row of a two-row header)."""
-    repeats = np.zeros(len(counts), dtype=int)
-    for position, texts in header_texts.items():
-        codes, uniques = columns[position]
-        repeats += _per_row(codes, pd.Index(uniques).isin(texts))
-    repeated = repeats >= max(2, (mapped + 1) // 2)
-    all_header = (repeats >= 1) & (repeats == counts)
+    hold their header's text, or every filled cell does (the second row of a two-row header).
+
+    A row with half its mapped columns header-like has one in any ``mapped - half + 1`` of them,
+    so those with the fewest distinct values are searched whole; the others only on the rows
+    that could qualify (those, and rows too sparse to need half)."""
+    threshold = max(2, (mapped + 1) // 2)
+    by_size = sorted(header_texts, key=lambda j: len(columns[j][1]))
+    candidates = counts < threshold
+    for j in by_size[:max(len(by_size) - threshold + 1, 1)]:
+        codes, uniques = columns[j]
+        candidates |= _per_row(codes, pd.Index(uniques).isin(header_texts[j]))
+    rows = np.flatnonzero(candidates)
+    repeats = np.zeros(len(rows), dtype=int)
+    for j, texts in header_texts.items():
+        codes, uniques = columns[j]
+        at = codes[rows]
+        used = np.unique(at[at >= 0])
+        like = np.zeros(len(uniques) + 1, dtype=bool)  # the last entry stands for a missing cell (-1)
+        like[used] = pd.Index(uniques[used]).isin(texts)
+        repeats += like[at]
+    repeated = np.zeros(len(counts), dtype=bool)
+    repeated[rows] = repeats >= threshold
+    all_header = np.zeros(len(counts), dtype=bool)
+    all_header[rows] = (repeats >= 1) & (repeats == counts[rows])
+    several = np.zeros(len(counts), dtype=bool)
+    several[rows] = repeats >= 2
     after = np.concatenate(([False], repeated[:-1]))
-    return repeated | (all_header & ((repeats >= 2) | after))
+    return repeated | (all_header & (several | after))
 
 
 def _numbering(columns: list[tuple[np.ndarray, np.ndarray]], repeated: np.ndarray) -> np.ndarray:

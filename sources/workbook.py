@@ -26,6 +26,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import python_calamine
 
@@ -45,6 +46,9 @@ _SHEET_PART = re.compile(r"^xl/(worksheets/[^/]+\.xml|sharedStrings\.xml)$")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]{1,3}\d+:)?([A-Z]{1,3})(\d+)"')
 _ROW_REF = re.compile(rb'row\s[^>]*?r="(\d+)"')  # <row> or <x:row>; a literal start keeps the scan fast
 _WIDE_CELL_REF = re.compile(rb'r="([A-Z]{2,3})\d')
+_MERGE_REF = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
+_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 
 
 @dataclass
@@ -186,12 +190,77 @@ def _read_sheets(path: Path, names: list[str] | None) -> tuple[list[str], list[S
         try:
             raw = workbook.get_sheet_by_name(name)
             rows = raw.to_python(skip_empty_area=True)
-            merged = raw.merged_cell_ranges or []
+            merged = raw.merged_cell_ranges
+            if merged is None:  # calamine gives none for OpenDocument sheets
+                merged = merged_from_xml(path, name)
             start = raw.start or (0, 0)
         except Exception as exc:
             raise InputError(f"No se puede leer la hoja '{name}' de '{path}': {exc}") from None
         sheets.append(Sheet(name, rows, start[0] + 1, start[1], list(merged)))
     return all_names, sheets
+
+
+def merged_from_xml(path: Path, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The sheet's merged ranges read from the file's XML, as calamine gives them ((first row,
+    first column), (last row, last column), 0-based), for when calamine does not (it gives none
+    for OpenDocument sheets)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "content.xml" in names:
+                return _ods_merged(archive, sheet)
+            part = _xlsx_sheet_part(archive, sheet)
+            return [] if part is None or part not in names else _xlsx_merged(archive, part)
+    except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError):
+        return []
+
+
+def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    target = next((s.get(_RELATIONSHIP_ID) for s in workbook.iter() if s.tag.endswith("}sheet") and s.get("name") == sheet), None)
+    relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    for relation in relations:
+        if relation.get("Id") == target:
+            path = relation.get("Target", "")
+            return path.lstrip("/") if path.startswith("/") else f"xl/{path}"
+    return None
+
+
+def _xlsx_merged(archive: zipfile.ZipFile, part: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    ranges = []
+    for _event, element in ElementTree.iterparse(archive.open(part)):
+        if element.tag.endswith("}mergeCell"):
+            found = _MERGE_REF.match(element.get("ref", ""))
+            if found:
+                first = (int(found[2]) - 1, _column_number(found[1]) - 1)
+                last = (int(found[4]) - 1, _column_number(found[3]) - 1) if found[3] else first
+                ranges.append((first, last))
+        elif element.tag.endswith("}row"):
+            element.clear()  # cells are not needed: keep memory flat on a big sheet
+    return ranges
+
+
+def _ods_merged(archive: zipfile.ZipFile, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    t = f"{{{_ODS_TABLE}}}"
+    ranges, row, inside = [], 0, False
+    for event, element in ElementTree.iterparse(archive.open("content.xml"), events=("start", "end")):
+        if element.tag == f"{t}table":
+            inside = event == "start" and element.get(f"{t}name") == sheet
+            if not inside and ranges:
+                break
+        elif inside and event == "end" and element.tag == f"{t}table-row":
+            column = 0
+            for cell in element:
+                if cell.tag not in (f"{t}table-cell", f"{t}covered-table-cell"):
+                    continue
+                rows_spanned = int(cell.get(f"{t}number-rows-spanned", "1"))
+                columns_spanned = int(cell.get(f"{t}number-columns-spanned", "1"))
+                if rows_spanned > 1 or columns_spanned > 1:
+                    ranges.append(((row, column), (row + rows_spanned - 1, column + columns_spanned - 1)))
+                column += int(cell.get(f"{t}number-columns-repeated", "1"))
+            row += int(element.get(f"{t}number-rows-repeated", "1"))
+            element.clear()
+    return ranges
 
 
 def sheet_names(path: Path, kind: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Files as directorates really send them (issue 11): each pattern in several spellings, on
 files the tests write, read without changing any value silently."""
 
+import zipfile
 
 import openpyxl
 import pandas as pd
@@ -131,10 +132,10 @@ def test_a_dash_in_an_enumeration_that_allows_it_is_a_value():
     import numpy as np
 
     from transparencia.schemas.table import Field
-    from transparencia.sources.normalise import _Account, _empty_markers
+    from transparencia.sources.normalise import _Account, _tidy
     f = Field("tipo", "string", "Tipo", "", enum=("N/A", "OTRO"))
     values = pd.Series(["N/A", "-"], dtype=object)
-    kept = _empty_markers(values, f, _Account("tipo", np.array([1, 1])))
+    kept = _tidy(values, f, _Account("tipo", np.array([1, 1])))
     assert kept.tolist() == ["N/A", None]
 
 
@@ -375,3 +376,59 @@ def test_ambiguous_csv_columns_are_named_by_number(tmp_path):
     header = [*HEADER[:6], "Sueldo", "Salario", "Fecha de inicio"]
     with pytest.raises(InputError, match=r"'Sueldo' \(columna 7\) y 'Salario' \(columna 8\)"):
         extract_file(write_csv(tmp_path / "p.csv", [header, person()]), PLANILLA, period="2025-01")
+
+
+ODS_CONTENT = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+    '<office:body><office:spreadsheet><table:table table:name="Planilla">{rows}</table:table>'
+    '</office:spreadsheet></office:body></office:document-content>'
+)
+
+
+def _ods_cell(value, rows_spanned=1):
+    if value is None:
+        return "<table:covered-table-cell/>" if rows_spanned == 0 else "<table:table-cell/>"
+    span = f' table:number-rows-spanned="{rows_spanned}" table:number-columns-spanned="1"' if rows_spanned > 1 else ""
+    return f'<table:table-cell office:value-type="string"{span}><text:p>{value}</text:p></table:table-cell>'
+
+
+def write_ods(path, rows):
+    """An OpenDocument sheet; a cell given as (value, n) is merged over n rows, and 0 marks a covered cell."""
+    body = "".join("<table:table-row>" + "".join(
+        _ods_cell(*cell) if isinstance(cell, tuple) else _ods_cell(cell) for cell in row) + "</table:table-row>"
+        for row in rows)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/manifest.xml",
+                         '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                         '<manifest:file-entry manifest:full-path="/" '
+                         'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                         '</manifest:manifest>')
+        archive.writestr("content.xml", ODS_CONTENT.format(rows=body))
+    return path
+
+
+def test_merged_cells_of_an_opendocument_sheet_are_read_from_its_xml(tmp_path):
+    rows = [HEADER, [("Finanzas", 3), *person(cedula="8-1-1")[1:]]]
+    rows += [[(None, 0), *person(cedula=f"8-1-{i}")[1:]] for i in (2, 3)]
+    rows += [[("RRHH", 2), *person(cedula="8-1-4")[1:]], [(None, 0), *person(cedula="8-1-5")[1:]]]
+    extraction = extract_file(write_ods(tmp_path / "planilla.ods", rows), PLANILLA, period="2025-01")
+    assert extraction.frame["unidad_administrativa"].tolist() == ["Finanzas"] * 3 + ["RRHH"] * 2
+    assert kinds(extraction, "unidad_administrativa")["merged_cell_filled"] == 3
+
+
+def test_merged_ranges_read_from_the_xlsx_xml_match_calamines(tmp_path):
+    import python_calamine
+
+    from transparencia.sources.workbook import merged_from_xml
+
+    rows = [HEADER] + [person(cedula=f"8-1-{i}") for i in range(1, 7)]
+    path = write_xlsx(tmp_path / "p.xlsx", rows, merges=["A2:A4", "F5:F7", "B2:C2", "G3:H5"])
+    sheet = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Planilla")
+    assert sorted(merged_from_xml(path, "Planilla")) == sorted(sheet.merged_cell_ranges)
+    assert merged_from_xml(path, "Otra") == []
