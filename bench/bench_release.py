@@ -63,12 +63,14 @@ def _scratch(config, name: str):
 
 def _item_chain(config, source, code: str) -> bool:
     """One item's stages as the flow runs them; True when the item was published."""
+    from transparencia.domain import Period, Target
     from transparencia.flows import release
 
-    extraction = release.extract_task.fn(config, source, code, PERIOD, "bench-bare")
-    report = release.validate_task.fn(config, extraction, config.catalog.get(code), PERIOD)
-    return release.publish_task.fn(config, code, PERIOD, extraction, report, source.directorate_name,
-                                   "local", False)["published"]
+    item, month = config.catalog.get(code), Period.parse(PERIOD)
+    extraction = release.extract_task.fn(config, source, code, month, "bench-bare")
+    report = release.validate_task.fn(config, extraction, item, month)
+    return release.publish_task.fn(config, item, month, extraction, report, source.directorate_name,
+                                   Target.LOCAL, False) is not None
 
 
 def bare_pipeline(config, name: str, workers: int) -> tuple[float, int]:

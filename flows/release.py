@@ -1,68 +1,60 @@
 """The monthly release flow: extract → normalise → validate → publish → report.
 
-Orchestration only: every task is a thin wrapper around a stage's function.
+Orchestration only: submitting tasks, retries, and collecting each item's outcome. The stages
+decide everything else (``flows.stages``: reading, validating, publishing) and the status each item gets in the report (``reports.compliance.classify``).
 
-  extract   one task per (source, item): archives the raw input, then reads it (sources.registry)
-  validate  one task per item (validation.validate)
-  publish   one task per item: stores the valid month, renders the release with the item's whole
-            history, and syncs it to the target (local catalog or CKAN); a rejected item is never
-            stored nor published, so its earlier months stay as they are
+  extract   one task per (source, item): archives the raw input, then reads it
+  validate  one task per item
+  publish   one task per item: a valid month is stored, rendered with its history and synced
   report    the 24-item compliance report, written locally and published with the month
 
 Items are independent: their chains are submitted at once and run concurrently on the task
 runner (threads by default, Dask for many institutions). Retries are declared on the decorators
 and apply only to ``TransientError`` (a dropped connection, a 5xx): retrying a bad file or a
-wrong token would only repeat the same answer. A failing source never stops the others.
+wrong token would only repeat the same answer. A failing source never stops the others. The
+caller may pass a ``progress`` callback: it hears each item's steps as they finish, then each
+item's final status with its reason.
 
-The flow returns a ``ReleaseResult``; when any item due was rejected or missing, it ends Failed
-(with the same result attached) so the Prefect UI and the CLI's exit code agree.
+The flow returns a ``ReleaseResult``; when any item due failed, it ends Failed (with the same
+result attached) so the Prefect UI and the CLI's exit code agree.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.states import Failed
+from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Failed, State
 
 from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError, TransientError, TransparenciaError
+from transparencia.flows import stages
 from transparencia.flows.ledger import RunLedger, new_run_id
-from transparencia.flows.store import MonthStore
+from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
+from transparencia.flows.stages import PublishedMonth
 from transparencia.publishers.public import describe_source, public_error
 from transparencia.reports import compliance
-from transparencia.reports.compliance import ComplianceReport, ItemReport
+from transparencia.reports.compliance import (
+    ComplianceReport,
+    Extraction,
+    ItemOutcome,
+    ItemReport,
+    Publishing,
+    Validation,
+)
+from transparencia.schemas.catalog import Item
 from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, SourceConfig, load_config
+from transparencia.sources.extraction import Extraction as ExtractedTable
 from transparencia.sources.registry import MissingInputError
+from transparencia.validation.findings import ValidationReport
 
-STEPS = ("extraer", "validar", "publicar")
 RETRY_DELAYS = [2, 10, 30]
-
-# --------------------------------------------------------------------------- progress
-
-
-_listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
-
-
-def add_listener(listener: Callable[[str, str, dict[str, Any]], None]) -> None:
-    """Called as ``listener(item_code, step, info)`` when an item finishes a step (the CLI's bars)."""
-    _listeners.append(listener)
-
-
-def remove_listener(listener: Callable[[str, str, dict[str, Any]], None]) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
-
-
-def _notify(code: str, step: str, **info: Any) -> None:
-    for listener in list(_listeners):
-        listener(code, step, info)
+# Statuses that make the run fail (exit 1) for an item the configuration feeds.
+FAILED_STATUSES = {ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR, ItemStatus.NOT_RECEIVED, ItemStatus.TARGET_ERROR}
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -93,38 +85,18 @@ class ReleaseResult:
     errors: list[str] = field(default_factory=list)
     due: list[str] = field(default_factory=list)  # codes with a configured source or document
 
-
     @property
     def items(self) -> list[ItemReport]:
         return ComplianceReport.from_dict(self.report).items
 
     @property
     def exit_code(self) -> int:
-        """0 when every item due was published; 1 when some were rejected or missing.
+        """0 when every item due was published; 1 when some failed (even if an earlier month stays online).
 
         Items due are those the configuration feeds (a source or a document entry); an item with
-        neither shows as "faltante" in the report but is a configuration gap, not a failed run."""
-        bad = {ItemStatus.REJECTED, ItemStatus.NOT_RECEIVED}
-        return 1 if self.errors or any(i.status in bad and i.code in self.due for i in self.items) else 0
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def make_publisher(config: InstitutionConfig, target: str):
-    """The backend for ``target``; CKAN settings come from the configuration, else CKAN_URL/CKAN_API_TOKEN(_FILE)."""
-    if target == "local":
-        from transparencia.publishers.local import LocalCatalog
-
-        return LocalCatalog(config.publish.local_dir)
-    if target == "ckan":
-        from transparencia.publishers.ckan import CkanPublisher
-
-        ckan = config.publish.ckan
-        if ckan is None or os.environ.get("CKAN_URL"):
-            return CkanPublisher.from_env()
-        return CkanPublisher(ckan.resolve_url(), ckan.resolve_token())
-    raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(Target)}")
+        neither is a configuration gap ("no configurado"), not a failed run."""
+        failed = any(i.code in self.due and (i.status in FAILED_STATUSES or i.attempt_failed) for i in self.items)
+        return 1 if self.errors or failed else 0
 
 
 # --------------------------------------------------------------------------- tasks
@@ -132,89 +104,161 @@ def make_publisher(config: InstitutionConfig, target: str):
 
 @task(name="extraer", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient,
       cache_policy=NO_CACHE, task_run_name="extraer-{code}-{source.id}")
-def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, period: str, run_id: str):
+def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, period: Period,
+                 run_id: str) -> ExtractedTable:
     from transparencia.sources.registry import extract_source
 
-    started = time.perf_counter()
-    try:
-        extraction = extract_source(config, source, code, period, run_id=run_id)
-    except MissingInputError as exc:
-        _notify(code, "faltante", detail=exc.message)
-        raise
-    _notify(code, "extraer", rows=extraction.rows, seconds=time.perf_counter() - started)
-    return extraction
+    return extract_source(config, source, code, period, run_id=run_id)
 
 
 @task(name="validar", cache_policy=NO_CACHE, task_run_name="validar-{item.code}")
-def validate_task(config: InstitutionConfig, extraction, item, period: str):
-    from transparencia.validation import validate
-    from transparencia.validation.period_fidelity import natural_key
-
-    started = time.perf_counter()
-    store = MonthStore(config.data_dir / "store", config.institution.organization)
-    published = store.other_months(item.slug, period, natural_key(item.table_schema()))
-    report = validate(extraction, item, period=period, published=published)
-    _notify(item.code, "validar", errors=len(report.errors), warnings=len(report.warnings),
-            seconds=time.perf_counter() - started)
-    return report
+def validate_task(config: InstitutionConfig, extraction: ExtractedTable, item: Item, period: Period) -> ValidationReport:
+    return stages.validate_month(config, item, period, extraction)
 
 
 @task(name="publicar", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient,
-      cache_policy=NO_CACHE, task_run_name="publicar-{code}")
-def publish_task(config: InstitutionConfig, code: str, period: str, extraction, report, source_name: str,
-                 target: str, dry_run: bool) -> dict[str, Any]:
-    """Store and publish a valid month; a rejected one is neither stored nor published."""
-    if not report.valid:
-        _notify(code, "rechazado")
-        return {"published": False}
-    from transparencia.publishers.render import ItemRelease, render_release
-
-    started = time.perf_counter()
-    item = config.catalog.get(code)
-    store = MonthStore(config.data_dir / "store", config.institution.organization)
-    frame = extraction.frame
-    if dry_run:
-        stored = None
-        history = _concat(store.history(item.slug), frame, item.table_schema().field_names, period, store, item.slug)
-    else:
-        stored = store.save(item.slug, period, frame)
-        history = store.history(item.slug)
-    release = ItemRelease(item=item, schema=item.table_schema(), period=period, frame=frame, history=history,
-                          report=report, institution=config.institution, privacy=config.privacy.get(code, {}),
-                          directorate=source_name)
-    out_dir = config.data_dir / "build" / config.institution.organization / item.slug
-    dataset, resources = render_release(release, out_dir, config.publish.formats)
-    result = make_publisher(config, target).sync(dataset, resources, dry_run=dry_run)
-    if result.error:
-        raise TransparenciaError(result.error)
-    _notify(code, "publicar", writes=result.writes, seconds=time.perf_counter() - started)
-    return {
-        "published": True, "url": result.url, "result": result.to_dict(),
-        "stored": None if stored is None else {"path": str(stored.path), "sha256": stored.sha256,
-                                                "written": stored.written, "updated": stored.updated},
-        "updated": stored.updated if stored else None,
-    }
-
-
-def _concat(history, frame, columns, period, store, slug):
-    """A dry run's history: the stored months plus this month, without writing anything."""
-    import pandas as pd
-
-    kept = [store.load(slug, p) for p in store.months(slug) if p != period]
-    return pd.concat([*kept, frame.reset_index(drop=True)[columns]], ignore_index=True)
+      cache_policy=NO_CACHE, task_run_name="publicar-{item.code}")
+def publish_task(config: InstitutionConfig, item: Item, period: Period, extraction: ExtractedTable,
+                 report: ValidationReport, directorate: str, target: Target, dry_run: bool) -> PublishedMonth | None:
+    return stages.publish_month(config, item, period, extraction, report, directorate, target, dry_run)
 
 
 @task(name="publicar-informe", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient,
       cache_policy=NO_CACHE)
 def publish_report_task(config: InstitutionConfig, report: ComplianceReport, paths: dict[str, Path],
-                        target: str, dry_run: bool) -> dict[str, Any]:
-    inst = config.institution
-    dataset = compliance.report_dataset(report, inst.organization, inst.license_id, inst.maintainer,
-                                        inst.maintainer_email)
-    result = make_publisher(config, target).sync(dataset, compliance.report_resources(report, paths), dry_run=dry_run)
-    if result.error:
-        raise TransparenciaError(result.error)
-    return result.to_dict()
+                        target: Target, dry_run: bool) -> dict[str, Any]:
+    return stages.publish_report(config, report, paths, target, dry_run)
+
+
+# --------------------------------------------------------------------------- collecting outcomes
+
+
+@dataclass
+class Chain:
+    """One item's submitted tasks."""
+
+    source: SourceConfig
+    extract: PrefectFuture
+    validate: PrefectFuture
+    publish: PrefectFuture
+
+
+def _error_message(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, TransparenciaError) else f"{type(exc).__name__}: {exc}"
+
+
+def _step_event(code: str, step: Step, value: Any) -> ItemProgress | None:
+    """The progress event of a finished task, read from its result."""
+    if step is Step.EXTRACTED:
+        return ItemProgress(code, step, rows=value.rows)
+    if step is Step.VALIDATED:
+        return ItemProgress(code, step, errors=len(value.errors), warnings=len(value.warnings))
+    if value is not None:
+        return ItemProgress(code, step, writes=value.writes)
+    return None
+
+
+def _wait(chains: dict[str, Chain], progress: ProgressCallback | None) -> None:
+    """Wait for every task, telling ``progress`` about each step that finished well."""
+    steps = {}
+    for code, chain in chains.items():
+        steps.update({chain.extract: (code, Step.EXTRACTED), chain.validate: (code, Step.VALIDATED),
+                      chain.publish: (code, Step.PUBLISHED)})
+    for future in as_completed(list(steps)):
+        if progress is None:
+            continue
+        try:
+            value = future.result()
+        except Exception:  # a failed step is told once, in the item's final event
+            continue
+        event = _step_event(*steps[future], value)
+        if event is not None:
+            progress(event)
+
+
+def _dataset_outcome(config: InstitutionConfig, item: Item, period: Period, chain: Chain | None, facts: dict[str, Any],
+                     ledger: RunLedger) -> ItemOutcome:
+    """An item's outcome read from its tasks' final states; ``facts`` gets the report's figures."""
+    base = ItemOutcome("dataset", item.frequency, period, applies=item.applies, configured=chain is not None,
+                       not_applicable_reason=item.reason or "")
+    if chain is None or not item.applies:
+        return base
+    facts["directorate"] = chain.source.directorate_name
+    try:
+        extraction = chain.extract.result()
+    except MissingInputError as exc:
+        return _replace(base, extraction=Extraction.NOT_RECEIVED, reason=public_error(exc))
+    except Exception as exc:  # unusable input: the public reason is shown, the full detail stays local
+        ledger.errors.append(f"{item.code}: {_error_message(exc)}")
+        message = public_error(exc)
+        facts.update(errors=1, findings=[{"rule": "fuente", "severity": "error", "message": message, "column": None,
+                                          "row": None, "value": None, "file": None, "sheet": None}])
+        return _replace(base, extraction=Extraction.SOURCE_ERROR, reason=message)
+    facts.update(rows=extraction.rows, source=describe_source(extraction.source))
+    read = _replace(base, extraction=Extraction.READ)
+    try:
+        report = chain.validate.result()
+    except Exception as exc:
+        ledger.errors.append(f"{item.code}: {_error_message(exc)}")
+        facts["errors"] = 1
+        return _replace(read, validation=Validation.FAILED, reason=public_error(exc))
+    facts.update(errors=len(report.errors), warnings=len(report.warnings),
+                 findings=_public_findings(config, item, report))
+    ledger.findings[item.code] = [f.to_dict() for f in report.findings]
+    checked = _replace(read, validation=Validation.VALID if report.valid else Validation.INVALID,
+                       warnings=len(report.warnings))
+    if not report.valid:
+        return checked
+    try:
+        published = chain.publish.result()
+    except Exception as exc:
+        ledger.errors.append(f"{item.code}: No se pudo publicar: {_error_message(exc)}")
+        return _replace(checked, publishing=Publishing.FAILED, reason=f"No se pudo publicar: {public_error(exc)}")
+    facts.update(url=published.url, last_update=published.updated)
+    ledger.publish.append(published.result)
+    if published.stored:
+        ledger.outputs.append({"item": item.code, **published.stored})
+    return _replace(checked, publishing=Publishing.PUBLISHED)
+
+
+def _public_findings(config: InstitutionConfig, item: Item, report: ValidationReport) -> list[dict[str, Any]]:
+    """The findings as the published report may show them (personal data per policy, no paths)."""
+    from transparencia.publishers.privacy import treatments
+    from transparencia.publishers.public import public_findings
+
+    schema = item.table_schema()
+    return public_findings(report, schema, treatments(schema, config.privacy.get(item.code, {})))
+
+
+def _replace(outcome: ItemOutcome, **changes: Any) -> ItemOutcome:
+    import dataclasses
+
+    return dataclasses.replace(outcome, **changes)
+
+
+def _document_outcome(config: InstitutionConfig, item: Item, period: Period, facts: dict[str, Any]) -> ItemOutcome:
+    entry = next((d for d in config.documents if d.item == item.code), None)
+    base = ItemOutcome("document", item.frequency, period, applies=item.applies, configured=entry is not None,
+                       not_applicable_reason=item.reason or "")
+    if entry is None or not item.applies:
+        return base
+    # a local file's path means nothing to the public: no file:// link, the file by name only
+    facts.update(url=entry.url, source=entry.title or (f"archivo {entry.path.name}" if entry.path else None),
+                 last_update=entry.updated.isoformat() if entry.updated else None)
+    exists = entry.path is None or entry.path.exists()
+    return _replace(base, document=compliance.DocumentState(entry.updated, exists, entry.path.name if entry.path else ""))
+
+
+def _item_report(config: InstitutionConfig, item: Item, period: Period, target: Target, chains: dict[str, Chain],
+                 ledger: RunLedger) -> ItemReport:
+    facts: dict[str, Any] = {"directorate": config.directorate_name(item.directorate)}
+    if item.kind == "dataset":
+        outcome = _dataset_outcome(config, item, period, chains.get(item.code), facts, ledger)
+        if outcome.configured and outcome.applies and outcome.publishing is not Publishing.PUBLISHED:
+            outcome = _replace(outcome, online=stages.month_online(config, item, period, target))
+    else:
+        outcome = _document_outcome(config, item, period, facts)
+    return compliance.item_report(item, outcome, **facts)
 
 
 # --------------------------------------------------------------------------- the flow
@@ -226,136 +270,50 @@ def _flow_run_id() -> str | None:
     return str(flow_run.id) if flow_run.id else None
 
 
-def _error_message(exc: BaseException) -> str:
-    return exc.message if isinstance(exc, TransparenciaError) else f"{type(exc).__name__}: {exc}"
-
-
-def _public_findings(config: InstitutionConfig, item, report) -> list[dict[str, Any]]:
-    """The findings as the published report may show them (personal data per policy, no paths)."""
-    from transparencia.publishers.privacy import treatments
-    from transparencia.publishers.public import public_findings
-
-    schema = item.table_schema()
-    return public_findings(report, schema, treatments(schema, config.privacy.get(item.code, {})))
-
-
-def _dataset_status(config, item, period, pairs, futures, ledger) -> ItemReport:
-    """What happened to one tabular item, read from its tasks' final states."""
-    status = ItemReport(item.code, item.name, item.kind, item.frequency, ItemStatus.NOT_RECEIVED,
-                          config.directorate_name(item.directorate))
-    if not item.applies:
-        status.status, status.detail = ItemStatus.NOT_APPLICABLE, item.reason or "No aplica a la institución."
-        return status
-    if item.code not in futures:
-        status.detail = "Ninguna fuente de la configuración alimenta este punto."
-        return status
-    source, (extract_f, validate_f, publish_f) = pairs[item.code], futures[item.code]
-    status.directorate = source.directorate_name
-    try:
-        extraction = extract_f.result()
-    except MissingInputError as exc:
-        status.detail = public_error(exc)
-        return status
-    except Exception as exc:  # unusable input: the item is rejected and the reason shown
-        ledger.errors.append(f"{item.code}: {_error_message(exc)}")  # the full detail stays local
-        status.status, status.errors, status.detail = ItemStatus.REJECTED, 1, public_error(exc)
-        status.findings = [{"rule": "fuente", "severity": "error", "message": status.detail, "column": None,
-                            "row": None, "value": None, "file": None, "sheet": None}]
-        return status
-    status.rows, status.source = extraction.rows, describe_source(extraction.source)
-    try:
-        report = validate_f.result()
-    except Exception as exc:
-        ledger.errors.append(f"{item.code}: {_error_message(exc)}")
-        status.status, status.errors, status.detail = ItemStatus.REJECTED, 1, public_error(exc)
-        return status
-    status.errors, status.warnings = len(report.errors), len(report.warnings)
-    status.findings = _public_findings(config, item, report)
-    ledger.findings[item.code] = [f.to_dict() for f in report.findings]
-    if not report.valid:
-        status.status = ItemStatus.REJECTED
-        status.detail = "Tiene errores: no se publicó este mes; los meses anteriores siguen publicados."
-        return status
-    try:
-        published = publish_f.result()
-    except Exception as exc:
-        status.status, status.detail = ItemStatus.NOT_RECEIVED, f"No se pudo publicar: {public_error(exc)}"
-        ledger.errors.append(f"{item.code}: No se pudo publicar: {_error_message(exc)}")
-        return status
-    status.status = ItemStatus.PUBLISHED_WITH_WARNINGS if report.warnings else ItemStatus.PUBLISHED
-    status.url, status.last_update = published.get("url"), published.get("updated")
-    ledger.publish.append(published["result"])
-    if published.get("stored"):
-        ledger.outputs.append({"item": item.code, **published["stored"]})
-    return status
-
-
-def _document_status(config: InstitutionConfig, item, period: str) -> ItemReport:
-    status = ItemReport(item.code, item.name, item.kind, item.frequency, ItemStatus.NOT_RECEIVED,
-                          config.directorate_name(item.directorate))
-    if not item.applies:
-        status.status, status.detail = ItemStatus.NOT_APPLICABLE, item.reason or "No aplica a la institución."
-        return status
-    entry = next((d for d in config.documents if d.item == item.code), None)
-    if entry is None:
-        status.detail = "El documento no está configurado (enlace o archivo con su fecha de actualización)."
-        return status
-    status.url = entry.url  # a local file's path means nothing to the public: no file:// link
-    status.source = entry.title or (f"archivo {entry.path.name}" if entry.path else None)
-    status.last_update = entry.updated.isoformat() if entry.updated else None
-    status.status = compliance.document_status(item.frequency, entry.updated, Period.parse(period))
-    if entry.path is not None and not entry.path.exists():
-        status.status, status.detail = ItemStatus.NOT_RECEIVED, f"No existe el archivo '{entry.path.name}'."
-    elif status.status == ItemStatus.OUTDATED:
-        status.detail = (f"Última actualización {status.last_update}; la frecuencia {item.frequency_label} "
-                         f"exige actualizarlo al menos cada {item.frequency.freshness_months} mes(es).")
-    elif entry.updated is None:
-        status.detail = "Falta la fecha de actualización del documento."
-    return status
-
-
 @flow(name="publicacion-mensual", description="Publicación mensual de los puntos de transparencia de una institución.",
       log_prints=False)
 def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CONFIG), target: str | None = None,
-                    dry_run: bool = False):
-    """Release one month (the previous month when ``period`` is not given) of one institution."""
+                    dry_run: bool = False, progress: Any = None) -> ReleaseResult | State:
+    """Release one month (the previous month when ``period`` is not given) of one institution.
+
+    ``progress`` is an optional ``ProgressCallback`` (typed ``Any``: Prefect describes parameters as
+    JSON, and a deployment never passes one)."""
     logger = get_run_logger()
     config = load_config(config_path)
-    period = str(Period.parse(period) if period else Period.previous())
-    target = Target.parse(target, "Destino de publicación") if target else config.publish.target
-    ledger = RunLedger(run_id=new_run_id(), period=period, institution=config.institution.acronym, target=target,
-                       dry_run=dry_run, config=str(config.path), flow_run_id=_flow_run_id(),
+    month = Period.parse(period) if period else Period.previous()
+    chosen = Target.parse(target, "Destino de publicación") if target else config.publish.target
+    ledger = RunLedger(run_id=new_run_id(), period=str(month), institution=config.institution.acronym,
+                       target=chosen, dry_run=dry_run, config=str(config.path), flow_run_id=_flow_run_id(),
                        task_runner=type(monthly_release.task_runner).__name__)
-    logger.info("Publicación de %s, período %s, destino %s", config.institution.acronym, period, target)
+    logger.info("Publicación de %s, período %s, destino %s", config.institution.acronym, month, chosen)
 
     from transparencia.sources.registry import planned_extractions
 
-    pairs: dict[str, SourceConfig] = {}
-    futures: dict[str, tuple] = {}
-    for source, code in planned_extractions(config, period):
-        extract_f = extract_task.submit(config, source, code, period, ledger.run_id)
-        validate_f = validate_task.submit(config, extract_f, config.catalog.get(code), period)
-        publish_f = publish_task.submit(config, code, period, extract_f, validate_f, source.directorate_name,
-                                        target, dry_run)
-        pairs[code], futures[code] = source, (extract_f, validate_f, publish_f)
-    for chain in futures.values():
-        chain[-1].wait()
+    chains: dict[str, Chain] = {}
+    for source, code in planned_extractions(config, month):
+        item = config.catalog.get(code)
+        extract_f = extract_task.submit(config, source, code, month, ledger.run_id)
+        validate_f = validate_task.submit(config, extract_f, item, month)
+        publish_f = publish_task.submit(config, item, month, extract_f, validate_f, source.directorate_name,
+                                        chosen, dry_run)
+        chains[code] = Chain(source, extract_f, validate_f, publish_f)
+    _wait(chains, progress)
 
-    items = [
-        _dataset_status(config, item, period, pairs, futures, ledger) if item.kind == "dataset"
-        else _document_status(config, item, period)
-        for item in config.catalog
-    ]
-    report = ComplianceReport(config.institution.name, config.institution.acronym, period, items)
-    result = ReleaseResult(period, ledger.run_id, ledger.flow_run_id, target, dry_run, report.to_dict(),
-                           due=sorted({*pairs, *(d.item for d in config.documents)}))
-    _record_inputs(config, period, ledger)
+    items = [_item_report(config, item, month, chosen, chains, ledger) for item in config.catalog]
+    if progress is not None:
+        for entry in items:
+            if entry.code in chains:
+                progress(ItemProgress(entry.code, Step.FINAL, status=entry.status, reason=entry.detail,
+                                      attempt_failed=entry.attempt_failed))
+    report = ComplianceReport(config.institution.name, config.institution.acronym, str(month), items)
+    result = ReleaseResult(str(month), ledger.run_id, ledger.flow_run_id, chosen, dry_run, report.to_dict(),
+                           due=sorted({*chains, *(d.item for d in config.documents)}))
+    _record_inputs(config, str(month), ledger)
     if not dry_run:
-        paths = compliance.write_report(report, config.data_dir / "reports" / period)
+        paths = compliance.write_report(report, config.data_dir / "reports" / str(month))
         result.report_paths = {fmt: str(p) for fmt, p in paths.items()}
         try:
-            published = publish_report_task(config, report, paths, target, dry_run)
-            ledger.publish.append(published)
+            ledger.publish.append(publish_report_task(config, report, paths, chosen, dry_run))
         except Exception as exc:
             ledger.errors.append(f"Informe de cumplimiento: {_error_message(exc)}")
     ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}
@@ -364,7 +322,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     result.ledger_path = str(ledger.write(config.data_dir))
     logger.info("%s; registro de la ejecución: %s", report.headline, result.ledger_path)
     if result.exit_code:
-        return Failed(message=f"{report.headline}: hay puntos rechazados o faltantes", data=result)
+        return Failed(message=f"{report.headline}: hay puntos que no se publicaron", data=result)
     return result
 
 
@@ -396,11 +354,12 @@ def task_runner(kind: str = "thread", address: str | None = None, workers: int |
 
 
 def run_release(period: Period | str | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,
-                runner: str = "thread", dask_address: str | None = None) -> ReleaseResult:
+                runner: str = "thread", dask_address: str | None = None,
+                progress: ProgressCallback | None = None) -> ReleaseResult:
     """Run the flow and return its result, whether it ended Completed or Failed."""
     configured = monthly_release.with_options(task_runner=task_runner(runner, dask_address))
-    state = configured(period=None if period is None else str(Period.parse(period)), config_path=str(config_path), target=target, dry_run=dry_run,
-                       return_state=True)
+    state = configured(period=None if period is None else str(Period.parse(period)), config_path=str(config_path),
+                       target=target, dry_run=dry_run, progress=progress, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):
         raise outcome

@@ -39,7 +39,7 @@ class WithdrawalResult:
 def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: str, target: str | None = None,
                    today: dt.date | None = None) -> WithdrawalResult:
     """Withdraw ``item_ref``'s ``period`` from the target and record why (see the module docstring)."""
-    from transparencia.flows.release import make_publisher
+    from transparencia.flows.stages import make_publisher
 
     config = load_config(config_path)
     period = str(Period.parse(period))

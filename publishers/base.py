@@ -97,3 +97,7 @@ class Publisher(Protocol):
     def remove(self, dataset: DatasetSpec, names: Sequence[str], *, dry_run: bool = False) -> PublishResult:
         """Delete the resources called ``names`` (a withdrawn month; its DataStore table too)."""
         ...
+
+    def published_periods(self, organization: str, dataset: str) -> set[str]:
+        """The months (AAAA-MM) the dataset holds online: what the compliance report may count."""
+        ...

@@ -112,6 +112,13 @@ class CkanPublisher:
             result.error = f"Conjunto '{dataset.name}': {error.message}"
         return result
 
+    def published_periods(self, organization: str, dataset: str) -> set[str]:
+        package = self._find_package(dataset)
+        if package is None:
+            return set()
+        return {r["periodo"] for r in package.get("resources", [])
+                if r.get("periodo") and not (r.get("name") or "").endswith((STAGING_SUFFIX, RETIRED_SUFFIX))}
+
     # -- organization and dataset -------------------------------------------------------------
 
     def _organization(self, name: str) -> dict[str, Any]:

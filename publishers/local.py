@@ -106,6 +106,10 @@ class LocalCatalog:
             self._refresh_catalog()
         return result
 
+    def published_periods(self, organization: str, dataset: str) -> set[str]:
+        document = _read_metadata(self.root / organization / dataset)
+        return {r["period"] for r in document.get("resources", []) if r.get("period")}
+
     @contextmanager
     def _lock(self, dry_run: bool) -> Iterator[None]:
         """Serialise syncs into the same root, so concurrent items cannot drop each other from the index."""

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,139 @@ from jinja2 import Environment, FileSystemLoader
 
 from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
 from transparencia.publishers.base import DatasetSpec, ResourceFile
+from transparencia.reports.antai import AntaiScore
+from transparencia.schemas.catalog import Item
 from transparencia.wording import count
 
 REPORT_FORMATS = tuple(OutputFormat.report_formats())
 REPORT_TAG = "cumplimiento"  # with the extra ``tipo``, how the national monitor finds reports on a portal
 REPORT_KIND = "informe-cumplimiento"
 _TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Extraction(StrEnum):
+    """How reading the item's source for the month ended."""
+
+    READ = "read"
+    NOT_RECEIVED = "not_received"  # no file this month (or no rows from a query that had to give some)
+    SOURCE_ERROR = "source_error"  # could not read the file or connect to the database
+    NOT_RUN = "not_run"
+
+
+class Validation(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"  # blocking errors: the month is not published
+    FAILED = "failed"  # validation itself could not run
+    NOT_RUN = "not_run"
+
+
+class Publishing(StrEnum):
+    PUBLISHED = "published"  # this run put the month online (a dry run: would have)
+    FAILED = "failed"  # the target was not configured, refused or unreachable
+    NOT_RUN = "not_run"
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    """A document item as configured: when it was last updated and whether its file exists."""
+
+    updated: date | None
+    exists: bool = True
+    where: str = ""  # the file as configured, for the reason when it does not exist
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """What happened to one item this month, stage by stage: everything ``classify`` reads.
+
+    ``online`` says whether the month was already online on the target before this run's attempt
+    (only asked when this run did not publish it). ``reason`` is the Spanish message of the stage
+    that stopped the item, if any.
+    """
+
+    kind: str  # "dataset" | "document"
+    frequency: Frequency
+    period: Period
+    applies: bool = True
+    configured: bool = True
+    extraction: Extraction = Extraction.NOT_RUN
+    validation: Validation = Validation.NOT_RUN
+    publishing: Publishing = Publishing.NOT_RUN
+    warnings: int = 0
+    online: bool = False
+    document: DocumentState | None = None
+    reason: str = ""
+    not_applicable_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An item's status, why (one line of Spanish), and whether this run's attempt failed."""
+
+    status: ItemStatus
+    reason: str = ""
+    attempt_failed: bool = False
+
+
+def classify(outcome: ItemOutcome) -> ItemStatus:
+    """The item's status in the compliance report: a pure function of its outcome."""
+    return verdict(outcome).status
+
+
+def verdict(outcome: ItemOutcome) -> Verdict:
+    """The status and its reason. The score counts what is online: an item whose month is online
+    keeps its published status even when this run's attempt failed (the attempt is noted)."""
+    if not outcome.applies:
+        return Verdict(ItemStatus.NOT_APPLICABLE, outcome.not_applicable_reason or "No aplica a la institución.")
+    if not outcome.configured:
+        return Verdict(ItemStatus.NOT_CONFIGURED, _NOT_CONFIGURED[outcome.kind])
+    if outcome.kind == "document":
+        return _document_verdict(outcome, outcome.document or DocumentState(updated=None))
+    if outcome.publishing is Publishing.PUBLISHED:
+        status = ItemStatus.PUBLISHED_WITH_WARNINGS if outcome.warnings else ItemStatus.PUBLISHED
+        return Verdict(status)
+    failed = _failed_status(outcome)
+    if outcome.online:
+        note = (f"El mes sigue en línea desde una publicación anterior; el intento de esta ejecución falló "
+                f"({failed.label.split(':')[0].lower()}): {outcome.reason or _DEFAULT_REASONS[failed]}")
+        return Verdict(ItemStatus.PUBLISHED, note, attempt_failed=True)
+    return Verdict(failed, outcome.reason or _DEFAULT_REASONS[failed], attempt_failed=True)
+
+
+_NOT_CONFIGURED = {
+    "dataset": "Ninguna fuente de la configuración alimenta este punto.",
+    "document": "El documento no está configurado (enlace o archivo con su fecha de actualización).",
+}
+_DEFAULT_REASONS = {
+    ItemStatus.NOT_RECEIVED: "No llegó la fuente del período.",
+    ItemStatus.SOURCE_ERROR: "No se pudo leer la fuente.",
+    ItemStatus.REJECTED: "Tiene errores: no se publicó este mes; los meses anteriores siguen publicados.",
+    ItemStatus.TARGET_ERROR: "No se pudo publicar en el destino.",
+}
+
+
+def _failed_status(outcome: ItemOutcome) -> ItemStatus:
+    """Which stage stopped an item that was not published this run."""
+    if outcome.extraction is Extraction.NOT_RECEIVED:
+        return ItemStatus.NOT_RECEIVED
+    if outcome.extraction in (Extraction.SOURCE_ERROR, Extraction.NOT_RUN):
+        return ItemStatus.SOURCE_ERROR
+    if outcome.validation is not Validation.VALID:
+        return ItemStatus.REJECTED
+    return ItemStatus.TARGET_ERROR
+
+
+def _document_verdict(outcome: ItemOutcome, document: DocumentState) -> Verdict:
+    if not document.exists:
+        return Verdict(ItemStatus.NOT_RECEIVED, f"No existe el archivo '{document.where}'.")
+    status = document_status(outcome.frequency, document.updated, outcome.period)
+    if document.updated is None:
+        return Verdict(status, "Falta la fecha de actualización del documento.")
+    if status is ItemStatus.OUTDATED:
+        return Verdict(status, f"Última actualización {document.updated.isoformat()}; la frecuencia "
+                               f"{outcome.frequency.label} exige actualizarlo al menos cada "
+                               f"{outcome.frequency.freshness_months} mes(es).")
+    return Verdict(status)
 
 
 def document_status(frequency: Frequency, last_updated: date | None, period: Period) -> ItemStatus:
@@ -57,8 +185,9 @@ class ItemReport:
     url: str | None = None
     last_update: str | None = None  # ISO date
     source: str | None = None
-    detail: str = ""  # Spanish: why missing, why stale, why it does not apply
+    detail: str = ""  # Spanish: why missing, why stale, why it does not apply, what failed this run
     findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_dict()
+    attempt_failed: bool = False  # this run's attempt failed (even if an earlier month stays online)
 
     def __post_init__(self) -> None:
         self.frequency, self.status = Frequency(self.frequency), ItemStatus(self.status)
@@ -79,6 +208,13 @@ class ItemReport:
         return {**asdict(self), "status_label": self.status_label, "fulfilled": self.fulfilled}
 
 
+def item_report(item: Item, outcome: ItemOutcome, *, directorate: str, **facts: Any) -> ItemReport:
+    """The report's row for ``item``: its verdict and the figures the run gathered (rows, findings...)."""
+    result = verdict(outcome)
+    return ItemReport(item.code, item.name, item.kind, item.frequency, result.status, directorate,
+                      detail=result.reason, attempt_failed=result.attempt_failed, **facts)
+
+
 @dataclass
 class ComplianceReport:
     institution: str
@@ -93,6 +229,11 @@ class ComplianceReport:
     @property
     def fulfilled(self) -> int:
         return sum(1 for i in self.applicable if i.fulfilled)
+
+    @property
+    def score(self) -> AntaiScore:
+        """What ANTAI's monitoring would count: the items online or current, of those that apply."""
+        return AntaiScore(self.fulfilled, len(self.applicable))
 
     @property
     def headline(self) -> str:

@@ -10,8 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from transparencia.cli import app
+from transparencia.flows.progress import Step
 from transparencia.flows.release import run_release
 from transparencia.flows.store import MonthStore
+from transparencia.reports.compliance import ComplianceReport
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
 
@@ -106,6 +108,28 @@ def test_rejected_month_keeps_earlier_months(prefect_server, institution):
     assert store.months("planilla") == ["2025-01", "2025-02"]
     dataset = config.publish.local_dir / config.institution.organization / "snm-viaticos"
     assert any(dataset.glob("*2025-01*")) and not any(dataset.glob("*2025-02*"))
+
+
+def test_a_failed_rerun_keeps_what_is_online_and_each_bar_ends_with_its_status(prefect_server, institution):
+    config = load_config(institution)
+    write_month(config, "2025-01", errors=False, missing=())
+    first = run_release("2025-01", institution, target="local")
+    assert first.exit_code == 0 and _statuses(first)["10.5"] == "publicado"
+    write_month(config, "2025-01", errors=False)  # compras' file is gone this time: its month stays online
+    events = []
+    second = run_release("2025-01", institution, target="local", progress=events.append)
+
+    compras = next(i for i in second.items if i.code == "10.5")
+    assert compras.status == "publicado" and compras.attempt_failed  # the report agrees with what is online
+    assert "sigue en línea" in compras.detail and "no llegó el archivo" in compras.detail
+    assert ComplianceReport.from_dict(second.report).fulfilled == ComplianceReport.from_dict(first.report).fulfilled
+    assert second.exit_code == 1  # the attempt failed: the run says so
+    finals = {e.code: e for e in events if e.step is Step.FINAL}
+    assert set(finals) == set(second.due) - {d.item for d in config.documents}
+    assert finals["10.5"].status == "publicado" and finals["10.5"].attempt_failed and finals["10.5"].reason
+    assert finals["11.3"].status == "publicado" and not finals["11.3"].reason
+    steps = [e.step for e in events if e.code == "11.3"]
+    assert steps == [Step.EXTRACTED, Step.VALIDATED, Step.PUBLISHED, Step.FINAL]
 
 
 def test_dask_task_runner_gives_the_same_month(prefect_server, institution):

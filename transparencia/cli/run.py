@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -14,6 +15,7 @@ from transparencia.cli import app, console, err_console, friendly_errors
 from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError
 from transparencia.flows.environment import configure_prefect
+from transparencia.flows.progress import STEPS, ItemProgress, Step
 from transparencia.sources.config import DEFAULT_CONFIG
 from transparencia.wording import count
 
@@ -35,31 +37,33 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
     planned = [code for _source, code in planned_extractions(load_config(config), period)]
     progress = Progress(TextColumn("{task.fields[code]:>6}"), BarColumn(bar_width=24),
                         TextColumn("{task.description}"), console=console, transient=False)
-    bars = {code: progress.add_task("en espera", total=len(release.STEPS), code=code) for code in planned}
-    labels = {"extraer": "extraído", "validar": "validado", "publicar": "publicado"}
+    bars = {code: progress.add_task("en espera", total=len(STEPS), code=code) for code in planned}
 
-    def listener(code: str, step: str, info: dict) -> None:
-        if code not in bars:
-            return
-        if step in labels:
-            detail = {"extraer": count(info.get("rows", 0), "fila"),
-                      "validar": f"{count(info.get('errors', 0), 'error')}, "
-                                 f"{count(info.get('warnings', 0), 'advertencia')}",
-                      "publicar": count(info.get("writes", 0), "escritura")}[step]
-            progress.update(bars[code], advance=1, description=f"{labels[step]} ({detail})")
-        elif step == "rechazado":
-            progress.update(bars[code], completed=len(release.STEPS), description="[red]rechazado por errores[/]")
-        elif step == "faltante":
-            progress.update(bars[code], completed=len(release.STEPS), description="[dark_orange]faltante[/]")
+    def show(event: ItemProgress) -> None:
+        if event.code in bars:
+            progress.update(bars[event.code], **_bar_update(event))
 
     console.print(f"Publicación del período [bold]{period}[/] (iniciando Prefect…)")
-    release.add_listener(listener)
-    try:
-        with progress:
-            return release.run_release(period, config, target=target, dry_run=dry_run, runner=runner,
-                                       dask_address=dask_address)
-    finally:
-        release.remove_listener(listener)
+    with progress:
+        return release.run_release(period, config, target=target, dry_run=dry_run, runner=runner,
+                                   dask_address=dask_address, progress=show)
+
+
+def _bar_update(event: ItemProgress) -> dict:
+    """How one event moves an item's bar: a step advances it; the final event fills it with the
+    item's status and, when it did not publish, the reason in one line."""
+    if event.step is Step.EXTRACTED:
+        return {"advance": 1, "description": f"extraído ({count(event.rows or 0, 'fila')})"}
+    if event.step is Step.VALIDATED:
+        return {"advance": 1, "description": f"validado ({count(event.errors or 0, 'error')}, "
+                                             f"{count(event.warnings or 0, 'advertencia')})"}
+    if event.step is Step.PUBLISHED:
+        return {"advance": 1, "description": f"publicado ({count(event.writes or 0, 'escritura')})"}
+    assert event.status is not None
+    label = f"[{STATUS_STYLE[event.status]}]{event.status.label.split(':')[0].lower()}[/]"
+    if event.status.fulfilled and not event.attempt_failed:
+        return {"completed": len(STEPS)}
+    return {"completed": len(STEPS), "description": f"{label}: {escape(event.reason)}"}
 
 
 def _summary(result) -> None:

@@ -1,0 +1,41 @@
+"""What a release run tells its caller while it runs: one event per item and step, then the
+item's final status with its reason. The flow calls the callback it is given (the CLI's
+progress bars); nothing is kept in module state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from transparencia.domain import ItemStatus
+
+
+class Step(StrEnum):
+    EXTRACTED = "extraer"
+    VALIDATED = "validar"
+    PUBLISHED = "publicar"
+    FINAL = "final"
+
+
+STEPS = (Step.EXTRACTED, Step.VALIDATED, Step.PUBLISHED)
+
+
+@dataclass(frozen=True)
+class ItemProgress:
+    """One item finished one step. The ``FINAL`` event carries the item's status in the report and,
+    for an item that did not publish (or whose attempt failed), the reason in one line."""
+
+    code: str
+    step: Step
+    rows: int | None = None
+    errors: int | None = None
+    warnings: int | None = None
+    writes: int | None = None
+    status: ItemStatus | None = None
+    reason: str = ""
+    attempt_failed: bool = False
+
+
+ProgressCallback = Callable[[ItemProgress], None]

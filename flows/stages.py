@@ -1,0 +1,128 @@
+"""What the release flow's tasks do, one function per stage, without Prefect.
+
+Validating reads the item's months already stored, so a row published in another month is caught
+(``validation.period_fidelity``). Publishing stores a valid month (``flows.store``), renders it
+with the item's whole history and syncs it to the target; a rejected month is neither stored nor
+published, so the earlier months stay as they are. A dry run stores nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transparencia.domain import Period, Target
+from transparencia.errors import ConfigError, TransparenciaError
+from transparencia.flows.store import MonthStore
+from transparencia.publishers.base import Publisher
+from transparencia.reports import compliance
+from transparencia.schemas.catalog import Item
+from transparencia.sources.config import InstitutionConfig
+from transparencia.sources.extraction import Extraction
+from transparencia.validation.findings import ValidationReport
+
+
+@dataclass(frozen=True)
+class PublishedMonth:
+    """A month this run published: the dataset's page, the backend's actions and the stored month."""
+
+    url: str | None
+    result: dict[str, Any]  # PublishResult.to_dict()
+    stored: dict[str, Any] | None  # None in a dry run
+    writes: int
+
+    @property
+    def updated(self) -> str | None:
+        return self.stored["updated"] if self.stored else None
+
+
+def validate_month(config: InstitutionConfig, item: Item, period: Period, extraction: Extraction) -> ValidationReport:
+    """Validate the month against its schema and against the item's other stored months."""
+    from transparencia.validation import validate
+    from transparencia.validation.period_fidelity import natural_key
+
+    store = MonthStore(config.data_dir / "store", config.institution.organization)
+    published = store.other_months(item.slug, str(period), natural_key(item.table_schema()))
+    return validate(extraction, item, period=period, published=published)
+
+
+def make_publisher(config: InstitutionConfig, target: Target) -> Publisher:
+    """The backend for ``target``; CKAN settings come from the configuration, else CKAN_URL/CKAN_API_TOKEN(_FILE)."""
+    if target is Target.LOCAL:
+        from transparencia.publishers.local import LocalCatalog
+
+        return LocalCatalog(config.publish.local_dir)
+    if target is Target.CKAN:
+        from transparencia.publishers.ckan import CkanPublisher
+
+        ckan = config.publish.ckan
+        if ckan is None or os.environ.get("CKAN_URL"):
+            return CkanPublisher.from_env()
+        return CkanPublisher(ckan.resolve_url(), ckan.resolve_token())
+    raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(Target)}")
+
+
+def publish_month(config: InstitutionConfig, item: Item, period: Period, extraction: Extraction,
+                  report: ValidationReport, directorate: str, target: Target, dry_run: bool) -> PublishedMonth | None:
+    """Store and publish a valid month; None for a rejected one (neither stored nor published)."""
+    if not report.valid:
+        return None
+    from transparencia.publishers.render import ItemRelease, render_release
+
+    month = str(period)
+    store = MonthStore(config.data_dir / "store", config.institution.organization)
+    frame = extraction.frame
+    if dry_run:
+        stored = None
+        history = _history_with(store, item.slug, month, frame, item.table_schema().field_names)
+    else:
+        stored = store.save(item.slug, month, frame)
+        history = store.history(item.slug)
+    release = ItemRelease(item=item, schema=item.table_schema(), period=month, frame=frame, history=history,
+                          report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
+                          directorate=directorate)
+    out_dir = config.data_dir / "build" / config.institution.organization / item.slug
+    dataset, resources = render_release(release, out_dir, config.publish.formats)
+    result = make_publisher(config, target).sync(dataset, resources, dry_run=dry_run)
+    if result.error:
+        raise TransparenciaError(result.error)
+    return PublishedMonth(
+        url=result.url, result=result.to_dict(), writes=result.writes,
+        stored=None if stored is None else {"path": str(stored.path), "sha256": stored.sha256,
+                                            "written": stored.written, "updated": stored.updated},
+    )
+
+
+def _history_with(store: MonthStore, slug: str, month: str, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A dry run's history: the stored months plus this month, without writing anything."""
+    kept = [store.load(slug, p) for p in store.months(slug) if p != month]
+    return pd.concat([*kept, frame.reset_index(drop=True)[columns]], ignore_index=True)
+
+
+def month_online(config: InstitutionConfig, item: Item, period: Period, target: Target) -> bool:
+    """Whether the target already holds this month of the item (from an earlier run).
+
+    Asked only for an item this run did not publish; when the target cannot say (not
+    configured, unreachable), the month is not counted as online."""
+    try:
+        publisher = make_publisher(config, target)
+        dataset = item.dataset_name(config.institution.acronym)
+        return str(period) in publisher.published_periods(config.institution.organization, dataset)
+    except Exception:  # an unreachable target cannot vouch for anything
+        return False
+
+
+def publish_report(config: InstitutionConfig, report: compliance.ComplianceReport, paths: dict[str, Path],
+                   target: Target, dry_run: bool) -> dict[str, Any]:
+    """Publish the compliance report's files to the report dataset."""
+    inst = config.institution
+    dataset = compliance.report_dataset(report, inst.organization, inst.license_id, inst.maintainer,
+                                        inst.maintainer_email)
+    result = make_publisher(config, target).sync(dataset, compliance.report_resources(report, paths), dry_run=dry_run)
+    if result.error:
+        raise TransparenciaError(result.error)
+    return result.to_dict()
