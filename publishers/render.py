@@ -25,6 +25,7 @@ from transparencia.errors import ConfigError, InputError
 from transparencia.publishers import formats, public
 from transparencia.publishers.base import DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 from transparencia.publishers.privacy import apply_privacy, treatments
+from transparencia.publishers.render_memo import RenderMemo, release_fingerprint
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import Field, TableSchema
 from transparencia.sources.config import Institution
@@ -75,7 +76,21 @@ class ItemRelease:
 
 def render_release(release: ItemRelease, out_dir: Path,
                    formats: Sequence[str] = ("csv", "xlsx", "json")) -> tuple[DatasetSpec, list[ResourceFile]]:
-    """Write the month, the history, the data dictionary and the validation report under ``out_dir``."""
+    """Write the month, the history, the data dictionary and the validation report under ``out_dir``.
+
+    When nothing rendering reads has changed since the last render there, its files are reused
+    (``publishers.render_memo``): a re-run of an unchanged month renders nothing."""
+    memo = RenderMemo(Path(out_dir), release_fingerprint(release, formats))
+    rendered = memo.load()
+    if rendered is None:
+        memo.forget()
+        rendered = _render_files(release, out_dir, formats)
+        memo.save(*rendered)
+    return rendered
+
+
+def _render_files(release: ItemRelease, out_dir: Path,
+                  formats: Sequence[str]) -> tuple[DatasetSpec, list[ResourceFile]]:
     _check(release, formats)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
