@@ -40,6 +40,7 @@ class ResourceFile:
     description: str = ""
     period: str | None = None  # YYYY-MM for a month's file; None for history, dictionary, report
     datastore: DatastoreTable | None = None
+    extras: Mapping[str, str] = field(default_factory=dict)  # more resource metadata (the report's points)
 
 
 @dataclass(frozen=True)

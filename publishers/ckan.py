@@ -193,6 +193,7 @@ class CkanPublisher:
     def _sync_resource(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
                        result: PublishResult, dry_run: bool) -> None:
         unchanged = (current is not None and current.get("sha256") == spec.sha256
+                     and all(current.get(key) == value for key, value in spec.extras.items())
                      and (spec.datastore is None or current.get("datastore_active")))
         if unchanged:
             result.actions.append(PublishAction("resource", spec.name, "unchanged", current.get("url")))
@@ -259,7 +260,7 @@ class CkanPublisher:
 
 
 def _resource_fields(spec: ResourceFile) -> dict[str, Any]:
-    fields = {"format": spec.format, "description": spec.description, "sha256": spec.sha256}
+    fields = {**spec.extras, "format": spec.format, "description": spec.description, "sha256": spec.sha256}
     if spec.period:
         fields["periodo"] = spec.period
     return fields

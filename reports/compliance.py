@@ -31,6 +31,10 @@ from transparencia.wording import count
 REPORT_FORMATS = tuple(OutputFormat.report_formats())
 REPORT_TAG = "cumplimiento"  # with the extra ``tipo``, how the national monitor finds reports on a portal
 REPORT_KIND = "informe-cumplimiento"
+REPORT_POINT_KEYS = ("institucion", "puntos_cumplidos", "puntos_aplicables", "puntos_faltantes", "puntos_rechazados")
+# How a report's items not met are grouped, in its point metadata and in the national monitor.
+MISSING = frozenset({ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.OUTDATED})
+REJECTED = frozenset({ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR})
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -325,7 +329,10 @@ def report_dataset(report: ComplianceReport, organization: str, license_id: str,
 
 
 def report_resources(report: ComplianceReport, paths: dict[str, Path]) -> list[ResourceFile]:
-    """One resource per written format, named by month so earlier months' reports stay."""
+    """One resource per written format, named by month so earlier months' reports stay.
+
+    Each carries the month's points in its metadata (``report_points``), so a national monitor
+    reads every institution's score from one search of the portal instead of a download each."""
     return [
         ResourceFile(
             name=f"Informe de cumplimiento {report.period} ({OutputFormat(fmt).label})",
@@ -334,9 +341,18 @@ def report_resources(report: ComplianceReport, paths: dict[str, Path]) -> list[R
             sha256=sha256_file(path),
             description=f"Informe de cumplimiento de {Period.parse(report.period).label_es}: {report.headline}.",
             period=report.period,
+            extras=report_points(report),
         )
         for fmt, path in paths.items()
     ]
+
+
+def report_points(report: ComplianceReport) -> dict[str, str]:
+    """The resource metadata that summarises the month: institution, points met and applicable, items not met."""
+    values = (report.institution, str(report.fulfilled), str(len(report.applicable)),
+              " ".join(i.code for i in report.items if i.status in MISSING),
+              " ".join(i.code for i in report.items if i.status in REJECTED))
+    return dict(zip(REPORT_POINT_KEYS, values, strict=True))
 
 
 def load_report(path: Path) -> ComplianceReport:

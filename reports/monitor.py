@@ -32,12 +32,11 @@ from jinja2 import Environment, FileSystemLoader
 from transparencia.domain import ItemStatus, Period, sha256_file
 from transparencia.publishers.base import DatasetSpec, ResourceFile
 from transparencia.reports.antai import AntaiBand, AntaiScore
+from transparencia.reports.compliance import MISSING, REJECTED
 from transparencia.reports.portal import Organization, PublishedReport
 
 # How another institution's report statuses count (JSON text, any version of the tool).
 FULFILLED = {s for s in ItemStatus if s.fulfilled}
-MISSING = {ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.OUTDATED}
-REJECTED = {ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR}
 
 CON_INFORME = "con-informe"
 SIN_INFORME = "sin-informe"
@@ -145,6 +144,16 @@ def read_report(data: dict[str, Any], period: str) -> ReportReading:
     return ReportReading(institution, score, _codes(items, MISSING), _codes(items, REJECTED))
 
 
+def read_points(points: dict[str, str]) -> ReportReading:
+    """Score a report from its resource's point metadata (``compliance.report_points``)."""
+    try:
+        score = AntaiScore(int(points["puntos_cumplidos"]), int(points["puntos_aplicables"]))
+    except (KeyError, ValueError) as error:
+        raise UnreadableReport(f"los metadatos de puntos del recurso no son válidos ({error})") from error
+    return ReportReading(points.get("institucion") or None, score, tuple(points.get("puntos_faltantes", "").split()),
+                         tuple(points.get("puntos_rechazados", "").split()))
+
+
 def _summary_score(summary: Any) -> AntaiScore | None:
     if not isinstance(summary, dict):
         return None
@@ -214,12 +223,14 @@ def _row(report: PublishedReport, period: str, previous: str) -> InstitutionRow:
 
 def _reading(report: PublishedReport, period: str) -> ReportReading | str | None:
     """The month's reading, the reason it could not be read, or None when there is no report."""
-    if period not in report.contents:
-        return report.problems.get(period)
     try:
-        return read_report(report.contents[period], period)
+        if period in report.points:
+            return read_points(report.points[period])
+        if period in report.contents:
+            return read_report(report.contents[period], period)
     except UnreadableReport as error:
         return str(error)
+    return report.problems.get(period)
 
 
 def _ranked(rows: list[InstitutionRow]) -> list[InstitutionRow]:

@@ -4,12 +4,14 @@ The national monitor needs, for one month and the month before, the JSON complia
 organization published. Everything comes from public read actions, so no token is needed (one is
 sent when given, for portals that keep reports private):
 
-* the organizations, paged through ``organization_list`` (the universe: an organization that
-  published nothing still counts, as "sin informe");
+* the organizations' names, paged through ``organization_list``, then their titles asked for by
+  name (the universe: an organization that published nothing still counts, as "sin informe");
 * the report datasets, found by their tag (``cumplimiento``) and paged through ``package_search``,
   then recognised by their extra ``tipo`` or, for reports of earlier versions, by their name;
 * each month's JSON resource ("Informe de cumplimiento AAAA-MM (JSON)", or any JSON resource whose
-  ``periodo`` is the month), downloaded concurrently.
+  ``periodo`` is the month): its points are read from the resource's metadata
+  (``compliance.report_points``), so the search alone gives every score; only reports of earlier
+  versions, without that metadata, are downloaded (concurrently) and read from their JSON.
 
 A report that cannot be downloaded or parsed is returned with the reason, never dropped.
 """
@@ -28,7 +30,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from transparencia.errors import TransientError
-from transparencia.reports.compliance import REPORT_KIND, REPORT_TAG
+from transparencia.reports.compliance import REPORT_KIND, REPORT_POINT_KEYS, REPORT_TAG
 
 REPORT_NAME_SUFFIX = "-informe-cumplimiento"  # how reports of earlier versions are recognised
 PAGE_SIZE = 1000
@@ -48,7 +50,8 @@ class PublishedReport:
 
     organization: Organization
     dataset: str
-    urls: dict[str, str] = field(default_factory=dict)  # period -> JSON resource URL
+    points: dict[str, dict[str, str]] = field(default_factory=dict)  # period -> the resource's point metadata
+    urls: dict[str, str] = field(default_factory=dict)  # period -> URL of a JSON report to download
     contents: dict[str, dict[str, Any]] = field(default_factory=dict)  # period -> parsed report
     problems: dict[str, str] = field(default_factory=dict)  # period -> Spanish reason
 
@@ -86,11 +89,23 @@ class PortalReader:
                                  f"{str(body.get('error') or response.text)[:300]}")
         return body["result"]
 
-    def organizations(self) -> Iterator[Organization]:
-        offset = 0
-        while page := self.action("organization_list", all_fields=True, limit=ORGANIZATION_PAGE_SIZE, offset=offset):
-            yield from (Organization(o["name"], o.get("title") or o["name"]) for o in page)
-            offset += len(page)
+    def organization_names(self) -> list[str]:
+        """Every organization's name, in pages of ``PAGE_SIZE`` (names only: one page for most portals)."""
+        names: list[str] = []
+        while page := self.action("organization_list", limit=PAGE_SIZE, offset=len(names), sort="name asc"):
+            names += page
+            if len(page) < PAGE_SIZE:
+                break
+        return names
+
+    def organizations(self, names: list[str]) -> list[Organization]:
+        """The named organizations with their titles, asked for by name (CKAN gives 25 in full at a time)."""
+        found = []
+        for start in range(0, len(names), ORGANIZATION_PAGE_SIZE):
+            chunk = names[start:start + ORGANIZATION_PAGE_SIZE]
+            page = self.action("organization_list", all_fields=True, organizations=chunk, limit=len(chunk))
+            found += [Organization(o["name"], o.get("title") or o["name"]) for o in page]
+        return sorted(found, key=lambda o: o.name)
 
     def report_packages(self) -> Iterator[dict[str, Any]]:
         """Every report dataset of the portal, paged in a stable order."""
@@ -125,13 +140,22 @@ def is_report_package(package: dict[str, Any]) -> bool:
     return extras.get("tipo") == REPORT_KIND or (package.get("name") or "").endswith(REPORT_NAME_SUFFIX)
 
 
-def report_url(package: dict[str, Any], period: str) -> str | None:
-    """The URL of the month's JSON report in ``package``, by its stable name, else by ``periodo``."""
+def report_resource(package: dict[str, Any], period: str) -> dict[str, Any] | None:
+    """The month's JSON report in ``package``, by its stable name, else by ``periodo``."""
     json_resources = [r for r in package.get("resources") or [] if (r.get("format") or "").upper() == "JSON"]
     named = f"Informe de cumplimiento {period} (JSON)"
     chosen = next((r for r in json_resources if r.get("name") == named), None)
-    chosen = chosen or next((r for r in json_resources if r.get("periodo") == period), None)
-    return chosen.get("url") if chosen else None
+    return chosen or next((r for r in json_resources if r.get("periodo") == period), None)
+
+
+def _find_month(report: PublishedReport, package: dict[str, Any], period: str) -> None:
+    resource = report_resource(package, period)
+    if resource is None:
+        return
+    if resource.get("puntos_cumplidos") is not None and resource.get("puntos_aplicables") is not None:
+        report.points[period] = {k: resource[k] for k in REPORT_POINT_KEYS if resource.get(k) is not None}
+    elif resource.get("url"):
+        report.urls[period] = resource["url"]
 
 
 def matches(name: str, patterns: Iterable[str]) -> bool:
@@ -143,7 +167,7 @@ def read_reports(reader: PortalReader, periods: Iterable[str], organizations: It
                  ) -> tuple[list[Organization], list[PublishedReport]]:
     """The organizations (filtered by name patterns) and their reports of ``periods``, downloaded."""
     patterns, periods = list(organizations), list(periods)
-    orgs = [o for o in reader.organizations() if matches(o.name, patterns)]
+    orgs = reader.organizations([name for name in reader.organization_names() if matches(name, patterns)])
     known = {o.name: o for o in orgs}
     reports = []
     for package in reader.report_packages():
@@ -151,7 +175,8 @@ def read_reports(reader: PortalReader, periods: Iterable[str], organizations: It
         if owner.get("name") not in known:
             continue
         report = PublishedReport(known[owner["name"]], package["name"])
-        report.urls = {p: url for p in periods if (url := report_url(package, p))}
+        for period in periods:
+            _find_month(report, package, period)
         reports.append(report)
     _download_all(reader, reports)
     return orgs, reports

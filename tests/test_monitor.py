@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from transparencia.reports.monitor import (
     SIN_INFORME,
     UnreadableReport,
     build_table,
+    read_points,
     read_report,
     render,
 )
@@ -60,6 +62,14 @@ def test_an_older_report_without_summary_is_scored_from_its_items():
     old = report_dict(16, applicable=23)
     del old["summary"]
     assert read_report(old, PERIOD).score == AntaiScore(16, 23)
+
+
+def test_the_resource_metadata_alone_gives_the_score():
+    points = compliance.report_points(ComplianceReport.from_dict(report_dict(20)))
+    reading = read_points(points)
+    assert reading.score == AntaiScore(20, 24) and reading.rejected == ("21.0", "22.0")
+    with pytest.raises(UnreadableReport, match="metadatos"):
+        read_points({**points, "puntos_cumplidos": "veinte"})
 
 
 def test_a_report_of_another_month_or_without_points_is_unreadable_with_the_reason():
@@ -115,16 +125,18 @@ def _publish_report(publisher: CkanPublisher, org: str, acronym: str, months: di
     report = ComplianceReport.from_dict(next(iter(months.values())))
     report.acronym = acronym
     spec = compliance.report_dataset(report, org, "cc-zero")
-    if old_version:
+    if old_version:  # no ``tipo`` extra on the dataset, no point metadata on the resources
         spec = DatasetSpec(**{**spec.__dict__, "extras": {"frecuencia": "mensual"}})
     paths = {}
     resources = []
     for period, data in months.items():
         path = tmp / f"{acronym}-{period}.json"
-        path.write_text(data if isinstance(data, str) else json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         paths[period] = path
-        month = ComplianceReport(report.institution, acronym, period, report.items)
+        month = ComplianceReport.from_dict(data)
         resources += compliance.report_resources(month, {"json": path})
+    if old_version:
+        resources = [dataclasses.replace(r, extras={}) for r in resources]
     result = publisher.sync(spec, resources)
     assert result.error is None, result.error
 
@@ -150,8 +162,8 @@ def test_monitor_reads_the_portal_and_publishes_the_national_table(ckan_server, 
             old = report_dict(17, institution="Institución antigua")
             del old["summary"]
             _publish_report(publisher, name, acronym, {PERIOD: old}, tmp_path, old_version=True)
-        elif index == 27:
-            _publish_report(publisher, name, acronym, {PERIOD: report_dict(24)}, tmp_path)
+        elif index == 27:  # an earlier version's report, damaged
+            _publish_report(publisher, name, acronym, {PERIOD: report_dict(24)}, tmp_path, old_version=True)
             ckan_dataset = admin.action.package_show(id=f"{acronym}-informe-cumplimiento")
             broken = tmp_path / "roto.json"
             broken.write_bytes(b"{roto")
