@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from transparencia.publishers import formats
+from transparencia.domain import sha256_file
 from transparencia.publishers.base import DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 
 MEMO_NAME = ".render-memo.json"
@@ -97,7 +97,7 @@ class RenderMemo:
             "fingerprint": self.fingerprint,
             "dataset": {**dataclasses.asdict(dataset), "extras": dict(dataset.extras)},
             "resources": [_resource_dict(r, self.out_dir) for r in resources],
-            "datastore_files": {str(p.relative_to(self.out_dir)): formats.sha256_file(p) for p in tables},
+            "datastore_files": {str(p.relative_to(self.out_dir)): sha256_file(p) for p in tables},
         }
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(memo, ensure_ascii=False, sort_keys=True), encoding="utf-8")
@@ -105,7 +105,7 @@ class RenderMemo:
 
 
 def _has_sha(path: Path, sha256: str) -> bool:
-    return path.is_file() and formats.sha256_file(path) == sha256
+    return path.is_file() and sha256_file(path) == sha256
 
 
 def _resource_dict(resource: ResourceFile, out_dir: Path) -> dict[str, Any]:
