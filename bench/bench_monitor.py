@@ -29,12 +29,12 @@ PREFIX = "bench-mon-"
 
 
 def report(number: int, period: str) -> dict:
-    from transparencia.reports import compliance
-    from transparencia.reports.compliance import ComplianceReport, ItemStatus
+    from transparencia.domain import ItemStatus
+    from transparencia.reports.compliance import ComplianceReport, ItemReport
 
     met = (number * 7) % 25
-    statuses = [compliance.PUBLICADO] * met + [compliance.FALTANTE] * (24 - met)
-    items = [ItemStatus(f"{n + 1}.0", f"Punto {n + 1}", "dataset", "monthly", s, "Dirección")
+    statuses = [ItemStatus.PUBLISHED] * met + [ItemStatus.NOT_RECEIVED] * (24 - met)
+    items = [ItemReport(f"{n + 1}.0", f"Punto {n + 1}", "dataset", "monthly", s, "Dirección")
              for n, s in enumerate(statuses)]
     return ComplianceReport(f"Institución {number:03d}", f"BM{number:03d}", period, items).to_dict()
 
