@@ -108,12 +108,18 @@ class PortalReader:
         return sorted(found, key=lambda o: o.name)
 
     def report_packages(self) -> Iterator[dict[str, Any]]:
-        """Every report dataset of the portal, paged in a stable order."""
-        start = 0
+        """Every report dataset of the portal once, paged in a stable order.
+
+        The search index can list a dataset twice (a stale entry, a page boundary moving while
+        others publish): each is yielded once, by id, so no institution is counted twice."""
+        start, seen = 0, set()
         while True:
             page = self.action("package_search", fq=f"tags:{REPORT_TAG}", rows=PAGE_SIZE, start=start,
                                sort="name asc", include_private=True)
-            yield from (p for p in page["results"] if is_report_package(p))
+            for package in page["results"]:
+                if is_report_package(package) and package["id"] not in seen:
+                    seen.add(package["id"])
+                    yield package
             start += len(page["results"])
             if not page["results"] or start >= page["count"]:
                 return

@@ -206,3 +206,15 @@ def test_monitor_reads_the_portal_and_publishes_the_national_table(ckan_server, 
     again = runner.invoke(app, ["monitor", "--period", PERIOD, "--portal", ckan_server.url, "-o", str(out),
                                 "--only", f"{prefix}-*", "--publish", "--organization", names[0]])
     assert again.exit_code == 0 and "(0 escrituras)" in " ".join(again.output.split())
+
+
+def test_a_dataset_listed_twice_by_the_search_index_counts_once():
+    from transparencia.reports.portal import PortalReader
+
+    package = {"id": "p1", "name": "abc-informe-cumplimiento", "organization": {"name": "abc"}, "resources": []}
+
+    class TwiceListed(PortalReader):
+        def action(self, name, **params):
+            return {"count": 2, "results": [package, dict(package)]}
+
+    assert len(list(TwiceListed("http://portal.invalid").report_packages())) == 1
