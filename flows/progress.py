@@ -16,6 +16,7 @@ class Step(StrEnum):
     EXTRACTED = "extraer"
     VALIDATED = "validar"
     PUBLISHED = "publicar"
+    RETRY = "reintento"  # a step failed with a passing error and will run again
     FINAL = "final"
 
 
@@ -24,8 +25,9 @@ STEPS = (Step.EXTRACTED, Step.VALIDATED, Step.PUBLISHED)
 
 @dataclass(frozen=True)
 class ItemProgress:
-    """One item finished one step. The ``FINAL`` event carries the item's status in the report and,
-    for an item that did not publish (or whose attempt failed), the reason in one line."""
+    """One item finished one step. A ``RETRY`` event says a step failed with a passing error and
+    when it runs again ("reintento 2 de 3 en 10 s"). The ``FINAL`` event carries the item's status in
+    the report and, for an item that did not publish (or whose attempt failed), the reason in one line."""
 
     code: str
     step: Step
@@ -36,6 +38,9 @@ class ItemProgress:
     status: ItemStatus | None = None
     reason: str = ""
     attempt_failed: bool = False
+    retry: int | None = None  # RETRY: which retry this is (1 for the first), of ``retries``, in ``delay`` s
+    retries: int | None = None
+    delay: float | None = None
 
 
 ProgressCallback = Callable[[ItemProgress], None]

@@ -21,6 +21,7 @@ result attached) so the Prefect UI and the CLI's exit code agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, Sour
 from transparencia.sources.extraction import Extraction as ExtractedTable
 from transparencia.sources.registry import MissingInputError
 from transparencia.validation.findings import ValidationReport
+from transparencia.wording import count
 
 RETRY_DELAYS = [2, 10, 30]
 # Statuses that make the run fail (exit 1) for an item the configuration feeds.
@@ -66,6 +68,33 @@ def retry_if_transient(task, task_run, state) -> bool:
     except Exception:
         return False
     return False
+
+
+def reporting_retries(progress: ProgressCallback, code: str) -> Callable:
+    """``retry_if_transient`` that also tells ``progress`` about each retry of item ``code``: which
+    retry, of how many, after how long, and why (the error's public summary, in one line).
+
+    A closure rather than a partial: Prefect only calls plain functions as retry conditions."""
+
+    def decide(task, task_run, state) -> bool:
+        retry = retry_if_transient(task, task_run, state)
+        if retry:
+            number = max(task_run.run_count, 1)
+            delays = task.retry_delay_seconds or 0
+            delay = delays[min(number, len(delays)) - 1] if isinstance(delays, Sequence) else delays
+            progress(ItemProgress(code, Step.RETRY, retry=number, retries=task.retries, delay=delay,
+                                  reason=_failure_reason(state)))
+        return retry
+
+    return decide
+
+
+def _failure_reason(state) -> str:
+    try:
+        state.result()
+    except Exception as exc:
+        return public_error(exc)
+    return ""
 
 
 # --------------------------------------------------------------------------- results
@@ -208,7 +237,7 @@ def _dataset_outcome(config: InstitutionConfig, item: Item, period: Period, chai
     checked = _replace(read, validation=Validation.VALID if report.valid else Validation.INVALID,
                        warnings=len(report.warnings))
     if not report.valid:
-        return checked
+        return _replace(checked, reason=_rejection(facts["findings"], len(report.errors)))
     try:
         published = chain.publish.result()
     except Exception as exc:
@@ -234,6 +263,13 @@ def _replace(outcome: ItemOutcome, **changes: Any) -> ItemOutcome:
     import dataclasses
 
     return dataclasses.replace(outcome, **changes)
+
+
+def _rejection(findings: list[dict[str, Any]], errors: int) -> str:
+    """Why an item was rejected, in one line: how many errors and the first one (as published)."""
+    first = next((f["message"] for f in findings if f["severity"] == "error"), "")
+    return (f"{count(errors, 'error')} (el primero: {first.rstrip('.')}); no se publicó este mes y los meses "
+            "anteriores siguen publicados.")
 
 
 def _document_outcome(config: InstitutionConfig, item: Item, period: Period, facts: dict[str, Any]) -> ItemOutcome:
@@ -292,9 +328,13 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     chains: dict[str, Chain] = {}
     for source, code in planned_extractions(config, month):
         item = config.catalog.get(code)
-        extract_f = extract_task.submit(config, source, code, month, ledger.run_id)
+        extract, publish = extract_task, publish_task
+        if progress is not None:  # the caller's bars hear of each retry as it is scheduled
+            extract = extract_task.with_options(retry_condition_fn=reporting_retries(progress, code))
+            publish = publish_task.with_options(retry_condition_fn=reporting_retries(progress, code))
+        extract_f = extract.submit(config, source, code, month, ledger.run_id)
         validate_f = validate_task.submit(config, extract_f, item, month)
-        publish_f = publish_task.submit(config, item, month, extract_f, validate_f, source.directorate_name,
+        publish_f = publish.submit(config, item, month, extract_f, validate_f, source.directorate_name,
                                         chosen, dry_run)
         chains[code] = Chain(source, extract_f, validate_f, publish_f)
     _wait(chains, progress)

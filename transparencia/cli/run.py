@@ -59,11 +59,24 @@ def _bar_update(event: ItemProgress) -> dict:
                                              f"{count(event.warnings or 0, 'advertencia')})"}
     if event.step is Step.PUBLISHED:
         return {"advance": 1, "description": f"publicado ({count(event.writes or 0, 'escritura')})"}
+    if event.step is Step.RETRY:
+        return {"description": f"[yellow]{retry_text(event)}[/]" + (f": {escape(_one_line(event.reason))}"
+                                                                     if event.reason else "")}
     assert event.status is not None
     label = f"[{STATUS_STYLE[event.status]}]{event.status.label.split(':')[0].lower()}[/]"
     if event.status.fulfilled and not event.attempt_failed:
         return {"completed": len(STEPS)}
-    return {"completed": len(STEPS), "description": f"{label}: {escape(event.reason)}"}
+    return {"completed": len(STEPS), "description": f"{label}: {escape(_one_line(event.reason))}"}
+
+
+def retry_text(event: ItemProgress) -> str:
+    """'reintento 2 de 3 en 10 s'."""
+    delay = f" en {event.delay:g} s" if event.delay else ""
+    return f"reintento {event.retry} de {event.retries}{delay}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _summary(result) -> None:
@@ -82,6 +95,7 @@ def _summary(result) -> None:
         table.add_row(item.code, item.name, f"[{style}]{item.status_label.split(':')[0]}[/]",
                       "" if item.rows is None else str(item.rows), str(item.errors), str(item.warnings))
     console.print(table)
+    _reasons(report, result.due)
     for message in result.errors:
         err_console.print(f"[red]Error:[/] {message}", highlight=False)
     if result.report_paths:
@@ -91,6 +105,19 @@ def _summary(result) -> None:
         console.print("[yellow]Simulación (--dry-run): no se guardó ni publicó nada.[/]")
     else:
         console.print(f"Escrituras en esta ejecución: {result.writes}")
+
+
+def _reasons(report, due: list[str]) -> None:
+    """One line per item due that did not publish (or whose attempt failed): the bars say it while
+    the run goes, this says it where it stays (a log, a scheduled run without a terminal)."""
+    failed = [i for i in report.items if i.code in due and (not i.fulfilled or i.attempt_failed)]
+    if not failed:
+        return
+    console.print("Puntos que no se publicaron este mes, y por qué:")
+    for item in failed:
+        style = STATUS_STYLE[item.status]
+        console.print(f"  {item.code} [{style}]{item.status_label.split(':')[0]}[/]: {escape(_one_line(item.detail))}",
+                      highlight=False, soft_wrap=True)
 
 
 @app.command("run")
