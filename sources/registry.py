@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError, TerminalError, TransparenciaError
 from transparencia.schemas.catalog import Item
@@ -34,7 +36,7 @@ from transparencia.sources.config import (
     load_config,
 )
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
-from transparencia.sources.extraction import Extraction
+from transparencia.sources.extraction import Extraction, SourceRef
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".csv", ".txt"}
 
@@ -139,6 +141,8 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     config, source, period = request.config, request.source, request.period
     pattern = fill_placeholders(source.settings.path, period, source.where)
     matches = find_input(config.inbox, pattern)
+    if not matches and str(period) in request.options.empty_periods:
+        return _declared_without_file(request, pattern)
     if not matches:
         _refuse_other_types(config.inbox, pattern, request.context)
         raise MissingInputError(f"{request.context}: no llegó el archivo del período {period}: ningún archivo "
@@ -174,6 +178,16 @@ def _refuse_other_types(inbox: Path, pattern: str, context: str) -> None:
     if others:
         arrived = ", ".join(f"'{p.name}' ({p.suffix.lstrip('.').upper() or 'sin extensión'})" for p in others)
         raise InputError(f"{context}: llegó {arrived}: se esperaba un libro de Excel o CSV que coincida con '{name}'.")
+
+
+def _declared_without_file(request: ExtractRequest, pattern: str) -> Extraction:
+    """A month the configuration declares without movements needs no file: no rows, declared."""
+    from transparencia.sources.normalise import normalise_table
+
+    frame, _coercions, _failures = normalise_table(pd.DataFrame(), request.item.table_schema())
+    source = SourceRef("file", str(Path(pattern).name), None, request.source.directorate_name)
+    return Extraction(item=request.item.code, frame=frame, source=source,
+                      declared_empty="en la configuración de la institución (empty_periods), sin archivo")
 
 
 def _relative(path: Path, base: Path) -> Path:

@@ -293,3 +293,11 @@ def test_validate_command_reads_a_configured_database_source(postgres_url, tmp_p
     no_period = runner.invoke(app, ["validate", "10.2", "--config", str(config), "--source", "finanzas-db"])
     assert no_period.exit_code == 2
     assert "--period" in no_period.stderr
+
+
+def test_two_query_columns_for_one_field_stop_naming_both(sqlite_url):
+    query = ("SELECT programa AS \"Programa\", programa AS \"Programa presupuestario\", asignado, pagado "
+             "FROM ejecucion_presupuestaria WHERE fecha_corte >= :period_start AND fecha_corte < :period_end")
+    with pytest.raises(InputError, match=r"compiten por el mismo dato: 'Programa' \(columna 1\) y "
+                                         r"'Programa presupuestario' \(columna 2\)"):
+        extract(sqlite_url, query=query)

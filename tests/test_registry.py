@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from transparencia.errors import ConfigError, InputError, TransientError
+from transparencia.schemas import load_catalog
 from transparencia.sources.archive import read_manifest
 from transparencia.sources.config import load_config
 from transparencia.sources.registry import (
@@ -234,3 +235,15 @@ def test_a_month_declared_empty_in_the_configuration_is_recorded_on_its_extracti
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ConfigError, match="empty_periods: período inválido 'marzo'"):
         load_config(path)
+
+
+def test_a_month_declared_empty_needs_no_file(config_path, tmp_path):
+    doc = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    doc["directorates"][0]["sources"][0]["items"]["planilla"] = {}
+    doc["directorates"][0]["sources"][1]["items"]["contratacion-funcionarios"] = {"empty_periods": ["2025-01"]}
+    config_path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    extraction = extract_source(load_config(config_path), "rrhh-movimientos", "contratacion-funcionarios", "2025-01")
+    assert extraction.rows == 0 and "sin archivo" in extraction.declared_empty
+    assert list(extraction.frame.columns) == load_catalog().get("contratacion-funcionarios").table_schema().field_names
+    with pytest.raises(MissingInputError):
+        extract_source(load_config(config_path), "rrhh-movimientos", "contratacion-funcionarios", "2025-02")
