@@ -42,12 +42,17 @@ import ckanapi
 
 from transparencia.errors import ConfigError, TerminalError
 from transparencia.publishers.base import DatasetSpec, PublishAction, PublishResult, ResourceFile
-from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, RetryPolicy
-from transparencia.publishers.ckan_datastore import LoadOptions, load_fresh_table
+from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, RetryPolicy, WriteListener
+from transparencia.publishers.ckan_datastore import (
+    TableFingerprint,
+    expected_fingerprint,
+    load_table,
+    published_fingerprint,
+)
+from transparencia.publishers.ckan_portal import RETIRED_SUFFIX, STAGING_SUFFIX, PortalLease, preflight, sweep_leftovers
 from transparencia.sources.config import resolve_secret
 
-STAGING_SUFFIX = " (cargando)"
-RETIRED_SUFFIX = " (reemplazado)"
+PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
 
 
 class CkanPublisher:
@@ -55,12 +60,12 @@ class CkanPublisher:
 
     name = "ckan"
 
-    def __init__(self, url: str, token: str, *, retry: RetryPolicy | None = None,
-                 load_options: LoadOptions | None = None, connect_timeout: float = 10.0,
-                 read_timeout: float = 300.0, after_write: Callable[[str], None] | None = None):
+    def __init__(self, url: str, token: str, *, retry: RetryPolicy | None = None, connect_timeout: float = 10.0,
+                 read_timeout: float = 300.0, after_write: Callable[[str], None] | None = None,
+                 on_write: WriteListener | None = None):
         self.client = CkanClient(url, token, retry=retry, connect_timeout=connect_timeout,
-                                 read_timeout=read_timeout)
-        self.load_options = load_options or LoadOptions()
+                                 read_timeout=read_timeout, on_write=on_write)
+        self._token = token
         self.after_write = after_write  # called with a description after each resource write (tests)
 
     @classmethod
@@ -79,6 +84,22 @@ class CkanPublisher:
 
     def __repr__(self) -> str:
         return f"CkanPublisher({self.client.url!r})"
+
+    # -- one run: pre-flight, lease, left-overs ---------------------------------------------------
+
+    def preflight(self, organization: str, title: str | None = None) -> str:
+        """Fail within seconds, before any extraction, when the portal cannot take this run (ConfigError)."""
+        quick = CkanClient(self.client.url, self._token, retry=PREFLIGHT_RETRY, connect_timeout=5.0,
+                           read_timeout=15.0, on_write=self.client.on_write)
+        return preflight(quick, organization, title)
+
+    def lease(self, organization: str, period: str, run_id: str, **options: Any) -> PortalLease:
+        """The institution+period lease on the portal (a context manager; see ``ckan_portal``)."""
+        return PortalLease(self.client, organization, period, run_id, **options)
+
+    def sweep_leftovers(self, organization: str) -> list[str]:
+        """Remove what interrupted runs left in the organization (held lease required)."""
+        return sweep_leftovers(self.client, organization)
 
     def sync(self, dataset: DatasetSpec, resources: Sequence[ResourceFile], *, dry_run: bool = False) -> PublishResult:
         result = PublishResult(dataset=dataset.name, dry_run=dry_run, url=f"{self.client.url}/dataset/{dataset.name}")
@@ -192,28 +213,40 @@ class CkanPublisher:
 
     def _sync_resource(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
                        result: PublishResult, dry_run: bool) -> None:
+        expected = expected_fingerprint(spec.datastore) if spec.datastore is not None else None
+        drift = self._table_drift(current, spec, expected) if current is not None else None
         unchanged = (current is not None and current.get("sha256") == spec.sha256
-                     and all(current.get(key) == value for key, value in spec.extras.items())
-                     and (spec.datastore is None or current.get("datastore_active")))
+                     and all(current.get(key) == value for key, value in spec.extras.items()) and drift is None)
         if unchanged:
             result.actions.append(PublishAction("resource", spec.name, "unchanged", current.get("url")))
             if spec.datastore is not None:
                 result.actions.append(PublishAction("datastore", spec.name, "unchanged"))
             return
         action = "create" if current is None else "update"
+        detail = f"la tabla publicada no coincidía con el mes validado ({drift})" if drift else ""
         if dry_run:
             result.actions.append(PublishAction("resource", spec.name, action))
             if spec.datastore is not None:
-                result.actions.append(PublishAction("datastore", spec.name, action))
+                result.actions.append(PublishAction("datastore", spec.name, action, detail=detail))
             return
         if spec.datastore is None:
             written = self._write_file_resource(package, spec, current)
         else:
-            written = self._stage_and_switch(package, spec, current, result)
+            written = self._stage_and_switch(package, spec, current, expected)
         result.actions.append(PublishAction("resource", spec.name, action, written.get("url")))
         if spec.datastore is not None:
+            rows = f"{expected.rows} filas, verificadas"
             result.actions.append(PublishAction("datastore", spec.name, action,
-                                                detail=f"{written['_rows']} filas"))
+                                                detail=f"{rows}; {detail}" if detail else rows))
+
+    def _table_drift(self, current: dict[str, Any], spec: ResourceFile, expected: TableFingerprint | None) -> str | None:
+        """Why the published table differs from the month (None when it matches or there is none to have)."""
+        if expected is None:
+            return None
+        found = published_fingerprint(self.client, current["id"], spec.datastore)
+        if found is None:
+            return "no tiene tabla en el DataStore"
+        return "; ".join(expected.differences(found)) or None
 
     def _write_file_resource(self, package: dict[str, Any], spec: ResourceFile,
                              current: dict[str, Any] | None) -> dict[str, Any]:
@@ -235,10 +268,10 @@ class CkanPublisher:
         return next((r for r in package["resources"] if r.get("name") == name and r.get("sha256") == sha256), None)
 
     def _stage_and_switch(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
-                          result: PublishResult) -> dict[str, Any]:
+                          expected: TableFingerprint) -> dict[str, Any]:
         staged = self._create_resource(package["id"], spec, spec.name + STAGING_SUFFIX)
         self._notify(f"recurso provisional {spec.name}")
-        rows = load_fresh_table(self.client, staged["id"], spec.datastore, self.load_options)
+        load_table(self.client, staged["id"], spec.datastore, expected)
         self._notify(f"DataStore provisional {spec.name}")
         if current is None:
             switched = self.client.call("resource_patch", {"id": staged["id"], "name": spec.name})
@@ -252,7 +285,7 @@ class CkanPublisher:
             self._delete_resource(current["id"])
             switched = staged
         self._notify(f"recurso {spec.name}")
-        return {**switched, "_rows": rows}
+        return switched
 
     def _notify(self, what: str) -> None:
         if self.after_write is not None:

@@ -11,7 +11,14 @@ lives here only:
 
 Uploads are sent with requests-toolbelt's ``MultipartEncoder``, which reads the file while sending,
 so a large month never sits in memory. Each attempt reopens the file. The client counts the write
-calls it makes (``writes``): the idempotence tests and the benchmark count real writes with it.
+calls it makes (``writes``): the idempotence tests and the benchmark count real writes with it, and
+reports each write that happened, or may have happened (its answer was lost), to ``on_write``: the
+run ledger's journal.
+
+Circuit breaker: a call that exhausts its retries opens the breaker of its portal (shared by every
+client of that URL in the process) for ``BREAKER_OPEN_SECONDS``; while it is open every call fails
+at once with ``PortalUnavailableError``, so a portal that went down mid-run costs one back-off, not
+one per remaining item.
 """
 
 from __future__ import annotations
@@ -25,10 +32,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import ckanapi
 import requests
+from ckanapi.common import prepare_action, reverse_apicontroller_action
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 
 from transparencia.errors import TerminalError, TransientError
@@ -36,6 +44,47 @@ from transparencia.errors import TerminalError, TransientError
 log = logging.getLogger(__name__)
 
 READ_ACTION_SUFFIXES = ("_show", "_list", "_for_user", "_search", "_search_sql", "_info")
+BREAKER_OPEN_SECONDS = 60.0
+WriteListener = Callable[[dict[str, Any]], None]
+
+
+class PortalUnavailableError(TransientError):
+    """The portal stopped answering: the run's remaining publishing stops (the breaker is open)."""
+
+
+class _Breaker:
+    """Open after a call exhausted its retries; closed again by any success or after a while."""
+
+    def __init__(self) -> None:
+        self.opened_at: float | None = None
+        self.reason = ""
+
+    def check(self, url: str) -> None:
+        if self.opened_at is not None and time.monotonic() - self.opened_at < BREAKER_OPEN_SECONDS:
+            raise PortalUnavailableError(
+                f"CKAN en {url} no respondió ({self.reason}); se detuvo la publicación de lo que faltaba. "
+                "Vuelva a ejecutar cuando el portal responda: lo ya publicado no se duplicará.")
+
+    def trip(self, reason: str) -> None:
+        self.opened_at, self.reason = time.monotonic(), reason
+
+    def reset(self) -> None:
+        self.opened_at = None
+
+
+_breakers: dict[str, _Breaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def _breaker(url: str) -> _Breaker:
+    with _breakers_lock:
+        return _breakers.setdefault(url, _Breaker())
+
+
+def reset_breakers() -> None:
+    """Close every breaker (a new run, or a test)."""
+    with _breakers_lock:
+        _breakers.clear()
 
 
 @dataclass(frozen=True)
@@ -83,6 +132,14 @@ class _StreamingRemoteCKAN(ckanapi.RemoteCKAN):
             raise _RetryableStatus(response.status_code, _retry_after_seconds(response.headers.get("Retry-After")))
         return response.status_code, response.text
 
+    def call_raw(self, action: str, body: Any, requests_kwargs: dict[str, Any]) -> Any:
+        """An action whose JSON body is already written (a file object), streamed as it is."""
+        url, _data, headers = prepare_action(action, None, self.apikey, None, base_url=self.base_url)
+        headers["User-Agent"] = self.user_agent
+        url = self.address.rstrip("/") + "/" + url
+        status, response = self._request_fn(url, body, headers, None, requests_kwargs)
+        return reverse_apicontroller_action(url, status, response)
+
 
 def _validation_message(error: ckanapi.ValidationError) -> str:
     details = error.error_dict if isinstance(error.error_dict, dict) else {"error": error.error_dict}
@@ -95,61 +152,88 @@ class CkanClient:
 
     def __init__(self, url: str, token: str, *, retry: RetryPolicy | None = None,
                  connect_timeout: float = 10.0, read_timeout: float = 300.0,
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, on_write: WriteListener | None = None):
         self.url = url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.timeout = (connect_timeout, read_timeout)
         self._ckan = _StreamingRemoteCKAN(self.url, apikey=token, user_agent="transparencia/0.1",
                                           session=session or requests.Session())
+        self.on_write = on_write
         self.writes = 0
         self.calls = 0
-        self._count_lock = threading.Lock()  # datastore chunks are sent from a few threads
+        self._count_lock = threading.Lock()
+        self._breaker = _breaker(self.url)
 
     def __repr__(self) -> str:  # never show the token
         return f"CkanClient({self.url!r})"
 
-    def call(self, action: str, data: dict[str, Any] | None = None, *,
-             upload: Path | None = None, before_retry: Callable[[], Any] | None = None) -> Any:
+    def call(self, action: str, data: dict[str, Any] | None = None, *, upload: Path | None = None,
+             body: IO[bytes] | None = None, before_retry: Callable[[], Any] | None = None) -> Any:
         """Call an action with retries on transient failures.
 
-        ``upload`` streams that file as the ``upload`` field. ``before_retry`` runs before each retry
-        of a write and may return a non-None value to stop retrying and use it as the result: a create
-        whose response was lost may have happened, and must not happen twice.
+        ``upload`` streams that file as the ``upload`` field; ``body`` is a ready JSON body (a file
+        object, rewound for each attempt) sent instead of ``data``. ``before_retry`` runs before each
+        retry and may return a non-None value to stop retrying and use it as the result: a write whose
+        response was lost may have happened, and must not happen twice.
         """
+        self._breaker.check(self.url)
         is_write = not action.endswith(READ_ACTION_SUFFIXES)
+        uncertain = False
         for attempt in range(1, self.retry.attempts + 1):
             if attempt > 1 and before_retry is not None:
                 found = before_retry()
                 if found is not None:
+                    self._journal(action, data, is_write, "hecha")
                     return found
             try:
-                return self._call_once(action, data or {}, upload, is_write)
+                answer = self._call_once(action, data or {}, upload, body, is_write)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                     _RetryableStatus) as error:
-                retry_after = error.retry_after if isinstance(error, _RetryableStatus) else None
+                uncertain = uncertain or not _never_reached(error)
                 if attempt == self.retry.attempts:
-                    raise TransientError(
+                    self._journal(action, data, is_write and uncertain, "posible")
+                    reason = f"{_describe(error)} tras {attempt} intentos de '{action}'"
+                    self._breaker.trip(reason)
+                    raise PortalUnavailableError(
                         f"CKAN en {self.url} no respondió a '{action}' tras {attempt} intentos "
                         f"({_describe(error)}). Se reintentará más tarde.") from error
+                retry_after = error.retry_after if isinstance(error, _RetryableStatus) else None
                 wait = self.retry.delay(attempt, retry_after)
                 log.warning("CKAN %s: %s; reintento %d en %.1f s", action, _describe(error), attempt, wait)
                 time.sleep(wait)
+            else:
+                self._breaker.reset()
+                self._journal(action, data, is_write, "hecha")
+                return answer
         raise AssertionError("unreachable")
 
-    def _call_once(self, action: str, data: dict[str, Any], upload: Path | None, is_write: bool) -> Any:
+    def _journal(self, action: str, data: dict[str, Any] | None, is_write: bool, outcome: str) -> None:
+        if is_write and self.on_write is not None:
+            data = data or {}
+            target = data.get("name") or data.get("id") or data.get("resource_id") or data.get("package_id")
+            self.on_write({"accion": action, "objeto": target, "resultado": outcome})
+
+    def _call_once(self, action: str, data: dict[str, Any], upload: Path | None, body: IO[bytes] | None,
+                   is_write: bool) -> Any:
         with self._count_lock:
             self.calls += 1
             self.writes += int(is_write)
         kwargs = {"timeout": self.timeout}
+        if body is not None:
+            body.seek(0)
+            return self._classified(action, lambda: self._ckan.call_raw(action, body, kwargs))
         if upload is None:
-            return self._call_classified(action, data, None, kwargs)
+            return self._classified(action, lambda: self._ckan.call_action(action, data, requests_kwargs=kwargs))
         content_type = mimetypes.guess_type(upload.name)[0] or "application/octet-stream"
         with upload.open("rb") as handle:
-            return self._call_classified(action, data, {"upload": (upload.name, handle, content_type)}, kwargs)
+            files = {"upload": (upload.name, handle, content_type)}
+            return self._classified(action, lambda: self._ckan.call_action(action, data, files=files,
+                                                                           requests_kwargs=kwargs))
 
-    def _call_classified(self, action, data, files, kwargs) -> Any:
+    @staticmethod
+    def _classified(action: str, send: Callable[[], Any]) -> Any:
         try:
-            return self._ckan.call_action(action, data, files=files, requests_kwargs=kwargs)
+            return send()
         except ckanapi.NotAuthorized as error:
             raise NotAuthorizedError(action, str(error)) from error
         except ckanapi.ValidationError as error:
@@ -166,6 +250,14 @@ class NotAuthorizedError(TerminalError):
     def __init__(self, action: str, detail: str):
         super().__init__(f"CKAN no autorizó '{action}': {detail[:300]}")
         self.action = action
+
+
+def _never_reached(error: Exception) -> bool:
+    """A refused connection or 429 means CKAN never ran the call: nothing may have been written."""
+    if isinstance(error, _RetryableStatus):
+        return error.status == 429
+    return isinstance(error, requests.exceptions.ConnectTimeout) or (
+        isinstance(error, requests.ConnectionError) and "refused" in str(error).lower())
 
 
 def _describe(error: Exception) -> str:

@@ -17,6 +17,8 @@ from pathlib import Path
 import ckanapi
 import pytest
 
+from transparencia.publishers.ckan_client import reset_breakers
+
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts" / "ckan-local"
 DEFAULT_BASE = "/tmp/transparencia-ckan"
 
@@ -31,7 +33,9 @@ class CkanServer:
         return ckanapi.RemoteCKAN(self.url, apikey=self.token)
 
     def start(self) -> None:
+        """Start (or restart) the server; the client's circuit breakers start closed, as in a new run."""
         _run_script("start.sh", self.base)
+        reset_breakers()
 
     def stop_web(self) -> None:
         """Stop only the CKAN web process (start() brings it back)."""

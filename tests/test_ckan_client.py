@@ -13,7 +13,13 @@ import requests
 from requests.adapters import BaseAdapter
 
 from transparencia.errors import TerminalError, TransientError
-from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, RetryPolicy
+from transparencia.publishers.ckan_client import (
+    CkanClient,
+    NotAuthorizedError,
+    PortalUnavailableError,
+    RetryPolicy,
+    reset_breakers,
+)
 
 
 class ScriptedAdapter(BaseAdapter):
@@ -51,6 +57,7 @@ SLEEPS: list[float] = []
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
     SLEEPS.clear()
+    reset_breakers()
     monkeypatch.setattr("transparencia.publishers.ckan_client.time.sleep", SLEEPS.append)
 
 
@@ -81,6 +88,35 @@ def test_exhausted_retries_raise_a_spanish_transient_error():
     with pytest.raises(TransientError, match="no respondió a 'resource_create' tras 3 intentos"):
         client.call("resource_create", {"name": "x"})
     assert len(adapter.requests) == 3
+
+
+def test_a_portal_that_stopped_answering_fails_every_later_call_at_once():
+    client, adapter = client_with([requests.ConnectionError("connection reset by peer")] * 3 + [OK])
+    with pytest.raises(PortalUnavailableError):
+        client.call("package_show", {"id": "x"})
+    other, other_adapter = client_with([OK])
+    with pytest.raises(PortalUnavailableError, match="se detuvo la publicación de lo que faltaba"):
+        other.call("resource_create", {"name": "y"})
+    assert len(adapter.requests) == 3 and other_adapter.requests == [] and len(SLEEPS) == 2
+
+
+def test_every_write_that_happened_or_may_have_happened_is_reported():
+    journal = []
+    client, _ = client_with([OK, requests.ReadTimeout("lost"), OK, (503, "down", {})])
+    client.on_write = journal.append
+    client.call("package_show", {"id": "x"})
+    client.call("resource_create", {"name": "R"})
+    client_two, _ = client_with([requests.ReadTimeout("lost")] * 3)
+    client_two.on_write = journal.append
+    with pytest.raises(PortalUnavailableError):
+        client_two.call("resource_patch", {"id": "r1"})
+    reset_breakers()
+    client_three, _ = client_with([requests.ConnectionError("Connection refused")] * 3)
+    client_three.on_write = journal.append
+    with pytest.raises(PortalUnavailableError):
+        client_three.call("resource_delete", {"id": "r2"})
+    assert journal == [{"accion": "resource_create", "objeto": "R", "resultado": "hecha"},
+                       {"accion": "resource_patch", "objeto": "r1", "resultado": "posible"}]
 
 
 def test_explicit_connect_and_read_timeouts_are_sent():
