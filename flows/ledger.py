@@ -4,12 +4,17 @@ It answers "what exactly happened in this run": the inputs with their sha256, th
 written, every finding, every publish action, how long each step took, the final status of each
 item and the Prefect flow-run id to find the logs. It never holds secrets: URLs are masked and
 tokens never reach it.
+
+Writes to a portal are journaled as they happen (``WriteJournal``, one JSON line per write call
+that happened or may have happened, beside the ledger), so a run that fails or is killed midway
+still tells exactly what it changed: the ledger folds the journal in when it is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,6 +25,37 @@ from typing import Any
 def new_run_id() -> str:
     """Sortable and unique: UTC time of the start plus a short random suffix."""
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+class WriteJournal:
+    """Append-only JSON lines of portal writes, shared by the run's tasks (threads or processes)."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path, tags: dict[str, str] | None = None):
+        self.path = Path(path)
+        self.tags = tags or {}
+
+    def tagged(self, **tags: str) -> WriteJournal:
+        """The same journal, each entry marked with ``tags`` (e.g. the lease's writes)."""
+        return WriteJournal(self.path, {**self.tags, **tags})
+
+    @classmethod
+    def for_run(cls, data_dir: Path, period: str, run_id: str) -> WriteJournal:
+        return cls(Path(data_dir) / "runs" / period / f"{run_id}.escrituras.jsonl")
+
+    def append(self, entry: dict[str, Any]) -> None:
+        line = json.dumps({"momento": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **entry, **self.tags},
+                          ensure_ascii=False)
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @dataclass
@@ -42,6 +78,9 @@ class RunLedger:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     withdrawal: dict[str, Any] | None = None  # what ``transparencia retirar`` removed, when and why
+    portal_writes: list[dict[str, Any]] = field(default_factory=list)  # from the WriteJournal
+    verification: list[dict[str, Any]] = field(default_factory=list)  # read-back checks after publishing
+    outage: str | None = None  # set when the portal stopped answering mid-run
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 
     def time(self, key: str, step: str, seconds: float) -> None:
@@ -49,7 +88,12 @@ class RunLedger:
 
     @property
     def writes(self) -> int:
-        return sum(p.get("writes", 0) for p in self.publish) + sum(1 for o in self.outputs if o.get("written"))
+        """Local outputs written, plus the portal's write calls (journaled, so failed runs count too) or,
+        for the local catalog, the publish actions. The portal lease's own writes are not counted."""
+        local = sum(1 for o in self.outputs if o.get("written"))
+        if self.target == "ckan":
+            return local + sum(1 for w in self.portal_writes if w.get("tipo") != "bloqueo")
+        return local + sum(p.get("writes", 0) for p in self.publish)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,10 +103,12 @@ class RunLedger:
             "started_at": self.started_at, "finished_at": self.finished_at,
             "writes": self.writes, "items": self.items, "inputs": self.inputs, "outputs": self.outputs,
             "findings": self.findings, "publish": self.publish, "timings": self.timings,
-            "errors": self.errors, **({"withdrawal": self.withdrawal} if self.withdrawal else {}),
+            "errors": self.errors, "portal_writes": self.portal_writes, "verification": self.verification,
+            **({"withdrawal": self.withdrawal} if self.withdrawal else {}),
         }
 
     def write(self, data_dir: Path) -> Path:
+        self.portal_writes = WriteJournal.for_run(data_dir, self.period, self.run_id).entries()
         self.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.time("run", "total", time.perf_counter() - self._clock)
         path = Path(data_dir) / "runs" / self.period / f"{self.run_id}.json"

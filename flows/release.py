@@ -22,6 +22,7 @@ result attached) so the Prefect UI and the CLI's exit code agree.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,10 @@ from prefect.states import Failed, State
 from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError, TransientError, TransparenciaError
 from transparencia.flows import stages
-from transparencia.flows.ledger import RunLedger, new_run_id
+from transparencia.flows.ledger import RunLedger, WriteJournal, new_run_id
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
 from transparencia.flows.stages import PublishedMonth
+from transparencia.publishers.ckan_client import PortalUnavailableError
 from transparencia.publishers.public import describe_source, public_error
 from transparencia.reports import compliance
 from transparencia.reports.compliance import (
@@ -63,6 +65,8 @@ def retry_if_transient(task, task_run, state) -> bool:
     """Retry only what may pass: TransientError. Everything else is terminal."""
     try:
         state.result()
+    except PortalUnavailableError:
+        return False  # the breaker is open: retrying within seconds only repeats the answer
     except TransientError:
         return True
     except Exception:
@@ -148,15 +152,16 @@ def validate_task(config: InstitutionConfig, extraction: ExtractedTable, item: I
 @task(name="publicar", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient,
       cache_policy=NO_CACHE, task_run_name="publicar-{item.code}")
 def publish_task(config: InstitutionConfig, item: Item, period: Period, extraction: ExtractedTable,
-                 report: ValidationReport, directorate: str, target: Target, dry_run: bool) -> PublishedMonth | None:
-    return stages.publish_month(config, item, period, extraction, report, directorate, target, dry_run)
+                 report: ValidationReport, directorate: str, target: Target, dry_run: bool,
+                 journal: WriteJournal | None = None) -> PublishedMonth | None:
+    return stages.publish_month(config, item, period, extraction, report, directorate, target, dry_run, journal)
 
 
 @task(name="publicar-informe", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient,
       cache_policy=NO_CACHE)
 def publish_report_task(config: InstitutionConfig, report: ComplianceReport, paths: dict[str, Path],
-                        target: Target, dry_run: bool) -> dict[str, Any]:
-    return stages.publish_report(config, report, paths, target, dry_run)
+                        target: Target, dry_run: bool, journal: WriteJournal | None = None) -> dict[str, Any]:
+    return stages.publish_report(config, report, paths, target, dry_run, journal)
 
 
 # --------------------------------------------------------------------------- collecting outcomes
@@ -241,6 +246,8 @@ def _dataset_outcome(config: InstitutionConfig, item: Item, period: Period, chai
     try:
         published = chain.publish.result()
     except Exception as exc:
+        if isinstance(exc, PortalUnavailableError):
+            ledger.outage = exc.message
         ledger.errors.append(f"{item.code}: No se pudo publicar: {_error_message(exc)}")
         return _replace(checked, publishing=Publishing.FAILED, reason=f"No se pudo publicar: {public_error(exc)}")
     facts.update(url=published.url, last_update=published.updated)
@@ -321,8 +328,43 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     ledger = RunLedger(run_id=new_run_id(), period=str(month), institution=config.institution.acronym,
                        target=chosen, dry_run=dry_run, config=str(config.path), flow_run_id=_flow_run_id(),
                        task_runner=type(monthly_release.task_runner).__name__)
+    journal = WriteJournal.for_run(config.data_dir, str(month), ledger.run_id)
     logger.info("Publicación de %s, período %s, destino %s", config.institution.acronym, month, chosen)
+    try:
+        with ExitStack() as held:
+            if chosen is Target.CKAN:
+                _prepare_portal(config, month, ledger, journal, dry_run, held)
+            report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress)
+    except BaseException as exc:
+        if journal.entries():  # a run that wrote and then failed still says what it wrote
+            ledger.errors.append(_error_message(exc))
+            ledger.write(config.data_dir)
+        raise
+    logger.info("%s; registro de la ejecución: %s", report.headline, result.ledger_path)
+    if result.exit_code:
+        return Failed(message=f"{report.headline}: hay puntos que no se publicaron", data=result)
+    return result
 
+
+def _prepare_portal(config: InstitutionConfig, month: Period, ledger: RunLedger, journal: WriteJournal,
+                    dry_run: bool, held: ExitStack) -> None:
+    """Before any extraction: pre-flight checks, then (real runs) the portal lease and the left-over sweep."""
+    from transparencia.publishers.ckan_client import reset_breakers
+
+    reset_breakers()
+    publisher = stages.make_publisher(config, Target.CKAN, journal)
+    organization = config.institution.organization
+    publisher.preflight(organization, config.institution.name, create_organization=not dry_run)
+    if dry_run:
+        return
+    lease_holder = stages.make_publisher(config, Target.CKAN, journal.tagged(tipo="bloqueo"))
+    held.enter_context(lease_holder.lease(organization, str(month), ledger.run_id))
+    for leftover in publisher.sweep_leftovers(organization):
+        get_run_logger().info("Restos de una publicación interrumpida eliminados: %s", leftover)
+
+
+def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry_run: bool, ledger: RunLedger,
+                   journal: WriteJournal, progress: Any) -> tuple[ComplianceReport, ReleaseResult]:
     from transparencia.sources.registry import planned_extractions
 
     chains: dict[str, Chain] = {}
@@ -335,7 +377,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
         extract_f = extract.submit(config, source, code, month, ledger.run_id)
         validate_f = validate_task.submit(config, extract_f, item, month)
         publish_f = publish.submit(config, item, month, extract_f, validate_f, source.directorate_name,
-                                        chosen, dry_run)
+                                   chosen, dry_run, journal)
         chains[code] = Chain(source, extract_f, validate_f, publish_f)
     _wait(chains, progress)
 
@@ -349,21 +391,34 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     result = ReleaseResult(str(month), ledger.run_id, ledger.flow_run_id, chosen, dry_run, report.to_dict(),
                            due=sorted({*chains, *(d.item for d in config.documents)}))
     _record_inputs(config, str(month), ledger)
-    if not dry_run:
-        paths = compliance.write_report(report, config.data_dir / "reports" / str(month))
-        result.report_paths = {fmt: str(p) for fmt, p in paths.items()}
-        try:
-            ledger.publish.append(publish_report_task(config, report, paths, chosen, dry_run))
-        except Exception as exc:
-            ledger.errors.append(f"Informe de cumplimiento: {_error_message(exc)}")
+    if ledger.outage:
+        ledger.errors.append(f"{ledger.outage} No se reescribió el informe de cumplimiento local: sigue el de la "
+                             "última publicación completa.")
+    elif not dry_run:
+        _report_and_verify(config, report, month, chosen, ledger, journal, result)
     ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}
                     for i in items}
-    result.errors, result.writes = ledger.errors, ledger.writes
     result.ledger_path = str(ledger.write(config.data_dir))
-    logger.info("%s; registro de la ejecución: %s", report.headline, result.ledger_path)
-    if result.exit_code:
-        return Failed(message=f"{report.headline}: hay puntos que no se publicaron", data=result)
-    return result
+    result.errors, result.writes = ledger.errors, ledger.writes
+    return report, result
+
+
+def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, month: Period, chosen: Target,
+                       ledger: RunLedger, journal: WriteJournal, result: ReleaseResult) -> None:
+    """Write and publish the compliance report, then read back what was published and check it."""
+    from transparencia.publishers.verification import verify_period
+
+    paths = compliance.write_report(report, config.data_dir / "reports" / str(month))
+    result.report_paths = {fmt: str(p) for fmt, p in paths.items()}
+    try:
+        ledger.publish.append(publish_report_task(config, report, paths, chosen, False, journal))
+    except Exception as exc:
+        ledger.errors.append(f"Informe de cumplimiento: {_error_message(exc)}")
+    published = [i.code for i in report.items if i.kind == "dataset"
+                 and i.status in (ItemStatus.PUBLISHED, ItemStatus.PUBLISHED_WITH_WARNINGS)]
+    checks = verify_period(config, str(month), chosen, items=published)
+    ledger.verification = [c.to_dict() for c in checks]
+    ledger.errors.extend(f"Verificación: {c.describe()}" for c in checks if not c.ok)
 
 
 def _record_inputs(config: InstitutionConfig, period: str, ledger: RunLedger) -> None:

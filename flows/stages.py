@@ -8,7 +8,6 @@ published, so the earlier months stay as they are. A dry run stores nothing and 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,10 @@ import pandas as pd
 
 from transparencia.domain import Period, Target
 from transparencia.errors import ConfigError, TransparenciaError
+from transparencia.flows.ledger import WriteJournal
 from transparencia.flows.store import MonthStore
 from transparencia.publishers.base import Publisher
+from transparencia.publishers.verification import write_manifest
 from transparencia.reports import compliance
 from transparencia.schemas.catalog import Item
 from transparencia.sources.config import InstitutionConfig
@@ -50,8 +51,10 @@ def validate_month(config: InstitutionConfig, item: Item, period: Period, extrac
     return validate(extraction, item, period=period, published=published)
 
 
-def make_publisher(config: InstitutionConfig, target: Target) -> Publisher:
-    """The backend for ``target``; CKAN settings come from the configuration, else CKAN_URL/CKAN_API_TOKEN(_FILE)."""
+def make_publisher(config: InstitutionConfig, target: Target, journal: WriteJournal | None = None) -> Publisher:
+    """The backend for ``target``; CKAN settings come from the configuration, else CKAN_URL/CKAN_API_TOKEN(_FILE).
+
+    A CKAN publisher reports every write call to ``journal`` (the run ledger's write journal)."""
     if target is Target.LOCAL:
         from transparencia.publishers.local import LocalCatalog
 
@@ -59,15 +62,13 @@ def make_publisher(config: InstitutionConfig, target: Target) -> Publisher:
     if target is Target.CKAN:
         from transparencia.publishers.ckan import CkanPublisher
 
-        ckan = config.publish.ckan
-        if ckan is None or os.environ.get("CKAN_URL"):
-            return CkanPublisher.from_env()
-        return CkanPublisher(ckan.resolve_url(), ckan.resolve_token())
+        return CkanPublisher.for_config(config, on_write=journal.append if journal is not None else None)
     raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(Target)}")
 
 
 def publish_month(config: InstitutionConfig, item: Item, period: Period, extraction: Extraction,
-                  report: ValidationReport, directorate: str, target: Target, dry_run: bool) -> PublishedMonth | None:
+                  report: ValidationReport, directorate: str, target: Target, dry_run: bool,
+                  journal: WriteJournal | None = None) -> PublishedMonth | None:
     """Store and publish a valid month; None for a rejected one (neither stored nor published)."""
     if not report.valid:
         return None
@@ -87,7 +88,9 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
                           directorate=directorate)
     out_dir = config.data_dir / "build" / config.institution.organization / item.slug
     dataset, resources = render_release(release, out_dir, config.publish.formats)
-    result = make_publisher(config, target).sync(dataset, resources, dry_run=dry_run)
+    if not dry_run:  # what the target must hold, for the read-back verification
+        write_manifest(out_dir, month, dataset, resources, len(history), history["periodo"].astype(str).unique())
+    result = make_publisher(config, target, journal).sync(dataset, resources, dry_run=dry_run)
     if result.error:
         raise TransparenciaError(result.error)
     return PublishedMonth(
@@ -117,12 +120,13 @@ def month_online(config: InstitutionConfig, item: Item, period: Period, target: 
 
 
 def publish_report(config: InstitutionConfig, report: compliance.ComplianceReport, paths: dict[str, Path],
-                   target: Target, dry_run: bool) -> dict[str, Any]:
+                   target: Target, dry_run: bool, journal: WriteJournal | None = None) -> dict[str, Any]:
     """Publish the compliance report's files to the report dataset."""
     inst = config.institution
     dataset = compliance.report_dataset(report, inst.organization, inst.license_id, inst.maintainer,
                                         inst.maintainer_email)
-    result = make_publisher(config, target).sync(dataset, compliance.report_resources(report, paths), dry_run=dry_run)
+    result = make_publisher(config, target, journal).sync(dataset, compliance.report_resources(report, paths),
+                                                          dry_run=dry_run)
     if result.error:
         raise TransparenciaError(result.error)
     return result.to_dict()

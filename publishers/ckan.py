@@ -82,16 +82,24 @@ class CkanPublisher:
             raise ConfigError("Falta el token de CKAN: defina CKAN_API_TOKEN o CKAN_API_TOKEN_FILE.")
         return cls(url, token, **options)
 
+    @classmethod
+    def for_config(cls, config, **options: Any) -> CkanPublisher:
+        """From the configuration's ``publish.ckan``; CKAN_URL in the environment (or no section) means ``from_env``."""
+        ckan = config.publish.ckan
+        if ckan is None or os.environ.get("CKAN_URL"):
+            return cls.from_env(**options)
+        return cls(ckan.resolve_url(), ckan.resolve_token(), **options)
+
     def __repr__(self) -> str:
         return f"CkanPublisher({self.client.url!r})"
 
     # -- one run: pre-flight, lease, left-overs ---------------------------------------------------
 
-    def preflight(self, organization: str, title: str | None = None) -> str:
+    def preflight(self, organization: str, title: str | None = None, *, create_organization: bool = True) -> str:
         """Fail within seconds, before any extraction, when the portal cannot take this run (ConfigError)."""
         quick = CkanClient(self.client.url, self._token, retry=PREFLIGHT_RETRY, connect_timeout=5.0,
                            read_timeout=15.0, on_write=self.client.on_write)
-        return preflight(quick, organization, title)
+        return preflight(quick, organization, title, create_organization=create_organization)
 
     def lease(self, organization: str, period: str, run_id: str, **options: Any) -> PortalLease:
         """The institution+period lease on the portal (a context manager; see ``ckan_portal``)."""

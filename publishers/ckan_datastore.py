@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import tempfile
 from collections.abc import Iterator
@@ -127,7 +128,15 @@ def _local_checksum(values: list[Any], kind: str) -> Decimal:
 
 
 def expected_fingerprint(table: DatastoreTable) -> TableFingerprint:
-    """The fingerprint of the rows as they are sent (the same JSON-ready values), from the Parquet file."""
+    """The fingerprint of the rows as they are sent (the same JSON-ready values), from the Parquet file.
+
+    Cached per file version: the manifest, the publisher and the verification ask for the same one."""
+    stat = table.rows_path.stat()
+    return _fingerprint_of(table, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _fingerprint_of(table: DatastoreTable, _mtime_ns: int, _size: int) -> TableFingerprint:
     kinds = {f.id: f.type for f in table.fields if _checksum_expression(f.id, f.type)}
     totals = dict.fromkeys(kinds, Decimal(0))
     rows = 0

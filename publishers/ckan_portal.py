@@ -51,8 +51,11 @@ class LeaseHeldError(ConfigError):
 # --------------------------------------------------------------------------- pre-flight
 
 
-def preflight(client: CkanClient, organization: str, title: str | None = None) -> str:
-    """Check portal, DataStore, token and organization; return the user's name. Raises ``ConfigError``."""
+def preflight(client: CkanClient, organization: str, title: str | None = None, *,
+              create_organization: bool = True) -> str:
+    """Check portal, DataStore, token and organization; return the user's name. Raises ``ConfigError``.
+
+    A missing organization is created when ``create_organization`` and the user may (not in a dry run)."""
     url = client.url
     try:
         status = client.call("status_show")
@@ -69,7 +72,7 @@ def preflight(client: CkanClient, organization: str, title: str | None = None) -
         raise ConfigError(f"El portal {url} no tiene activado el DataStore (extensión 'datastore'): pida a sus "
                           "administradores que lo activen; sin él no se publican las tablas consultables.")
     user = _user(client)
-    _ensure_organization(client, organization, title, user)
+    _ensure_organization(client, organization, title, user, create_organization)
     return user
 
 
@@ -89,12 +92,16 @@ def _user(client: CkanClient) -> str:
     return user["name"]
 
 
-def _ensure_organization(client: CkanClient, organization: str, title: str | None, user: str) -> None:
+def _ensure_organization(client: CkanClient, organization: str, title: str | None, user: str,
+                         create: bool) -> None:
     ask = (f"pida a los administradores del portal {client.url} que creen la organización '{organization}' "
            f"y den al usuario '{user}' el rol de editor (o administrador) en ella")
     try:
         client.call("organization_show", {"id": organization, "include_datasets": False, "include_users": False})
     except ckanapi.NotFound:
+        if not create:
+            raise ConfigError(f"La organización '{organization}' no existe en el portal: una ejecución real la "
+                              "creará si el token puede; si no, " + ask + ".") from None
         try:
             client.call("organization_create", {"name": organization, "title": title or organization})
             log.info("Organización %s creada en %s", organization, client.url)
@@ -237,6 +244,7 @@ class PortalLease:
             try:
                 self.client.call("package_revise", {
                     "match": {"id": package["id"], "metadata_modified": package["metadata_modified"]},
+                    "filter": ["-extras"],  # replace the list: ``update`` alone merges lists by index
                     "update": {"extras": [{"key": k, "value": v} for k, v in sorted(extras.items())]}})
                 return
             except TerminalError as error:

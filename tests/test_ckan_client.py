@@ -181,3 +181,17 @@ def test_from_env_reads_the_token_from_the_variable_or_the_file(tmp_path, monkey
     assert "secreto" not in repr(from_file)
     monkeypatch.setenv("CKAN_API_TOKEN", "secreto-de-la-variable")
     assert CkanPublisher.from_env().client._ckan.apikey == "secreto-de-la-variable"
+
+
+def test_a_missing_organization_the_token_cannot_create_says_what_to_ask_the_admins():
+    from transparencia.errors import ConfigError
+    from transparencia.publishers.ckan_portal import preflight
+
+    status = (200, {"success": True, "result": {"ckan_version": "2.11.6", "extensions": ["datastore"]}}, {})
+    user = (200, {"success": True, "result": {"name": "oficial"}}, {})
+    missing = (404, {"success": False, "error": {"__type": "Not Found Error", "message": "Not found"}}, {})
+    denied = (403, {"success": False, "error": {"__type": "Authorization Error", "message": "Access denied"}}, {})
+    client, _ = client_with([status, user, missing, denied])
+    with pytest.raises(ConfigError, match="pida a los administradores del portal http://ckan.test que creen la "
+                                          "organización 'snm' y den al usuario 'oficial' el rol de editor"):
+        preflight(client, "snm", "Servicio Nacional de Migración")

@@ -1,9 +1,12 @@
 """The demo month published to the real local CKAN through the flow."""
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from transparencia.cli import app
 from transparencia.flows.release import run_release
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
@@ -33,5 +36,21 @@ def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, tmp_path, mon
     assert report["title"] == "Informe de cumplimiento de transparencia"
     assert {r["name"] for r in report["resources"]} >= {"Informe de cumplimiento 2025-01 (HTML)"}
 
+    ledger = json.loads(Path(result.ledger_path).read_text(encoding="utf-8"))
+    assert result.errors == [] and ledger["verification"]
+    assert all(check["correcto"] for check in ledger["verification"]), ledger["verification"]
+    assert {"histórico", "recursos"} <= {c["comprobacion"] for c in ledger["verification"]}
+    assert any(c["comprobacion"].startswith("DataStore") for c in ledger["verification"])
+    assert ledger["portal_writes"] and ledger["writes"] > 0
+
     again = run_release("2025-01", tmp_path / "institution.yaml", target="ckan")
     assert again.writes == 0
+
+    verify = ["verificar", "--period", "2025-01", "--target", "ckan", "--config", str(tmp_path / "institution.yaml")]
+    checked = CliRunner().invoke(app, verify)
+    assert checked.exit_code == 0, checked.output
+    assert "correcto" in checked.output and "no coincide" not in checked.output
+    planilla = next(r for r in ckan.action.package_show(id="snm-planilla")["resources"] if r.get("datastore_active"))
+    ckan.action.datastore_delete(resource_id=planilla["id"], filters={"periodo": "2025-01"}, force=True)
+    drifted = CliRunner().invoke(app, verify)
+    assert drifted.exit_code == 1 and "no coincide" in drifted.output

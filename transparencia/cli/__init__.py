@@ -59,4 +59,4 @@ def friendly_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-from transparencia.cli import items, monitor, run, template, validate, withdraw  # noqa: E402,F401  (registers the commands)
+from transparencia.cli import items, monitor, run, template, validate, verify, withdraw  # noqa: E402,F401  (registers the commands)

@@ -26,6 +26,19 @@ STATUS_STYLE = {
 }
 
 
+def _check_portal(config: Path, target: str | None, dry_run: bool) -> None:
+    """Fail within seconds, before Prefect starts and anything is extracted, when the portal cannot take the run."""
+    from transparencia.sources.config import load_config
+
+    institution = load_config(config)
+    if (target or institution.publish.target) != "ckan":
+        return
+    from transparencia.publishers.ckan import CkanPublisher
+
+    CkanPublisher.for_config(institution).preflight(institution.institution.organization, institution.institution.name,
+                                                    create_organization=not dry_run)
+
+
 def _release(period: Period, config: Path, target: str | None, dry_run: bool, runner: str,
              dask_address: str | None):
     """Run the flow with one progress bar per item; return the result."""
@@ -142,6 +155,7 @@ def run_command(
         result = _national(str(month), config, chosen, dry_run, dask_address, workers)
         _national_summary(result)
         sys.exit(result.exit_code)
+    _check_portal(config[0], chosen, dry_run)
     result = _release(month, config[0], chosen, dry_run, task_runner, dask_address)
     _summary(result)
     sys.exit(result.exit_code)

@@ -1,0 +1,228 @@
+"""Read back what is published for a month and compare it with what was validated and rendered.
+
+When a month is published, ``write_manifest`` records beside the rendered files
+(``<data_dir>/build/<organization>/<slug>/manifiesto-<period>.json``, local only) what the target must
+hold: each resource's name and sha256, each DataStore table's fingerprint and data dictionary, and
+the history's rows and months. ``verify_period`` then reads the target back:
+
+* every expected resource present exactly once (and no staging left-overs);
+* the sha256 of the bytes downloaded from the target (this month's files, the history, the
+  dictionary: older months were checked when they were published);
+* each DataStore table's row count and column checksums, and its data dictionary (CKAN);
+* the history equal to the union of the stored months (its rows and its months).
+
+``transparencia verificar`` prints the checks as a table; ``run`` calls the same function after a
+real publish and fails the run when a check fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ckanapi
+import requests
+
+from transparencia.publishers.base import DatasetSpec, ResourceFile
+from transparencia.publishers.ckan_datastore import (
+    TableFingerprint,
+    datastore_fields,
+    expected_fingerprint,
+    published_dictionary,
+    published_fingerprint,
+)
+from transparencia.publishers.ckan_portal import RETIRED_SUFFIX, STAGING_SUFFIX
+from transparencia.publishers.formats import sha256_file
+
+MANIFEST = "manifiesto-{period}.json"
+HISTORY_MARK = "histórico"
+
+
+@dataclass(frozen=True)
+class Check:
+    item: str  # item code
+    dataset: str
+    what: str  # Spanish: "recursos", "sha256", "DataStore", "diccionario", "histórico"
+    ok: bool
+    detail: str = ""
+
+    def describe(self) -> str:
+        return f"{self.item} {self.dataset}: {self.what}: {self.detail or ('correcto' if self.ok else 'no coincide')}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"punto": self.item, "conjunto": self.dataset, "comprobacion": self.what, "correcto": self.ok,
+                "detalle": self.detail}
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def write_manifest(out_dir: Path, period: str, dataset: DatasetSpec, resources: Sequence[ResourceFile],
+                   history_rows: int, history_periods: Sequence[str]) -> Path:
+    """Record what the target must hold for this month (read by ``verify_period``)."""
+    document = {
+        "periodo": period, "conjunto": dataset.name, "organizacion": dataset.organization,
+        "recursos": [_resource_entry(r) for r in resources],
+        "historico": {"filas": int(history_rows), "periodos": sorted(history_periods)},
+    }
+    path = Path(out_dir) / MANIFEST.format(period=period)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def _resource_entry(resource: ResourceFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {"nombre": resource.name, "formato": resource.format, "sha256": resource.sha256,
+                             "periodo": resource.period, "archivo": resource.path.name}
+    if resource.datastore is not None:
+        entry["datastore"] = {"huella": expected_fingerprint(resource.datastore).to_dict(),
+                              "campos": datastore_fields(resource.datastore)}
+    return entry
+
+
+def read_manifest(out_dir: Path, period: str) -> dict[str, Any] | None:
+    path = Path(out_dir) / MANIFEST.format(period=period)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def verify_period(config, period: str, target: str, items: Sequence[str] | None = None,
+                  publisher=None) -> list[Check]:
+    """Every check of every item published for ``period`` (or only ``items``) on ``target``."""
+    from transparencia.flows.stages import make_publisher
+    from transparencia.flows.store import MonthStore
+
+    organization = config.institution.organization
+    store = MonthStore(config.data_dir / "store", organization)
+    publisher = publisher or make_publisher(config, target)
+    checks: list[Check] = []
+    for item in config.catalog:
+        if item.kind != "dataset" or (items is not None and item.code not in items):
+            continue
+        manifest = read_manifest(config.data_dir / "build" / organization / item.slug, period)
+        if manifest is None:
+            if items is not None:
+                checks.append(Check(item.code, item.slug, "recursos", False,
+                                    "no hay registro local de lo publicado para este mes"))
+            continue
+        checks.extend(_history_checks(item.code, manifest, store, item.slug))
+        if target == "ckan":
+            checks.extend(_ckan_checks(item.code, manifest, publisher.client, period))
+        else:
+            checks.extend(_local_checks(item.code, manifest, Path(publisher.root), period))
+    return checks
+
+
+def _checked_here(entry: dict[str, Any], period: str) -> bool:
+    """This month's files, the history and the dictionary; older months were checked when published."""
+    return entry["periodo"] in (period, None)
+
+
+def _history_checks(code: str, manifest: dict[str, Any], store, slug: str) -> list[Check]:
+    months = store.months(slug)
+    rows = sum((store.meta(slug, m) or {}).get("rows", 0) for m in months)
+    history = manifest["historico"]
+    ok = history["filas"] == rows and history["periodos"] == months
+    detail = (f"{rows} filas de {len(months)} meses" if ok else
+              f"el histórico tiene {history['filas']} filas de {history['periodos']}; los meses validados "
+              f"suman {rows} filas de {months}")
+    return [Check(code, manifest["conjunto"], "histórico", ok, detail)]
+
+
+def _name_checks(code: str, dataset: str, expected: list[dict[str, Any]], names: Counter) -> list[Check]:
+    checks = []
+    missing = [e["nombre"] for e in expected if names[e["nombre"]] == 0]
+    repeated = [f"{n} ({c} veces)" for n, c in sorted(names.items()) if c > 1]
+    leftovers = [n for n in names if n.endswith((STAGING_SUFFIX, RETIRED_SUFFIX))]
+    problems = ([f"faltan: {', '.join(missing)}"] if missing else []) + \
+               ([f"repetidos: {', '.join(repeated)}"] if repeated else []) + \
+               ([f"restos: {', '.join(leftovers)}"] if leftovers else [])
+    checks.append(Check(code, dataset, "recursos", not problems,
+                        "; ".join(problems) or f"{len(expected)} recursos, una vez cada uno"))
+    return checks
+
+
+def _ckan_checks(code: str, manifest: dict[str, Any], client, period: str) -> list[Check]:
+    dataset = manifest["conjunto"]
+    try:
+        package = client.call("package_show", {"id": dataset})
+    except ckanapi.NotFound:
+        return [Check(code, dataset, "recursos", False, "el conjunto no está en el portal")]
+    published = package.get("resources", [])
+    checks = _name_checks(code, dataset, manifest["recursos"], Counter(r.get("name") or "" for r in published))
+    by_name = {r.get("name"): r for r in published}
+    for entry in manifest["recursos"]:
+        resource = by_name.get(entry["nombre"])
+        if resource is None or not _checked_here(entry, period):
+            continue
+        digest = _download_sha256(client, resource.get("url") or "")
+        checks.append(Check(code, dataset, f"sha256 {entry['nombre']}", digest == entry["sha256"],
+                            "coincide" if digest == entry["sha256"] else f"descargado {digest[:12]}…, "
+                            f"validado {entry['sha256'][:12]}…"))
+        if "datastore" in entry:
+            checks.extend(_datastore_checks(code, dataset, entry, resource, client))
+    return checks
+
+
+def _datastore_checks(code: str, dataset: str, entry: dict[str, Any], resource: dict[str, Any], client) -> list[Check]:
+    from transparencia.publishers.base import DatastoreField, DatastoreTable
+
+    fields = entry["datastore"]["campos"]
+    table = DatastoreTable(fields=tuple(DatastoreField(f["id"], f["type"], f["info"]["label"], f["info"]["notes"])
+                                        for f in fields), rows_path=Path())
+    wanted = entry["datastore"]["huella"]
+    expected = TableFingerprint(wanted["filas"], tuple(wanted["sumas"].items()))
+    found = published_fingerprint(client, resource["id"], table)
+    differences = expected.differences(found) if found else ["no hay tabla en el DataStore"]
+    checks = [Check(code, dataset, f"DataStore {entry['nombre']}", not differences,
+                    "; ".join(differences) or f"{expected.rows} filas y sumas de control iguales")]
+    dictionary = published_dictionary(client, resource["id"])
+    same = dictionary == fields
+    checks.append(Check(code, dataset, f"diccionario {entry['nombre']}", same,
+                        f"{len(fields)} columnas con tipo y descripción" if same else
+                        "los tipos, títulos o descripciones publicados difieren de los validados"))
+    return checks
+
+
+def _download_sha256(client, url: str) -> str:
+    digest = hashlib.sha256()
+    session = client._ckan.session
+    headers = {"Authorization": client._ckan.apikey}
+    try:
+        with session.get(url, headers=headers, stream=True, timeout=client.timeout) as response:
+            if response.status_code != 200:
+                return f"HTTP {response.status_code}"
+            for block in response.iter_content(1 << 20):
+                digest.update(block)
+    except requests.RequestException as error:
+        return f"descarga fallida ({type(error).__name__})"
+    return digest.hexdigest()
+
+
+def _local_checks(code: str, manifest: dict[str, Any], root: Path, period: str) -> list[Check]:
+    dataset = manifest["conjunto"]
+    folder = root / manifest["organizacion"] / dataset
+    metadata_path = folder / "metadatos.json"
+    if not metadata_path.exists():
+        return [Check(code, dataset, "recursos", False, "el conjunto no está en el catálogo local")]
+    records = json.loads(metadata_path.read_text(encoding="utf-8")).get("resources", [])
+    checks = _name_checks(code, dataset, manifest["recursos"], Counter(r["name"] for r in records))
+    by_name = {r["name"]: r for r in records}
+    for entry in manifest["recursos"]:
+        record = by_name.get(entry["nombre"])
+        if record is None or not _checked_here(entry, period):
+            continue
+        path = folder / record["file"]
+        digest = sha256_file(path) if path.exists() else "archivo ausente"
+        checks.append(Check(code, dataset, f"sha256 {entry['nombre']}", digest == entry["sha256"],
+                            "coincide" if digest == entry["sha256"] else f"{digest[:12]}… en lugar de "
+                            f"{entry['sha256'][:12]}…"))
+    return checks

@@ -1,0 +1,129 @@
+"""A loopback HTTP proxy in front of the real local CKAN that injects network faults.
+
+Tests script faults per CKAN action: ``proxy.plan("datastore_create", "drop", "pass")`` makes the
+first ``datastore_create`` reach CKAN and commit but loses its response (the connection is closed
+without an answer, as a gateway 502/504 or a client time-out would), the second pass through.
+Faults:
+
+* ``drop``      forward, let CKAN commit, then close the connection without a response
+* ``502``       forward, let CKAN commit, then answer 502 (a gateway that gave up)
+* ``500`` ``503`` ``429``   answer that status without forwarding (CKAN never sees the call)
+* ``slow``      forward, then hold the response ``delay`` seconds before sending it
+* ``hold``      wait ``delay`` seconds, then forward (a request queued in a congested network)
+* ``pass``      forward normally (also what unscripted calls get)
+
+Only 127.0.0.1 is ever contacted. ``proxy.seen`` lists (action, fault) in arrival order.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, delay: float = 2.0):
+        parts = urlsplit(upstream)
+        self.upstream_host, self.upstream_port = parts.hostname, parts.port or 80
+        self.delay = delay
+        self.plans: dict[str, deque[str]] = defaultdict(deque)
+        self.seen: list[tuple[str, str]] = []
+        self.forwarding: dict[str, threading.Event] = defaultdict(threading.Event)  # set when an action goes upstream
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def plan(self, action: str, *faults: str) -> None:
+        with self.lock:
+            self.plans[action].extend(faults)
+
+    def _next_fault(self, action: str) -> str:
+        with self.lock:
+            queue = self.plans.get(action)
+            fault = queue.popleft() if queue else "pass"
+            self.seen.append((action, fault))
+            return fault
+
+    def _handler(self):
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._relay()
+
+            def do_POST(self) -> None:
+                self._relay()
+
+            def _relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                action = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1] if "/api/" in self.path else "archivo"
+                fault = proxy._next_fault(action)
+                if fault in ("500", "503", "429"):
+                    self._answer(int(fault), b'{"error": "falla inyectada"}', {"Retry-After": "0"})
+                    return
+                if fault == "hold":
+                    time.sleep(proxy.delay)
+                proxy.forwarding[action].set()
+                try:
+                    status, headers, content = self._forward(body)
+                except OSError:  # CKAN is down: the client sees a dropped connection
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault == "502":
+                    self._answer(502, b"<html>Bad Gateway</html>", {})
+                    return
+                if fault == "slow":
+                    time.sleep(proxy.delay)
+                self._answer(status, content, headers)
+
+            def _forward(self, body: bytes | None) -> tuple[int, dict[str, str], bytes]:
+                connection = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=600)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS | {"host"}}
+                connection.request(self.command, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                content = response.read()
+                kept = {k: v for k, v in response.getheaders()
+                        if k.lower() not in HOP_HEADERS | {"content-length", "location"}}
+                connection.close()
+                return response.status, kept, content
+
+            def _answer(self, status: int, content: bytes, headers: dict[str, str]) -> None:
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(content)))
+                    self.end_headers()
+                    self.wfile.write(content)
+                except OSError:  # the client gave up waiting (a time-out under test)
+                    self.close_connection = True
+
+        return Handler

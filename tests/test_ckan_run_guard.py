@@ -1,0 +1,142 @@
+"""What a `--target ckan` run settles before publishing: pre-flight checks (exit 2 within seconds, nothing
+written locally) and one writer per institution and period (the portal lease), against the real CKAN."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from transparencia.publishers.ckan import CkanPublisher
+from transparencia.publishers.ckan_portal import LeaseHeldError
+from transparencia.sources.config import load_config
+from transparencia.sources.demo import write_month
+
+pytestmark = pytest.mark.ckan
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
+
+
+def institution(tmp_path: Path, organization: str) -> Path:
+    text = SAMPLE.read_text(encoding="utf-8").replace("organization: servicio-nacional-de-migracion",
+                                                      f"organization: {organization}")
+    path = tmp_path / "institution.yaml"
+    path.write_text(text, encoding="utf-8")
+    write_month(load_config(path), "2025-01", rows=10)
+    return path
+
+
+def run_cli(config: Path, url: str, token_file: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CKAN_URL": url, "CKAN_API_TOKEN_FILE": str(token_file)}
+    env.pop("CKAN_API_TOKEN", None)
+    return subprocess.run([sys.executable, "-m", "transparencia", "run", "--period", "2025-01", "--target", "ckan",
+                           "--config", str(config), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def token_file(tmp_path: Path, token: str) -> Path:
+    path = tmp_path / f"token-{uuid.uuid4().hex[:6]}"
+    path.write_text(token, encoding="utf-8")
+    return path
+
+
+def assert_fails_fast(done: subprocess.CompletedProcess, seconds: float, message: str, data_dir: Path) -> None:
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert seconds < 10, f"tardó {seconds:.1f} s"
+    assert message in " ".join(done.stderr.split()), done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (data_dir / "reports").exists() and not (data_dir / "publicado").exists()
+
+
+@pytest.mark.parametrize("case", ["puerto cerrado", "no es CKAN", "token equivocado", "archivo de token vacío"])
+def test_a_wrong_portal_or_token_exits_2_within_seconds_before_extracting(ckan_server, ckan_org, tmp_path, case):
+    config = institution(tmp_path, ckan_org)
+    url, token = ckan_server.url, token_file(tmp_path, ckan_server.token)
+    expected = {"puerto cerrado": "No se pudo conectar con el portal CKAN en http://127.0.0.1:9",
+                "no es CKAN": "responde, pero no es un portal CKAN",
+                "token equivocado": "no reconoce el token de CKAN",
+                "archivo de token vacío": "está vacío"}[case]
+    if case == "puerto cerrado":
+        url = "http://127.0.0.1:9"
+    elif case == "no es CKAN":
+        url = ckan_server.url + "/no-es-una-api"
+    elif case == "token equivocado":
+        token = token_file(tmp_path, "eyJ0b2tlbiI6Im5vLXZhbGlkbyJ9.no.valido")
+    else:
+        token = token_file(tmp_path, "")
+
+    started = time.perf_counter()
+    done = run_cli(config, url, token)
+
+    assert_fails_fast(done, time.perf_counter() - started, expected, load_config(config).data_dir)
+    assert ckan_server.token not in done.stdout + done.stderr
+
+
+def test_a_user_who_cannot_write_to_the_organization_is_told_what_to_ask_for(ckan_server, ckan_org, tmp_path):
+    admin = ckan_server.admin()
+    user = f"oficial-{uuid.uuid4().hex[:6]}"
+    admin.action.user_create(name=user, email=f"{user}@example.org", password=uuid.uuid4().hex)
+    token = admin.action.api_token_create(user=user, name="prueba")["token"]
+    config = institution(tmp_path, ckan_org)
+
+    started = time.perf_counter()
+    done = run_cli(config, ckan_server.url, token_file(tmp_path, token))
+
+    assert_fails_fast(done, time.perf_counter() - started,
+                      f"El usuario '{user}' no puede publicar en la organización '{ckan_org}': pida a los "
+                      "administradores de la organización", load_config(config).data_dir)
+
+
+def test_a_missing_organization_is_created_when_the_token_may(ckan_server):
+    missing = f"org-nueva-{uuid.uuid4().hex[:6]}"
+    publisher = CkanPublisher(ckan_server.url, ckan_server.token)
+
+    assert publisher.preflight(missing, "Institución nueva") == "ckan_admin"
+    assert ckan_server.admin().action.organization_show(id=missing)["title"] == "Institución nueva"
+
+
+def test_the_lease_admits_one_run_names_the_holder_and_expires(ckan_server, ckan_org):
+    first = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-01", "ejecucion-a")
+    second = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-01", "ejecucion-b")
+    other_month = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-02", "ejecucion-c")
+
+    with first:
+        with pytest.raises(LeaseHeldError, match=r"la inició .+@.+ \(proceso \d+, ejecución ejecucion-a\) el 20"):
+            second.acquire()
+        other_month.acquire()
+    second.acquire()  # released by the first
+    short = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-03", "caida", seconds=0.5)
+    short.acquire()  # and never released: a crashed run
+    time.sleep(1.0)
+    CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-03", "siguiente").acquire()
+
+    control = ckan_server.admin().action.package_show(id=f"{ckan_org}-transparencia-control")
+    assert control["private"] is True
+
+
+def test_two_concurrent_runs_end_with_one_set_of_resources(ckan_server, ckan_org, tmp_path):
+    config = institution(tmp_path, ckan_org)
+    token = token_file(tmp_path, ckan_server.token)
+    env = {**os.environ, "CKAN_URL": ckan_server.url, "CKAN_API_TOKEN_FILE": str(token)}
+    command = [sys.executable, "-m", "transparencia", "run", "--period", "2025-01", "--target", "ckan",
+               "--config", str(config)]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outcomes = [(run.wait(timeout=900), run.stdout.read(), run.stderr.read()) for run in runs]
+
+    codes = sorted(code for code, _out, _err in outcomes)
+    assert codes in ([1, 1], [1, 2]), outcomes  # the demo month has rejected items: a complete run exits 1
+    for code, _out, err in outcomes:
+        if code == 2:
+            assert "Ya hay una publicación en curso" in " ".join(err.split())
+    ckan = ckan_server.admin()
+    packages = ckan.action.package_search(fq=f"organization:{ckan_org}", rows=100, include_private=True)["results"]
+    for package in packages:
+        names = Counter(r["name"] for r in ckan.action.package_show(id=package["name"])["resources"])
+        assert all(n == 1 for n in names.values()), (package["name"], names)
+        assert not any(n.endswith((" (cargando)", " (reemplazado)")) for n in names)
+    assert "snm-planilla" in {p["name"] for p in packages}
