@@ -40,7 +40,7 @@ from transparencia.publishers.ckan_portal import RETIRED_SUFFIX, STAGING_SUFFIX
 from transparencia.publishers.formats import sha256_file
 
 MANIFEST = "manifiesto-{period}.json"
-HISTORY_MARK = "histórico"
+TYPE_ALIASES = {"int": "int4", "integer": "int4", "bigint": "int8", "float": "float8", "boolean": "bool"}
 
 
 @dataclass(frozen=True)
@@ -185,11 +185,16 @@ def _datastore_checks(code: str, dataset: str, entry: dict[str, Any], resource: 
     checks = [Check(code, dataset, f"DataStore {entry['nombre']}", not differences,
                     "; ".join(differences) or f"{expected.rows} filas y sumas de control iguales")]
     dictionary = published_dictionary(client, resource["id"])
-    same = dictionary == fields
+    same = dictionary is not None and _comparable(dictionary) == _comparable(fields)
     checks.append(Check(code, dataset, f"diccionario {entry['nombre']}", same,
                         f"{len(fields)} columnas con tipo y descripción" if same else
                         "los tipos, títulos o descripciones publicados difieren de los validados"))
     return checks
+
+
+def _comparable(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CKAN reports the Postgres name of a type ("int4" for "int")."""
+    return [{**f, "type": TYPE_ALIASES.get(f["type"], f["type"])} for f in fields]
 
 
 def _download_sha256(client, url: str) -> str:
