@@ -14,6 +14,7 @@ resource names, the history rebuilt again; the record of the withdrawal stays.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,33 +58,36 @@ def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: 
     publisher = make_publisher(config, target)
     ledger = RunLedger(run_id=new_run_id(), period=period, institution=config.institution.acronym, target=target,
                        dry_run=False, config=str(config.path))
-    release = _release(config, item, period, store, remaining)
+    with ExitStack() as held:
+        if target == "ckan":  # one writer per institution and period, as for ``run``
+            held.enter_context(publisher.lease(config.institution.organization, period, ledger.run_id))
+        release = _release(config, item, period, store, remaining)
 
-    from transparencia.publishers.render import render_withdrawal, withdrawn_resource_names
+        from transparencia.publishers.render import render_withdrawal, withdrawn_resource_names
 
-    names = withdrawn_resource_names(item.name, period, history_too=not remaining)
-    dataset, _ = render_withdrawal(release, [], _build_dir(config, item))
-    removal = _checked(publisher.remove(dataset, names))
-    was_stored = store.remove(item.slug, period)
-    removed = [a.name for a in removal.actions if a.action == "delete"]
-    if not removed and not was_stored:
-        raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {period} en el destino "
-                          f"{target}: no hay nada que retirar.")
-    entry = {"date": (today or dt.date.today()).isoformat(), "period": period, "resources": removed,
-             "reason": reason}
-    records = store.record_withdrawal(item.slug, entry)
-    dataset, resources = render_withdrawal(release, records, _build_dir(config, item), config.publish.formats)
-    published = _checked(publisher.sync(dataset, resources))
+        names = withdrawn_resource_names(item.name, period, history_too=not remaining)
+        dataset, _ = render_withdrawal(release, [], _build_dir(config, item))
+        removal = _checked(publisher.remove(dataset, names))
+        was_stored = store.remove(item.slug, period)
+        removed = [a.name for a in removal.actions if a.action == "delete"]
+        if not removed and not was_stored:
+            raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {period} en el destino "
+                              f"{target}: no hay nada que retirar.")
+        entry = {"date": (today or dt.date.today()).isoformat(), "period": period, "resources": removed,
+                 "reason": reason}
+        records = store.record_withdrawal(item.slug, entry)
+        dataset, resources = render_withdrawal(release, records, _build_dir(config, item), config.publish.formats)
+        published = _checked(publisher.sync(dataset, resources))
 
-    result = WithdrawalResult(item.code, period, target, removed)
-    ledger.withdrawal = {"item": item.code, **entry, "stored_month_removed": was_stored}
-    ledger.publish += [removal.to_dict(), published.to_dict()]
-    try:
-        result.report_updated = _update_report(config, item, period, entry, publisher, ledger)
-    except TransparenciaError as exc:
-        ledger.errors.append(f"Informe de cumplimiento: {exc.message}")
-    result.ledger_path = str(ledger.write(config.data_dir))
-    return result
+        result = WithdrawalResult(item.code, period, target, removed)
+        ledger.withdrawal = {"item": item.code, **entry, "stored_month_removed": was_stored}
+        ledger.publish += [removal.to_dict(), published.to_dict()]
+        try:
+            result.report_updated = _update_report(config, item, period, entry, publisher, ledger)
+        except TransparenciaError as exc:
+            ledger.errors.append(f"Informe de cumplimiento: {exc.message}")
+        result.ledger_path = str(ledger.write(config.data_dir))
+        return result
 
 
 def _build_dir(config: InstitutionConfig, item) -> Path:
