@@ -12,6 +12,7 @@ Faults:
 * ``hold``      wait ``delay`` seconds, then forward (a request queued in a congested network)
 * ``pass``      forward normally (also what unscripted calls get)
 
+``proxy.down = True`` answers 503 to everything from then on (a portal that went down).
 Only 127.0.0.1 is ever contacted. ``proxy.seen`` lists (action, fault) in arrival order.
 """
 
@@ -35,6 +36,7 @@ class FaultProxy:
         self.delay = delay
         self.plans: dict[str, deque[str]] = defaultdict(deque)
         self.seen: list[tuple[str, str]] = []
+        self.down = False
         self.forwarding: dict[str, threading.Event] = defaultdict(threading.Event)  # set when an action goes upstream
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -57,7 +59,7 @@ class FaultProxy:
     def _next_fault(self, action: str) -> str:
         with self.lock:
             queue = self.plans.get(action)
-            fault = queue.popleft() if queue else "pass"
+            fault = "503" if self.down else queue.popleft() if queue else "pass"
             self.seen.append((action, fault))
             return fault
 

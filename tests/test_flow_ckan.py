@@ -1,6 +1,7 @@
 """The demo month published to the real local CKAN through the flow."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,47 @@ def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, tmp_path, mon
     ckan.action.datastore_delete(resource_id=planilla["id"], filters={"periodo": "2025-01"}, force=True)
     drifted = CliRunner().invoke(app, verify)
     assert drifted.exit_code == 1 and "no coincide" in drifted.output
+
+
+def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_write(prefect_server, ckan_server,
+                                                                                    ckan_org, tmp_path, monkeypatch):
+    from ckan_proxy import FaultProxy
+
+    from transparencia.flows import release
+
+    text = SAMPLE.read_text(encoding="utf-8").replace("organization: servicio-nacional-de-migracion",
+                                                      f"organization: {ckan_org}")
+    config_path = tmp_path / "institution.yaml"
+    config_path.write_text(text, encoding="utf-8")
+    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
+    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    config = load_config(config_path)
+    write_month(config, "2025-01", rows=10)
+    monkeypatch.setenv("CKAN_URL", ckan_server.url)
+    run_release("2025-01", config_path, target="ckan")
+    report = config.data_dir / "reports" / "2025-01" / "informe-cumplimiento-2025-01.json"
+    before = report.read_bytes()
+
+    write_month(config, "2025-01", rows=12)
+    with FaultProxy(ckan_server.url) as proxy:
+        monkeypatch.setenv("CKAN_URL", proxy.url)
+
+        def portal_goes_down(code: str, step: str, info: dict) -> None:
+            if step == "publicar":
+                proxy.down = True
+
+        release.add_listener(portal_goes_down)
+        try:
+            started = time.perf_counter()
+            failed = run_release("2025-01", config_path, target="ckan")
+            seconds = time.perf_counter() - started
+        finally:
+            release.remove_listener(portal_goes_down)
+
+    assert failed.exit_code == 1 and proxy.down
+    assert any("No se reescribió el informe de cumplimiento local" in e for e in failed.errors), failed.errors
+    assert report.read_bytes() == before
+    ledger = json.loads(Path(failed.ledger_path).read_text(encoding="utf-8"))
+    done = [w for w in ledger["portal_writes"] if w.get("tipo") != "bloqueo"]
+    assert done and ledger["writes"] == len(done) + sum(1 for o in ledger["outputs"] if o.get("written"))
+    assert seconds < 120, f"{seconds:.0f} s"
