@@ -28,6 +28,7 @@ from typing import Any
 import ckanapi
 import requests
 
+from transparencia.domain import atomic_write, sha256_file
 from transparencia.publishers.base import DatasetSpec, ResourceFile
 from transparencia.publishers.ckan_datastore import (
     TableFingerprint,
@@ -37,7 +38,6 @@ from transparencia.publishers.ckan_datastore import (
     published_fingerprint,
 )
 from transparencia.publishers.ckan_portal import RETIRED_SUFFIX, STAGING_SUFFIX
-from transparencia.publishers.formats import sha256_file
 
 MANIFEST = "manifiesto-{period}.json"
 TYPE_ALIASES = {"int": "int4", "integer": "int4", "bigint": "int8", "float": "float8", "boolean": "bool"}
@@ -71,9 +71,7 @@ def write_manifest(out_dir: Path, period: str, dataset: DatasetSpec, resources: 
         "historico": {"filas": int(history_rows), "periodos": sorted(history_periods)},
     }
     path = Path(out_dir) / MANIFEST.format(period=period)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
-    temporary.replace(path)
+    atomic_write(path, json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"))
     return path
 
 
