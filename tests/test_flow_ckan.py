@@ -61,7 +61,7 @@ def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_wri
                                                                                     ckan_org, tmp_path, monkeypatch):
     from ckan_proxy import FaultProxy
 
-    from transparencia.flows import release
+    from transparencia.flows.progress import Step
 
     text = SAMPLE.read_text(encoding="utf-8").replace("organization: servicio-nacional-de-migracion",
                                                       f"organization: {ckan_org}")
@@ -80,17 +80,13 @@ def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_wri
     with FaultProxy(ckan_server.url) as proxy:
         monkeypatch.setenv("CKAN_URL", proxy.url)
 
-        def portal_goes_down(code: str, step: str, info: dict) -> None:
-            if step == "publicar":
+        def portal_goes_down(event) -> None:
+            if event.step is Step.PUBLISHED:
                 proxy.down = True
 
-        release.add_listener(portal_goes_down)
-        try:
-            started = time.perf_counter()
-            failed = run_release("2025-01", config_path, target="ckan")
-            seconds = time.perf_counter() - started
-        finally:
-            release.remove_listener(portal_goes_down)
+        started = time.perf_counter()
+        failed = run_release("2025-01", config_path, target="ckan", progress=portal_goes_down)
+        seconds = time.perf_counter() - started
 
     assert failed.exit_code == 1 and proxy.down
     assert any("No se reescribió el informe de cumplimiento local" in e for e in failed.errors), failed.errors
