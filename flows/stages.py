@@ -42,13 +42,20 @@ class PublishedMonth:
 
 
 def validate_month(config: InstitutionConfig, item: Item, period: Period, extraction: Extraction) -> ValidationReport:
-    """Validate the month against its schema and against the item's other stored months."""
+    """Validate the month against its schema and against the item's other stored months (a re-run of
+    the same inputs reuses the last report: ``flows.memo``)."""
+    from transparencia.flows.memo import ValidationMemo, validation_key
     from transparencia.validation import validate
     from transparencia.validation.period_fidelity import natural_key
 
     store = MonthStore(config.data_dir / "store", config.institution.organization)
     published = store.other_months(item.slug, str(period), natural_key(item.table_schema()))
-    return validate(extraction, item, period=period, published=published)
+    memo, key = ValidationMemo(config.data_dir), validation_key(extraction, item, str(period), published)
+    report = memo.load(item.slug, str(period), key)
+    if report is None:
+        report = validate(extraction, item, period=period, published=published)
+        memo.save(item.slug, str(period), key, report)
+    return report
 
 
 def make_publisher(config: InstitutionConfig, target: Target, journal: WriteJournal | None = None) -> Publisher:

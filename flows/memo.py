@@ -1,0 +1,67 @@
+"""Validating a month whose extraction, item and other stored months did not change costs a fingerprint.
+
+Validation is a pure function of the extraction (rows and the account of how they were read), the
+item and its schema, the period, the item's other stored months (the cross-month check) and the
+code. Their fingerprint is kept with the report, one file per item and month under
+``<data_dir>/cache/validacion/``; a re-run with the same fingerprint reuses the report instead of
+running the suite again. Any difference, or an unreadable file, means validating again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transparencia.publishers.render_memo import code_fingerprint, frame_digest
+
+
+def extraction_digest(extraction: Any) -> bytes:
+    """The extraction's rows and every other field (sources, mappings, dropped rows, coercions, failures)."""
+    digest = hashlib.sha256(frame_digest(extraction.frame))
+    for f in dataclasses.fields(extraction):
+        if f.name != "frame":
+            digest.update(f"{f.name}={getattr(extraction, f.name)!r}\0".encode())
+    return digest.digest()
+
+
+def validation_key(extraction: Any, item: Any, period: str, published: Mapping[str, pd.DataFrame]) -> str:
+    digest = hashlib.sha256(code_fingerprint().encode())
+    digest.update(extraction_digest(extraction))
+    digest.update(f"{item!r}\0{item.table_schema()!r}\0{period}\0".encode())
+    for month in sorted(published):
+        digest.update(month.encode())
+        digest.update(frame_digest(published[month]))
+    return digest.hexdigest()
+
+
+class ValidationMemo:
+    """The last validation report of each item and month, with the fingerprint it answers."""
+
+    def __init__(self, data_dir: Path):
+        self.folder = Path(data_dir) / "cache" / "validacion"
+
+    def _path(self, slug: str, period: str) -> Path:
+        return self.folder / f"{slug}-{period}.pickle"
+
+    def load(self, slug: str, period: str, key: str) -> Any | None:
+        try:
+            with self._path(slug, period).open("rb") as handle:
+                stored_key, report = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
+            return None
+        return report if stored_key == key else None
+
+    def save(self, slug: str, period: str, key: str, report: Any) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self._path(slug, period)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump((key, report), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)

@@ -1,0 +1,39 @@
+"""A re-validation of the same extraction reuses the report; any change in what validation reads does not."""
+
+import dataclasses
+
+from release_samples import planilla_frame
+
+from transparencia.flows.memo import ValidationMemo, validation_key
+from transparencia.schemas.catalog import load_catalog
+from transparencia.sources.extraction import CellFailure, Extraction, SourceRef
+from transparencia.validation import validate
+
+ITEM = load_catalog().get("planilla")
+
+
+def extraction(**changes) -> Extraction:
+    base = Extraction("11.3", planilla_frame("2025-01"), SourceRef("file", "planilla.xlsx", "Hoja1", "rrhh"))
+    return dataclasses.replace(base, **changes)
+
+
+def test_the_same_inputs_give_the_same_key_and_any_change_another():
+    key = validation_key(extraction(), ITEM, "2025-01", {})
+    assert validation_key(extraction(), ITEM, "2025-01", {}) == key
+    frame = planilla_frame("2025-01")
+    frame.loc[frame.index[0], "salario_mensual"] = 1.0
+    failure = CellFailure(3, "salario_mensual", "mil", "un monto")
+    assert len({key, validation_key(extraction(frame=frame), ITEM, "2025-01", {}),
+                validation_key(extraction(failures=[failure]), ITEM, "2025-01", {}),
+                validation_key(extraction(), ITEM, "2025-02", {}),
+                validation_key(extraction(), ITEM, "2025-01", {"2024-12": planilla_frame("2024-12")})}) == 5
+
+
+def test_a_stored_report_answers_only_its_key(tmp_path):
+    memo = ValidationMemo(tmp_path)
+    report = validate(extraction(), ITEM, period="2025-01")
+    memo.save("planilla", "2025-01", "k1", report)
+    assert memo.load("planilla", "2025-01", "k1") == report
+    assert memo.load("planilla", "2025-01", "k2") is None
+    (tmp_path / "cache" / "validacion" / "planilla-2025-01.pickle").write_bytes(b"roto")
+    assert memo.load("planilla", "2025-01", "k1") is None
