@@ -13,6 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from transparencia.domain import Frequency, Period
+
+LEGAL_BASIS = "Ley 6 de 2002"
+# Every dataset carries these tags, spelt once (the item's own tags come after them).
+BASE_TAGS = ("transparencia", "ley-6-de-2002")
+# The extras as every backend spells them (CKAN extras, the local catalog's metadata).
+EXTRA_KEYS = {
+    "frequency": "frecuencia", "coverage": "cobertura temporal", "legal_basis": "base legal",
+    "directorate": "dirección responsable", "item_code": "código del punto", "kind": "tipo",
+}
+
 
 @dataclass(frozen=True)
 class DatastoreField:
@@ -44,16 +55,54 @@ class ResourceFile:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """The months a dataset covers, first to last."""
+
+    first: Period
+    last: Period
+
+    @property
+    def label_es(self) -> str:
+        """``'2025-01'`` or ``'2025-01 a 2025-03'``."""
+        return str(self.first) if self.first == self.last else f"{self.first} a {self.last}"
+
+    @classmethod
+    def of(cls, periods: Sequence[str | Period]) -> Coverage:
+        months = sorted(Period.parse(p) for p in periods)
+        return cls(months[0], months[-1])
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
+    """A dataset as every backend receives it: typed facts, which each backend maps to its own
+    vocabulary (CKAN extras, DCAT in the local catalog); nothing is parsed back from display text."""
+
     name: str  # CKAN dataset name (slug), e.g. "snm-planilla"
     title: str
     notes: str  # Spanish description
     organization: str  # CKAN organization name, as configured (never derived)
     license_id: str
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = BASE_TAGS
     maintainer: str | None = None
     maintainer_email: str | None = None
-    extras: Mapping[str, str] = field(default_factory=dict)  # frecuencia, cobertura temporal, base legal...
+    frequency: Frequency | None = None
+    coverage: Coverage | None = None
+    legal_basis: str | None = None
+    directorate: str | None = None  # the directorate responsible, by its Spanish name
+    item_code: str | None = None  # the mandatory item the dataset publishes
+    kind: str | None = None  # what a non-item dataset carries ("informe-cumplimiento", "monitoreo-nacional")
+
+    @property
+    def extras(self) -> Mapping[str, str]:
+        """The typed facts as Spanish key-value pairs, spelt the same on every dataset."""
+        values = {
+            "frequency": self.frequency.label if self.frequency else None,
+            # an item's dataset whose every month was withdrawn says so
+            "coverage": self.coverage.label_es if self.coverage else "sin meses publicados" if self.item_code else None,
+            "legal_basis": self.legal_basis, "directorate": self.directorate, "item_code": self.item_code,
+            "kind": self.kind,
+        }
+        return {EXTRA_KEYS[key]: value for key, value in values.items() if value}
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ METADATA_FILE = "metadatos.json"
 CATALOG_FILE = "catalog.json"
 INDEX_FILE = "index.html"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{1,99}$")
-_PERIOD = re.compile(r"\b(\d{4})-(0[1-9]|1[0-2])\b")
 _LICENSES = {
     "cc-zero": ("Creative Commons CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
     "cc0-1.0": ("Creative Commons CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
@@ -204,6 +203,9 @@ def _metadata_bytes(dataset: DatasetSpec, records: dict[str, dict[str, Any]]) ->
             "organization": dataset.organization, "license_id": dataset.license_id,
             "tags": list(dataset.tags), "maintainer": dataset.maintainer,
             "maintainer_email": dataset.maintainer_email, "extras": dict(sorted(dataset.extras.items())),
+            # typed facts, what catalog.json is built from (never the Spanish extras)
+            "frequency": dataset.frequency, "legal_basis": dataset.legal_basis,
+            "coverage": [str(dataset.coverage.first), str(dataset.coverage.last)] if dataset.coverage else None,
         },
         "resources": [records[name] for name in sorted(records)],
     }
@@ -234,8 +236,7 @@ def _remove_replaced_files(folder: Path, old: list[dict[str, Any]], records: dic
 
 def _periods(document: dict[str, Any]) -> list[str]:
     found = {r["period"] for r in document.get("resources", []) if r.get("period")}
-    coverage = document["dataset"].get("extras", {}).get("cobertura temporal", "")
-    found.update(f"{y}-{m}" for y, m in _PERIOD.findall(coverage))
+    found.update(document["dataset"].get("coverage") or ())
     return sorted(found)
 
 
@@ -246,8 +247,8 @@ def _temporal(periods: list[str]) -> dict[str, str] | None:
             "dcat:endDate": Period.parse(periods[-1]).last_day.isoformat()}
 
 
-def _frequency_uri(label: str | None) -> str | None:
-    return next((f.dcat_uri for f in Frequency if f.label == label), None)
+def _frequency_uri(frequency: str | None) -> str | None:
+    return Frequency(frequency).dcat_uri if frequency else None
 
 
 def _download_url(document: dict[str, Any], record: dict[str, Any]) -> str:
@@ -270,7 +271,6 @@ def dcat_catalog(documents: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _dcat_dataset(document: dict[str, Any]) -> dict[str, Any]:
     dataset = document["dataset"]
-    extras = dataset.get("extras", {})
     license_id = dataset["license_id"]
     entry: dict[str, Any] = {
         "@type": "dcat:Dataset",
@@ -280,12 +280,12 @@ def _dcat_dataset(document: dict[str, Any]) -> dict[str, Any]:
         "dct:publisher": {"@type": "foaf:Organization", "foaf:name": dataset["organization"]},
         "dct:license": _LICENSES.get(license_id.lower(), (license_id, license_id))[1],
         "dcat:keyword": dataset.get("tags", []),
-        "dct:accrualPeriodicity": _frequency_uri(extras.get("frecuencia")),
+        "dct:accrualPeriodicity": _frequency_uri(dataset.get("frequency")),
         "dct:temporal": _temporal(_periods(document)),
         "dcat:distribution": [_dcat_distribution(document, r) for r in document.get("resources", [])],
     }
-    if extras.get("base legal"):
-        entry["dct:conformsTo"] = extras["base legal"]
+    if dataset.get("legal_basis"):
+        entry["dct:conformsTo"] = dataset["legal_basis"]
     if dataset.get("maintainer") or dataset.get("maintainer_email"):
         contact = {"@type": "vcard:Kind", "vcard:fn": dataset.get("maintainer")}
         if dataset.get("maintainer_email"):
@@ -316,7 +316,7 @@ def _index_entry(document: dict[str, Any]) -> dict[str, Any]:
     for record in document.get("resources", []):
         link = {"name": record["name"], "format": record["format"], "url": _download_url(document, record),
                 "size": _human_size(record["bytes"]), "description": record.get("description", "")}
-        found = record.get("period") or next(iter(f"{y}-{m}" for y, m in _PERIOD.findall(record["name"])), None)
+        found = record.get("period")
         if found:
             months.setdefault(found, []).append(link)
         else:

@@ -23,7 +23,7 @@ import pandas as pd
 from transparencia.domain import OutputFormat, Period, PrivacyPolicy, sha256_file
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers import formats, public
-from transparencia.publishers.base import DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
+from transparencia.publishers.base import BASE_TAGS, Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 from transparencia.publishers.privacy import apply_privacy, treatments
 from transparencia.publishers.render_memo import RenderMemo, release_fingerprint
 from transparencia.schemas.catalog import Item
@@ -294,8 +294,8 @@ def _render_report(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], out
     description = (f"Resultado de la validación de {label} de {_month_text(period)}: filas leídas, "
                    f"errores, advertencias y transformaciones aplicadas al archivo de origen.")
     return [
-        _resource(report_resource_name(label, period, "json"), "JSON", json_path, description),
-        _resource(report_resource_name(label, period, "html"), "HTML", html_path, description),
+        _resource(report_resource_name(label, period, "json"), "JSON", json_path, description, period=period),
+        _resource(report_resource_name(label, period, "html"), "HTML", html_path, description, period=period),
     ]
 
 
@@ -389,24 +389,20 @@ def _render_withdrawals(label: str, withdrawals: Sequence[Mapping[str, str]], pa
 
 def _dataset_spec(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], periods: list[str]) -> DatasetSpec:
     item, institution = release.item, release.institution
-    coverage = ("sin meses publicados" if not periods else periods[0] if len(periods) == 1
-                else f"{periods[0]} a {periods[-1]}")
     return DatasetSpec(
         name=item.dataset_name(institution.acronym),
         title=f"{item.name} — {institution.name}",
         notes=_notes(release, rules),
         organization=institution.organization,
         license_id=institution.license_id,
-        tags=("transparencia", "ley-6-de-2002", item.slug, institution.acronym.lower()),
+        tags=(*BASE_TAGS, item.slug, institution.acronym.lower()),
         maintainer=institution.maintainer,
         maintainer_email=institution.maintainer_email,
-        extras={
-            "frecuencia": item.frequency_label,
-            "cobertura temporal": coverage,
-            "base legal": item.legal_basis,
-            "dirección responsable": release.directorate,
-            "código del punto": item.code,
-        },
+        frequency=item.frequency,
+        coverage=Coverage.of(periods) if periods else None,
+        legal_basis=item.legal_basis,
+        directorate=release.directorate or None,
+        item_code=item.code,
     )
 
 

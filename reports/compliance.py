@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
-from transparencia.publishers.base import DatasetSpec, ResourceFile
+from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
 from transparencia.reports.antai import AntaiScore
 from transparencia.schemas.catalog import Item
 from transparencia.wording import count
@@ -321,10 +321,12 @@ def report_dataset(report: ComplianceReport, organization: str, license_id: str,
                f"documentos están vencidos."),
         organization=organization,
         license_id=license_id,
-        tags=("transparencia", REPORT_TAG, "ley-6-de-2002"),
+        tags=(*BASE_TAGS, REPORT_TAG),
         maintainer=maintainer,
         maintainer_email=maintainer_email,
-        extras={"frecuencia": "mensual", "base legal": "Ley 6 de 2002", "tipo": REPORT_KIND},
+        frequency=Frequency.MONTHLY,
+        legal_basis=LEGAL_BASIS,
+        kind=REPORT_KIND,
     )
 
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from transparencia.domain import ItemStatus, Period, sha256_file
-from transparencia.publishers.base import DatasetSpec, ResourceFile
+from transparencia.domain import Frequency, ItemStatus, Period, sha256_file
+from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
 from transparencia.reports.antai import AntaiBand, AntaiScore
 from transparencia.reports.compliance import MISSING, REJECTED
 from transparencia.reports.portal import Organization, PublishedReport
@@ -319,8 +319,8 @@ def monitor_dataset(organization: str, license_id: str = "cc-zero") -> DatasetSp
                "calculado a partir de los informes de cumplimiento publicados en el portal; las instituciones "
                "sin informe del mes cuentan con 0 %."),
         organization=organization, license_id=license_id,
-        tags=("transparencia", "monitoreo-nacional", "ley-6-de-2002"),
-        extras={"frecuencia": "mensual", "base legal": "Ley 6 de 2002", "tipo": "monitoreo-nacional"},
+        tags=(*BASE_TAGS, "monitoreo-nacional"),
+        frequency=Frequency.MONTHLY, legal_basis=LEGAL_BASIS, kind="monitoreo-nacional",
     )
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from transparencia.publishers.base import DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
+from transparencia.domain import Frequency, Period
+from transparencia.publishers.base import BASE_TAGS, Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 
 FIELDS = (
     DatastoreField("periodo", "text", "Período", "Mes que se informa, en formato AAAA-MM."),
@@ -49,10 +50,10 @@ def dataset_spec(organization: str, name: str) -> DatasetSpec:
     return DatasetSpec(
         name=name, title="Planilla — Institución de prueba",
         notes="Funcionarios de la institución en el mes, según el artículo 11 de la Ley 6 de 2002.",
-        organization=organization, license_id="cc-zero", tags=("planilla", "transparencia", "ley-6-2002"),
+        organization=organization, license_id="cc-zero", tags=(*BASE_TAGS, "planilla"),
         maintainer="Oficial de Información", maintainer_email="transparencia@example.org",
-        extras={"frecuencia": "mensual", "cobertura_temporal": "2025-01/2025-02",
-                "base_legal": "Ley 6 de 2002, artículo 11", "direccion_fuente": "Dirección de Recursos Humanos"})
+        frequency=Frequency.MONTHLY, coverage=Coverage(Period(2025, 1), Period(2025, 2)),
+        legal_basis="Ley 6 de 2002, artículo 11", directorate="Dirección de Recursos Humanos")
 
 
 def _resource(directory: Path, name: str, fmt: str, filename: str, period: str | None,

@@ -9,10 +9,18 @@ import pandas as pd
 import pytest
 from release_samples import planilla_frame, planilla_release
 
-from transparencia.domain import sha256_file
+from transparencia.domain import Frequency, ItemStatus, sha256_file
 from transparencia.errors import ConfigError, InputError
+from transparencia.publishers.base import BASE_TAGS, EXTRA_KEYS
 from transparencia.publishers.local import LocalCatalog
 from transparencia.publishers.render import render_release
+from transparencia.reports.compliance import (
+    ComplianceReport,
+    ItemReport,
+    report_dataset,
+    report_resources,
+    write_report,
+)
 
 DATASET_DIR = Path("servicio-nacional-de-migracion/snm-planilla")
 
@@ -106,6 +114,29 @@ def test_catalog_json_is_a_dcat_catalog_with_relative_downloads(tmp_path):
     target = root / csv["dcat:downloadURL"]
     assert target.is_file() and not Path(csv["dcat:downloadURL"]).is_absolute()
     assert csv["spdx:checksum"]["spdx:checksumValue"] == sha256_file(target)
+
+
+def test_the_compliance_report_and_item_datasets_share_tags_extras_and_dcat_facts(tmp_path):
+    """The report dataset once wrote 'base_legal' and 'ley-6-2002' and lost dct:conformsTo."""
+    root = tmp_path / "published"
+    _two_months(root, tmp_path)
+    item = ComplianceReport("Servicio Nacional de Migración", "SNM", "2025-02", [
+        ItemReport("11.3", "Planilla", "dataset", "monthly", ItemStatus.PUBLISHED, "rrhh")])
+    paths = write_report(item, tmp_path / "informe")
+    LocalCatalog(root).sync(report_dataset(item, "servicio-nacional-de-migracion", "cc-zero"),
+                            report_resources(item, paths))
+    datasets = {d["dct:identifier"]: d for d in json.loads((root / "catalog.json").read_text("utf-8"))["dcat:dataset"]}
+    report, planilla = datasets["snm-informe-cumplimiento"], datasets["snm-planilla"]
+    assert report["dct:conformsTo"] == "Ley 6 de 2002" and planilla["dct:conformsTo"] == "Ley 6 de 2002, art. 11"
+    assert report["dct:accrualPeriodicity"] == planilla["dct:accrualPeriodicity"] == Frequency.MONTHLY.dcat_uri
+    assert report["dct:temporal"]["dcat:startDate"] == "2025-02-01"
+    assert set(BASE_TAGS) <= set(report["dcat:keyword"]) and set(BASE_TAGS) <= set(planilla["dcat:keyword"])
+    metadata = [json.loads(p.read_text("utf-8"))["dataset"] for p in sorted(root.glob("*/*/metadatos.json"))]
+    extras = [set(m["extras"]) for m in metadata]
+    assert all(keys <= set(EXTRA_KEYS.values()) for keys in extras) and {"base legal", "frecuencia"} <= extras[0] & extras[1]
+    # every month's file, validation reports included, is listed under its month in the index
+    index = (root / "index.html").read_text("utf-8")
+    assert index.index("Planilla 2025-02 — informe de validación (HTML)") < index.index("Planilla 2025-01 (CSV)")
 
 
 class _Links(HTMLParser):

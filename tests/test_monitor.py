@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from transparencia.cli import app
 from transparencia.domain import ItemStatus
-from transparencia.publishers.base import DatasetSpec
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.reports import compliance
 from transparencia.reports.antai import AntaiBand, AntaiScore
@@ -126,7 +125,7 @@ def _publish_report(publisher: CkanPublisher, org: str, acronym: str, months: di
     report.acronym = acronym
     spec = compliance.report_dataset(report, org, "cc-zero")
     if old_version:  # no ``tipo`` extra on the dataset, no point metadata on the resources
-        spec = DatasetSpec(**{**spec.__dict__, "extras": {"frecuencia": "mensual"}})
+        spec = dataclasses.replace(spec, kind=None, legal_basis=None)
     paths = {}
     resources = []
     for period, data in months.items():

@@ -31,8 +31,8 @@ def test_resources_have_stable_spanish_names(tmp_path):
         "Planilla — diccionario de datos",
         "Planilla 2025-01 — informe de validación (JSON)", "Planilla 2025-01 — informe de validación (HTML)",
     ]
-    assert [r.period for r in resources[:3]] == ["2025-01"] * 3
-    assert all(r.period is None for r in resources[3:])
+    # a month's files carry their month (its validation report too); history and dictionary none
+    assert [r.period for r in resources] == ["2025-01"] * 3 + [None] * 4 + ["2025-01"] * 2
     assert all(r.path.parent == tmp_path and r.path.is_file() for r in resources)
 
 
