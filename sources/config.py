@@ -28,7 +28,9 @@ import yaml
 
 from transparencia.domain import OutputFormat, Period, PrivacyPolicy, Target
 from transparencia.errors import ConfigError
+from transparencia.publishers.privacy import treatments
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
+from transparencia.validation.rules import check_rules
 
 # Where the CLI and the deployments look for the configuration unless told otherwise.
 DEFAULT_CONFIG = Path(os.environ.get("TRANSPARENCIA_CONFIG", "data/institution.yaml"))
@@ -423,6 +425,10 @@ def _parse_privacy(raw: Any, where: str, catalog: Catalog) -> dict[str, dict[str
             if schema.field(name).personal_data is PrivacyPolicy.NEVER:
                 raise ConfigError(f"{item_where}.{name}: el campo '{name}' nunca se publica (dato personal protegido) y no se puede cambiar su política")
             policies[name] = PrivacyPolicy.parse_override(policy, f"{item_where}.{name}")
+        try:
+            treatments(schema, policies)  # the rules publishing applies (masking only text), checked now
+        except ConfigError as exc:
+            raise ConfigError(f"{item_where}: {exc.message}") from None
         privacy[item.code] = policies
     return privacy
 
@@ -461,6 +467,18 @@ def _parse_documents(raw: Any, where: str, catalog: Catalog, base: Path) -> tupl
     return tuple(documents)
 
 
+def _check_schemas(directorates: tuple[Directorate, ...], catalog: Catalog, name: str) -> None:
+    """The schema of every item a source feeds, with its row rules' parameters and its personal-data
+    markers, is checked at load time: a mistake there is a configuration error, not a failed month."""
+    for code in sorted({code for d in directorates for s in d.sources for code in s.items}):
+        schema = catalog.get(code).table_schema()
+        try:
+            check_rules(schema)
+            treatments(schema)
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: punto {code}: {exc.message}") from None
+
+
 def load_config(path: str | Path) -> InstitutionConfig:
     """Read and validate an institution configuration file; the catalog override is applied."""
     path = Path(path)
@@ -479,11 +497,13 @@ def load_config(path: str | Path) -> InstitutionConfig:
         raise ConfigError(f"{name}: catalog: {exc.message}") from None
     inbox = _resolve(base, _coerce(doc.get("inbox", "."), Path, f"{name}: inbox"))
     data_dir = _resolve(base, _coerce(doc.get("data_dir", "."), Path, f"{name}: data_dir"))
+    directorates = _parse_directorates(doc["directorates"], f"{name}: directorates", catalog)
+    _check_schemas(directorates, catalog, name)
     return InstitutionConfig(
         path=path,
         institution=institution,
         catalog=catalog,
-        directorates=_parse_directorates(doc["directorates"], f"{name}: directorates", catalog),
+        directorates=directorates,
         documents=_parse_documents(doc.get("documents"), f"{name}: documents", catalog, base),
         publish=_parse_publish(doc.get("publish"), f"{name}: publish", base),
         privacy=_parse_privacy(doc.get("privacy"), f"{name}: privacy", catalog),

@@ -129,6 +129,14 @@ def test_each_mistake_is_named_in_spanish(tmp_path, sample_doc, mutate, expected
     assert expected in error_for(tmp_path, doc)
 
 
+def test_masking_a_number_is_a_configuration_error_at_load_not_a_failed_month(tmp_path, sample_doc):
+    """It once passed loading and failed mid-run, showing the item as missing."""
+    sample_doc["privacy"]["planilla"]["salario_mensual"] = "mask"
+    message = error_for(tmp_path, sample_doc)
+    assert message.startswith("institution.yaml: privacy.planilla: ")
+    assert "'salario_mensual' es de tipo 'number' y solo se pueden enmascarar campos de texto" in message
+
+
 def test_a_never_field_cannot_be_overridden(tmp_path, sample_doc):
     sample_doc["privacy"]["solicitudes-informacion"] = {"nombre_solicitante": "mask"}
     message = error_for(tmp_path, sample_doc)

@@ -11,7 +11,7 @@ from transparencia.domain import cedula
 from transparencia.errors import ConfigError
 from transparencia.schemas.table import parse_schema
 from transparencia.validation.expectations import anchored, run_suite, schema_checks
-from transparencia.validation.rules import run_rules
+from transparencia.validation.rules import check_rules, run_rules
 
 SCHEMA = parse_schema({
     "name": "prueba",
@@ -121,6 +121,19 @@ def test_a_blank_part_counts_as_zero_in_a_sum():
 def test_without_a_period_the_period_rules_are_skipped():
     frame = frame_of({"desde": "2030-01-01", "hasta": "2030-01-02"})
     assert found(frame, period=None) == {}
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ({"check": "date_order", "start": "desde"}, "a la regla 'date_order' le falta el parámetro 'end'"),
+    ({"check": "amount_sum", "total": "total", "parts": ["parte_a", "partes"]}, "nombra un campo inexistente 'partes'"),
+    ({"check": "amount_product", "total": "total", "factors": ["cantidad"]}, "los parámetros de la regla 'amount_product' no son válidos"),
+    ({"check": "amount_sum", "total": "total", "parts": ["parte_a"], "tolerance": "poca"}, "no son válidos"),
+    ({"check": "date_in_period", "field": "desde", "relation": "durante"}, "'relation' de date_in_period"),
+])
+def test_rule_parameters_are_checked_before_any_row_is_read(rule, expected):
+    schema = parse_schema({**SCHEMA.descriptor, "rules": [rule]}, "prueba")
+    with pytest.raises(ConfigError, match=expected):
+        check_rules(schema)
 
 
 def test_patterns_are_anchored_whole_value_matches():

@@ -129,12 +129,25 @@ def amounts_ordered(frame, schema, r, period):
     return hits
 
 
+_EMPTY_DTYPES = {"number": "float64", "integer": "Int64", "date": "datetime64[ns]", "boolean": "boolean"}
+
+
 def check_rules(schema: TableSchema) -> None:
-    """Reject a schema naming an unknown check, in Spanish, before any data is read."""
+    """Reject, in Spanish and before any data is read, a schema naming an unknown check or giving
+    one wrong parameters: each check runs once on an empty frame of the schema's columns, which
+    reads every parameter (missing, naming no field, of the wrong shape) without any row."""
+    empty = pd.DataFrame({f.name: pd.Series(dtype=_EMPTY_DTYPES.get(f.type, "object")) for f in schema.fields})
     for r in schema.rules:
         if r.check not in RULES:
             raise ConfigError(f"esquema {schema.name}: regla desconocida '{r.check}'. "
                               f"Reglas disponibles: {', '.join(sorted(RULES))}")
+        try:
+            RULES[r.check](empty, schema, r, "2000-01")
+        except ConfigError:
+            raise
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ConfigError(f"esquema {schema.name}: los parámetros de la regla '{r.check}' no son válidos "
+                              f"({', '.join(f'{k}: {v}' for k, v in r.params.items())}): {exc}") from None
 
 
 def run_rules(frame: pd.DataFrame, schema: TableSchema, period: str | None) -> list[Hits]:
