@@ -13,9 +13,10 @@ demo: install
 test: install-test lint
 	.venv/bin/python -m pytest
 
-# ruff (lint and import order), configured in pyproject.toml.
+# ruff (lint and import order) and mypy (the kernel, the contracts, the status rules, the flow), configured in pyproject.toml.
 lint: install-test
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 ckan-start: install-test
 	scripts/ckan-local/start.sh

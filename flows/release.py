@@ -56,7 +56,7 @@ from transparencia.sources.registry import MissingInputError
 from transparencia.validation.findings import ValidationReport
 from transparencia.wording import count
 
-RETRY_DELAYS = [2, 10, 30]
+RETRY_DELAYS: list[float] = [2, 10, 30]
 # Statuses that make the run fail (exit 1) for an item the configuration feeds.
 FAILED_STATUSES = {ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR, ItemStatus.NOT_RECEIVED, ItemStatus.TARGET_ERROR}
 
@@ -427,7 +427,7 @@ def _record_inputs(config: InstitutionConfig, period: str, ledger: RunLedger) ->
 
     manifest = read_manifest(config.data_dir, period)
     for key, revision in manifest.get("runs", {}).get(ledger.run_id, {}).get("inputs", {}).items():
-        entry = next((r for r in manifest["inputs"][key]["revisions"] if r["revision"] == revision), {})
+        entry: dict[str, Any] = next((r for r in manifest["inputs"][key]["revisions"] if r["revision"] == revision), {})
         ledger.inputs.append({"key": key, "revision": revision, "sha256": entry.get("sha256"),
                               "size": entry.get("size"), "origin": entry.get("origin")})
 
@@ -458,4 +458,6 @@ def run_release(period: Period | str | None, config_path: str | Path, target: st
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):
         raise outcome
+    if not isinstance(outcome, ReleaseResult):
+        raise TypeError(f"the flow returned {type(outcome).__name__}, not a ReleaseResult")
     return outcome
