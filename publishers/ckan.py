@@ -50,7 +50,7 @@ from transparencia.publishers.ckan_datastore import (
     published_fingerprint,
 )
 from transparencia.publishers.ckan_portal import RETIRED_SUFFIX, STAGING_SUFFIX, PortalLease, preflight, sweep_leftovers
-from transparencia.sources.config import resolve_secret
+from transparencia.sources.secrets import resolve_secret
 
 PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
 

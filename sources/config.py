@@ -26,10 +26,12 @@ from typing import Any
 
 import yaml
 
-from transparencia.domain import OutputFormat, Period, PrivacyPolicy, Target
+from transparencia.domain import OutputFormat, PrivacyPolicy, Target
 from transparencia.errors import ConfigError
 from transparencia.publishers.privacy import treatments
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
+from transparencia.sources.registry import connector
+from transparencia.sources.secrets import resolve_secret
 from transparencia.validation.rules import check_rules
 
 # Where the CLI and the deployments look for the configuration unless told otherwise.
@@ -50,68 +52,6 @@ class Institution:
 
 
 # --------------------------------------------------------------------------- periods
-
-
-def check_empty_periods(periods: tuple[str, ...], where: str) -> None:
-    """An item option ``empty_periods``: the months (AAAA-MM) its directorate declared without
-    movements, for sources that cannot say so themselves (a query, a file without the line)."""
-    for text in periods:
-        if not Period.is_valid(str(text).strip()):
-            raise ConfigError(f"{where}.empty_periods: período inválido '{text}': se esperaba AAAA-MM (p. ej. 2025-01)")
-
-
-def fill_placeholders(template: str, period: Period, where: str) -> str:
-    """Replace ``{period}``, ``{year}`` and ``{month}``; any other ``{name}`` is a configuration error."""
-    values = period.placeholders()
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise ConfigError(f"{where}: marcador desconocido '{{{name}}}'; use {{period}}, {{year}} o {{month}}")
-        return values[name]
-
-    return re.sub(r"\{([^{}]*)\}", replace, template)
-
-
-# --------------------------------------------------------------------------- secrets
-
-
-# A secret passed as a query parameter (``?password=``, ``&PWD=``, an ODBC string's ``PWD=...;``,
-# URL-encoded or not): its value runs to the next separator.
-_SECRET_PARAMETER = re.compile(
-    r"((?:[?&;]|%3B|%26)\s*(?:password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?token)\s*(?:=|%3D))"
-    r"(?:(?!%3B|%26)[^&;#])*",
-    re.IGNORECASE,
-)
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (``postgresql://user:***@host/db``), also when
-    given as a query parameter (``?password=***``, ``?odbc_connect=...PWD%3D***``)."""
-    masked = re.sub(r"^([a-zA-Z][\w+.-]*://[^:/@]*):[^?#]*@", r"\1:***@", url)
-    return _SECRET_PARAMETER.sub(r"\1***", masked)
-
-
-def url_has_password(url: str) -> bool:
-    return mask_url(url) != url
-
-
-def resolve_secret(*, env: str | None = None, file: Path | None = None, what: str) -> str:
-    """Read a secret at the moment of use, from an environment variable or a file (first line)."""
-    if env:
-        value = os.environ.get(env, "").strip()
-        if not value:
-            raise ConfigError(f"{what}: la variable de entorno {env} no está definida o está vacía")
-        return value
-    if file:
-        try:
-            value = Path(file).read_text(encoding="utf-8").strip().splitlines()
-        except OSError:
-            raise ConfigError(f"{what}: no se puede leer el archivo de secreto '{file}'") from None
-        if not value or not value[0].strip():
-            raise ConfigError(f"{what}: el archivo de secreto '{file}' está vacío")
-        return value[0].strip()
-    raise ConfigError(f"{what}: no se indicó ni variable de entorno ni archivo para el secreto")
 
 
 # --------------------------------------------------------------------------- typed parsing
@@ -354,8 +294,6 @@ def _item(catalog: Catalog, ref: Any, where: str) -> Item:
 
 
 def _parse_source(raw: Any, where: str, directorate: dict, catalog: Catalog, fed: dict[str, str]) -> SourceConfig:
-    from transparencia.sources.registry import connector  # the registry imports this module
-
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: se esperaba una fuente con 'id', 'type' e 'items'")
     kind = raw.get("type")

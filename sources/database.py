@@ -34,10 +34,11 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from transparencia.domain import Period
+from transparencia.domain.period import check_empty_periods
 from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.schemas.table import TableSchema
-from transparencia.sources.config import check_empty_periods, mask_url, resolve_secret, url_has_password
 from transparencia.sources.extraction import Extraction, SourceRef
+from transparencia.sources.secrets import mask_url, resolve_secret, url_has_password
 
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
             "mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}

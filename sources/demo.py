@@ -30,8 +30,8 @@ from typing import Any
 import pandas as pd
 
 from transparencia.domain import Period
+from transparencia.domain.period import fill_placeholders
 from transparencia.schemas.table import Field, TableSchema
-from transparencia.sources.config import fill_placeholders
 
 FIRST_NAMES = ("María", "José", "Ana", "Luis", "Carmen", "Carlos", "Rosa", "Jorge", "Itzel", "Ricardo",
                "Yaribeth", "Eduardo", "Lourdes", "Abdiel", "Gisela", "Omar", "Marisol", "Rubén", "Anayansi",

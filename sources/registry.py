@@ -20,23 +20,20 @@ import glob
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from transparencia.domain import Period
+from transparencia.domain.period import check_empty_periods, fill_placeholders
 from transparencia.errors import ConfigError, InputError, TerminalError, TransparenciaError
 from transparencia.schemas.catalog import Item
 from transparencia.sources import archive
-from transparencia.sources.config import (
-    InstitutionConfig,
-    SourceConfig,
-    check_empty_periods,
-    fill_placeholders,
-    load_config,
-)
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
 from transparencia.sources.extraction import Extraction, SourceRef
+
+if TYPE_CHECKING:  # the configuration loader imports this registry, never the other way round
+    from transparencia.sources.config import InstitutionConfig, SourceConfig
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".csv", ".txt"}
 
@@ -278,10 +275,9 @@ def extract_period(config: InstitutionConfig, period: str | Period, *, run_id: s
     return outcomes
 
 
-def extract_configured(config_path: str | Path, source_id: str, item_ref: str | None, period: str) -> Extraction:
+def extract_configured(config: InstitutionConfig, source_id: str, item_ref: str | None, period: str) -> Extraction:
     """What ``validate --config ... --source ...`` reads: one configured source's item, not archived.
     ``item_ref`` may be omitted when the source feeds a single item."""
-    config = load_config(config_path)
     source = config.source(source_id)
     if item_ref is None:
         if len(source.items) != 1:

@@ -10,15 +10,11 @@ import pytest
 import yaml
 
 from transparencia.domain import Period
+from transparencia.domain.period import fill_placeholders
 from transparencia.errors import ConfigError
 from transparencia.publishers.privacy import treatments
-from transparencia.sources.config import (
-    fill_placeholders,
-    load_config,
-    mask_url,
-    resolve_secret,
-    url_has_password,
-)
+from transparencia.sources.config import load_config
+from transparencia.sources.secrets import mask_url, resolve_secret, url_has_password
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
 
@@ -127,6 +123,18 @@ def test_each_mistake_is_named_in_spanish(tmp_path, sample_doc, mutate, expected
     doc = copy.deepcopy(sample_doc)
     mutate(doc)
     assert expected in error_for(tmp_path, doc)
+
+
+def test_the_configuration_loader_and_the_connector_registry_import_without_a_cycle():
+    """sources.config imports the registry at the top; the registry, the database connector and
+    the secrets never import the configuration back (they see its types only when type-checking)."""
+    import subprocess
+    import sys
+
+    for module in ("registry", "database", "secrets"):
+        code = (f"import transparencia.sources.{module}, sys; "
+                f"sys.exit('transparencia.sources.config' in sys.modules)")
+        assert subprocess.run([sys.executable, "-c", code]).returncode == 0, module
 
 
 def test_masking_a_number_is_a_configuration_error_at_load_not_a_failed_month(tmp_path, sample_doc):

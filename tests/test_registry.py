@@ -168,7 +168,7 @@ def test_find_input_ignores_case_lock_files_and_hidden_files(tmp_path):
 
 
 def test_extract_configured_reads_a_database_source_for_validate(config_path, tmp_path):
-    extraction = extract_configured(config_path, "finanzas-db", None, "2025-01")
+    extraction = extract_configured(load_config(config_path), "finanzas-db", None, "2025-01")
     assert extraction.item == "10.2" and extraction.rows == 2
     assert extraction.source.kind == "database"
     assert not (tmp_path / "raw").exists()  # validate does not archive
@@ -176,11 +176,11 @@ def test_extract_configured_reads_a_database_source_for_validate(config_path, tm
 
 def test_extract_configured_explains_wrong_source_or_item(config_path):
     with pytest.raises(ConfigError, match="no hay ninguna fuente 'finanzas-bd' \\(¿quiso decir 'finanzas-db'\\?\\)"):
-        extract_configured(config_path, "finanzas-bd", None, "2025-01")
+        extract_configured(load_config(config_path), "finanzas-bd", None, "2025-01")
     with pytest.raises(ConfigError, match="La fuente 'finanzas-db' .* no alimenta el punto 11.3 .*alimenta: 10.2"):
-        extract_configured(config_path, "finanzas-db", "planilla", "2025-01")
+        extract_configured(load_config(config_path), "finanzas-db", "planilla", "2025-01")
     with pytest.raises(ConfigError, match="Período inválido"):
-        extract_configured(config_path, "finanzas-db", None, "enero")
+        extract_configured(load_config(config_path), "finanzas-db", None, "enero")
 
 
 def test_a_defect_in_one_connector_does_not_stop_the_others(config_path, monkeypatch):

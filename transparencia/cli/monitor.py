@@ -23,7 +23,7 @@ def _portal_url(portal: str | None) -> str:
 
 def _optional_token() -> str | None:
     """The CKAN token when one is configured (reading public reports needs none)."""
-    from transparencia.sources.config import resolve_secret
+    from transparencia.sources.secrets import resolve_secret
 
     if os.environ.get("CKAN_API_TOKEN", "").strip():
         return resolve_secret(env="CKAN_API_TOKEN", what="Token de CKAN")

@@ -49,8 +49,9 @@ def _extract_configured(item_ref: str, config: Path, source_id: str, period: str
 
     if period is None:
         raise ConfigError("Para validar una fuente de la configuración indique el período con --period AAAA-MM.")
-    item = load_config(config).catalog.get(item_ref)
-    return item, extract_configured(config, source_id, item.code, period)
+    institution = load_config(config)
+    item = institution.catalog.get(item_ref)
+    return item, extract_configured(institution, source_id, item.code, period)
 
 
 @app.command("validate")
