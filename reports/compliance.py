@@ -33,7 +33,7 @@ REPORT_TAG = "cumplimiento"  # with the extra ``tipo``, how the national monitor
 REPORT_KIND = "informe-cumplimiento"
 REPORT_POINT_KEYS = ("institucion", "puntos_cumplidos", "puntos_aplicables", "puntos_faltantes", "puntos_rechazados")
 # How a report's items not met are grouped, in its point metadata and in the national monitor.
-MISSING = frozenset({ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.OUTDATED})
+MISSING = frozenset({ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.OUTDATED, ItemStatus.TARGET_ERROR})
 REJECTED = frozenset({ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR})
 _TEMPLATES = Path(__file__).parent / "templates"
 
