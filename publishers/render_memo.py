@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -22,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from transparencia.domain import sha256_file
-from transparencia.publishers.base import DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
+from transparencia.domain import Frequency, atomic_write, sha256_file
+from transparencia.publishers.base import Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 
 MEMO_NAME = ".render-memo.json"
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -95,13 +94,11 @@ class RenderMemo:
             return
         memo = {
             "fingerprint": self.fingerprint,
-            "dataset": {**dataclasses.asdict(dataset), "extras": dict(dataset.extras)},
+            "dataset": _dataset_dict(dataset),
             "resources": [_resource_dict(r, self.out_dir) for r in resources],
             "datastore_files": {str(p.relative_to(self.out_dir)): sha256_file(p) for p in tables},
         }
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(memo, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, self.path)
+        atomic_write(self.path, json.dumps(memo, ensure_ascii=False, sort_keys=True).encode("utf-8"))
 
 
 def _has_sha(path: Path, sha256: str) -> bool:
@@ -124,5 +121,12 @@ def _resource(raw: dict[str, Any], out_dir: Path) -> ResourceFile:
     return ResourceFile(**{**raw, "path": out_dir / raw["path"], "datastore": datastore})
 
 
+def _dataset_dict(dataset: DatasetSpec) -> dict[str, Any]:
+    coverage = dataset.coverage
+    return {**dataclasses.asdict(dataset), "coverage": [str(coverage.first), str(coverage.last)] if coverage else None}
+
+
 def _dataset(raw: dict[str, Any]) -> DatasetSpec:
-    return DatasetSpec(**{**raw, "tags": tuple(raw["tags"])})
+    frequency, coverage = raw.get("frequency"), raw.get("coverage")
+    return DatasetSpec(**{**raw, "tags": tuple(raw["tags"]), "frequency": Frequency(frequency) if frequency else None,
+                          "coverage": Coverage.of(coverage) if coverage else None})
