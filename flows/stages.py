@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 
 from transparencia.domain import Period, Target
-from transparencia.errors import ConfigError, TransparenciaError
+from transparencia.errors import TransparenciaError
 from transparencia.flows.ledger import WriteJournal
 from transparencia.flows.store import MonthStore
+from transparencia.publishers import backends
 from transparencia.publishers.base import Publisher
 from transparencia.publishers.verification import write_manifest
 from transparencia.reports import compliance
@@ -59,18 +60,9 @@ def validate_month(config: InstitutionConfig, item: Item, period: Period, extrac
 
 
 def make_publisher(config: InstitutionConfig, target: Target, journal: WriteJournal | None = None) -> Publisher:
-    """The backend for ``target``; CKAN settings come from the configuration, else CKAN_URL/CKAN_API_TOKEN(_FILE).
-
-    A CKAN publisher reports every write call to ``journal`` (the run ledger's write journal)."""
-    if target is Target.LOCAL:
-        from transparencia.publishers.local import LocalCatalog
-
-        return LocalCatalog(config.publish.local_dir)
-    if target is Target.CKAN:
-        from transparencia.publishers.ckan import CkanPublisher
-
-        return CkanPublisher.for_config(config, on_write=journal.append if journal is not None else None)
-    raise ConfigError(f"Destino de publicación desconocido '{target}': use {' o '.join(Target)}")
+    """The backend registered for ``target`` (``publishers.backends``); a CKAN publisher reports
+    every write call to ``journal`` (the run ledger's write journal)."""
+    return backends.publisher(config, target, journal.append if journal is not None else None)
 
 
 def publish_month(config: InstitutionConfig, item: Item, period: Period, extraction: Extraction,

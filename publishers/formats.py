@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,6 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from transparencia.domain import OutputFormat
+from transparencia.domain.registry import Registry
 from transparencia.schemas.table import Field
 
 CHUNK_ROWS = 20_000
@@ -448,3 +450,15 @@ def write_parquet(frame: pd.DataFrame, fields: Sequence[Field], path: Path, *, i
     arrays = [_arrow_column(frame[f.name], f, iso_dates) for f in fields]
     table = pa.Table.from_arrays(arrays, names=[f.name for f in fields])
     pq.write_table(table, path, compression="zstd", write_statistics=True)
+
+
+# --------------------------------------------------------------------------- the writers by format
+
+# A table writer: (frame, fields, path, sheet title, document date); only XLSX uses the last two.
+TableWriter = Callable[[pd.DataFrame, Sequence[Field], Path, str, dt.datetime], None]
+WRITERS: Registry[TableWriter] = Registry("formato", "formatos")
+WRITERS.add(OutputFormat.CSV, lambda frame, fields, path, sheet, date: write_csv(frame, fields, path))
+WRITERS.add(OutputFormat.XLSX, lambda frame, fields, path, sheet, date: write_xlsx(
+    frame, fields, path, sheet_title=sheet, document_date=date))
+WRITERS.add(OutputFormat.JSON, lambda frame, fields, path, sheet, date: write_json(frame, fields, path))
+WRITERS.add(OutputFormat.PARQUET, lambda frame, fields, path, sheet, date: write_parquet(frame, fields, path))

@@ -164,14 +164,7 @@ def _resource(name: str, fmt: str, path: Path, description: str, period: str | N
 
 
 def _write(fmt: str, frame: pd.DataFrame, fields: list[Field], path: Path, sheet: str, date: dt.datetime) -> None:
-    if fmt == "csv":
-        formats.write_csv(frame, fields, path)
-    elif fmt == "xlsx":
-        formats.write_xlsx(frame, fields, path, sheet_title=sheet, document_date=date)
-    elif fmt == "json":
-        formats.write_json(frame, fields, path)
-    else:
-        formats.write_parquet(frame, fields, path)
+    formats.WRITERS.get(fmt, "publish.formats")(frame, fields, path, sheet, date)
 
 
 def _published(frame: pd.DataFrame, release: ItemRelease, fields: list[Field]) -> pd.DataFrame:

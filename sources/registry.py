@@ -14,7 +14,6 @@ stops another: ``extract_period`` collects each pair's extraction or error.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import fnmatch
 import glob
 from collections.abc import Callable
@@ -26,6 +25,7 @@ import pandas as pd
 
 from transparencia.domain import Period
 from transparencia.domain.period import check_empty_periods, fill_placeholders
+from transparencia.domain.registry import Registry
 from transparencia.errors import ConfigError, InputError, TerminalError, TransparenciaError
 from transparencia.schemas.catalog import Item
 from transparencia.sources import archive
@@ -68,27 +68,21 @@ class Connector:
     extract: Callable[[ExtractRequest], Extraction]
 
 
-_CONNECTORS: dict[str, Connector] = {}
+CONNECTORS: Registry[Connector] = Registry("tipo de fuente", "tipos")
 
 
 def register(name: str, settings: type, item_options: type) -> Callable:
     """Register an extract function as the connector ``name`` (a decorator)."""
 
     def decorate(extract: Callable[[ExtractRequest], Extraction]) -> Callable[[ExtractRequest], Extraction]:
-        _CONNECTORS[name] = Connector(name, settings, item_options, extract)
+        CONNECTORS.add(name, Connector(name, settings, item_options, extract))
         return extract
 
     return decorate
 
 
 def connector(name: Any, where: str = "") -> Connector:
-    found = _CONNECTORS.get(str(name))
-    if found is None:
-        close = difflib.get_close_matches(str(name), list(_CONNECTORS), n=1, cutoff=0.5)
-        hint = f" (¿quiso decir '{close[0]}'?)" if close else ""
-        raise ConfigError(f"{where}.type: tipo de fuente desconocido '{name}'{hint}; "
-                          f"tipos: {', '.join(sorted(_CONNECTORS))}")
-    return found
+    return CONNECTORS.get(name, f"{where}.type")
 
 
 # --------------------------------------------------------------------------- file connector

@@ -112,3 +112,19 @@ def test_a_failed_check_abandons_the_write(tmp_path):
     with pytest.raises(ValueError):
         atomic_write(target, b"nuevo", check=refuse)
     assert target.read_bytes() == b"original" and os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_one_registry_names_the_choices_and_the_closest_one():
+    from transparencia.domain.registry import Registry
+    from transparencia.publishers.backends import BACKENDS
+    from transparencia.publishers.formats import WRITERS
+    from transparencia.sources.registry import CONNECTORS
+
+    assert WRITERS.names() == sorted(OutputFormat.data_formats())  # every data format has its writer
+    assert BACKENDS.names() == sorted(Target)
+    assert CONNECTORS.names() == ["database", "file"]
+    registry: Registry[int] = Registry("destino de publicación", "destinos")
+    registry.add("local", 1)
+    with pytest.raises(ConfigError, match=r"publish.target: destino de publicación desconocido 'locl' "
+                                          r"\(¿quiso decir 'local'\?\); destinos: local"):
+        registry.get("locl", "publish.target")

@@ -189,7 +189,7 @@ def test_a_defect_in_one_connector_does_not_stop_the_others(config_path, monkeyp
     def broken(request):
         raise ZeroDivisionError("división por cero")
 
-    monkeypatch.setitem(registry._CONNECTORS, "database", registry.Connector(
+    monkeypatch.setitem(registry.CONNECTORS._entries, "database", registry.Connector(
         "database", connector("database").settings, connector("database").item_options, broken))
     outcomes = {o.source.id: o for o in extract_period(load_config(config_path), "2025-01")}
     assert outcomes["rrhh-planilla"].extraction.rows == 2
