@@ -128,3 +128,16 @@ def test_one_registry_names_the_choices_and_the_closest_one():
     with pytest.raises(ConfigError, match=r"publish.target: destino de publicación desconocido 'locl' "
                                           r"\(¿quiso decir 'local'\?\); destinos: local"):
         registry.get("locl", "publish.target")
+
+
+@pytest.mark.parametrize("command", [["run"], ["retirar", "viaticos", "--motivo", "x"]])
+def test_an_unknown_target_is_named_with_its_choices_and_exits_2(command):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from transparencia.cli import app
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
+    result = CliRunner().invoke(app, [*command, "--period", "2025-01", "--target", "ftp", "--config", str(sample)])
+    assert result.exit_code == 2 and "--target: 'ftp' inválido; use uno de: local, ckan" in result.output

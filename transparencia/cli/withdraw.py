@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from transparencia.cli import app, console, friendly_errors
-from transparencia.errors import ConfigError
+from transparencia.domain import Target
 from transparencia.sources.config import DEFAULT_CONFIG
 
 
@@ -21,11 +21,10 @@ def withdraw_command(
     target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
 ) -> None:
     """Retira un mes publicado por error: borra sus archivos y su tabla del destino, rehace el histórico y deja constancia pública (fecha y motivo)."""
-    if target is not None and target not in ("local", "ckan"):
-        raise ConfigError(f"Destino '{target}' desconocido: use local o ckan")
     from transparencia.flows.withdraw import withdraw_month
 
-    result = withdraw_month(config, item, period, reason, target)
+    chosen = Target.parse(target, "--target") if target is not None else None
+    result = withdraw_month(config, item, period, reason, chosen)
     console.print(f"Retirado el punto {result.item}, mes {result.period}, del destino {result.target}: "
                   f"{len(result.removed)} {'recurso' if len(result.removed) == 1 else 'recursos'} "
                   "borrados; el histórico se rehízo con los meses restantes.")
