@@ -52,6 +52,7 @@ class ResourceFile:
     period: str | None = None  # YYYY-MM for a month's file; None for history, dictionary, report
     datastore: DatastoreTable | None = None
     extras: Mapping[str, str] = field(default_factory=dict)  # more resource metadata (the report's points)
+    role: str = ""  # what a page does with it: "month", "changes", "chart", "datapackage" (else a plain download)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from transparencia.domain import Frequency, Period, atomic_copy, atomic_write, sha256_file
 from transparencia.domain.vocab import media_type
 from transparencia.errors import ConfigError, InputError
+from transparencia.publishers import pages
 from transparencia.publishers.base import DatasetSpec, PublishAction, PublishResult, ResourceFile
 from transparencia.publishers.render import template
 
@@ -85,6 +86,7 @@ class LocalCatalog:
             _remove_replaced_files(folder, old.get("resources", []), records)
             if dataset_action != "unchanged":
                 atomic_write(metadata_path, metadata)
+            _write_page(folder, json.loads(metadata))
             self._refresh_catalog()
         return result
 
@@ -151,10 +153,10 @@ def _check_identity(dataset: DatasetSpec, resources: Sequence[ResourceFile]) -> 
     seen: dict[str, str] = {}
     for resource in resources:
         filename = resource.path.name
-        if filename == METADATA_FILE or (filename in seen and seen[filename] != resource.name):
+        if filename in (METADATA_FILE, pages.PAGE_FILE) or (filename in seen and seen[filename] != resource.name):
             raise ConfigError(
                 f"{dataset.name}: el archivo '{filename}' de '{resource.name}' choca con "
-                f"'{seen.get(filename, METADATA_FILE)}'"
+                f"'{seen.get(filename, filename)}'"
             )
         seen[filename] = resource.name
         if not resource.path.is_file():
@@ -193,6 +195,7 @@ def _record(resource: ResourceFile, dest: Path) -> dict[str, Any]:
         "bytes": resource.path.stat().st_size,
         "description": resource.description,
         "period": resource.period,
+        **({"role": resource.role} if resource.role else {}),
     }
 
 
@@ -251,9 +254,12 @@ def _frequency_uri(frequency: str | None) -> str | None:
     return Frequency(frequency).dcat_uri if frequency else None
 
 
-def _download_url(document: dict[str, Any], record: dict[str, Any]) -> str:
+def _download_url(document: dict[str, Any], record: dict[str, Any] | None = None, base: str | None = None) -> str:
+    """A file's URL relative to the catalog root, or to the dataset folder when ``base`` is ''."""
     dataset = document["dataset"]
-    return "/".join(quote(part) for part in (dataset["organization"], dataset["name"], record["file"]))
+    file = record["file"] if record else pages.PAGE_FILE
+    parts = (dataset["organization"], dataset["name"], file) if base is None else (file,)
+    return "/".join(quote(part) for part in parts)
 
 
 def dcat_catalog(documents: list[dict[str, Any]]) -> dict[str, Any]:
@@ -308,13 +314,14 @@ def _dcat_distribution(document: dict[str, Any], record: dict[str, Any]) -> dict
     }
 
 
-def _index_entry(document: dict[str, Any]) -> dict[str, Any]:
-    """What the index page shows for a dataset: months newest first, then general files."""
+def _index_entry(document: dict[str, Any], base: str | None = None) -> dict[str, Any]:
+    """What a page shows for a dataset: months newest first, then general files (links relative to
+    the catalog root, or to the dataset folder when ``base`` is '')."""
     dataset = document["dataset"]
     months: dict[str, list[dict[str, Any]]] = {}
     general = []
     for record in document.get("resources", []):
-        link = {"name": record["name"], "format": record["format"], "url": _download_url(document, record),
+        link = {"name": record["name"], "format": record["format"], "url": _download_url(document, record, base),
                 "size": _human_size(record["bytes"]), "description": record.get("description", "")}
         found = record.get("period")
         if found:
@@ -330,7 +337,16 @@ def _index_entry(document: dict[str, Any]) -> dict[str, Any]:
         "coverage": f"{periods[0]} a {periods[-1]}" if len(periods) > 1 else (periods[0] if periods else ""),
         "months": sorted(months.items(), reverse=True),
         "general": general,
+        "page": _download_url(document, None, base),
     }
+
+
+def _write_page(folder: Path, document: dict[str, Any]) -> None:
+    """The dataset's own page (``index.html`` in its folder), from the files the folder holds."""
+    entry = _index_entry(document, base="")
+    html = template("conjunto.html.j2").render(
+        d=entry, page=pages.page_context(folder, document), shown=pages.shown, signed=pages.signed)
+    _write_if_changed(folder / pages.PAGE_FILE, html.encode("utf-8"))
 
 
 def _human_size(size: int) -> str:

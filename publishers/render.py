@@ -22,10 +22,11 @@ import pandas as pd
 
 from transparencia.domain import OutputFormat, Period, PrivacyPolicy, sha256_file
 from transparencia.errors import ConfigError, InputError
-from transparencia.publishers import formats, public
+from transparencia.publishers import datapackage, formats, public
 from transparencia.publishers.base import BASE_TAGS, Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 from transparencia.publishers.privacy import apply_privacy, treatments
 from transparencia.publishers.render_memo import RenderMemo, release_fingerprint
+from transparencia.reports import changes, charts
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import Field, TableSchema
 from transparencia.sources.config import Institution
@@ -99,11 +100,17 @@ def _render_files(release: ItemRelease, out_dir: Path,
     periods = _history_periods(release)
 
     month = _published(release.frame, release, fields)
+    summary = changes.summarise(release.schema, release.history, release.period, rules, release.item.name)
     resources = _render_month(release, month, fields, out_dir, formats)
     resources += _render_history(release, month, fields, out_dir, formats, periods[-1])
     resources.append(_render_dictionary(release, rules, out_dir))
     resources += _render_report(release, rules, out_dir)
-    return _dataset_spec(release, rules, periods), resources
+    resources += _render_changes(release, summary, out_dir)
+    resources.append(_render_chart(release, rules, out_dir))
+    spec = _dataset_spec(release, rules, periods, summary)
+    resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, release.period,
+                                     out_dir))
+    return spec, resources
 
 
 # Resource names are their identity in a dataset (a re-run replaces the resource of the same name).
@@ -158,9 +165,9 @@ def _first_day(period: str) -> dt.datetime:
 
 
 def _resource(name: str, fmt: str, path: Path, description: str, period: str | None = None,
-              datastore: DatastoreTable | None = None) -> ResourceFile:
+              datastore: DatastoreTable | None = None, role: str = "") -> ResourceFile:
     return ResourceFile(name=name, format=fmt, path=path, sha256=sha256_file(path),
-                        description=description, period=period, datastore=datastore)
+                        description=description, period=period, datastore=datastore, role=role)
 
 
 def _write(fmt: str, frame: pd.DataFrame, fields: list[Field], path: Path, sheet: str, date: dt.datetime) -> None:
@@ -188,7 +195,7 @@ def _render_month(release: ItemRelease, month: pd.DataFrame, fields: list[Field]
             month_resource_name(label, period, fmt), fmt.upper(), path,
             f"{label} de {release.institution.name}, {_month_text(period)}. {count(len(month), 'fila')}. "
             f"{_FORMAT_NOTES[fmt]}",
-            period=period, datastore=datastore,
+            period=period, datastore=datastore, role="month",
         ))
     return resources
 
@@ -261,7 +268,7 @@ def _field_notes(f: Field, treatment: str) -> str:
 def _render_dictionary(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], out_dir: Path) -> ResourceFile:
     label = release.item.name
     path = out_dir / f"{release.item.slug}-diccionario.csv"
-    rows = [["campo", "título", "tipo", "descripción", "tratamiento de datos personales"]]
+    rows = [list(DICTIONARY_COLUMNS)]
     rows += [[f.name, f.title, TYPE_LABELS[f.type], f.description, rules[f.name].label]
              for f in release.schema.fields]
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
@@ -363,11 +370,17 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, s
     fields = [f for f in release.schema.fields if rules[f.name].published]
     remaining = sorted({str(p) for p in release.history["periodo"].dropna().unique()})
     resources = []
+    summary = None
     if remaining:
         nothing = _published(release.history.iloc[0:0], release, fields)
         resources += _render_history(release, nothing, fields, out_dir, wanted, remaining[-1])
+        summary = changes.summarise(release.schema, release.history, remaining[-1], rules, release.item.name)
+        resources.append(_render_chart(release, rules, out_dir))
     resources.append(_render_withdrawals(release.item.name, withdrawals, out_dir / f"{release.item.slug}-retiros.csv"))
-    return _dataset_spec(release, rules, remaining), resources
+    spec = _dataset_spec(release, rules, remaining, summary)
+    if remaining:
+        resources.append(_render_package(release, spec, fields, rules, remaining, "csv" in wanted, None, out_dir))
+    return spec, resources
 
 
 def _render_withdrawals(label: str, withdrawals: Sequence[Mapping[str, str]], path: Path) -> ResourceFile:
@@ -380,12 +393,13 @@ def _render_withdrawals(label: str, withdrawals: Sequence[Mapping[str, str]], pa
                      "y por qué. Un mes corregido puede publicarse de nuevo.")
 
 
-def _dataset_spec(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], periods: list[str]) -> DatasetSpec:
+def _dataset_spec(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], periods: list[str],
+                  summary: changes.ChangeSummary | None) -> DatasetSpec:
     item, institution = release.item, release.institution
     return DatasetSpec(
         name=item.dataset_name(institution.acronym),
         title=f"{item.name} — {institution.name}",
-        notes=_notes(release, rules),
+        notes=_notes(release, rules, summary),
         organization=institution.organization,
         license_id=institution.license_id,
         tags=(*BASE_TAGS, item.slug, institution.acronym.lower()),
@@ -399,14 +413,16 @@ def _dataset_spec(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], peri
     )
 
 
-def _notes(release: ItemRelease, rules: Mapping[str, PrivacyPolicy]) -> str:
+def _notes(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], summary: changes.ChangeSummary | None) -> str:
     item, schema = release.item, release.schema
     parts = [
         schema.description.strip(),
+        f"Último mes publicado, {summary.totals_text()} {summary.headline}" if summary else "",
         f"Publicado por {release.institution.name} en cumplimiento de {item.legal_basis}"
         + (f"; fuente: {release.directorate}." if release.directorate else "."),
         "Incluye un archivo por mes en cada formato, un histórico con todos los meses, el diccionario "
-        "de datos y el informe de validación de cada mes.",
+        "de datos, el informe de validación y los cambios respecto al mes anterior de cada mes, un gráfico "
+        "mensual y un paquete de datos Frictionless (datapackage.json) que describe los CSV.",
     ]
     masked = [schema.field(n).title for n, r in rules.items() if r is PrivacyPolicy.MASK]
     hidden = [schema.field(n).title for n, r in rules.items() if not r.published]
@@ -415,3 +431,84 @@ def _notes(release: ItemRelease, rules: Mapping[str, PrivacyPolicy]) -> str:
     if hidden:
         parts.append(f"Datos personales no publicados: {', '.join(hidden)}.")
     return "\n\n".join(p for p in parts if p)
+
+
+# --------------------------------------------------------------------------- for journalists
+
+
+def _render_changes(release: ItemRelease, summary: changes.ChangeSummary, out_dir: Path) -> list[ResourceFile]:
+    label, period, slug = release.item.name, release.period, release.item.slug
+    csv_path, json_path = out_dir / f"{slug}-{period}-cambios.csv", out_dir / f"{slug}-{period}-cambios.json"
+    changes.write_changes(summary, csv_path, json_path)
+    description = f"Cambios de {label} en {_month_text(period)} respecto al mes anterior. {summary.headline}"
+    return [
+        _resource(f"{label} {period} — cambios respecto al mes anterior ({fmt})", fmt, path, description,
+                  period=period, role="changes")
+        for fmt, path in (("CSV", csv_path), ("JSON", json_path))
+    ]
+
+
+def monthly_series(release: ItemRelease, rules: Mapping[str, str]) -> tuple[list[str], list[charts.Series]]:
+    """Rows (or people) and the first amount's total per month, over the whole history."""
+    history = release.history
+    periods = history["periodo"].astype("string")
+    grouped = history.groupby(periods, sort=True)
+    identity = changes.identity_field(release.schema)
+    counts = grouped[identity.name].nunique() if identity is not None else grouped.size()
+    labels = [str(p) for p in counts.index]
+    panels = [charts.Series(f"{changes.PEOPLE_LABEL if identity is not None else changes.ROWS_LABEL} por mes",
+                            [float(v) for v in counts.to_numpy()])]
+    amounts = changes.amount_fields(release.schema, rules)
+    if amounts:
+        totals = grouped[amounts[0].name].sum()
+        panels.append(charts.Series(f"Total de {amounts[0].title} por mes", [round(float(v), 2) for v in totals]))
+    return labels, panels
+
+
+def _render_chart(release: ItemRelease, rules: Mapping[str, str], out_dir: Path) -> ResourceFile:
+    label, slug = release.item.name, release.item.slug
+    labels, panels = monthly_series(release, rules)
+    path = out_dir / f"{slug}-grafico.svg"
+    path.write_text(charts.chart(f"{label}: totales y cantidades por mes", labels, panels), encoding="utf-8")
+    return _resource(f"{label} — gráfico mensual (SVG)", "SVG", path,
+                     f"Gráfico de {label} mes a mes ({labels[0]} a {labels[-1]}): "
+                     + " y ".join(p.title.lower() for p in panels) + ".", role="chart")
+
+
+def _render_package(release: ItemRelease, spec: DatasetSpec, fields: list[Field], rules: Mapping[str, str],
+                    periods: list[str], with_months: bool, changes_period: str | None,
+                    out_dir: Path) -> ResourceFile:
+    """The Frictionless Data Package of the dataset's CSV files: every month's and the history (when
+    CSV is published), the dictionary, and the change summary of ``changes_period`` (when given)."""
+    label, slug = release.item.name, release.item.slug
+    schema = datapackage.table_schema(release.schema, fields, rules)
+    tables = []
+    if with_months:
+        tables += [datapackage.CsvTable(f"{slug}-{p}", f"{slug}-{p}.csv", f"{label} {p}",
+                                        f"{label} de {release.institution.name}, {_month_text(p)}.", schema)
+                   for p in periods]
+        tables.append(datapackage.CsvTable(f"{slug}-historico", f"{slug}-historico.csv", f"{label} — histórico",
+                                           f"Todos los meses publicados de {label}.", schema))
+    tables.append(datapackage.CsvTable(
+        f"{slug}-diccionario", f"{slug}-diccionario.csv", f"{label} — diccionario de datos",
+        f"Qué significa cada columna de {label}.", datapackage.text_schema(DICTIONARY_COLUMNS)))
+    if changes_period:
+        tables.append(datapackage.CsvTable(
+            f"{slug}-{changes_period}-cambios", f"{slug}-{changes_period}-cambios.csv",
+            f"{label} {changes_period} — cambios respecto al mes anterior",
+            f"Altas, bajas, cambios y totales de {label} frente al mes anterior.",
+            datapackage.text_schema(changes.CSV_TITLES, numbers=("diferencia",))))
+    descriptor = datapackage.package(spec.name, spec.title, spec.notes, spec.license_id, tables)
+    path = datapackage.write_package(descriptor, out_dir)
+    return _resource(f"{label} — paquete de datos (datapackage.json)", "JSON", path,
+                     "Descripción Frictionless Data Package de los CSV de este conjunto: columnas, tipos, "
+                     "restricciones y claves.", role="datapackage")
+
+
+DICTIONARY_COLUMNS = {
+    "campo": ("Campo", "Nombre de la columna en los archivos."),
+    "título": ("Título", "Nombre legible de la columna."),
+    "tipo": ("Tipo", "Tipo de dato."),
+    "descripción": ("Descripción", "Qué contiene la columna."),
+    "tratamiento de datos personales": ("Tratamiento de datos personales", "Cómo se publica la columna."),
+}

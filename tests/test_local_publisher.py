@@ -42,7 +42,7 @@ def _actions(result) -> dict[str, str]:
 def test_first_sync_creates_everything_and_the_second_writes_nothing(tmp_path):
     root = tmp_path / "published"
     first = _publish(root, planilla_release(), tmp_path / "r1")
-    assert set(_actions(first).values()) == {"create"} and first.writes == 10
+    assert set(_actions(first).values()) == {"create"} and first.writes == 14
     assert (root / DATASET_DIR / "planilla-2025-01.csv").is_file()
     before = _stats(root)
     second = _publish(root, planilla_release(), tmp_path / "r2")
@@ -62,6 +62,9 @@ def test_changing_one_row_updates_only_that_month_and_the_history(tmp_path):
         "snm-planilla",
         "Planilla 2025-01 (CSV)", "Planilla 2025-01 (XLSX)", "Planilla 2025-01 (JSON)",
         "Planilla — histórico (CSV)", "Planilla — histórico (XLSX)", "Planilla — histórico (JSON)",
+        # the month's totals: in the change summary, the chart and the package's description
+        "Planilla 2025-01 — cambios respecto al mes anterior (JSON)", "Planilla — gráfico mensual (SVG)",
+        "Planilla — paquete de datos (datapackage.json)",
     }
     after = _stats(root)
     untouched = [DATASET_DIR / "planilla-diccionario.csv", DATASET_DIR / "planilla-2025-01-informe-validacion.json"]
@@ -108,7 +111,8 @@ def test_catalog_json_is_a_dcat_catalog_with_relative_downloads(tmp_path):
     assert dataset["dct:temporal"]["dcat:startDate"] == "2025-01-01"
     assert dataset["dct:temporal"]["dcat:endDate"] == "2025-02-28"
     distributions = {d["dct:title"]: d for d in dataset["dcat:distribution"]}
-    assert len(distributions) == 14  # 2 months x 3 formats, 3 history files, dictionary, 2 x 2 reports
+    # 2 months x 3 formats, 3 history files, dictionary, 2 x 2 reports, 2 x 2 change summaries, chart, package
+    assert len(distributions) == 20
     csv = distributions["Planilla 2025-02 (CSV)"]
     assert csv["dcat:mediaType"] == "text/csv" and csv["dct:format"] == "CSV"
     target = root / csv["dcat:downloadURL"]
@@ -175,7 +179,7 @@ def test_index_html_lists_datasets_with_working_links(tmp_path):
 def test_dry_run_writes_nothing(tmp_path):
     root = tmp_path / "published"
     result = _publish(root, planilla_release(), tmp_path / "r", dry_run=True)
-    assert result.dry_run and result.writes == 10
+    assert result.dry_run and result.writes == 14
     assert not root.exists()
     _publish(root, planilla_release(), tmp_path / "r")
     before = _stats(root)

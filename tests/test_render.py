@@ -30,9 +30,13 @@ def test_resources_have_stable_spanish_names(tmp_path):
         "Planilla — histórico (CSV)", "Planilla — histórico (XLSX)", "Planilla — histórico (JSON)",
         "Planilla — diccionario de datos",
         "Planilla 2025-01 — informe de validación (JSON)", "Planilla 2025-01 — informe de validación (HTML)",
+        "Planilla 2025-01 — cambios respecto al mes anterior (CSV)",
+        "Planilla 2025-01 — cambios respecto al mes anterior (JSON)",
+        "Planilla — gráfico mensual (SVG)", "Planilla — paquete de datos (datapackage.json)",
     ]
-    # a month's files carry their month (its validation report too); history and dictionary none
-    assert [r.period for r in resources] == ["2025-01"] * 3 + [None] * 4 + ["2025-01"] * 2
+    # a month's files carry their month (its validation report and change summary too); history, dictionary,
+    # chart and package none
+    assert [r.period for r in resources] == ["2025-01"] * 3 + [None] * 4 + ["2025-01"] * 4 + [None] * 2
     assert all(r.path.parent == tmp_path and r.path.is_file() for r in resources)
 
 

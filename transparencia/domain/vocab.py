@@ -161,6 +161,7 @@ class OutputFormat(StrEnum):
     PARQUET = "parquet"
     HTML = "html"
     MD = "md"
+    SVG = "svg"  # charts
 
     @classmethod
     def data_formats(cls) -> tuple[OutputFormat, ...]:
@@ -193,6 +194,7 @@ _MEDIA_TYPES = {
     OutputFormat.PARQUET: "application/vnd.apache.parquet",
     OutputFormat.HTML: "text/html",
     OutputFormat.MD: "text/markdown",
+    OutputFormat.SVG: "image/svg+xml",
 }
 
 

@@ -1,0 +1,130 @@
+"""A Frictionless Data Package (``datapackage.json``) for each published dataset.
+
+It describes the dataset's CSV files with Table Schemas built from the item schema, as the files
+are published: only the columns that leave the machine, with their Spanish titles and
+descriptions, types and constraints. A constraint that the published value no longer meets is
+left out (a masked value keeps no enum or pattern; a text neutralised for spreadsheets gains a
+leading ``'``, which its maximum length allows for), and the
+primary key is declared only when every key column is published whole, as for the DataStore.
+Paths are relative to the dataset folder, so the package travels with the files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transparencia.schemas.table import Field, TableSchema
+
+FILENAME = "datapackage.json"
+# Data Package v2: the version whose Table Schema has exclusiveMinimum (salaries are > 0).
+PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+FRICTIONLESS_TYPES = {"string": "string", "yearmonth": "yearmonth", "number": "number", "integer": "integer",
+                      "date": "date", "boolean": "boolean"}
+_LICENSES = {
+    "cc-zero": ("CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/", "Creative Commons CC0 1.0"),
+    "cc0-1.0": ("CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/", "Creative Commons CC0 1.0"),
+    "cc-by": ("CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/", "Creative Commons Atribución 4.0"),
+    "cc-by-4.0": ("CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/", "Creative Commons Atribución 4.0"),
+    "odc-odbl": ("ODbL-1.0", "https://opendatacommons.org/licenses/odbl/1-0/", "Open Database License (ODbL)"),
+}
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """One CSV file of the dataset and the Table Schema its rows follow."""
+
+    name: str  # package resource name: lowercase letters, digits, '-', '_', '.'
+    path: str  # relative to the dataset folder
+    title: str
+    description: str
+    schema: Mapping[str, Any]
+
+
+def table_schema(schema: TableSchema, fields: Sequence[Field], rules: Mapping[str, str]) -> dict[str, Any]:
+    """The Table Schema of a published CSV: ``fields`` are the published ones, in file order."""
+    descriptor: dict[str, Any] = {
+        "fields": [_field(f, rules.get(f.name, "publish")) for f in fields],
+        "missingValues": [""],
+    }
+    key = list(schema.primary_key)
+    published = {f.name for f in fields}
+    if key and all(n in published and rules.get(n, "publish") == "publish" for n in key):
+        descriptor["primaryKey"] = key
+    return descriptor
+
+
+def _field(f: Field, treatment: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": f.name, "type": FRICTIONLESS_TYPES[f.type], "title": f.title,
+                           "description": f.description}
+    if f.type == "date":
+        out["format"] = "%Y-%m-%d"
+    constraints: dict[str, Any] = {}
+    if f.required:
+        constraints["required"] = True
+    if treatment == "publish":
+        if f.enum:
+            constraints["enum"] = list(f.enum)
+        if f.pattern:
+            constraints["pattern"] = f.pattern
+    if f.type in ("number", "integer"):
+        if f.minimum is not None:
+            constraints["minimum"] = f.minimum
+        if f.maximum is not None:
+            constraints["maximum"] = f.maximum
+        if f.exclusive_minimum is not None:
+            constraints["exclusiveMinimum"] = f.exclusive_minimum
+    if f.max_length is not None and treatment == "publish":
+        constraints["maxLength"] = f.max_length + 1  # room for the leading ' of a neutralised text
+    if constraints:
+        out["constraints"] = constraints
+    return out
+
+
+def text_schema(columns: Mapping[str, tuple[str, str]], numbers: Sequence[str] = ()) -> dict[str, Any]:
+    """A Table Schema for a file of our own making (dictionary, change summary): text columns
+    with a title and description each, ``numbers`` typed as numbers."""
+    return {
+        "fields": [{"name": name, "type": "number" if name in numbers else "string", "title": title,
+                    "description": description} for name, (title, description) in columns.items()],
+        "missingValues": [""],
+    }
+
+
+def package(name: str, title: str, description: str, license_id: str, tables: Sequence[CsvTable]) -> dict[str, Any]:
+    """The ``datapackage.json`` descriptor (Tabular Data Package, CSV in UTF-8 with BOM)."""
+    license_name, license_url, license_title = _LICENSES.get(license_id.lower(), (license_id, None, license_id))
+    licence: dict[str, Any] = {"name": license_name, "title": license_title}
+    if license_url:
+        licence["path"] = license_url
+    return {
+        "$schema": PROFILE,
+        "name": name,
+        "title": title,
+        "description": description,
+        "licenses": [licence],
+        "resources": [
+            {
+                "type": "table",
+                "name": table.name,
+                "path": table.path,
+                "title": table.title,
+                "description": table.description,
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8-sig",
+                "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "doubleQuote": True},
+                "schema": table.schema,
+            }
+            for table in tables
+        ],
+    }
+
+
+def write_package(descriptor: Mapping[str, Any], folder: Path) -> Path:
+    path = Path(folder) / FILENAME
+    path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,84 @@
+"""The local catalog's page for one dataset: the numbers a journalist wants before downloading anything.
+
+Built from what the dataset folder already holds (its metadata, the latest month's CSV, change
+summary and chart), so the page can never say something the files do not: the latest month's
+row count and totals, a preview of its first rows, what changed since the month before and the
+monthly chart. It is plain HTML with the chart as a static SVG image: nothing from the network.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+from transparencia.reports.charts import number
+
+PAGE_FILE = "index.html"
+PREVIEW_ROWS = 10
+# Lines per kind of change shown on the page; the CSV and JSON beside it have all of them.
+PAGE_CHANGE_LINES = 40
+KIND_TITLES = {
+    "alta": "Altas (personas que entraron)",
+    "baja": "Bajas (personas que salieron)",
+    "cambio": "Cambios de salario, gastos de representación, cargo, condición o unidad",
+    "unidad": "Por unidad administrativa",
+    "nuevo": "Registros nuevos más grandes",
+}
+
+
+def page_context(folder: Path, document: dict[str, Any]) -> dict[str, Any]:
+    """What the dataset page shows beyond the catalog entry: latest month, preview, changes, chart."""
+    records = document.get("resources", [])
+    months = sorted({r["period"] for r in records if r.get("period")})
+    latest = months[-1] if months else None
+    chart = next((r for r in records if r.get("role") == "chart"), None)
+    return {
+        "latest": latest,
+        "preview": _preview(folder, _find(records, latest, "month", "CSV")),
+        "changes": _changes(folder, _find(records, latest, "changes", "JSON")),
+        "chart": chart,
+        "package": next((r for r in records if r.get("role") == "datapackage"), None),
+    }
+
+
+def _find(records: list[dict[str, Any]], period: str | None, role: str, fmt: str) -> dict[str, Any] | None:
+    return next((r for r in records if r.get("period") == period and r.get("role") == role
+                 and r["format"] == fmt), None)
+
+
+def _preview(folder: Path, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    if record is None or not (folder / record["file"]).exists():
+        return None
+    with open(folder / record["file"], encoding="utf-8-sig", newline="") as handle:
+        rows = list(itertools.islice(csv.reader(handle), PREVIEW_ROWS + 1))
+    return {"header": rows[0] if rows else [], "rows": rows[1:], "file": record["file"]}
+
+
+def _changes(folder: Path, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    if record is None or not (folder / record["file"]).exists():
+        return None
+    summary = json.loads((folder / record["file"]).read_text(encoding="utf-8"))
+    groups = []
+    for kind, title in KIND_TITLES.items():
+        lines = [line for line in summary["changes"] if line["kind"] == kind]
+        if lines:
+            groups.append({"kind": kind, "title": title, "count": len(lines), "lines": lines[:PAGE_CHANGE_LINES]})
+    return {**summary, "groups": groups, "file": record["file"]}
+
+
+def shown(value: Any) -> str:
+    """A value as the page prints it: amounts with thousands separators, missing as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return number(value)
+    return str(value)
+
+
+def signed(value: Any) -> str:
+    if value is None:
+        return "—"
+    return ("+" if value > 0 else "") + number(value)

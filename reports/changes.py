@@ -1,0 +1,381 @@
+"""What changed in an item from one published month to the one before: the journalist's first question.
+
+People items (a cédula in the primary key: planilla, contratación, designación, gastos de
+representación) are matched person by person on the *unmasked* cédula, so altas, bajas and
+changes of salary, cargo, condición or unidad are exact; only then are personal-data rules
+applied to what is shown. Names are shown where the law publishes them, so a masked cédula is
+never the only way to tell two people apart. Amount items get their totals and counts against
+the month before and their largest new entries.
+
+The summary is a pure function of the two months (no clock), so an unchanged month renders the
+same bytes and publishers write nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transparencia.publishers.formats import neutralise
+from transparencia.publishers.privacy import mask_value
+from transparencia.schemas.table import Field, TableSchema
+
+# Fields whose change, for the same person, is news (from → to), in the order they are listed.
+TRACKED_FIELDS = ("salario_mensual", "gasto_representacion", "cargo", "cargo_designacion", "cargo_permanente",
+                  "condicion", "unidad_administrativa")
+UNIT_FIELD = "unidad_administrativa"
+NO_UNIT = "(sin unidad indicada)"
+LARGEST_NEW = 5
+CSV_COLUMNS = ("tipo_cambio", "descripcion", "cedula", "unidad_administrativa", "cargo", "campo", "antes",
+               "despues", "diferencia")
+CSV_TITLES = {
+    "tipo_cambio": ("Tipo de cambio", "alta, baja, cambio, unidad, total, nuevo o sin_comparacion."),
+    "descripcion": ("Descripción", "La persona (nombre publicado por ley), la unidad o el registro nuevo."),
+    "cedula": ("Cédula", "Cédula tal como se publica (enmascarada si la política lo indica)."),
+    "unidad_administrativa": ("Unidad administrativa", "Unidad de la persona en el mes más reciente que la tiene."),
+    "cargo": ("Cargo", "Cargo de la persona en el mes más reciente que lo tiene."),
+    "campo": ("Campo", "Qué cambió o qué se cuenta."),
+    "antes": ("Antes", "Valor en el mes anterior."),
+    "despues": ("Después", "Valor en este mes."),
+    "diferencia": ("Diferencia", "Después menos antes, para valores numéricos."),
+}
+ROWS_LABEL = "Filas"
+PEOPLE_LABEL = "Personas"
+
+
+@dataclass(frozen=True)
+class Total:
+    """One total of the month (a row count or an amount), against the month before when there is one."""
+
+    field: str
+    title: str
+    current: float
+    previous: float | None = None
+
+    @property
+    def difference(self) -> float | None:
+        return None if self.previous is None else round(self.current - self.previous, 2)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of the summary: an alta, a baja, a changed field, a unit's headcount, a new large entry."""
+
+    kind: str  # alta | baja | cambio | unidad | nuevo
+    description: str
+    field: str = ""
+    before: Any = None
+    after: Any = None
+    cedula: str = ""
+    unit: str = ""
+    post: str = ""
+
+    @property
+    def difference(self) -> float | None:
+        if _is_number(self.before) and _is_number(self.after):
+            return round(float(self.after) - float(self.before), 2)
+        return None
+
+
+@dataclass
+class ChangeSummary:
+    item: str
+    period: str
+    previous: str | None  # the latest earlier published month; None for an item's first month
+    people: bool
+    totals: list[Total]
+    lines: list[Change] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for line in self.lines if line.kind == kind)
+
+    @property
+    def headline(self) -> str:
+        """One Spanish sentence for the report and the dataset description."""
+        if self.previous is None:
+            return "Primer mes publicado: no hay un mes anterior con qué comparar."
+        parts = []
+        if self.people:
+            parts.append(f"{_plural(self.count('alta'), 'alta', 'altas')}, {_plural(self.count('baja'), 'baja', 'bajas')}")
+            changed = {}
+            for line in self.lines:
+                if line.kind == "cambio":
+                    changed[line.field] = changed.get(line.field, 0) + 1
+            parts += [f"{n} cambio{'s' if n != 1 else ''} de {_lower_first(name)}" for name, n in changed.items()]
+        else:
+            parts.append(_plural(self.count("nuevo"), "registro nuevo destacado", "registros nuevos destacados"))
+        for total in self.totals:
+            parts.append(f"{_lower_first(total.title)}: {_number(total.previous)} → {_number(total.current)}")
+        return f"Respecto a {self.previous}: " + "; ".join(parts) + "."
+
+    def totals_text(self) -> str:
+        """The month's totals in one Spanish sentence (the dataset description states them)."""
+        return f"{self.period}: " + "; ".join(f"{_lower_first(t.title)} {_number(t.current)}" for t in self.totals) + "."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item, "period": self.period, "previous_period": self.previous,
+            "kind": "personas" if self.people else "montos", "headline": self.headline,
+            "totals": [{**asdict(t), "difference": t.difference} for t in self.totals],
+            "changes": [{**asdict(c), "difference": c.difference} for c in self.lines],
+        }
+
+    def csv_rows(self) -> list[list[Any]]:
+        if self.previous is None:
+            return [["sin_comparacion", self.headline, "", "", "", "", "", "", ""]]
+        rows = [["total", "Total del mes", "", "", "", t.title, _cell(t.previous), _cell(t.current),
+                 _cell(t.difference)] for t in self.totals]
+        rows += [[c.kind, c.description, c.cedula, c.unit, c.post, c.field, _cell(c.before), _cell(c.after),
+                  _cell(c.difference)] for c in self.lines]
+        return rows
+
+
+def summarise(schema: TableSchema, history: pd.DataFrame, period: str, rules: Mapping[str, str],
+              item: str = "") -> ChangeSummary:
+    """Compare ``period`` with the latest earlier month in ``history`` (unmasked frames, all months)."""
+    periods = history["periodo"].astype("string") if len(history) else pd.Series([], dtype="string")
+    current = history[periods == period]
+    earlier = sorted(p for p in periods.dropna().unique() if p < period)
+    previous_period = earlier[-1] if earlier else None
+    previous = history[periods == previous_period] if previous_period else None
+    identity = identity_field(schema)
+    amounts = amount_fields(schema, rules)
+    summary = ChangeSummary(item, period, previous_period, identity is not None,
+                            _totals(current, previous, amounts, identity))
+    if previous is None:
+        return summary
+    if identity is not None:
+        summary.lines = _people_changes(schema, identity, current, previous, rules, amounts)
+    else:
+        summary.lines = _largest_new(schema, current, previous, rules, amounts)
+    return summary
+
+
+def identity_field(schema: TableSchema) -> Field | None:
+    """The cédula in the primary key: what makes an item a list of people."""
+    return next((schema.field(n) for n in schema.primary_key if schema.field(n).format == "cedula"), None)
+
+
+def amount_fields(schema: TableSchema, rules: Mapping[str, str]) -> list[Field]:
+    """The amounts worth a total: published numbers that are not a rate, a percentage or a part of a sum."""
+    parts = set()
+    for rule in schema.rules:
+        parts.update(rule.params.get("parts", ()))
+        parts.update(f for f in rule.params.get("factors", ()) if f != rule.params.get("total"))
+    return [f for f in schema.fields
+            if f.type == "number" and rules.get(f.name) == "publish" and f.name not in parts
+            and f.maximum is None and not f.name.startswith(("porcentaje", "tarifa", "avance"))]
+
+
+def _totals(current: pd.DataFrame, previous: pd.DataFrame | None, amounts: list[Field],
+            identity: Field | None) -> list[Total]:
+    """People items count distinct people (one may hold two posts); other items count rows."""
+    def count(frame: pd.DataFrame) -> int:
+        return int(frame[identity.name].nunique()) if identity is not None else len(frame)
+
+    label = PEOPLE_LABEL if identity is not None else ROWS_LABEL
+    totals = [Total("filas", label, count(current), None if previous is None else count(previous))]
+    for f in amounts:
+        totals.append(Total(f.name, f"Total de {f.title}", _sum(current[f.name]),
+                            None if previous is None else _sum(previous[f.name])))
+    return totals
+
+
+def _sum(column: pd.Series) -> float:
+    return round(float(pd.to_numeric(column, errors="coerce").sum()), 2)
+
+
+# --------------------------------------------------------------------------- people
+
+
+def _keyed(frame: pd.DataFrame, key: list[str]) -> dict[tuple, dict[str, Any]]:
+    records = frame.to_dict("records")
+    return {tuple(str(r[k]) for k in key): r for r in records}
+
+
+def _pairs(schema: TableSchema, identity: Field, current: pd.DataFrame, previous: pd.DataFrame):
+    """Same person in both months: first on the whole key (cédula and cargo), then on the cédula
+    alone when it is left once on each side (a person whose cargo changed)."""
+    key = [n for n in schema.primary_key if n != "periodo"]
+    now, before = _keyed(current, key), _keyed(previous, key)
+    pairs = [(before[k], now[k]) for k in sorted(now.keys() & before.keys())]
+    left_now = [now[k] for k in sorted(now.keys() - before.keys())]
+    left_before = [before[k] for k in sorted(before.keys() - now.keys())]
+    by_id_now = _unique_by(left_now, identity.name)
+    by_id_before = _unique_by(left_before, identity.name)
+    moved = sorted(by_id_now.keys() & by_id_before.keys())
+    pairs += [(by_id_before[c], by_id_now[c]) for c in moved]
+    moved_set = set(moved)
+    altas = [r for r in left_now if str(r[identity.name]) not in moved_set]
+    bajas = [r for r in left_before if str(r[identity.name]) not in moved_set]
+    return pairs, altas, bajas
+
+
+def _unique_by(records: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[str(r[name])] = counts.get(str(r[name]), 0) + 1
+    return {str(r[name]): r for r in records if counts[str(r[name])] == 1}
+
+
+def _people_changes(schema: TableSchema, identity: Field, current: pd.DataFrame, previous: pd.DataFrame,
+                    rules: Mapping[str, str], amounts: list[Field]) -> list[Change]:
+    pairs, altas, bajas = _pairs(schema, identity, current, previous)
+    person = _PersonView(schema, identity, rules)
+    salary = amounts[0] if amounts else None
+    lines = [person.change("alta", r, salary, after=True) for r in altas]
+    lines += [person.change("baja", r, salary, after=False) for r in bajas]
+    tracked = [schema.field(n) for n in TRACKED_FIELDS
+               if n in schema.field_names and rules.get(n) == "publish"]
+    for before, after in pairs:
+        for f in tracked:
+            old, new = _plain(before[f.name]), _plain(after[f.name])
+            if old != new:
+                lines.append(Change("cambio", person.label(after), f.title, old, new, **person.context(after)))
+    lines.sort(key=lambda c: (_KIND_ORDER[c.kind], c.unit, c.description, c.field))
+    return lines + _unit_lines(schema, identity, current, previous, salary, rules)
+
+
+_KIND_ORDER = {"alta": 0, "baja": 1, "cambio": 2}
+
+
+class _PersonView:
+    """How a person is shown: the published name, the cédula as published, cargo and unidad."""
+
+    def __init__(self, schema: TableSchema, identity: Field, rules: Mapping[str, str]):
+        self.schema, self.identity, self.rules = schema, identity, rules
+        self.names = [n for n in ("nombre", "apellido") if n in schema.field_names and rules.get(n) == "publish"]
+        self.post = next((n for n in ("cargo", "cargo_designacion") if n in schema.field_names
+                          and rules.get(n) == "publish"), None)
+
+    def cedula(self, row: Mapping[str, Any]) -> str:
+        treatment = self.rules.get(self.identity.name)
+        if treatment == "publish":
+            return str(row[self.identity.name])
+        if treatment == "mask":
+            return str(mask_value(row[self.identity.name], self.identity))
+        return ""
+
+    def label(self, row: Mapping[str, Any]) -> str:
+        name = " ".join(str(row[n]) for n in self.names if _plain(row[n]) is not None)
+        return name or self.cedula(row) or "(persona sin nombre publicado)"
+
+    def context(self, row: Mapping[str, Any]) -> dict[str, str]:
+        unit = row.get(UNIT_FIELD) if self.rules.get(UNIT_FIELD) == "publish" else None
+        post = row.get(self.post) if self.post else None
+        return {"cedula": self.cedula(row), "unit": str(_plain(unit) or ""), "post": str(_plain(post) or "")}
+
+    def change(self, kind: str, row: Mapping[str, Any], salary: Field | None, after: bool) -> Change:
+        amount = _plain(row[salary.name]) if salary else None
+        return Change(kind, self.label(row), salary.title if salary else "",
+                      None if after else amount, amount if after else None, **self.context(row))
+
+
+def _unit_lines(schema: TableSchema, identity: Field, current: pd.DataFrame, previous: pd.DataFrame,
+                salary: Field | None, rules: Mapping[str, str]) -> list[Change]:
+    """Headcount (distinct people) and salary total by unidad administrativa, against the month before."""
+    if UNIT_FIELD not in schema.field_names or rules.get(UNIT_FIELD) != "publish":
+        return []
+    now, before = _by_unit(current, identity, salary), _by_unit(previous, identity, salary)
+    lines = []
+    for unit in sorted(now.keys() | before.keys()):
+        (people_now, pay_now), (people_before, pay_before) = now.get(unit, (0, 0.0)), before.get(unit, (0, 0.0))
+        lines.append(Change("unidad", unit, PEOPLE_LABEL, people_before, people_now, unit=unit))
+        if salary is not None:
+            lines.append(Change("unidad", unit, f"Total de {salary.title}", pay_before, pay_now, unit=unit))
+    return lines
+
+
+def _by_unit(frame: pd.DataFrame, identity: Field, salary: Field | None) -> dict[str, tuple[int, float]]:
+    units = frame[UNIT_FIELD].astype("string").fillna(NO_UNIT)
+    grouped = frame.groupby(units, sort=True)
+    people = grouped[identity.name].nunique()
+    pay = grouped[salary.name].sum() if salary is not None else None
+    return {str(u): (int(people[u]), round(float(pay[u]), 2) if pay is not None else 0.0) for u in people.index}
+
+
+# --------------------------------------------------------------------------- amounts
+
+
+def _largest_new(schema: TableSchema, current: pd.DataFrame, previous: pd.DataFrame,
+                 rules: Mapping[str, str], amounts: list[Field]) -> list[Change]:
+    """The largest entries whose key was not in the month before, by the item's first amount."""
+    if not amounts:
+        return []
+    amount = amounts[0]
+    key = [n for n in schema.primary_key if n != "periodo"]
+    seen = set(_keyed(previous, key)) if key else set()
+    fresh = [r for k, r in _keyed(current, key).items() if k not in seen] if key else current.to_dict("records")
+    fresh.sort(key=lambda r: (-(float(r[amount.name]) if _is_number(r[amount.name]) else -math.inf),
+                              tuple(str(r[k]) for k in key)))
+    return [Change("nuevo", _entry_label(schema, r, key, rules), amount.title, None, _plain(r[amount.name]))
+            for r in fresh[:LARGEST_NEW]]
+
+
+def _entry_label(schema: TableSchema, row: Mapping[str, Any], key: list[str], rules: Mapping[str, str]) -> str:
+    """The entry's key and first descriptive text, each as published (masked, or left out)."""
+    names = list(key)
+    described = next((f.name for f in schema.fields if f.type == "string" and f.name not in key
+                      and rules.get(f.name) == "publish"), None)
+    if described:
+        names.append(described)
+    shown = []
+    for name in names:
+        value, treatment = _plain(row[name]), rules.get(name)
+        if value is None or treatment in ("omit", "never"):
+            continue
+        shown.append(str(mask_value(value, schema.field(name)) if treatment == "mask" else value))
+    return " · ".join(shown)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def write_changes(summary: ChangeSummary, csv_path: Path, json_path: Path) -> None:
+    """The summary as CSV (UTF-8 with BOM, one line per change, for Excel) and JSON (structured)."""
+    with open(csv_path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows([[neutralise(c) if isinstance(c, str) else c for c in row] for row in summary.csv_rows()])
+    json_path.write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON/CSV-friendly Python value: NaN/NA become None, dates ISO text, numpy scalars Python ones."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _number(value: float | None) -> str:
+    """Spanish-style readable number for sentences: 1,234.50 as Panama writes amounts; whole counts bare."""
+    if value is None:
+        return "—"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

@@ -1,0 +1,102 @@
+"""Static SVG charts, written at render time: no JavaScript, no fonts or scripts from the network.
+
+Charts are plain bars with their values printed on them, dark on white, so they read the same on
+screen and on paper (and in greyscale); labels are Spanish. The same inputs give the same bytes.
+An SVG meant to be inlined in an HTML page leaves out the XML namespace (HTML does not need it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+WIDTH = 720
+PANEL_HEIGHT = 230
+_TOP, _BOTTOM, _LEFT, _RIGHT = 34, 44, 16, 16
+_BAR = "#1f4e79"
+_GRID = "#b8bec8"
+_TEXT = "#1a1a1a"
+_MAX_VALUE_LABELS = 24
+
+
+@dataclass(frozen=True)
+class Series:
+    """One panel: a title and one value per label (a month)."""
+
+    title: str
+    values: Sequence[float]
+    colors: Sequence[str] | None = None  # one per bar; the default blue when None
+    guides: Sequence[tuple[float, str]] = ()  # horizontal reference lines (value, label)
+    maximum: float | None = None  # fixed top of the scale (100 for percentages)
+    suffix: str = ""
+
+
+def chart(title: str, labels: Sequence[str], panels: Sequence[Series], *, standalone: bool = True) -> str:
+    """One SVG with a panel per series stacked vertically, sharing the month labels."""
+    height = 28 + PANEL_HEIGHT * len(panels)
+    namespace = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
+    parts = [
+        f'<svg{namespace} viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">',
+        f"<title>{escape(title)}</title>",
+        f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{_LEFT}" y="18" font-size="15" font-weight="bold" fill="{_TEXT}">{escape(title)}</text>',
+    ]
+    for index, series in enumerate(panels):
+        parts.append(_panel(labels, series, 28 + PANEL_HEIGHT * index))
+    parts.append("</svg>")
+    svg = "\n".join(parts) + "\n"
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + svg) if standalone else svg
+
+
+def _panel(labels: Sequence[str], series: Series, top: int) -> str:
+    plot_top, plot_bottom = top + _TOP, top + PANEL_HEIGHT - _BOTTOM
+    plot_width = WIDTH - _LEFT - _RIGHT
+    peak = series.maximum or max([abs(v) for v in series.values] + [0]) or 1
+    slot = plot_width / max(len(labels), 1)
+    bar = max(min(slot * 0.7, 60), 2)
+    show_values = len(labels) <= _MAX_VALUE_LABELS
+    label_every = max(1, round(len(labels) / 12))
+    out = [f'<text x="{_LEFT}" y="{top + 20}" font-size="13" font-weight="bold" fill="{_TEXT}">'
+           f"{escape(series.title)}</text>",
+           f'<line x1="{_LEFT}" y1="{plot_bottom}" x2="{WIDTH - _RIGHT}" y2="{plot_bottom}" stroke="{_TEXT}"/>']
+    for value, text in series.guides:
+        y = _y(value, peak, plot_top, plot_bottom)
+        out.append(f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{WIDTH - _RIGHT}" y2="{y:.1f}" stroke="{_GRID}" '
+                   f'stroke-dasharray="4 3"/>')
+        out.append(f'<text x="{WIDTH - _RIGHT}" y="{y - 3:.1f}" text-anchor="end" font-size="10" fill="#4a4f57">'
+                   f"{escape(text)}</text>")
+    for i, (label, value) in enumerate(zip(labels, series.values)):
+        x = _LEFT + slot * i + (slot - bar) / 2
+        y = _y(max(value, 0), peak, plot_top, plot_bottom)
+        color = series.colors[i] if series.colors else _BAR
+        out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{plot_bottom - y:.1f}" fill="{color}">'
+                   f"<title>{escape(label)}: {escape(number(value))}{series.suffix}</title></rect>")
+        centre = x + bar / 2
+        if show_values:
+            out.append(f'<text x="{centre:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="10" fill="{_TEXT}">'
+                       f"{escape(short_number(value))}{series.suffix}</text>")
+        if i % label_every == 0:
+            out.append(f'<text x="{centre:.1f}" y="{plot_bottom + 16}" text-anchor="middle" font-size="10" '
+                       f'fill="{_TEXT}">{escape(label)}</text>')
+    return "\n".join(out)
+
+
+def _y(value: float, peak: float, plot_top: float, plot_bottom: float) -> float:
+    return plot_bottom - (plot_bottom - plot_top) * min(value / peak, 1.0)
+
+
+def number(value: float) -> str:
+    """1234.5 -> '1,234.50'; whole values without decimals."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def short_number(value: float) -> str:
+    """A bar label that fits: 1234567 -> '1.2 M', 45300 -> '45.3 mil'."""
+    size = abs(value)
+    if size >= 1_000_000:
+        return f"{value / 1_000_000:.1f} M"
+    if size >= 10_000:
+        return f"{value / 1_000:.1f} mil"
+    return number(round(value, 2))
