@@ -250,7 +250,7 @@ def _dataset_outcome(config: InstitutionConfig, item: Item, period: Period, chai
             ledger.outage = exc.message
         ledger.errors.append(f"{item.code}: No se pudo publicar: {_error_message(exc)}")
         return _replace(checked, publishing=Publishing.FAILED, reason=f"No se pudo publicar: {public_error(exc)}")
-    facts.update(url=published.url, last_update=published.updated)
+    facts.update(url=published.url, last_update=published.updated, changes=published.changes)
     ledger.publish.append(published.result)
     if published.stored:
         ledger.outputs.append({"item": item.code, **published.stored})
@@ -387,7 +387,8 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
             if entry.code in chains:
                 progress(ItemProgress(entry.code, Step.FINAL, status=entry.status, reason=entry.detail,
                                       attempt_failed=entry.attempt_failed))
-    report = ComplianceReport(config.institution.name, config.institution.acronym, str(month), items)
+    report = ComplianceReport(config.institution.name, config.institution.acronym, str(month), items,
+                              compliance.past_scores(config.data_dir / "reports", str(month)))
     result = ReleaseResult(str(month), ledger.run_id, ledger.flow_run_id, chosen, dry_run, report.to_dict(),
                            due=sorted({*chains, *(d.item for d in config.documents)}))
     _record_inputs(config, str(month), ledger)

@@ -8,6 +8,7 @@ published, so the earlier months stay as they are. A dry run stores nothing and 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class PublishedMonth:
     result: dict[str, Any]  # PublishResult.to_dict()
     stored: dict[str, Any] | None  # None in a dry run
     writes: int
+    changes: str = ""  # the change summary's headline (reports.changes), for the compliance report
 
     @property
     def updated(self) -> str | None:
@@ -93,10 +95,16 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     if result.error:
         raise TransparenciaError(result.error)
     return PublishedMonth(
-        url=result.url, result=result.to_dict(), writes=result.writes,
+        url=result.url, result=result.to_dict(), writes=result.writes, changes=_changes_headline(resources),
         stored=None if stored is None else {"path": str(stored.path), "sha256": stored.sha256,
                                             "written": stored.written, "updated": stored.updated},
     )
+
+
+def _changes_headline(resources) -> str:
+    """The month's change summary in one sentence, as rendered beside the data."""
+    found = next((r for r in resources if r.role == "changes" and r.format == "JSON"), None)
+    return json.loads(found.path.read_text(encoding="utf-8"))["headline"] if found else ""
 
 
 def _history_with(store: MonthStore, slug: str, month: str, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

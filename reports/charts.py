@@ -18,6 +18,7 @@ _BAR = "#1f4e79"
 _GRID = "#b8bec8"
 _TEXT = "#1a1a1a"
 _MAX_VALUE_LABELS = 24
+_GUIDE_LABELS = 130  # room on the right for the labels of reference lines
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def chart(title: str, labels: Sequence[str], panels: Sequence[Series], *, standa
 
 def _panel(labels: Sequence[str], series: Series, top: int) -> str:
     plot_top, plot_bottom = top + _TOP, top + PANEL_HEIGHT - _BOTTOM
-    plot_width = WIDTH - _LEFT - _RIGHT
+    plot_right = WIDTH - _RIGHT - (_GUIDE_LABELS if series.guides else 0)
+    plot_width = plot_right - _LEFT
     peak = series.maximum or max([abs(v) for v in series.values] + [0]) or 1
     slot = plot_width / max(len(labels), 1)
     bar = max(min(slot * 0.7, 60), 2)
@@ -60,12 +62,12 @@ def _panel(labels: Sequence[str], series: Series, top: int) -> str:
     label_every = max(1, round(len(labels) / 12))
     out = [f'<text x="{_LEFT}" y="{top + 20}" font-size="13" font-weight="bold" fill="{_TEXT}">'
            f"{escape(series.title)}</text>",
-           f'<line x1="{_LEFT}" y1="{plot_bottom}" x2="{WIDTH - _RIGHT}" y2="{plot_bottom}" stroke="{_TEXT}"/>']
+           f'<line x1="{_LEFT}" y1="{plot_bottom}" x2="{plot_right}" y2="{plot_bottom}" stroke="{_TEXT}"/>']
     for value, text in series.guides:
         y = _y(value, peak, plot_top, plot_bottom)
-        out.append(f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{WIDTH - _RIGHT}" y2="{y:.1f}" stroke="{_GRID}" '
+        out.append(f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{plot_right}" y2="{y:.1f}" stroke="{_GRID}" '
                    f'stroke-dasharray="4 3"/>')
-        out.append(f'<text x="{WIDTH - _RIGHT}" y="{y - 3:.1f}" text-anchor="end" font-size="10" fill="#4a4f57">'
+        out.append(f'<text x="{plot_right + 6}" y="{y + 4:.1f}" font-size="11" fill="{_TEXT}">'
                    f"{escape(text)}</text>")
     for i, (label, value) in enumerate(zip(labels, series.values)):
         x = _LEFT + slot * i + (slot - bar) / 2

@@ -24,7 +24,8 @@ from jinja2 import Environment, FileSystemLoader
 
 from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
-from transparencia.reports.antai import AntaiScore
+from transparencia.reports import charts
+from transparencia.reports.antai import AntaiBand, AntaiScore
 from transparencia.schemas.catalog import Item
 from transparencia.wording import count
 
@@ -192,6 +193,7 @@ class ItemReport:
     detail: str = ""  # Spanish: why missing, why stale, why it does not apply, what failed this run
     findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_dict()
     attempt_failed: bool = False  # this run's attempt failed (even if an earlier month stays online)
+    changes: str = ""  # Spanish: what changed against the month before (reports.changes headline)
 
     def __post_init__(self) -> None:
         self.frequency, self.status = Frequency(self.frequency), ItemStatus(self.status)
@@ -225,6 +227,8 @@ class ComplianceReport:
     acronym: str
     period: str
     items: list[ItemReport]
+    # Earlier months' scores, oldest first: {"period", "fulfilled", "applicable"} (read from their reports).
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def applicable(self) -> list[ItemReport]:
@@ -246,6 +250,12 @@ class ComplianceReport:
     def count(self, status: ItemStatus) -> int:
         return sum(1 for i in self.items if i.status == status)
 
+    def trend(self) -> list[dict[str, Any]]:
+        """Every month's score, this one last, as the trend chart shows them."""
+        months = [m for m in self.history if m["period"] < self.period]
+        months.append({"period": self.period, "fulfilled": self.fulfilled, "applicable": len(self.applicable)})
+        return [{**m, "percentage": AntaiScore(m["fulfilled"], m["applicable"]).percentage} for m in months]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "institution": self.institution,
@@ -257,7 +267,10 @@ class ComplianceReport:
                 "applicable": len(self.applicable),
                 "total": len(self.items),
                 "by_status": {s.value: self.count(s) for s in ItemStatus},
+                "antai": {"percentage": self.score.percentage, "band": self.score.band.value,
+                          "band_label": self.score.band.label},
             },
+            "history": [{k: m[k] for k in ("period", "fulfilled", "applicable")} for m in self.history],
             "items": [i.to_dict() for i in self.items],
         }
 
@@ -265,7 +278,37 @@ class ComplianceReport:
     def from_dict(cls, data: dict[str, Any]) -> ComplianceReport:
         keep = set(ItemReport.__dataclass_fields__)
         items = [ItemReport(**{k: v for k, v in raw.items() if k in keep}) for raw in data["items"]]
-        return cls(data["institution"], data["acronym"], data["period"], items)
+        return cls(data["institution"], data["acronym"], data["period"], items, data.get("history", []))
+
+
+def past_scores(reports_dir: Path, period: str) -> list[dict[str, Any]]:
+    """The scores of the months before ``period`` whose reports were written under ``reports_dir``."""
+    scores = []
+    for path in sorted(Path(reports_dir).glob("*/informe-cumplimiento-*.json")):
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue  # an unreadable old report leaves a gap in the trend, never a wrong point
+        if summary.get("period", "9999-99") < period:
+            facts = summary["summary"]
+            scores.append({"period": summary["period"], "fulfilled": facts["fulfilled"],
+                           "applicable": facts["applicable"]})
+    return scores
+
+
+BAND_COLORS = {AntaiBand.FULL: "#17653a", AntaiBand.IMPROVE: "#8a5a00", AntaiBand.DEFICIENT: "#9b1c1c",
+               AntaiBand.NONE: "#56607a"}
+
+
+def trend_chart(report: ComplianceReport, standalone: bool = False) -> str:
+    """The institution's ANTAI percentage month by month, bars coloured by band, 67 % and 100 % marked."""
+    months = report.trend()
+    series = charts.Series(
+        "Porcentaje de cumplimiento (ANTAI)", [m["percentage"] for m in months],
+        colors=[BAND_COLORS[AntaiScore(m["fulfilled"], m["applicable"]).band] for m in months],
+        guides=((100, "100 %: cumple"), (67, "67 %: debe mejorar")), maximum=100, suffix=" %")
+    return charts.chart(f"Cumplimiento de {report.acronym} mes a mes", [m["period"] for m in months], [series],
+                        standalone=standalone)
 
 
 def _environment() -> Environment:
@@ -294,7 +337,8 @@ def render(report: ComplianceReport, fmt: str) -> str:
         return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     template = _environment().get_template(f"compliance.{fmt}.j2")
     return template.render(report=report, period_text=Period.parse(report.period).label_es,
-                           counts={s: report.count(s) for s in ItemStatus})
+                           counts={s: report.count(s) for s in ItemStatus}, score=report.score,
+                           chart=trend_chart(report) if fmt == "html" else "")
 
 
 def write_report(report: ComplianceReport, out_dir: Path, formats: Iterable[str] = REPORT_FORMATS) -> dict[str, Path]:
@@ -341,7 +385,8 @@ def report_resources(report: ComplianceReport, paths: dict[str, Path]) -> list[R
             format=OutputFormat(fmt).label,
             path=path,
             sha256=sha256_file(path),
-            description=f"Informe de cumplimiento de {Period.parse(report.period).label_es}: {report.headline}.",
+            description=(f"Informe de cumplimiento de {Period.parse(report.period).label_es}: {report.headline} "
+                         f"({report.score.percentage} % en la escala de ANTAI: {report.score.band.label})."),
             period=report.period,
             extras=report_points(report),
         )

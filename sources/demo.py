@@ -170,16 +170,84 @@ def _apply_rules(row: dict[str, Any], schema: TableSchema, period: str, rng: ran
             row[p["total"]] = round(sum(row[part] or 0 for part in p["parts"]), 2)
 
 
-def sample_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
-    """``rows`` valid rows of an item for a month, in schema order, with Python values."""
+def sample_frame(schema: TableSchema, period: str, rows: int, seed: int = 0, start: int = 0) -> pd.DataFrame:
+    """``rows`` valid rows of an item for a month, in schema order, with Python values; rows are
+    numbered from ``start`` (the row number makes cédulas and names unique)."""
     rng = random.Random(f"{schema.name}-{period}-{seed}")
     records = []
     names = set(schema.field_names)
-    for i in range(rows):
+    for i in range(start, start + rows):
         row = {f.name: _value(f, i, period, rng, names) for f in schema.fields}
         _apply_rules(row, schema, period, rng)
         records.append(row)
     return pd.DataFrame.from_records(records, columns=schema.field_names)
+
+
+# --------------------------------------------------------------------------- people from month to month
+
+# People's lasting facts (start date, base salary) are drawn as of this month, before any demo month.
+_PEOPLE_ANCHOR = "2016-01"
+# Each month the roster slides by this many people: as many bajas (the oldest) as altas (new people).
+_TURNOVER = 2
+# A person gets a 5 % raise each time (row number + month number) crosses a multiple of this,
+# and moves to the next cargo each time it crosses a multiple of the other: a few changes a month.
+_RAISE_EVERY, _MOVE_EVERY = 13, 29
+_PERSON_SPREAD = 901
+
+
+def _month_number(period: str) -> int:
+    month = Period.parse(period)
+    return month.start.year * 12 + month.start.month - 1
+
+
+def is_roster(schema: TableSchema) -> bool:
+    """A list of the people on staff (a cédula in the key, dates not tied to the month): it carries
+    over from one month to the next, with a few altas, bajas and changes."""
+    from transparencia.reports.changes import identity_field
+
+    within = any(r.check == "date_in_period" and r.params.get("relation") == "within" for r in schema.rules)
+    return identity_field(schema) is not None and not within
+
+
+def roster_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
+    """The staff in ``period``: people numbered m*2 to m*2+rows (m = month number), so the next
+    month loses the first two (bajas) and gains two (altas); each person's facts are drawn once
+    and only salary and cargo move, on a schedule, so consecutive months differ by a few changes."""
+    month = _month_number(period)
+    names = set(schema.field_names)
+    records = []
+    for i in range(_TURNOVER * month, _TURNOVER * month + rows):
+        rng = random.Random(f"{schema.name}-{seed}-{i}")
+        # 901 is coprime with the cédula's 900 tomos: unique cédulas whose asientos differ too.
+        row = {f.name: _value(f, _PERSON_SPREAD * i, _PEOPLE_ANCHOR, rng, names) for f in schema.fields}
+        _apply_rules(row, schema, _PEOPLE_ANCHOR, rng)
+        row["periodo"] = period
+        first_month = (i - rows) // _TURNOVER + 1
+        raises = (i + month) // _RAISE_EVERY - (i + first_month) // _RAISE_EVERY
+        for name in ("salario_mensual", "gasto_representacion"):
+            if row.get(name):
+                row[name] = round(row[name] * (1 + 0.05 * raises), 2)
+        if "cargo" in row:
+            moves = (i + month) // _MOVE_EVERY - (i + first_month) // _MOVE_EVERY
+            row["cargo"] = POSTS[(POSTS.index(row["cargo"]) + moves) % len(POSTS)] if row["cargo"] in POSTS \
+                else row["cargo"]
+        records.append(row)
+    return pd.DataFrame.from_records(records, columns=schema.field_names)
+
+
+def month_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
+    """An item's demo rows for a month: a roster carries over; other items are the month's own
+    entries (a person hired this month, a trip, a payment), numbered apart from other months'."""
+    if is_roster(schema):
+        return roster_frame(schema, period, rows, seed)
+    start = rows * (_month_number(period) % 1000) if _has_identity(schema) else 0
+    return sample_frame(schema, period, rows, seed, start=start)
+
+
+def _has_identity(schema: TableSchema) -> bool:
+    from transparencia.reports.changes import identity_field
+
+    return identity_field(schema) is not None
 
 
 # --------------------------------------------------------------------------- deliberate problems
@@ -326,7 +394,7 @@ def write_month(config, period: str, *, rows: int = DEMO_ROWS, missing: tuple[st
         for code, options in source.items.items():
             item = config.catalog.get(code)
             schema = item.table_schema()
-            frame = sample_frame(schema, period, rows, seed=len(code))
+            frame = month_frame(schema, period, rows, seed=len(code))
             entries.append((code, item, schema, _broken(code, schema, frame) if errors else frame, options))
         banner = Banner(config.institution.name, "", period, updated, source.directorate_name)
         if source.type == "database":

@@ -235,16 +235,20 @@ def demo_command(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución de ejemplo."),
     period: str | None = typer.Option(None, "--period", help="Mes de la demostración (por defecto, el mes anterior)."),
 ) -> None:
-    """Escribe las fuentes de ejemplo de un mes (con errores a propósito) y lo publica en el catálogo local."""
+    """Escribe las fuentes de ejemplo de dos meses (con errores a propósito) y los publica en el catálogo local."""
     configure_prefect()
     from transparencia.sources.config import load_config
     from transparencia.sources.demo import write_month
 
     month = Period.parse(period) if period else Period.previous()
     institution = load_config(config)
-    written = write_month(institution, str(month))
-    console.print(f"Fuentes de ejemplo de {month}: {len(written)} archivos en {institution.inbox}")
-    result = _release(month, config, Target.LOCAL, False, "thread", None)
+    # Two months, so the second shows what changed: altas, bajas, salary changes, totals.
+    for shown in (month.shift(-1), month):
+        written = write_month(institution, str(shown))
+        console.print(f"Fuentes de ejemplo de {shown}: {len(written)} archivos en {institution.inbox}")
+        result = _release(shown, config, Target.LOCAL, False, "thread", None)
+        antai = result.report["summary"]["antai"]
+        console.print(f"{shown}: {result.report['summary']['headline']} ({antai['percentage']} %, {antai['band_label']})")
     _summary(result)
     console.print(f"Catálogo local: {institution.publish.local_dir / 'index.html'}")
     if result.exit_code == 1:
