@@ -296,8 +296,10 @@ def past_scores(reports_dir: Path, period: str) -> list[dict[str, Any]]:
     return scores
 
 
-BAND_COLORS = {AntaiBand.FULL: "#17653a", AntaiBand.IMPROVE: "#8a5a00", AntaiBand.DEFICIENT: "#9b1c1c",
-               AntaiBand.NONE: "#56607a"}
+# Bar colours of the trend chart (dark enough for print; unlike the page's status colours, so a
+# screenshot's chart pixels are the chart's).
+BAND_COLORS = {AntaiBand.FULL: "#1b7a44", AntaiBand.IMPROVE: "#a36a00", AntaiBand.DEFICIENT: "#b42323",
+               AntaiBand.NONE: "#6b7280"}
 
 
 def trend_chart(report: ComplianceReport, standalone: bool = False) -> str:

@@ -66,3 +66,24 @@ def planilla_release(period: str = "2025-01", history: pd.DataFrame | None = Non
         history=frame if history is None else history, report=planilla_report(period, len(frame)),
         institution=INSTITUTION, privacy=privacy or {}, directorate="Dirección de Recursos Humanos",
     )
+
+
+NEWCOMER = {"nombre": "Ana", "apellido": "Gómez", "cedula": "8-111-2222", "cargo": "Abogada",
+            "salario_mensual": 1800.0, "gasto_representacion": 0.0, "fecha_inicio": "2025-02-01"}
+PLANILLA_DIR = "servicio-nacional-de-migracion/snm-planilla"
+
+
+def publish_two_months(root, work, privacy: dict | None = None):
+    """Planilla 2025-01 (the two sample people) then 2025-02 (one newcomer) in a local catalog at ``root``;
+    returns the dataset's folder."""
+    from transparencia.publishers.local import LocalCatalog
+    from transparencia.publishers.render import render_release
+
+    january = planilla_frame("2025-01")
+    february = planilla_frame("2025-02", [NEWCOMER])
+    for release, folder in ((planilla_release("2025-01", history=january, frame=january, privacy=privacy), "a"),
+                            (planilla_release("2025-02", history=pd.concat([january, february]), frame=february,
+                                              privacy=privacy), "b")):
+        spec, resources = render_release(release, work / folder)
+        LocalCatalog(root).sync(spec, resources)
+    return root / PLANILLA_DIR

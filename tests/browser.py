@@ -1,0 +1,84 @@
+"""Headless Chromium for tests: a page's DOM after rendering, a real screenshot, and its colours.
+
+A chart that the browser could not load leaves no pixel of its colour in the screenshot, so
+counting pixels of a chart's colour checks that it rendered (not only that the tag is there).
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+
+
+def _chromium(args: list[str], profile: Path) -> str:
+    if not shutil.which(CHROMIUM):
+        pytest.fail("chromium no está instalado (scripts/bootstrap.sh --test lo instala)")
+    return subprocess.run([CHROMIUM, *_FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+def dump_dom(page: Path, profile: Path) -> str:
+    return _chromium(["--dump-dom", page.resolve().as_uri()], profile)
+
+
+def screenshot(page: Path, png: Path, profile: Path, size: tuple[int, int] = (1000, 1400)) -> Path:
+    _chromium([f"--window-size={size[0]},{size[1]}", "--force-device-scale-factor=0.5",
+               f"--screenshot={png}", page.resolve().as_uri()], profile)
+    assert png.stat().st_size > 0
+    return png
+
+
+def colours(png: Path) -> Counter:
+    """How many pixels of each RGB colour an 8-bit RGB/RGBA PNG has (what Chromium writes)."""
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    offset, idat, width = 8, b"", 0
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        body = data[offset + 8:offset + 8 + length]
+        if kind == b"IHDR":
+            width, _height, depth, colour_type = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour_type in (2, 6)
+            channels = 3 if colour_type == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        offset += 12 + length
+    raw, stride = zlib.decompress(idat), width * channels
+    counts: Counter = Counter()
+    previous = bytearray(stride)
+    for start in range(0, len(raw), stride + 1):
+        row = _unfilter(raw[start], bytearray(raw[start + 1:start + 1 + stride]), previous, channels)
+        counts.update(zip(row[0::channels], row[1::channels], row[2::channels]))
+        previous = row
+    return counts
+
+
+def _unfilter(kind: int, row: bytearray, up: bytearray, bpp: int) -> bytearray:
+    for i in range(len(row)):
+        left = row[i - bpp] if i >= bpp else 0
+        if kind == 1:
+            row[i] = (row[i] + left) & 0xFF
+        elif kind == 2:
+            row[i] = (row[i] + up[i]) & 0xFF
+        elif kind == 3:
+            row[i] = (row[i] + (left + up[i]) // 2) & 0xFF
+        elif kind == 4:
+            corner = up[i - bpp] if i >= bpp else 0
+            p = left + up[i] - corner
+            pa, pb, pc = abs(p - left), abs(p - up[i]), abs(p - corner)
+            row[i] = (row[i] + (left if pa <= pb and pa <= pc else up[i] if pb <= pc else corner)) & 0xFF
+    return row
+
+
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
