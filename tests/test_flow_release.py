@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_datapackage import assert_valid_package
 from typer.testing import CliRunner
 
 from transparencia.cli import app
@@ -160,3 +161,27 @@ def test_demo_command_succeeds_with_its_deliberate_errors(prefect_server, instit
     assert "21 de 24 puntos cumplidos" in result.output
     assert "errores a propósito" in result.output
     assert (institution.parent / "published" / "index.html").is_file()
+
+    # two months, so the second shows what changed
+    published = institution.parent / "published" / "servicio-nacional-de-migracion"
+    changes = json.loads((published / "snm-planilla" / "planilla-2025-04-cambios.json").read_text(encoding="utf-8"))
+    assert changes["previous_period"] == "2025-03"
+    kinds = [c["kind"] for c in changes["changes"]]
+    assert kinds.count("alta") >= 1 and kinds.count("baja") >= 1
+    assert any(c["kind"] == "cambio" and c["field"] == "Salario mensual (B/.)" for c in changes["changes"])
+    page = (published / "snm-planilla" / "index.html").read_text(encoding="utf-8")
+    assert "Altas (personas que entraron)" in page and 'src="planilla-grafico.svg"' in page
+
+    report = json.loads((institution.parent / "reports" / "2025-04" / "informe-cumplimiento-2025-04.json")
+                        .read_text(encoding="utf-8"))
+    assert report["summary"]["antai"] == {"percentage": 88, "band": "debe-mejorar",
+                                          "band_label": "Dentro del rango, debe mejorar (67 %–96 %)"}
+    assert report["history"] == [{"period": "2025-03", "fulfilled": 21, "applicable": 24}]
+    planilla = next(i for i in report["items"] if i["code"] == "11.3")
+    assert planilla["changes"].startswith("Respecto a 2025-03: ")
+    assert "88 %" in result.output
+
+    packages = sorted(published.glob("*/datapackage.json"))
+    assert len(packages) == 12  # every published tabular item (viáticos is rejected, contrataciones missing)
+    for package in packages:
+        assert_valid_package(package)
