@@ -108,7 +108,7 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class PublishAction:
-    target: str  # "dataset" | "resource" | "datastore"
+    target: str  # "dataset" | "resource" | "datastore" | "view"
     name: str
     action: str  # "create" | "update" | "unchanged" | "delete"
     url: str | None = None

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ from transparencia.publishers.ckan_datastore import (
     published_fingerprint,
 )
 from transparencia.publishers.ckan_portal import RETIRED_SUFFIX, STAGING_SUFFIX, PortalLease, preflight, sweep_leftovers
+from transparencia.publishers.ckan_views import ensure_table_view, offers_table_view, portal_package
 from transparencia.sources.secrets import resolve_secret
 
 PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
@@ -116,6 +118,8 @@ class CkanPublisher:
             package = self._sync_dataset(dataset, organization, result, dry_run)
             by_name = self._remove_leftovers(package, resources, result, dry_run)
             for resource in resources:
+                if resource.role == "datapackage" and not dry_run:  # rendered last: the files it names are up
+                    resource = portal_package(self.client, package["id"], resource)
                 self._sync_resource(package, resource, by_name.get(resource.name), result, dry_run)
         except NotAuthorizedError as error:
             result.error = (f"El token de CKAN no tiene permisos sobre la organización '{dataset.organization}' "
@@ -229,6 +233,7 @@ class CkanPublisher:
             result.actions.append(PublishAction("resource", spec.name, "unchanged", current.get("url")))
             if spec.datastore is not None:
                 result.actions.append(PublishAction("datastore", spec.name, "unchanged"))
+                self._table_view(current["id"], spec, result)
             return
         action = "create" if current is None else "update"
         detail = f"la tabla publicada no coincidía con el mes validado ({drift})" if drift else ""
@@ -246,6 +251,16 @@ class CkanPublisher:
             rows = f"{expected.rows} filas, verificadas"
             result.actions.append(PublishAction("datastore", spec.name, action,
                                                 detail=f"{rows}; {detail}" if detail else rows))
+            self._table_view(written["id"], spec, result)
+
+    @cached_property
+    def _offers_table_view(self) -> bool:
+        return offers_table_view(self.client)
+
+    def _table_view(self, resource_id: str, spec: ResourceFile, result: PublishResult) -> None:
+        """A table view on the DataStore resource, when the portal offers one (created once)."""
+        if self._offers_table_view and ensure_table_view(self.client, resource_id):
+            result.actions.append(PublishAction("view", spec.name, "create", detail="vista de tabla"))
 
     def _table_drift(self, current: dict[str, Any], spec: ResourceFile, expected: TableFingerprint | None) -> str | None:
         """Why the published table differs from the month (None when it matches or there is none to have)."""

@@ -128,3 +128,10 @@ def write_package(descriptor: Mapping[str, Any], folder: Path) -> Path:
     path = Path(folder) / FILENAME
     path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def with_urls(descriptor: Mapping[str, Any], urls: Mapping[str, str]) -> dict[str, Any]:
+    """The package for a portal, where files live at their own URLs: each path becomes its file's URL;
+    a file the portal does not hold is left out, so the package never points at nothing."""
+    resources = [{**r, "path": urls[r["path"]]} for r in descriptor["resources"] if r["path"] in urls]
+    return {**descriptor, "resources": resources}

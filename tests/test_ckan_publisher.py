@@ -50,7 +50,8 @@ def test_first_publish_creates_everything_with_metadata_dictionary_and_identical
 
     assert result.error is None
     assert {a.action for a in result.actions} == {"create"}
-    assert Counter(a.target for a in result.actions) == {"dataset": 1, "resource": len(files), "datastore": 1}
+    assert Counter(a.target for a in result.actions) == {"dataset": 1, "resource": len(files), "datastore": 1,
+                                                         "view": 1}
     pkg = package(ckan_server, name)
     assert pkg["license_id"] == "cc-zero" and pkg["organization"]["name"] == org
     assert {t["name"] for t in pkg["tags"]} == {"planilla", "transparencia", "ley-6-de-2002"}
@@ -70,6 +71,9 @@ def test_first_publish_creates_everything_with_metadata_dictionary_and_identical
     assert fields["salario"]["type"] == "numeric" and fields["fecha_inicio"]["type"] == "date"
     assert fields["salario"]["info"]["label"] == "Salario"
     assert fields["posicion"]["info"]["notes"] == "Número de posición en la planilla."
+    # the portal offers datatables_view (scripts/ckan-local/start.sh): the DataStore resource gets a table
+    views = ckan_server.admin().action.resource_view_list(id=published["Planilla 2025-01 (CSV)"]["id"])
+    assert [v["view_type"] for v in views].count("datatables_view") == 1
 
 
 def test_republishing_the_same_month_makes_zero_writes(ckan_server, names, tmp_path):
@@ -99,8 +103,10 @@ def test_one_changed_row_updates_only_that_months_resources_and_rows(ckan_server
     written = {(a.target, a.name) for a in result.actions if a.action != "unchanged"}
     assert written == {("resource", "Planilla 2025-02 (CSV)"), ("datastore", "Planilla 2025-02 (CSV)"),
                        ("resource", "Planilla 2025-02 (JSON)"), ("resource", "Planilla 2025-02 (Parquet)"),
-                       ("resource", "Planilla histórico (CSV)")}
-    assert all(a.action == "update" for a in result.actions if a.action != "unchanged")
+                       ("resource", "Planilla histórico (CSV)"),
+                       ("view", "Planilla 2025-02 (CSV)")}  # the table view of the freshly loaded rows
+    assert all(a.action == ("create" if a.target == "view" else "update")
+               for a in result.actions if a.action != "unchanged")
     after = resources_by_name(ckan_server, name)
     assert set(after) == set(before)
     for unchanged in ("Planilla 2025-01 (CSV)", "Planilla 2025-01 (JSON)", "Informe de validación 2025-02 (JSON)"):

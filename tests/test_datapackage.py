@@ -1,10 +1,17 @@
 """Frictionless Data Packages of the published datasets, checked by frictionless-py's own validator."""
 
+import dataclasses
 import json
 from pathlib import Path
 
+import pandas as pd
+import pytest
+import requests
 from frictionless import validate
-from release_samples import publish_two_months
+from release_samples import NEWCOMER, planilla_frame, planilla_release, publish_two_months
+
+from transparencia.publishers.ckan import CkanPublisher
+from transparencia.publishers.render import render_release
 
 
 def _publish_two_months(root: Path, work: Path, privacy=None) -> Path:
@@ -55,3 +62,29 @@ def test_frictionless_catches_a_row_that_breaks_the_schema(tmp_path):
     report = validate(str(package))
     assert not report.valid
     assert {error_type for [error_type] in report.flatten(["type"])} == {"constraint-error"}
+
+
+@pytest.mark.ckan
+def test_package_on_ckan_points_at_the_portal_files_and_passes_frictionless(ckan_server, ckan_org, tmp_path):
+    january, february = planilla_frame("2025-01"), planilla_frame("2025-02", [NEWCOMER])
+    publisher = CkanPublisher(ckan_server.url, ckan_server.token)
+    for release, folder in ((planilla_release("2025-01", history=january, frame=january), "a"),
+                            (planilla_release("2025-02", history=pd.concat([january, february]), frame=february),
+                             "b")):
+        spec, resources = render_release(release, tmp_path / folder)
+        spec = dataclasses.replace(spec, organization=ckan_org, name=f"{ckan_org}-planilla")
+        assert publisher.sync(spec, resources).error is None
+
+    package = ckan_server.admin().action.package_show(id=f"{ckan_org}-planilla")
+    assert "Último mes publicado, 2025-02: personas 1; total de Salario mensual (B/.) 1,800" in package["notes"]
+    by_name = {r["name"]: r for r in package["resources"]}
+    assert {"Planilla 2025-02 — cambios respecto al mes anterior (CSV)", "Planilla — gráfico mensual (SVG)",
+            "Planilla 2025-02 — cambios respecto al mes anterior (JSON)"} <= set(by_name)
+    descriptor_url = by_name["Planilla — paquete de datos (datapackage.json)"]["url"]
+    local = tmp_path / "descargado" / "datapackage.json"
+    local.parent.mkdir()
+    local.write_bytes(requests.get(descriptor_url, timeout=30).content)
+    descriptor = json.loads(local.read_text(encoding="utf-8"))
+    assert len(descriptor["resources"]) == 5
+    assert all(r["path"].startswith(ckan_server.url) for r in descriptor["resources"])
+    assert_valid_package(local)  # frictionless downloads every CSV from the portal and checks its rows

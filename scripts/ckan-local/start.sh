@@ -250,7 +250,7 @@ ini_before=$(sha256sum "$INI")
     "ckan.redis.url=redis://$HOST:$REDIS_PORT/0" \
     "ckan.storage_path=$STORAGE" \
     "ckan.max_resource_size=500" \
-    "ckan.plugins=datastore" >/dev/null 2>&1 || die "ckan config-tool failed"
+    "ckan.plugins=datastore datatables_view" >/dev/null 2>&1 || die "ckan config-tool failed"
 
 # ---------------------------------------------------------------- 7. DB schema, datastore, sysadmin
 has_table() { psql_su -d "$1" -tAc "SELECT to_regclass('public.$2') IS NOT NULL" | grep -q t; }

@@ -1,0 +1,54 @@
+"""What a journalist finds on the portal beyond the files: table views and a Data Package that resolves.
+
+A table view on each DataStore resource, when the portal offers one (CKAN's ``datatables_view``):
+the month's rows can be browsed, filtered and sorted without downloading them. The portal says
+which plugins it runs (``status_show``); without ``datatables_view`` nothing is attempted. A
+resource that already has a table view is left as it is, so a re-run writes nothing.
+
+The dataset's ``datapackage.json`` names its CSV files by relative path, which only works beside
+them (the local catalog); on the portal each file has its own URL, so the package published there
+points at those URLs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlparse
+
+from transparencia.publishers import datapackage
+from transparencia.publishers.base import ResourceFile
+from transparencia.publishers.ckan_client import CkanClient
+from transparencia.publishers.formats import sha256_file
+
+TABLE_VIEW = "datatables_view"
+VIEW_TITLE = "Tabla"
+VIEW_DESCRIPTION = "Las filas del mes en una tabla con búsqueda, filtros y orden."
+
+
+def offers_table_view(client: CkanClient) -> bool:
+    return TABLE_VIEW in client.call("status_show").get("extensions", [])
+
+
+def ensure_table_view(client: CkanClient, resource_id: str) -> bool:
+    """Create the table view of a DataStore resource unless it has one; True when one was created."""
+    views = client.call("resource_view_list", {"id": resource_id})
+    if any(view.get("view_type") == TABLE_VIEW for view in views):
+        return False
+    client.call("resource_view_create", {"resource_id": resource_id, "view_type": TABLE_VIEW,
+                                         "title": VIEW_TITLE, "description": VIEW_DESCRIPTION})
+    return True
+
+
+def portal_package(client: CkanClient, package_id: str, resource: ResourceFile) -> ResourceFile:
+    """The rendered ``datapackage.json`` with each CSV's path replaced by its URL on the portal
+    (written beside it under ``portal/``, same name); files the portal lacks are left out."""
+    package = client.call("package_show", {"id": package_id})
+    urls = {unquote(PurePosixPath(urlparse(r.get("url") or "").path).name): r["url"]
+            for r in package.get("resources", []) if r.get("url")}
+    descriptor = datapackage.with_urls(json.loads(resource.path.read_text(encoding="utf-8")), urls)
+    folder = resource.path.parent / "portal"
+    folder.mkdir(exist_ok=True)
+    path = datapackage.write_package(descriptor, folder)
+    return dataclasses.replace(resource, path=path, sha256=sha256_file(path))
