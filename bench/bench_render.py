@@ -40,7 +40,9 @@ from release_samples import planilla_release  # noqa: E402
 
 from transparencia.publishers import formats  # noqa: E402
 from transparencia.publishers.local import LocalCatalog  # noqa: E402
+from transparencia.publishers.privacy import treatments  # noqa: E402
 from transparencia.publishers.render import render_release  # noqa: E402
+from transparencia.reports import changes  # noqa: E402
 from transparencia.schemas.table import load_schema  # noqa: E402
 
 
@@ -172,6 +174,21 @@ def main() -> None:
         print(f"catálogo local, primera publicación: {first:.2f} s, {created.writes} escrituras")
         print(f"catálogo local, republicación sin cambios: {again:.2f} s, {unchanged.writes} escrituras "
               f"({again / first:.0%} de la primera)")
+        second_month(frame, out)
+
+
+def second_month(january: pd.DataFrame, out: Path) -> None:
+    """A second month against the first: the change summary's share of the whole render."""
+    february = january.assign(periodo="2025-02")
+    february.loc[february.index[::50], "salario_mensual"] += 100.0  # a raise for 2 % of the staff
+    february = february.iloc[len(february) // 100:]  # 1 % bajas
+    history = pd.concat([january, february], ignore_index=True)
+    release = planilla_release("2025-02", history=history, frame=february)
+    rules = treatments(release.schema, release.privacy)
+    summary = timed(lambda: changes.summarise(release.schema, history, "2025-02", rules, "Planilla"))
+    whole = timed(lambda: render_release(release, out / "r2"))
+    print(f"segundo mes: render_release {whole:.2f} s, de ellos resumen de cambios {summary:.2f} s "
+          f"({summary / whole:.0%})")
 
 
 if __name__ == "__main__":

@@ -195,34 +195,42 @@ def _sum(column: pd.Series) -> float:
 # --------------------------------------------------------------------------- people
 
 
-def _keyed(frame: pd.DataFrame, key: list[str]) -> dict[tuple, dict[str, Any]]:
-    records = frame.to_dict("records")
-    return {tuple(str(r[k]) for k in key): r for r in records}
+_KEY, _ID = "_clave", "_persona"
+_BEFORE = "_antes"
+
+
+def _coded(current: pd.DataFrame, previous: pd.DataFrame, columns: list[str], name: str):
+    """Both months with an integer column ``name`` coding ``columns`` together (equal values, equal
+    code), so matching months is integer work, not text comparisons."""
+    text = pd.concat([current[columns], previous[columns]], ignore_index=True).astype("string").fillna("")
+    joined = text[columns[0]].str.cat([text[c] for c in columns[1:]], sep="\x1f") if columns else \
+        pd.Series("", index=text.index)
+    codes, _ = pd.factorize(joined)
+    return current.assign(**{name: codes[:len(current)]}), previous.assign(**{name: codes[len(current):]})
 
 
 def _pairs(schema: TableSchema, identity: Field, current: pd.DataFrame, previous: pd.DataFrame):
     """Same person in both months: first on the whole key (cédula and cargo), then on the cédula
-    alone when it is left once on each side (a person whose cargo changed)."""
+    alone when it is left once on each side (a person whose cargo changed). Returns the pairs (this
+    month's columns, last month's with the ``_antes`` suffix), the altas and the bajas."""
     key = [n for n in schema.primary_key if n != "periodo"]
-    now, before = _keyed(current, key), _keyed(previous, key)
-    pairs = [(before[k], now[k]) for k in sorted(now.keys() & before.keys())]
-    left_now = [now[k] for k in sorted(now.keys() - before.keys())]
-    left_before = [before[k] for k in sorted(before.keys() - now.keys())]
-    by_id_now = _unique_by(left_now, identity.name)
-    by_id_before = _unique_by(left_before, identity.name)
-    moved = sorted(by_id_now.keys() & by_id_before.keys())
-    pairs += [(by_id_before[c], by_id_now[c]) for c in moved]
-    moved_set = set(moved)
-    altas = [r for r in left_now if str(r[identity.name]) not in moved_set]
-    bajas = [r for r in left_before if str(r[identity.name]) not in moved_set]
+    now, before = _coded(current, previous, key, _KEY)
+    now, before = _coded(now, before, [identity.name], _ID)
+    matched = now.merge(before, on=_KEY, suffixes=("", _BEFORE), sort=True)
+    new, gone = now[~now[_KEY].isin(before[_KEY])], before[~before[_KEY].isin(now[_KEY])]
+    once_new = new[~new[_ID].duplicated(keep=False)]
+    once_gone = gone[~gone[_ID].duplicated(keep=False)]
+    moved = once_new.merge(once_gone, on=_ID, suffixes=("", _BEFORE), sort=True)
+    pairs = pd.concat([matched, moved], ignore_index=True)
+    altas = new[~new[_ID].isin(moved[_ID])]
+    bajas = gone[~gone[_ID].isin(moved[_ID])]
     return pairs, altas, bajas
 
 
-def _unique_by(records: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
-    counts: dict[str, int] = {}
-    for r in records:
-        counts[str(r[name])] = counts.get(str(r[name]), 0) + 1
-    return {str(r[name]): r for r in records if counts[str(r[name])] == 1}
+def _differs(before: pd.Series, after: pd.Series) -> pd.Series:
+    both_missing = before.isna() & after.isna()
+    equal = (before.astype(object) == after.astype(object)) | both_missing
+    return ~equal
 
 
 def _people_changes(schema: TableSchema, identity: Field, current: pd.DataFrame, previous: pd.DataFrame,
@@ -230,16 +238,16 @@ def _people_changes(schema: TableSchema, identity: Field, current: pd.DataFrame,
     pairs, altas, bajas = _pairs(schema, identity, current, previous)
     person = _PersonView(schema, identity, rules)
     salary = amounts[0] if amounts else None
-    lines = [person.change("alta", r, salary, after=True) for r in altas]
-    lines += [person.change("baja", r, salary, after=False) for r in bajas]
+    lines = [person.change("alta", r, salary, after=True) for r in altas.to_dict("records")]
+    lines += [person.change("baja", r, salary, after=False) for r in bajas.to_dict("records")]
     tracked = [schema.field(n) for n in TRACKED_FIELDS
                if n in schema.field_names and rules.get(n) == "publish"]
-    for before, after in pairs:
-        for f in tracked:
-            old, new = _plain(before[f.name]), _plain(after[f.name])
-            if old != new:
-                lines.append(Change("cambio", person.label(after), f.title, old, new, **person.context(after)))
-    lines.sort(key=lambda c: (_KIND_ORDER[c.kind], c.unit, c.description, c.field))
+    for f in tracked:
+        changed = pairs[_differs(pairs[f.name + _BEFORE], pairs[f.name])]
+        for row in changed.to_dict("records"):
+            lines.append(Change("cambio", person.label(row), f.title, _plain(row[f.name + _BEFORE]),
+                                _plain(row[f.name]), **person.context(row)))
+    lines.sort(key=lambda c: (_KIND_ORDER[c.kind], c.unit, c.description, c.field, c.cedula))
     return lines + _unit_lines(schema, identity, current, previous, salary, rules)
 
 
@@ -311,12 +319,12 @@ def _largest_new(schema: TableSchema, current: pd.DataFrame, previous: pd.DataFr
         return []
     amount = amounts[0]
     key = [n for n in schema.primary_key if n != "periodo"]
-    seen = set(_keyed(previous, key)) if key else set()
-    fresh = [r for k, r in _keyed(current, key).items() if k not in seen] if key else current.to_dict("records")
-    fresh.sort(key=lambda r: (-(float(r[amount.name]) if _is_number(r[amount.name]) else -math.inf),
-                              tuple(str(r[k]) for k in key)))
+    now, before = _coded(current, previous, key, _KEY)
+    fresh = now[~now[_KEY].isin(before[_KEY])] if key else now
+    fresh = fresh.assign(_monto=pd.to_numeric(fresh[amount.name], errors="coerce"))
+    largest = fresh.sort_values(["_monto", _KEY], ascending=[False, True], na_position="last", kind="stable")
     return [Change("nuevo", _entry_label(schema, r, key, rules), amount.title, None, _plain(r[amount.name]))
-            for r in fresh[:LARGEST_NEW]]
+            for r in largest.head(LARGEST_NEW).to_dict("records")]
 
 
 def _entry_label(schema: TableSchema, row: Mapping[str, Any], key: list[str], rules: Mapping[str, str]) -> str:
