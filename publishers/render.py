@@ -128,11 +128,27 @@ def report_resource_name(label: str, period: str, fmt: str) -> str:
     return f"{label} {period} — informe de validación ({fmt.upper()})"
 
 
+def changes_resource_name(label: str, period: str, fmt: str) -> str:
+    return f"{label} {period} — cambios respecto al mes anterior ({fmt.upper()})"
+
+
+def chart_resource_name(label: str) -> str:
+    return f"{label} — gráfico mensual (SVG)"
+
+
+def package_resource_name(label: str) -> str:
+    return f"{label} — paquete de datos (datapackage.json)"
+
+
 def withdrawn_resource_names(label: str, period: str, history_too: bool) -> list[str]:
-    """Every resource a month may have published (any format), and the history when it goes too."""
+    """Every resource a month may have published (any format), and what describes the whole
+    history (history files, chart, Data Package) when the last month goes too."""
     names = [month_resource_name(label, period, fmt) for fmt in OutputFormat.data_formats()]
     names += [report_resource_name(label, period, fmt) for fmt in ("json", "html")]
-    return names + ([history_resource_name(label, fmt) for fmt in OutputFormat.data_formats()] if history_too else [])
+    names += [changes_resource_name(label, period, fmt) for fmt in ("csv", "json")]
+    whole = [history_resource_name(label, fmt) for fmt in OutputFormat.data_formats()] + [chart_resource_name(label),
+                                                                      package_resource_name(label)]
+    return names + (whole if history_too else [])
 
 
 def _check(release: ItemRelease, wanted: Sequence[str]) -> None:
@@ -442,7 +458,7 @@ def _render_changes(release: ItemRelease, summary: changes.ChangeSummary, out_di
     changes.write_changes(summary, csv_path, json_path)
     description = f"Cambios de {label} en {_month_text(period)} respecto al mes anterior. {summary.headline}"
     return [
-        _resource(f"{label} {period} — cambios respecto al mes anterior ({fmt})", fmt, path, description,
+        _resource(changes_resource_name(label, period, fmt), fmt, path, description,
                   period=period, role="changes")
         for fmt, path in (("CSV", csv_path), ("JSON", json_path))
     ]
@@ -470,7 +486,7 @@ def _render_chart(release: ItemRelease, rules: Mapping[str, str], out_dir: Path)
     labels, panels = monthly_series(release, rules)
     path = out_dir / f"{slug}-grafico.svg"
     path.write_text(charts.chart(f"{label}: totales y cantidades por mes", labels, panels), encoding="utf-8")
-    return _resource(f"{label} — gráfico mensual (SVG)", "SVG", path,
+    return _resource(chart_resource_name(label), "SVG", path,
                      f"Gráfico de {label} mes a mes ({labels[0]} a {labels[-1]}): "
                      + " y ".join(p.title.lower() for p in panels) + ".", role="chart")
 
@@ -500,7 +516,7 @@ def _render_package(release: ItemRelease, spec: DatasetSpec, fields: list[Field]
             datapackage.text_schema(changes.CSV_TITLES, numbers=("diferencia",))))
     descriptor = datapackage.package(spec.name, spec.title, spec.notes, spec.license_id, tables)
     path = datapackage.write_package(descriptor, out_dir)
-    return _resource(f"{label} — paquete de datos (datapackage.json)", "JSON", path,
+    return _resource(package_resource_name(label), "JSON", path,
                      "Descripción Frictionless Data Package de los CSV de este conjunto: columnas, tipos, "
                      "restricciones y claves.", role="datapackage")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_datapackage import assert_valid_package
 from typer.testing import CliRunner
 
 from transparencia.cli import app
@@ -89,6 +90,8 @@ def test_withdraw_and_republish_on_the_local_catalog(prefect_server, tmp_path):
     assert {r["periodo"] for r in _csv_rows(folder / "viaticos-historico.csv")} == {"2025-01"}
     assert len(_csv_rows(folder / "viaticos-historico.csv")) == 6
     assert metadata["dataset"]["extras"]["cobertura temporal"] == "2025-01"
+    assert_valid_package(folder / "datapackage.json")  # describes only the months that remain
+    assert "2025-02" not in (folder / "viaticos-grafico.svg").read_text(encoding="utf-8")
     [record] = _csv_rows(folder / "viaticos-retiros.csv")
     assert record["periodo"] == "2025-02" and record["motivo"] == REASON
     assert record["fecha_retiro"] == dt.date.today().isoformat()
