@@ -17,10 +17,10 @@ import json
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
+from transparencia.domain import sha256_file
 from transparencia.publishers import datapackage
 from transparencia.publishers.base import ResourceFile
 from transparencia.publishers.ckan_client import CkanClient
-from transparencia.publishers.formats import sha256_file
 
 TABLE_VIEW = "datatables_view"
 VIEW_TITLE = "Tabla"
