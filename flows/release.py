@@ -193,21 +193,40 @@ def _step_event(code: str, step: Step, value: Any) -> ItemProgress | None:
 
 
 def _wait(chains: dict[str, Chain], progress: ProgressCallback | None) -> None:
-    """Wait for every task, telling ``progress`` about each step that finished well."""
-    steps = {}
+    """Wait for every task, telling ``progress`` about each step that finished well.
+
+    ``as_completed`` may report an item's steps out of order (a memoised validation can be seen
+    before its extraction), so each item's steps are told in their own order: a step is told once
+    it and every earlier step of the item have completed.
+    """
+    owner = {}
     for code, chain in chains.items():
-        steps.update({chain.extract: (code, Step.EXTRACTED), chain.validate: (code, Step.VALIDATED),
-                      chain.publish: (code, Step.PUBLISHED)})
-    for future in as_completed(list(steps)):
-        if progress is None:
-            continue
+        owner.update({chain.extract: code, chain.validate: code, chain.publish: code})
+    completed: set[PrefectFuture] = set()
+    told: dict[str, int] = dict.fromkeys(chains, 0)
+    for future in as_completed(list(owner)):
+        completed.add(future)
+        code = owner[future]
+        if progress is not None:
+            told[code] = _tell_steps(code, chains[code], completed, told[code], progress)
+
+
+def _tell_steps(code: str, chain: Chain, completed: set[PrefectFuture], told: int,
+                progress: ProgressCallback) -> int:
+    """Tell the item's completed steps after the first ``told`` ones, in order; return how many are told."""
+    ordered = ((chain.extract, Step.EXTRACTED), (chain.validate, Step.VALIDATED), (chain.publish, Step.PUBLISHED))
+    for future, step in ordered[told:]:
+        if future not in completed:
+            break
+        told += 1
         try:
             value = future.result()
         except Exception:  # a failed step is told once, in the item's final event
             continue
-        event = _step_event(*steps[future], value)
+        event = _step_event(code, step, value)
         if event is not None:
             progress(event)
+    return told
 
 
 def _dataset_outcome(config: InstitutionConfig, item: Item, period: Period, chain: Chain | None, facts: dict[str, Any],
