@@ -41,8 +41,7 @@ DATE_FORMATS = (  # tried in order on what is still unparsed; day first, never m
     ("%Y-%m-%dT%H:%M:%S", "text_date"),
     ("%d/%m/%Y %H:%M", "text_date"),
 )
-MONTHS = MONTH_NUMBERS
-_MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
+_MONTH_WORD = "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True))
 _SPANISH_DATE = re.compile(  # day first: '15 de enero del 2025', '19-ene-2019', '10/ENE/25'
     rf"^\s*(?:[a-záéíóú]+,?\s+)?(\d{{1,2}})\s*(?:de\s+|[-/.\s])\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}}|\d{{2}})\s*$",
     re.IGNORECASE,
@@ -531,7 +530,7 @@ def _spanish_dates(text: pd.Series) -> pd.Series:
     ok = parts[0].notna() & parts[1].notna()
     if not ok.any():
         return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    months = parts[1][ok].str.lower().map(MONTHS)
+    months = parts[1][ok].str.lower().map(MONTH_NUMBERS)
     years = pd.to_numeric(parts[2][ok]).astype(int)
     two_digits = parts[2][ok].str.len() == 2
     years = years.mask(two_digits, years + np.where(years < TWO_DIGIT_YEAR_PIVOT, 2000, 1900))
@@ -587,7 +586,7 @@ def to_yearmonth(values: pd.Series, f: Field, account: _Account) -> pd.Series:
         named = rest.str.extract(_SPANISH_MONTH_YEAR)
         year = ym[0].fillna(my[1]).fillna(named[1])
         month = pd.to_numeric(ym[1].fillna(my[0]), errors="coerce")
-        month = month.fillna(named[0].str.lower().map(MONTHS))
+        month = month.fillna(named[0].str.lower().map(MONTH_NUMBERS))
         ok = year.notna() & month.between(1, 12)
         built = year[ok] + "-" + month[ok].astype(int).astype(str).str.zfill(2)
         if ok.any():

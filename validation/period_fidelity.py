@@ -32,16 +32,16 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 
-from transparencia.domain import MONTH_NAMES, Period
+from transparencia.domain import Period
+from transparencia.domain.period import FULL_MONTH_NUMBERS
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction
 from transparencia.validation.findings import Finding, render_message
 from transparencia.validation.hits import Hits
 
-# Month names written in full (abbreviations such as "mar" or "set" are ordinary words in titles).
-_MONTH_NUMBERS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)} | {"setiembre": 9}
+# Only months written in full: abbreviations such as "mar" or "set" are ordinary words in titles.
 _NAMED_MONTH = re.compile(
-    r"(?<![a-záéíóúñ])(" + "|".join(_MONTH_NUMBERS) + r")(?![a-záéíóúñ])(?:\W+(?:de\W+|del\W+)?(\d{4}))?",
+    r"(?<![a-záéíóúñ])(" + "|".join(FULL_MONTH_NUMBERS) + r")(?![a-záéíóúñ])(?:\W+(?:de\W+|del\W+)?(\d{4}))?",
     re.IGNORECASE,
 )
 _NUMBERED_MONTH = re.compile(r"(?<!\d)(20\d{2})[-_.]?(0[1-9]|1[0-2])(?!\d)(?![-/.]\d)")
@@ -123,7 +123,7 @@ def months_named(text: str, default_year: int) -> set[str]:
         if _DAY_BEFORE.search(text[:match.start()]):
             continue
         year = int(match.group(2)) if match.group(2) else default_year
-        found.add(f"{year:04d}-{_MONTH_NUMBERS[match.group(1).lower()]:02d}")
+        found.add(f"{year:04d}-{FULL_MONTH_NUMBERS[match.group(1).lower()]:02d}")
     for match in _NUMBERED_MONTH.finditer(text):
         found.add(f"{match.group(1)}-{match.group(2)}")
     return found

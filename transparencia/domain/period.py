@@ -18,11 +18,13 @@ MONTH_NAMES = (
     "enero", "febrero", "marzo", "abril", "mayo", "junio",
     "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
 )
-# Every way a month is written in a date or a title ("15-ene-2025", "setiembre"), to its number.
+# A month written in full ("setiembre" is how much of Latin America spells September), to its number.
+FULL_MONTH_NUMBERS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)} | {"setiembre": 9}
+# Every way a month is written in a date ("15-ene-2025", "sept. 10"), to its number.
 MONTH_NUMBERS = {
-    **{name: number for number, name in enumerate(MONTH_NAMES, start=1)},
+    **FULL_MONTH_NUMBERS,
     **{name[:3]: number for number, name in enumerate(MONTH_NAMES, start=1)},
-    "setiembre": 9, "sept": 9, "set": 9,
+    "sept": 9, "set": 9,
 }
 _YEARMONTH = re.compile(YEARMONTH_PATTERN)
 
