@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from transparencia.domain import Frequency
+from transparencia.domain import Frequency, load_yaml
 from transparencia.errors import ConfigError
 from transparencia.schemas.table import TableSchema, load_schema
 
@@ -116,7 +116,7 @@ def _check_item(raw: Mapping[str, Any], where: str, complete: bool) -> None:
 def _read_catalog(text: str, where: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """A catalog document's items and its directorate names."""
     try:
-        doc = yaml.safe_load(text) or {}
+        doc = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: YAML inválido: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):

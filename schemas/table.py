@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from transparencia.domain import PrivacyPolicy
+from transparencia.domain import PrivacyPolicy, load_yaml
 from transparencia.errors import ConfigError
 
 FIELD_TYPES = {"string", "number", "integer", "date", "yearmonth", "boolean"}
@@ -168,7 +168,7 @@ def load_schema(name: str) -> TableSchema:
     if not path.is_file():
         raise ConfigError(f"No existe el esquema '{name}' (se esperaba schemas/items/{name}.yaml)")
     try:
-        descriptor = yaml.safe_load(path.read_text(encoding="utf-8"))
+        descriptor = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"El esquema '{name}' no es YAML válido: {exc}") from None
     return parse_schema(descriptor, f"esquema {name}")

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from transparencia.domain import OutputFormat, PrivacyPolicy, Target
+from transparencia.domain import OutputFormat, PrivacyPolicy, Target, load_yaml
 from transparencia.errors import ConfigError
 from transparencia.publishers.privacy import treatments
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
@@ -265,7 +265,7 @@ def _read_yaml(path: Path) -> dict:
     except (OSError, UnicodeDecodeError):
         raise ConfigError(f"No se puede leer el archivo de configuración '{path}' (¿está en UTF-8?)") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" (línea {mark.line + 1})" if mark is not None else ""

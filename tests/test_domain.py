@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from transparencia.domain import (
     Target,
     atomic_write,
     cedula,
+    load_yaml,
     sha256_bytes,
     sha256_file,
 )
@@ -112,6 +114,19 @@ def test_a_failed_check_abandons_the_write(tmp_path):
     with pytest.raises(ValueError):
         atomic_write(target, b"nuevo", check=refuse)
     assert target.read_bytes() == b"original" and os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_yaml_is_read_as_plain_data_with_the_line_of_an_error():
+    import yaml
+
+    shipped = (Path(__file__).parents[1] / "schemas" / "catalog.yaml").read_text(encoding="utf-8")
+    assert load_yaml(shipped) == yaml.safe_load(shipped)
+    with pytest.raises(yaml.YAMLError) as error:
+        load_yaml("a: 1\nb: !!python/object:os.system ls\n")
+    assert error.value.problem_mark.line == 1
+    with pytest.raises(yaml.YAMLError) as error:
+        load_yaml("a: [1, 2\nb: 3\n")
+    assert error.value.problem_mark is not None
 
 
 def test_one_registry_names_the_choices_and_the_closest_one():

@@ -2,16 +2,16 @@
 
 ``Period`` (the reporting month and the Spanish month names), the cédula grammar, the
 vocabularies (frequency, privacy policy, item status, target, output format) and the file
-helpers (atomic writes, sha256). The kernel imports nothing from the stages, so any layer may
+helpers (atomic writes, sha256, YAML). The kernel imports nothing from the stages, so any layer may
 import it.
 """
 
 from transparencia.domain import cedula
-from transparencia.domain.files import atomic_copy, atomic_write, sha256_bytes, sha256_file
+from transparencia.domain.files import atomic_copy, atomic_write, load_yaml, sha256_bytes, sha256_file
 from transparencia.domain.period import MONTH_NAMES, YEARMONTH_PATTERN, Period
 from transparencia.domain.vocab import Frequency, ItemStatus, OutputFormat, PrivacyPolicy, Target
 
 __all__ = [
     "MONTH_NAMES", "YEARMONTH_PATTERN", "Frequency", "ItemStatus", "OutputFormat", "Period", "PrivacyPolicy",
-    "Target", "atomic_copy", "atomic_write", "cedula", "sha256_bytes", "sha256_file",
+    "Target", "atomic_copy", "atomic_write", "cedula", "load_yaml", "sha256_bytes", "sha256_file",
 ]
