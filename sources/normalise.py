@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transparencia.domain import cedula
 from transparencia.domain.period import MONTH_NUMBERS
@@ -55,6 +57,8 @@ _SPANISH_MONTH_YEAR = re.compile(rf"^\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.
 # Python's whitespace spelt out as a class: pandas hands a pattern with \s to Python's re, one value
 # at a time, while this one runs in pyarrow's RE2 over the whole column.
 _WS = "[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "]"
+# Whitespace that is more than one plain space between words: a run, a tab, a NBSP...
+_UNTIDY_SPACE = f"{_WS}{_WS}|[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c != " ") + "]"
 _PLAIN_NUMBER = r"^-?\d+(?:\.\d+)?$"
 _CEDULA_TYPED = cedula.typed_pattern(_WS)
 _UNSIGNED_NUMBER = r"^\d+(?:\.\d+)?$"
@@ -173,8 +177,7 @@ def normalise_factorised(columns: dict[str, tuple[np.ndarray, np.ndarray]], inde
         else:
             codes, uniques = np.full(len(index), -1, dtype=np.intp), np.array([], dtype=object)
         account = _Account(f.name, np.bincount(codes[codes >= 0], minlength=len(uniques)))
-        distinct = _tidy(pd.Series(uniques, dtype=object), f, account)
-        converted = CONVERTERS[f.type](distinct, f, account)
+        converted = CONVERTERS[f.type](_tidy(uniques, f, account), f, account)
         fields[f.name] = converted.array.take(codes, allow_fill=True)
         coercions.extend(account.coercions)
         failures.extend(account.failures(codes, uniques, index))
@@ -198,57 +201,104 @@ def _only_used(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.n
     return renumber[codes], uniques[used]
 
 
-def _tidy(values: pd.Series, f: Field, account: _Account) -> pd.Series:
+@dataclass(frozen=True)
+class _Kinds:
+    """A column's distinct values after ``_tidy``, split once by what each cell holds.
+
+    ``text`` is an Arrow string Series, ``numbers`` and ``other`` (dates, booleans...) keep the cells
+    as read; missing cells and empty markers are in none of them. Every part is indexed by the
+    distinct value's position, which is how accounts and converters reach the rows.
+    """
+
+    index: pd.Index
+    text: pd.Series
+    numbers: pd.Series
+    other: pd.Series
+
+    @classmethod
+    def of(cls, index: pd.Index, text: pd.Series | None = None, numbers: pd.Series | None = None,
+           other: pd.Series | None = None) -> _Kinds:
+        nothing = pd.Series([], index=index[:0], dtype=object)
+        return cls(index, pd.Series([], index=index[:0], dtype="str") if text is None else text,
+                   nothing if numbers is None else numbers, nothing if other is None else other)
+
+    def present(self) -> pd.Series:
+        """Every value kept, as objects, in position order."""
+        return pd.concat([self.text.astype(object), self.numbers, self.other]).sort_index()
+
+
+def _tidy(uniques: np.ndarray, f: Field, account: _Account) -> _Kinds:
     """A column's distinct values as people leave them, made ready for typing, with an account.
 
-    * Missing: NaN, and empty or whitespace-only text.
+    * Missing: None, NaN, NaT, and empty or whitespace-only text.
     * Pasted text: invisible characters removed and accents composed (NFC). A name pasted with a
       zero-width space or a BOM ('Yaritza\u200b'), or exported decomposed ('Jose' + U+0301),
       looks right but differs from the same name typed elsewhere: keys, duplicates and change
-      summaries would all miss it.
+      summaries would all miss it. A column whose texts are all ASCII has neither, which one
+      Arrow check tells.
     * Empty markers ('—', 'N/A', '-', 's/d', 'no aplica'): in an optional field they mean no value
       (a coercion to empty); in a required field they are an error that names the marker. A
       marker that is one of the field's allowed values (an enumeration) is that value.
 
-    The text cells become one Arrow string array, searched with two regular expressions; only
-    the few values they find are touched in Python.
+    Each cell's type is looked at once, here; the text cells become one Arrow string array,
+    searched with regular expressions; only the few values they find are touched in Python.
     """
-    cells = values.to_numpy(dtype=object)
-    kind = pd.api.types.infer_dtype(cells, skipna=True)
-    missing = pd.isna(cells)
-    if kind in _NUMERIC_KINDS:
-        return values.mask(missing, None) if missing.any() else values
-    is_text = ~missing if kind == "string" else _type_ids(cells) == id(str)
-    texts = pd.Series(cells[is_text], index=values.index[is_text], dtype="str")
-    pasted = texts.str.contains(_PASTED, regex=True)
-    cleaned = _clean_pasted(texts[pasted], account) if pasted.any() else texts.iloc[:0]
-    if len(cleaned):
-        texts = texts.copy()
-        texts[cleaned.index] = cleaned
+    index = pd.RangeIndex(len(uniques))
+    is_text, is_number, is_other = _cell_kinds(uniques)
+    texts = pd.Series(uniques[is_text], index=index[is_text], dtype="str")
+    if len(texts) and not pc.all(pc.string_is_ascii(pa.array(texts))).as_py():
+        texts = _clean_pasted(texts, account)
     empty = texts[texts.str.match(_BLANK_OR_MARKER)]
     blank = empty.str.strip() == ""
     markers = _markers(empty[~blank], f, account)
-    out = values
-    if len(cleaned):
-        out = values.copy()
-        out[cleaned.index] = cleaned.astype(object)
-    drop = missing.copy()
-    drop[values.index.get_indexer(empty.index[blank])] = True
-    drop[values.index.get_indexer(markers.index)] = True
-    return out.mask(drop, None) if drop.any() else out
+    kept = texts.drop(empty.index[blank]).drop(markers.index)
+    return _Kinds(index, kept, pd.Series(uniques[is_number], index=index[is_number], dtype=object),
+                  pd.Series(uniques[is_other], index=index[is_other], dtype=object))
+
+
+def _cell_kinds(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(text, number, other) masks of the cells; a cell in none of them is missing.
+
+    A column of one kind, the usual case, is told by one pass of pandas' type inference; a mixed
+    one by each cell's type."""
+    kind = pd.api.types.infer_dtype(cells, skipna=False)
+    none = np.zeros(len(cells), dtype=bool)
+    if kind == "string":
+        return ~none, none, none
+    if kind in ("floating", "integer", "mixed-integer-float"):
+        return none, ~pd.isna(cells), none
+    types = _type_ids(cells)
+    is_text = types == id(str)
+    is_number = np.isin(types, _NUMBER_TYPE_IDS)
+    missing = np.isin(types, _MISSING_TYPE_IDS)
+    if is_number.any():
+        nan = np.zeros(len(cells), dtype=bool)
+        nan[is_number] = pd.isna(cells[is_number])
+        missing |= nan
+        is_number &= ~nan
+    is_other = ~(is_text | is_number | missing)
+    if is_other.any():  # a str subclass (numpy's) is text too
+        subclass = np.flatnonzero(is_other)[[isinstance(v, str) for v in cells[is_other]]]
+        is_text[subclass], is_other[subclass] = True, False
+    return is_text, is_number, is_other
 
 
 def _clean_pasted(texts: pd.Series, account: _Account) -> pd.Series:
     """``texts`` without invisible characters and composed (NFC), each change counted."""
-    visible = texts.str.replace(INVISIBLE, "", regex=True)
-    changed = visible != texts
+    pasted = texts[texts.str.contains(_PASTED, regex=True)]
+    if pasted.empty:
+        return texts
+    visible = pasted.str.replace(INVISIBLE, "", regex=True)
+    changed = visible != pasted
     if changed.any():
-        account.coerced("invisible_characters", texts[changed], visible[changed])
+        account.coerced("invisible_characters", pasted[changed], visible[changed])
     composed = visible.str.normalize("NFC")
     changed = composed != visible
     if changed.any():
         account.coerced("unicode_composed", visible[changed], composed[changed])
-    return composed
+    cleaned = texts.copy()
+    cleaned[composed.index] = composed
+    return cleaned
 
 
 def _markers(markers: pd.Series, f: Field, account: _Account) -> pd.Series:
@@ -270,37 +320,28 @@ def _type_ids(cells: np.ndarray) -> np.ndarray:
     return np.fromiter(map(id, map(type, cells)), dtype=np.intp, count=len(cells))
 
 
-_NUMERIC_KINDS = ("floating", "integer", "mixed-integer-float", "empty")
-_NUMBER_TYPES = {int, float, np.float64, np.int64}  # not bool: True is not the number 1 here
-
-
-def _split_kinds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(text, numbers, other) parts of a column of mixed cells; missing values are dropped."""
-    present = values.dropna()
-    kind = pd.api.types.infer_dtype(present, skipna=True)
-    empty = present.iloc[:0]
-    if kind in ("string", "empty"):
-        return present.astype("str"), empty, empty
-    if kind in ("floating", "integer", "mixed-integer-float"):
-        return empty, present, empty
-    types = _type_ids(present.to_numpy(dtype=object))
-    is_text = types == id(str)
-    is_number = np.isin(types, [id(t) for t in _NUMBER_TYPES])
-    return present[is_text].astype("str"), present[is_number], present[~is_text & ~is_number]
+# Not bool: True is not the number 1 here.
+_NUMBER_TYPE_IDS = [id(t) for t in (int, float, np.float64, np.int64, np.float32, np.int32)]
+_MISSING_TYPE_IDS = [id(type(None)), id(type(pd.NaT)), id(type(pd.NA))]
+_DATE_TYPE_IDS = [id(t) for t in (dt.datetime, dt.date, pd.Timestamp, np.datetime64)]
 
 
 # ---- strings -------------------------------------------------------------------------------
 
-def to_string(values: pd.Series, f: Field, account: _Account) -> pd.Series:
-    text, numbers, other = _split_kinds(values)
-    out = pd.Series(None, index=values.index, dtype=object)
+def to_string(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
+    text, numbers, other = kinds.text, kinds.numbers, kinds.other
+    out = pd.Series(None, index=kinds.index, dtype=object)
     stripped = text
     if len(text):
-        stripped = text.str.strip().str.replace(f"{_WS}+", " ", regex=True)
+        stripped = text.str.strip()
+        untidy = stripped.str.contains(_UNTIDY_SPACE, regex=True)
+        if untidy.any():
+            stripped = stripped.copy()
+            stripped[untidy] = stripped[untidy].str.replace(f"{_WS}+", " ", regex=True)
         changed = stripped != text
         if changed.any():
             account.coerced("whitespace", text[changed], stripped[changed])
-        if len(text) < len(values):
+        if len(text) < len(kinds.index):
             out[text.index] = stripped
     if len(numbers):  # an ID typed as a number: 801.0 -> "801", never "801.0"
         as_text = numbers.map(_number_text)
@@ -310,7 +351,7 @@ def to_string(values: pd.Series, f: Field, account: _Account) -> pd.Series:
         as_text = other.map(_show)
         account.coerced("value_as_text", other, as_text)
         out[other.index] = as_text
-    out = stripped if len(text) == len(values) else out.astype("str")  # all text: already in place
+    out = stripped if len(text) == len(kinds.index) else out.astype("str")  # all text: already in place
     if f.format == "cedula":
         out = _normalise_cedula(out, account)
     if f.enum:
@@ -337,10 +378,11 @@ def _normalise_cedula(values: pd.Series, account: _Account) -> pd.Series:
     upper = present.str.upper().str.strip()
     canonical = upper.str.match(cedula.CANONICAL_PATTERN)
     todo = upper[~canonical]
-    parts = todo.str.extract(_CEDULA_TYPED)
-    ok = parts[0].notna()
-    prefix = parts[0][ok].str.lstrip("0")
-    rebuilt = prefix + "-" + parts[1][ok].str.lstrip("0") + "-" + parts[2][ok].str.lstrip("0")
+    found = pc.extract_regex(_one_array(todo), _CEDULA_TYPED)
+    ok = found.is_valid().to_numpy(zero_copy_only=False)
+    prefix, tomo, asiento = (pd.Series(found.field(part).filter(ok), index=todo.index[ok], dtype="str").str.lstrip("0")
+                             for part in ("prefix", "tomo", "asiento"))
+    rebuilt = prefix + "-" + tomo + "-" + asiento
     rebuilt = rebuilt[~rebuilt.str.contains(r"-(?:-|$)")]  # a group of only zeros is not a cédula
     replaced = pd.Series(False, index=upper.index)
     replaced[rebuilt.index] = True
@@ -353,6 +395,13 @@ def _normalise_cedula(values: pd.Series, account: _Account) -> pd.Series:
     out = values.copy()
     out[result.index] = result
     return out
+
+
+def _one_array(texts: pd.Series) -> pa.Array:
+    """The texts as one Arrow array: a Series may hold several chunks, and a struct result's
+    fields are only read from an array."""
+    arrow = pa.array(texts, type=pa.string())
+    return arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
 
 
 def _match_enum(values: pd.Series, allowed: tuple[str, ...], account: _Account) -> pd.Series:
@@ -421,9 +470,9 @@ def _parse_amounts(text: pd.Series) -> _Amounts:
     return _Amounts(numbers, ~plain, notation, several)
 
 
-def to_number(values: pd.Series, f: Field, account: _Account, expected: str | None = None) -> pd.Series:
-    text, numbers, other = _split_kinds(values)
-    out = pd.Series(np.nan, index=values.index, dtype=float)
+def to_number(kinds: _Kinds, f: Field, account: _Account, expected: str | None = None) -> pd.Series:
+    text, numbers, other = kinds.text, kinds.numbers, kinds.other
+    out = pd.Series(np.nan, index=kinds.index, dtype=float)
     if len(numbers):
         out[numbers.index] = numbers.astype(float)
     if len(text):
@@ -446,17 +495,17 @@ def to_number(values: pd.Series, f: Field, account: _Account, expected: str | No
     return out
 
 
-def to_integer(values: pd.Series, f: Field, account: _Account) -> pd.Series:
-    numbers = to_number(values, f, account, EXPECTED["integer"])
+def to_integer(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
+    numbers = to_number(kinds, f, account, EXPECTED["integer"])
     fractional = numbers.notna() & (numbers != numbers.round())
     if fractional.any():
-        account.failed(values[fractional], EXPECTED["integer"])
+        account.failed(numbers[fractional], EXPECTED["integer"])
         numbers = numbers.mask(fractional)
     return numbers.round().astype("Int64")
 
 
-def to_boolean(values: pd.Series, f: Field, account: _Account) -> pd.Series:
-    present = values.dropna()
+def to_boolean(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
+    present = kinds.present()
     mapping: dict[object, bool | None] = {}
     for u in present.unique():
         if isinstance(u, bool):
@@ -468,7 +517,7 @@ def to_boolean(values: pd.Series, f: Field, account: _Account) -> pd.Series:
     bad = converted.isna()
     if bad.any():
         account.failed(present[bad], EXPECTED["boolean"])
-    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out = pd.Series(pd.NA, index=kinds.index, dtype="boolean")
     out[converted.index[~bad]] = converted[~bad].astype(bool)
     return out
 
@@ -539,15 +588,17 @@ def _spanish_dates(text: pd.Series) -> pd.Series:
     return parsed.reindex(text.index).astype("datetime64[us]")
 
 
-def to_date(values: pd.Series, f: Field, account: _Account) -> pd.Series:
-    text, numbers, other = _split_kinds(values)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+def to_date(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
+    text, numbers, other = kinds.text, kinds.numbers, kinds.other
+    out = pd.Series(pd.NaT, index=kinds.index, dtype="datetime64[us]")
     if len(other):
-        as_dates = pd.to_datetime(other.map(_as_timestamp), errors="coerce")
-        good = as_dates.notna()
-        out[as_dates.index[good]] = as_dates[good].dt.normalize()
-        if (~good).any():
-            account.failed(other[~good], EXPECTED["date"])
+        is_date = np.isin(_type_ids(other.to_numpy()), _DATE_TYPE_IDS)
+        as_dates = pd.to_datetime(other[is_date], errors="coerce")
+        read = as_dates.index[as_dates.notna()]
+        out[read] = as_dates[read].dt.normalize()
+        unread = other.drop(read)
+        if len(unread):
+            account.failed(unread, EXPECTED["date"])
     if len(numbers):
         serials = _serials_to_dates(numbers)
         good = serials.notna()
@@ -565,16 +616,10 @@ def to_date(values: pd.Series, f: Field, account: _Account) -> pd.Series:
     return out
 
 
-def _as_timestamp(value: object) -> object:
-    if isinstance(value, (dt.datetime, dt.date)):
-        return pd.Timestamp(value)
-    return pd.NaT
-
-
-def to_yearmonth(values: pd.Series, f: Field, account: _Account) -> pd.Series:
+def to_yearmonth(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
     """'2025-01' as is; '01/2025', '2025/1', 'enero 2025', a date or a date text to '2025-01'."""
-    text, numbers, other = _split_kinds(values)
-    out = pd.Series(None, index=values.index, dtype=object)
+    text, numbers, other = kinds.text, kinds.numbers, kinds.other
+    out = pd.Series(None, index=kinds.index, dtype=object)
     bad: list[pd.Series] = []
     if len(text):
         t = text.str.strip()
@@ -602,14 +647,15 @@ def to_yearmonth(values: pd.Series, f: Field, account: _Account) -> pd.Series:
                 out[months.index] = months
             bad.append(leftover[~good])
     if len(other) or len(numbers):
-        dated = to_date(pd.concat([other, numbers]), f, _Account(f.name, account.counts))
+        source = pd.concat([other, numbers])
+        dated = to_date(_Kinds.of(kinds.index, numbers=numbers, other=other), f, _Account(f.name, account.counts))
+        dated = dated[source.index]
         good = dated.notna()
         months = dated[good].dt.strftime("%Y-%m")
         if good.any():
-            source = pd.concat([other, numbers])
             account.coerced("date_as_yearmonth", source[good], months)
             out[months.index] = months
-        bad.append(pd.concat([other, numbers])[~good])
+        bad.append(source[~good])
     for part in bad:
         if len(part):
             account.failed(part, EXPECTED["yearmonth"])

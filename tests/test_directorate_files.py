@@ -134,9 +134,8 @@ def test_a_dash_in_an_enumeration_that_allows_it_is_a_value():
     from transparencia.schemas.table import Field
     from transparencia.sources.normalise import _Account, _tidy
     f = Field("tipo", "string", "Tipo", "", enum=("N/A", "OTRO"))
-    values = pd.Series(["N/A", "-"], dtype=object)
-    kept = _tidy(values, f, _Account("tipo", np.array([1, 1])))
-    assert kept.tolist() == ["N/A", None]
+    kept = _tidy(np.array(["N/A", "-"], dtype=object), f, _Account("tipo", np.array([1, 1])))
+    assert kept.text.tolist() == ["N/A"] and kept.index.tolist() == [0, 1]
 
 
 # ---- 9. Excel's "Texto Unicode" ---------------------------------------------------------------

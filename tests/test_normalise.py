@@ -96,3 +96,26 @@ def test_all_schema_fields_in_order_with_contract_types():
     assert [(f.row, f.column) for f in failures] == [(7, "dias")]
     assert frame["nombre"].isna().all() and str(frame["nombre"].dtype) == "str"
     assert str(frame["fecha_salida"].dtype).startswith("datetime64")
+
+
+def test_cells_of_every_kind_in_one_column_are_told_apart():
+    import numpy as np
+
+    values = [dt.datetime(2025, 1, 15, 8, 30), dt.date(2025, 1, 16), "17/01/2025", 45675, None, float("nan"), pd.NaT,
+              True, np.str_("19/01/2025")]
+    frame, coercions, failures = _one_column("fecha_inicio", values)
+    dates = [None if pd.isna(d) else d.strftime("%Y-%m-%d") for d in frame["fecha_inicio"]]
+    assert dates == ["2025-01-15", "2025-01-16", "2025-01-17", "2025-01-18", None, None, None, None, "2025-01-19"]
+    assert [(f.row, f.value) for f in failures] == [(17, "True")]
+    assert _kinds(coercions, "fecha_inicio") == {"text_date": 2, "excel_serial_date": 1}
+
+
+def test_cedulas_held_in_several_arrow_chunks_are_normalised():
+    import numpy as np
+    import pyarrow as pa
+
+    from transparencia.sources.normalise import _Account, _normalise_cedula
+
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([["8 123 4567", "PE-1-2"], ["08-0123-04567"]])))
+    result = _normalise_cedula(chunked, _Account("cedula", np.ones(3, dtype=int)))
+    assert result.tolist() == ["8-123-4567", "PE-1-2", "8-123-4567"]

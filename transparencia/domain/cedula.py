@@ -32,10 +32,11 @@ DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 
 def typed_pattern(whitespace: str = r"\s") -> str:
     """A cédula as typed: the three groups (prefix, tomo, asiento; zeros stripped from the last two)
-    separated by ``-`` (or a pasted dash, ``DASHES``), ``.`` or ``whitespace`` (a character class)."""
+    separated by ``-`` (or a pasted dash, ``DASHES``), ``.`` or ``whitespace`` (a character class).
+    The groups are named (``prefix``, ``tomo``, ``asiento``), as Arrow's ``extract_regex`` needs."""
     separator = f"{whitespace}*(?:[-.{DASHES}]|{whitespace}){whitespace}*"
-    return (rf"^({TYPED_PREFIX}){separator}0*(\d{{1,{TOMO_DIGITS}}}){separator}"
-            rf"0*(\d{{1,{ASIENTO_DIGITS}}})$")
+    return (rf"^(?P<prefix>{TYPED_PREFIX}){separator}0*(?P<tomo>\d{{1,{TOMO_DIGITS}}}){separator}"
+            rf"0*(?P<asiento>\d{{1,{ASIENTO_DIGITS}}})$")
 
 
 _CANONICAL = re.compile(CANONICAL_PATTERN)
