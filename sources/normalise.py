@@ -248,7 +248,7 @@ def _tidy(uniques: np.ndarray, f: Field, account: _Account) -> _Kinds:
     texts = pd.Series(uniques[is_text], index=index[is_text], dtype="str")
     if len(texts) and not pc.all(pc.string_is_ascii(pa.array(texts))).as_py():
         texts = _clean_pasted(texts, account)
-    empty = texts[texts.str.match(_BLANK_OR_MARKER)]
+    empty = texts[_search(texts, _BLANK_OR_MARKER)]
     blank = empty.str.strip() == ""
     markers = _markers(empty[~blank], f, account)
     kept = texts.drop(empty.index[blank]).drop(markers.index)
@@ -285,10 +285,10 @@ def _cell_kinds(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _clean_pasted(texts: pd.Series, account: _Account) -> pd.Series:
     """``texts`` without invisible characters and composed (NFC), each change counted."""
-    pasted = texts[texts.str.contains(_PASTED, regex=True)]
+    pasted = texts[_search(texts, _PASTED)]
     if pasted.empty:
         return texts
-    visible = pasted.str.replace(INVISIBLE, "", regex=True)
+    visible = _replaced(pasted, INVISIBLE, "")
     changed = visible != pasted
     if changed.any():
         account.coerced("invisible_characters", pasted[changed], visible[changed])
@@ -315,6 +315,22 @@ def _markers(markers: pd.Series, f: Field, account: _Account) -> pd.Series:
     return markers
 
 
+def _search(texts: pd.Series, pattern: str) -> pd.Series:
+    """Whether ``pattern`` is found in each text, searched by Arrow's RE2 directly.
+
+    pandas parses a pattern with Python's ``re`` on every call to decide whether RE2 may run it;
+    the patterns here are written for RE2 (whitespace spelt out as ``_WS``, ``\\d`` meaning the
+    ASCII digits), and on a column of a few distinct values that parse costs more than the search."""
+    found = pc.match_substring_regex(pa.array(texts, type=pa.string()), pattern).fill_null(False)
+    return pd.Series(np.asarray(found, dtype=bool), index=texts.index)
+
+
+def _replaced(texts: pd.Series, pattern: str, replacement: str) -> pd.Series:
+    """``texts`` with every match of ``pattern`` replaced, by Arrow's RE2 directly (see ``_search``)."""
+    replaced = pc.replace_substring_regex(pa.array(texts, type=pa.string()), pattern, replacement)
+    return pd.Series(replaced, index=texts.index, dtype="str")
+
+
 def _type_ids(cells: np.ndarray) -> np.ndarray:
     """Each cell's ``id(type(cell))``: numbers that numpy compares without a Python loop."""
     return np.fromiter(map(id, map(type, cells)), dtype=np.intp, count=len(cells))
@@ -334,10 +350,10 @@ def to_string(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
     stripped = text
     if len(text):
         stripped = text.str.strip()
-        untidy = stripped.str.contains(_UNTIDY_SPACE, regex=True)
+        untidy = _search(stripped, _UNTIDY_SPACE)
         if untidy.any():
             stripped = stripped.copy()
-            stripped[untidy] = stripped[untidy].str.replace(f"{_WS}+", " ", regex=True)
+            stripped[untidy] = _replaced(stripped[untidy], f"{_WS}+", " ")
         changed = stripped != text
         if changed.any():
             account.coerced("whitespace", text[changed], stripped[changed])
@@ -376,14 +392,14 @@ def _normalise_cedula(values: pd.Series, account: _Account) -> pd.Series:
     if present.empty:
         return values
     upper = present.str.upper().str.strip()
-    canonical = upper.str.match(cedula.CANONICAL_PATTERN)
+    canonical = _search(upper, cedula.CANONICAL_PATTERN)
     todo = upper[~canonical]
     found = pc.extract_regex(_one_array(todo), _CEDULA_TYPED)
     ok = found.is_valid().to_numpy(zero_copy_only=False)
     prefix, tomo, asiento = (pd.Series(found.field(part).filter(ok), index=todo.index[ok], dtype="str").str.lstrip("0")
                              for part in ("prefix", "tomo", "asiento"))
     rebuilt = prefix + "-" + tomo + "-" + asiento
-    rebuilt = rebuilt[~rebuilt.str.contains(r"-(?:-|$)")]  # a group of only zeros is not a cédula
+    rebuilt = rebuilt[~_search(rebuilt, r"-(?:-|$)")]  # a group of only zeros is not a cédula
     replaced = pd.Series(False, index=upper.index)
     replaced[rebuilt.index] = True
     result = upper.mask(replaced, rebuilt.reindex(upper.index)) if len(rebuilt) else upper
@@ -443,13 +459,13 @@ def _parse_amounts(text: pd.Series) -> _Amounts:
     ("1.250.000"). A value written with two signs is not read.
     """
     t = text.str.strip()
-    plain = t.str.match(_PLAIN_NUMBER)
-    typographic = t.str.contains(f"[{_MINUS_LIKE}]", regex=True)
-    core = t.str.replace(f"[{_MINUS_LIKE}]", "-", regex=True)
-    core = core.str.replace(f"(?i)b{_WS}*/{_WS}*\\.?|\\$|usd|pab|balboas?|['+]|{_WS}", "", regex=True)
+    plain = _search(t, _PLAIN_NUMBER)
+    typographic = _search(t, f"[{_MINUS_LIKE}]")
+    core = _replaced(t, f"[{_MINUS_LIKE}]", "-")
+    core = _replaced(core, f"(?i)b{_WS}*/{_WS}*\\.?|\\$|usd|pab|balboas?|['+]|{_WS}", "")
     outer = core.str.startswith("-")  # "-(200)"
     core = core.mask(outer, core.str.slice(1))
-    parenthesised = core.str.match(r"^\(.*\)$")
+    parenthesised = _search(core, r"^\(.*\)$")
     core = core.mask(parenthesised, core.str.slice(1, -1))
     leading = core.str.startswith("-")
     core = core.mask(leading, core.str.slice(1))
@@ -457,13 +473,13 @@ def _parse_amounts(text: pd.Series) -> _Amounts:
     core = core.mask(trailing, core.str.slice(0, -1))
     signs = outer.astype(int) + parenthesised.astype(int) + leading.astype(int) + trailing.astype(int)
     has_comma, has_dot = core.str.contains(",", regex=False), core.str.contains(".", regex=False)
-    comma_thousands = ~has_dot & core.str.fullmatch(r"\d{1,3}(?:,\d{3})+")
-    dot_thousands = ~has_comma & core.str.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}")
-    decimal_comma = core.str.contains(r",[^.]*$") & ~comma_thousands  # the last separator is a comma
+    comma_thousands = ~has_dot & _search(core, r"^\d{1,3}(?:,\d{3})+$")
+    dot_thousands = ~has_comma & _search(core, r"^\d{1,3}(?:\.\d{3}){2,}$")
+    decimal_comma = _search(core, r",[^.]*$") & ~comma_thousands  # the last separator is a comma
     core = core.mask(decimal_comma, core.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     core = core.mask(~decimal_comma, core.str.replace(",", "", regex=False))
     core = core.mask(dot_thousands, core.str.replace(".", "", regex=False))
-    numbers = pd.to_numeric(core.where(core.str.match(_UNSIGNED_NUMBER)), errors="coerce").astype(float)
+    numbers = pd.to_numeric(core.where(_search(core, _UNSIGNED_NUMBER)), errors="coerce").astype(float)
     several = (signs > 1) & numbers.notna()
     numbers = numbers.mask(several).mask(signs == 1, -numbers)
     notation = (signs == 1) & (parenthesised | trailing | typographic) & numbers.notna()
@@ -561,7 +577,7 @@ def _parse_date_texts(text: pd.Series, account: _Account) -> pd.Series:
             out[spanish.index[good]] = spanish[good]
             remaining = remaining[~good]
     if not remaining.empty:
-        as_serial = pd.to_numeric(remaining.where(remaining.str.match(_PLAIN_NUMBER)), errors="coerce")
+        as_serial = pd.to_numeric(remaining.where(_search(remaining, _PLAIN_NUMBER)), errors="coerce")
         serials = _serials_to_dates(as_serial.dropna())
         good = serials.notna()
         if good.any():
@@ -623,7 +639,7 @@ def to_yearmonth(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
     bad: list[pd.Series] = []
     if len(text):
         t = text.str.strip()
-        canonical = t.str.fullmatch(r"\d{4}-(?:0[1-9]|1[0-2])")
+        canonical = _search(t, r"^\d{4}-(?:0[1-9]|1[0-2])$")
         out[t.index[canonical]] = t[canonical]
         rest = t[~canonical]
         ym = rest.str.extract(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$")
