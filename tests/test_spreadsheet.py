@@ -218,3 +218,41 @@ def test_extraction_restores_the_cycle_collector_as_it_found_it(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_columns_of_all_different_values_are_read_as_columns_of_repeats_are(tmp_path, monkeypatch):
+    """A column whose first rows all differ skips deduplication; nothing it reads may differ."""
+    import numpy as np
+
+    import transparencia.sources.spreadsheet as spreadsheet
+
+    rows = [["Planilla de enero de 2025"], ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Salario",
+                                           "Gasto de representación", "Fecha de inicio"]]
+    for i in range(700):
+        cedula = f"8-{i + 1}-{1000 + i}" if i % 7 else f"8 {i + 1} {1000 + i}"
+        salary = 600 + i if i % 3 else f"B/. {600 + i:,.2f}"
+        rows.append([f"U{i % 4}", "Ana", "Pérez", cedula, "Analista", "PERMANENTE", salary, "-", 45672 + i % 30])
+    rows[520][3] = rows[10][3]  # a repeat below the sample, typed the same
+    rows[530][6] = "mil"  # an unreadable amount
+    rows[540] = ["Unidad", "Nombre", "Apellido", "Cédula"]  # a header repeated on a new page
+    rows[550] = [None] * 9
+    rows.append(["TOTAL", None, None, None, None, None, 1000])
+    path = tmp_path / "planilla.xlsx"
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    workbook.save(path)
+
+    cedulas = np.array([row[3] for row in rows[2:]], dtype=object)
+    assert spreadsheet._factorised(cedulas)[1] is cedulas  # the column is kept as it is
+    kept = extract_file(path, PLANILLA, period="2025-01")
+    monkeypatch.setattr(spreadsheet, "DISTINCT_SAMPLE", 10**9)
+    deduplicated = extract_file(path, PLANILLA, period="2025-01")
+
+    pd.testing.assert_frame_equal(kept.frame, deduplicated.frame)
+    assert kept.coercions == deduplicated.coercions and kept.failures == deduplicated.failures
+    assert kept.dropped == deduplicated.dropped
+    assert kept.rows == 698 and kept.frame.loc[521, "cedula"] == kept.frame.loc[11, "cedula"] == "8-9-1008"
+    assert [(f.row, f.column, f.value) for f in kept.failures] == [(531, "salario_mensual", "mil")]
+    assert {c.kind: c.count for c in kept.coercions if c.column == "cedula"} == {"cedula_normalised": 99}
+    assert [d.reason for d in kept.dropped] == ["repeated_header", "blank", "total"]
