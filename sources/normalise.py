@@ -52,6 +52,7 @@ _SPANISH_MONTH_FIRST = re.compile(  # 'ene. 10, 2025', 'enero 10 de 2025': the m
     rf"^\s*()({_MONTH_WORD})\.?\s*(\d{{1,2}})\s*(?:,|de(?:l)?\s)?\s*(\d{{4}})\s*$",
     re.IGNORECASE,
 )
+_DAY_MONTH_YEAR = r"^(\d{1,2})/(\d{1,2})/(\d{4})$"
 TWO_DIGIT_YEAR_PIVOT = 69  # as strptime's %y: '68' is 2068, '69' is 1969
 _SPANISH_MONTH_YEAR = re.compile(rf"^\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}})\s*$", re.IGNORECASE)
 # Python's whitespace spelt out as a class: pandas hands a pattern with \s to Python's re, one value
@@ -331,6 +332,15 @@ def _replaced(texts: pd.Series, pattern: str, replacement: str) -> pd.Series:
     return pd.Series(replaced, index=texts.index, dtype="str")
 
 
+def _numerals(texts: pd.Series, numeral: pd.Series) -> pd.Series:
+    """The texts marked ``numeral`` (checked to be plain numerals: digits, a point, a leading minus)
+    as floats, NaN elsewhere. Arrow's cast rounds as Python's ``float()`` does, seven times faster
+    than ``pd.to_numeric``. A numeral too long for a float (it would read as infinity) is not read,
+    so it is reported rather than published."""
+    read = pc.cast(pa.array(texts.where(numeral), type=pa.string()), pa.float64()).to_numpy(zero_copy_only=False)
+    return pd.Series(np.where(np.isfinite(read), read, np.nan), index=texts.index, dtype=float)
+
+
 def _type_ids(cells: np.ndarray) -> np.ndarray:
     """Each cell's ``id(type(cell))``: numbers that numpy compares without a Python loop."""
     return np.fromiter(map(id, map(type, cells)), dtype=np.intp, count=len(cells))
@@ -479,7 +489,7 @@ def _parse_amounts(text: pd.Series) -> _Amounts:
     core = core.mask(decimal_comma, core.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     core = core.mask(~decimal_comma, core.str.replace(",", "", regex=False))
     core = core.mask(dot_thousands, core.str.replace(".", "", regex=False))
-    numbers = pd.to_numeric(core.where(_search(core, _UNSIGNED_NUMBER)), errors="coerce").astype(float)
+    numbers = _numerals(core, _search(core, _UNSIGNED_NUMBER))
     several = (signs > 1) & numbers.notna()
     numbers = numbers.mask(several).mask(signs == 1, -numbers)
     notation = (signs == 1) & (parenthesised | trailing | typographic) & numbers.notna()
@@ -562,7 +572,7 @@ def _parse_date_texts(text: pd.Series, account: _Account) -> pd.Series:
     for fmt, kind in DATE_FORMATS:
         if remaining.empty:
             break
-        parsed = pd.to_datetime(remaining, format=fmt, errors="coerce")
+        parsed = _dates_in_format(remaining, fmt)
         good = parsed.notna()
         if good.any():
             if kind:
@@ -577,13 +587,27 @@ def _parse_date_texts(text: pd.Series, account: _Account) -> pd.Series:
             out[spanish.index[good]] = spanish[good]
             remaining = remaining[~good]
     if not remaining.empty:
-        as_serial = pd.to_numeric(remaining.where(_search(remaining, _PLAIN_NUMBER)), errors="coerce")
+        as_serial = _numerals(remaining, _search(remaining, _PLAIN_NUMBER))
         serials = _serials_to_dates(as_serial.dropna())
         good = serials.notna()
         if good.any():
             account.coerced("excel_serial_date", remaining[serials.index[good]], serials[good])
             out[serials.index[good]] = serials[good]
     return out
+
+
+def _dates_in_format(texts: pd.Series, fmt: str) -> pd.Series:
+    """``texts`` read as dates in ``fmt``, NaT where they are not.
+
+    pandas reads "%d/%m/%Y" with a strptime in Python; the usual "15/01/2025" or "5/1/2025" is
+    rewritten to ISO and read in C instead (about 40 ms less per 25k dates): the same dates
+    accepted ("31/02/2025" refused either way). Anything else is still tried with strptime."""
+    if fmt != "%d/%m/%Y":
+        return pd.to_datetime(texts, format=fmt, errors="coerce")
+    simple = _search(texts, _DAY_MONTH_YEAR)
+    iso = _replaced(texts[simple], _DAY_MONTH_YEAR, r"\3-\2-\1")
+    return pd.concat([pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce"),
+                      pd.to_datetime(texts[~simple], format=fmt, errors="coerce")]).reindex(texts.index)
 
 
 def _spanish_dates(text: pd.Series) -> pd.Series:

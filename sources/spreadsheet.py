@@ -324,10 +324,13 @@ def _as_array(rows: list[list], width: int) -> np.ndarray:
 
     Column-major, since everything after reads it a column at a time."""
     width = max([width, *(len(r) for r in rows[:1])]) if rows else width
-    if rows and all(len(r) == width for r in (rows[0], rows[-1])) and len({len(r) for r in rows}) == 1:
+    if rows and len(rows[0]) == width:
         array = np.empty((len(rows), width), dtype=object, order="F")
-        array[:] = rows
-        return array
+        try:
+            array[:] = rows  # every row as wide as the first, as a sheet's always are
+            return array
+        except ValueError:  # a ragged row (CSV): numpy refuses it, nothing is broadcast
+            pass
     widest = max(width, max((len(r) for r in rows), default=0))
     array = np.full((len(rows), widest), "", dtype=object, order="F")
     for i, row in enumerate(rows):

@@ -119,3 +119,21 @@ def test_cedulas_held_in_several_arrow_chunks_are_normalised():
     chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([["8 123 4567", "PE-1-2"], ["08-0123-04567"]])))
     result = _normalise_cedula(chunked, _Account("cedula", np.ones(3, dtype=int)))
     assert result.tolist() == ["8-123-4567", "PE-1-2", "8-123-4567"]
+
+
+def test_a_numeral_too_long_for_a_number_is_reported_not_published():
+    frame, _, failures = _one_column("salario_mensual", ["1" + "0" * 400, "1250.00"])
+    assert pd.isna(frame["salario_mensual"].iloc[0]) and frame["salario_mensual"].iloc[1] == 1250.0
+    assert [(f.row, f.column) for f in failures] == [(10, "salario_mensual")]
+
+
+@pytest.mark.parametrize("written,read", [
+    ("15/01/2025", "2025-01-15"), ("5/1/2025", "2025-01-05"), ("29/02/2024", "2024-02-29"),
+    ("31/02/2025", None), ("29/02/2025", None), ("00/01/2025", None), ("15/13/2025", None), ("15/01/20251", None),
+])
+def test_day_first_dates_are_read_as_written_and_impossible_ones_refused(written, read):
+    frame, coercions, failures = _one_column("fecha_inicio", [written, "2025-01-31"])
+    got = frame["fecha_inicio"].iloc[0]
+    assert (None if pd.isna(got) else got.strftime("%Y-%m-%d")) == read
+    assert frame["fecha_inicio"].iloc[1].strftime("%Y-%m-%d") == "2025-01-31"
+    assert len(failures) == (read is None) and _kinds(coercions, "fecha_inicio") == ({"text_date": 1} if read else {})

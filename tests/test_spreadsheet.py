@@ -256,3 +256,17 @@ def test_columns_of_all_different_values_are_read_as_columns_of_repeats_are(tmp_
     assert [(f.row, f.column, f.value) for f in kept.failures] == [(531, "salario_mensual", "mil")]
     assert {c.kind: c.count for c in kept.coercions if c.column == "cedula"} == {"cedula_normalised": 99}
     assert [d.reason for d in kept.dropped] == ["repeated_header", "blank", "total"]
+
+
+@pytest.mark.parametrize("rows,width", [
+    ([["a", "b", "c"], ["d"]], 3),  # a short row after full ones
+    ([["d"], ["a", "b", "c"]], 3),  # a short first row
+    ([["a"], ["b"]], 3),  # every row narrower than the header: never spread across columns
+    ([["a", "b", "c", "x"], ["d", "e", "f"]], 3),  # a row wider than the header
+])
+def test_ragged_rows_are_padded_never_broadcast(rows, width):
+    from transparencia.sources.spreadsheet import _as_array
+
+    array = _as_array(rows, width)
+    assert [list(row[:len(original)]) for row, original in zip(array, rows)] == rows
+    assert all(v == "" for row, original in zip(array, rows) for v in row[len(original):])
