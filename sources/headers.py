@@ -21,8 +21,10 @@ HEADER_SCAN_ROWS = 40  # banners above the header rarely exceed a dozen rows
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _PARENTHESISED = re.compile(r"\([^)]*\)")
 _NUMBER_SIGN = re.compile(r"\bn\s*[°º]\s*", re.IGNORECASE)
-# Characters pasted along with text but never seen: zero-width spaces and joiners, BOM, soft hyphen.
-INVISIBLE = "[\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff]"
+# Characters pasted along with text but never seen: zero-width spaces and joiners, BOM, soft hyphen,
+# the direction marks and embeddings a web page or a right-to-left setting leaves (LRM, RLM, U+202A-E,
+# U+2066-9), invisible operators and the combining grapheme joiner.
+INVISIBLE = "[\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 _INVISIBLE = re.compile(INVISIBLE)
 # Words that add nothing to a header: "Monto en B/.", "Salario (en balboas)".
 _FILLER = {"en", "b", "balboas", "usd", "pab"}

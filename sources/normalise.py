@@ -68,10 +68,10 @@ _MINUS_LIKE = cedula.DASHES
 _COMBINING = "[\u0300-\u036f]"  # accents typed as separate marks (NFD), as some systems export names
 _PASTED = f"{INVISIBLE}|{_COMBINING}"
 # What people write for "no value": dashes (an accounting zero, "B/. -"), N/A, S/D (sin dato), N/D,
-# "no aplica"... In an optional field it means none; in a required one, an error.
+# "no aplica", a database export's NULL... In an optional field it means none; in a required one, an error.
 _S = f"{_WS}*"
 _EMPTY_MARKER = (f"(?:(?:b{_S}/{_S}\\.?|\\$)?{_S}\\(?{_S}[-{_MINUS_LIKE}_.]+{_S}\\)?|n{_S}/{_S}[ad]|s{_S}/{_S}d|"
-                 f"n\\.{_S}a\\.?|s\\.{_S}d\\.?|no{_S}aplica|sin{_S}datos?|no{_S}disponible|ninguno)")
+                 f"n\\.{_S}a\\.?|s\\.{_S}d\\.?|no{_S}aplica|sin{_S}datos?|no{_S}disponible|ninguno|null)")
 _BLANK_OR_MARKER = f"(?i)^{_S}(?:{_EMPTY_MARKER})?{_S}$"
 _TRUE = {"si", "s", "x", "true", "verdadero", "1", "yes", "y"}
 _FALSE = {"no", "n", "false", "falso", "0"}

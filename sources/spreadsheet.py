@@ -35,9 +35,11 @@ from transparencia.sources.normalise import normalise_factorised, period_supplie
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 TOTAL_LABEL = (r"^\s*(?:sub\s*[-_.]?\s*)?total(?:es)?\b|^\s*(?:gran|suma|monto)\s+total\b|^\s*t\s+o\s+t\s+a\s+l\b|"
                r"^\s*sumas?\s*(?:$|:|\b(?:general|por|de\s+la|del)\b)")
+# Also the lines a printed sheet carries at each page break: "Página 1 de 3", "Impreso: 05/02/2025".
 FOOTNOTE_LABEL = (
     r"^\s*(?:fuente|nota|notas|observaci[oó]n(?:es)?|elaborado|preparado|revisado|aprobado|"
-    r"fecha\s+de\s+(?:actualizaci[oó]n|corte|elaboraci[oó]n)|\*)"
+    r"fecha\s+de\s+(?:actualizaci[oó]n|corte|elaboraci[oó]n|impresi[oó]n)|\*|"
+    r"p[aá]g(?:ina)?\.?\s*\d+(?:\s*(?:de|/)\s*\d+)?\s*$|page\s+\d+|impreso\b)"
 )
 # How a directorate says it had nothing to report this month (the template's instructions ask for
 # the first of these); an empty sheet alone never says so.

@@ -74,7 +74,8 @@ def test_two_signs_are_not_guessed(tmp_path, written):
 
 @pytest.mark.parametrize("written", ["8\u2013456\u20137890", "8\u2014456\u20147890", "8-456-7890\u200b",
                                      "\ufeff8-456-7890", "8\u2212456\u22127890", "8\u00a0456\u00a07890",
-                                     "8\u2011456\u20117890"])
+                                     "8\u2011456\u20117890", "\u200e8-456-7890\u200f", "\u202a8-456-7890\u202c",
+                                     "\u20668-456-7890\u2069"])
 def test_pasted_cedulas_are_normalised(tmp_path, written):
     path = write_xlsx(tmp_path / "p.xlsx", [HEADER, person(cedula=written)])
     extraction = extract_file(path, PLANILLA, period="2025-01")
@@ -96,8 +97,10 @@ def test_names_lose_invisible_characters_and_are_composed(tmp_path):
     ("19-ene-2019", "2019-01-19"), ("10 de enero del 2025", "2025-01-10"), ("ene. 10, 2025", "2025-01-10"),
     ("10/ENE/2025", "2025-01-10"), ("3 de setiembre de 2024", "2024-09-03"), ("3-sept-2024", "2024-09-03"),
     ("Sept. 3, 2024", "2024-09-03"), ("19-ENE-19", "2019-01-19"), ("1-dic-98", "1998-12-01"),
+    ("15-Jan-2025", "2025-01-15"), ("03-Apr-20", "2020-04-03"), ("Dec 10, 2019", "2019-12-10"),
+    ("January 5, 2021", "2021-01-05"), ("5 August 2024", "2024-08-05"),
 ])
-def test_spanish_text_dates(tmp_path, written, expected):
+def test_dates_written_with_a_month_name(tmp_path, written, expected):
     path = write_xlsx(tmp_path / "p.xlsx", [HEADER, person(start=written)])
     extraction = extract_file(path, PLANILLA, period="2025-01")
     assert extraction.frame["fecha_inicio"].tolist() == [pd.Timestamp(expected)]
@@ -106,7 +109,7 @@ def test_spanish_text_dates(tmp_path, written, expected):
 
 # ---- 11. empty markers ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("marker", ["\u2014", "N/A", "-", "n/a", "s/d", "no aplica", "B/. -", "S/D", "N.A."])
+@pytest.mark.parametrize("marker", ["\u2014", "N/A", "-", "n/a", "s/d", "no aplica", "B/. -", "S/D", "N.A.", "NULL", "null"])
 def test_an_empty_marker_in_an_optional_amount_means_none(tmp_path, marker):
     rows = [HEADER, person(gasto=marker), person(cedula="8-1-2", gasto="")]
     extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period="2025-01")
@@ -116,7 +119,8 @@ def test_an_empty_marker_in_an_optional_amount_means_none(tmp_path, marker):
 
 
 @pytest.mark.parametrize("column,marker", [("salario_mensual", "N/A"), ("cedula", "s/d"), ("fecha_inicio", "\u2014"),
-                                           ("cargo", "no aplica"), ("salario_mensual", "-")])
+                                           ("cargo", "no aplica"), ("salario_mensual", "-"),
+                                           ("cedula", "NULL")])
 def test_an_empty_marker_in_a_required_field_is_an_error_naming_it(tmp_path, column, marker):
     values = dict(zip(["cedula", "salary", "start"], ["8-123-4567", "1250.00", "15/01/2020"]))
     row = person(**values)
@@ -192,6 +196,14 @@ def reasons(extraction):
     return [(d.row, d.reason) for d in extraction.dropped]
 
 
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u202b", "\u2067", "\u034f"])
+def test_direction_marks_pasted_from_a_web_page_are_removed(tmp_path, mark):
+    rows = [HEADER, person(name=f"{mark}Ana", cedula=f"8-1-1{mark}"), person(name=f"Luis{mark}", cedula="8-1-2")]
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows), PLANILLA, period="2025-01")
+    assert extraction.frame["nombre"].tolist() == ["Ana", "Luis"] and extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"]
+    assert kinds(extraction, "nombre") == {"invisible_characters": 2}
+
+
 # ---- 3. repeated header rows ------------------------------------------------------------------
 
 def test_a_header_repeated_on_each_printed_page_is_dropped(tmp_path):
@@ -209,6 +221,19 @@ def test_a_pasted_block_whose_header_differs_in_case_or_synonym_is_dropped(tmp_p
     extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period="2025-01")
     assert extraction.rows == 2 and extraction.failures == []
     assert reasons(extraction) == [(3, "blank"), (4, "note"), (5, "repeated_header")]
+
+
+@pytest.mark.parametrize("footer", [
+    ["Página 1 de 3", None, None, None, None, None, None, None, "Impreso: 05/02/2025"],
+    [None, None, None, None, "Pág. 1"],
+    ["Fecha de impresión: 05/02/2025 10:32", None, None, None, None, None, None, None, "Page 1 of 3"],
+    ["Impreso por: jperez", "Página 1/3"],
+])
+def test_the_lines_of_a_printed_page_break_are_dropped(tmp_path, footer):
+    rows = [HEADER, person(cedula="8-1-1"), footer, HEADER, person(cedula="8-1-2")]
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
+    assert reasons(extraction) == [(3, "footnote"), (4, "repeated_header")]
 
 
 def test_a_repeated_two_row_header_is_dropped_whole(tmp_path):

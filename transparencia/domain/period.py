@@ -20,8 +20,14 @@ MONTH_NAMES = (
 )
 # A month written in full ("setiembre" is how much of Latin America spells September), to its number.
 FULL_MONTH_NUMBERS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)} | {"setiembre": 9}
-# Every way a month is written in a date ("15-ene-2025", "sept. 10"), to its number.
+# Months as an Excel set to English writes them in a date ("15-Jan-2025", "January 5, 2025"): none
+# of them means another month in Spanish.
+ENGLISH_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+                       "october", "november", "december")
+# Every way a month is written in a date ("15-ene-2025", "sept. 10", "15-Jan-2025"), to its number.
 MONTH_NUMBERS = {
+    **{name: number for number, name in enumerate(ENGLISH_MONTH_NAMES, start=1)},
+    **{name[:3]: number for number, name in enumerate(ENGLISH_MONTH_NAMES, start=1)},
     **FULL_MONTH_NUMBERS,
     **{name[:3]: number for number, name in enumerate(MONTH_NAMES, start=1)},
     "sept": 9, "set": 9,
