@@ -5,10 +5,11 @@ over two merged rows), the sheet by configured name or else by the best header m
 matching one field stop the extraction, naming both. A value merged over several rows applies to
 each of them. Blank rows, totals and subtotals ("TOTAL", "Sub-total Finanzas") wherever they
 stand, headers repeated on each printed page or pasted block, a numbering row under the header
-("(1) (2) (3)"), footnotes ("Fuente: …") and one-cell notes or headings between blocks are dropped
-and listed; a "Sin movimientos en el período" line declares an empty month. Values are typed by
-``normalise``. The result is an ``Extraction`` whose frame index is
-the row number the officer sees in Excel (or the CSV line number).
+("(1) (2) (3)"), footnotes ("Fuente: …"), a printed page's lines ("Página 1 de 3"), signature
+blocks and one-cell notes or headings between blocks are dropped and listed; a "Sin movimientos en
+el período" line declares an empty month. Values are typed by ``normalise``. The result is an
+``Extraction`` whose frame index is the row number the officer sees in Excel (or the CSV line
+number).
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ from transparencia.sources.normalise import normalise_factorised, period_supplie
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 TOTAL_LABEL = (r"^\s*(?:sub\s*[-_.]?\s*)?total(?:es)?\b|^\s*(?:gran|suma|monto)\s+total\b|^\s*t\s+o\s+t\s+a\s+l\b|"
-               r"^\s*sumas?\s*(?:$|:|\b(?:general|por|de\s+la|del)\b)")
+               r"^\s*sumas?\s*(?:$|:|\b(?:general|por|de\s+la|del)\b)|"
+               # a count in place of the word: "2 funcionarios", "15 registros"
+               r"^\s*\d+\s+(?:funcionari[oa]s?|servidor(?:es|as?)?|colaborador(?:es|as?)?|emplead[oa]s?|personas?|"
+               r"registros?)(?:\s+p[uú]blic[oa]s|\s+en\s+total)?\s*:?\s*$")
 # Also the lines a printed sheet carries at each page break: "Página 1 de 3", "Impreso: 05/02/2025".
 FOOTNOTE_LABEL = (
     r"^\s*(?:fuente|nota|notas|observaci[oó]n(?:es)?|elaborado|preparado|revisado|aprobado|"
@@ -45,6 +49,9 @@ FOOTNOTE_LABEL = (
 # the first of these); an empty sheet alone never says so.
 NO_MOVEMENT = (r"\bsin\s+movimientos?\b|\bsin\s+registros?\s+(?:en|durante|para)\s+el\s+(?:per[ií]odo|mes)\b|"
                r"\bno\s+(?:hubo|hay|se\s+registraron|se\s+realizaron|se\s+presentaron)\s+(?:movimientos?|registros?)\b")
+# The lines a form leaves for signatures ("_______", "Firma:"); under them come names and titles.
+SIGNATURE_LINE = r"^\s*(?:[_.\-]{3,}|firma\s*:?)\s*$"
+SIGNATURES_SIDE_BY_SIDE = 4  # "Elaborado por", "Revisado por", "Aprobado por", "Vo. Bo."
 # A numbering row under the header, as government forms have: "(1)", "[2]", "3.", "Col. 4", "(a)".
 NUMBERING = r"^\s*[(\[]?\s*(?:col(?:umna)?\.?\s*)?(\d{1,2}|[a-z])\s*[)\].]?\s*$"
 DROPPED_TEXT = 80
@@ -53,6 +60,7 @@ _TOTAL = re.compile(TOTAL_LABEL, re.IGNORECASE)
 _FOOTNOTE = re.compile(FOOTNOTE_LABEL, re.IGNORECASE)
 _NO_MOVEMENT = re.compile(NO_MOVEMENT, re.IGNORECASE)
 _NUMBERING = re.compile(NUMBERING, re.IGNORECASE)
+_SIGNATURE_LINE = re.compile(SIGNATURE_LINE, re.IGNORECASE)
 
 
 @dataclass
@@ -370,13 +378,16 @@ def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: Heade
     counts = np.sum(filled, axis=0)
     mapped = len(location.match.positions)
     total_label, footnote_label = _labels(columns, filled, counts <= max(mapped - 1, 2))
-    total_label |= _any_label(columns, filled, counts <= max(mapped // 2, 2), _TOTAL)
+    total_label |= _label_count(columns, filled, counts <= max(mapped // 2, 2), _TOTAL) > 0
     repeated = _repeated_header(columns, header_texts, counts, mapped)
     numbering = _numbering(columns, repeated)
 
     total = total_label & (counts < max(mapped, 2))
-    footnote = footnote_label & (counts <= 2)
-    after_footnote = _run_after(footnote, counts <= 2)  # a signature block under "Fuente:"
+    # A signature block is as wide as the signatures side by side, never as wide as half the fields.
+    block = counts <= min(SIGNATURES_SIDE_BY_SIDE, max(mapped // 2, 2))
+    signatures = block & (counts > 0) & (_label_count(columns, filled, block, _SIGNATURE_LINE) == counts)
+    footnote = (footnote_label & block) | signatures
+    after_footnote = _run_after(footnote, block)  # the names and titles under "Fuente:" or the lines
     note = (counts == 1) & (mapped >= 4) & _any_text(columns, filled, counts == 1)
 
     reasons[note] = "note"
@@ -465,15 +476,15 @@ def _any_text(columns: list[tuple[np.ndarray, np.ndarray]], filled: list[np.ndar
     return found
 
 
-def _any_label(columns: list[tuple[np.ndarray, np.ndarray]], filled: list[np.ndarray], rows: np.ndarray,
-               pattern: re.Pattern) -> np.ndarray:
-    """Per row among ``rows``: whether any filled cell is text that ``pattern`` finds ("RRHH |
-    Subtotal RRHH | 5,000.00": a subtotal labelled in its second column)."""
-    found = np.zeros(len(rows), dtype=bool)
+def _label_count(columns: list[tuple[np.ndarray, np.ndarray]], filled: list[np.ndarray], rows: np.ndarray,
+                 pattern: re.Pattern) -> np.ndarray:
+    """Per row among ``rows`` (0 for the others): how many filled cells are text that ``pattern``
+    finds ("RRHH | Subtotal RRHH | 5,000.00": a subtotal labelled in its second column)."""
+    found = np.zeros(len(rows), dtype=int)
     for (codes, uniques), column_filled in zip(columns, filled):
         at = np.flatnonzero(rows & column_filled)
         if len(at):
-            found[at] |= _label_matches(uniques, np.unique(codes[at]), pattern)[codes[at]]
+            found[at] += _label_matches(uniques, np.unique(codes[at]), pattern)[codes[at]]
     return found
 
 

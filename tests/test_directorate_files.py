@@ -322,6 +322,26 @@ def test_totals_above_subtotals_within_and_notes_between_blocks_are_dropped_and_
     assert validate(extraction, PLANILLA, "2025-01").valid
 
 
+@pytest.mark.parametrize("block", [
+    [["_______________", None, None, None, "_______________"], ["Jefe de Planilla", None, None, None, "Director de RRHH"]],
+    [["Elaborado por:", None, "Revisado por:", None, "Aprobado por:"], ["__________", None, "__________", None, "______"],
+     ["Lic. Ana Ríos", None, "Lic. Luis Gómez", None, "Ing. Eva Paz"]],
+    [["Firma:", "..............."], [None, "Director Administrativo"]],
+])
+def test_a_signature_block_under_the_data_is_dropped(tmp_path, block):
+    rows = [HEADER, person(cedula="8-1-1"), person(cedula="8-1-2"), [], *block]
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
+    assert reasons(extraction) == [(4, "blank")] + [(5 + i, "footnote") for i in range(len(block))]
+
+
+@pytest.mark.parametrize("label", ["2 funcionarios", "2 registros", "2 servidores públicos:", "2 colaboradoras"])
+def test_a_total_labelled_with_its_count_is_dropped(tmp_path, label):
+    rows = [HEADER, person(cedula="8-1-1"), person(cedula="8-1-2"), [None, label, None, None, None, None, 2500, 0]]
+    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    assert extraction.rows == 2 and reasons(extraction) == [(4, "total")]
+
+
 # ---- 7. empty months ----------------------------------------------------------------------------
 
 VIATICOS = load_catalog().get("viaticos")
