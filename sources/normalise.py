@@ -457,6 +457,7 @@ class _Amounts:
     reformatted: pd.Series  # needed more than reading a plain numeral
     negative_notation: pd.Series  # negative by parentheses, a trailing minus or a typographic minus
     several_signs: pd.Series  # '(-200)', '-200-': which sign was meant cannot be told
+    ambiguous: pd.Series  # '1.250' in a column that writes decimals both ways: 1250 or 1.25
 
 
 def _parse_amounts(text: pd.Series) -> _Amounts:
@@ -467,6 +468,11 @@ def _parse_amounts(text: pd.Series) -> _Amounts:
     comma followed by exactly three digits groups thousands ("1,250"), otherwise it is the
     decimal comma ("12,5"); a single dot is the decimal point, several dots group thousands
     ("1.250.000"). A value written with two signs is not read.
+
+    A lone group of three digits after one separator ("1.250", "1,250") is read by the column's
+    convention: where the other values write decimals with a comma ("12,50", "1.250,00"), "1.250"
+    is 1250 and "1,250" is 1.25 (recorded as a coercion); where they write them both ways, it is
+    not read, since 1250 and 1.25 differ a thousand times.
     """
     t = text.str.strip()
     plain = _search(t, _PLAIN_NUMBER)
@@ -486,14 +492,21 @@ def _parse_amounts(text: pd.Series) -> _Amounts:
     comma_thousands = ~has_dot & _search(core, r"^\d{1,3}(?:,\d{3})+$")
     dot_thousands = ~has_comma & _search(core, r"^\d{1,3}(?:\.\d{3}){2,}$")
     decimal_comma = _search(core, r",[^.]*$") & ~comma_thousands  # the last separator is a comma
+    one_group = _search(core, r"^\d{1,3}[.,]\d{3}$")
+    comma_seen = (decimal_comma & ~one_group).any()
+    point_seen = (has_dot & ~decimal_comma & ~dot_thousands & ~one_group).any()
+    by_comma_column = one_group & comma_seen & ~point_seen
+    decimal_comma |= by_comma_column & has_comma
+    dot_thousands |= by_comma_column & has_dot
     core = core.mask(decimal_comma, core.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     core = core.mask(~decimal_comma, core.str.replace(",", "", regex=False))
     core = core.mask(dot_thousands, core.str.replace(".", "", regex=False))
     numbers = _numerals(core, _search(core, _UNSIGNED_NUMBER))
     several = (signs > 1) & numbers.notna()
-    numbers = numbers.mask(several).mask(signs == 1, -numbers)
+    ambiguous = one_group & comma_seen & point_seen & numbers.notna()
+    numbers = numbers.mask(several | ambiguous).mask(signs == 1, -numbers)
     notation = (signs == 1) & (parenthesised | trailing | typographic) & numbers.notna()
-    return _Amounts(numbers, ~plain, notation, several)
+    return _Amounts(numbers, ~plain | by_comma_column, notation, several, ambiguous)
 
 
 def to_number(kinds: _Kinds, f: Field, account: _Account, expected: str | None = None) -> pd.Series:
@@ -513,7 +526,10 @@ def to_number(kinds: _Kinds, f: Field, account: _Account, expected: str | None =
         out[parsed.index[good]] = parsed[good]
         if amounts.several_signs.any():
             account.failed(text[amounts.several_signs], "un monto con un solo signo (se escribió más de un signo negativo)")
-        unread = ~good & ~amounts.several_signs
+        if amounts.ambiguous.any():
+            account.failed(text[amounts.ambiguous], "un monto sin ambigüedad: la columna escribe los decimales con coma "
+                           "y con punto, y este valor puede leerse como miles o como decimales")
+        unread = ~good & ~amounts.several_signs & ~amounts.ambiguous
         if unread.any():
             account.failed(text[unread], expected or EXPECTED["number"])
     if len(other):

@@ -70,6 +70,14 @@ def test_two_signs_are_not_guessed(tmp_path, written):
     assert "un solo signo" in extraction.failures[0].expected
 
 
+def test_a_csv_with_decimal_commas_keeps_each_amounts_magnitude(tmp_path):
+    rows = [HEADER, person(cedula="8-1-1", salary="1.250,00"), person(cedula="8-1-2", salary="850,50"),
+            person(cedula="8-1-3", salary="1.250"), person(cedula="8-1-4", salary="2.100")]
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period="2025-01")
+    assert extraction.frame["salario_mensual"].tolist() == [1250.0, 850.5, 1250.0, 2100.0]
+    assert extraction.failures == []
+
+
 # ---- 2. Unicode as people paste it --------------------------------------------------------------
 
 @pytest.mark.parametrize("written", ["8\u2013456\u20137890", "8\u2014456\u20147890", "8-456-7890\u200b",
