@@ -325,6 +325,8 @@ COERCION_LABELS = {
     "excel_serial_date": "fechas en número de serie de Excel convertidas",
     "text_date": "fechas escritas como texto convertidas",
     "spanish_text_date": "fechas escritas en palabras convertidas (p. ej. «15 de enero de 2025»)",
+    "month_first_date": "fechas con el mes primero (p. ej. «12/25/2024», como exporta un Excel en inglés), "
+                        "leídas así porque la columna lo muestra",
     "cedula_normalised": "cédulas normalizadas",
     "enum_case": "valores de lista corregidos en mayúsculas/minúsculas",
     "whitespace": "espacios sobrantes al inicio o al final quitados",

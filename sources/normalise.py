@@ -53,6 +53,8 @@ _SPANISH_MONTH_FIRST = re.compile(  # 'ene. 10, 2025', 'enero 10 de 2025': the m
     re.IGNORECASE,
 )
 _DAY_MONTH_YEAR = r"^(\d{1,2})/(\d{1,2})/(\d{4})$"
+_NUMERIC_DATE = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$"
+_NUMERIC_DATE_PARTS = r"^(?P<first>\d{1,2})[/.\-](?P<second>\d{1,2})[/.\-](?:\d{4}|\d{2})$"
 TWO_DIGIT_YEAR_PIVOT = 69  # as strptime's %y: '68' is 2068, '69' is 1969
 _SPANISH_MONTH_YEAR = re.compile(rf"^\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}})\s*$", re.IGNORECASE)
 # Python's whitespace spelt out as a class: pandas hands a pattern with \s to Python's re, one value
@@ -580,11 +582,23 @@ def _serials_to_dates(numbers: pd.Series) -> pd.Series:
     return out
 
 
-def _parse_date_texts(text: pd.Series, account: _Account) -> pd.Series:
-    """Date texts to dates, trying each known format on what is still unparsed."""
+def _parse_date_texts(text: pd.Series, account: _Account) -> tuple[pd.Series, pd.Index]:
+    """Date texts to dates, trying each known format on what is still unparsed.
+
+    Returns the dates (NaT where unread) and the texts refused as ambiguous, already reported."""
     t = text.str.strip()
     out = pd.Series(pd.NaT, index=t.index, dtype="datetime64[us]")
-    remaining = t
+    month_first, ambiguous = _month_first(t)
+    if month_first.any():
+        iso = _replaced(t[month_first], _NUMERIC_DATE, r"\3-\1-\2")
+        read = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+        good = read.index[read.notna()]
+        account.coerced("month_first_date", t[good], read[good])
+        out[good] = read[good]
+    if ambiguous.any():
+        account.failed(text[ambiguous], "una fecha sin ambigüedad: la columna tiene fechas con el día primero y "
+                       "otras con el mes primero, y en esta cualquiera de los dos números puede ser el mes")
+    remaining = t[~month_first & ~ambiguous]
     for fmt, kind in DATE_FORMATS:
         if remaining.empty:
             break
@@ -609,7 +623,32 @@ def _parse_date_texts(text: pd.Series, account: _Account) -> pd.Series:
         if good.any():
             account.coerced("excel_serial_date", remaining[serials.index[good]], serials[good])
             out[serials.index[good]] = serials[good]
-    return out
+    return out, t.index[ambiguous]
+
+
+def _month_first(t: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(read month first, ambiguous) among date texts written with numbers only ("03/04/2025").
+
+    Panama writes the day first, but an Excel set to English exports "12/25/2024": the column
+    decides. A first number over 12 says day first, a second one over 12 says month first. With
+    only month-first evidence, a date with a four-digit year is read month first (recorded as a
+    coercion; a two-digit year is not read). With evidence both ways, a date whose two numbers
+    could each be the month is not read: one reading would be months off."""
+    nothing = pd.Series(False, index=t.index)
+    found = pc.extract_regex(_one_array(t), _NUMERIC_DATE_PARTS)
+    valid = found.is_valid().to_numpy(zero_copy_only=False)
+    if not valid.any():
+        return nothing, nothing
+    numeric = pd.Series(valid, index=t.index)
+    first, second = np.zeros(len(t), dtype=int), np.zeros(len(t), dtype=int)
+    for numbers, part in ((first, "first"), (second, "second")):
+        numbers[valid] = pc.cast(found.filter(valid).field(part), pa.int32()).to_numpy(zero_copy_only=False)
+    day_first, month_first = (first > 12).any(), (second > 12).any()
+    either = numeric & (first <= 12) & (second <= 12) & (first != second)
+    if month_first and not day_first:
+        four_digits = _search(t, _NUMERIC_DATE)
+        return numeric & four_digits, numeric & ~four_digits
+    return nothing, either if (month_first and day_first) else nothing
 
 
 def _dates_in_format(texts: pd.Series, fmt: str) -> pd.Series:
@@ -664,11 +703,12 @@ def to_date(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
         if (~good).any():
             account.failed(numbers[~good], EXPECTED["date"])
     if len(text):
-        parsed = _parse_date_texts(text, account)
+        parsed, refused = _parse_date_texts(text, account)
         good = parsed.notna()
         out[parsed.index[good]] = parsed[good].dt.normalize()
-        if (~good).any():
-            account.failed(text[~good], EXPECTED["date"])
+        unread = ~good & ~parsed.index.isin(refused)
+        if unread.any():
+            account.failed(text[unread], EXPECTED["date"])
     return out
 
 
@@ -695,7 +735,7 @@ def to_yearmonth(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
             out[built.index] = built
         leftover = rest[~ok]
         if len(leftover):  # a full date written in the period column: keep its month
-            dates = _parse_date_texts(leftover, _Account(f.name, account.counts))
+            dates, _ = _parse_date_texts(leftover, _Account(f.name, account.counts))
             good = dates.notna()
             if good.any():
                 months = dates[good].dt.strftime("%Y-%m")

@@ -152,3 +152,19 @@ def test_day_first_dates_are_read_as_written_and_impossible_ones_refused(written
     assert (None if pd.isna(got) else got.strftime("%Y-%m-%d")) == read
     assert frame["fecha_inicio"].iloc[1].strftime("%Y-%m-%d") == "2025-01-31"
     assert len(failures) == (read is None) and _kinds(coercions, "fecha_inicio") == ({"text_date": 1} if read else {})
+
+
+@pytest.mark.parametrize("written,read,refused", [
+    (["12/25/2024", "03/04/2025"], ["2024-12-25", "2025-03-04"], []),  # an Excel in English: month first
+    (["25/12/2024", "03/04/2025"], ["2024-12-25", "2025-04-03"], []),  # day first, as Panama writes
+    (["25/12/2024", "12/25/2024", "03/04/2025", "05/05/2025"], ["2024-12-25", None, None, "2025-05-05"], [12]),
+    (["12/25/24", "03/04/2025"], [None, "2025-03-04"], [10]),  # month first with two-digit years: not guessed
+])
+def test_a_date_with_numbers_only_is_read_by_its_columns_order(written, read, refused):
+    frame, coercions, failures = _one_column("fecha_inicio", written)
+    got = [None if pd.isna(d) else d.strftime("%Y-%m-%d") for d in frame["fecha_inicio"]]
+    assert got == read
+    assert [f.row for f in failures if "ambigüedad" in f.expected] == refused
+    assert len(failures) == read.count(None)  # each unread date is reported once
+    if read[0] == "2024-12-25" and written[0].startswith("12/"):
+        assert _kinds(coercions, "fecha_inicio") == {"month_first_date": 2}
