@@ -480,7 +480,7 @@ def _parse_amounts(text: pd.Series) -> _Amounts:
     plain = _search(t, _PLAIN_NUMBER)
     typographic = _search(t, f"[{_MINUS_LIKE}]")
     core = _replaced(t, f"[{_MINUS_LIKE}]", "-")
-    core = _replaced(core, f"(?i)b{_WS}*/{_WS}*\\.?|\\$|usd|pab|balboas?|['+]|{_WS}", "")
+    core = _replaced(core, f"(?i)b{_WS}*/{_WS}*\\.?|us{_WS}*\\$|\\$|usd|pab|balboas?|d[oó]lar(?:es)?|['+]|{_WS}", "")
     outer = core.str.startswith("-")  # "-(200)"
     core = core.mask(outer, core.str.slice(1))
     parenthesised = _search(core, r"^\(.*\)$")

@@ -70,6 +70,13 @@ def test_two_signs_are_not_guessed(tmp_path, written):
     assert "un solo signo" in extraction.failures[0].expected
 
 
+@pytest.mark.parametrize("written", ["US$ 90.00", "US$90", "90.00 USD", "$ 90.00", "90 dólares", "B/.90.00", "PAB 90"])
+def test_an_amount_with_its_currency_is_read(tmp_path, written):
+    path = write_csv(tmp_path / "p.csv", [HEADER, person(salary=written)], separator=";")
+    extraction = extract_file(path, PLANILLA, period="2025-01")
+    assert extraction.frame["salario_mensual"].tolist() == [90.0] and extraction.failures == []
+
+
 def test_a_csv_with_decimal_commas_keeps_each_amounts_magnitude(tmp_path):
     rows = [HEADER, person(cedula="8-1-1", salary="1.250,00"), person(cedula="8-1-2", salary="850,50"),
             person(cedula="8-1-3", salary="1.250"), person(cedula="8-1-4", salary="2.100")]
