@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from transparencia.domain import Period
+from transparencia.domain.period import months_named
 from transparencia.errors import InputError
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import TableSchema
@@ -120,7 +122,7 @@ def _extract_file(path: Path, item: Item, sheet: str | None, directorate: str | 
         grid = _csv_grid(path, notes)
     else:
         _refuse_unreadable(path, kind)
-        grid = _choose_sheet(path, kind, schema, sheet)
+        grid = _choose_sheet(path, kind, schema, sheet, period)
     source = SourceRef("file", str(path), grid.sheet, directorate)
     extraction = _extract_grid(grid, schema, source, period)
     extraction.item = item.code
@@ -187,8 +189,9 @@ def _fill_down(rows: list[list], top: int, column: int, below: int) -> list[tupl
     return filled
 
 
-def _choose_sheet(path: Path, kind: str, schema: TableSchema, wanted: str | None) -> Grid:
-    """The configured sheet, or else the sheet whose header names the most fields."""
+def _choose_sheet(path: Path, kind: str, schema: TableSchema, wanted: str | None, period: str | None) -> Grid:
+    """The configured sheet, or else the sheet whose header names the most fields; in a workbook
+    with a sheet per month, among the sheets named for ``period`` (see ``_sheets_of_the_month``)."""
     if wanted is not None:
         names = workbook.sheet_names(path, kind)
         matches = [n for n in names if fold(n) == fold(wanted)]
@@ -199,10 +202,33 @@ def _choose_sheet(path: Path, kind: str, schema: TableSchema, wanted: str | None
     grids = [_sheet_grid(s) for s in sheets if any(any(v != "" for v in row) for row in s.rows)]
     if not grids:
         raise InputError(f"El libro '{path}' no tiene datos: todas sus hojas están vacías.")
+    grids = _sheets_of_the_month(path, grids, period)
     if len(grids) == 1:
         return grids[0]
     scored = [(_header_score(g, schema), -i, g) for i, g in enumerate(grids)]
     return max(scored, key=lambda s: s[:2])[2]
+
+
+def _sheets_of_the_month(path: Path, grids: list[Grid], period: str | None) -> list[Grid]:
+    """In a workbook that keeps a sheet per month (two or more sheets name a month: "Enero",
+    "FEB 2025", "2025-03"), the sheets named for ``period``; otherwise all of them.
+
+    Every month's sheet has the same header, so the best header match would pick the first one
+    and publish it as this month's. No sheet for the month stops the extraction, naming the sheets."""
+    if period is None or len(grids) < 2:
+        return grids
+    month = Period.parse(period)
+    named = {id(g): months_named(g.sheet or "", month.year, abbreviated=True) for g in grids}
+    monthly = [g for g in grids if len(named[id(g)]) == 1]
+    if len(monthly) < 2:
+        return grids
+    ours = [g for g in monthly if named[id(g)] == {str(month)}]
+    if not ours:
+        raise InputError(
+            f"El libro '{path}' tiene una hoja por mes ({', '.join(repr(g.sheet) for g in monthly)}) y ninguna de "
+            f"{month.label_es}. Agregue la hoja del mes, o indique cuál leer con 'sheet' en la configuración."
+        )
+    return ours
 
 
 def _header_score(grid: Grid, schema: TableSchema) -> int:

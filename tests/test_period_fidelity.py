@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from transparencia.domain.period import months_named
 from transparencia.flows.store import MonthStore
 from transparencia.schemas import load_catalog
 from transparencia.sources.demo import Banner, sample_frame, write_csv, write_xlsx
 from transparencia.sources.spreadsheet import extract_file
 from transparencia.validation import validate
-from transparencia.validation.period_fidelity import months_named, natural_key
+from transparencia.validation.period_fidelity import natural_key
 
 CATALOG = load_catalog()
 VIATICOS = CATALOG.get("viaticos")
@@ -202,3 +203,26 @@ directorates:
     assert history.read_text(encoding="utf-8-sig").count("\n") == 11  # header + January's 10 trips
     report = json.loads(Path(repeated.report_paths["json"]).read_text(encoding="utf-8"))
     assert next(i for i in report["items"] if i["code"] == "11.6")["status"] == "rechazado"
+
+
+@pytest.mark.parametrize(("text", "months"), [
+    ("FEB 2025", {"2025-02"}), ("Ene", {"2025-01"}), ("Sept.", {"2025-09"}), ("Mar-2024", {"2024-03"}),
+    ("Hoja1", set()), ("Resumen", set()),
+])
+def test_months_named_in_short_labels_count_abbreviations(text, months):
+    assert months_named(text, 2025, abbreviated=True) == months
+
+
+def test_a_sheet_named_for_another_month_blocks_the_release(tmp_path):
+    import openpyxl
+
+    item = CATALOG.get("planilla")
+    wb = openpyxl.Workbook()
+    wb.active.title = "Enero"
+    wb.active.append(["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Salario", "Gasto de representación",
+                      "Fecha de inicio"])
+    wb.active.append(["RRHH", "Ana", "Pérez", "8-1-1", "Analista", "PERMANENTE", 1000, 0, "15/01/2020"])
+    wb.save(tmp_path / "planilla.xlsx")
+    report = validate(extract_file(tmp_path / "planilla.xlsx", item, period="2025-02"), item, "2025-02")
+    assert [f.rule for f in report.errors] == ["period-evidence"]
+    assert "la hoja se llama 'Enero'" in report.errors[0].message

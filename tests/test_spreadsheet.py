@@ -270,3 +270,41 @@ def test_ragged_rows_are_padded_never_broadcast(rows, width):
     array = _as_array(rows, width)
     assert [list(row[:len(original)]) for row, original in zip(array, rows)] == rows
     assert all(v == "" for row, original in zip(array, rows) for v in row[len(original):])
+
+
+def _monthly_workbook(path, names):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    header = ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Salario", "Gasto de representación",
+              "Fecha de inicio"]
+    for i, name in enumerate(names):
+        sheet = wb.create_sheet(name)
+        sheet.append(header)
+        sheet.append(["RRHH", "Ana", "Pérez", f"8-{i + 1}-1", "Analista", "PERMANENTE", 1000 + i, 0, "15/01/2020"])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("names,chosen", [
+    (["Enero", "Febrero", "Marzo"], "Febrero"),
+    (["ENE 2025", "FEB 2025", "MAR 2025"], "FEB 2025"),
+    (["2025-01", "2025-02"], "2025-02"),
+    (["Planilla enero", "Planilla febrero"], "Planilla febrero"),
+    (["Feb 2024", "Ene 2025", "Feb 2025"], "Feb 2025"),
+])
+def test_a_workbook_with_a_sheet_per_month_is_read_from_the_months_sheet(tmp_path, names, chosen):
+    path = _monthly_workbook(tmp_path / "planilla.xlsx", names)
+    extraction = extract_file(path, PLANILLA, period="2025-02")
+    assert extraction.source.sheet == chosen
+    assert extraction.frame["cedula"].tolist() == [f"8-{names.index(chosen) + 1}-1"]
+
+
+def test_a_workbook_with_a_sheet_per_month_but_not_this_one_stops_naming_them(tmp_path):
+    path = _monthly_workbook(tmp_path / "planilla.xlsx", ["Enero", "Marzo"])
+    with pytest.raises(InputError, match="una hoja por mes \\('Enero', 'Marzo'\\) y ninguna de febrero de 2025"):
+        extract_file(path, PLANILLA, period="2025-02")
+
+
+def test_sheets_that_do_not_each_name_a_month_are_chosen_by_their_header(tmp_path):
+    path = _monthly_workbook(tmp_path / "planilla.xlsx", ["Planilla", "Resumen enero"])
+    assert extract_file(path, PLANILLA, period="2025-02").source.sheet == "Planilla"

@@ -10,8 +10,9 @@ validated, the evidence the source itself carries is weighed:
   periodo   a period column the source brought itself
   title     month names (and AAAA-MM) in the rows above the header ("PLANILLA DE FEBRERO 2025")
   name      month names and AAAA-MM / AAAAMM in the file name
+  sheet     month names, abbreviated too ("FEB 2025"), and AAAA-MM in the sheet's name
 
-Dates and a period column are strong evidence; title and file name are weak. Strong evidence of
+Dates and a period column are strong evidence; title, file and sheet name are weak. Strong evidence of
 another month is a blocking error naming it. Weak evidence of another month blocks too, unless the
 strong evidence says the rows are of the period (then it is a warning: the name is wrong, not the
 data).
@@ -33,20 +34,14 @@ import numpy as np
 import pandas as pd
 
 from transparencia.domain import Period
-from transparencia.domain.period import FULL_MONTH_NUMBERS
+from transparencia.domain.period import months_named
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction
 from transparencia.validation.findings import Finding, render_message
 from transparencia.validation.hits import Hits
 
-# Only months written in full: abbreviations such as "mar" or "set" are ordinary words in titles.
-_NAMED_MONTH = re.compile(
-    r"(?<![a-záéíóúñ])(" + "|".join(FULL_MONTH_NUMBERS) + r")(?![a-záéíóúñ])(?:\W+(?:de\W+|del\W+)?(\d{4}))?",
-    re.IGNORECASE,
-)
 _NUMBERED_MONTH = re.compile(r"(?<!\d)(20\d{2})[-_.]?(0[1-9]|1[0-2])(?!\d)(?![-/.]\d)")
 MIN_DATES = 3  # fewer dated rows say too little: a single trip may rightly start the month before
-_DAY_BEFORE = re.compile(r"\d{1,2}\W+(?:de\W+)?$", re.IGNORECASE)  # "5 de febrero": a date, not a month
 
 
 @dataclass(frozen=True)
@@ -115,20 +110,6 @@ def _column_evidence(extraction: Extraction) -> list[Evidence]:
     return [Evidence(top, text, strong=True, column="periodo")]
 
 
-def months_named(text: str, default_year: int) -> set[str]:
-    """The months a text names: 'febrero 2025', 'FEBRERO', '2025-02', '202502' (AAAA-MM each);
-    full dates ('5 de febrero de 2025', '2025-02-05') name a day, not a month, and are skipped."""
-    found = set()
-    for match in _NAMED_MONTH.finditer(text):
-        if _DAY_BEFORE.search(text[:match.start()]):
-            continue
-        year = int(match.group(2)) if match.group(2) else default_year
-        found.add(f"{year:04d}-{FULL_MONTH_NUMBERS[match.group(1).lower()]:02d}")
-    for match in _NUMBERED_MONTH.finditer(text):
-        found.add(f"{match.group(1)}-{match.group(2)}")
-    return found
-
-
 def _text_evidence(extraction: Extraction, period: str) -> list[Evidence]:
     if extraction.source.kind != "file":
         return []
@@ -144,6 +125,10 @@ def _text_evidence(extraction: Extraction, period: str) -> list[Evidence]:
         if len(named) == 1:
             found.append(Evidence(next(iter(named)), f"el título dice '{line}'", strong=False))
             break
+    sheet = extraction.source.sheet
+    named = months_named(sheet, year, abbreviated=True) if sheet else set()
+    if len(named) == 1:
+        found.append(Evidence(next(iter(named)), f"la hoja se llama '{sheet}'", strong=False))
     return found
 
 

@@ -33,6 +33,29 @@ MONTH_NUMBERS = {
     "sept": 9, "set": 9,
 }
 _YEARMONTH = re.compile(YEARMONTH_PATTERN)
+# A month named in a title or a name, with its year when one follows ("febrero 2025", "FEB-2025"). In
+# running text only months written in full count: "mar" or "set" are ordinary words there.
+_MONTH_AFTER = r")(?![a-záéíóúñ])(?:\W+(?:de\W+|del\W+)?(\d{4}))?"
+_NAMED_MONTH = re.compile(r"(?<![a-záéíóúñ])(" + "|".join(FULL_MONTH_NUMBERS) + _MONTH_AFTER, re.IGNORECASE)
+_ABBREVIATED_MONTH = re.compile(r"(?<![a-záéíóúñ])(" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True))
+                                + r")\.?" + _MONTH_AFTER.removeprefix(")"), re.IGNORECASE)
+_NUMBERED_MONTH = re.compile(r"(?<!\d)(20\d{2})[-_.]?(0[1-9]|1[0-2])(?!\d)(?![-/.]\d)")
+_DAY_BEFORE = re.compile(r"\d{1,2}\W+(?:de\W+)?$", re.IGNORECASE)  # "5 de febrero": a date, not a month
+
+
+def months_named(text: str, default_year: int, abbreviated: bool = False) -> set[str]:
+    """The months a text names: 'febrero 2025', 'FEBRERO', '2025-02', '202502' (AAAA-MM each);
+    full dates ('5 de febrero de 2025', '2025-02-05') name a day, not a month, and are skipped.
+    ``abbreviated`` counts 'FEB 2025', 'Ene', 'Sept.' too, for short labels such as sheet names."""
+    found = set()
+    for match in (_ABBREVIATED_MONTH if abbreviated else _NAMED_MONTH).finditer(text):
+        if _DAY_BEFORE.search(text[:match.start()]):
+            continue
+        year = int(match.group(2)) if match.group(2) else default_year
+        found.add(f"{year:04d}-{MONTH_NUMBERS[match.group(1).lower()]:02d}")
+    for match in _NUMBERED_MONTH.finditer(text):
+        found.add(f"{match.group(1)}-{match.group(2)}")
+    return found
 
 
 @dataclass(frozen=True, order=True)
