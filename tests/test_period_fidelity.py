@@ -207,7 +207,7 @@ directorates:
 
 @pytest.mark.parametrize(("text", "months"), [
     ("FEB 2025", {"2025-02"}), ("Ene", {"2025-01"}), ("Sept.", {"2025-09"}), ("Mar-2024", {"2024-03"}),
-    ("Hoja1", set()), ("Resumen", set()),
+    ("Hoja1", set()), ("Resumen", set()), ("Set de datos", set()), ("Mar", set()), ("SET 2025", {"2025-09"}),
 ])
 def test_months_named_in_short_labels_count_abbreviations(text, months):
     assert months_named(text, 2025, abbreviated=True) == months

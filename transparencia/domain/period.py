@@ -41,6 +41,7 @@ _ABBREVIATED_MONTH = re.compile(r"(?<![a-záéíóúñ])(" + "|".join(sorted(MON
                                 + r")\.?" + _MONTH_AFTER.removeprefix(")"), re.IGNORECASE)
 _NUMBERED_MONTH = re.compile(r"(?<!\d)(20\d{2})[-_.]?(0[1-9]|1[0-2])(?!\d)(?![-/.]\d)")
 _DAY_BEFORE = re.compile(r"\d{1,2}\W+(?:de\W+)?$", re.IGNORECASE)  # "5 de febrero": a date, not a month
+_ORDINARY_WORDS = {"mar", "set"}  # in a label too ("Set de datos"): a month only with its year ("MAR 2025")
 
 
 def months_named(text: str, default_year: int, abbreviated: bool = False) -> set[str]:
@@ -50,6 +51,8 @@ def months_named(text: str, default_year: int, abbreviated: bool = False) -> set
     found = set()
     for match in (_ABBREVIATED_MONTH if abbreviated else _NAMED_MONTH).finditer(text):
         if _DAY_BEFORE.search(text[:match.start()]):
+            continue
+        if match.group(1).lower() in _ORDINARY_WORDS and not match.group(2):
             continue
         year = int(match.group(2)) if match.group(2) else default_year
         found.add(f"{year:04d}-{MONTH_NUMBERS[match.group(1).lower()]:02d}")
