@@ -28,6 +28,7 @@ from transparencia.sources.extraction import CellFailure, Coercion
 from transparencia.sources.headers import INVISIBLE, fold
 
 EXAMPLES = 3
+DISTINCT_SAMPLE = 500  # rows that tell a column of all-different values (see ``factorised``)
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Excel serials of 1900-01-01 .. 9999-12-31; outside this a number is not a date.
 SERIAL_MIN, SERIAL_MAX = 1, 2958465
@@ -163,7 +164,7 @@ def normalise_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFram
     Returns the frame with all schema fields in schema order (absent ones all null), the
     coercions made and the values that could not be converted.
     """
-    columns = {f.name: _factorised(raw[f.name]) for f in schema.fields if f.name in raw.columns}
+    columns = {f.name: _series_codes(raw[f.name]) for f in schema.fields if f.name in raw.columns}
     return normalise_factorised(columns, raw.index, schema)
 
 
@@ -188,11 +189,25 @@ def normalise_factorised(columns: dict[str, tuple[np.ndarray, np.ndarray]], inde
     return pd.DataFrame(fields, index=index), coercions, failures
 
 
-def _factorised(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of a column; a categorical one is already factorised."""
+def _series_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a frame's column; a categorical one is already factorised."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
-        return pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        return factorised(column.to_numpy(dtype=object))
     return column.cat.codes.to_numpy().astype(np.intp), column.cat.categories.to_numpy(dtype=object)
+
+
+def factorised(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a column of cells as read, code -1 for a missing cell.
+
+    A column whose first rows all differ (cédulas, amounts, row numbers) is kept as it is, one
+    code per row: everything here works on distinct values and counts rows through the codes, so
+    a repeat is only typed twice, which costs less than hashing every value to find the few."""
+    head = column[:DISTINCT_SAMPLE]
+    if len(column) <= DISTINCT_SAMPLE or len(pd.unique(head)) < len(head):
+        return pd.factorize(column, use_na_sentinel=True)
+    codes = np.arange(len(column), dtype=np.intp)
+    codes[pd.isna(column)] = -1
+    return codes, column
 
 
 def _only_used(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ from transparencia.sources import workbook
 from transparencia.sources.csvfile import read_csv_text
 from transparencia.sources.extraction import Coercion, DroppedRow, Extraction, SourceRef
 from transparencia.sources.headers import HeaderLocation, competing_columns, find_header, fold, seen_headers
-from transparencia.sources.normalise import normalise_factorised, period_supplied
+from transparencia.sources.normalise import factorised, normalise_factorised, period_supplied
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 TOTAL_LABEL = (r"^\s*(?:sub\s*[-_.]?\s*)?total(?:es)?\b|^\s*(?:gran|suma|monto)\s+total\b|^\s*t\s+o\s+t\s+a\s+l\b|"
@@ -57,7 +57,6 @@ SIGNATURES_SIDE_BY_SIDE = 4  # "Elaborado por", "Revisado por", "Aprobado por", 
 # A numbering row under the header, as government forms have: "(1)", "[2]", "3.", "Col. 4", "(a)".
 NUMBERING = r"^\s*[(\[]?\s*(?:col(?:umna)?\.?\s*)?(\d{1,2}|[a-z])\s*[)\].]?\s*$"
 DROPPED_TEXT = 80
-DISTINCT_SAMPLE = 500  # rows that tell a column of all-different values (see _factorised)
 _TOTAL = re.compile(TOTAL_LABEL, re.IGNORECASE)
 _FOOTNOTE = re.compile(FOOTNOTE_LABEL, re.IGNORECASE)
 _NO_MOVEMENT = re.compile(NO_MOVEMENT, re.IGNORECASE)
@@ -256,7 +255,7 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: st
     start = location.first_row + location.row_count
     cells = _as_array(grid.rows[start:], len(location.headers))
     numbers = np.asarray(grid.row_numbers[start:], dtype=np.int64)
-    columns = [_factorised(cells[:, j]) for j in range(cells.shape[1])]
+    columns = [factorised(cells[:, j]) for j in range(cells.shape[1])]
     reasons = _classify_rows(columns, location, _header_texts(grid, location, schema))
     dropped = [
         DroppedRow(int(numbers[i]), str(reasons[i]), _row_text(cells[i]))
@@ -372,20 +371,6 @@ def _as_array(rows: list[list], width: int) -> np.ndarray:
     for i, row in enumerate(rows):
         array[i, : len(row)] = row
     return array
-
-
-def _factorised(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of a column, code -1 for a missing cell.
-
-    A column whose first rows all differ (cédulas, amounts, row numbers) is kept as it is, one
-    code per row: what follows works on distinct values and counts rows through the codes, so a
-    repeat is only typed twice, which costs less than hashing every value to find the few."""
-    head = column[:DISTINCT_SAMPLE]
-    if len(column) <= DISTINCT_SAMPLE or len(pd.unique(head)) < len(head):
-        return pd.factorize(column, use_na_sentinel=True)
-    codes = np.arange(len(column), dtype=np.intp)
-    codes[pd.isna(column)] = -1
-    return codes, column
 
 
 def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: HeaderLocation,

@@ -224,7 +224,7 @@ def test_columns_of_all_different_values_are_read_as_columns_of_repeats_are(tmp_
     """A column whose first rows all differ skips deduplication; nothing it reads may differ."""
     import numpy as np
 
-    import transparencia.sources.spreadsheet as spreadsheet
+    import transparencia.sources.normalise as normalise
 
     rows = [["Planilla de enero de 2025"], ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Salario",
                                            "Gasto de representación", "Fecha de inicio"]]
@@ -244,9 +244,9 @@ def test_columns_of_all_different_values_are_read_as_columns_of_repeats_are(tmp_
     workbook.save(path)
 
     cedulas = np.array([row[3] for row in rows[2:]], dtype=object)
-    assert spreadsheet._factorised(cedulas)[1] is cedulas  # the column is kept as it is
+    assert normalise.factorised(cedulas)[1] is cedulas  # the column is kept as it is
     kept = extract_file(path, PLANILLA, period="2025-01")
-    monkeypatch.setattr(spreadsheet, "DISTINCT_SAMPLE", 10**9)
+    monkeypatch.setattr(normalise, "DISTINCT_SAMPLE", 10**9)
     deduplicated = extract_file(path, PLANILLA, period="2025-01")
 
     pd.testing.assert_frame_equal(kept.frame, deduplicated.frame)
