@@ -54,8 +54,7 @@ _SPANISH_MONTH_FIRST = re.compile(  # 'ene. 10, 2025', 'enero 10 de 2025': the m
     re.IGNORECASE,
 )
 _DAY_MONTH_YEAR = r"^(\d{1,2})/(\d{1,2})/(\d{4})$"
-_NUMERIC_DATE = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$"
-_NUMERIC_DATE_PARTS = r"^(?P<first>\d{1,2})[/.\-](?P<second>\d{1,2})[/.\-](?:\d{4}|\d{2})$"
+_NUMERIC_DATE = r"^(?P<first>\d{1,2})[/.\-](?P<second>\d{1,2})[/.\-](?P<year>\d{4}|\d{2})$"
 TWO_DIGIT_YEAR_PIVOT = 69  # as strptime's %y: '68' is 2068, '69' is 1969
 _SPANISH_MONTH_YEAR = re.compile(rf"^\s*({_MONTH_WORD})\.?\s*(?:de(?:l)?\s+|[-/.\s])\s*(\d{{4}})\s*$", re.IGNORECASE)
 # Python's whitespace spelt out as a class: pandas hands a pattern with \s to Python's re, one value
@@ -650,20 +649,22 @@ def _month_first(t: pd.Series) -> tuple[pd.Series, pd.Series]:
     coercion; a two-digit year is not read). With evidence both ways, a date whose two numbers
     could each be the month is not read: one reading would be months off."""
     nothing = pd.Series(False, index=t.index)
-    found = pc.extract_regex(_one_array(t), _NUMERIC_DATE_PARTS)
+    found = pc.extract_regex(_one_array(t), _NUMERIC_DATE)
     valid = found.is_valid().to_numpy(zero_copy_only=False)
     if not valid.any():
         return nothing, nothing
+    parts = found.filter(valid)
+    first, second, year_digits = (np.zeros(len(t), dtype=int) for _ in range(3))
+    first[valid] = pc.cast(parts.field("first"), pa.int32()).to_numpy(zero_copy_only=False)
+    second[valid] = pc.cast(parts.field("second"), pa.int32()).to_numpy(zero_copy_only=False)
+    year_digits[valid] = pc.utf8_length(parts.field("year")).to_numpy(zero_copy_only=False)
     numeric = pd.Series(valid, index=t.index)
-    first, second = np.zeros(len(t), dtype=int), np.zeros(len(t), dtype=int)
-    for numbers, part in ((first, "first"), (second, "second")):
-        numbers[valid] = pc.cast(found.filter(valid).field(part), pa.int32()).to_numpy(zero_copy_only=False)
     day_first, month_first = (first > 12).any(), (second > 12).any()
-    either = numeric & (first <= 12) & (second <= 12) & (first != second)
     if month_first and not day_first:
-        four_digits = _search(t, _NUMERIC_DATE)
-        return numeric & four_digits, numeric & ~four_digits
-    return nothing, either if (month_first and day_first) else nothing
+        return numeric & (year_digits == 4), numeric & (year_digits == 2)
+    if month_first and day_first:
+        return nothing, numeric & (first <= 12) & (second <= 12) & (first != second)
+    return nothing, nothing
 
 
 def _dates_in_format(texts: pd.Series, fmt: str) -> pd.Series:
