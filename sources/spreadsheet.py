@@ -217,14 +217,14 @@ def _sheets_of_the_month(path: Path, grids: list[Grid], period: str | None) -> l
     if period is None or len(grids) < 2:
         return grids
     month = Period.parse(period)
-    named = {id(g): months_named(g.sheet or "", month.year, abbreviated=True) for g in grids}
-    monthly = [g for g in grids if len(named[id(g)]) == 1]
+    named = [(g, months_named(g.sheet or "", month.year, abbreviated=True)) for g in grids]
+    monthly = [(g, months) for g, months in named if len(months) == 1]
     if len(monthly) < 2:
         return grids
-    ours = [g for g in monthly if named[id(g)] == {str(month)}]
+    ours = [g for g, months in monthly if months == {str(month)}]
     if not ours:
         raise InputError(
-            f"El libro '{path}' tiene una hoja por mes ({', '.join(repr(g.sheet) for g in monthly)}) y ninguna de "
+            f"El libro '{path}' tiene una hoja por mes ({', '.join(repr(g.sheet) for g, _ in monthly)}) y ninguna de "
             f"{month.label_es}. Agregue la hoja del mes, o indique cuál leer con 'sheet' en la configuración."
         )
     return ours

@@ -35,10 +35,10 @@ MONTH_NUMBERS = {
 _YEARMONTH = re.compile(YEARMONTH_PATTERN)
 # A month named in a title or a name, with its year when one follows ("febrero 2025", "FEB-2025"). In
 # running text only months written in full count: "mar" or "set" are ordinary words there.
-_MONTH_AFTER = r")(?![a-záéíóúñ])(?:\W+(?:de\W+|del\W+)?(\d{4}))?"
-_NAMED_MONTH = re.compile(r"(?<![a-záéíóúñ])(" + "|".join(FULL_MONTH_NUMBERS) + _MONTH_AFTER, re.IGNORECASE)
+_YEAR_AFTER = r"(?![a-záéíóúñ])(?:\W+(?:de\W+|del\W+)?(\d{4}))?"
+_NAMED_MONTH = re.compile(r"(?<![a-záéíóúñ])(" + "|".join(FULL_MONTH_NUMBERS) + ")" + _YEAR_AFTER, re.IGNORECASE)
 _ABBREVIATED_MONTH = re.compile(r"(?<![a-záéíóúñ])(" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True))
-                                + r")\.?" + _MONTH_AFTER.removeprefix(")"), re.IGNORECASE)
+                                + r")\.?" + _YEAR_AFTER, re.IGNORECASE)
 _NUMBERED_MONTH = re.compile(r"(?<!\d)(20\d{2})[-_.]?(0[1-9]|1[0-2])(?!\d)(?![-/.]\d)")
 _DAY_BEFORE = re.compile(r"\d{1,2}\W+(?:de\W+)?$", re.IGNORECASE)  # "5 de febrero": a date, not a month
 _ORDINARY_WORDS = {"mar", "set"}  # in a label too ("Set de datos"): a month only with its year ("MAR 2025")
