@@ -51,7 +51,7 @@ def validate_month(config: InstitutionConfig, item: Item, period: Period, extrac
     from transparencia.validation import validate
     from transparencia.validation.period_fidelity import natural_key
 
-    store = MonthStore(config.data_dir / "store", config.institution.organization)
+    store = MonthStore.of(config)
     published = store.other_months(item.slug, str(period), natural_key(item.table_schema()))
     memo, key = ValidationMemo(config.data_dir), validation_key(extraction, item, str(period), published)
     report = memo.load(item.slug, str(period), key)
@@ -76,7 +76,7 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     from transparencia.publishers.render import ItemRelease, render_release
 
     month = str(period)
-    store = MonthStore(config.data_dir / "store", config.institution.organization)
+    store = MonthStore.of(config)
     frame = extraction.frame
     if dry_run:
         stored = None
@@ -87,7 +87,7 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     release = ItemRelease(item=item, schema=item.table_schema(), period=month, frame=frame, history=history,
                           report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
                           directorate=directorate)
-    out_dir = config.data_dir / "build" / config.institution.organization / item.slug
+    out_dir = build_dir(config, item)
     dataset, resources = render_release(release, out_dir, config.publish.formats)
     if not dry_run:  # what the target must hold, for the read-back verification
         write_manifest(out_dir, month, dataset, resources, len(history), history["periodo"].astype(str).unique())
@@ -99,6 +99,12 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
         stored=None if stored is None else {"path": str(stored.path), "sha256": stored.sha256,
                                             "written": stored.written, "updated": stored.updated},
     )
+
+
+def build_dir(config: InstitutionConfig, item: Item) -> Path:
+    """Where an item's files are rendered before they are published, beside the manifest that
+    ``transparencia verificar`` reads back."""
+    return config.data_dir / "build" / config.institution.organization / item.slug
 
 
 def _changes_headline(resources) -> str:

@@ -15,10 +15,14 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from transparencia.domain import atomic_write, sha256_bytes
+
+if TYPE_CHECKING:
+    from transparencia.sources.config import InstitutionConfig
 
 WITHDRAWALS_FILE = "retiros.json"  # beside the months: the public record of withdrawn ones
 
@@ -42,6 +46,11 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
 class MonthStore:
     def __init__(self, root: Path, organization: str):
         self.root = Path(root) / organization
+
+    @classmethod
+    def of(cls, config: InstitutionConfig) -> MonthStore:
+        """The institution's store: ``<data_dir>/store/<organization>``."""
+        return cls(config.data_dir / "store", config.institution.organization)
 
     def folder(self, slug: str) -> Path:
         return self.root / slug

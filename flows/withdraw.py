@@ -40,7 +40,7 @@ class WithdrawalResult:
 def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: str, target: str | None = None,
                    today: dt.date | None = None) -> WithdrawalResult:
     """Withdraw ``item_ref``'s ``period`` from the target and record why (see the module docstring)."""
-    from transparencia.flows.stages import make_publisher
+    from transparencia.flows.stages import build_dir, make_publisher
 
     config = load_config(config_path)
     period = str(Period.parse(period))
@@ -53,7 +53,7 @@ def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: 
     if not reason:
         raise ConfigError("Indique el motivo del retiro con --motivo \"…\": queda publicado junto al retiro.")
 
-    store = MonthStore(config.data_dir / "store", config.institution.organization)
+    store = MonthStore.of(config)
     remaining = [p for p in store.months(item.slug) if p != period]
     publisher = make_publisher(config, target)
     ledger = RunLedger(run_id=new_run_id(), period=period, institution=config.institution.acronym, target=target,
@@ -66,7 +66,7 @@ def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: 
         from transparencia.publishers.render import render_withdrawal, withdrawn_resource_names
 
         names = withdrawn_resource_names(item.name, period, history_too=not remaining)
-        dataset, _ = render_withdrawal(release, [], _build_dir(config, item))
+        dataset, _ = render_withdrawal(release, [], build_dir(config, item))
         removal = _checked(publisher.remove(dataset, names))
         was_stored = store.remove(item.slug, period)
         removed = [a.name for a in removal.actions if a.action == "delete"]
@@ -76,7 +76,7 @@ def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: 
         entry = {"date": (today or dt.date.today()).isoformat(), "period": period, "resources": removed,
                  "reason": reason}
         records = store.record_withdrawal(item.slug, entry)
-        dataset, resources = render_withdrawal(release, records, _build_dir(config, item), config.publish.formats)
+        dataset, resources = render_withdrawal(release, records, build_dir(config, item), config.publish.formats)
         published = _checked(publisher.sync(dataset, resources))
 
         result = WithdrawalResult(item.code, period, target, removed)
@@ -88,10 +88,6 @@ def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: 
             ledger.errors.append(f"Informe de cumplimiento: {exc.message}")
         result.ledger_path = str(ledger.write(config.data_dir))
         return result
-
-
-def _build_dir(config: InstitutionConfig, item) -> Path:
-    return config.data_dir / "build" / config.institution.organization / item.slug
 
 
 def _checked(result: PublishResult) -> PublishResult:

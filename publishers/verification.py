@@ -97,17 +97,16 @@ def read_manifest(out_dir: Path, period: str) -> dict[str, Any] | None:
 def verify_period(config, period: str, target: str, items: Sequence[str] | None = None,
                   publisher=None) -> list[Check]:
     """Every check of every item published for ``period`` (or only ``items``) on ``target``."""
-    from transparencia.flows.stages import make_publisher
+    from transparencia.flows.stages import build_dir, make_publisher
     from transparencia.flows.store import MonthStore
 
-    organization = config.institution.organization
-    store = MonthStore(config.data_dir / "store", organization)
+    store = MonthStore.of(config)
     publisher = publisher or make_publisher(config, target)
     checks: list[Check] = []
     for item in config.catalog:
         if item.kind != "dataset" or (items is not None and item.code not in items):
             continue
-        manifest = read_manifest(config.data_dir / "build" / organization / item.slug, period)
+        manifest = read_manifest(build_dir(config, item), period)
         if manifest is None:
             if items is not None:
                 checks.append(Check(item.code, item.slug, "recursos", False,
