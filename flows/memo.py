@@ -5,6 +5,10 @@ item and its schema, the period, the item's other stored months (the cross-month
 code. Their fingerprint is kept with the report, one file per item and month under
 ``<data_dir>/cache/validacion/``; a re-run with the same fingerprint reuses the report instead of
 running the suite again. Any difference, or an unreadable file, means validating again.
+
+The report is kept as a pickle, read back by an unpickler that builds only the package's own
+classes and a few plain value types: a file planted in the data folder cannot run code, it only
+fails to load (and the month is validated again).
 """
 
 from __future__ import annotations
@@ -41,6 +45,24 @@ def validation_key(extraction: Any, item: Any, period: str, published: Mapping[s
     return digest.hexdigest()
 
 
+class _ReportUnpickler(pickle.Unpickler):
+    """Builds the package's own classes and plain values only; any other global is refused."""
+
+    _PLAIN: frozenset[tuple[str, str]] = frozenset({
+        ("datetime", "date"), ("datetime", "datetime"), ("decimal", "Decimal"),
+        ("numpy", "dtype"), ("numpy._core.multiarray", "scalar"),
+    })
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._PLAIN:
+            return super().find_class(module, name)
+        if module.startswith("transparencia."):
+            found = super().find_class(module, name)
+            if isinstance(found, type):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a validation report")
+
+
 class ValidationMemo:
     """The last validation report of each item and month, with the fingerprint it answers."""
 
@@ -53,7 +75,7 @@ class ValidationMemo:
     def load(self, slug: str, period: str, key: str) -> Any | None:
         try:
             with self._path(slug, period).open("rb") as handle:
-                stored_key, report = pickle.load(handle)
+                stored_key, report = _ReportUnpickler(handle).load()
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
             return None
         return report if stored_key == key else None

@@ -1,6 +1,8 @@
 """A re-validation of the same extraction reuses the report; any change in what validation reads does not."""
 
 import dataclasses
+import os
+import pickle
 
 from release_samples import planilla_frame
 
@@ -37,3 +39,23 @@ def test_a_stored_report_answers_only_its_key(tmp_path):
     assert memo.load("planilla", "2025-01", "k2") is None
     (tmp_path / "cache" / "validacion" / "planilla-2025-01.pickle").write_bytes(b"roto")
     assert memo.load("planilla", "2025-01", "k1") is None
+
+
+class _Planted:
+    """A pickle that would run a command when loaded by a plain ``pickle.load``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_planted_pickle_is_refused_without_running_anything(tmp_path):
+    memo = ValidationMemo(tmp_path)
+    memo.save("planilla", "2025-01", "k1", validate(extraction(), ITEM, period="2025-01"))
+    marker = tmp_path / "ran"
+    planted = pickle.dumps(("k1", _Planted(marker)))
+    (tmp_path / "cache" / "validacion" / "planilla-2025-01.pickle").write_bytes(planted)
+    assert memo.load("planilla", "2025-01", "k1") is None
+    assert not marker.exists()
