@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test lint install install-test ckan-start ckan-stop bench
+.PHONY: demo test test-fast lint lint-imports package-tree install install-test ckan-start ckan-stop bench
 
 install:
 	@scripts/bootstrap.sh
@@ -13,10 +13,19 @@ demo: install
 test: install-test lint
 	.venv/bin/python -m pytest
 
-# ruff (lint and import order) and mypy (the kernel, the contracts, the status rules, the flow), configured in pyproject.toml.
-lint: install-test
+# ruff (lint, import order, bandit) and mypy (every module, imports followed), configured in pyproject.toml.
+lint: install-test package-tree
 	.venv/bin/ruff check .
 	.venv/bin/mypy
+
+# The stage layers (import-linter's contract in pyproject.toml), read from the installed shape; it is
+# run from inside that tree so that the source folder transparencia/ (without the stages) is not found first.
+lint-imports: install-test package-tree
+	cd build/package && ../../.venv/bin/lint-imports ../../pyproject.toml
+
+# The package as a wheel would install it, as symlinks, for the tools above (build/ is not tracked).
+package-tree:
+	.venv/bin/python scripts/package-tree.py
 
 ckan-start: install-test
 	scripts/ckan-local/start.sh
