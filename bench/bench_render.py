@@ -38,11 +38,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from release_samples import planilla_release  # noqa: E402
 
-from transparencia.publishers import formats  # noqa: E402
+from transparencia.publishers import changes, formats  # noqa: E402
 from transparencia.publishers.local import LocalCatalog  # noqa: E402
 from transparencia.publishers.privacy import treatments  # noqa: E402
 from transparencia.publishers.render import render_release  # noqa: E402
-from transparencia.reports import changes  # noqa: E402
 from transparencia.schemas.table import load_schema  # noqa: E402
 
 

@@ -37,7 +37,7 @@ class PublishedMonth:
     result: dict[str, Any]  # PublishResult.to_dict()
     stored: dict[str, Any] | None  # None in a dry run
     writes: int
-    changes: str = ""  # the change summary's headline (reports.changes), for the compliance report
+    changes: str = ""  # the change summary's headline (publishers.changes), for the compliance report
 
     @property
     def updated(self) -> str | None:

@@ -18,8 +18,8 @@ Conventions a re-user can rely on:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import itertools
 import json
 import re
 import zipfile
@@ -35,21 +35,17 @@ import pyarrow.parquet as pq
 
 from transparencia.domain import OutputFormat
 from transparencia.domain.registry import Registry
+from transparencia.output.csvfile import write_csv as write_rows
+from transparencia.output.formulas import neutralise, neutralise_strings
 from transparencia.schemas.table import Field
 
 CHUNK_ROWS = 20_000
 # Excel's row limit minus the header: a longer table (a big history) continues on another sheet.
 XLSX_MAX_ROWS = 1_048_575
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Zip entries and document properties carry this date so an XLSX does not change between runs.
 _FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Deflate level for XLSX parts: 1 is several times faster than the default 6 for a few percent more bytes.
 XLSX_COMPRESSLEVEL = 1
-
-
-def neutralise(text: str) -> str:
-    """Prefix a text that a spreadsheet would read as a formula with ``'``."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
@@ -83,20 +79,19 @@ def _csv_column(series: pd.Series, field: Field) -> pd.Series:
         text = series.map(lambda v: "true" if v else "false", na_action="ignore")
     else:
         arrow = pa.array(series.astype(object), type=pa.string(), from_pandas=True)
-        neutralised = pc.replace_substring_regex(arrow, r"^([=+\-@\t\r])", r"'\1")
+        neutralised = neutralise_strings(arrow)
         text = pd.Series(neutralised.to_numpy(zero_copy_only=False), index=series.index, dtype=object)
     return text.astype(object).where(~missing, "")
 
 
 def write_csv(frame: pd.DataFrame, fields: Sequence[Field], path: Path) -> None:
     """CSV for Excel and for machines: UTF-8 with BOM, ISO dates, '.' decimals, formulas neutralised."""
-    names = [f.name for f in fields]
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(names)
-        for chunk in _chunks(frame):
-            columns = [_csv_column(chunk[f.name], f) for f in fields]
-            writer.writerows(zip(*columns))
+    write_rows(path, itertools.chain([[f.name for f in fields]], _csv_rows(frame, fields)), neutralised=True)
+
+
+def _csv_rows(frame: pd.DataFrame, fields: Sequence[Field]) -> Iterator[tuple[str, ...]]:
+    for chunk in _chunks(frame):
+        yield from zip(*[_csv_column(chunk[f.name], f) for f in fields])
 
 
 # --- XLSX, written directly: a zip of a few XML parts; the sheet rows are built column-wise with Arrow. ---
@@ -375,7 +370,7 @@ def _arrow_text(series: pd.Series) -> pa.Array:
 def _text_cells(text: pa.Array, opening: str, numbers: pa.Array) -> pa.Array:
     """Inline-string cells: forbidden characters dropped, formulas neutralised, Excel's length kept, XML escaped."""
     text = pc.replace_substring_regex(text, _XML_FORBIDDEN, "")
-    text = pc.replace_substring_regex(text, r"^([=+\-@\t\r])", r"'\1")
+    text = neutralise_strings(text)
     text = pc.utf8_slice_codeunits(text, start=0, stop=_XLSX_MAX_TEXT)
     for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
         text = pc.replace_substring(text, raw, escaped)

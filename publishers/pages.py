@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from transparencia.reports.charts import number
+from transparencia.output.charts import number
 
 PAGE_FILE = "index.html"
 PREVIEW_ROWS = 10

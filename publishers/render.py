@@ -8,7 +8,6 @@ published beside it.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import shutil
@@ -22,11 +21,12 @@ import pandas as pd
 
 from transparencia.domain import OutputFormat, Period, PrivacyPolicy, sha256_file
 from transparencia.errors import ConfigError, InputError
-from transparencia.publishers import datapackage, formats, public
+from transparencia.output import charts, templates
+from transparencia.output.csvfile import write_csv
+from transparencia.publishers import changes, datapackage, formats, public
 from transparencia.publishers.base import BASE_TAGS, Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 from transparencia.publishers.privacy import apply_privacy, treatments
 from transparencia.publishers.render_memo import RenderMemo, release_fingerprint
-from transparencia.reports import changes, charts
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import Field, TableSchema
 from transparencia.sources.config import Institution
@@ -41,13 +41,7 @@ TYPE_LABELS = {
     "string": "texto", "yearmonth": "año-mes (AAAA-MM)", "number": "número",
     "integer": "entero", "date": "fecha (AAAA-MM-DD)", "boolean": "verdadero/falso",
 }
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=jinja2.select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+_TEMPLATES = templates.environment(Path(__file__).parent / "templates")
 
 
 def template(name: str) -> jinja2.Template:
@@ -287,10 +281,7 @@ def _render_dictionary(release: ItemRelease, rules: Mapping[str, PrivacyPolicy],
     rows = [list(DICTIONARY_COLUMNS)]
     rows += [[f.name, f.title, TYPE_LABELS[f.type], f.description, rules[f.name].label]
              for f in release.schema.fields]
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        csv.writer(handle, lineterminator="\r\n").writerows(
-            [[formats.neutralise(cell) for cell in row] for row in rows]
-        )
+    write_csv(path, rows)
     return _resource(f"{label} — diccionario de datos", "CSV", path,
                      f"Qué significa cada columna de {label}, su tipo y cómo se tratan los datos personales.")
 
@@ -404,8 +395,7 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, s
 def _render_withdrawals(label: str, withdrawals: Sequence[Mapping[str, str]], path: Path) -> ResourceFile:
     rows = [["fecha_retiro", "periodo", "recursos_retirados", "motivo"]]
     rows += [[w["date"], w["period"], "; ".join(w["resources"]), w["reason"]] for w in withdrawals]
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        csv.writer(handle, lineterminator="\r\n").writerows([[formats.neutralise(c) for c in row] for row in rows])
+    write_csv(path, rows)
     return _resource(withdrawals_resource_name(label), "CSV", path,
                      f"Meses de {label} retirados de la publicación: cuándo se retiró cada uno, qué archivos "
                      "y por qué. Un mes corregido puede publicarse de nuevo.")

@@ -20,12 +20,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment
 
 from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
+from transparencia.output import charts, templates
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
-from transparencia.reports import charts
-from transparencia.reports.antai import AntaiBand, AntaiScore
+from transparencia.reports.antai import AntaiScore
 from transparencia.schemas.catalog import Item
 from transparencia.wording import count
 
@@ -193,7 +193,7 @@ class ItemReport:
     detail: str = ""  # Spanish: why missing, why stale, why it does not apply, what failed this run
     findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_dict()
     attempt_failed: bool = False  # this run's attempt failed (even if an earlier month stays online)
-    changes: str = ""  # Spanish: what changed against the month before (reports.changes headline)
+    changes: str = ""  # Spanish: what changed against the month before (publishers.changes headline)
 
     def __post_init__(self) -> None:
         self.frequency, self.status = Frequency(self.frequency), ItemStatus(self.status)
@@ -296,35 +296,20 @@ def past_scores(reports_dir: Path, period: str) -> list[dict[str, Any]]:
     return scores
 
 
-# Bar colours of the trend chart (dark enough for print; unlike the page's status colours, so a
-# screenshot's chart pixels are the chart's).
-BAND_COLORS = {AntaiBand.FULL: "#1b7a44", AntaiBand.IMPROVE: "#a36a00", AntaiBand.DEFICIENT: "#b42323",
-               AntaiBand.NONE: "#6b7280"}
-
-
 def trend_chart(report: ComplianceReport, standalone: bool = False) -> str:
     """The institution's ANTAI percentage month by month, bars coloured by band, 67 % and 100 % marked."""
     months = report.trend()
     series = charts.Series(
         "Porcentaje de cumplimiento (ANTAI)", [m["percentage"] for m in months],
-        colors=[BAND_COLORS[AntaiScore(m["fulfilled"], m["applicable"]).band] for m in months],
+        colors=[charts.ANTAI_COLORS[AntaiScore(m["fulfilled"], m["applicable"]).band.value] for m in months],
         guides=((100, "100 %: cumple"), (67, "67 %: debe mejorar")), maximum=100, suffix=" %")
     return charts.chart(f"Cumplimiento de {report.acronym} mes a mes", [m["period"] for m in months], [series],
                         standalone=standalone)
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(_TEMPLATES),
-        autoescape=lambda name: name is not None and ".html" in name,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.globals["STATUS_LABELS"] = {status: status.label for status in ItemStatus}
-    env.filters["link"] = link
-    env.filters["count"] = count
-    return env
+    return templates.environment(_TEMPLATES, filters={"link": link, "count": count},
+                                 variables={"STATUS_LABELS": {status: status.label for status in ItemStatus}})
 
 
 def link(url: str) -> str:

@@ -18,8 +18,6 @@ time), so re-running an unchanged month writes nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,9 +25,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader
-
 from transparencia.domain import Frequency, ItemStatus, Period, sha256_file
+from transparencia.output import charts, templates
+from transparencia.output.csvfile import csv_text
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
 from transparencia.reports.antai import AntaiBand, AntaiScore
 from transparencia.reports.compliance import MISSING, REJECTED
@@ -251,26 +249,14 @@ CSV_COLUMNS = ("posicion", "institucion", "organizacion", "informe", "puntos_cum
 
 
 def render_csv(table: NationalTable) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in table.rows:
-        writer.writerow([r.rank, _safe(r.institution), r.organization, REPORT_STATES[r.state], r.score.met,
-                         r.score.applicable, r.score.percentage, r.band.label, " ".join(r.missing),
-                         " ".join(r.rejected), "" if r.change is None else r.change, _safe(r.note)])
-    return "\ufeff" + out.getvalue()
+    rows = [[r.rank, r.institution, r.organization, REPORT_STATES[r.state], r.score.met, r.score.applicable,
+             r.score.percentage, r.band.label, " ".join(r.missing), " ".join(r.rejected),
+             "" if r.change is None else r.change, r.note] for r in table.rows]
+    return csv_text([CSV_COLUMNS, *rows])
 
 
-def _safe(text: str) -> str:
-    """Text that Excel would run as a formula gets a leading apostrophe (as in every published CSV)."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
-
-
-def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=lambda name: bool(name) and ".html" in name,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters["signed"] = lambda v: "—" if v is None else (f"+{v}" if v > 0 else str(v))
-    return env
+def _signed(value: float | None) -> str:
+    return "—" if value is None else (f"+{value}" if value > 0 else str(value))
 
 
 def render(table: NationalTable, fmt: str) -> str:
@@ -278,19 +264,18 @@ def render(table: NationalTable, fmt: str) -> str:
         return render_csv(table)
     if fmt == "json":
         return json.dumps(table.to_dict(), ensure_ascii=False, indent=2) + "\n"
-    template = _environment().get_template(f"monitor.{fmt}.j2")
-    return template.render(table=table, period_text=Period.parse(table.period).label_es, bands=table.bands(),
-                           chart=band_chart(table), AntaiBand=AntaiBand, REPORT_STATES=REPORT_STATES,
+    period_text = Period.parse(table.period).label_es
+    template = templates.environment(_TEMPLATES, filters={"signed": _signed}).get_template(f"monitor.{fmt}.j2")
+    return template.render(table=table, period_text=period_text, bands=table.bands(),
+                           chart=band_chart(table, period_text), AntaiBand=AntaiBand, REPORT_STATES=REPORT_STATES,
                            without_report=table.without_report)
 
 
-def band_chart(table: NationalTable) -> dict[str, Any]:
-    """Geometry of the static SVG bar chart: one horizontal bar per band, scaled to the largest."""
-    bands = table.bands()
-    largest = max((b["count"] for b in bands), default=0) or 1
-    width = 420
-    return {"width": width, "bars": [{**b, "length": round(width * b["count"] / largest), "y": 10 + i * 44}
-                                     for i, b in enumerate(bands)], "height": 20 + 44 * len(bands)}
+def band_chart(table: NationalTable, period_text: str) -> str:
+    """The static SVG bar chart: one horizontal bar per band, in ANTAI's palette, scaled to the largest."""
+    bars = [charts.Bar(b["label"], b["count"], f"{b['count']} ({b['share']} %)", charts.ANTAI_COLORS[b["band"]],
+                       b["band"]) for b in table.bands()]
+    return charts.horizontal_bars(f"Instituciones por banda de cumplimiento, {period_text}", bars)
 
 
 def file_name(period: str, fmt: str) -> str:

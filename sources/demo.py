@@ -203,7 +203,7 @@ def _month_number(period: str) -> int:
 def is_roster(schema: TableSchema) -> bool:
     """A list of the people on staff (a cédula in the key, dates not tied to the month): it carries
     over from one month to the next, with a few altas, bajas and changes."""
-    from transparencia.reports.changes import identity_field
+    from transparencia.publishers.changes import identity_field
 
     within = any(r.check == "date_in_period" and r.params.get("relation") == "within" for r in schema.rules)
     return identity_field(schema) is not None and not within
@@ -245,7 +245,7 @@ def month_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> p
 
 
 def _has_identity(schema: TableSchema) -> bool:
-    from transparencia.reports.changes import identity_field
+    from transparencia.publishers.changes import identity_field
 
     return identity_field(schema) is not None
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from release_samples import planilla_frame
 
+from transparencia.publishers.changes import summarise, write_changes
 from transparencia.publishers.privacy import treatments
-from transparencia.reports.changes import summarise, write_changes
 from transparencia.schemas.table import load_schema
 
 PLANILLA = load_schema("planilla")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -109,6 +110,17 @@ def test_press_summary_and_chart_are_in_spanish():
     assert "1 institución (33 %) cumple con el 100 %" in md
     assert "2 de ellas sin informe publicado del mes" in md
     assert "<svg" in html and "Cumple con el 100 %" in html and "1 (33 %)" in html
+
+
+def test_the_csv_neutralises_every_formula_trigger_including_tab_and_carriage_return():
+    orgs = [Organization(n, n.title()) for n in ("alfa", "beta", "gamma", "delta")]
+    names = {"alfa": "=1+1", "beta": "\tcmd", "gamma": "\r=2", "delta": "@SUM(A1)"}
+    table = build_table(PERIOD, PREVIOUS, orgs,
+                        [published(n, {PERIOD: report_dict(24, institution=text)}) for n, text in names.items()])
+    text = render(table, "csv")
+    assert text.startswith("\ufeff")
+    institutions = [row[1] for row in csv.reader(io.StringIO(text[1:], newline=""))][1:]
+    assert sorted(institutions) == sorted(f"'{name}" for name in names.values())
 
 
 # --------------------------------------------------------------------------- the real portal

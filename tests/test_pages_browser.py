@@ -5,9 +5,9 @@ from browser import colours, dump_dom, hex_rgb, screenshot
 from release_samples import publish_two_months
 from test_report_compliance import _report
 
+from transparencia.output.charts import ANTAI_COLORS, BAR_COLOR
 from transparencia.reports.antai import AntaiBand
-from transparencia.reports.charts import _BAR
-from transparencia.reports.compliance import BAND_COLORS, ComplianceReport, write_report
+from transparencia.reports.compliance import ComplianceReport, write_report
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def test_dataset_page_shows_figures_chart_changes_and_first_rows(tmp_path):
     assert "8-111-2222" not in dom and "8-***-2222" in dom  # the cédula as published, masked
     shot = colours(screenshot(page, tmp_path / "page.png", tmp_path / "profile"))
     # the chart image loaded: its bars' colour fills pixels of the screenshot
-    assert shot[hex_rgb(_BAR)] > 500
+    assert shot[hex_rgb(BAR_COLOR)] > 500
 
 
 def test_catalog_index_links_each_dataset_page(tmp_path):
@@ -47,4 +47,4 @@ def test_report_shows_antai_score_band_and_trend_chart(tmp_path):
         assert f">{period}</text>" in dom
     shot = colours(screenshot(html, tmp_path / "report.png", tmp_path / "profile"))
     for band in (AntaiBand.FULL, AntaiBand.DEFICIENT):
-        assert shot[hex_rgb(BAND_COLORS[band])] > 100, band
+        assert shot[hex_rgb(ANTAI_COLORS[band.value])] > 100, band

@@ -13,7 +13,6 @@ same bytes and publishers write nothing.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from transparencia.publishers.formats import neutralise
+from transparencia.output.csvfile import write_csv
 from transparencia.publishers.privacy import mask_value
 from transparencia.schemas.table import Field, TableSchema
 
@@ -348,10 +347,7 @@ def _entry_label(schema: TableSchema, row: Mapping[str, Any], key: list[str], ru
 
 def write_changes(summary: ChangeSummary, csv_path: Path, json_path: Path) -> None:
     """The summary as CSV (UTF-8 with BOM, one line per change, for Excel) and JSON (structured)."""
-    with open(csv_path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows([[neutralise(c) if isinstance(c, str) else c for c in row] for row in summary.csv_rows()])
+    write_csv(csv_path, [CSV_COLUMNS, *summary.csv_rows()])
     json_path.write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 

@@ -14,11 +14,15 @@ from html import escape
 WIDTH = 720
 PANEL_HEIGHT = 230
 _TOP, _BOTTOM, _LEFT, _RIGHT = 34, 44, 16, 16
-_BAR = "#1f4e79"
+BAR_COLOR = "#1f4e79"
 _GRID = "#b8bec8"
 _TEXT = "#1a1a1a"
 _MAX_VALUE_LABELS = 24
 _GUIDE_LABELS = 130  # room on the right for the labels of reference lines
+# ANTAI's bands (keyed by the band's slug), one palette for every chart that shows them: dark enough
+# for print, and unlike the pages' status colours, so a screenshot's chart pixels are the chart's.
+ANTAI_COLORS = {"cumple": "#1b7a44", "debe-mejorar": "#a36a00", "deficiente": "#b42323",
+                "sin-informacion": "#6b7280"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def _panel(labels: Sequence[str], series: Series, top: int) -> str:
     for i, (label, value) in enumerate(zip(labels, series.values)):
         x = _LEFT + slot * i + (slot - bar) / 2
         y = _y(max(value, 0), peak, plot_top, plot_bottom)
-        color = series.colors[i] if series.colors else _BAR
+        color = series.colors[i] if series.colors else BAR_COLOR
         out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{plot_bottom - y:.1f}" fill="{color}">'
                    f"<title>{escape(label)}: {escape(number(value))}{series.suffix}</title></rect>")
         centre = x + bar / 2
@@ -102,3 +106,35 @@ def short_number(value: float) -> str:
     if size >= 10_000:
         return f"{value / 1_000:.1f} mil"
     return number(round(value, 2))
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One horizontal bar: its label on the left, its value's length, the caption after it."""
+
+    label: str
+    value: float
+    caption: str
+    color: str
+    css_class: str = ""
+
+
+BAR_LENGTH = 420  # the longest horizontal bar
+_BAR_STEP, _BAR_HEIGHT, _BAR_LEFT = 44, 28, 310
+
+
+def horizontal_bars(title: str, bars: Sequence[Bar]) -> str:
+    """An inline SVG with one horizontal bar per entry, scaled to the largest (the monitor's bands)."""
+    largest = max((b.value for b in bars), default=0) or 1
+    width, height = BAR_LENGTH + 400, 20 + _BAR_STEP * len(bars)
+    parts = [f'<svg role="img" aria-labelledby="grafico-titulo" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+             f'  <title id="grafico-titulo">{escape(title)}</title>']
+    for index, bar in enumerate(bars):
+        y, length = 10 + index * _BAR_STEP, round(BAR_LENGTH * bar.value / largest)
+        parts += [f'  <text x="0" y="{y + 19}">{escape(bar.label)}</text>',
+                  f'  <rect class="{escape(bar.css_class)}" x="{_BAR_LEFT}" y="{y}" width="{length}" '
+                  f'height="{_BAR_HEIGHT}" fill="{bar.color}"/>',
+                  f'  <text x="{_BAR_LEFT + 6 + length}" y="{y + 19}">{escape(bar.caption)}</text>']
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
