@@ -36,15 +36,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 from ckan_release import dataset_spec, month_rows, render_release  # noqa: E402
 
 from transparencia.publishers.ckan import CkanPublisher  # noqa: E402
-from transparencia.publishers.ckan_datastore import (  # noqa: E402
+from transparencia.publishers.ckan_datastore import load_table, published_fingerprint  # noqa: E402
+from transparencia.publishers.tables import (  # noqa: E402
     _fingerprint_of,
     datastore_fields,
     expected_fingerprint,
     iter_record_chunks,
-    load_table,
-    published_fingerprint,
 )
-from transparencia.publishers.verification import _ckan_checks, write_manifest  # noqa: E402
+from transparencia.publishers.verification import _published_checks, write_manifest  # noqa: E402
 
 BASELINE_BATCH = 2_000
 CHUNKED_ROWS = 20_000
@@ -122,7 +121,7 @@ def read_back(publisher: CkanPublisher, spec, files, workdir: Path) -> tuple[flo
     manifest_path = write_manifest(workdir, "2025-01", spec, files, 0, [])
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     started = time.perf_counter()
-    checks = _ckan_checks("11.3", manifest, publisher.client, "2025-01")
+    checks = _published_checks("11.3", manifest, publisher, "2025-01")
     return time.perf_counter() - started, len(checks), sum(1 for c in checks if not c.ok)
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transparencia.domain import Target
+
 
 def new_run_id() -> str:
     """Sortable and unique: UTC time of the start plus a short random suffix."""
@@ -91,7 +93,7 @@ class RunLedger:
         """Local outputs written, plus the portal's write calls (journaled, so failed runs count too) or,
         for the local catalog, the publish actions. The portal lease's own writes are not counted."""
         local = sum(1 for o in self.outputs if o.get("written"))
-        if self.target == "ckan":
+        if Target(self.target).journals_writes:
             return local + sum(1 for w in self.portal_writes if w.get("tipo") != "bloqueo")
         return local + sum(p.get("writes", 0) for p in self.publish)
 

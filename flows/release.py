@@ -38,6 +38,7 @@ from transparencia.flows import stages
 from transparencia.flows.ledger import RunLedger, WriteJournal, new_run_id
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
 from transparencia.flows.stages import PublishedMonth
+from transparencia.publishers.base import PortalSession
 from transparencia.publishers.ckan_client import PortalUnavailableError
 from transparencia.publishers.public import describe_source, public_error
 from transparencia.reports import compliance
@@ -351,8 +352,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     logger.info("Publicación de %s, período %s, destino %s", config.institution.acronym, month, chosen)
     try:
         with ExitStack() as held:
-            if chosen is Target.CKAN:
-                _prepare_portal(config, month, ledger, journal, dry_run, held)
+            _prepare_portal(config, month, chosen, ledger, journal, dry_run, held)
             report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress)
     except BaseException as exc:
         if journal.entries():  # a run that wrote and then failed still says what it wrote
@@ -365,19 +365,19 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     return result
 
 
-def _prepare_portal(config: InstitutionConfig, month: Period, ledger: RunLedger, journal: WriteJournal,
-                    dry_run: bool, held: ExitStack) -> None:
-    """Before any extraction: pre-flight checks, then (real runs) the portal lease and the left-over sweep."""
-    from transparencia.publishers.ckan_client import reset_breakers
-
-    reset_breakers()
-    publisher = stages.make_publisher(config, Target.CKAN, journal)
+def _prepare_portal(config: InstitutionConfig, month: Period, chosen: Target, ledger: RunLedger,
+                    journal: WriteJournal, dry_run: bool, held: ExitStack) -> None:
+    """Before any extraction, on a target with a ``PortalSession``: pre-flight checks, then (real runs)
+    the lease and the left-over sweep. The lease's writes are journaled apart (``tipo: bloqueo``)."""
+    publisher = stages.make_publisher(config, chosen, journal)
+    if not isinstance(publisher, PortalSession):
+        return
     organization = config.institution.organization
     publisher.preflight(organization, config.institution.name, create_organization=not dry_run)
     if dry_run:
         return
-    lease_holder = stages.make_publisher(config, Target.CKAN, journal.tagged(tipo="bloqueo"))
-    held.enter_context(lease_holder.lease(organization, str(month), ledger.run_id))
+    held.enter_context(publisher.lease(organization, month, ledger.run_id,
+                                       on_write=journal.tagged(tipo="bloqueo").append))
     for leftover in publisher.sweep_leftovers(organization):
         get_run_logger().info("Restos de una publicación interrumpida eliminados: %s", leftover)
 

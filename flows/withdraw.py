@@ -23,7 +23,8 @@ from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
 from transparencia.flows.store import MonthStore
-from transparencia.publishers.base import PublishResult
+from transparencia.publishers.base import PortalSession, PublishResult
+from transparencia.publishers.names import withdrawn_resource_names
 from transparencia.sources.config import InstitutionConfig, load_config
 
 
@@ -59,11 +60,11 @@ def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: 
     ledger = RunLedger(run_id=new_run_id(), period=period, institution=config.institution.acronym, target=target,
                        dry_run=False, config=str(config.path))
     with ExitStack() as held:
-        if target == "ckan":  # one writer per institution and period, as for ``run``
-            held.enter_context(publisher.lease(config.institution.organization, period, ledger.run_id))
+        if isinstance(publisher, PortalSession):  # one writer per institution and period, as for ``run``
+            held.enter_context(publisher.lease(config.institution.organization, Period.parse(period), ledger.run_id))
         release = _release(config, item, period, store, remaining)
 
-        from transparencia.publishers.render import render_withdrawal, withdrawn_resource_names
+        from transparencia.publishers.render import render_withdrawal
 
         names = withdrawn_resource_names(item.name, period, history_too=not remaining)
         dataset, _ = render_withdrawal(release, [], build_dir(config, item))

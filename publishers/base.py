@@ -4,25 +4,34 @@ A release is first rendered into files on disk (``publishers.render``): the same
 backend, so a file downloaded from CKAN is byte-identical to the local catalog's copy. A backend
 then only has to make a dataset look like a ``DatasetSpec`` with exactly these ``ResourceFile``s,
 touching nothing whose sha256 is unchanged.
+
+What a backend can do beyond ``Publisher`` is declared as capabilities, abstract classes a caller
+checks with ``isinstance`` (never by the target's name), in the manner of dlt's destination
+capabilities:
+
+* ``PortalSession``: a run settles with a shared portal before it publishes (pre-flight checks, the
+  one-writer lease, the sweep of what interrupted runs left). The local catalog has no such session:
+  its folder needs nothing before a run, and its own lock serialises writers.
+* ``ReadBack``: what is published can be read back resource by resource and its bytes digested
+  (``publishers.verification``); ``TableReadBack`` adds the DataStore tables behind the resources.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
 from transparencia.domain import Frequency, Period
+from transparencia.publishers.names import EXTRA_KEYS
 
 LEGAL_BASIS = "Ley 6 de 2002"
 # Every dataset carries these tags, spelt once (the item's own tags come after them).
 BASE_TAGS = ("transparencia", "ley-6-de-2002")
-# The extras as every backend spells them (CKAN extras, the local catalog's metadata).
-EXTRA_KEYS = {
-    "frequency": "frecuencia", "coverage": "cobertura temporal", "legal_basis": "base legal",
-    "directorate": "dirección responsable", "item_code": "código del punto", "kind": "tipo",
-}
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,26 @@ class DatastoreTable:
     fields: tuple[DatastoreField, ...]
     rows_path: Path  # Parquet file with exactly these columns, already privacy-filtered
     primary_key: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableFingerprint:
+    """Row count and one checksum per column: what must match between the month and its table."""
+
+    rows: int
+    checksums: tuple[tuple[str, str], ...]  # (column, exact decimal text), in field order
+
+    def differences(self, other: TableFingerprint) -> list[str]:
+        """Spanish descriptions of what differs (empty when equal)."""
+        found = [] if self.rows == other.rows else [f"filas: se esperaban {self.rows}, hay {other.rows}"]
+        theirs = dict(other.checksums)
+        for column, value in self.checksums:
+            if Decimal(value) != Decimal(theirs.get(column, "NaN")):
+                found.append(f"suma de control de '{column}': se esperaba {value}, hay {theirs.get(column)}")
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"filas": self.rows, "sumas": dict(self.checksums)}
 
 
 @dataclass(frozen=True)
@@ -152,3 +181,68 @@ class Publisher(Protocol):
     def published_periods(self, organization: str, dataset: str) -> set[str]:
         """The months (AAAA-MM) the dataset holds online: what the compliance report may count."""
         ...
+
+
+# A write listener hears each write call a backend makes to a shared portal (the run ledger's journal).
+WriteListener = Callable[[dict[str, Any]], None]
+
+
+class PortalSession(ABC):
+    """A backend whose target is shared by several runs and machines: a run settles with it first."""
+
+    @abstractmethod
+    def preflight(self, organization: str, title: str | None = None, *, create_organization: bool = True) -> str:
+        """Fail within seconds, before any extraction, when the target cannot take this run (``ConfigError``).
+
+        Returns the name the target knows the run's user by. It also starts a new run's session
+        (a portal that stopped answering in an earlier run is asked again)."""
+
+    @abstractmethod
+    def lease(self, organization: str, period: Period, run_id: str, *,
+              on_write: WriteListener | None = None) -> AbstractContextManager[object]:
+        """The institution+period lease: one writer at a time (``LeaseHeldError`` when another holds it).
+
+        ``on_write`` hears the lease's own writes, kept apart from the release's."""
+
+    @abstractmethod
+    def sweep_leftovers(self, organization: str) -> list[str]:
+        """Remove what interrupted runs left in the organization (the lease held); what was removed."""
+
+
+@dataclass(frozen=True)
+class PublishedResource:
+    """A resource as the target holds it, read back."""
+
+    name: str
+    id: str  # the target's identifier (a CKAN resource id, the local file's name)
+    location: str  # where its bytes are (a URL, a file path)
+
+
+class ReadBack(ABC):
+    """A backend whose published resources can be read back and their bytes digested (verification)."""
+
+    missing_dataset: str  # Spanish: why a dataset's checks stop ("el conjunto no está en el portal")
+
+    @abstractmethod
+    def published_resources(self, organization: str, dataset: str) -> list[PublishedResource] | None:
+        """Every resource the dataset holds, by name; None when the dataset is not there."""
+
+    @abstractmethod
+    def published_sha256(self, resource: PublishedResource) -> str:
+        """The sha256 of the bytes the target serves, or why they could not be read (Spanish)."""
+
+    @abstractmethod
+    def sha256_mismatch(self, found: str, expected: str) -> str:
+        """How a digest that differs from the validated one is described (Spanish)."""
+
+
+class TableReadBack(ReadBack):
+    """A ``ReadBack`` whose resources also carry a queryable table (the CKAN DataStore)."""
+
+    @abstractmethod
+    def published_table(self, resource: PublishedResource, table: DatastoreTable) -> TableFingerprint | None:
+        """The fingerprint (rows, column checksums) of the resource's table; None when it has none."""
+
+    @abstractmethod
+    def published_dictionary(self, resource: PublishedResource) -> list[dict[str, Any]] | None:
+        """The table's data dictionary (its fields, types and descriptions); None when it has none."""

@@ -41,24 +41,38 @@ from typing import Any
 
 import ckanapi
 
+from transparencia.domain import Period
 from transparencia.errors import ConfigError, TerminalError
-from transparencia.publishers.base import DatasetSpec, PublishAction, PublishResult, ResourceFile
-from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, RetryPolicy, WriteListener
-from transparencia.publishers.ckan_datastore import (
+from transparencia.publishers.base import (
+    DatasetSpec,
+    DatastoreTable,
+    PortalSession,
+    PublishAction,
+    PublishedResource,
+    PublishResult,
+    ResourceFile,
     TableFingerprint,
-    expected_fingerprint,
-    load_table,
-    published_fingerprint,
+    TableReadBack,
+    WriteListener,
 )
-from transparencia.publishers.ckan_portal import RETIRED_SUFFIX, STAGING_SUFFIX, PortalLease, preflight, sweep_leftovers
+from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, RetryPolicy, reset_breakers
+from transparencia.publishers.ckan_datastore import load_table, published_dictionary, published_fingerprint
+from transparencia.publishers.ckan_portal import (
+    LEASE_SECONDS,
+    PortalLease,
+    preflight,
+    sweep_leftovers,
+)
 from transparencia.publishers.ckan_views import ensure_table_view, offers_table_view, portal_package
+from transparencia.publishers.names import PERIOD_EXTRA, is_leftover, retired_name, staging_name
+from transparencia.publishers.tables import expected_fingerprint
 from transparencia.sources.secrets import resolve_secret
 
 PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
 
 
-class CkanPublisher:
-    """The CKAN backend of ``publishers.base.Publisher``."""
+class CkanPublisher(PortalSession, TableReadBack):
+    """The CKAN backend of ``publishers.base.Publisher``, with a portal session and a table read-back."""
 
     name = "ckan"
 
@@ -67,6 +81,7 @@ class CkanPublisher:
                  on_write: WriteListener | None = None):
         self.client = CkanClient(url, token, retry=retry, connect_timeout=connect_timeout,
                                  read_timeout=read_timeout, on_write=on_write)
+        self._timeouts = (connect_timeout, read_timeout)
         self._token = token
         self.after_write = after_write  # called with a description after each resource write (tests)
 
@@ -98,18 +113,55 @@ class CkanPublisher:
     # -- one run: pre-flight, lease, left-overs ---------------------------------------------------
 
     def preflight(self, organization: str, title: str | None = None, *, create_organization: bool = True) -> str:
-        """Fail within seconds, before any extraction, when the portal cannot take this run (ConfigError)."""
+        """Check the portal with a client that gives up within seconds (``ckan_portal.preflight``).
+
+        A new run's session: the breakers an earlier run in this process opened are closed first."""
+        reset_breakers()
         quick = CkanClient(self.client.url, self._token, retry=PREFLIGHT_RETRY, connect_timeout=5.0,
                            read_timeout=15.0, on_write=self.client.on_write)
         return preflight(quick, organization, title, create_organization=create_organization)
 
-    def lease(self, organization: str, period: str, run_id: str, **options: Any) -> PortalLease:
-        """The institution+period lease on the portal (a context manager; see ``ckan_portal``)."""
-        return PortalLease(self.client, organization, period, run_id, **options)
+    def lease(self, organization: str, period: Period, run_id: str, *, on_write: WriteListener | None = None,
+              seconds: float = LEASE_SECONDS) -> PortalLease:
+        """The institution+period lease on the portal (a context manager; see ``ckan_portal``).
+
+        With ``on_write``, the lease writes through its own client, heard by that listener."""
+        client = self.client if on_write is None else self._client(on_write)
+        return PortalLease(client, organization, str(period), run_id, seconds=seconds)
 
     def sweep_leftovers(self, organization: str) -> list[str]:
         """Remove what interrupted runs left in the organization (held lease required)."""
         return sweep_leftovers(self.client, organization)
+
+    def _client(self, on_write: WriteListener) -> CkanClient:
+        connect, read = self._timeouts
+        return CkanClient(self.client.url, self._token, retry=self.client.retry, connect_timeout=connect,
+                          read_timeout=read, on_write=on_write)
+
+    # -- read-back (verification) ----------------------------------------------------------------
+
+    missing_dataset = "el conjunto no está en el portal"
+
+    def published_resources(self, organization: str, dataset: str) -> list[PublishedResource] | None:
+        package = self._find_package(dataset)
+        if package is None:
+            return None
+        return [PublishedResource(r.get("name") or "", r["id"], r.get("url") or "")
+                for r in package.get("resources", [])]
+
+    def published_sha256(self, resource: PublishedResource) -> str:
+        return self.client.download_sha256(resource.location)
+
+    def sha256_mismatch(self, found: str, expected: str) -> str:
+        return f"descargado {found[:12]}…, validado {expected[:12]}…"
+
+    def published_table(self, resource: PublishedResource, table: DatastoreTable) -> TableFingerprint | None:
+        return published_fingerprint(self.client, resource.id, table)
+
+    def published_dictionary(self, resource: PublishedResource) -> list[dict[str, Any]] | None:
+        return published_dictionary(self.client, resource.id)
+
+    # -- publishing ------------------------------------------------------------------------------
 
     def sync(self, dataset: DatasetSpec, resources: Sequence[ResourceFile], *, dry_run: bool = False) -> PublishResult:
         result = PublishResult(dataset=dataset.name, dry_run=dry_run, url=f"{self.client.url}/dataset/{dataset.name}")
@@ -149,8 +201,8 @@ class CkanPublisher:
         package = self._find_package(dataset)
         if package is None:
             return set()
-        return {r["periodo"] for r in package.get("resources", [])
-                if r.get("periodo") and not (r.get("name") or "").endswith((STAGING_SUFFIX, RETIRED_SUFFIX))}
+        return {r[PERIOD_EXTRA] for r in package.get("resources", [])
+                if r.get(PERIOD_EXTRA) and not is_leftover(r.get("name") or "")}
 
     # -- organization and dataset -------------------------------------------------------------
 
@@ -203,7 +255,7 @@ class CkanPublisher:
         doomed = []
         for resource in package.get("resources", []):
             name = resource.get("name") or ""
-            if name.endswith((STAGING_SUFFIX, RETIRED_SUFFIX)):
+            if is_leftover(name):
                 doomed.append(resource)
             elif name not in by_name:
                 by_name[name] = resource
@@ -292,7 +344,7 @@ class CkanPublisher:
 
     def _stage_and_switch(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
                           expected: TableFingerprint) -> dict[str, Any]:
-        staged = self._create_resource(package["id"], spec, spec.name + STAGING_SUFFIX)
+        staged = self._create_resource(package["id"], spec, staging_name(spec.name))
         self._notify(f"recurso provisional {spec.name}")
         load_table(self.client, staged["id"], spec.datastore, expected)
         self._notify(f"DataStore provisional {spec.name}")
@@ -302,7 +354,7 @@ class CkanPublisher:
             self.client.call("package_revise", {
                 "match": {"id": package["id"]},
                 f"update__resources__{staged['id']}": {"name": spec.name},
-                f"update__resources__{current['id']}": {"name": spec.name + RETIRED_SUFFIX},
+                f"update__resources__{current['id']}": {"name": retired_name(spec.name)},
             })
             self._notify(f"cambio de {spec.name}")
             self._delete_resource(current["id"])
@@ -318,7 +370,7 @@ class CkanPublisher:
 def _resource_fields(spec: ResourceFile) -> dict[str, Any]:
     fields = {**spec.extras, "format": spec.format, "description": spec.description, "sha256": spec.sha256}
     if spec.period:
-        fields["periodo"] = spec.period
+        fields[PERIOD_EXTRA] = spec.period
     return fields
 
 

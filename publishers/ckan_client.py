@@ -23,6 +23,7 @@ one per remaining item.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import mimetypes
@@ -40,12 +41,12 @@ from ckanapi.common import prepare_action, reverse_apicontroller_action
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 
 from transparencia.errors import TerminalError, TransientError
+from transparencia.publishers.base import WriteListener
 
 log = logging.getLogger(__name__)
 
 READ_ACTION_SUFFIXES = ("_show", "_list", "_for_user", "_search", "_search_sql", "_info")
 BREAKER_OPEN_SECONDS = 60.0
-WriteListener = Callable[[dict[str, Any]], None]
 
 
 class PortalUnavailableError(TransientError):
@@ -206,6 +207,21 @@ class CkanClient:
                 self._journal(action, data, is_write, "hecha")
                 return answer
         raise AssertionError("unreachable")
+
+    def download_sha256(self, url: str) -> str:
+        """The sha256 of the file the portal serves at ``url`` (sent with the token, streamed), or
+        why it could not be downloaded (Spanish)."""
+        digest = hashlib.sha256()
+        try:
+            with self._ckan.session.get(url, headers={"Authorization": self._ckan.apikey}, stream=True,
+                                        timeout=self.timeout) as response:
+                if response.status_code != 200:
+                    return f"HTTP {response.status_code}"
+                for block in response.iter_content(1 << 20):
+                    digest.update(block)
+        except requests.RequestException as error:
+            return f"descarga fallida ({type(error).__name__})"
+        return digest.hexdigest()
 
     def _journal(self, action: str, data: dict[str, Any] | None, is_write: bool, outcome: str) -> None:
         if is_write and self.on_write is not None:

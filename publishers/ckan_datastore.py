@@ -22,134 +22,27 @@ Verification
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import functools
 import json
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
 
 import ckanapi
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from transparencia.errors import InputError, TerminalError
-from transparencia.publishers.base import DatastoreTable
+from transparencia.errors import TerminalError
+from transparencia.publishers.base import DatastoreTable, TableFingerprint
 from transparencia.publishers.ckan_client import CkanClient
+from transparencia.publishers.tables import (
+    canonical,
+    checksum_expression,
+    datastore_fields,
+    expected_fingerprint,
+    iter_record_chunks,
+    local_checksum,
+)
 
-BATCH_ROWS = 20_000
 SQL_PAGE_ROWS = 32_000
-EPOCH = dt.date(1970, 1, 1)
 SPOOL_BYTES = 64 << 20  # a request body larger than this is spooled to disk
-
-
-@dataclass(frozen=True)
-class TableFingerprint:
-    """Row count and one checksum per column: what must match between the month and its table."""
-
-    rows: int
-    checksums: tuple[tuple[str, str], ...]  # (column, exact decimal text), in field order
-
-    def differences(self, other: TableFingerprint) -> list[str]:
-        """Spanish descriptions of what differs (empty when equal)."""
-        found = [] if self.rows == other.rows else [f"filas: se esperaban {self.rows}, hay {other.rows}"]
-        theirs = dict(other.checksums)
-        for column, value in self.checksums:
-            if Decimal(value) != Decimal(theirs.get(column, "NaN")):
-                found.append(f"suma de control de '{column}': se esperaba {value}, hay {theirs.get(column)}")
-        return found
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"filas": self.rows, "sumas": dict(self.checksums)}
-
-
-def datastore_fields(table: DatastoreTable) -> list[dict[str, Any]]:
-    """The data dictionary as CKAN stores it: id, explicit type, and Spanish label/notes."""
-    return [{"id": f.id, "type": f.type, "info": {"label": f.label, "notes": f.notes}} for f in table.fields]
-
-
-def _json_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Dates, timestamps and decimals as ISO/decimal strings; ints, floats, bools and text as is."""
-    columns = []
-    for column in batch.columns:
-        kind = column.type
-        if pa.types.is_temporal(kind) or pa.types.is_decimal(kind):
-            column = pc.cast(column, pa.string())
-        elif pa.types.is_floating(kind):
-            column = pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
-        columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
-
-
-def _parquet(table: DatastoreTable) -> pq.ParquetFile:
-    try:
-        parquet = pq.ParquetFile(table.rows_path)
-    except (OSError, pa.ArrowInvalid) as error:
-        raise InputError(f"No se pudo leer el archivo de filas para el DataStore '{table.rows_path}': {error}") from error
-    missing = [f.id for f in table.fields if f.id not in parquet.schema_arrow.names]
-    if missing:
-        raise InputError(f"El archivo '{table.rows_path}' no tiene las columnas {missing} del diccionario de datos.")
-    return parquet
-
-
-def iter_record_chunks(table: DatastoreTable, chunk_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
-    """Rows of the Parquet file as JSON-ready dicts, ``chunk_rows`` at a time, never all in memory."""
-    for batch in _parquet(table).iter_batches(batch_size=chunk_rows, columns=[f.id for f in table.fields]):
-        yield _json_ready(batch).to_pylist()
-
-
-def row_count(table: DatastoreTable) -> int:
-    return pq.ParquetFile(table.rows_path).metadata.num_rows
-
-
-# --------------------------------------------------------------------------- fingerprints
-
-
-def _checksum_expression(field_id: str, kind: str) -> str | None:
-    """SQL for a column's checksum, or None when the type has none (bool)."""
-    column = '"' + field_id.replace('"', '""') + '"'
-    return {
-        "numeric": f"sum({column})", "int": f"sum({column})",
-        "text": f"sum(length({column}))",
-        "date": f"sum({column} - date '1970-01-01')",
-    }.get(kind)
-
-
-def _local_checksum(values: list[Any], kind: str) -> Decimal:
-    present = [v for v in values if v is not None]
-    if kind in ("numeric", "int"):
-        return sum((Decimal(repr(v)) if isinstance(v, float) else Decimal(str(v)) for v in present), Decimal(0))
-    if kind == "text":
-        return Decimal(sum(len(str(v)) for v in present))
-    return Decimal(sum((dt.date.fromisoformat(str(v)[:10]) - EPOCH).days for v in present))
-
-
-def expected_fingerprint(table: DatastoreTable) -> TableFingerprint:
-    """The fingerprint of the rows as they are sent (the same JSON-ready values), from the Parquet file.
-
-    Cached per file version: the manifest, the publisher and the verification ask for the same one."""
-    stat = table.rows_path.stat()
-    return _fingerprint_of(table, stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=64)
-def _fingerprint_of(table: DatastoreTable, _mtime_ns: int, _size: int) -> TableFingerprint:
-    kinds = {f.id: f.type for f in table.fields if _checksum_expression(f.id, f.type)}
-    totals = dict.fromkeys(kinds, Decimal(0))
-    rows = 0
-    for records in iter_record_chunks(table):
-        rows += len(records)
-        for column, kind in kinds.items():
-            totals[column] += _local_checksum([r[column] for r in records], kind)
-    return TableFingerprint(rows, tuple((c, _canonical(totals[c])) for c in kinds))
-
-
-def _canonical(value: Any) -> str:
-    number = Decimal(str(value if value is not None else 0))
-    return format(number.normalize(), "f") if number else "0"
 
 
 def published_fingerprint(client: CkanClient, resource_id: str, table: DatastoreTable) -> TableFingerprint | None:
@@ -158,7 +51,7 @@ def published_fingerprint(client: CkanClient, resource_id: str, table: Datastore
     One ``datastore_search_sql`` when the portal allows SQL search; else the checksum columns are
     paged through with ``datastore_search`` and summed here the same way.
     """
-    columns = [(f.id, f.type, _checksum_expression(f.id, f.type)) for f in table.fields]
+    columns = [(f.id, f.type, checksum_expression(f.id, f.type)) for f in table.fields]
     columns = [(column, kind, sql) for column, kind, sql in columns if sql]
     select = ", ".join(["count(*) AS n"] + [f'{sql} AS "c{i}"' for i, (_c, _k, sql) in enumerate(columns)])
     try:
@@ -170,7 +63,7 @@ def published_fingerprint(client: CkanClient, resource_id: str, table: Datastore
             return None
         return _paged_fingerprint(client, resource_id, [(column, kind) for column, kind, _sql in columns])
     record = found["records"][0]
-    return TableFingerprint(int(record["n"]), tuple((column, _canonical(record[f"c{i}"]))
+    return TableFingerprint(int(record["n"]), tuple((column, canonical(record[f"c{i}"]))
                                                     for i, (column, _k, _s) in enumerate(columns)))
 
 
@@ -187,9 +80,9 @@ def _paged_fingerprint(client: CkanClient, resource_id: str, columns: list[tuple
         records = page["records"]
         rows += len(records)
         for column, kind in columns:
-            totals[column] += _local_checksum([r.get(column) for r in records], kind)
+            totals[column] += local_checksum([r.get(column) for r in records], kind)
         if len(records) < SQL_PAGE_ROWS:
-            return TableFingerprint(rows, tuple((c, _canonical(totals[c])) for c, _k in columns))
+            return TableFingerprint(rows, tuple((c, canonical(totals[c])) for c, _k in columns))
         offset += SQL_PAGE_ROWS
 
 

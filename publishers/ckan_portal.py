@@ -10,7 +10,7 @@ Pre-flight (``preflight``)
 The lease (``PortalLease``)
     One writer per institution and period, across machines: the lease is an extra
     (``bloqueo_<period>``) of a private control dataset of the organization
-    ("<organización>-transparencia-control"), written with ``package_revise`` whose ``match`` on
+    ("<organización>-transparencia-control", both named in ``publishers.names``), written with ``package_revise`` whose ``match`` on
     ``metadata_modified`` makes it a compare-and-swap (CKAN locks the dataset row while it compares).
     A lease names its holder (user, host, process, run) and expires, so a crashed run does not
     lock the institution forever; a live run renews it from a background thread. A second run
@@ -34,12 +34,10 @@ import ckanapi
 
 from transparencia.errors import ConfigError, TerminalError
 from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, PortalUnavailableError
+from transparencia.publishers.names import control_dataset_name, is_leftover, lease_key
 
 log = logging.getLogger(__name__)
 
-CONTROL_SUFFIX = "-transparencia-control"
-STAGING_SUFFIX = " (cargando)"
-RETIRED_SUFFIX = " (reemplazado)"
 LEASE_SECONDS = 900.0
 CAS_ATTEMPTS = 20
 
@@ -125,7 +123,7 @@ def sweep_leftovers(client: CkanClient, organization: str) -> list[str]:
     removed = []
     for package in found["results"]:
         for resource in package.get("resources", []):
-            if (resource.get("name") or "").endswith((STAGING_SUFFIX, RETIRED_SUFFIX)):
+            if is_leftover(resource.get("name") or ""):
                 try:
                     client.call("resource_delete", {"id": resource["id"]})
                 except ckanapi.NotFound:
@@ -171,8 +169,8 @@ class PortalLease:
                  seconds: float = LEASE_SECONDS):
         self.client, self.organization, self.period, self.run_id = client, organization, period, run_id
         self.seconds = seconds
-        self.key = f"bloqueo_{period}"
-        self.control = f"{organization}{CONTROL_SUFFIX}"
+        self.key = lease_key(period)
+        self.control = control_dataset_name(organization)
         self.since = _now().isoformat(timespec="seconds")
         self.lost = False
         self._stop = threading.Event()

@@ -22,7 +22,14 @@ from transparencia.domain import Frequency, Period, atomic_copy, atomic_write, s
 from transparencia.domain.vocab import media_type
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers import pages
-from transparencia.publishers.base import DatasetSpec, PublishAction, PublishResult, ResourceFile
+from transparencia.publishers.base import (
+    DatasetSpec,
+    PublishAction,
+    PublishedResource,
+    PublishResult,
+    ReadBack,
+    ResourceFile,
+)
 from transparencia.publishers.render import template
 
 METADATA_FILE = "metadatos.json"
@@ -45,8 +52,10 @@ _CONTEXT = {
 }
 
 
-class LocalCatalog:
-    """Publishes into a folder: ``<root>/<organization>/<dataset>/`` plus ``catalog.json`` and ``index.html``."""
+class LocalCatalog(ReadBack):
+    """Publishes into a folder: ``<root>/<organization>/<dataset>/`` plus ``catalog.json`` and ``index.html``.
+
+    It has no ``PortalSession``: the folder needs no checks before a run, and ``_lock`` serialises writers."""
 
     name = "local"
 
@@ -110,6 +119,25 @@ class LocalCatalog:
     def published_periods(self, organization: str, dataset: str) -> set[str]:
         document = _read_metadata(self.root / organization / dataset)
         return {r["period"] for r in document.get("resources", []) if r.get("period")}
+
+    # -- read-back (verification) ----------------------------------------------------------------
+
+    missing_dataset = "el conjunto no está en el catálogo local"
+
+    def published_resources(self, organization: str, dataset: str) -> list[PublishedResource] | None:
+        folder = self.root / organization / dataset
+        metadata_path = folder / METADATA_FILE
+        if not metadata_path.exists():
+            return None
+        records = json.loads(metadata_path.read_text(encoding="utf-8")).get("resources", [])
+        return [PublishedResource(r["name"], r["file"], str(folder / r["file"])) for r in records]
+
+    def published_sha256(self, resource: PublishedResource) -> str:
+        path = Path(resource.location)
+        return sha256_file(path) if path.exists() else "archivo ausente"
+
+    def sha256_mismatch(self, found: str, expected: str) -> str:
+        return f"{found[:12]}… en lugar de {expected[:12]}…"
 
     @contextmanager
     def _lock(self, dry_run: bool) -> Iterator[None]:

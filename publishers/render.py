@@ -25,6 +25,15 @@ from transparencia.output import charts, templates
 from transparencia.output.csvfile import write_csv
 from transparencia.publishers import changes, datapackage, formats, public
 from transparencia.publishers.base import BASE_TAGS, Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
+from transparencia.publishers.names import (
+    changes_resource_name,
+    chart_resource_name,
+    history_resource_name,
+    month_resource_name,
+    package_resource_name,
+    report_resource_name,
+    withdrawals_resource_name,
+)
 from transparencia.publishers.privacy import apply_privacy, treatments
 from transparencia.publishers.render_memo import RenderMemo, release_fingerprint
 from transparencia.schemas.catalog import Item
@@ -105,44 +114,6 @@ def _render_files(release: ItemRelease, out_dir: Path,
     resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, release.period,
                                      out_dir))
     return spec, resources
-
-
-# Resource names are their identity in a dataset (a re-run replaces the resource of the same name).
-
-
-def month_resource_name(label: str, period: str, fmt: str) -> str:
-    return f"{label} {period} ({fmt.upper()})"
-
-
-def history_resource_name(label: str, fmt: str) -> str:
-    return f"{label} — histórico ({fmt.upper()})"
-
-
-def report_resource_name(label: str, period: str, fmt: str) -> str:
-    return f"{label} {period} — informe de validación ({fmt.upper()})"
-
-
-def changes_resource_name(label: str, period: str, fmt: str) -> str:
-    return f"{label} {period} — cambios respecto al mes anterior ({fmt.upper()})"
-
-
-def chart_resource_name(label: str) -> str:
-    return f"{label} — gráfico mensual (SVG)"
-
-
-def package_resource_name(label: str) -> str:
-    return f"{label} — paquete de datos (datapackage.json)"
-
-
-def withdrawn_resource_names(label: str, period: str, history_too: bool) -> list[str]:
-    """Every resource a month may have published (any format), and what describes the whole
-    history (history files, chart, Data Package) when the last month goes too."""
-    names = [month_resource_name(label, period, fmt) for fmt in OutputFormat.data_formats()]
-    names += [report_resource_name(label, period, fmt) for fmt in ("json", "html")]
-    names += [changes_resource_name(label, period, fmt) for fmt in ("csv", "json")]
-    whole = [history_resource_name(label, fmt) for fmt in OutputFormat.data_formats()] + [chart_resource_name(label),
-                                                                      package_resource_name(label)]
-    return names + (whole if history_too else [])
 
 
 def _check(release: ItemRelease, wanted: Sequence[str]) -> None:
@@ -361,10 +332,6 @@ def public_report(report: ValidationReport, schema: TableSchema, rules: Mapping[
 def _public_example(value: Any, column: str | None, schema: TableSchema, rules: Mapping[str, str]) -> Any:
     treated, changed = public.treated_value(value, column, schema, rules)
     return public.OMITTED_VALUE if changed and treated is None else treated
-
-
-def withdrawals_resource_name(label: str) -> str:
-    return f"{label} — retiros de publicación (CSV)"
 
 
 def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, str]], out_dir: Path,

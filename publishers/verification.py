@@ -8,36 +8,42 @@ the history's rows and months. ``verify_period`` then reads the target back:
 * every expected resource present exactly once (and no staging left-overs);
 * the sha256 of the bytes downloaded from the target (this month's files, the history, the
   dictionary: older months were checked when they were published);
-* each DataStore table's row count and column checksums, and its data dictionary (CKAN);
+* each table's row count and column checksums, and its data dictionary (a ``TableReadBack``);
 * the history equal to the union of the stored months (its rows and its months).
 
-``transparencia verificar`` prints the checks as a table; ``run`` calls the same function after a
-real publish and fails the run when a check fails.
+The target is read through the publisher's ``ReadBack`` capability (``publishers.base``), so the
+checks are the same on every backend. ``transparencia verificar`` prints the checks as a table;
+``run`` calls the same function after a real publish and fails the run when a check fails.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ckanapi
-import requests
-
-from transparencia.domain import atomic_write, sha256_file
-from transparencia.publishers.base import DatasetSpec, ResourceFile
-from transparencia.publishers.ckan_datastore import (
+from transparencia.domain import Target, atomic_write
+from transparencia.errors import ConfigError
+from transparencia.publishers.base import (
+    DatasetSpec,
+    DatastoreField,
+    DatastoreTable,
+    PublishedResource,
+    Publisher,
+    ReadBack,
+    ResourceFile,
     TableFingerprint,
-    datastore_fields,
-    expected_fingerprint,
-    published_dictionary,
-    published_fingerprint,
+    TableReadBack,
 )
-from transparencia.publishers.ckan_portal import RETIRED_SUFFIX, STAGING_SUFFIX
+from transparencia.publishers.names import is_leftover
+from transparencia.publishers.tables import datastore_fields, expected_fingerprint
+
+if TYPE_CHECKING:
+    from transparencia.flows.store import MonthStore
+    from transparencia.sources.config import InstitutionConfig
 
 MANIFEST = "manifiesto-{period}.json"
 TYPE_ALIASES = {"int": "int4", "integer": "int4", "bigint": "int8", "float": "float8", "boolean": "bool"}
@@ -94,14 +100,16 @@ def read_manifest(out_dir: Path, period: str) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- verification
 
 
-def verify_period(config, period: str, target: str, items: Sequence[str] | None = None,
-                  publisher=None) -> list[Check]:
+def verify_period(config: InstitutionConfig, period: str, target: Target, items: Sequence[str] | None = None,
+                  publisher: Publisher | None = None) -> list[Check]:
     """Every check of every item published for ``period`` (or only ``items``) on ``target``."""
     from transparencia.flows.stages import build_dir, make_publisher
     from transparencia.flows.store import MonthStore
 
     store = MonthStore.of(config)
     publisher = publisher or make_publisher(config, target)
+    if not isinstance(publisher, ReadBack):
+        raise ConfigError(f"El destino {target.label} no permite leer lo publicado para verificarlo.")
     checks: list[Check] = []
     for item in config.catalog:
         if item.kind != "dataset" or (items is not None and item.code not in items):
@@ -113,10 +121,7 @@ def verify_period(config, period: str, target: str, items: Sequence[str] | None 
                                     "no hay registro local de lo publicado para este mes"))
             continue
         checks.extend(_history_checks(item.code, manifest, store, item.slug))
-        if target == "ckan":
-            checks.extend(_ckan_checks(item.code, manifest, publisher.client, period))
-        else:
-            checks.extend(_local_checks(item.code, manifest, Path(publisher.root), period))
+        checks.extend(_published_checks(item.code, manifest, publisher, period))
     return checks
 
 
@@ -125,7 +130,7 @@ def _checked_here(entry: dict[str, Any], period: str) -> bool:
     return entry["periodo"] in (period, None)
 
 
-def _history_checks(code: str, manifest: dict[str, Any], store, slug: str) -> list[Check]:
+def _history_checks(code: str, manifest: dict[str, Any], store: MonthStore, slug: str) -> list[Check]:
     months = store.months(slug)
     rows = sum((store.meta(slug, m) or {}).get("rows", 0) for m in months)
     history = manifest["historico"]
@@ -136,11 +141,11 @@ def _history_checks(code: str, manifest: dict[str, Any], store, slug: str) -> li
     return [Check(code, manifest["conjunto"], "histórico", ok, detail)]
 
 
-def _name_checks(code: str, dataset: str, expected: list[dict[str, Any]], names: Counter) -> list[Check]:
+def _name_checks(code: str, dataset: str, expected: list[dict[str, Any]], names: Counter[str]) -> list[Check]:
     checks = []
     missing = [e["nombre"] for e in expected if names[e["nombre"]] == 0]
     repeated = [f"{n} ({c} veces)" for n, c in sorted(names.items()) if c > 1]
-    leftovers = [n for n in names if n.endswith((STAGING_SUFFIX, RETIRED_SUFFIX))]
+    leftovers = [n for n in names if is_leftover(n)]
     problems = ([f"faltan: {', '.join(missing)}"] if missing else []) + \
                ([f"repetidos: {', '.join(repeated)}"] if repeated else []) + \
                ([f"restos: {', '.join(leftovers)}"] if leftovers else [])
@@ -149,41 +154,39 @@ def _name_checks(code: str, dataset: str, expected: list[dict[str, Any]], names:
     return checks
 
 
-def _ckan_checks(code: str, manifest: dict[str, Any], client, period: str) -> list[Check]:
+def _published_checks(code: str, manifest: dict[str, Any], reader: ReadBack, period: str) -> list[Check]:
+    """The dataset's resources as the target holds them: names, this month's bytes, and tables when it has them."""
     dataset = manifest["conjunto"]
-    try:
-        package = client.call("package_show", {"id": dataset})
-    except ckanapi.NotFound:
-        return [Check(code, dataset, "recursos", False, "el conjunto no está en el portal")]
-    published = package.get("resources", [])
-    checks = _name_checks(code, dataset, manifest["recursos"], Counter(r.get("name") or "" for r in published))
-    by_name = {r.get("name"): r for r in published}
+    published = reader.published_resources(manifest["organizacion"], dataset)
+    if published is None:
+        return [Check(code, dataset, "recursos", False, reader.missing_dataset)]
+    checks = _name_checks(code, dataset, manifest["recursos"], Counter(r.name for r in published))
+    by_name = {r.name: r for r in published}
     for entry in manifest["recursos"]:
         resource = by_name.get(entry["nombre"])
         if resource is None or not _checked_here(entry, period):
             continue
-        digest = _download_sha256(client, resource.get("url") or "")
-        checks.append(Check(code, dataset, f"sha256 {entry['nombre']}", digest == entry["sha256"],
-                            "coincide" if digest == entry["sha256"] else f"descargado {digest[:12]}…, "
-                            f"validado {entry['sha256'][:12]}…"))
-        if "datastore" in entry:
-            checks.extend(_datastore_checks(code, dataset, entry, resource, client))
+        digest = reader.published_sha256(resource)
+        same = digest == entry["sha256"]
+        checks.append(Check(code, dataset, f"sha256 {entry['nombre']}", same,
+                            "coincide" if same else reader.sha256_mismatch(digest, entry["sha256"])))
+        if "datastore" in entry and isinstance(reader, TableReadBack):
+            checks.extend(_table_checks(code, dataset, entry, resource, reader))
     return checks
 
 
-def _datastore_checks(code: str, dataset: str, entry: dict[str, Any], resource: dict[str, Any], client) -> list[Check]:
-    from transparencia.publishers.base import DatastoreField, DatastoreTable
-
+def _table_checks(code: str, dataset: str, entry: dict[str, Any], resource: PublishedResource,
+                  reader: TableReadBack) -> list[Check]:
     fields = entry["datastore"]["campos"]
     table = DatastoreTable(fields=tuple(DatastoreField(f["id"], f["type"], f["info"]["label"], f["info"]["notes"])
                                         for f in fields), rows_path=Path())
     wanted = entry["datastore"]["huella"]
     expected = TableFingerprint(wanted["filas"], tuple(wanted["sumas"].items()))
-    found = published_fingerprint(client, resource["id"], table)
+    found = reader.published_table(resource, table)
     differences = expected.differences(found) if found else ["no hay tabla en el DataStore"]
     checks = [Check(code, dataset, f"DataStore {entry['nombre']}", not differences,
                     "; ".join(differences) or f"{expected.rows} filas y sumas de control iguales")]
-    dictionary = published_dictionary(client, resource["id"])
+    dictionary = reader.published_dictionary(resource)
     same = dictionary is not None and _comparable(dictionary) == _comparable(fields)
     checks.append(Check(code, dataset, f"diccionario {entry['nombre']}", same,
                         f"{len(fields)} columnas con tipo y descripción" if same else
@@ -194,39 +197,3 @@ def _datastore_checks(code: str, dataset: str, entry: dict[str, Any], resource: 
 def _comparable(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """CKAN reports the Postgres name of a type ("int4" for "int")."""
     return [{**f, "type": TYPE_ALIASES.get(f["type"], f["type"])} for f in fields]
-
-
-def _download_sha256(client, url: str) -> str:
-    digest = hashlib.sha256()
-    session = client._ckan.session
-    headers = {"Authorization": client._ckan.apikey}
-    try:
-        with session.get(url, headers=headers, stream=True, timeout=client.timeout) as response:
-            if response.status_code != 200:
-                return f"HTTP {response.status_code}"
-            for block in response.iter_content(1 << 20):
-                digest.update(block)
-    except requests.RequestException as error:
-        return f"descarga fallida ({type(error).__name__})"
-    return digest.hexdigest()
-
-
-def _local_checks(code: str, manifest: dict[str, Any], root: Path, period: str) -> list[Check]:
-    dataset = manifest["conjunto"]
-    folder = root / manifest["organizacion"] / dataset
-    metadata_path = folder / "metadatos.json"
-    if not metadata_path.exists():
-        return [Check(code, dataset, "recursos", False, "el conjunto no está en el catálogo local")]
-    records = json.loads(metadata_path.read_text(encoding="utf-8")).get("resources", [])
-    checks = _name_checks(code, dataset, manifest["recursos"], Counter(r["name"] for r in records))
-    by_name = {r["name"]: r for r in records}
-    for entry in manifest["recursos"]:
-        record = by_name.get(entry["nombre"])
-        if record is None or not _checked_here(entry, period):
-            continue
-        path = folder / record["file"]
-        digest = sha256_file(path) if path.exists() else "archivo ausente"
-        checks.append(Check(code, dataset, f"sha256 {entry['nombre']}", digest == entry["sha256"],
-                            "coincide" if digest == entry["sha256"] else f"{digest[:12]}… en lugar de "
-                            f"{entry['sha256'][:12]}…"))
-    return checks

@@ -25,14 +25,18 @@ from jinja2 import Environment
 from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
 from transparencia.output import charts, templates
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
+from transparencia.publishers.names import (
+    REPORT_KIND,
+    REPORT_POINT_KEYS,
+    REPORT_TAG,
+    compliance_resource_name,
+    report_dataset_name,
+)
 from transparencia.reports.antai import AntaiScore
 from transparencia.schemas.catalog import Item
 from transparencia.wording import count
 
 REPORT_FORMATS = tuple(OutputFormat.report_formats())
-REPORT_TAG = "cumplimiento"  # with the extra ``tipo``, how the national monitor finds reports on a portal
-REPORT_KIND = "informe-cumplimiento"
-REPORT_POINT_KEYS = ("institucion", "puntos_cumplidos", "puntos_aplicables", "puntos_faltantes", "puntos_rechazados")
 # How a report's items not met are grouped, in its point metadata and in the national monitor.
 MISSING = frozenset({ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.OUTDATED, ItemStatus.TARGET_ERROR})
 REJECTED = frozenset({ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR})
@@ -345,7 +349,7 @@ def report_dataset(report: ComplianceReport, organization: str, license_id: str,
                    maintainer: str | None = None, maintainer_email: str | None = None) -> DatasetSpec:
     """The dataset "Informe de cumplimiento de transparencia" that carries one report per month."""
     return DatasetSpec(
-        name=f"{report.acronym.lower()}-informe-cumplimiento",
+        name=report_dataset_name(report.acronym),
         title="Informe de cumplimiento de transparencia",
         notes=(f"Estado mensual de los puntos obligatorios de transparencia (Ley 6 de 2002) de "
                f"{report.institution}: qué se publicó, qué se rechazó por errores, qué falta y qué "
@@ -368,7 +372,7 @@ def report_resources(report: ComplianceReport, paths: dict[str, Path]) -> list[R
     reads every institution's score from one search of the portal instead of a download each."""
     return [
         ResourceFile(
-            name=f"Informe de cumplimiento {report.period} ({OutputFormat(fmt).label})",
+            name=compliance_resource_name(report.period, OutputFormat(fmt)),
             format=OutputFormat(fmt).label,
             path=path,
             sha256=sha256_file(path),

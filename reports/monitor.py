@@ -25,10 +25,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from transparencia.domain import Frequency, ItemStatus, Period, sha256_file
+from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
 from transparencia.output import charts, templates
 from transparencia.output.csvfile import csv_text
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
+from transparencia.publishers.names import MONITOR_KIND, monitor_dataset_name, monitor_resource_name
 from transparencia.reports.antai import AntaiBand, AntaiScore
 from transparencia.reports.compliance import MISSING, REJECTED
 from transparencia.reports.portal import Organization, PublishedReport
@@ -298,21 +299,21 @@ def write_table(table: NationalTable, out_dir: Path, formats: Iterable[str] = MO
 def monitor_dataset(organization: str, license_id: str = "cc-zero") -> DatasetSpec:
     """The dataset that carries one national table per month (never tagged as a compliance report)."""
     return DatasetSpec(
-        name=f"{organization}-monitoreo-nacional-transparencia",
+        name=monitor_dataset_name(organization),
         title="Monitoreo nacional de transparencia",
         notes=("Cumplimiento mensual de los 24 puntos de transparencia de la Ley 6 de 2002 por institución, "
                "calculado a partir de los informes de cumplimiento publicados en el portal; las instituciones "
                "sin informe del mes cuentan con 0 %."),
         organization=organization, license_id=license_id,
-        tags=(*BASE_TAGS, "monitoreo-nacional"),
-        frequency=Frequency.MONTHLY, legal_basis=LEGAL_BASIS, kind="monitoreo-nacional",
+        tags=(*BASE_TAGS, MONITOR_KIND),
+        frequency=Frequency.MONTHLY, legal_basis=LEGAL_BASIS, kind=MONITOR_KIND,
     )
 
 
 def monitor_resources(table: NationalTable, paths: dict[str, Path]) -> list[ResourceFile]:
     full = table.count(AntaiBand.FULL)
     return [
-        ResourceFile(name=f"Monitoreo nacional {table.period} ({_MEDIA[fmt]})", format=_MEDIA[fmt], path=path,
+        ResourceFile(name=monitor_resource_name(table.period, OutputFormat(fmt)), format=_MEDIA[fmt], path=path,
                      sha256=sha256_file(path), period=table.period,
                      description=(f"Monitoreo nacional de {Period.parse(table.period).label_es}: {full} de "
                                   f"{len(table.rows)} instituciones cumplen con el 100 %."))

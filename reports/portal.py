@@ -29,10 +29,18 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from transparencia.domain import OutputFormat
 from transparencia.errors import TransientError
-from transparencia.reports.compliance import REPORT_KIND, REPORT_POINT_KEYS, REPORT_TAG
+from transparencia.publishers.names import (
+    KIND_EXTRA,
+    PERIOD_EXTRA,
+    REPORT_KIND,
+    REPORT_NAME_SUFFIX,
+    REPORT_POINT_KEYS,
+    REPORT_TAG,
+    compliance_resource_name,
+)
 
-REPORT_NAME_SUFFIX = "-informe-cumplimiento"  # how reports of earlier versions are recognised
 PAGE_SIZE = 1000
 ORGANIZATION_PAGE_SIZE = 25  # CKAN caps organization_list with all_fields at 25 by default
 DOWNLOAD_THREADS = 8
@@ -143,15 +151,15 @@ class PortalReader:
 
 def is_report_package(package: dict[str, Any]) -> bool:
     extras = {e.get("key"): e.get("value") for e in package.get("extras") or []}
-    return extras.get("tipo") == REPORT_KIND or (package.get("name") or "").endswith(REPORT_NAME_SUFFIX)
+    return extras.get(KIND_EXTRA) == REPORT_KIND or (package.get("name") or "").endswith(REPORT_NAME_SUFFIX)
 
 
 def report_resource(package: dict[str, Any], period: str) -> dict[str, Any] | None:
     """The month's JSON report in ``package``, by its stable name, else by ``periodo``."""
     json_resources = [r for r in package.get("resources") or [] if (r.get("format") or "").upper() == "JSON"]
-    named = f"Informe de cumplimiento {period} (JSON)"
+    named = compliance_resource_name(period, OutputFormat.JSON)
     chosen = next((r for r in json_resources if r.get("name") == named), None)
-    return chosen or next((r for r in json_resources if r.get("periodo") == period), None)
+    return chosen or next((r for r in json_resources if r.get(PERIOD_EXTRA) == period), None)
 
 
 def _find_month(report: PublishedReport, package: dict[str, Any], period: str) -> None:

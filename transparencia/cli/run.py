@@ -16,6 +16,7 @@ from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError
 from transparencia.flows.environment import configure_prefect
 from transparencia.flows.progress import STEPS, ItemProgress, Step
+from transparencia.publishers.base import PortalSession
 from transparencia.sources.config import DEFAULT_CONFIG
 from transparencia.wording import count
 
@@ -26,17 +27,17 @@ STATUS_STYLE = {
 }
 
 
-def _check_portal(config: Path, target: str | None, dry_run: bool) -> None:
-    """Fail within seconds, before Prefect starts and anything is extracted, when the portal cannot take the run."""
+def _check_portal(config: Path, target: Target | None, dry_run: bool) -> None:
+    """Fail within seconds, before Prefect starts and anything is extracted, when the target has a
+    ``PortalSession`` that cannot take the run."""
+    from transparencia.publishers.backends import publisher
     from transparencia.sources.config import load_config
 
     institution = load_config(config)
-    if (target or institution.publish.target) != "ckan":
-        return
-    from transparencia.publishers.ckan import CkanPublisher
-
-    CkanPublisher.for_config(institution).preflight(institution.institution.organization, institution.institution.name,
-                                                    create_organization=not dry_run)
+    chosen = publisher(institution, target or institution.publish.target)
+    if isinstance(chosen, PortalSession):
+        chosen.preflight(institution.institution.organization, institution.institution.name,
+                         create_organization=not dry_run)
 
 
 def _release(period: Period, config: Path, target: str | None, dry_run: bool, runner: str,

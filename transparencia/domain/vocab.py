@@ -151,6 +151,12 @@ class Target(StrEnum):
     def label(self) -> str:
         return {Target.LOCAL: "catálogo local", Target.CKAN: "portal CKAN"}[self]
 
+    @property
+    def journals_writes(self) -> bool:
+        """Whether a run's writes are counted from the journal of its write calls (a shared portal,
+        where a failed run may have written) rather than from the publish actions (the local catalog)."""
+        return self is Target.CKAN
+
 
 class OutputFormat(StrEnum):
     """A file format the tool publishes: the data formats an institution chooses, and the report ones."""

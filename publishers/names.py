@@ -1,0 +1,123 @@
+"""Every name a published dataset, resource or extra goes by, on every backend, spelt once.
+
+A name is an identity, not a label: a re-run finds the dataset by its name and replaces the
+resource of the same name, the national monitor finds other institutions' reports by their tag,
+extra and name, and an interrupted CKAN run is recognised by the suffixes of what it left. A name
+changed in one place and not in another would publish a second resource beside the first, or
+lose a report; so every module asks here.
+"""
+
+from __future__ import annotations
+
+from transparencia.domain import OutputFormat, Period
+
+# -- extras ------------------------------------------------------------------------------------
+
+# The dataset extras as every backend spells them (CKAN extras, the local catalog's metadata).
+EXTRA_KEYS = {
+    "frequency": "frecuencia", "coverage": "cobertura temporal", "legal_basis": "base legal",
+    "directorate": "dirección responsable", "item_code": "código del punto", "kind": "tipo",
+}
+KIND_EXTRA = EXTRA_KEYS["kind"]
+PERIOD_EXTRA = "periodo"  # a month's resource on CKAN: the month (AAAA-MM) it holds
+# A compliance report's resource metadata: the month's points, read by the national monitor.
+REPORT_POINT_KEYS = ("institucion", "puntos_cumplidos", "puntos_aplicables", "puntos_faltantes", "puntos_rechazados")
+
+# -- datasets ----------------------------------------------------------------------------------
+
+REPORT_TAG = "cumplimiento"  # with the extra ``tipo``, how the national monitor finds reports on a portal
+REPORT_KIND = "informe-cumplimiento"
+REPORT_NAME_SUFFIX = "-informe-cumplimiento"  # how reports of earlier versions (no ``tipo``) are recognised
+MONITOR_KIND = "monitoreo-nacional"
+
+
+def report_dataset_name(acronym: str) -> str:
+    """The institution's compliance report dataset."""
+    return f"{acronym.lower()}{REPORT_NAME_SUFFIX}"
+
+
+def monitor_dataset_name(organization: str) -> str:
+    """The national monitor's dataset, in the organization that publishes it."""
+    return f"{organization}-monitoreo-nacional-transparencia"
+
+
+def control_dataset_name(organization: str) -> str:
+    """The organization's private CKAN dataset that holds the publication leases."""
+    return f"{organization}-transparencia-control"
+
+
+def lease_key(period: Period | str) -> str:
+    """The control dataset's extra that holds the lease of a period."""
+    return f"bloqueo_{period}"
+
+
+# -- resources of an item's dataset ------------------------------------------------------------
+
+
+def month_resource_name(label: str, period: Period | str, fmt: str) -> str:
+    return f"{label} {period} ({fmt.upper()})"
+
+
+def history_resource_name(label: str, fmt: str) -> str:
+    return f"{label} — histórico ({fmt.upper()})"
+
+
+def report_resource_name(label: str, period: Period | str, fmt: str) -> str:
+    return f"{label} {period} — informe de validación ({fmt.upper()})"
+
+
+def changes_resource_name(label: str, period: Period | str, fmt: str) -> str:
+    return f"{label} {period} — cambios respecto al mes anterior ({fmt.upper()})"
+
+
+def chart_resource_name(label: str) -> str:
+    return f"{label} — gráfico mensual (SVG)"
+
+
+def package_resource_name(label: str) -> str:
+    return f"{label} — paquete de datos (datapackage.json)"
+
+
+def withdrawals_resource_name(label: str) -> str:
+    return f"{label} — retiros de publicación (CSV)"
+
+
+def withdrawn_resource_names(label: str, period: Period | str, history_too: bool) -> list[str]:
+    """Every resource a month may have published (any format), and what describes the whole
+    history (history files, chart, Data Package) when the last month goes too."""
+    names = [month_resource_name(label, period, fmt) for fmt in OutputFormat.data_formats()]
+    names += [report_resource_name(label, period, fmt) for fmt in ("json", "html")]
+    names += [changes_resource_name(label, period, fmt) for fmt in ("csv", "json")]
+    whole = [history_resource_name(label, fmt) for fmt in OutputFormat.data_formats()] + [chart_resource_name(label),
+                                                                                           package_resource_name(label)]
+    return names + (whole if history_too else [])
+
+
+# -- resources of the compliance report and the national monitor -------------------------------
+
+
+def compliance_resource_name(period: Period | str, fmt: OutputFormat) -> str:
+    return f"Informe de cumplimiento {period} ({fmt.label})"
+
+
+def monitor_resource_name(period: Period | str, fmt: OutputFormat) -> str:
+    return f"Monitoreo nacional {period} ({fmt.label})"
+
+
+# -- what an interrupted CKAN run leaves ---------------------------------------------------------
+
+STAGING_SUFFIX = " (cargando)"  # a DataStore resource being loaded, before it is switched in
+RETIRED_SUFFIX = " (reemplazado)"  # the resource it replaced, deleted right after the switch
+
+
+def staging_name(name: str) -> str:
+    return name + STAGING_SUFFIX
+
+
+def retired_name(name: str) -> str:
+    return name + RETIRED_SUFFIX
+
+
+def is_leftover(name: str) -> bool:
+    """A staging or retired resource: what only an interrupted run leaves behind."""
+    return name.endswith((STAGING_SUFFIX, RETIRED_SUFFIX))
