@@ -1,5 +1,6 @@
-"""What a `--target ckan` run settles before publishing: pre-flight checks (exit 2 within seconds, nothing
-written locally) and one writer per institution and period (the portal lease), against the real CKAN."""
+"""What a `--target ckan` run settles before publishing: pre-flight checks (exit 2 after a few calls and no
+retry loop, nothing written locally) and one writer per institution and period (the portal lease), against
+the real CKAN."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from ckan_proxy import FaultProxy
 
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.publishers.ckan_portal import LeaseHeldError
@@ -20,6 +22,14 @@ from transparencia.sources.demo import write_month
 
 pytestmark = pytest.mark.ckan
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
+PREFLIGHT_CALLS = 6  # the most portal calls a refused pre-flight makes (a retry loop makes more)
+
+
+@pytest.fixture
+def proxy(ckan_server):
+    """The real CKAN behind a pass-through proxy that lists every call the run makes."""
+    with FaultProxy(ckan_server.url) as proxy:
+        yield proxy
 
 
 def institution(tmp_path: Path, organization: str) -> Path:
@@ -44,18 +54,27 @@ def token_file(tmp_path: Path, token: str) -> Path:
     return path
 
 
-def assert_fails_fast(done: subprocess.CompletedProcess, seconds: float, message: str, data_dir: Path) -> None:
+def files_under(folder: Path) -> set[Path]:
+    return {path.relative_to(folder) for path in folder.rglob("*")}
+
+
+def assert_fails_fast(done: subprocess.CompletedProcess, calls: list[str], message: str, data_dir: Path,
+                      before: set[Path]) -> None:
+    """Exit 2 with the message, after a handful of portal calls none of them repeated (no retry loop),
+    and before extracting: the data folder is as the test left it."""
     assert done.returncode == 2, done.stdout + done.stderr
-    assert seconds < 10, f"tardó {seconds:.1f} s"
+    assert len(calls) <= PREFLIGHT_CALLS and len(set(calls)) == len(calls), calls
     assert message in " ".join(done.stderr.split()), done.stderr
     assert "Traceback" not in done.stderr
     assert not (data_dir / "reports").exists() and not (data_dir / "publicado").exists()
+    assert files_under(data_dir) == before
 
 
 @pytest.mark.parametrize("case", ["puerto cerrado", "no es CKAN", "token equivocado", "archivo de token vacío"])
-def test_a_wrong_portal_or_token_exits_2_within_seconds_before_extracting(ckan_server, ckan_org, tmp_path, case):
+def test_a_wrong_portal_or_token_exits_2_after_a_few_calls_before_extracting(ckan_server, proxy, ckan_org, tmp_path,
+                                                                              case):
     config = institution(tmp_path, ckan_org)
-    url, token = ckan_server.url, token_file(tmp_path, ckan_server.token)
+    url, token = proxy.url, token_file(tmp_path, ckan_server.token)
     expected = {"puerto cerrado": "No se pudo conectar con el portal CKAN en http://127.0.0.1:9",
                 "no es CKAN": "responde, pero no es un portal CKAN",
                 "token equivocado": "no reconoce el token de CKAN",
@@ -63,32 +82,35 @@ def test_a_wrong_portal_or_token_exits_2_within_seconds_before_extracting(ckan_s
     if case == "puerto cerrado":
         url = "http://127.0.0.1:9"
     elif case == "no es CKAN":
-        url = ckan_server.url + "/no-es-una-api"
+        url = proxy.url + "/no-es-una-api"
     elif case == "token equivocado":
         token = token_file(tmp_path, "eyJ0b2tlbiI6Im5vLXZhbGlkbyJ9.no.valido")
     else:
         token = token_file(tmp_path, "")
 
-    started = time.perf_counter()
+    data_dir = load_config(config).data_dir
+    before = files_under(data_dir)
     done = run_cli(config, url, token)
 
-    assert_fails_fast(done, time.perf_counter() - started, expected, load_config(config).data_dir)
+    assert_fails_fast(done, [action for action, _fault in proxy.seen], expected, data_dir, before)
     assert ckan_server.token not in done.stdout + done.stderr
 
 
-def test_a_user_who_cannot_write_to_the_organization_is_told_what_to_ask_for(ckan_server, ckan_org, tmp_path):
+def test_a_user_who_cannot_write_to_the_organization_is_told_what_to_ask_for(ckan_server, proxy, ckan_org, tmp_path):
     admin = ckan_server.admin()
     user = f"oficial-{uuid.uuid4().hex[:6]}"
     admin.action.user_create(name=user, email=f"{user}@example.org", password=uuid.uuid4().hex)
     token = admin.action.api_token_create(user=user, name="prueba")["token"]
     config = institution(tmp_path, ckan_org)
 
-    started = time.perf_counter()
-    done = run_cli(config, ckan_server.url, token_file(tmp_path, token))
+    token_path = token_file(tmp_path, token)
+    data_dir = load_config(config).data_dir
+    before = files_under(data_dir)
+    done = run_cli(config, proxy.url, token_path)
 
-    assert_fails_fast(done, time.perf_counter() - started,
+    assert_fails_fast(done, [action for action, _fault in proxy.seen],
                       f"El usuario '{user}' no puede publicar en la organización '{ckan_org}': pida a los "
-                      "administradores de la organización", load_config(config).data_dir)
+                      "administradores de la organización", data_dir, before)
 
 
 def test_a_missing_organization_is_created_when_the_token_may(ckan_server):

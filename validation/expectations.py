@@ -139,12 +139,6 @@ def suite_for(schema: TableSchema) -> tuple[list[Check], Any]:
     return checks, suite
 
 
-def load_gx() -> None:
-    """Pay the GX import up front (benchmarks time it separately)."""
-    with _GX_LOCK:
-        _gx_runtime()
-
-
 def run_suite(frame: pd.DataFrame, schema: TableSchema) -> list[Hits]:
     """Validate the frame with the schema's generated suite; one ``Hits`` per failed expectation."""
     # A named index makes GX report each failing row as a dict of values: keep the index unnamed.
