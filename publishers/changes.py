@@ -103,7 +103,7 @@ class ChangeSummary:
         parts = []
         if self.people:
             parts.append(f"{_plural(self.count('alta'), 'alta', 'altas')}, {_plural(self.count('baja'), 'baja', 'bajas')}")
-            changed = {}
+            changed: dict[str, int] = {}
             for line in self.lines:
                 if line.kind == "cambio":
                     changed[line.field] = changed.get(line.field, 0) + 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from transparencia.domain import Severity
 from transparencia.publishers.render import ItemRelease
 from transparencia.schemas.catalog import load_catalog
 from transparencia.sources.config import Institution
@@ -44,9 +45,9 @@ def planilla_report(period: str, rows: int = 2) -> ValidationReport:
         item="11.3", item_name="Planilla", file="entradas/planilla.xlsx", sheet="Hoja1", rows=rows,
         period=period,
         findings=[
-            Finding(rule="cedula_format", severity="warning", column="cedula", row=3, value="8-999-1234",
+            Finding(rule="cedula_format", severity=Severity.WARNING, column="cedula", row=3, value="8-999-1234",
                     message="La cédula '8-999-1234' no tiene el formato canónico"),
-            Finding(rule="required", severity="warning", column="apellido", row=4, value="Gómez",
+            Finding(rule="required", severity=Severity.WARNING, column="apellido", row=4, value="Gómez",
                     message="Revise el apellido 'Gómez'"),
         ],
         extraction={"source": "entradas/planilla.xlsx", "header_row": 1, "column_map": {},

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from transparencia.domain import Severity
 from transparencia.flows.release import run_release
 from transparencia.publishers.public import describe_source, scrub
 from transparencia.schemas import load_catalog
@@ -170,7 +171,7 @@ def test_a_masked_key_part_is_masked_in_the_value_and_the_message():
     from transparencia.validation.findings import Finding
 
     schema = CATALOG.get("planilla").table_schema()
-    finding = Finding("duplicate-key", "error", "La clave (Período, Cédula, Cargo) = (2025-01, 8-222-3333, Jefe) "
+    finding = Finding("duplicate-key", Severity.ERROR, "La clave (Período, Cédula, Cargo) = (2025-01, 8-222-3333, Jefe) "
                       "se repite en más de una fila.", "periodo, cedula, cargo", 7, "2025-01, 8-222-3333, Jefe",
                       "/srv/x/planilla.xlsx", "Planilla",
                       {"key": "Período, Cédula, Cargo", "parts": ("2025-01", "8-222-3333", "Jefe")})

@@ -7,7 +7,7 @@ shipped item uses them yet.
 import pandas as pd
 import pytest
 
-from transparencia.domain import cedula
+from transparencia.domain import Period, cedula
 from transparencia.errors import ConfigError
 from transparencia.schemas.table import parse_schema
 from transparencia.validation.expectations import anchored, run_suite, schema_checks
@@ -62,7 +62,7 @@ def frame_of(*changes: dict, first_row: int = 2) -> pd.DataFrame:
     return frame
 
 
-def found(frame: pd.DataFrame, period: str = "2025-01") -> dict[tuple[str, str], list[int]]:
+def found(frame: pd.DataFrame, period: Period | None = Period(2025, 1)) -> dict[tuple[str, str], list[int]]:
     hits = run_suite(frame, SCHEMA) + run_rules(frame, SCHEMA, period)
     return {(h.rule, h.column): [int(r) for r in h.rows] for h in hits}
 
@@ -154,7 +154,7 @@ def test_checks_are_generated_from_the_schema_not_written_per_item():
 def test_a_rule_naming_an_unknown_field_or_check_is_a_config_error():
     bad_field = parse_schema({**SCHEMA.descriptor, "rules": [{"check": "date_order", "start": "desde", "end": "nope"}]}, "x")
     with pytest.raises(ConfigError, match="nope"):
-        run_rules(frame_of({}), bad_field, "2025-01")
+        run_rules(frame_of({}), bad_field, Period(2025, 1))
     bad_check = parse_schema({**SCHEMA.descriptor, "rules": [{"check": "magia"}]}, "x")
     with pytest.raises(ConfigError, match="regla desconocida 'magia'"):
-        run_rules(frame_of({}), bad_check, "2025-01")
+        run_rules(frame_of({}), bad_check, Period(2025, 1))

@@ -19,16 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transparencia.domain import YEARMONTH_PATTERN, cedula
+from transparencia.domain import YEARMONTH_PATTERN, Severity, cedula, ruc
 from transparencia.schemas.table import Field, TableSchema
 from transparencia.validation.hits import Hits
-
-# Lenient on purpose (a warning only): natural persons' RUC is the cédula, legal persons' the
-# Registro Público numbers; either may carry the DV ("DV 12", "D.V. 12", "-12").
-RUC_PATTERN = (
-    r"^(?:PE|E|N|NT|\d{1,9})(?:AV|PI)?(?:-\d{1,9}){2,3}"
-    r"(?:\s*(?:D\.?\s?V\.?)?\s*:?\s*\d{1,2})?$"
-)
 
 
 @dataclass(frozen=True)
@@ -36,7 +29,7 @@ class Check:
     """One generated expectation and the finding type its failures become."""
 
     rule: str
-    severity: str
+    severity: Severity
     columns: tuple[str, ...]
     params: dict[str, Any] = field(default_factory=dict)
     build: Callable[[Any], Any] = field(default=lambda gxe: None, compare=False, repr=False)
@@ -57,35 +50,35 @@ def _field_checks(f: Field) -> list[Check]:
     col, base = f.name, {"title": f.title}
     checks = []
     if f.required:
-        checks.append(Check("required", "error", (col,), base,
+        checks.append(Check("required", Severity.ERROR, (col,), base,
                             lambda gxe: gxe.ExpectColumnValuesToNotBeNull(column=col)))
     if f.type == "yearmonth":
-        checks.append(Check("yearmonth", "error", (col,), base,
+        checks.append(Check("yearmonth", Severity.ERROR, (col,), base,
                             lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=YEARMONTH_PATTERN)))
     if f.enum:
         allowed = list(f.enum)
-        checks.append(Check("enum", "error", (col,), {**base, "allowed": ", ".join(allowed)},
+        checks.append(Check("enum", Severity.ERROR, (col,), {**base, "allowed": ", ".join(allowed)},
                             lambda gxe: gxe.ExpectColumnValuesToBeInSet(column=col, value_set=allowed)))
     if f.pattern:
         regex = anchored(f.pattern)
-        checks.append(Check("pattern", "error", (col,), {**base, "pattern": f.pattern},
+        checks.append(Check("pattern", Severity.ERROR, (col,), {**base, "pattern": f.pattern},
                             lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=regex)))
     if f.format == "cedula":
-        checks.append(Check("cedula", "error", (col,), base,
+        checks.append(Check("cedula", Severity.ERROR, (col,), base,
                             lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=cedula.CANONICAL_PATTERN)))
     if f.format == "ruc":
-        checks.append(Check("ruc", "warning", (col,), base,
-                            lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=RUC_PATTERN)))
+        checks.append(Check("ruc", Severity.WARNING, (col,), base,
+                            lambda gxe: gxe.ExpectColumnValuesToMatchRegex(column=col, regex=ruc.PATTERN)))
     bounds = (("minimum", f.minimum, False, "min"), ("exclusive-minimum", f.exclusive_minimum, True, "min"),
               ("maximum", f.maximum, False, "max"))
     for rule, bound, strict, side in bounds:
         if bound is not None:
             kwargs = {f"{side}_value": bound, f"strict_{side}": strict}
-            checks.append(Check(rule, "error", (col,), {**base, "bound": bound},
+            checks.append(Check(rule, Severity.ERROR, (col,), {**base, "bound": bound},
                                 lambda gxe, kw=kwargs: gxe.ExpectColumnValuesToBeBetween(column=col, **kw)))
     if f.max_length is not None:
         longest = f.max_length
-        checks.append(Check("max-length", "error", (col,), {**base, "bound": longest},
+        checks.append(Check("max-length", Severity.ERROR, (col,), {**base, "bound": longest},
                             lambda gxe: gxe.ExpectColumnValueLengthsToBeBetween(column=col, max_value=longest)))
     return checks
 
@@ -96,7 +89,7 @@ def schema_checks(schema: TableSchema) -> list[Check]:
     key = list(schema.primary_key)
     if key:
         titles = ", ".join(schema.field(k).title for k in key)
-        checks.append(Check("duplicate-key", "error", tuple(key), {"key": titles},
+        checks.append(Check("duplicate-key", Severity.ERROR, tuple(key), {"key": titles},
                             lambda gxe: gxe.ExpectCompoundColumnsToBeUnique(column_list=key)
                             if len(key) > 1 else gxe.ExpectColumnValuesToBeUnique(column=key[0])))
     return checks

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from transparencia.domain import Severity
+
 
 @dataclass(frozen=True)
 class FindingType:
@@ -21,7 +23,7 @@ class FindingType:
 @dataclass(frozen=True)
 class Finding:
     rule: str  # FindingType.id
-    severity: str  # "error" | "warning" | "info" (a fact the report shows, e.g. a month declared empty)
+    severity: Severity
     message: str  # Spanish, rendered from the type's template
     column: str | None = None
     row: int | None = None  # source row number, as seen in the spreadsheet
@@ -57,15 +59,15 @@ class ValidationReport:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
+        return [f for f in self.findings if f.severity is Severity.ERROR]
 
     @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "warning"]
+        return [f for f in self.findings if f.severity is Severity.WARNING]
 
     @property
     def notices(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "info"]
+        return [f for f in self.findings if f.severity is Severity.INFO]
 
     @property
     def valid(self) -> bool:

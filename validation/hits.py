@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from transparencia.domain import Severity
 from transparencia.validation.findings import FINDING_TYPES, Finding, render_message
 
 MAX_FINDINGS_PER_CHECK = 1000
@@ -24,7 +25,7 @@ MAX_FINDINGS_PER_CHECK = 1000
 @dataclass
 class Hits:
     rule: str  # a FINDING_TYPES id
-    severity: str
+    severity: Severity
     column: str | None
     rows: Sequence[Any]  # frame index values: source row numbers
     values: Sequence[Any]

@@ -33,7 +33,7 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 
-from transparencia.domain import Period
+from transparencia.domain import Period, Severity
 from transparencia.domain.period import months_named
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction
@@ -48,15 +48,10 @@ MIN_DATES = 3  # fewer dated rows say too little: a single trip may rightly star
 class Evidence:
     """One piece of evidence about the source's month."""
 
-    period: str  # AAAA-MM it points to
+    period: Period  # the month it points to
     text: str  # Spanish, e.g. "40 de 40 fechas de salida caen en febrero"
     strong: bool
     column: str | None = None
-
-
-def month_label(period: str) -> str:
-    """'2025-02' -> 'febrero de 2025'."""
-    return Period.parse(period).label_es
 
 
 def period_bound_fields(schema: TableSchema) -> list[str]:
@@ -81,8 +76,9 @@ def _date_evidence(frame: pd.DataFrame, schema: TableSchema) -> list[Evidence]:
         top, top_count = str(counts.index[0]), int(counts.iloc[0])
         if top_count * 2 > len(months) and top_count >= MIN_DATES:
             what = _plural_title(schema.field(name).title)
-            text = f"{top_count} de {len(months)} {what} caen en {Period.parse(top).month_name}"
-            found.append(Evidence(top, text, strong=True, column=name))
+            month = Period.parse(top)
+            text = f"{top_count} de {len(months)} {what} caen en {month.month_name}"
+            found.append(Evidence(month, text, strong=True, column=name))
     return found
 
 
@@ -103,42 +99,47 @@ def _column_evidence(extraction: Extraction) -> list[Evidence]:
         return []
     counts = values.value_counts()
     top, top_count = str(counts.index[0]), int(counts.iloc[0])
-    if top_count * 2 <= len(values) or not _NUMBERED_MONTH.fullmatch(top):
+    numbered = _NUMBERED_MONTH.fullmatch(top)
+    if top_count * 2 <= len(values) or not numbered:
         return []
     header = extraction.column_map["periodo"]
     text = f"{top_count} de {len(values)} filas dicen {top} en la columna '{header}'"
-    return [Evidence(top, text, strong=True, column="periodo")]
+    return [Evidence(Period(int(numbered.group(1)), int(numbered.group(2))), text, strong=True, column="periodo")]
 
 
-def _text_evidence(extraction: Extraction, period: str) -> list[Evidence]:
+def _text_evidence(extraction: Extraction, period: Period) -> list[Evidence]:
     if extraction.source.kind != "file":
         return []
-    year = int(period[:4])
     found = []
     name = PurePath(extraction.source.location).name
-    named = months_named(re.sub(r"[_\-.]+", " ", PurePath(name).stem) + " " + PurePath(name).stem, year)
-    if len(named) == 1:
-        found.append(Evidence(next(iter(named)), f"el nombre del archivo '{name}' dice {month_label(next(iter(named)))}",
-                              strong=False))
+    named = _one_month(re.sub(r"[_\-.]+", " ", PurePath(name).stem) + " " + PurePath(name).stem, period.year)
+    if named:
+        found.append(Evidence(named, f"el nombre del archivo '{name}' dice {named.label_es}", strong=False))
     for line in extraction.banner:
-        named = months_named(line, year)
-        if len(named) == 1:
-            found.append(Evidence(next(iter(named)), f"el título dice '{line}'", strong=False))
+        named = _one_month(line, period.year)
+        if named:
+            found.append(Evidence(named, f"el título dice '{line}'", strong=False))
             break
     sheet = extraction.source.sheet
-    named = months_named(sheet, year, abbreviated=True) if sheet else set()
-    if len(named) == 1:
-        found.append(Evidence(next(iter(named)), f"la hoja se llama '{sheet}'", strong=False))
+    named = _one_month(sheet, period.year, abbreviated=True) if sheet else None
+    if named:
+        found.append(Evidence(named, f"la hoja se llama '{sheet}'", strong=False))
     return found
 
 
-def evidence(extraction: Extraction, schema: TableSchema, period: str) -> list[Evidence]:
+def _one_month(text: str, year: int, abbreviated: bool = False) -> Period | None:
+    """The month a text names, when it names exactly one."""
+    named = months_named(text, year, abbreviated)
+    return Period.parse(next(iter(named))) if len(named) == 1 else None
+
+
+def evidence(extraction: Extraction, schema: TableSchema, period: Period) -> list[Evidence]:
     """Every piece of evidence the source carries about its month, strongest first."""
     return [*_date_evidence(extraction.frame, schema), *_column_evidence(extraction),
             *_text_evidence(extraction, period)]
 
 
-def period_findings(extraction: Extraction, schema: TableSchema, period: str | None) -> list[Finding]:
+def period_findings(extraction: Extraction, schema: TableSchema, period: Period | None) -> list[Finding]:
     """A blocking error when the source looks like another month's; a warning when only its name or
     title says another month while its dates say this one."""
     if period is None:
@@ -154,14 +155,16 @@ def period_findings(extraction: Extraction, schema: TableSchema, period: str | N
     if strong or not confirmed:
         claimed = (strong or elsewhere)[0].period
         shown = "; ".join(e.text for e in elsewhere if e.period == claimed)
-        message = render_message("period-evidence", subject=subject.capitalize(), month=month_label(claimed),
-                                 evidence=shown, period=month_label(period))
+        message = render_message("period-evidence", subject=subject.capitalize(), month=claimed.label_es,
+                                 evidence=shown, period=period.label_es)
         column = (strong or elsewhere)[0].column
-        return [Finding("period-evidence", "error", message, column, None, claimed, source.location, source.sheet)]
+        return [Finding("period-evidence", Severity.ERROR, message, column, None, str(claimed), source.location,
+                        source.sheet)]
     first = elsewhere[0]
     message = render_message("period-hint", evidence=first.text[0].upper() + first.text[1:],
-                             period=month_label(period))
-    return [Finding("period-hint", "warning", message, None, None, first.period, source.location, source.sheet)]
+                             period=period.label_es)
+    return [Finding("period-hint", Severity.WARNING, message, None, None, str(first.period), source.location,
+                    source.sheet)]
 
 
 # --------------------------------------------------------------------------- across months
@@ -174,7 +177,7 @@ def natural_key(schema: TableSchema) -> list[str]:
     return key if set(key) & set(period_bound_fields(schema)) else []
 
 
-def cross_month_hits(frame: pd.DataFrame, schema: TableSchema, period: str | None,
+def cross_month_hits(frame: pd.DataFrame, schema: TableSchema, period: Period | None,
                      published: Mapping[str, pd.DataFrame]) -> list[Hits]:
     """Rows whose natural key is already published in another month (``published``: month -> rows)."""
     key = natural_key(schema)
@@ -183,14 +186,14 @@ def cross_month_hits(frame: pd.DataFrame, schema: TableSchema, period: str | Non
     mine = pd.MultiIndex.from_frame(frame[key].astype(object))
     month_of = np.full(len(frame), "", dtype=object)
     for other, rows in sorted(published.items()):
-        if other == period or rows.empty or not set(key) <= set(rows.columns):
+        if Period.parse(other) == period or rows.empty or not set(key) <= set(rows.columns):
             continue
         seen = mine.isin(pd.MultiIndex.from_frame(rows[key].astype(object)))
-        month_of[seen & (month_of == "")] = month_label(other)
+        month_of[seen & (month_of == "")] = Period.parse(other).label_es
     hit = month_of != ""
     if not hit.any():
         return []
     values = [tuple(row) for row in frame.loc[hit, key].itertuples(index=False, name=None)]
     titles = ", ".join(schema.field(k).title for k in key)
-    return [Hits("cross-month-duplicate", "error", ", ".join(key), frame.index.to_numpy()[hit], values,
+    return [Hits("cross-month-duplicate", Severity.ERROR, ", ".join(key), frame.index.to_numpy()[hit], values,
                  {"key": titles}, {"published": month_of[hit]})]

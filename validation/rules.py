@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from transparencia.domain import Period, Severity
 from transparencia.errors import ConfigError
 from transparencia.schemas.table import Rule, TableSchema
 from transparencia.validation.hits import Hits
@@ -20,7 +22,9 @@ from transparencia.validation.hits import Hits
 # Float noise allowance on top of each rule's own tolerance (amounts are in cents).
 _EPSILON = 1e-6
 
-RuleCheck = Callable[[pd.DataFrame, TableSchema, Rule, "str | None"], list[Hits]]
+RuleCheck = Callable[[pd.DataFrame, TableSchema, Rule, Period | None], list[Hits]]
+# Any month serves to check a schema's rules on an empty frame.
+_ANY_MONTH = Period(2000, 1)
 RULES: dict[str, RuleCheck] = {}
 
 
@@ -32,16 +36,17 @@ def rule(name: str) -> Callable[[RuleCheck], RuleCheck]:
 
 
 def _hits(frame: pd.DataFrame, mask: pd.Series, rule_id: str, severity: str, column: str,
-          params: dict, row_params: dict | None = None) -> list[Hits]:
+          params: dict[str, Any], row_params: dict[str, Any] | None = None) -> list[Hits]:
+    """The rows ``mask`` marks, as hits of ``rule_id`` at the schema rule's ``severity``."""
     mask = mask.fillna(False).to_numpy(dtype=bool)
     if not mask.any():
         return []
     per_row = {k: np.asarray(v)[mask] for k, v in (row_params or {}).items()}
-    return [Hits(rule_id, severity, column, frame.index.to_numpy()[mask],
+    return [Hits(rule_id, Severity(severity), column, frame.index.to_numpy()[mask],
                  frame[column].to_numpy()[mask], params, per_row)]
 
 
-def _param(schema: TableSchema, r: Rule, key: str):
+def _param(schema: TableSchema, r: Rule, key: str) -> Any:
     if key not in r.params:
         raise ConfigError(f"esquema {schema.name}: a la regla '{r.check}' le falta el parámetro '{key}'")
     value = r.params[key]
@@ -52,13 +57,13 @@ def _param(schema: TableSchema, r: Rule, key: str):
     return value
 
 
-def _month(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    start = pd.Timestamp(f"{period}-01")
-    return start, start + pd.offsets.MonthEnd(0)
+def _month(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The month's first and last days, comparable with a date column."""
+    return pd.Timestamp(period.start), pd.Timestamp(period.last_day)
 
 
 @rule("date_order")
-def date_order(frame, schema, r, period):
+def date_order(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """The end date is not before the start date (a mission returns after it leaves)."""
     start, end = _param(schema, r, "start"), _param(schema, r, "end")
     mask = frame[end] < frame[start]
@@ -68,7 +73,7 @@ def date_order(frame, schema, r, period):
 
 
 @rule("amount_product")
-def amount_product(frame, schema, r, period):
+def amount_product(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """total == a × b within ``tolerance_per_unit`` per unit of a (B/. 0.01 per day of viático)."""
     total = _param(schema, r, "total")
     a, b = _param(schema, r, "factors")
@@ -84,7 +89,7 @@ def amount_product(frame, schema, r, period):
 
 
 @rule("date_in_period")
-def date_in_period(frame, schema, r, period):
+def date_in_period(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """The date falls in the reporting month (``within``) or not after its end (``not_after_end``)."""
     column = _param(schema, r, "field")
     relation = r.params.get("relation", "within")
@@ -96,13 +101,13 @@ def date_in_period(frame, schema, r, period):
     dates = frame[column]
     if relation == "within":
         return _hits(frame, (dates < first) | (dates > last), "date-in-period", r.severity, column,
-                     {"title": schema.field(column).title, "period": period})
+                     {"title": schema.field(column).title, "period": str(period)})
     return _hits(frame, dates > last, "date-after-period", r.severity, column,
-                 {"title": schema.field(column).title, "period": period})
+                 {"title": schema.field(column).title, "period": str(period)})
 
 
 @rule("amount_sum")
-def amount_sum(frame, schema, r, period):
+def amount_sum(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """total == sum of its parts within ``tolerance``; a blank part counts as 0."""
     total, parts = _param(schema, r, "total"), _param(schema, r, "parts")
     tolerance = float(r.params.get("tolerance", 0.01))
@@ -117,10 +122,10 @@ def amount_sum(frame, schema, r, period):
 
 
 @rule("amounts_ordered")
-def amounts_ordered(frame, schema, r, period):
+def amounts_ordered(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """Each amount is ≤ the next in the listed order (e.g. pagado ≤ devengado ≤ comprometido)."""
     fields = _param(schema, r, "fields")
-    hits = []
+    hits: list[Hits] = []
     for smaller, larger in itertools.pairwise(fields):
         mask = frame[larger].astype("float64") < frame[smaller].astype("float64")
         hits += _hits(frame, mask, "amounts-ordered", r.severity, larger,
@@ -142,7 +147,7 @@ def check_rules(schema: TableSchema) -> None:
             raise ConfigError(f"esquema {schema.name}: regla desconocida '{r.check}'. "
                               f"Reglas disponibles: {', '.join(sorted(RULES))}")
         try:
-            RULES[r.check](empty, schema, r, "2000-01")
+            RULES[r.check](empty, schema, r, _ANY_MONTH)
         except ConfigError:
             raise
         except (TypeError, ValueError, KeyError) as exc:
@@ -150,7 +155,7 @@ def check_rules(schema: TableSchema) -> None:
                               f"({', '.join(f'{k}: {v}' for k, v in r.params.items())}): {exc}") from None
 
 
-def run_rules(frame: pd.DataFrame, schema: TableSchema, period: str | None) -> list[Hits]:
+def run_rules(frame: pd.DataFrame, schema: TableSchema, period: Period | None) -> list[Hits]:
     """Every row rule of the schema, in schema order."""
     check_rules(schema)
     return [h for r in schema.rules for h in RULES[r.check](frame, schema, r, period)]

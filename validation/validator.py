@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from transparencia.domain import YEARMONTH_PATTERN, Period
+from transparencia.domain import YEARMONTH_PATTERN, Period, Severity
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction
@@ -36,22 +36,22 @@ def validate(extraction: Extraction, item: Item, period: Period | str | None = N
     schema = item.table_schema()
     check_rules(schema)
     frame = extraction.frame
-    period = str(Period.parse(period)) if period is not None else infer_period(frame)
+    month = Period.parse(period) if period is not None else infer_period(frame)
     source = extraction.source
-    findings = period_findings(extraction, schema, period)
+    findings = period_findings(extraction, schema, month)
     findings += [_missing_column(schema, column, source.location, source.sheet)
                  for column in extraction.missing_columns if _is_required(schema, column)]
     hits = _failure_hits(extraction, schema)
     hits += _without_failed_cells(_without_missing_columns(run_suite(frame, schema), extraction), extraction)
-    hits += run_rules(frame, schema, period)
-    hits += _period_hits(frame, period)
-    hits += cross_month_hits(frame, schema, period, published or {})
+    hits += run_rules(frame, schema, month)
+    hits += _period_hits(frame, month)
+    hits += cross_month_hits(frame, schema, month, published or {})
     for group in hits:
         findings += to_findings(group, source.location, source.sheet)
     findings += _emptiness(extraction, item)
     return ValidationReport(
         item=item.code, item_name=item.name, file=source.location, sheet=source.sheet,
-        rows=len(frame), period=period, findings=findings, extraction=extraction.summary(), source=source,
+        rows=len(frame), period=None if month is None else str(month), findings=findings, extraction=extraction.summary(), source=source,
     )
 
 
@@ -61,14 +61,14 @@ def _emptiness(extraction: Extraction, item: Item) -> list[Finding]:
     if rows and where is None:
         return []
     if rows:
-        rule, severity, params = "declared-empty-with-rows", "error", {"where": where, "rows": rows}
+        rule, severity, params = "declared-empty-with-rows", Severity.ERROR, {"where": where, "rows": rows}
     elif item.table_schema().empty_month == "never":
         declared = f" (aunque se declaró sin movimientos {where})" if where else ""
-        rule, severity, params = "empty-month-never", "error", {"title": f"«{item.name}»", "declared": declared}
+        rule, severity, params = "empty-month-never", Severity.ERROR, {"title": f"«{item.name}»", "declared": declared}
     elif where is None:
-        rule, severity, params = "empty-month", "error", {}
+        rule, severity, params = "empty-month", Severity.ERROR, {}
     else:
-        rule, severity, params = "declared-empty", "info", {"where": where}
+        rule, severity, params = "declared-empty", Severity.INFO, {"where": where}
     dropped = sorted({d.reason for d in extraction.dropped if d.reason != "blank"})
     only = f" (solo {', '.join(DROPPED_LABELS.get(r, r) for r in dropped)})" if dropped else ""
     source = extraction.source
@@ -80,13 +80,13 @@ DROPPED_LABELS = {"total": "totales", "repeated_header": "encabezados", "footnot
                   "numbering": "la numeración de columnas", "declared_empty": "la declaración"}
 
 
-def infer_period(frame: pd.DataFrame) -> str | None:
+def infer_period(frame: pd.DataFrame) -> Period | None:
     """The most common well-formed ``periodo`` value, or None when there is none."""
     if "periodo" not in frame:
         return None
     values = frame["periodo"].dropna()
     values = values[values.astype(str).str.match(PERIOD.pattern)]
-    return None if values.empty else str(values.mode().iloc[0])
+    return None if values.empty else Period.parse(str(values.mode().iloc[0]))
 
 
 def _is_required(schema: TableSchema, column: str) -> bool:
@@ -97,7 +97,7 @@ def _missing_column(schema: TableSchema, column: str, file: str, sheet: str | No
     f = schema.field(column)
     accepted = ", ".join(f"'{h}'" for h in (f.name, f.title, *f.synonyms))
     message = render_message("missing-column", column=column, title=f.title, accepted=accepted)
-    return Finding("missing-column", "error", message, column, None, None, file, sheet)
+    return Finding("missing-column", Severity.ERROR, message, column, None, None, file, sheet)
 
 
 def _failure_hits(extraction: Extraction, schema: TableSchema) -> list[Hits]:
@@ -107,7 +107,7 @@ def _failure_hits(extraction: Extraction, schema: TableSchema) -> list[Hits]:
         by_column.setdefault((failure.column, failure.rule), []).append(failure)
     order = {name: i for i, name in enumerate(schema.field_names)}
     return [
-        Hits(rule, "error", column, [f.row for f in failures], [f.value for f in failures],
+        Hits(rule, Severity.ERROR, column, [f.row for f in failures], [f.value for f in failures],
              {"title": _title(schema, column)}, {"expected": [f.expected for f in failures]})
         for (column, rule), failures in sorted(by_column.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0][1]))
     ]
@@ -139,14 +139,14 @@ def _without_failed_cells(hits: list[Hits], extraction: Extraction) -> list[Hits
     return kept
 
 
-def _period_hits(frame: pd.DataFrame, period: str | None) -> list[Hits]:
+def _period_hits(frame: pd.DataFrame, period: Period | None) -> list[Hits]:
     """Rows declaring a month other than the one being validated (malformed ones are 'yearmonth')."""
     if period is None or "periodo" not in frame:
         return []
     values = frame["periodo"]
     well_formed = values.astype("str").str.match(PERIOD.pattern)
-    mask = (values.notna() & well_formed & (values != period)).to_numpy(dtype=bool)
+    mask = (values.notna() & well_formed & (values != str(period))).to_numpy(dtype=bool)
     if not mask.any():
         return []
-    return [Hits("period-mismatch", "error", "periodo", frame.index.to_numpy()[mask],
-                 values.to_numpy()[mask], {"period": period})]
+    return [Hits("period-mismatch", Severity.ERROR, "periodo", frame.index.to_numpy()[mask],
+                 values.to_numpy()[mask], {"period": str(period)})]

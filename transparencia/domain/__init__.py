@@ -6,12 +6,12 @@ helpers (atomic writes, sha256, YAML). The kernel imports nothing from the stage
 import it.
 """
 
-from transparencia.domain import cedula
+from transparencia.domain import cedula, ruc
 from transparencia.domain.files import atomic_copy, atomic_write, load_yaml, sha256_bytes, sha256_file
 from transparencia.domain.period import MONTH_NAMES, YEARMONTH_PATTERN, Period
-from transparencia.domain.vocab import Frequency, ItemStatus, OutputFormat, PrivacyPolicy, Target
+from transparencia.domain.vocab import Frequency, ItemStatus, OutputFormat, PrivacyPolicy, Severity, Target
 
 __all__ = [
     "MONTH_NAMES", "YEARMONTH_PATTERN", "Frequency", "ItemStatus", "OutputFormat", "Period", "PrivacyPolicy",
-    "Target", "atomic_copy", "atomic_write", "cedula", "load_yaml", "sha256_bytes", "sha256_file",
+    "Severity", "Target", "atomic_copy", "atomic_write", "cedula", "load_yaml", "ruc", "sha256_bytes", "sha256_file",
 ]

@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import re
 
+# The prefix's pieces: a lettered prefix (foreigner, naturalised, passport-era), or a province
+# (1–13) that AV (antes de la vigencia) or PI (población indígena) may follow.
+LETTERED = ("PE", "E", "N")
+PROVINCE = r"(?:1[0-3]|[1-9])"
+PROVINCE_SUFFIX = "(?:AV|PI)"
 # The prefix as written canonically, and as people type it ("08" for province 8).
-PREFIX = r"(?:PE|E|N|(?:1[0-3]|[1-9])(?:AV|PI)?)"
-TYPED_PREFIX = r"(?:PE|E|N|0?(?:1[0-3]|[1-9])(?:AV|PI)?)"
+PREFIX = rf"(?:{'|'.join(LETTERED)}|{PROVINCE}{PROVINCE_SUFFIX}?)"
+TYPED_PREFIX = rf"(?:{'|'.join(LETTERED)}|0?{PROVINCE}{PROVINCE_SUFFIX}?)"
 TOMO_DIGITS, ASIENTO_DIGITS = 4, 6
 CANONICAL_PATTERN = rf"^{PREFIX}-[1-9]\d{{0,{TOMO_DIGITS - 1}}}-[1-9]\d{{0,{ASIENTO_DIGITS - 1}}}$"
 # A cédula inside free text (messages, examples): prefix, tomo and asiento, leading zeros allowed.

@@ -137,6 +137,27 @@ _STATUS_LABELS = {
 }
 
 
+class Severity(StrEnum):
+    """How much a validation finding weighs: an error blocks the item's publication, a warning is
+    published beside it, an info is a fact the report shows (a month declared empty)."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def label(self) -> str:
+        return _SEVERITY_LABELS[self]
+
+    @property
+    def blocks(self) -> bool:
+        """Whether a finding of this severity stops the item from being published."""
+        return self is Severity.ERROR
+
+
+_SEVERITY_LABELS = {Severity.ERROR: "error", Severity.WARNING: "aviso", Severity.INFO: "nota"}
+
+
 class Target(StrEnum):
     """Where a release is published."""
 
