@@ -5,9 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import openpyxl
 import pytest
 from typer.testing import CliRunner
+from workbooks import write_workbook
 
 from transparencia.cli import app
 
@@ -29,18 +29,9 @@ def write_csv(path: Path, *rows: list) -> Path:
 
 
 def write_xlsx(path: Path, rows: list[list], sheet: str = "Planilla", banner: bool = True) -> Path:
-    book = openpyxl.Workbook()
-    book.active.title = "Portada"
-    book.active.append(["Este libro contiene la planilla"])
-    ws = book.create_sheet(sheet)
-    if banner:
-        ws.append(["Ministerio de Prueba — Planilla de enero 2025"])
-        ws.append([])
-    ws.append(HEADER)
-    for row in rows:
-        ws.append(row)
-    book.save(path)
-    return path
+    """A cover sheet, then the planilla under a banner (or without it)."""
+    top = [["Ministerio de Prueba — Planilla de enero 2025"], []] if banner else []
+    return write_workbook(path, {"Portada": [["Este libro contiene la planilla"]], sheet: [*top, HEADER, *rows]})
 
 
 def test_a_valid_workbook_exits_0_with_a_spanish_summary(tmp_path):

@@ -6,6 +6,7 @@ import zipfile
 import openpyxl
 import pandas as pd
 import pytest
+from workbooks import write_workbook
 
 from transparencia.errors import InputError
 from transparencia.schemas import load_catalog
@@ -19,18 +20,6 @@ HEADER = ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Sal
 
 def person(name="Ana", cedula="8-123-4567", salary="1250.00", gasto=0, start="15/01/2020", unit="RRHH"):
     return [unit, name, "Pérez", cedula, "Analista", "PERMANENTE", salary, gasto, start]
-
-
-def write_xlsx(path, rows, merges=()):
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = "Planilla"
-    for row in rows:
-        sheet.append(row)
-    for merged in merges:
-        sheet.merge_cells(merged)
-    workbook.save(path)
-    return path
 
 
 def write_csv(path, rows, encoding="utf-8", separator=","):
@@ -56,7 +45,7 @@ def test_a_negative_amount_keeps_its_sign_however_it_is_written(tmp_path, writte
 
 def test_unusual_negative_notations_are_counted_in_the_report(tmp_path):
     rows = [HEADER, person(gasto="(150.00)"), person(gasto="150.00-"), person(gasto="\u2212150"), person(gasto="-150")]
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
     assert extraction.frame["gasto_representacion"].tolist() == [-150.0] * 4
     assert kinds(extraction, "gasto_representacion")["negative_notation"] == 3  # "-150" is a plain numeral
 
@@ -92,7 +81,7 @@ def test_a_csv_with_decimal_commas_keeps_each_amounts_magnitude(tmp_path):
                                      "8\u2011456\u20117890", "\u200e8-456-7890\u200f", "\u202a8-456-7890\u202c",
                                      "\u20668-456-7890\u2069"])
 def test_pasted_cedulas_are_normalised(tmp_path, written):
-    path = write_xlsx(tmp_path / "p.xlsx", [HEADER, person(cedula=written)])
+    path = write_workbook(tmp_path / "p.xlsx", {"Planilla": [HEADER, person(cedula=written)]})
     extraction = extract_file(path, PLANILLA, period="2025-01")
     assert extraction.frame["cedula"].tolist() == ["8-456-7890"]
     assert extraction.failures == []
@@ -116,7 +105,7 @@ def test_names_lose_invisible_characters_and_are_composed(tmp_path):
     ("January 5, 2021", "2021-01-05"), ("5 August 2024", "2024-08-05"),
 ])
 def test_dates_written_with_a_month_name(tmp_path, written, expected):
-    path = write_xlsx(tmp_path / "p.xlsx", [HEADER, person(start=written)])
+    path = write_workbook(tmp_path / "p.xlsx", {"Planilla": [HEADER, person(start=written)]})
     extraction = extract_file(path, PLANILLA, period="2025-01")
     assert extraction.frame["fecha_inicio"].tolist() == [pd.Timestamp(expected)]
     assert kinds(extraction, "fecha_inicio") == {"spanish_text_date": 1}
@@ -224,7 +213,7 @@ def test_direction_marks_pasted_from_a_web_page_are_removed(tmp_path, mark):
 def test_a_header_repeated_on_each_printed_page_is_dropped(tmp_path):
     rows = [HEADER, person(cedula="8-1-1"), person(cedula="8-1-2"), HEADER, person(cedula="8-1-3"), HEADER,
             person(cedula="8-1-4")]
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
     assert extraction.rows == 4
     assert reasons(extraction) == [(4, "repeated_header"), (6, "repeated_header")]
 
@@ -246,7 +235,7 @@ def test_a_pasted_block_whose_header_differs_in_case_or_synonym_is_dropped(tmp_p
 ])
 def test_the_lines_of_a_printed_page_break_are_dropped(tmp_path, footer):
     rows = [HEADER, person(cedula="8-1-1"), footer, HEADER, person(cedula="8-1-2")]
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
     assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
     assert reasons(extraction) == [(3, "footnote"), (4, "repeated_header")]
 
@@ -255,7 +244,7 @@ def test_a_repeated_two_row_header_is_dropped_whole(tmp_path):
     top = ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Remuneración", None, "Fecha de inicio"]
     bottom = [None] * 6 + ["Salario", "Gasto de representación", None]
     rows = [top, bottom, person(cedula="8-1-1"), top, bottom, person(cedula="8-1-2")]
-    path = write_xlsx(tmp_path / "p.xlsx", rows, merges=["G1:H1", "G4:H4"])
+    path = write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": ["G1:H1", "G4:H4"]})
     extraction = extract_file(path, PLANILLA, period="2025-01")
     assert extraction.frame["salario_mensual"].tolist() == [1250.0, 1250.0]
     assert reasons(extraction) == [(4, "repeated_header"), (5, "repeated_header")]
@@ -269,7 +258,7 @@ def test_a_repeated_two_row_header_is_dropped_whole(tmp_path):
 ])
 def test_a_numbering_row_under_the_header_is_dropped(tmp_path, numbering):
     rows = [HEADER, numbering, person(salary="1000.00", cedula="8-1-1"), person(salary="2000.00", cedula="8-1-2")]
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
     assert extraction.frame["salario_mensual"].sum() == 3000.0
     assert reasons(extraction) == [(2, "numbering")]
 
@@ -277,7 +266,7 @@ def test_a_numbering_row_under_the_header_is_dropped(tmp_path, numbering):
 def test_a_numbering_row_repeated_with_the_header_is_dropped_but_numbers_in_data_are_kept(tmp_path):
     numbering = [f"({i})" for i in range(1, 10)]
     rows = [HEADER, numbering, person(cedula="8-1-1"), HEADER, numbering, person(cedula="8-1-2", salary="3")]
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
     assert reasons(extraction) == [(2, "numbering"), (4, "repeated_header"), (5, "numbering")]
     assert extraction.rows == 2
 
@@ -288,7 +277,7 @@ def test_a_value_merged_over_several_rows_applies_to_each(tmp_path):
     rows = [HEADER] + [person(cedula=f"8-1-{i}", unit="Finanzas" if i in (1, 4) else None) for i in range(1, 7)]
     for row in rows[2:4] + rows[5:7]:
         row[5] = None  # condición merged too
-    path = write_xlsx(tmp_path / "p.xlsx", rows, merges=["A2:A4", "A5:A7", "F2:F4", "F5:F7"])
+    path = write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": ["A2:A4", "A5:A7", "F2:F4", "F5:F7"]})
     extraction = extract_file(path, PLANILLA, period="2025-01")
     assert extraction.frame["unidad_administrativa"].tolist() == ["Finanzas"] * 6
     assert extraction.frame["condicion"].tolist() == ["PERMANENTE"] * 6
@@ -299,7 +288,7 @@ def test_a_value_merged_over_several_rows_applies_to_each(tmp_path):
 
 def test_a_block_merge_fills_its_first_column_only(tmp_path):
     rows = [HEADER, person(cedula="8-1-1", unit="RRHH"), person(cedula="8-1-2", unit=None)]
-    path = write_xlsx(tmp_path / "p.xlsx", rows, merges=["A2:B3"])  # unidad and nombre as one block
+    path = write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": ["A2:B3"]})  # unidad and nombre as one block
     extraction = extract_file(path, PLANILLA, period="2025-01")
     assert extraction.frame["unidad_administrativa"].tolist() == ["RRHH", "RRHH"]
     assert extraction.frame["nombre"].isna().all()  # the block's value is the unit's, not a name
@@ -310,7 +299,7 @@ def test_a_header_merged_over_two_rows_still_reads(tmp_path):
     bottom = [None] * 6 + ["Salario", "Gasto de representación", None]
     rows = [top, bottom, person(cedula="8-1-1"), person(cedula="8-1-2")]
     merges = ["G1:H1"] + [f"{c}1:{c}2" for c in "ABCDEFI"]
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows, merges), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": merges}), PLANILLA, period="2025-01")
     assert extraction.header_row == 1 and extraction.rows == 2
     assert extraction.column_map["nombre"] == "Nombre"
 
@@ -328,7 +317,7 @@ def test_totals_above_subtotals_within_and_notes_between_blocks_are_dropped_and_
             person(cedula="8-1-3", salary=1250, unit="Finanzas"),
             [None, None, None, None, None, "Suma total", 1250],
             ["T O T A L", None, None, None, None, None, 3750]]
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
     assert extraction.frame["salario_mensual"].sum() == 3750.0 and extraction.rows == 3
     assert reasons(extraction) == [(2, "total"), (3, "note"), (6, "total"), (7, "footnote"),
                                    (8, "footnote"),  # the lines under a note belong to it until data resume
@@ -345,7 +334,7 @@ def test_totals_above_subtotals_within_and_notes_between_blocks_are_dropped_and_
 ])
 def test_a_signature_block_under_the_data_is_dropped(tmp_path, block):
     rows = [HEADER, person(cedula="8-1-1"), person(cedula="8-1-2"), [], *block]
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
     assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
     assert reasons(extraction) == [(4, "blank")] + [(5 + i, "footnote") for i in range(len(block))]
 
@@ -353,7 +342,7 @@ def test_a_signature_block_under_the_data_is_dropped(tmp_path, block):
 @pytest.mark.parametrize("label", ["2 funcionarios", "2 registros", "2 servidores públicos:", "2 colaboradoras"])
 def test_a_total_labelled_with_its_count_is_dropped(tmp_path, label):
     rows = [HEADER, person(cedula="8-1-1"), person(cedula="8-1-2"), [None, label, None, None, None, None, 2500, 0]]
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
     assert extraction.rows == 2 and reasons(extraction) == [(4, "total")]
 
 
@@ -366,7 +355,7 @@ VIATICOS_HEADER = ["Nombre", "Cargo", "Destino", "Tipo de misión", "Fecha de sa
 
 @pytest.mark.parametrize("body", [[], [["TOTAL", None, None, None, None, None, None, 0]], [[], ["Fuente: RRHH"]]])
 def test_an_empty_planilla_is_never_a_valid_month(tmp_path, body):
-    extraction = extract_file(write_xlsx(tmp_path / "p.xlsx", [HEADER, *body]), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": [HEADER, *body]}), PLANILLA, period="2025-01")
     report = validate(extraction, PLANILLA, "2025-01")
     assert extraction.rows == 0 and not report.valid
     assert [f.rule for f in report.errors] == ["empty-month-never"]
@@ -374,7 +363,7 @@ def test_an_empty_planilla_is_never_a_valid_month(tmp_path, body):
 
 @pytest.mark.parametrize("body", [[], [["TOTAL", None, None, None, None, None, None, None, 0]]])
 def test_an_empty_month_without_a_declaration_is_an_error(tmp_path, body):
-    extraction = extract_file(write_xlsx(tmp_path / "v.xlsx", [VIATICOS_HEADER, *body]), VIATICOS, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "v.xlsx", {"Planilla": [VIATICOS_HEADER, *body]}), VIATICOS, period="2025-01")
     report = validate(extraction, VIATICOS, "2025-01")
     assert [f.rule for f in report.errors] == ["empty-month"]
     assert extraction.declared_empty is None
@@ -386,7 +375,7 @@ def test_an_empty_month_without_a_declaration_is_an_error(tmp_path, body):
 ])
 def test_a_declared_empty_month_is_valid_and_said_so(tmp_path, where, line):
     rows = [VIATICOS_HEADER, [line]] if where == "below" else [[line], VIATICOS_HEADER]
-    extraction = extract_file(write_xlsx(tmp_path / "v.xlsx", rows), VIATICOS, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "v.xlsx", {"Planilla": rows}), VIATICOS, period="2025-01")
     report = validate(extraction, VIATICOS, "2025-01")
     assert extraction.rows == 0 and report.valid and report.warnings == []
     assert extraction.declared_empty == f"en el archivo, fila 2: «{line}»" if where == "below" else \
@@ -397,7 +386,7 @@ def test_a_declared_empty_month_is_valid_and_said_so(tmp_path, where, line):
 def test_a_declaration_beside_data_rows_is_a_contradiction(tmp_path):
     trip = ["Ana Pérez", "Analista", "Colón", "Nacional", "10/01/2025", "12/01/2025", 2, 50, 100]
     rows = [VIATICOS_HEADER, ["Sin movimientos en el período"], trip]
-    extraction = extract_file(write_xlsx(tmp_path / "v.xlsx", rows), VIATICOS, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "v.xlsx", {"Planilla": rows}), VIATICOS, period="2025-01")
     assert extraction.rows == 1
     assert "declared-empty-with-rows" in [f.rule for f in validate(extraction, VIATICOS, "2025-01").errors]
 
@@ -426,7 +415,7 @@ def test_the_template_tells_how_to_declare_an_empty_month_and_the_flag_is_read(t
 ])
 def test_two_columns_for_one_field_stop_the_extraction_naming_both(tmp_path, replace, expected):
     header = [replace.get(i, h) for i, h in enumerate(HEADER)]
-    path = write_xlsx(tmp_path / "p.xlsx", [header, person()])
+    path = write_workbook(tmp_path / "p.xlsx", {"Planilla": [header, person()]})
     with pytest.raises(InputError, match=f"compiten por el mismo dato: {expected}"):
         extract_file(path, PLANILLA, period="2025-01")
 
@@ -487,7 +476,7 @@ def test_merged_ranges_read_from_the_xlsx_xml_match_calamines(tmp_path):
     from transparencia.sources.workbook import merged_from_xml
 
     rows = [HEADER] + [person(cedula=f"8-1-{i}") for i in range(1, 7)]
-    path = write_xlsx(tmp_path / "p.xlsx", rows, merges=["A2:A4", "F5:F7", "B2:C2", "G3:H5"])
+    path = write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": ["A2:A4", "F5:F7", "B2:C2", "G3:H5"]})
     sheet = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Planilla")
     assert sorted(merged_from_xml(path, "Planilla")) == sorted(sheet.merged_cell_ranges)
     assert merged_from_xml(path, "Otra") == []

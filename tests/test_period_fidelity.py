@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from workbooks import write_workbook
 
 from transparencia.domain.period import months_named
 from transparencia.flows.store import MonthStore
@@ -214,15 +215,11 @@ def test_months_named_in_short_labels_count_abbreviations(text, months):
 
 
 def test_a_sheet_named_for_another_month_blocks_the_release(tmp_path):
-    import openpyxl
-
     item = CATALOG.get("planilla")
-    wb = openpyxl.Workbook()
-    wb.active.title = "Enero"
-    wb.active.append(["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Salario", "Gasto de representación",
-                      "Fecha de inicio"])
-    wb.active.append(["RRHH", "Ana", "Pérez", "8-1-1", "Analista", "PERMANENTE", 1000, 0, "15/01/2020"])
-    wb.save(tmp_path / "planilla.xlsx")
+    write_workbook(tmp_path / "planilla.xlsx", {"Enero": [
+        ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Salario", "Gasto de representación",
+         "Fecha de inicio"],
+        ["RRHH", "Ana", "Pérez", "8-1-1", "Analista", "PERMANENTE", 1000, 0, "15/01/2020"]]})
     report = validate(extract_file(tmp_path / "planilla.xlsx", item, period="2025-02"), item, "2025-02")
     assert [f.rule for f in report.errors] == ["period-evidence"]
     assert "la hoja se llama 'Enero'" in report.errors[0].message

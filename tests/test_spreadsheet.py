@@ -6,6 +6,7 @@ import zipfile
 import openpyxl
 import pandas as pd
 import pytest
+from workbooks import write_workbook
 
 from transparencia.errors import InputError
 from transparencia.schemas import load_catalog
@@ -18,30 +19,25 @@ PLANILLA = load_catalog().get("planilla")
 
 
 def _messy_workbook(path, extra_sheets=()):
-    wb = openpyxl.Workbook()
-    for title in extra_sheets:
-        wb.create_sheet(title)["A1"] = "Notas de la dirección"
-    ws = wb.active
-    ws.title = "Enero"
-    ws["A1"] = "MINISTERIO DE EJEMPLO"
-    ws.merge_cells("A1:I1")
-    ws["A2"] = "Planilla de funcionarios - enero de 2025"
-    ws.append([])
-    ws.append(["Unidad", "Nombre", "Apellido", "No. de Cédula", "CARGO", "Estado", "Remuneración", None,
-               "Fecha de ingreso", "Observación"])
-    ws.merge_cells("G4:H4")
-    ws.append([None, None, None, None, None, None, "Salario", "Gasto de representación", None, None])
-    ws.append(["RRHH", "Ana", "Pérez", "8 123 4567", "Analista", "permanente", "B/. 1,250.00", 0, dt.date(2024, 3, 1), "x"])
-    ws.append(["RRHH", "Luis", "Gómez", "0801", "Jefe", "EVENTUAL", 2000, "(150.00)", "15/01/2025", None])
-    ws.append([])
-    ws.append(["Sub-total", None, None, None, None, None, 3250, 0])
-    ws.append(["Unidad", "Nombre", "Apellido", "No. de Cédula", "CARGO", "Estado"])
-    ws.append(["Finanzas", "Eva", "Ríos", "E-8-1234", "Contadora", "Eventual", "1.250,00", 0, 45672])
-    ws.append(["TOTAL", None, None, None, None, None, 4500, 0])
-    ws.append(["Fuente: Dirección de Recursos Humanos"])
-    ws.append(["Lic. Juan Pérez, Jefe de RRHH"])
-    wb.save(path)
-    return path
+    enero = [
+        ["MINISTERIO DE EJEMPLO"],
+        ["Planilla de funcionarios - enero de 2025"],
+        [],
+        ["Unidad", "Nombre", "Apellido", "No. de Cédula", "CARGO", "Estado", "Remuneración", None,
+         "Fecha de ingreso", "Observación"],
+        [None, None, None, None, None, None, "Salario", "Gasto de representación", None, None],
+        ["RRHH", "Ana", "Pérez", "8 123 4567", "Analista", "permanente", "B/. 1,250.00", 0, dt.date(2024, 3, 1), "x"],
+        ["RRHH", "Luis", "Gómez", "0801", "Jefe", "EVENTUAL", 2000, "(150.00)", "15/01/2025", None],
+        [],
+        ["Sub-total", None, None, None, None, None, 3250, 0],
+        ["Unidad", "Nombre", "Apellido", "No. de Cédula", "CARGO", "Estado"],
+        ["Finanzas", "Eva", "Ríos", "E-8-1234", "Contadora", "Eventual", "1.250,00", 0, 45672],
+        ["TOTAL", None, None, None, None, None, 4500, 0],
+        ["Fuente: Dirección de Recursos Humanos"],
+        ["Lic. Juan Pérez, Jefe de RRHH"],
+    ]
+    notes = {title: [["Notas de la dirección"]] for title in extra_sheets}
+    return write_workbook(path, {"Enero": enero, **notes}, {"Enero": ["A1:I1", "G4:H4"]})
 
 
 def test_messy_workbook_is_read_with_an_account_of_every_change(tmp_path):
@@ -273,16 +269,11 @@ def test_ragged_rows_are_padded_never_broadcast(rows, width):
 
 
 def _monthly_workbook(path, names):
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
     header = ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Salario", "Gasto de representación",
               "Fecha de inicio"]
-    for i, name in enumerate(names):
-        sheet = wb.create_sheet(name)
-        sheet.append(header)
-        sheet.append(["RRHH", "Ana", "Pérez", f"8-{i + 1}-1", "Analista", "PERMANENTE", 1000 + i, 0, "15/01/2020"])
-    wb.save(path)
-    return path
+    return write_workbook(path, {name: [header, ["RRHH", "Ana", "Pérez", f"8-{i + 1}-1", "Analista", "PERMANENTE",
+                                                 1000 + i, 0, "15/01/2020"]]
+                                 for i, name in enumerate(names)})
 
 
 @pytest.mark.parametrize("names,chosen", [
