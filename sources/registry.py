@@ -7,8 +7,8 @@ what a flow calls for each (source, item) pair that ``planned_extractions`` list
 run id it archives every input under ``data/raw/<period>/<directorate>/`` before reading it.
 
 Errors name the directorate, the source and the item. A connection that is refused or times out
-is a ``TransientError`` (worth a retry); everything else is terminal. One source failing never
-stops another: ``extract_period`` collects each pair's extraction or error.
+is a ``TransientError`` (worth a retry); everything else is terminal. Each pair is extracted on its
+own (the release flow runs one task per pair), so one source failing never stops another.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pandas as pd
 from transparencia.domain import Period
 from transparencia.domain.period import check_empty_periods, fill_placeholders
 from transparencia.domain.registry import Registry
-from transparencia.errors import ConfigError, InputError, TerminalError, TransparenciaError
+from transparencia.errors import ConfigError, InputError, TransparenciaError
 from transparencia.schemas.catalog import Item
 from transparencia.sources import archive
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
@@ -208,16 +208,6 @@ def extract_database_source(request: ExtractRequest) -> Extraction:
 # --------------------------------------------------------------------------- entry points
 
 
-@dataclass
-class Outcome:
-    """One (source, item) pair of a period: its extraction, or the error that stopped it."""
-
-    source: SourceConfig
-    item: str  # catalog code
-    extraction: Extraction | None = None
-    error: TransparenciaError | None = None
-
-
 def planned_extractions(config: InstitutionConfig, period: str | Period) -> list[tuple[SourceConfig, str]]:
     """The (source, item code) pairs to extract for a period: every configured item that applies
     (an item the catalog override marks ``applies: false`` is skipped)."""
@@ -251,22 +241,6 @@ def _declared(extraction: Extraction, request: ExtractRequest) -> Extraction:
     if str(request.period) in getattr(request.options, "empty_periods", ()) and extraction.declared_empty is None:
         extraction.declared_empty = "en la configuración de la institución (empty_periods)"
     return extraction
-
-
-def extract_period(config: InstitutionConfig, period: str | Period, *, run_id: str | None = None) -> list[Outcome]:
-    """Extract every planned pair; a failing source is recorded and the others still extract."""
-    outcomes = []
-    for source, code in planned_extractions(config, period):
-        outcome = Outcome(source, code)
-        try:
-            outcome.extraction = extract_source(config, source, code, period, run_id=run_id)
-        except TransparenciaError as exc:
-            outcome.error = exc
-        except Exception as exc:  # a defect in one connector must not stop the other sources
-            outcome.error = TerminalError(f"{source.directorate_name}, fuente '{source.id}', punto {code}: "
-                                          f"error inesperado: {type(exc).__name__}: {exc}")
-        outcomes.append(outcome)
-    return outcomes
 
 
 def extract_configured(config: InstitutionConfig, source_id: str, item_ref: str | None, period: str) -> Extraction:
