@@ -112,6 +112,7 @@ def main() -> None:
 
     # Great Expectations' import is paid once by whichever run comes first; keep it out
     suite_for(config.catalog.get("planilla").table_schema())
+    from transparencia.domain import ItemKind
     from transparencia.sources.registry import planned_extractions
 
     # The flow's default task runner: as many threads as it is given tasks, up to its limit.
@@ -124,7 +125,7 @@ def main() -> None:
     result = release.run_release(PERIOD, work / "institution.yaml", target="local")
     total = time.perf_counter() - started
     rows = sum(i.rows or 0 for i in result.items)
-    tabular = [i for i in result.items if i.kind == "dataset"]
+    tabular = [i for i in result.items if i.kind == ItemKind.DATASET]
     not_published = [f"{i.code} {i.status}" for i in tabular if i.status not in ("publicado", "publicado_con_advertencias")]
     print(f"filas: {rows}  puntos: {len(result.items)} ({len(tabular)} tabulares, {published} publicados sin Prefect)"
           f"  estado: {result.report['summary']['headline']}")

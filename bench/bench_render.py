@@ -40,7 +40,6 @@ from release_samples import planilla_release  # noqa: E402
 
 from transparencia.publishers import changes, formats  # noqa: E402
 from transparencia.publishers.local import LocalCatalog  # noqa: E402
-from transparencia.publishers.privacy import treatments  # noqa: E402
 from transparencia.publishers.render import render_release  # noqa: E402
 from transparencia.schemas.table import load_schema  # noqa: E402
 
@@ -183,7 +182,7 @@ def second_month(january: pd.DataFrame, out: Path) -> None:
     february = february.iloc[len(february) // 100:]  # 1 % bajas
     history = pd.concat([january, february], ignore_index=True)
     release = planilla_release("2025-02", history=history, frame=february)
-    rules = treatments(release.schema, release.privacy)
+    rules = release.schema.treatments(release.privacy)
     summary = timed(lambda: changes.summarise(release.schema, history, "2025-02", rules, "Planilla"))
     whole = timed(lambda: render_release(release, out / "r2"))
     print(f"segundo mes: render_release {whole:.2f} s, de ellos resumen de cambios {summary:.2f} s "

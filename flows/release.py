@@ -32,7 +32,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Failed, State
 
-from transparencia.domain import ItemStatus, Period, Target
+from transparencia.domain import ItemKind, ItemStatus, Period, Target
 from transparencia.errors import ConfigError, TransientError, TransparenciaError
 from transparencia.flows import stages
 from transparencia.flows.ledger import RunLedger, WriteJournal, new_run_id
@@ -233,7 +233,7 @@ def _tell_steps(code: str, chain: Chain, completed: set[PrefectFuture], told: in
 def _dataset_outcome(config: InstitutionConfig, item: Item, period: Period, chain: Chain | None, facts: dict[str, Any],
                      ledger: RunLedger) -> ItemOutcome:
     """An item's outcome read from its tasks' final states; ``facts`` gets the report's figures."""
-    base = ItemOutcome("dataset", item.frequency, period, applies=item.applies, configured=chain is not None,
+    base = ItemOutcome(ItemKind.DATASET, item.frequency, period, applies=item.applies, configured=chain is not None,
                        not_applicable_reason=item.reason or "")
     if chain is None or not item.applies:
         return base
@@ -279,11 +279,10 @@ def _dataset_outcome(config: InstitutionConfig, item: Item, period: Period, chai
 
 def _public_findings(config: InstitutionConfig, item: Item, report: ValidationReport) -> list[dict[str, Any]]:
     """The findings as the published report may show them (personal data per policy, no paths)."""
-    from transparencia.publishers.privacy import treatments
     from transparencia.publishers.public import public_findings
 
     schema = item.table_schema()
-    return public_findings(report, schema, treatments(schema, config.privacy.get(item.code, {})))
+    return public_findings(report, schema, schema.treatments(config.privacy.get(item.code, {})))
 
 
 def _replace(outcome: ItemOutcome, **changes: Any) -> ItemOutcome:
@@ -301,7 +300,7 @@ def _rejection(findings: list[dict[str, Any]], errors: int) -> str:
 
 def _document_outcome(config: InstitutionConfig, item: Item, period: Period, facts: dict[str, Any]) -> ItemOutcome:
     entry = next((d for d in config.documents if d.item == item.code), None)
-    base = ItemOutcome("document", item.frequency, period, applies=item.applies, configured=entry is not None,
+    base = ItemOutcome(ItemKind.DOCUMENT, item.frequency, period, applies=item.applies, configured=entry is not None,
                        not_applicable_reason=item.reason or "")
     if entry is None or not item.applies:
         return base
@@ -315,7 +314,7 @@ def _document_outcome(config: InstitutionConfig, item: Item, period: Period, fac
 def _item_report(config: InstitutionConfig, item: Item, period: Period, target: Target, chains: dict[str, Chain],
                  ledger: RunLedger) -> ItemReport:
     facts: dict[str, Any] = {"directorate": config.directorate_name(item.directorate)}
-    if item.kind == "dataset":
+    if item.kind is ItemKind.DATASET:
         outcome = _dataset_outcome(config, item, period, chains.get(item.code), facts, ledger)
         if outcome.configured and outcome.applies and outcome.publishing is not Publishing.PUBLISHED:
             outcome = _replace(outcome, online=stages.month_online(config, item, period, target))
@@ -434,7 +433,7 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
         ledger.publish.append(publish_report_task(config, report, paths, chosen, False, journal))
     except Exception as exc:
         ledger.errors.append(f"Informe de cumplimiento: {_error_message(exc)}")
-    published = [i.code for i in report.items if i.kind == "dataset"
+    published = [i.code for i in report.items if i.kind == ItemKind.DATASET
                  and i.status in (ItemStatus.PUBLISHED, ItemStatus.PUBLISHED_WITH_WARNINGS)]
     checks = verify_period(config, str(month), chosen, items=published)
     ledger.verification = [c.to_dict() for c in checks]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transparencia.domain import ItemStatus, Period, Target
+from transparencia.domain import ItemKind, ItemStatus, Period, Target
 from transparencia.errors import ConfigError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
 from transparencia.flows.store import MonthStore
@@ -47,7 +47,7 @@ def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: 
     period = str(Period.parse(period))
     item = config.catalog.get(item_ref)
     target = Target.parse(target, "Destino de publicación") if target else config.publish.target
-    if item.kind != "dataset":
+    if item.kind is not ItemKind.DATASET:
         raise ConfigError(f"El punto {item.code} ({item.name}) es un documento: se corrige su enlace o su "
                           "fecha en la configuración, no se retira por mes.")
     reason = " ".join(reason.split())

@@ -144,7 +144,7 @@ def summarise(schema: TableSchema, history: pd.DataFrame, period: str, rules: Ma
     earlier = sorted(p for p in periods.dropna().unique() if p < period)
     previous_period = earlier[-1] if earlier else None
     previous = history[periods == previous_period] if previous_period else None
-    identity = identity_field(schema)
+    identity = schema.identity_field
     amounts = amount_fields(schema, rules)
     summary = ChangeSummary(item, period, previous_period, identity is not None,
                             _totals(current, previous, amounts, identity))
@@ -155,11 +155,6 @@ def summarise(schema: TableSchema, history: pd.DataFrame, period: str, rules: Ma
     else:
         summary.lines = _largest_new(schema, current, previous, rules, amounts)
     return summary
-
-
-def identity_field(schema: TableSchema) -> Field | None:
-    """The cédula in the primary key: what makes an item a list of people."""
-    return next((schema.field(n) for n in schema.primary_key if schema.field(n).format == "cedula"), None)
 
 
 def amount_fields(schema: TableSchema, rules: Mapping[str, str]) -> list[Field]:

@@ -34,7 +34,7 @@ from transparencia.publishers.names import (
     report_resource_name,
     withdrawals_resource_name,
 )
-from transparencia.publishers.privacy import apply_privacy, treatments
+from transparencia.publishers.privacy import apply_privacy
 from transparencia.publishers.render_memo import RenderMemo, release_fingerprint
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import Field, TableSchema
@@ -98,7 +98,7 @@ def _render_files(release: ItemRelease, out_dir: Path,
     _check(release, formats)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rules = treatments(release.schema, release.privacy)
+    rules = release.schema.treatments(release.privacy)
     fields = [f for f in release.schema.fields if rules[f.name].published]
     periods = _history_periods(release)
 
@@ -222,7 +222,7 @@ def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Fiel
 
 def _datastore_table(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path) -> DatastoreTable:
     """Typed DataStore columns and the month's rows as Parquet with ISO dates, for the CKAN backend."""
-    rules = treatments(release.schema, release.privacy)
+    rules = release.schema.treatments(release.privacy)
     folder = out_dir / "datastore"
     folder.mkdir(exist_ok=True)
     rows = folder / f"{release.item.slug}-{release.period}.parquet"
@@ -342,7 +342,7 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, s
     _check(release, wanted)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rules = treatments(release.schema, release.privacy)
+    rules = release.schema.treatments(release.privacy)
     fields = [f for f in release.schema.fields if rules[f.name].published]
     remaining = sorted({str(p) for p in release.history["periodo"].dropna().unique()})
     resources = []
@@ -428,7 +428,7 @@ def monthly_series(release: ItemRelease, rules: Mapping[str, str]) -> tuple[list
     history = release.history
     periods = history["periodo"].astype("string")
     grouped = history.groupby(periods, sort=True)
-    identity = changes.identity_field(release.schema)
+    identity = release.schema.identity_field
     counts = grouped[identity.name].nunique() if identity is not None else grouped.size()
     labels = [str(p) for p in counts.index]
     panels = [charts.Series(f"{changes.PEOPLE_LABEL if identity is not None else changes.ROWS_LABEL} por mes",

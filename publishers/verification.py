@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from transparencia.domain import Target, atomic_write
+from transparencia.domain import ItemKind, Target, atomic_write
 from transparencia.errors import ConfigError
 from transparencia.publishers.base import (
     DatasetSpec,
@@ -112,7 +112,7 @@ def verify_period(config: InstitutionConfig, period: str, target: Target, items:
         raise ConfigError(f"El destino {target.label} no permite leer lo publicado para verificarlo.")
     checks: list[Check] = []
     for item in config.catalog:
-        if item.kind != "dataset" or (items is not None and item.code not in items):
+        if item.kind is not ItemKind.DATASET or (items is not None and item.code not in items):
             continue
         manifest = read_manifest(build_dir(config, item), period)
         if manifest is None:

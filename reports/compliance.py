@@ -22,7 +22,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
+from transparencia.domain import Frequency, ItemKind, ItemStatus, OutputFormat, Period, sha256_file
 from transparencia.output import charts, templates
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
 from transparencia.publishers.names import (
@@ -83,7 +83,7 @@ class ItemOutcome:
     that stopped the item, if any.
     """
 
-    kind: str  # "dataset" | "document"
+    kind: ItemKind
     frequency: Frequency
     period: Period
     applies: bool = True
@@ -119,7 +119,7 @@ def verdict(outcome: ItemOutcome) -> Verdict:
         return Verdict(ItemStatus.NOT_APPLICABLE, outcome.not_applicable_reason or "No aplica a la institución.")
     if not outcome.configured:
         return Verdict(ItemStatus.NOT_CONFIGURED, _NOT_CONFIGURED[outcome.kind])
-    if outcome.kind == "document":
+    if outcome.kind is ItemKind.DOCUMENT:
         return _document_verdict(outcome, outcome.document or DocumentState(updated=None))
     if outcome.publishing is Publishing.PUBLISHED:
         status = ItemStatus.PUBLISHED_WITH_WARNINGS if outcome.warnings else ItemStatus.PUBLISHED
@@ -133,8 +133,8 @@ def verdict(outcome: ItemOutcome) -> Verdict:
 
 
 _NOT_CONFIGURED = {
-    "dataset": "Ninguna fuente de la configuración alimenta este punto.",
-    "document": "El documento no está configurado (enlace o archivo con su fecha de actualización).",
+    ItemKind.DATASET: "Ninguna fuente de la configuración alimenta este punto.",
+    ItemKind.DOCUMENT: "El documento no está configurado (enlace o archivo con su fecha de actualización).",
 }
 _DEFAULT_REASONS = {
     ItemStatus.NOT_RECEIVED: "No llegó la fuente del período.",

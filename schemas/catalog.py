@@ -16,11 +16,11 @@ from typing import Any
 
 import yaml
 
-from transparencia.domain import Frequency, load_yaml
+from transparencia.domain import Frequency, ItemKind, load_yaml
 from transparencia.errors import ConfigError
 from transparencia.schemas.table import TableSchema, load_schema
 
-KINDS = {"dataset", "document"}
+KINDS = {k.value for k in ItemKind}
 EVIDENCE = {"confirmed", "reconstructed", "institution"}
 _ITEM_KEYS = {
     "code", "slug", "name", "legal_basis", "kind", "frequency", "directorate", "dataset",
@@ -35,7 +35,7 @@ class Item:
     slug: str
     name: str
     legal_basis: str
-    kind: str
+    kind: ItemKind
     frequency: Frequency
     directorate: str
     dataset: str
@@ -90,11 +90,11 @@ class Catalog:
         for item in self.items:
             if wanted in (_fold(item.code), _fold(item.slug)):
                 return item
-        known = ", ".join(f"{i.code} ({i.slug})" for i in self.items if i.kind == "dataset")
+        known = ", ".join(f"{i.code} ({i.slug})" for i in self.items if i.kind is ItemKind.DATASET)
         raise ConfigError(f"Punto desconocido '{ref}'. Puntos con datos tabulares: {known}")
 
     def datasets(self) -> list[Item]:
-        return [i for i in self.items if i.kind == "dataset"]
+        return [i for i in self.items if i.kind is ItemKind.DATASET]
 
 
 def _check_item(raw: Mapping[str, Any], where: str, complete: bool) -> None:
@@ -151,6 +151,6 @@ def load_catalog(override: Path | None = None) -> Catalog:
             exists = raw["code"] in items
             _check_item(raw, where, complete=not exists)
             items[raw["code"]] = {**items.get(raw["code"], {"evidence": "institution"}), **raw}
-    return Catalog(tuple(Item(**{**raw, "frequency": Frequency(raw["frequency"])}) for raw in items.values()),
+    return Catalog(tuple(Item(**{**raw, "frequency": Frequency(raw["frequency"]), "kind": ItemKind(raw["kind"])}) for raw in items.values()),
                    directorates)
 

@@ -14,15 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from transparencia.domain import PrivacyPolicy, load_yaml
 from transparencia.errors import ConfigError
+from transparencia.schemas.rules import RuleParams, rule_problem
 
 FIELD_TYPES = {"string", "number", "integer", "date", "yearmonth", "boolean"}
 SEVERITIES = {"error", "warning"}
+P = TypeVar("P", bound=RuleParams)
+MASKABLE_TYPES = {"string", "yearmonth"}  # the field types whose values can be masked
 _FIELD_KEYS = {
     "name", "type", "format", "title", "description", "constraints",
     "synonyms", "personal_data", "example",
@@ -59,6 +62,10 @@ class Rule:
     severity: str = "error"
     params: Mapping[str, Any] = field(default_factory=dict)
 
+    def parameters(self, model: type[P]) -> P:
+        """The parameters typed by the check's model (``TableSchema.check_rules`` has accepted them)."""
+        return model.model_validate(dict(self.params))
+
 
 @dataclass(frozen=True)
 class TableSchema:
@@ -80,6 +87,45 @@ class TableSchema:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    @property
+    def identity_field(self) -> Field | None:
+        """The cédula in the primary key: what makes an item a list of people."""
+        return next((self.field(n) for n in self.primary_key if self.field(n).format == "cedula"), None)
+
+    def check_rules(self) -> None:
+        """Reject, in Spanish and before any data is read, a rule naming an unknown check, missing a
+        parameter, naming no field or giving a parameter of the wrong shape."""
+        for r in self.rules:
+            problem = rule_problem(r.check, r.params, self.field_names)
+            if problem is not None:
+                raise ConfigError(f"esquema {self.name}: {problem}")
+
+    def treatments(self, overrides: Mapping[str, str] | None = None) -> dict[str, PrivacyPolicy]:
+        """The treatment of every field: its ``personal_data`` marker, changed by the institution's
+        overrides. Raises ConfigError for an unknown field or treatment, for an attempt to publish a
+        ``never`` field (the one place that rule is checked), and for masking a field that is not text."""
+        result = {f.name: PrivacyPolicy(f.personal_data) for f in self.fields}
+        for name, treatment in (overrides or {}).items():
+            result[name] = self._overridden(name, treatment, result)
+        for name, treatment in result.items():
+            kind = self.field(name).type
+            if treatment is PrivacyPolicy.MASK and kind not in MASKABLE_TYPES:
+                raise ConfigError(f"Datos personales de '{self.name}': el campo '{name}' es de tipo '{kind}' "
+                                  f"y solo se pueden enmascarar campos de texto; use publish u omit")
+        return result
+
+    def _overridden(self, name: str, treatment: str, defaults: Mapping[str, PrivacyPolicy]) -> PrivacyPolicy:
+        if name not in defaults:
+            raise ConfigError(f"Datos personales de '{self.name}': el campo '{name}' no existe; "
+                              f"campos: {', '.join(self.field_names)}")
+        if treatment not in PrivacyPolicy.overridable():
+            raise ConfigError(f"Datos personales de '{self.name}', campo '{name}': '{treatment}' no es válido; "
+                              f"use publish, mask u omit")
+        if defaults[name] is PrivacyPolicy.NEVER and treatment != PrivacyPolicy.OMIT:
+            raise ConfigError(f"Datos personales de '{self.name}': el campo '{name}' es un dato personal de un "
+                              f"ciudadano que nunca se publica; no se puede cambiar a '{treatment}'")
+        return defaults[name] if defaults[name] is PrivacyPolicy.NEVER else PrivacyPolicy(treatment)
 
 
 def _parse_field(raw: Mapping[str, Any], where: str) -> Field:

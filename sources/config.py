@@ -26,13 +26,11 @@ from typing import Any
 
 import yaml
 
-from transparencia.domain import OutputFormat, PrivacyPolicy, Target, load_yaml
+from transparencia.domain import ItemKind, OutputFormat, PrivacyPolicy, Target, load_yaml
 from transparencia.errors import ConfigError
-from transparencia.publishers.privacy import treatments
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
 from transparencia.sources.registry import connector
 from transparencia.sources.secrets import resolve_secret
-from transparencia.validation.rules import check_rules
 
 # Where the CLI and the deployments look for the configuration unless told otherwise.
 DEFAULT_CONFIG = Path(os.environ.get("TRANSPARENCIA_CONFIG", "data/institution.yaml"))
@@ -311,7 +309,7 @@ def _parse_source(raw: Any, where: str, directorate: dict, catalog: Catalog, fed
     for ref, options in items_raw.items():
         item_where = f"{where}.items.{ref}"
         item = _item(catalog, ref, item_where)
-        if item.kind != "dataset":
+        if item.kind is not ItemKind.DATASET:
             raise ConfigError(f"{item_where}: el punto {item.code} ({item.name}) es un documento; va en 'documents', no en una fuente")
         if item.code in fed:
             raise ConfigError(f"{item_where}: el punto {item.code} ya lo alimenta la fuente '{fed[item.code]}'")
@@ -364,7 +362,7 @@ def _parse_privacy(raw: Any, where: str, catalog: Catalog) -> dict[str, dict[str
                 raise ConfigError(f"{item_where}.{name}: el campo '{name}' nunca se publica (dato personal protegido) y no se puede cambiar su política")
             policies[name] = PrivacyPolicy.parse_override(policy, f"{item_where}.{name}")
         try:
-            treatments(schema, policies)  # the rules publishing applies (masking only text), checked now
+            schema.treatments(policies)  # the rules publishing applies (masking only text), checked now
         except ConfigError as exc:
             raise ConfigError(f"{item_where}: {exc.message}") from None
         privacy[item.code] = policies
@@ -398,7 +396,7 @@ def _parse_documents(raw: Any, where: str, catalog: Catalog, base: Path) -> tupl
         doc_where = f"{where}[{i}]"
         doc = build(DocumentEntry, entry, doc_where)
         item = _item(catalog, doc.item, f"{doc_where}.item")
-        if item.kind != "document":
+        if item.kind is not ItemKind.DOCUMENT:
             raise ConfigError(f"{doc_where}.item: el punto {item.code} ({item.name}) tiene datos tabulares; se alimenta desde una fuente, no desde 'documents'")
         path = _resolve(base, doc.path) if doc.path is not None else None
         documents.append(dataclasses.replace(doc, item=item.code, path=path))
@@ -411,8 +409,8 @@ def _check_schemas(directorates: tuple[Directorate, ...], catalog: Catalog, name
     for code in sorted({code for d in directorates for s in d.sources for code in s.items}):
         schema = catalog.get(code).table_schema()
         try:
-            check_rules(schema)
-            treatments(schema)
+            schema.check_rules()
+            schema.treatments()
         except ConfigError as exc:
             raise ConfigError(f"{name}: punto {code}: {exc.message}") from None
 

@@ -203,10 +203,8 @@ def _month_number(period: str) -> int:
 def is_roster(schema: TableSchema) -> bool:
     """A list of the people on staff (a cédula in the key, dates not tied to the month): it carries
     over from one month to the next, with a few altas, bajas and changes."""
-    from transparencia.publishers.changes import identity_field
-
     within = any(r.check == "date_in_period" and r.params.get("relation") == "within" for r in schema.rules)
-    return identity_field(schema) is not None and not within
+    return schema.identity_field is not None and not within
 
 
 def roster_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
@@ -240,14 +238,8 @@ def month_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> p
     entries (a person hired this month, a trip, a payment), numbered apart from other months'."""
     if is_roster(schema):
         return roster_frame(schema, period, rows, seed)
-    start = rows * (_month_number(period) % 1000) if _has_identity(schema) else 0
+    start = rows * (_month_number(period) % 1000) if schema.identity_field is not None else 0
     return sample_frame(schema, period, rows, seed, start=start)
-
-
-def _has_identity(schema: TableSchema) -> bool:
-    from transparencia.publishers.changes import identity_field
-
-    return identity_field(schema) is not None
 
 
 # --------------------------------------------------------------------------- deliberate problems

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from transparencia.domain import Frequency, ItemStatus, Period
+from transparencia.domain import Frequency, ItemKind, ItemStatus, Period
 from transparencia.reports.compliance import (
     DocumentState,
     Extraction,
@@ -21,7 +21,7 @@ JANUARY = Period(2025, 1)
 
 
 def dataset(**facts) -> ItemOutcome:
-    return ItemOutcome("dataset", Frequency.MONTHLY, JANUARY, **facts)
+    return ItemOutcome(ItemKind.DATASET, Frequency.MONTHLY, JANUARY, **facts)
 
 
 def _expected(applies, configured, extraction, validation, publishing, warnings, online) -> ItemStatus:
@@ -91,7 +91,7 @@ def test_not_applicable_carries_the_catalog_reason():
 
 
 def document(frequency=Frequency.YEARLY, **facts) -> ItemOutcome:
-    return ItemOutcome("document", frequency, JANUARY, **facts)
+    return ItemOutcome(ItemKind.DOCUMENT, frequency, JANUARY, **facts)
 
 
 @pytest.mark.parametrize("frequency, state, status", [

@@ -12,7 +12,6 @@ import yaml
 from transparencia.domain import Period
 from transparencia.domain.period import fill_placeholders
 from transparencia.errors import ConfigError
-from transparencia.publishers.privacy import treatments
 from transparencia.sources.config import load_config
 from transparencia.sources.secrets import mask_url, resolve_secret, url_has_password
 
@@ -57,10 +56,10 @@ def test_privacy_applies_schema_defaults_then_overrides(tmp_path, sample_doc):
     sample_doc["privacy"] = {"11.3": {"cedula": "omit"}}
     config = load_config(write(tmp_path, sample_doc))
     schema = config.catalog.get("planilla").table_schema()
-    policies = treatments(schema, config.privacy.get("11.3", {}))
+    policies = schema.treatments(config.privacy.get("11.3", {}))
     assert policies["cedula"] == "omit"
     assert policies["salario_mensual"] == "publish"
-    assert treatments(schema, load_config(SAMPLE).privacy.get("11.3", {}))["cedula"] == "mask"
+    assert schema.treatments(load_config(SAMPLE).privacy.get("11.3", {}))["cedula"] == "mask"
 
 
 @pytest.mark.parametrize("mutate, expected", [

@@ -8,7 +8,7 @@ from release_samples import planilla_frame
 
 from transparencia.domain import cedula
 from transparencia.errors import ConfigError
-from transparencia.publishers.privacy import apply_privacy, mask_text, treatments
+from transparencia.publishers.privacy import apply_privacy, mask_text
 from transparencia.schemas.table import load_schema
 
 PLANILLA = load_schema("planilla")
@@ -66,7 +66,7 @@ def test_input_frame_is_not_modified():
 def test_never_fields_are_always_dropped():
     schema = _with_never(PLANILLA)
     assert "nombre" not in apply_privacy(planilla_frame("2025-01"), schema).columns
-    assert treatments(schema, {"nombre": "omit"})["nombre"] == "never"
+    assert schema.treatments({"nombre": "omit"})["nombre"] == "never"
 
 
 @pytest.mark.parametrize("attempt", ["publish", "mask"])
@@ -77,8 +77,8 @@ def test_never_cannot_be_overridden(attempt):
 
 def test_unknown_field_or_treatment_or_masking_a_number_is_a_config_error():
     with pytest.raises(ConfigError, match="'cedla' no existe"):
-        treatments(PLANILLA, {"cedla": "omit"})
+        PLANILLA.treatments({"cedla": "omit"})
     with pytest.raises(ConfigError, match="'ocultar' no es válido"):
-        treatments(PLANILLA, {"cedula": "ocultar"})
+        PLANILLA.treatments({"cedula": "ocultar"})
     with pytest.raises(ConfigError, match="solo se pueden enmascarar campos de texto"):
-        treatments(PLANILLA, {"salario_mensual": "mask"})
+        PLANILLA.treatments({"salario_mensual": "mask"})

@@ -166,7 +166,6 @@ def test_scrub_removes_addresses_and_paths_but_not_ordinary_text(text, public):
 
 
 def test_a_masked_key_part_is_masked_in_the_value_and_the_message():
-    from transparencia.publishers.privacy import treatments
     from transparencia.publishers.public import public_finding
     from transparencia.validation.findings import Finding
 
@@ -175,11 +174,11 @@ def test_a_masked_key_part_is_masked_in_the_value_and_the_message():
                       "se repite en más de una fila.", "periodo, cedula, cargo", 7, "2025-01, 8-222-3333, Jefe",
                       "/srv/x/planilla.xlsx", "Planilla",
                       {"key": "Período, Cédula, Cargo", "parts": ("2025-01", "8-222-3333", "Jefe")})
-    rules = treatments(schema, {"cedula": "mask"})
+    rules = schema.treatments({"cedula": "mask"})
     public = public_finding(finding, schema, rules)
     assert public["value"] == "2025-01, 8-***-3333, Jefe"
     assert public["message"] == "La clave (Período, Cédula, Cargo) = (2025-01, 8-***-3333, Jefe) se repite en más de una fila."
     assert public["file"] == "planilla.xlsx"
     omitted = public_finding(dataclasses.replace(finding, column="cedula", value="8-222-3333", params={}),
-                             schema, treatments(schema, {"cedula": "omit"}))
+                             schema, schema.treatments({"cedula": "omit"}))
     assert omitted["value"] is None and "8-222-3333" not in omitted["message"]

@@ -11,7 +11,7 @@ from transparencia.domain import Period, cedula
 from transparencia.errors import ConfigError
 from transparencia.schemas.table import parse_schema
 from transparencia.validation.expectations import anchored, run_suite, schema_checks
-from transparencia.validation.rules import check_rules, run_rules
+from transparencia.validation.rules import run_rules
 
 SCHEMA = parse_schema({
     "name": "prueba",
@@ -133,7 +133,7 @@ def test_without_a_period_the_period_rules_are_skipped():
 def test_rule_parameters_are_checked_before_any_row_is_read(rule, expected):
     schema = parse_schema({**SCHEMA.descriptor, "rules": [rule]}, "prueba")
     with pytest.raises(ConfigError, match=expected):
-        check_rules(schema)
+        schema.check_rules()
 
 
 def test_patterns_are_anchored_whole_value_matches():

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from transparencia.domain import Period, Severity
-from transparencia.errors import ConfigError
+from transparencia.schemas.rules import AmountProduct, AmountsOrdered, AmountSum, DateInPeriod, DateOrder
 from transparencia.schemas.table import Rule, TableSchema
 from transparencia.validation.hits import Hits
 
@@ -23,8 +23,6 @@ from transparencia.validation.hits import Hits
 _EPSILON = 1e-6
 
 RuleCheck = Callable[[pd.DataFrame, TableSchema, Rule, Period | None], list[Hits]]
-# Any month serves to check a schema's rules on an empty frame.
-_ANY_MONTH = Period(2000, 1)
 RULES: dict[str, RuleCheck] = {}
 
 
@@ -46,17 +44,6 @@ def _hits(frame: pd.DataFrame, mask: pd.Series, rule_id: str, severity: str, col
                  frame[column].to_numpy()[mask], params, per_row)]
 
 
-def _param(schema: TableSchema, r: Rule, key: str) -> Any:
-    if key not in r.params:
-        raise ConfigError(f"esquema {schema.name}: a la regla '{r.check}' le falta el parámetro '{key}'")
-    value = r.params[key]
-    names = value if isinstance(value, list) else [value]
-    for name in names:
-        if name not in schema.field_names:
-            raise ConfigError(f"esquema {schema.name}: la regla '{r.check}' nombra un campo inexistente '{name}'")
-    return value
-
-
 def _month(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The month's first and last days, comparable with a date column."""
     return pd.Timestamp(period.start), pd.Timestamp(period.last_day)
@@ -65,7 +52,8 @@ def _month(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
 @rule("date_order")
 def date_order(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """The end date is not before the start date (a mission returns after it leaves)."""
-    start, end = _param(schema, r, "start"), _param(schema, r, "end")
+    params = r.parameters(DateOrder)
+    start, end = params.start, params.end
     mask = frame[end] < frame[start]
     return _hits(frame, mask, "date-order", r.severity, end,
                  {"title": schema.field(end).title, "start_title": schema.field(start).title},
@@ -75,9 +63,8 @@ def date_order(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period
 @rule("amount_product")
 def amount_product(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """total == a × b within ``tolerance_per_unit`` per unit of a (B/. 0.01 per day of viático)."""
-    total = _param(schema, r, "total")
-    a, b = _param(schema, r, "factors")
-    per_unit = float(r.params.get("tolerance_per_unit", 0.01))
+    params = r.parameters(AmountProduct)
+    total, (a, b), per_unit = params.total, params.factors, params.tolerance_per_unit
     units = frame[a].astype("float64")
     expected = units * frame[b].astype("float64")
     difference = frame[total].astype("float64") - expected
@@ -91,10 +78,8 @@ def amount_product(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Pe
 @rule("date_in_period")
 def date_in_period(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """The date falls in the reporting month (``within``) or not after its end (``not_after_end``)."""
-    column = _param(schema, r, "field")
-    relation = r.params.get("relation", "within")
-    if relation not in ("within", "not_after_end"):
-        raise ConfigError(f"esquema {schema.name}: 'relation' de date_in_period debe ser 'within' o 'not_after_end'")
+    params = r.parameters(DateInPeriod)
+    column, relation = params.field, params.relation
     if period is None:
         return []
     first, last = _month(period)
@@ -109,8 +94,8 @@ def date_in_period(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Pe
 @rule("amount_sum")
 def amount_sum(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """total == sum of its parts within ``tolerance``; a blank part counts as 0."""
-    total, parts = _param(schema, r, "total"), _param(schema, r, "parts")
-    tolerance = float(r.params.get("tolerance", 0.01))
+    params = r.parameters(AmountSum)
+    total, parts, tolerance = params.total, list(params.parts), params.tolerance
     addends = frame[parts].astype("float64")
     expected = addends.sum(axis=1, min_count=1)
     difference = frame[total].astype("float64") - expected
@@ -124,7 +109,8 @@ def amount_sum(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period
 @rule("amounts_ordered")
 def amounts_ordered(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: Period | None) -> list[Hits]:
     """Each amount is ≤ the next in the listed order (e.g. pagado ≤ devengado ≤ comprometido)."""
-    fields = _param(schema, r, "fields")
+    params = r.parameters(AmountsOrdered)
+    fields = params.fields
     hits: list[Hits] = []
     for smaller, larger in itertools.pairwise(fields):
         mask = frame[larger].astype("float64") < frame[smaller].astype("float64")
@@ -134,28 +120,7 @@ def amounts_ordered(frame: pd.DataFrame, schema: TableSchema, r: Rule, period: P
     return hits
 
 
-_EMPTY_DTYPES = {"number": "float64", "integer": "Int64", "date": "datetime64[ns]", "boolean": "boolean"}
-
-
-def check_rules(schema: TableSchema) -> None:
-    """Reject, in Spanish and before any data is read, a schema naming an unknown check or giving
-    one wrong parameters: each check runs once on an empty frame of the schema's columns, which
-    reads every parameter (missing, naming no field, of the wrong shape) without any row."""
-    empty = pd.DataFrame({f.name: pd.Series(dtype=_EMPTY_DTYPES.get(f.type, "object")) for f in schema.fields})
-    for r in schema.rules:
-        if r.check not in RULES:
-            raise ConfigError(f"esquema {schema.name}: regla desconocida '{r.check}'. "
-                              f"Reglas disponibles: {', '.join(sorted(RULES))}")
-        try:
-            RULES[r.check](empty, schema, r, _ANY_MONTH)
-        except ConfigError:
-            raise
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ConfigError(f"esquema {schema.name}: los parámetros de la regla '{r.check}' no son válidos "
-                              f"({', '.join(f'{k}: {v}' for k, v in r.params.items())}): {exc}") from None
-
-
 def run_rules(frame: pd.DataFrame, schema: TableSchema, period: Period | None) -> list[Hits]:
     """Every row rule of the schema, in schema order."""
-    check_rules(schema)
+    schema.check_rules()
     return [h for r in schema.rules for h in RULES[r.check](frame, schema, r, period)]

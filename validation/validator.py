@@ -22,7 +22,7 @@ from transparencia.validation.expectations import run_suite
 from transparencia.validation.findings import Finding, ValidationReport, render_message
 from transparencia.validation.hits import Hits, to_findings
 from transparencia.validation.period_fidelity import cross_month_hits, period_findings
-from transparencia.validation.rules import check_rules, run_rules
+from transparencia.validation.rules import run_rules
 
 PERIOD = re.compile(YEARMONTH_PATTERN)
 
@@ -34,7 +34,7 @@ def validate(extraction: Extraction, item: Item, period: Period | str | None = N
     ``published`` holds the item's months already published (month -> rows, at least the natural
     key's columns), so that a row published in another month is caught before it counts twice."""
     schema = item.table_schema()
-    check_rules(schema)
+    schema.check_rules()
     frame = extraction.frame
     month = Period.parse(period) if period is not None else infer_period(frame)
     source = extraction.source

@@ -11,8 +11,6 @@ from rich.table import Table
 from transparencia.cli import app, console, friendly_errors
 from transparencia.schemas import load_catalog
 
-KIND_LABELS = {"dataset": "datos", "document": "documento"}
-
 
 @app.command("items")
 @friendly_errors
@@ -33,7 +31,7 @@ def items_command(
         table.add_column(header)
     for item in entries:
         name = item.name if item.applies else f"{item.name} [dim](no aplica)[/]"
-        table.add_row(item.code, item.slug, name, KIND_LABELS[item.kind], item.frequency_label, item.legal_basis,
+        table.add_row(item.code, item.slug, name, item.kind.label, item.frequency_label, item.legal_basis,
                       item.directorate)
     console.print(table)
     console.print("En la configuración y en los comandos, un punto se nombra por su código o su nombre corto "

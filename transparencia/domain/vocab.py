@@ -56,6 +56,17 @@ _DCAT_FREQUENCIES = {Frequency.MONTHLY: "monthly", Frequency.QUARTERLY: "quarter
                      Frequency.ON_CHANGE: "irregular"}
 
 
+class ItemKind(StrEnum):
+    """What a catalog item publishes: a monthly table of data, or a document kept current."""
+
+    DATASET = "dataset"
+    DOCUMENT = "document"
+
+    @property
+    def label(self) -> str:
+        return {ItemKind.DATASET: "datos", ItemKind.DOCUMENT: "documento"}[self]
+
+
 class PrivacyPolicy(StrEnum):
     """How a field's values are published. ``never`` (a citizen's name in 311 or request data) is
     set by the schema only and cannot be overridden by an institution."""
