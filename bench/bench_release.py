@@ -60,7 +60,7 @@ def _scratch(config, name: str):
 
     base = config.data_dir / name
     return dataclasses.replace(config, data_dir=base,
-                               publish=dataclasses.replace(config.publish, local_dir=base / "pub"))
+                               publish=config.publish.model_copy(update={"local_dir": base / "pub"}))
 
 
 def _item_chain(config, source, code: str) -> bool:

@@ -35,6 +35,14 @@ _SCHEMA_KEYS = {"name", "title", "description", "fields", "primaryKey", "rules",
 EMPTY_MONTH = {"declared", "never"}  # an item's month may be empty when declared so, or never (the planilla)
 
 
+class NeverPublishedError(ConfigError):
+    """An override asked to publish a ``never`` field; ``field`` names it for the configuration's message."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -123,8 +131,8 @@ class TableSchema:
             raise ConfigError(f"Datos personales de '{self.name}', campo '{name}': '{treatment}' no es válido; "
                               f"use publish, mask u omit")
         if defaults[name] is PrivacyPolicy.NEVER and treatment != PrivacyPolicy.OMIT:
-            raise ConfigError(f"Datos personales de '{self.name}': el campo '{name}' es un dato personal de un "
-                              f"ciudadano que nunca se publica; no se puede cambiar a '{treatment}'")
+            raise NeverPublishedError(f"Datos personales de '{self.name}': el campo '{name}' es un dato personal "
+                                      f"de un ciudadano que nunca se publica; no se puede cambiar a '{treatment}'", name)
         return defaults[name] if defaults[name] is PrivacyPolicy.NEVER else PrivacyPolicy(treatment)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from sqlalchemy.pool import NullPool
 from transparencia.domain import Period
 from transparencia.domain.period import check_empty_periods
 from transparencia.errors import ConfigError, InputError, TransientError
+from transparencia.schemas.spec import Integer, PathValue, Spec, Text
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction, SourceRef
 from transparencia.sources.secrets import mask_url, resolve_secret, url_has_password
@@ -47,19 +47,18 @@ _TERMINAL_CONNECT = ("authentication failed", "access denied", "does not exist",
                      "no password supplied", "role ", "invalid password")
 
 
-@dataclass(frozen=True)
-class DatabaseSettings:
+class DatabaseSettings(Spec):
     """How to reach a database. Exactly one of ``url``, ``url_env``, ``url_file``; a ``url`` written
     in the configuration has no password (give it with ``password_env`` or ``password_file``)."""
 
-    url: str | None = None
-    url_env: str | None = None
-    url_file: Path | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
-    connect_timeout: int = 10  # seconds
-    query_timeout: int = 600  # seconds; an unattended monthly run must not hang
-    chunk_size: int = 5000  # rows fetched per round trip
+    url: Text | None = None
+    url_env: Text | None = None
+    url_file: PathValue | None = None
+    password_env: Text | None = None
+    password_file: PathValue | None = None
+    connect_timeout: Integer = 10  # seconds
+    query_timeout: Integer = 600  # seconds; an unattended monthly run must not hang
+    chunk_size: Integer = 5000  # rows fetched per round trip
 
     def check(self, where: str) -> None:
         given = [k for k in ("url", "url_env", "url_file") if getattr(self, k)]
@@ -94,12 +93,11 @@ class DatabaseSettings:
         return url
 
 
-@dataclass(frozen=True)
-class DatabaseItemOptions:
+class DatabaseItemOptions(Spec):
     """The query feeding one item. It must use both ``:period_start`` and ``:period_end``."""
 
-    query: str
-    empty_periods: tuple[str, ...] = ()  # months declared without movements (see check_empty_periods)
+    query: Text
+    empty_periods: tuple[Text, ...] = ()  # months declared without movements (see check_empty_periods)
 
     def check(self, where: str) -> None:
         check_empty_periods(self.empty_periods, where)

@@ -1,7 +1,7 @@
 """Connectors registered by name, each with a typed configuration, and the flow's entry points.
 
 A source in the institution configuration says ``type: file`` or ``type: database``; the name
-selects a ``Connector``: the dataclass its settings are validated into, the dataclass of its
+selects a ``Connector``: the pydantic model its settings are validated into, the model of its
 per-item options, and the function that extracts one item for one period. ``extract_source`` is
 what a flow calls for each (source, item) pair that ``planned_extractions`` lists; when given a
 run id it archives every input under ``data/raw/<period>/<directorate>/`` before reading it.
@@ -28,6 +28,7 @@ from transparencia.domain.period import check_empty_periods, fill_placeholders
 from transparencia.domain.registry import Registry
 from transparencia.errors import ConfigError, InputError, TransparenciaError
 from transparencia.schemas.catalog import Item
+from transparencia.schemas.spec import Spec, Text
 from transparencia.sources import archive
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
 from transparencia.sources.extraction import Extraction, SourceRef
@@ -49,7 +50,7 @@ class ExtractRequest:
     config: InstitutionConfig
     source: SourceConfig
     item: Item
-    options: Any  # the connector's item-options dataclass
+    options: Any  # the connector's item-options model
     period: Period
     run_id: str | None = None  # archive inputs under this run when given
 
@@ -63,15 +64,16 @@ class ExtractRequest:
 @dataclass(frozen=True)
 class Connector:
     name: str
-    settings: type
-    item_options: type
+    settings: type[Spec]
+    item_options: type[Spec]
     extract: Callable[[ExtractRequest], Extraction]
 
 
 CONNECTORS: Registry[Connector] = Registry("tipo de fuente", "tipos")
 
 
-def register(name: str, settings: type, item_options: type) -> Callable:
+def register(name: str, settings: type[Spec], item_options: type[Spec]
+             ) -> Callable[[Callable[[ExtractRequest], Extraction]], Callable[[ExtractRequest], Extraction]]:
     """Register an extract function as the connector ``name`` (a decorator)."""
 
     def decorate(extract: Callable[[ExtractRequest], Extraction]) -> Callable[[ExtractRequest], Extraction]:
@@ -88,22 +90,20 @@ def connector(name: Any, where: str = "") -> Connector:
 # --------------------------------------------------------------------------- file connector
 
 
-@dataclass(frozen=True)
-class FileSettings:
+class FileSettings(Spec):
     """A glob relative to the configuration's ``inbox``, with ``{period}`` (AAAA-MM), ``{year}`` and
     ``{month}`` placeholders, e.g. ``inbox/{period}/rrhh/planilla*.xlsx``. Matching is case-insensitive
     on the file name; Excel's lock files (``~$...``) and hidden files are ignored."""
 
-    path: str
+    path: Text
 
     def check(self, where: str) -> None:
         fill_placeholders(self.path, Period(2000, 1), f"{where}.path")
 
 
-@dataclass(frozen=True)
-class FileItemOptions:
-    sheet: str | None = None  # the sheet to read; by default the extractor finds it
-    empty_periods: tuple[str, ...] = ()  # months declared without movements (see check_empty_periods)
+class FileItemOptions(Spec):
+    sheet: Text | None = None  # the sheet to read; by default the extractor finds it
+    empty_periods: tuple[Text, ...] = ()  # months declared without movements (see check_empty_periods)
 
     def check(self, where: str) -> None:
         check_empty_periods(self.empty_periods, where)

@@ -1,0 +1,183 @@
+"""Configuration sections as pydantic models, and the one translator from pydantic's errors to the
+Spanish messages people read.
+
+Every section of the YAML files (the institution configuration, a connector's settings, a catalog
+entry, a table schema) is a ``Spec``: unknown keys are refused, values are typed, and a section's
+``check`` looks at combinations of keys. ``parse`` validates one section and turns the first error
+into a ``ConfigError`` naming the file and the key path, e.g.
+``institution.yaml: directorates[1].sources[0]: clave desconocida 'pth' (¿quiso decir 'path'?)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Self, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, StrictInt, ValidationError, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from transparencia.errors import ConfigError
+
+# Stands for a section's key path in the messages its ``check`` raises; ``parse`` fills it in.
+HERE = "\x00aquí\x00"
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def suggestion(key: str, allowed: Iterable[str]) -> str:
+    """`` (¿quiso decir 'path'?)`` for a key close to an allowed one, else nothing."""
+    close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+    return f" (¿quiso decir '{close[0]}'?)" if close else ""
+
+
+def invalid(message: str) -> PydanticCustomError:
+    """A validation error whose Spanish ``message`` follows the value's key path."""
+    return PydanticCustomError("spanish", "{message}", {"message": message})
+
+
+def kernel_check(check: Callable[[str], object]) -> None:
+    """Run a kernel check that names its key path (``where``) in its ConfigError, as a validation error."""
+    try:
+        check(HERE)
+    except ConfigError as exc:
+        raise PydanticCustomError("located", "{message}", {"message": exc.message}) from None
+
+
+class Spec(BaseModel):
+    """A section of a configuration file: known keys only, typed values, checked combinations."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _section(cls, raw: Any) -> Any:
+        """An empty section (``ckan:`` with nothing under it) has no keys; a key left blank is absent."""
+        if raw is None:
+            return {}
+        if isinstance(raw, dict):
+            return {key: value for key, value in raw.items() if value is not None}
+        return raw
+
+    @model_validator(mode="after")
+    def _checked(self) -> Self:
+        kernel_check(self.check)
+        return self
+
+    def check(self, where: str) -> None:
+        """Combinations of keys; a ConfigError names ``where`` (the section's key path)."""
+
+
+# --------------------------------------------------------------------------- value types
+
+
+def _expect(description: str) -> PydanticCustomError:
+    return PydanticCustomError("expected", "se esperaba {expected}", {"expected": description})
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (dict, list)) or value is None or str(value).strip() == "":
+        raise _expect("un texto")
+    return str(value)
+
+
+def _path(value: Any) -> Path:
+    if isinstance(value, (dict, list)) or value is None or str(value).strip() == "":
+        raise _expect("una ruta")
+    return Path(str(value))
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise _expect("una fecha AAAA-MM-DD") from None
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+PathValue = Annotated[Path, BeforeValidator(_path)]
+Date = Annotated[dt.date, BeforeValidator(_date)]
+Integer = StrictInt
+Flag = StrictBool
+
+
+def shaped(kind: type, message: str, *, non_empty: bool = False) -> BeforeValidator:
+    """A value that must be a ``kind`` (list or dict), with the Spanish ``message`` when it is not."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, kind) or (non_empty and not value):
+            raise invalid(message)
+        return value
+
+    return BeforeValidator(check)
+
+
+# --------------------------------------------------------------------------- the translator
+
+_EXPECTED = {
+    "string_type": "un texto", "int_type": "un número entero", "int_from_float": "un número entero",
+    "float_type": "un número", "bool_type": "true o false", "date_type": "una fecha AAAA-MM-DD",
+    "list_type": "una lista", "tuple_type": "una lista",
+}
+
+
+def parse(model: type[S], raw: Any, where: str) -> S:
+    """Validate one section; the first problem becomes a ConfigError in Spanish after ``where``."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(spanish(exc.errors()[0], model, where)) from None
+
+
+def key_path(where: str, loc: Sequence[int | str]) -> str:
+    """``where`` followed by the key path: ``institution.yaml: directorates[1].sources[0]``."""
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    if not path:
+        return where
+    return f"{where}{path}" if path.startswith("[") else f"{where}: {path}" if ":" not in where else f"{where}.{path}"
+
+
+def spanish(error: ErrorDetails, model: type[BaseModel], where: str) -> str:
+    """One pydantic error as today's Spanish message."""
+    loc, kind, value = tuple(error["loc"]), error["type"], error.get("input")
+    context = error.get("ctx") or {}
+    if kind == "located":
+        return str(context["message"]).replace(HERE, key_path(where, loc))
+    if kind == "extra_forbidden":
+        return f"{key_path(where, loc[:-1])}: clave desconocida '{loc[-1]}'{suggestion(str(loc[-1]), _keys(model, loc[:-1]))}"
+    if kind == "missing":
+        return f"{key_path(where, loc[:-1])}: falta la clave obligatoria '{loc[-1]}'"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"{key_path(where, loc)}: se esperaba una sección con claves, no '{value}'"
+    if kind == "spanish":
+        return f"{key_path(where, loc)}: {context['message']}"
+    expected = context.get("expected") if kind == "expected" else _EXPECTED.get(kind, "un valor válido")
+    return f"{key_path(where, loc)}: se esperaba {expected}, no '{value}'"
+
+
+def _keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
+    """The keys the section at ``loc`` allows, for the "¿quiso decir …?" hint."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        inner = _model_in(field.annotation) if field is not None else None
+        if inner is None:
+            return []
+        model = inner
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, directly or inside a tuple, list or optional."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
