@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,11 +193,12 @@ _KEY, _ID = "_clave", "_persona"
 _BEFORE = "_antes"
 
 
-def _coded(current: pd.DataFrame, previous: pd.DataFrame, columns: list[str], name: str):
+def _coded(current: pd.DataFrame, previous: pd.DataFrame, columns: list[str],
+           name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both months with an integer column ``name`` coding ``columns`` together (equal values, equal
     code), so matching months is integer work, not text comparisons."""
     text = pd.concat([current[columns], previous[columns]], ignore_index=True).astype("string").fillna("")
-    joined = text[columns[0]].str.cat([text[c] for c in columns[1:]], sep="\x1f") if columns else \
+    joined = text[columns[0]].str.cat(text[columns[1:]], sep="\x1f") if columns else \
         pd.Series("", index=text.index)
     codes, _ = pd.factorize(joined)
     return current.assign(**{name: codes[:len(current)]}), previous.assign(**{name: codes[len(current):]})
@@ -321,7 +322,7 @@ def _largest_new(schema: TableSchema, current: pd.DataFrame, previous: pd.DataFr
             for r in largest.head(LARGEST_NEW).to_dict("records")]
 
 
-def _entry_label(schema: TableSchema, row: Mapping[str, Any], key: list[str], rules: Mapping[str, str]) -> str:
+def _entry_label(schema: TableSchema, row: Mapping[Hashable, Any], key: list[str], rules: Mapping[str, str]) -> str:
     """The entry's key and first descriptive text, each as published (masked, or left out)."""
     names = list(key)
     described = next((f.name for f in schema.fields if f.type == "string" and f.name not in key

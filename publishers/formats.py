@@ -182,7 +182,8 @@ def _zip_entry(name: str) -> zipfile.ZipInfo:
     """An entry with a fixed date and mode, so the same workbook gives the same bytes."""
     info = zipfile.ZipInfo(name, date_time=_FIXED_ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
-    info._compresslevel = XLSX_COMPRESSLEVEL  # the public name (compress_level) only exists from Python 3.13
+    # the public name (compress_level) only exists from Python 3.13
+    info._compresslevel = XLSX_COMPRESSLEVEL  # type: ignore[attr-defined]
     info.external_attr = 0o600 << 16
     return info
 

@@ -240,7 +240,7 @@ def _datastore_table(release: ItemRelease, month: pd.DataFrame, fields: list[Fie
     )
 
 
-def _field_notes(f: Field, treatment: str) -> str:
+def _field_notes(f: Field, treatment: PrivacyPolicy) -> str:
     if treatment is PrivacyPolicy.PUBLISH:
         return f.description
     return f"{f.description} {treatment.label}".strip()

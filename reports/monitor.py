@@ -177,7 +177,7 @@ def _status(item: Any) -> str:
     return item["status"]
 
 
-def _codes(items: list[Any] | None, statuses: set[str]) -> tuple[str, ...]:
+def _codes(items: list[Any] | None, statuses: frozenset[ItemStatus]) -> tuple[str, ...]:
     if not items:
         return ()
     return tuple(str(i.get("code")) for i in items if isinstance(i, dict) and i.get("status") in statuses)

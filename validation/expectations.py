@@ -21,7 +21,7 @@ import pandas as pd
 
 from transparencia.domain import YEARMONTH_PATTERN, Severity, cedula, ruc
 from transparencia.schemas.table import Field, TableSchema
-from transparencia.validation.hits import Hits
+from transparencia.validation.hits import Cells, Hits
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,11 @@ def anchored(pattern: str) -> str:
     """GX runs regexes as a search: anchor the whole pattern and keep its alternations inside."""
     body = pattern.removeprefix("^").removesuffix("$")
     return f"^(?:{body})$"
+
+
+def _between(column: str, bounds: dict[str, Any]) -> Callable[[Any], Any]:
+    """The GX range expectation of ``column`` (``min_value``/``strict_min`` or the max pair)."""
+    return lambda gxe: gxe.ExpectColumnValuesToBeBetween(column=column, **bounds)
 
 
 def _field_checks(f: Field) -> list[Check]:
@@ -73,9 +78,8 @@ def _field_checks(f: Field) -> list[Check]:
               ("maximum", f.maximum, False, "max"))
     for rule, bound, strict, side in bounds:
         if bound is not None:
-            kwargs = {f"{side}_value": bound, f"strict_{side}": strict}
             checks.append(Check(rule, Severity.ERROR, (col,), {**base, "bound": bound},
-                                lambda gxe, kw=kwargs: gxe.ExpectColumnValuesToBeBetween(column=col, **kw)))
+                                _between(col, {f"{side}_value": bound, f"strict_{side}": strict})))
     if f.max_length is not None:
         longest = f.max_length
         checks.append(Check("max-length", Severity.ERROR, (col,), {**base, "bound": longest},
@@ -108,7 +112,8 @@ def _gx_runtime():
     import great_expectations.expectations as gxe
 
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    # GX's validator reads this setting as a mapping ("globally" in progress_bars), though typed as its config class.
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
     asset = context.data_sources.add_pandas("transparencia").add_dataframe_asset("extraccion")
     return gx, gxe, asset.add_batch_definition_whole_dataframe("completa")
 
@@ -157,12 +162,13 @@ def run_suite(frame: pd.DataFrame, schema: TableSchema) -> list[Hits]:
 def _hits(check: Check, result: dict[str, Any], frame: pd.DataFrame) -> Hits:
     """The failing rows, with their values read back from the frame (GX truncates its value list)."""
     rows = np.asarray(result.get("unexpected_index_list") or [])
-    positions = frame.index.get_indexer(rows)
+    positions = frame.index.get_indexer(pd.Index(rows))
+    values: Cells
     if len(check.columns) == 1:
         values = frame[check.columns[0]].to_numpy()[positions]
     else:
         parts = [frame[c].to_numpy()[positions] for c in check.columns]
-        values = list(zip(*parts))  # one tuple per row: to_findings shows it and keeps its parts
+        values = list(zip(*parts, strict=True))  # one tuple per row: to_findings shows it and keeps its parts
     return Hits(check.rule, check.severity, check.column, rows, values, check.params)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from transparencia.domain import Severity
@@ -22,15 +23,19 @@ from transparencia.validation.findings import FINDING_TYPES, Finding, render_mes
 MAX_FINDINGS_PER_CHECK = 1000
 
 
+# One value per failing row: a list, or the NumPy array the vectorised checks select.
+Cells = Sequence[Any] | npt.NDArray[Any]
+
+
 @dataclass
 class Hits:
     rule: str  # a FINDING_TYPES id
     severity: Severity
     column: str | None
-    rows: Sequence[Any]  # frame index values: source row numbers
-    values: Sequence[Any]
+    rows: Cells  # frame index values: source row numbers
+    values: Cells
     params: Mapping[str, Any] = field(default_factory=dict)  # template parameters shared by all rows
-    row_params: Mapping[str, Sequence[Any]] = field(default_factory=dict)  # template parameters per row
+    row_params: Mapping[str, Cells] = field(default_factory=dict)  # template parameters per row
 
     def __len__(self) -> int:
         return len(self.rows)

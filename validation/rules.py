@@ -36,12 +36,12 @@ def rule(name: str) -> Callable[[RuleCheck], RuleCheck]:
 def _hits(frame: pd.DataFrame, mask: pd.Series, rule_id: str, severity: str, column: str,
           params: dict[str, Any], row_params: dict[str, Any] | None = None) -> list[Hits]:
     """The rows ``mask`` marks, as hits of ``rule_id`` at the schema rule's ``severity``."""
-    mask = mask.fillna(False).to_numpy(dtype=bool)
-    if not mask.any():
+    marked = mask.fillna(False).to_numpy(dtype=bool)
+    if not marked.any():
         return []
-    per_row = {k: np.asarray(v)[mask] for k, v in (row_params or {}).items()}
-    return [Hits(rule_id, Severity(severity), column, frame.index.to_numpy()[mask],
-                 frame[column].to_numpy()[mask], params, per_row)]
+    per_row = {k: np.asarray(v)[marked] for k, v in (row_params or {}).items()}
+    return [Hits(rule_id, Severity(severity), column, frame.index.to_numpy()[marked],
+                 frame[column].to_numpy()[marked], params, per_row)]
 
 
 def _month(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
