@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from release_samples import planilla_release  # noqa: E402
 
+from transparencia.domain import Period  # noqa: E402
 from transparencia.publishers import changes, formats  # noqa: E402
 from transparencia.publishers.local import LocalCatalog  # noqa: E402
 from transparencia.publishers.render import render_release  # noqa: E402
@@ -183,7 +184,7 @@ def second_month(january: pd.DataFrame, out: Path) -> None:
     history = pd.concat([january, february], ignore_index=True)
     release = planilla_release("2025-02", history=history, frame=february)
     rules = release.schema.treatments(release.privacy)
-    summary = timed(lambda: changes.summarise(release.schema, history, "2025-02", rules, "Planilla"))
+    summary = timed(lambda: changes.summarise(release.schema, history, Period(2025, 2), rules, "Planilla"))
     whole = timed(lambda: render_release(release, out / "r2"))
     print(f"segundo mes: render_release {whole:.2f} s, de ellos resumen de cambios {summary:.2f} s "
           f"({summary / whole:.0%})")

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from transparencia.domain import Period
 from transparencia.output.csvfile import write_csv
 from transparencia.publishers.privacy import mask_value
 from transparencia.schemas.table import Field, TableSchema
@@ -136,9 +137,10 @@ class ChangeSummary:
         return rows
 
 
-def summarise(schema: TableSchema, history: pd.DataFrame, period: str, rules: Mapping[str, str],
+def summarise(schema: TableSchema, history: pd.DataFrame, month: Period, rules: Mapping[str, str],
               item: str = "") -> ChangeSummary:
-    """Compare ``period`` with the latest earlier month in ``history`` (unmasked frames, all months)."""
+    """Compare ``month`` with the latest earlier month in ``history`` (unmasked frames, all months)."""
+    period = str(month)  # as the ``periodo`` column and the summary's JSON write it
     periods = history["periodo"].astype("string") if len(history) else pd.Series([], dtype="string")
     current = history[periods == period]
     earlier = sorted(p for p in periods.dropna().unique() if p < period)

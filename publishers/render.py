@@ -13,6 +13,7 @@ import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,11 @@ class ItemRelease:
     privacy: Mapping[str, str] = field(default_factory=dict)
     directorate: str = ""
 
+    @cached_property
+    def month(self) -> Period:
+        """``period`` as a Period, read once (rendering checks it is AAAA-MM first)."""
+        return Period.parse(self.period)
+
 
 def render_release(release: ItemRelease, out_dir: Path,
                    formats: Sequence[str] = ("csv", "xlsx", "json")) -> tuple[DatasetSpec, list[ResourceFile]]:
@@ -103,7 +109,7 @@ def _render_files(release: ItemRelease, out_dir: Path,
     periods = _history_periods(release)
 
     month = _published(release.frame, release, fields)
-    summary = changes.summarise(release.schema, release.history, release.period, rules, release.item.name)
+    summary = changes.summarise(release.schema, release.history, release.month, rules, release.item.name)
     resources = _render_month(release, month, fields, out_dir, formats)
     resources += _render_history(release, month, fields, out_dir, formats, periods[-1])
     resources.append(_render_dictionary(release, rules, out_dir))
@@ -111,7 +117,7 @@ def _render_files(release: ItemRelease, out_dir: Path,
     resources += _render_changes(release, summary, out_dir)
     resources.append(_render_chart(release, rules, out_dir))
     spec = _dataset_spec(release, rules, periods, summary)
-    resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, release.period,
+    resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, release.month,
                                      out_dir))
     return spec, resources
 
@@ -134,15 +140,17 @@ def _check(release: ItemRelease, wanted: Sequence[str]) -> None:
             )
 
 
-def _history_periods(release: ItemRelease) -> list[str]:
-    periods = {str(p) for p in release.history["periodo"].dropna().unique()}
-    periods.add(release.period)
-    return sorted(periods)
+def _history_periods(release: ItemRelease) -> list[Period]:
+    return sorted(_column_periods(release.history) | {release.month})
 
 
-def _first_day(period: str) -> dt.datetime:
-    start = Period.parse(period).start
-    return dt.datetime(start.year, start.month, 1)
+def _column_periods(history: pd.DataFrame) -> set[Period]:
+    """The months a history holds (its ``periodo`` column)."""
+    return {Period.parse(str(p)) for p in history["periodo"].dropna().unique()}
+
+
+def _first_day(period: Period) -> dt.datetime:
+    return dt.datetime(period.year, period.month, 1)
 
 
 def _resource(name: str, fmt: str, path: Path, description: str, period: str | None = None,
@@ -166,7 +174,7 @@ def _published(frame: pd.DataFrame, release: ItemRelease, fields: list[Field]) -
 def _render_month(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path,
                   wanted: Sequence[str]) -> list[ResourceFile]:
     label, period, slug = release.item.name, release.period, release.item.slug
-    date = _first_day(period)
+    date = _first_day(release.month)
     resources = []
     for fmt in wanted:
         path = out_dir / f"{slug}-{period}.{fmt}"
@@ -174,7 +182,7 @@ def _render_month(release: ItemRelease, month: pd.DataFrame, fields: list[Field]
         datastore = _datastore_table(release, month, fields, out_dir) if fmt == "csv" else None
         resources.append(_resource(
             month_resource_name(label, period, fmt), fmt.upper(), path,
-            f"{label} de {release.institution.name}, {_month_text(period)}. {count(len(month), 'fila')}. "
+            f"{label} de {release.institution.name}, {release.month.label_es}. {count(len(month), 'fila')}. "
             f"{_FORMAT_NOTES[fmt]}",
             period=period, datastore=datastore, role="month",
         ))
@@ -189,16 +197,12 @@ _FORMAT_NOTES = {
 }
 
 
-def _month_text(period: str) -> str:
-    return Period.parse(period).label_es
-
-
 # Formats whose bytes depend only on the rows (XLSX also carries the sheet title and a date).
 _ROWS_ONLY_FORMATS = ("csv", "json", "parquet")
 
 
 def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path,
-                    wanted: Sequence[str], last_period: str) -> list[ResourceFile]:
+                    wanted: Sequence[str], last_period: Period) -> list[ResourceFile]:
     """The history files; when the history is just this month's rows (an item's first month),
     the month's CSV/JSON/Parquet are copied rather than written again."""
     label, period, slug = release.item.name, release.period, release.item.slug
@@ -264,12 +268,12 @@ def _render_report(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], out
     json_path.write_text(json.dumps(public, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     html_path = out_dir / f"{slug}-{period}-informe-validacion.html"
     html = template("informe.html.j2").render(
-        report=public, item=label, period=period, month=_month_text(period),
+        report=public, item=label, period=period, month=release.month.label_es,
         institution=release.institution.name, directorate=release.directorate,
         reasons=DROP_REASONS,
     )
     html_path.write_text(html, encoding="utf-8")
-    description = (f"Resultado de la validación de {label} de {_month_text(period)}: filas leídas, "
+    description = (f"Resultado de la validación de {label} de {release.month.label_es}: filas leídas, "
                    f"errores, advertencias y transformaciones aplicadas al archivo de origen.")
     return [
         _resource(report_resource_name(label, period, "json"), "JSON", json_path, description, period=period),
@@ -344,7 +348,7 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, s
     out_dir.mkdir(parents=True, exist_ok=True)
     rules = release.schema.treatments(release.privacy)
     fields = [f for f in release.schema.fields if rules[f.name].published]
-    remaining = sorted({str(p) for p in release.history["periodo"].dropna().unique()})
+    remaining = sorted(_column_periods(release.history))
     resources = []
     summary = None
     if remaining:
@@ -368,7 +372,7 @@ def _render_withdrawals(label: str, withdrawals: Sequence[Mapping[str, str]], pa
                      "y por qué. Un mes corregido puede publicarse de nuevo.")
 
 
-def _dataset_spec(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], periods: list[str],
+def _dataset_spec(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], periods: list[Period],
                   summary: changes.ChangeSummary | None) -> DatasetSpec:
     item, institution = release.item, release.institution
     return DatasetSpec(
@@ -415,7 +419,7 @@ def _render_changes(release: ItemRelease, summary: changes.ChangeSummary, out_di
     label, period, slug = release.item.name, release.period, release.item.slug
     csv_path, json_path = out_dir / f"{slug}-{period}-cambios.csv", out_dir / f"{slug}-{period}-cambios.json"
     changes.write_changes(summary, csv_path, json_path)
-    description = f"Cambios de {label} en {_month_text(period)} respecto al mes anterior. {summary.headline}"
+    description = f"Cambios de {label} en {release.month.label_es} respecto al mes anterior. {summary.headline}"
     return [
         _resource(changes_resource_name(label, period, fmt), fmt, path, description,
                   period=period, role="changes")
@@ -451,7 +455,7 @@ def _render_chart(release: ItemRelease, rules: Mapping[str, str], out_dir: Path)
 
 
 def _render_package(release: ItemRelease, spec: DatasetSpec, fields: list[Field], rules: Mapping[str, str],
-                    periods: list[str], with_months: bool, changes_period: str | None,
+                    periods: list[Period], with_months: bool, changes_period: Period | None,
                     out_dir: Path) -> ResourceFile:
     """The Frictionless Data Package of the dataset's CSV files: every month's and the history (when
     CSV is published), the dictionary, and the change summary of ``changes_period`` (when given)."""
@@ -460,7 +464,7 @@ def _render_package(release: ItemRelease, spec: DatasetSpec, fields: list[Field]
     tables = []
     if with_months:
         tables += [datapackage.CsvTable(f"{slug}-{p}", f"{slug}-{p}.csv", f"{label} {p}",
-                                        f"{label} de {release.institution.name}, {_month_text(p)}.", schema)
+                                        f"{label} de {release.institution.name}, {p.label_es}.", schema)
                    for p in periods]
         tables.append(datapackage.CsvTable(f"{slug}-historico", f"{slug}-historico.csv", f"{label} — histórico",
                                            f"Todos los meses publicados de {label}.", schema))

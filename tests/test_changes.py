@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from release_samples import planilla_frame
 
+from transparencia.domain import Period
 from transparencia.publishers.changes import summarise, write_changes
 from transparencia.schemas.table import load_schema
 
@@ -22,7 +23,7 @@ ROSA = {"nombre": "Rosa", "apellido": "Batista", "cedula": "8-111-4321", "cargo"
 
 def _summary(january, february, privacy=None):
     history = pd.concat([planilla_frame("2025-01", january), planilla_frame("2025-02", february)])
-    return summarise(PLANILLA, history, "2025-02", PLANILLA.treatments(privacy), "Planilla")
+    return summarise(PLANILLA, history, Period(2025, 2), PLANILLA.treatments(privacy), "Planilla")
 
 
 def _lines(summary, kind):
@@ -31,7 +32,7 @@ def _lines(summary, kind):
 
 def test_first_month_says_there_is_nothing_to_compare(tmp_path):
     history = planilla_frame("2025-01", [MARIA])
-    summary = summarise(PLANILLA, history, "2025-01", PLANILLA.treatments(), "Planilla")
+    summary = summarise(PLANILLA, history, Period(2025, 1), PLANILLA.treatments(), "Planilla")
     assert summary.previous is None and summary.lines == []
     assert summary.headline == "Primer mes publicado: no hay un mes anterior con qué comparar."
     write_changes(summary, tmp_path / "c.csv", tmp_path / "c.json")
@@ -86,7 +87,7 @@ def test_headcount_and_salary_by_unit():
     january = planilla_frame("2025-01", [MARIA, JOSE])
     february = planilla_frame("2025-02", [MARIA])
     february["unidad_administrativa"] = "Dirección de Finanzas"
-    summary = summarise(PLANILLA, pd.concat([january, february]), "2025-02", PLANILLA.treatments())
+    summary = summarise(PLANILLA, pd.concat([january, february]), Period(2025, 2), PLANILLA.treatments())
     units = {(c.description, c.field): (c.before, c.after) for c in _lines(summary, "unidad")}
     assert units[("Dirección de Recursos Humanos", "Personas")] == (2, 0)
     assert units[("Dirección de Finanzas", "Personas")] == (0, 1)
@@ -107,7 +108,7 @@ def test_amount_items_get_totals_and_largest_new_entries():
 
     january = month("2025-01", [("Ana Ríos", 100.0), ("Luis Him", 50.0)])
     february = month("2025-02", [("Ana Ríos", 120.0), ("Omar Jaén", 900.0), ("Edith Chong", 30.0)])
-    summary = summarise(schema, pd.concat([january, february]), "2025-02", schema.treatments())
+    summary = summarise(schema, pd.concat([january, february]), Period(2025, 2), schema.treatments())
     totals = {t.field: (t.previous, t.current) for t in summary.totals}
     assert totals == {"filas": (2, 3), "monto": (150.0, 1050.0)}
     assert [(c.description.split(" · ")[0], c.after) for c in _lines(summary, "nuevo")] == [
@@ -118,6 +119,6 @@ def test_amount_items_get_totals_and_largest_new_entries():
 def test_compares_with_the_latest_earlier_published_month(previous):
     history = pd.concat([planilla_frame(previous, [MARIA]), planilla_frame("2025-01", [MARIA, JOSE]),
                          planilla_frame("2025-03", [JOSE])])
-    summary = summarise(PLANILLA, history, "2025-01", PLANILLA.treatments())
+    summary = summarise(PLANILLA, history, Period(2025, 1), PLANILLA.treatments())
     assert summary.previous == previous
     assert [c.description for c in _lines(summary, "alta")] == ["José Pérez"]
