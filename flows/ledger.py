@@ -1,4 +1,4 @@
-"""The run ledger: one JSON file per run, ``<data_dir>/runs/<period>/<run-id>.json``.
+"""The run ledger: one JSON file per run, ``<data_dir>/runs/<period>/<run-id>.json`` (``Workspace.ledger``).
 
 It answers "what exactly happened in this run": the inputs with their sha256, the outputs
 written, every finding, every publish action, how long each step took, the final status of each
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transparencia.domain import Target
+from transparencia.domain import Period, Target, Workspace, atomic_write
 
 
 def new_run_id() -> str:
@@ -34,7 +34,7 @@ class WriteJournal:
 
     _lock = threading.Lock()
 
-    def __init__(self, path: Path, tags: dict[str, str] | None = None):
+    def __init__(self, path: Path, tags: dict[str, str] | None = None) -> None:
         self.path = Path(path)
         self.tags = tags or {}
 
@@ -43,8 +43,8 @@ class WriteJournal:
         return WriteJournal(self.path, {**self.tags, **tags})
 
     @classmethod
-    def for_run(cls, data_dir: Path, period: str, run_id: str) -> WriteJournal:
-        return cls(Path(data_dir) / "runs" / period / f"{run_id}.escrituras.jsonl")
+    def for_run(cls, workspace: Workspace, period: Period, run_id: str) -> WriteJournal:
+        return cls(workspace.write_journal(period, run_id))
 
     def append(self, entry: dict[str, Any]) -> None:
         line = json.dumps({"momento": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **entry, **self.tags},
@@ -60,10 +60,21 @@ class WriteJournal:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+@dataclass(frozen=True)
+class LedgerNotes:
+    """What the ledger keeps about one item beyond its row in the report (``flows.outcome``)."""
+
+    errors: list[str] = field(default_factory=list)  # in full, with paths: the ledger is local
+    findings: list[dict[str, Any]] | None = None  # every finding, unfiltered (None: not validated)
+    outage: str | None = None  # the portal stopped answering while the item was published
+    publish: dict[str, Any] | None = None  # the backend's actions (PublishResult.to_dict())
+    output: dict[str, Any] | None = None  # the stored month: {"item", "path", "sha256", "written", "updated"}
+
+
 @dataclass
 class RunLedger:
     run_id: str
-    period: str
+    period: Period
     institution: str
     target: str
     dry_run: bool
@@ -85,6 +96,18 @@ class RunLedger:
     outage: str | None = None  # set when the portal stopped answering mid-run
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 
+    def note(self, code: str, notes: LedgerNotes) -> None:
+        """Record what item ``code``'s stages left for the ledger."""
+        self.errors.extend(notes.errors)
+        if notes.findings is not None:
+            self.findings[code] = notes.findings
+        if notes.outage is not None:
+            self.outage = notes.outage
+        if notes.publish is not None:
+            self.publish.append(notes.publish)
+        if notes.output is not None:
+            self.outputs.append(notes.output)
+
     def time(self, key: str, step: str, seconds: float) -> None:
         self.timings.setdefault(key, {})[step] = round(seconds, 4)
 
@@ -99,7 +122,7 @@ class RunLedger:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "period": self.period, "institution": self.institution,
+            "run_id": self.run_id, "period": str(self.period), "institution": self.institution,
             "target": self.target, "dry_run": self.dry_run, "config": self.config,
             "flow_run_id": self.flow_run_id, "task_runner": self.task_runner,
             "started_at": self.started_at, "finished_at": self.finished_at,
@@ -109,11 +132,11 @@ class RunLedger:
             **({"withdrawal": self.withdrawal} if self.withdrawal else {}),
         }
 
-    def write(self, data_dir: Path) -> Path:
-        self.portal_writes = WriteJournal.for_run(data_dir, self.period, self.run_id).entries()
+    def write(self, workspace: Workspace) -> Path:
+        """Fold the write journal in and write the ledger (atomically: a reader never sees half of it)."""
+        self.portal_writes = WriteJournal.for_run(workspace, self.period, self.run_id).entries()
         self.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.time("run", "total", time.perf_counter() - self._clock)
-        path = Path(data_dir) / "runs" / self.period / f"{self.run_id}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        path = workspace.ledger(self.period, self.run_id)
+        atomic_write(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str).encode("utf-8"))
         return path

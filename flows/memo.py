@@ -3,8 +3,8 @@
 Validation is a pure function of the extraction (rows and the account of how they were read), the
 item and its schema, the period, the item's other stored months (the cross-month check) and the
 code. Their fingerprint is kept with the report, one file per item and month under
-``<data_dir>/cache/validacion/``; a re-run with the same fingerprint reuses the report instead of
-running the suite again. Any difference, or an unreadable file, means validating again.
+``<data_dir>/cache/validacion/`` (``Workspace.validation_cache``); a re-run with the same
+fingerprint reuses the report instead of running the suite again. Any difference, or an unreadable file, means validating again.
 
 The report is kept as a pickle, read back by an unpickler that builds only the package's own
 classes and a few plain value types: a file planted in the data folder cannot run code, it only
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import pickle
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from transparencia.domain import Period, Workspace, atomic_write
 from transparencia.publishers.render_memo import code_fingerprint, frame_digest
 
 
@@ -35,7 +34,7 @@ def extraction_digest(extraction: Any) -> bytes:
     return digest.digest()
 
 
-def validation_key(extraction: Any, item: Any, period: str, published: Mapping[str, pd.DataFrame]) -> str:
+def validation_key(extraction: Any, item: Any, period: Period, published: Mapping[str, pd.DataFrame]) -> str:
     digest = hashlib.sha256(code_fingerprint().encode())
     digest.update(extraction_digest(extraction))
     digest.update(f"{item!r}\0{item.table_schema()!r}\0{period}\0".encode())
@@ -66,24 +65,17 @@ class _ReportUnpickler(pickle.Unpickler):
 class ValidationMemo:
     """The last validation report of each item and month, with the fingerprint it answers."""
 
-    def __init__(self, data_dir: Path):
-        self.folder = Path(data_dir) / "cache" / "validacion"
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
 
-    def _path(self, slug: str, period: str) -> Path:
-        return self.folder / f"{slug}-{period}.pickle"
-
-    def load(self, slug: str, period: str, key: str) -> Any | None:
+    def load(self, slug: str, period: Period, key: str) -> Any | None:
         try:
-            with self._path(slug, period).open("rb") as handle:
+            with self.workspace.validation_file(slug, period).open("rb") as handle:
                 stored_key, report = _ReportUnpickler(handle).load()
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
             return None
         return report if stored_key == key else None
 
-    def save(self, slug: str, period: str, key: str, report: Any) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self._path(slug, period)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        with temporary.open("wb") as handle:
-            pickle.dump((key, report), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
+    def save(self, slug: str, period: Period, key: str, report: Any) -> None:
+        data = pickle.dumps((key, report), protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write(self.workspace.validation_file(slug, period), data)

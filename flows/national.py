@@ -31,6 +31,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from transparencia.domain import Period
 from transparencia.errors import ConfigError, TransparenciaError
+from transparencia.flows.runners import task_runner
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
@@ -129,16 +130,6 @@ def national_release(period: str, config_paths: list[str], target: str | None = 
     return result
 
 
-def dask_runner(address: str | None = None, workers: int | None = None):
-    """Dask through prefect-dask: an existing scheduler, else a local cluster of worker processes (one per core)."""
-    from prefect_dask import DaskTaskRunner
-
-    if address:
-        return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 1, "processes": True,
-                                          "threads_per_worker": 1, "dashboard_address": None})
-
-
 @contextlib.contextmanager
 def shared_prefect_api() -> Iterator[None]:
     """Make sure worker processes reach the parent's Prefect API (a temporary server when none is set).
@@ -171,7 +162,7 @@ def run_national(period: str | None, configs: Sequence[Path], target: str | None
     month = str(Period.parse(period) if period else Period.previous())
     paths = [str(p) for p in config_paths(configs)]
     with shared_prefect_api():
-        runner = dask_runner(dask_address, workers)
+        runner = task_runner("dask", dask_address, workers, processes=True)
         result = national_release.with_options(task_runner=runner)(period=month, config_paths=paths, target=target,
                                                                    dry_run=dry_run)
     result.workers = workers or (0 if dask_address else os.cpu_count() or 1)

@@ -21,6 +21,7 @@ result attached) so the Prefect UI and the CLI's exit code agree.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -33,33 +34,29 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Failed, State
 
 from transparencia.domain import ItemKind, ItemStatus, Period, Target
-from transparencia.errors import ConfigError, TransientError, TransparenciaError
+from transparencia.errors import TransientError
 from transparencia.flows import stages
 from transparencia.flows.ledger import RunLedger, WriteJournal, new_run_id
+from transparencia.flows.outcome import StageResults, dataset_assessment, document_assessment, error_message
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
+from transparencia.flows.runners import task_runner
 from transparencia.flows.stages import PublishedMonth
 from transparencia.publishers.base import PortalSession
 from transparencia.publishers.ckan_client import PortalUnavailableError
-from transparencia.publishers.public import describe_source, public_error
+from transparencia.publishers.public import public_error
 from transparencia.reports import compliance
 from transparencia.reports.compliance import (
     ComplianceReport,
-    Extraction,
-    ItemOutcome,
     ItemReport,
     Publishing,
-    Validation,
 )
 from transparencia.schemas.catalog import Item
+from transparencia.sources.archive import run_inputs
 from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, SourceConfig, load_config
 from transparencia.sources.extraction import Extraction as ExtractedTable
-from transparencia.sources.registry import MissingInputError
 from transparencia.validation.findings import ValidationReport
-from transparencia.wording import count
 
 RETRY_DELAYS: list[float] = [2, 10, 30]
-# Statuses that make the run fail (exit 1) for an item the configuration feeds.
-FAILED_STATUSES = {ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR, ItemStatus.NOT_RECEIVED, ItemStatus.TARGET_ERROR}
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -129,7 +126,7 @@ class ReleaseResult:
 
         Items due are those the configuration feeds (a source or a document entry); an item with
         neither is a configuration gap ("no configurado"), not a failed run."""
-        failed = any(i.code in self.due and (i.status in FAILED_STATUSES or i.attempt_failed) for i in self.items)
+        failed = any(i.code in self.due and (i.status.failed or i.attempt_failed) for i in self.items)
         return 1 if self.errors or failed else 0
 
 
@@ -176,10 +173,6 @@ class Chain:
     extract: PrefectFuture
     validate: PrefectFuture
     publish: PrefectFuture
-
-
-def _error_message(exc: BaseException) -> str:
-    return exc.message if isinstance(exc, TransparenciaError) else f"{type(exc).__name__}: {exc}"
 
 
 def _step_event(code: str, step: Step, value: Any) -> ItemProgress | None:
@@ -230,97 +223,33 @@ def _tell_steps(code: str, chain: Chain, completed: set[PrefectFuture], told: in
     return told
 
 
-def _dataset_outcome(config: InstitutionConfig, item: Item, period: Period, chain: Chain | None, facts: dict[str, Any],
-                     ledger: RunLedger) -> ItemOutcome:
-    """An item's outcome read from its tasks' final states; ``facts`` gets the report's figures."""
-    base = ItemOutcome(ItemKind.DATASET, item.frequency, period, applies=item.applies, configured=chain is not None,
-                       not_applicable_reason=item.reason or "")
-    if chain is None or not item.applies:
-        return base
-    facts["directorate"] = chain.source.directorate_name
+def _stage_results(chain: Chain) -> StageResults:
+    """The item's task results, each its value or the exception that ended it (every task has finished)."""
+    return StageResults(chain.source.directorate_name, _result(chain.extract), _result(chain.validate),
+                        _result(chain.publish))
+
+
+def _result(future: PrefectFuture[Any]) -> Any:
     try:
-        extraction = chain.extract.result()
-    except MissingInputError as exc:
-        return _replace(base, extraction=Extraction.NOT_RECEIVED, reason=public_error(exc))
-    except Exception as exc:  # unusable input: the public reason is shown, the full detail stays local
-        ledger.errors.append(f"{item.code}: {_error_message(exc)}")
-        message = public_error(exc)
-        facts.update(errors=1, findings=[{"rule": "fuente", "severity": "error", "message": message, "column": None,
-                                          "row": None, "value": None, "file": None, "sheet": None}])
-        return _replace(base, extraction=Extraction.SOURCE_ERROR, reason=message)
-    facts.update(rows=extraction.rows, source=describe_source(extraction.source))
-    read = _replace(base, extraction=Extraction.READ)
-    try:
-        report = chain.validate.result()
+        return future.result()
     except Exception as exc:
-        ledger.errors.append(f"{item.code}: {_error_message(exc)}")
-        facts["errors"] = 1
-        return _replace(read, validation=Validation.FAILED, reason=public_error(exc))
-    facts.update(errors=len(report.errors), warnings=len(report.warnings),
-                 findings=_public_findings(config, item, report))
-    ledger.findings[item.code] = [f.to_dict() for f in report.findings]
-    checked = _replace(read, validation=Validation.VALID if report.valid else Validation.INVALID,
-                       warnings=len(report.warnings))
-    if not report.valid:
-        return _replace(checked, reason=_rejection(facts["findings"], len(report.errors)))
-    try:
-        published = chain.publish.result()
-    except Exception as exc:
-        if isinstance(exc, PortalUnavailableError):
-            ledger.outage = exc.message
-        ledger.errors.append(f"{item.code}: No se pudo publicar: {_error_message(exc)}")
-        return _replace(checked, publishing=Publishing.FAILED, reason=f"No se pudo publicar: {public_error(exc)}")
-    facts.update(url=published.url, last_update=published.updated, changes=published.changes)
-    ledger.publish.append(published.result)
-    if published.stored:
-        ledger.outputs.append({"item": item.code, **published.stored})
-    return _replace(checked, publishing=Publishing.PUBLISHED)
-
-
-def _public_findings(config: InstitutionConfig, item: Item, report: ValidationReport) -> list[dict[str, Any]]:
-    """The findings as the published report may show them (personal data per policy, no paths)."""
-    from transparencia.publishers.public import public_findings
-
-    schema = item.table_schema()
-    return public_findings(report, schema, schema.treatments(config.privacy.get(item.code, {})))
-
-
-def _replace(outcome: ItemOutcome, **changes: Any) -> ItemOutcome:
-    import dataclasses
-
-    return dataclasses.replace(outcome, **changes)
-
-
-def _rejection(findings: list[dict[str, Any]], errors: int) -> str:
-    """Why an item was rejected, in one line: how many errors and the first one (as published)."""
-    first = next((f["message"] for f in findings if f["severity"] == "error"), "")
-    return (f"{count(errors, 'error')} (el primero: {first.rstrip('.')}); no se publicó este mes y los meses "
-            "anteriores siguen publicados.")
-
-
-def _document_outcome(config: InstitutionConfig, item: Item, period: Period, facts: dict[str, Any]) -> ItemOutcome:
-    entry = next((d for d in config.documents if d.item == item.code), None)
-    base = ItemOutcome(ItemKind.DOCUMENT, item.frequency, period, applies=item.applies, configured=entry is not None,
-                       not_applicable_reason=item.reason or "")
-    if entry is None or not item.applies:
-        return base
-    # a local file's path means nothing to the public: no file:// link, the file by name only
-    facts.update(url=entry.url, source=entry.title or (f"archivo {entry.path.name}" if entry.path else None),
-                 last_update=entry.updated.isoformat() if entry.updated else None)
-    exists = entry.path is None or entry.path.exists()
-    return _replace(base, document=compliance.DocumentState(entry.updated, exists, entry.path.name if entry.path else ""))
+        return exc
 
 
 def _item_report(config: InstitutionConfig, item: Item, period: Period, target: Target, chains: dict[str, Chain],
                  ledger: RunLedger) -> ItemReport:
-    facts: dict[str, Any] = {"directorate": config.directorate_name(item.directorate)}
+    """The item's row in the report; what the ledger keeps about it is noted on the way."""
     if item.kind is ItemKind.DATASET:
-        outcome = _dataset_outcome(config, item, period, chains.get(item.code), facts, ledger)
+        chain = chains.get(item.code)
+        assessment = dataset_assessment(config, item, period, None if chain is None else _stage_results(chain))
+        outcome = assessment.outcome
         if outcome.configured and outcome.applies and outcome.publishing is not Publishing.PUBLISHED:
-            outcome = _replace(outcome, online=stages.month_online(config, item, period, target))
+            online = stages.month_online(config, item, period, target)
+            assessment = dataclasses.replace(assessment, outcome=dataclasses.replace(outcome, online=online))
     else:
-        outcome = _document_outcome(config, item, period, facts)
-    return compliance.item_report(item, outcome, **facts)
+        assessment = document_assessment(config, item, period)
+    ledger.note(item.code, assessment.notes)
+    return compliance.item_report(item, assessment.outcome, assessment.facts)
 
 
 # --------------------------------------------------------------------------- the flow
@@ -344,10 +273,10 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     config = load_config(config_path)
     month = Period.parse(period) if period else Period.previous()
     chosen = Target.parse(target, "Destino de publicación") if target else config.publish.target
-    ledger = RunLedger(run_id=new_run_id(), period=str(month), institution=config.institution.acronym,
+    ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym,
                        target=chosen, dry_run=dry_run, config=str(config.path), flow_run_id=_flow_run_id(),
                        task_runner=type(monthly_release.task_runner).__name__)
-    journal = WriteJournal.for_run(config.data_dir, str(month), ledger.run_id)
+    journal = WriteJournal.for_run(config.workspace, month, ledger.run_id)
     logger.info("Publicación de %s, período %s, destino %s", config.institution.acronym, month, chosen)
     try:
         with ExitStack() as held:
@@ -355,8 +284,8 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
             report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress)
     except BaseException as exc:
         if journal.entries():  # a run that wrote and then failed still says what it wrote
-            ledger.errors.append(_error_message(exc))
-            ledger.write(config.data_dir)
+            ledger.errors.append(error_message(exc))
+            ledger.write(config.workspace)
         raise
     logger.info("%s; registro de la ejecución: %s", report.headline, result.ledger_path)
     if result.exit_code:
@@ -406,10 +335,10 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
                 progress(ItemProgress(entry.code, Step.FINAL, status=entry.status, reason=entry.detail,
                                       attempt_failed=entry.attempt_failed))
     report = ComplianceReport(config.institution.name, config.institution.acronym, str(month), items,
-                              compliance.past_scores(config.data_dir / "reports", str(month)))
+                              compliance.past_scores(config.workspace.report_files("json"), month))
     result = ReleaseResult(str(month), ledger.run_id, ledger.flow_run_id, chosen, dry_run, report.to_dict(),
                            due=sorted({*chains, *(d.item for d in config.documents)}))
-    _record_inputs(config, str(month), ledger)
+    ledger.inputs = run_inputs(config.workspace, month, ledger.run_id)
     if ledger.outage:
         ledger.errors.append(f"{ledger.outage} No se reescribió el informe de cumplimiento local: sigue el de la "
                              "última publicación completa.")
@@ -417,7 +346,7 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
         _report_and_verify(config, report, month, chosen, ledger, journal, result)
     ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}
                     for i in items}
-    result.ledger_path = str(ledger.write(config.data_dir))
+    result.ledger_path = str(ledger.write(config.workspace))
     result.errors, result.writes = ledger.errors, ledger.writes
     return report, result
 
@@ -427,44 +356,17 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
     """Write and publish the compliance report, then read back what was published and check it."""
     from transparencia.publishers.verification import verify_period
 
-    paths = compliance.write_report(report, config.data_dir / "reports" / str(month))
+    paths = compliance.write_report(report, config.workspace.report_dir(month))
     result.report_paths = {fmt: str(p) for fmt, p in paths.items()}
     try:
         ledger.publish.append(publish_report_task(config, report, paths, chosen, False, journal))
     except Exception as exc:
-        ledger.errors.append(f"Informe de cumplimiento: {_error_message(exc)}")
+        ledger.errors.append(f"Informe de cumplimiento: {error_message(exc)}")
     published = [i.code for i in report.items if i.kind == ItemKind.DATASET
                  and i.status in (ItemStatus.PUBLISHED, ItemStatus.PUBLISHED_WITH_WARNINGS)]
     checks = verify_period(config, str(month), chosen, items=published)
     ledger.verification = [c.to_dict() for c in checks]
     ledger.errors.extend(f"Verificación: {c.describe()}" for c in checks if not c.ok)
-
-
-def _record_inputs(config: InstitutionConfig, period: str, ledger: RunLedger) -> None:
-    """The inputs this run read, with their sha256, from the raw archive's manifest."""
-    from transparencia.sources.archive import read_manifest
-
-    manifest = read_manifest(config.data_dir, period)
-    for key, revision in manifest.get("runs", {}).get(ledger.run_id, {}).get("inputs", {}).items():
-        entry: dict[str, Any] = next((r for r in manifest["inputs"][key]["revisions"] if r["revision"] == revision), {})
-        ledger.inputs.append({"key": key, "revision": revision, "sha256": entry.get("sha256"),
-                              "size": entry.get("size"), "origin": entry.get("origin")})
-
-
-def task_runner(kind: str = "thread", address: str | None = None, workers: int | None = None):
-    """The task runner: threads on one machine, or Dask (a new local cluster, or ``address``)."""
-    if kind == "thread":
-        from prefect.task_runners import ThreadPoolTaskRunner
-
-        return ThreadPoolTaskRunner(max_workers=workers)
-    if kind == "dask":
-        from prefect_dask import DaskTaskRunner
-
-        if address:
-            return DaskTaskRunner(address=address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": workers or 1, "processes": False,
-                                              "threads_per_worker": 4, "dashboard_address": None})
-    raise ConfigError(f"Ejecutor de tareas desconocido '{kind}': use thread o dask")
 
 
 def run_release(period: Period | str | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,

@@ -53,11 +53,11 @@ def validate_month(config: InstitutionConfig, item: Item, period: Period, extrac
 
     store = MonthStore.of(config)
     published = store.other_months(item.slug, str(period), natural_key(item.table_schema()))
-    memo, key = ValidationMemo(config.data_dir), validation_key(extraction, item, str(period), published)
-    report = memo.load(item.slug, str(period), key)
+    memo, key = ValidationMemo(config.workspace), validation_key(extraction, item, period, published)
+    report = memo.load(item.slug, period, key)
     if report is None:
         report = validate(extraction, item, period=period, published=published)
-        memo.save(item.slug, str(period), key, report)
+        memo.save(item.slug, period, key, report)
     return report
 
 
@@ -104,7 +104,7 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
 def build_dir(config: InstitutionConfig, item: Item) -> Path:
     """Where an item's files are rendered before they are published, beside the manifest that
     ``transparencia verificar`` reads back."""
-    return config.data_dir / "build" / config.institution.organization / item.slug
+    return config.workspace.build_dir(config.institution.organization, item.slug)
 
 
 def _changes_headline(resources) -> str:

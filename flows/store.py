@@ -49,8 +49,8 @@ class MonthStore:
 
     @classmethod
     def of(cls, config: InstitutionConfig) -> MonthStore:
-        """The institution's store: ``<data_dir>/store/<organization>``."""
-        return cls(config.data_dir / "store", config.institution.organization)
+        """The institution's store: ``<data_dir>/store/<organization>`` (``Workspace.store``)."""
+        return cls(config.workspace.store, config.institution.organization)
 
     def folder(self, slug: str) -> Path:
         return self.root / slug

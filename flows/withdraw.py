@@ -19,34 +19,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transparencia.domain import ItemKind, ItemStatus, Period, Target
+import pandas as pd
+
+from transparencia.domain import ItemKind, Period, Target
 from transparencia.errors import ConfigError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
+from transparencia.flows.stages import build_dir, make_publisher
 from transparencia.flows.store import MonthStore
-from transparencia.publishers.base import PortalSession, PublishResult
+from transparencia.publishers.base import PortalSession, Publisher, PublishResult
 from transparencia.publishers.names import withdrawn_resource_names
+from transparencia.publishers.render import ItemRelease, render_withdrawal
+from transparencia.reports import compliance
+from transparencia.reports.compliance import ItemFacts, ItemOutcome, ItemReport
+from transparencia.schemas.catalog import Item
 from transparencia.sources.config import InstitutionConfig, load_config
+from transparencia.validation.findings import ValidationReport
 
 
 @dataclass
 class WithdrawalResult:
     item: str  # code
-    period: str
-    target: str
+    period: Period
+    target: Target
     removed: list[str] = field(default_factory=list)  # resource names deleted from the target
     ledger_path: str | None = None
     report_updated: bool = False
 
 
-def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: str, target: str | None = None,
+def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason: str, target: Target | None = None,
                    today: dt.date | None = None) -> WithdrawalResult:
     """Withdraw ``item_ref``'s ``period`` from the target and record why (see the module docstring)."""
-    from transparencia.flows.stages import build_dir, make_publisher
-
     config = load_config(config_path)
-    period = str(Period.parse(period))
     item = config.catalog.get(item_ref)
-    target = Target.parse(target, "Destino de publicación") if target else config.publish.target
+    target = target or config.publish.target
     if item.kind is not ItemKind.DATASET:
         raise ConfigError(f"El punto {item.code} ({item.name}) es un documento: se corrige su enlace o su "
                           "fecha en la configuración, no se retira por mes.")
@@ -55,39 +60,37 @@ def withdraw_month(config_path: str | Path, item_ref: str, period: str, reason: 
         raise ConfigError("Indique el motivo del retiro con --motivo \"…\": queda publicado junto al retiro.")
 
     store = MonthStore.of(config)
-    remaining = [p for p in store.months(item.slug) if p != period]
+    remaining = [p for p in store.months(item.slug) if p != str(month)]
     publisher = make_publisher(config, target)
-    ledger = RunLedger(run_id=new_run_id(), period=period, institution=config.institution.acronym, target=target,
+    ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym, target=target,
                        dry_run=False, config=str(config.path))
     with ExitStack() as held:
         if isinstance(publisher, PortalSession):  # one writer per institution and period, as for ``run``
-            held.enter_context(publisher.lease(config.institution.organization, Period.parse(period), ledger.run_id))
-        release = _release(config, item, period, store, remaining)
+            held.enter_context(publisher.lease(config.institution.organization, month, ledger.run_id))
+        release = _release(config, item, month, store, remaining)
 
-        from transparencia.publishers.render import render_withdrawal
-
-        names = withdrawn_resource_names(item.name, period, history_too=not remaining)
+        names = withdrawn_resource_names(item.name, str(month), history_too=not remaining)
         dataset, _ = render_withdrawal(release, [], build_dir(config, item))
         removal = _checked(publisher.remove(dataset, names))
-        was_stored = store.remove(item.slug, period)
+        was_stored = store.remove(item.slug, str(month))
         removed = [a.name for a in removal.actions if a.action == "delete"]
         if not removed and not was_stored:
-            raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {period} en el destino "
+            raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {month} en el destino "
                               f"{target}: no hay nada que retirar.")
-        entry = {"date": (today or dt.date.today()).isoformat(), "period": period, "resources": removed,
+        entry = {"date": (today or dt.date.today()).isoformat(), "period": str(month), "resources": removed,
                  "reason": reason}
         records = store.record_withdrawal(item.slug, entry)
         dataset, resources = render_withdrawal(release, records, build_dir(config, item), config.publish.formats)
         published = _checked(publisher.sync(dataset, resources))
 
-        result = WithdrawalResult(item.code, period, target, removed)
+        result = WithdrawalResult(item.code, month, target, removed)
         ledger.withdrawal = {"item": item.code, **entry, "stored_month_removed": was_stored}
         ledger.publish += [removal.to_dict(), published.to_dict()]
         try:
-            result.report_updated = _update_report(config, item, period, entry, publisher, ledger)
+            result.report_updated = _update_report(config, item, month, entry, publisher, ledger)
         except TransparenciaError as exc:
             ledger.errors.append(f"Informe de cumplimiento: {exc.message}")
-        result.ledger_path = str(ledger.write(config.data_dir))
+        result.ledger_path = str(ledger.write(config.workspace))
         return result
 
 
@@ -97,41 +100,40 @@ def _checked(result: PublishResult) -> PublishResult:
     return result
 
 
-def _release(config: InstitutionConfig, item, period: str, store: MonthStore, remaining: list[str]):
+def _release(config: InstitutionConfig, item: Item, period: Period, store: MonthStore,
+             remaining: list[str]) -> ItemRelease:
     """The item as rendering needs it, holding only the months that remain."""
-    import pandas as pd
-
-    from transparencia.publishers.render import ItemRelease
-    from transparencia.validation.findings import ValidationReport
-
     schema = item.table_schema()
     frames = [store.load(item.slug, p) for p in remaining]
     history = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schema.field_names)
     empty = history.iloc[0:0]
     source = next((s for s in config.sources if item.code in s.items), None)
-    report = ValidationReport(item.code, item.name, "", None, 0, period)
-    return ItemRelease(item=item, schema=schema, period=period, frame=empty, history=history, report=report,
+    report = ValidationReport(item.code, item.name, "", None, 0, str(period))
+    return ItemRelease(item=item, schema=schema, period=str(period), frame=empty, history=history, report=report,
                        institution=config.institution, privacy=config.privacy.get(item.code, {}),
                        directorate=source.directorate_name if source else "")
 
 
-def _update_report(config: InstitutionConfig, item, period: str, entry: dict[str, Any], publisher,
-                   ledger: RunLedger) -> bool:
+def _update_report(config: InstitutionConfig, item: Item, period: Period, entry: dict[str, Any],
+                   publisher: Publisher, ledger: RunLedger) -> bool:
     """The month's compliance report no longer counts the item as online; re-published beside it."""
-    from transparencia.reports import compliance
-
-    folder = config.data_dir / "reports" / period
-    source = folder / f"informe-cumplimiento-{period}.json"
+    source = config.workspace.report_file(period, "json")
     if not source.exists():
         return False
     report = compliance.load_report(source)
-    status = next(i for i in report.items if i.code == item.code)
-    status.status, status.url, status.rows, status.errors, status.warnings = ItemStatus.NOT_RECEIVED, None, None, 0, 0
-    status.findings = []
-    status.detail = f"Publicación retirada el {entry['date']}: {entry['reason']}"
-    paths = compliance.write_report(report, folder)
+    report.items = [_withdrawn_row(item, period, row, entry) if row.code == item.code else row for row in report.items]
+    paths = compliance.write_report(report, config.workspace.report_dir(period))
     inst = config.institution
     dataset = compliance.report_dataset(report, inst.organization, inst.license_id, inst.maintainer,
                                         inst.maintainer_email)
     ledger.publish.append(_checked(publisher.sync(dataset, compliance.report_resources(report, paths))).to_dict())
     return True
+
+
+def _withdrawn_row(item: Item, period: Period, row: ItemReport, entry: dict[str, Any]) -> ItemReport:
+    """The item's row once its month is withdrawn: its status from ``verdict``, nothing online, the
+    figures that still hold (where it came from, when it last changed) kept."""
+    outcome = ItemOutcome(item.kind, item.frequency, period, withdrawn=True,
+                          reason=f"Publicación retirada el {entry['date']}: {entry['reason']}")
+    facts = ItemFacts(row.directorate, last_update=row.last_update, source=row.source, changes=row.changes)
+    return compliance.item_report(item, outcome, facts)

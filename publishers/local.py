@@ -9,7 +9,6 @@ file + rename), so a crash never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from transparencia.domain import Frequency, Period, atomic_copy, atomic_write, sha256_file
+from transparencia.domain import Frequency, Period, atomic_copy, atomic_write, file_lock, sha256_file, write_if_changed
 from transparencia.domain.vocab import media_type
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers import pages
@@ -145,13 +144,8 @@ class LocalCatalog(ReadBack):
         if dry_run and not self.root.exists():
             yield
             return
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(self.root / ".lock"):
+            yield
 
     def datasets(self) -> list[dict[str, Any]]:
         """Every dataset's metadata in the folder, ordered by organization and name."""
@@ -166,9 +160,9 @@ class LocalCatalog(ReadBack):
     def _refresh_catalog(self) -> None:
         datasets = self.datasets()
         catalog = json.dumps(dcat_catalog(datasets), ensure_ascii=False, indent=2) + "\n"
-        _write_if_changed(self.root / CATALOG_FILE, catalog.encode("utf-8"))
+        write_if_changed(self.root / CATALOG_FILE, catalog.encode("utf-8"))
         html = template("catalogo.html.j2").render(datasets=[_index_entry(d) for d in datasets])
-        _write_if_changed(self.root / INDEX_FILE, html.encode("utf-8"))
+        write_if_changed(self.root / INDEX_FILE, html.encode("utf-8"))
 
 
 def _check_identity(dataset: DatasetSpec, resources: Sequence[ResourceFile]) -> None:
@@ -250,11 +244,6 @@ def _atomic_copy(source: Path, dest: Path, sha256: str) -> None:
             raise InputError(f"El archivo '{source}' cambió después de generarse; vuelva a generar la publicación")
 
     atomic_copy(source, dest, check=same_bytes)
-
-
-def _write_if_changed(path: Path, content: bytes) -> None:
-    if not path.exists() or path.read_bytes() != content:
-        atomic_write(path, content)
 
 
 def _remove_replaced_files(folder: Path, old: list[dict[str, Any]], records: dict[str, dict[str, Any]]) -> None:
@@ -374,7 +363,7 @@ def _write_page(folder: Path, document: dict[str, Any]) -> None:
     entry = _index_entry(document, base="")
     html = template("conjunto.html.j2").render(
         d=entry, page=pages.page_context(folder, document), shown=pages.shown, signed=pages.signed)
-    _write_if_changed(folder / pages.PAGE_FILE, html.encode("utf-8"))
+    write_if_changed(folder / pages.PAGE_FILE, html.encode("utf-8"))
 
 
 def _human_size(size: int) -> str:

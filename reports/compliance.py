@@ -22,7 +22,8 @@ from typing import Any
 
 from jinja2 import Environment
 
-from transparencia.domain import Frequency, ItemKind, ItemStatus, OutputFormat, Period, sha256_file
+from transparencia.domain import Frequency, ItemKind, ItemStatus, OutputFormat, Period, sha256_file, write_if_changed
+from transparencia.domain.workspace import report_file_name
 from transparencia.output import charts, templates
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
 from transparencia.publishers.names import (
@@ -37,9 +38,6 @@ from transparencia.schemas.catalog import Item
 from transparencia.wording import count
 
 REPORT_FORMATS = tuple(OutputFormat.report_formats())
-# How a report's items not met are grouped, in its point metadata and in the national monitor.
-MISSING = frozenset({ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.OUTDATED, ItemStatus.TARGET_ERROR})
-REJECTED = frozenset({ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR})
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -79,8 +77,9 @@ class ItemOutcome:
     """What happened to one item this month, stage by stage: everything ``classify`` reads.
 
     ``online`` says whether the month was already online on the target before this run's attempt
-    (only asked when this run did not publish it). ``reason`` is the Spanish message of the stage
-    that stopped the item, if any.
+    (only asked when this run did not publish it). ``withdrawn``: the month was taken down
+    (``transparencia retirar``) after it was published. ``reason`` is the Spanish message of the
+    stage that stopped the item, if any.
     """
 
     kind: ItemKind
@@ -94,8 +93,24 @@ class ItemOutcome:
     warnings: int = 0
     online: bool = False
     document: DocumentState | None = None
+    withdrawn: bool = False
     reason: str = ""
     not_applicable_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """The figures a run gathered about one item, shown beside its status in the report's row."""
+
+    directorate: str
+    rows: int | None = None
+    errors: int = 0
+    warnings: int = 0
+    url: str | None = None
+    last_update: str | None = None  # ISO date
+    source: str | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)  # as published (``publishers.public``)
+    changes: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,8 @@ def verdict(outcome: ItemOutcome) -> Verdict:
         return Verdict(ItemStatus.NOT_APPLICABLE, outcome.not_applicable_reason or "No aplica a la institución.")
     if not outcome.configured:
         return Verdict(ItemStatus.NOT_CONFIGURED, _NOT_CONFIGURED[outcome.kind])
+    if outcome.withdrawn:
+        return Verdict(ItemStatus.NOT_RECEIVED, outcome.reason)
     if outcome.kind is ItemKind.DOCUMENT:
         return _document_verdict(outcome, outcome.document or DocumentState(updated=None))
     if outcome.publishing is Publishing.PUBLISHED:
@@ -127,7 +144,7 @@ def verdict(outcome: ItemOutcome) -> Verdict:
     failed = _failed_status(outcome)
     if outcome.online:
         note = (f"El mes sigue en línea desde una publicación anterior; el intento de esta ejecución falló "
-                f"({failed.label.split(':')[0].lower()}): {outcome.reason or _DEFAULT_REASONS[failed]}")
+                f"({failed.short_label.lower()}): {outcome.reason or _DEFAULT_REASONS[failed]}")
         return Verdict(ItemStatus.PUBLISHED, note, attempt_failed=True)
     return Verdict(failed, outcome.reason or _DEFAULT_REASONS[failed], attempt_failed=True)
 
@@ -218,11 +235,13 @@ class ItemReport:
         return {**asdict(self), "status_label": self.status_label, "fulfilled": self.fulfilled}
 
 
-def item_report(item: Item, outcome: ItemOutcome, *, directorate: str, **facts: Any) -> ItemReport:
+def item_report(item: Item, outcome: ItemOutcome, facts: ItemFacts) -> ItemReport:
     """The report's row for ``item``: its verdict and the figures the run gathered (rows, findings...)."""
     result = verdict(outcome)
-    return ItemReport(item.code, item.name, item.kind, item.frequency, result.status, directorate,
-                      detail=result.reason, attempt_failed=result.attempt_failed, **facts)
+    return ItemReport(item.code, item.name, item.kind, item.frequency, result.status, facts.directorate,
+                      rows=facts.rows, errors=facts.errors, warnings=facts.warnings, url=facts.url,
+                      last_update=facts.last_update, source=facts.source, detail=result.reason,
+                      findings=list(facts.findings), attempt_failed=result.attempt_failed, changes=facts.changes)
 
 
 @dataclass
@@ -285,15 +304,15 @@ class ComplianceReport:
         return cls(data["institution"], data["acronym"], data["period"], items, data.get("history", []))
 
 
-def past_scores(reports_dir: Path, period: str) -> list[dict[str, Any]]:
-    """The scores of the months before ``period`` whose reports were written under ``reports_dir``."""
+def past_scores(reports: Iterable[Path], period: Period) -> list[dict[str, Any]]:
+    """The scores of the months before ``period`` among the JSON ``reports`` (``Workspace.report_files``)."""
     scores = []
-    for path in sorted(Path(reports_dir).glob("*/informe-cumplimiento-*.json")):
+    for path in reports:
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue  # an unreadable old report leaves a gap in the trend, never a wrong point
-        if summary.get("period", "9999-99") < period:
+        if summary.get("period", "9999-99") < str(period):
             facts = summary["summary"]
             scores.append({"period": summary["period"], "fulfilled": facts["fulfilled"],
                            "applicable": facts["applicable"]})
@@ -334,13 +353,10 @@ def render(report: ComplianceReport, fmt: str) -> str:
 
 def write_report(report: ComplianceReport, out_dir: Path, formats: Iterable[str] = REPORT_FORMATS) -> dict[str, Path]:
     """Write the report files; a file whose text is unchanged is left untouched (same mtime)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for fmt in formats:
-        path = out_dir / f"informe-cumplimiento-{report.period}.{fmt}"
-        text = render(report, fmt)
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+        path = out_dir / report_file_name(Period.parse(report.period), fmt)
+        write_if_changed(path, render(report, fmt).encode("utf-8"))
         written[fmt] = path
     return written
 
@@ -388,8 +404,8 @@ def report_resources(report: ComplianceReport, paths: dict[str, Path]) -> list[R
 def report_points(report: ComplianceReport) -> dict[str, str]:
     """The resource metadata that summarises the month: institution, points met and applicable, items not met."""
     values = (report.institution, str(report.fulfilled), str(len(report.applicable)),
-              " ".join(i.code for i in report.items if i.status in MISSING),
-              " ".join(i.code for i in report.items if i.status in REJECTED))
+              " ".join(i.code for i in report.items if i.status.missing),
+              " ".join(i.code for i in report.items if i.status.rejected))
     return dict(zip(REPORT_POINT_KEYS, values, strict=True))
 
 

@@ -19,19 +19,18 @@ time), so re-running an unchanged month writes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file
+from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file, write_if_changed
 from transparencia.output import charts, templates
 from transparencia.output.csvfile import csv_text
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
 from transparencia.publishers.names import MONITOR_KIND, monitor_dataset_name, monitor_resource_name
 from transparencia.reports.antai import AntaiBand, AntaiScore
-from transparencia.reports.compliance import MISSING, REJECTED
 from transparencia.reports.portal import Organization, PublishedReport
 
 # How another institution's report statuses count (JSON text, any version of the tool).
@@ -140,7 +139,7 @@ def read_report(data: dict[str, Any], period: str) -> ReportReading:
     if score is None:
         raise UnreadableReport("faltan los campos 'summary' (puntos cumplidos) e 'items' (estado de cada punto)")
     institution = data.get("institution") if isinstance(data.get("institution"), str) else None
-    return ReportReading(institution, score, _codes(items, MISSING), _codes(items, REJECTED))
+    return ReportReading(institution, score, _codes(items, lambda s: s.missing), _codes(items, lambda s: s.rejected))
 
 
 def read_points(points: dict[str, str]) -> ReportReading:
@@ -177,10 +176,18 @@ def _status(item: Any) -> str:
     return item["status"]
 
 
-def _codes(items: list[Any] | None, statuses: frozenset[ItemStatus]) -> tuple[str, ...]:
+def _codes(items: list[Any] | None, grouped: Callable[[ItemStatus], bool]) -> tuple[str, ...]:
+    """The codes of the items whose status is in the group (an unknown status is in none)."""
     if not items:
         return ()
-    return tuple(str(i.get("code")) for i in items if isinstance(i, dict) and i.get("status") in statuses)
+    return tuple(str(i.get("code")) for i in items if isinstance(i, dict) and _in_group(i.get("status"), grouped))
+
+
+def _in_group(value: Any, grouped: Callable[[ItemStatus], bool]) -> bool:
+    try:
+        return grouped(ItemStatus(value))
+    except ValueError:
+        return False
 
 
 # --------------------------------------------------------------------------- the table
@@ -285,13 +292,10 @@ def file_name(period: str, fmt: str) -> str:
 
 def write_table(table: NationalTable, out_dir: Path, formats: Iterable[str] = MONITOR_FORMATS) -> dict[str, Path]:
     """Write the table's files; a file whose text is unchanged is left untouched."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for fmt in formats:
         path = out_dir / file_name(table.period, fmt)
-        data = render(table, fmt).encode("utf-8")
-        if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
+        write_if_changed(path, render(table, fmt).encode("utf-8"))
         written[fmt] = path
     return written
 

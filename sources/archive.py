@@ -1,7 +1,7 @@
 """The raw-input archive: every input, exactly as it arrived, before anything reads it.
 
-Layout: ``<data_root>/raw/<period>/<directorate>/<name>`` (a file's original bytes; a database
-extract as Parquet) and one ``<data_root>/raw/<period>/manifest.json``:
+Layout (``Workspace.raw``): ``<data_dir>/raw/<period>/<directorate>/<name>`` (a file's original
+bytes; a database extract as Parquet) and one ``<data_dir>/raw/<period>/manifest.json``:
 
     {"period": "2025-01",
      "inputs": {"rrhh/planilla.xlsx": {"directorate": "rrhh", "name": "planilla.xlsx",
@@ -20,24 +20,20 @@ serialises concurrent archiving into the same period (tasks of one flow run in p
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pandas as pd
 
-from transparencia.domain import atomic_write
+from transparencia.domain import Period, Workspace, atomic_write, file_lock
 from transparencia.errors import InputError
 
-MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
 
 
@@ -51,16 +47,27 @@ class ArchivedInput:
     reused: bool  # True when these bytes were already archived
 
 
-def period_dir(data_root: Path, period: str) -> Path:
-    return Path(data_root) / "raw" / str(period)
-
-
-def read_manifest(data_root: Path, period: str) -> dict:
+def read_manifest(workspace: Workspace, period: Period) -> dict[str, Any]:
     """The period's manifest (an empty one if nothing was archived yet)."""
-    path = period_dir(data_root, period) / MANIFEST
+    path = workspace.raw_manifest(period)
     if not path.exists():
         return {"period": str(period), "inputs": {}, "runs": {}}
-    return json.loads(path.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def run_inputs(workspace: Workspace, period: Period, run_id: str) -> list[dict[str, Any]]:
+    """The inputs run ``run_id`` read, each with the revision it used and that revision's sha256,
+    size and origin: what the run ledger records to trace a published month to its bytes."""
+    manifest = read_manifest(workspace, period)
+    used: dict[str, int] = manifest["runs"].get(run_id, {}).get("inputs", {})
+    return [_input_record(key, revision, manifest["inputs"][key]["revisions"]) for key, revision in used.items()]
+
+
+def _input_record(key: str, revision: int, revisions: list[dict[str, Any]]) -> dict[str, Any]:
+    entry = next((r for r in revisions if r["revision"] == revision), {})
+    return {"key": key, "revision": revision, "sha256": entry.get("sha256"), "size": entry.get("size"),
+            "origin": entry.get("origin")}
 
 
 def revision_name(name: str, revision: int) -> str:
@@ -71,7 +78,7 @@ def revision_name(name: str, revision: int) -> str:
     return f"{stem}.r{revision}.{suffix}" if dot and stem else f"{name}.r{revision}"
 
 
-def archive_file(data_root: Path, period: str, directorate: str, source: Path, run_id: str,
+def archive_file(workspace: Workspace, period: Period, directorate: str, source: Path, run_id: str,
                  *, name: str | None = None, origin: str | None = None) -> ArchivedInput:
     """Archive a file's original bytes (copied once, hashed while copied)."""
     try:
@@ -79,15 +86,15 @@ def archive_file(data_root: Path, period: str, directorate: str, source: Path, r
     except OSError as exc:
         raise InputError(f"No se puede leer '{source}' para archivarlo: {exc.strerror}") from None
     with stream:
-        return _archive(data_root, period, directorate, name or Path(source).name, stream, run_id,
+        return _archive(workspace, period, directorate, name or Path(source).name, stream, run_id,
                         origin or str(source))
 
 
-def archive_frame(data_root: Path, period: str, directorate: str, name: str, frame: pd.DataFrame,
+def archive_frame(workspace: Workspace, period: Period, directorate: str, name: str, frame: pd.DataFrame,
                   run_id: str, *, origin: str | None = None) -> ArchivedInput:
     """Archive a database extract as Parquet, exactly as the query returned it."""
     name = name if name.endswith(".parquet") else f"{name}.parquet"
-    return _archive(data_root, period, directorate, name, io.BytesIO(frame_to_parquet(frame)), run_id,
+    return _archive(workspace, period, directorate, name, io.BytesIO(frame_to_parquet(frame)), run_id,
                     origin or name)
 
 
@@ -106,17 +113,17 @@ def frame_to_parquet(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _archive(data_root: Path, period: str, directorate: str, name: str, stream: BinaryIO, run_id: str,
+def _archive(workspace: Workspace, period: Period, directorate: str, name: str, stream: BinaryIO, run_id: str,
              origin: str) -> ArchivedInput:
     name = Path(name).name  # never let a name escape the directorate folder
-    root = period_dir(data_root, period)
+    root = workspace.raw(period)
     folder = root / directorate
     folder.mkdir(parents=True, exist_ok=True)
     key = f"{directorate}/{name}"
-    with _locked(root):
+    with file_lock(root / ".manifest.lock"):
         temp, sha256, size = _copy_hashing(stream, folder)
         try:
-            manifest = read_manifest(data_root, period)
+            manifest = read_manifest(workspace, period)
             entry = manifest["inputs"].setdefault(key, {"directorate": directorate, "name": name, "revisions": []})
             match = next((r for r in entry["revisions"] if r["sha256"] == sha256), None)
             if match is not None:
@@ -133,7 +140,7 @@ def _archive(data_root: Path, period: str, directorate: str, name: str, stream: 
                 })
                 reused = False
             manifest["runs"].setdefault(run_id, {"inputs": {}})["inputs"][key] = revision
-            atomic_write(root / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+            atomic_write(workspace.raw_manifest(period), json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
         finally:
             if temp.exists():
                 temp.unlink()
@@ -141,7 +148,7 @@ def _archive(data_root: Path, period: str, directorate: str, name: str, stream: 
                          sha256=sha256, size=size, reused=reused)
 
 
-def _next_revision(folder: Path, name: str, revisions: list[dict]) -> int:
+def _next_revision(folder: Path, name: str, revisions: list[dict[str, Any]]) -> int:
     """One past the last recorded revision, skipping any file already on disk (never overwrite)."""
     revision = max((r["revision"] for r in revisions), default=0) + 1
     while (folder / revision_name(name, revision)).exists():
@@ -162,12 +169,3 @@ def _copy_hashing(stream: BinaryIO, folder: Path) -> tuple[Path, str, int]:
         os.fsync(out.fileno())
     return Path(temp_name), digest.hexdigest(), size
 
-
-@contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    with open(root / ".manifest.lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)

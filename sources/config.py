@@ -23,7 +23,7 @@ from typing import Annotated, Any, cast
 import yaml
 from pydantic import BeforeValidator, Field, create_model
 
-from transparencia.domain import ItemKind, OutputFormat, PrivacyPolicy, Target, load_yaml
+from transparencia.domain import ItemKind, OutputFormat, PrivacyPolicy, Target, Workspace, load_yaml
 from transparencia.errors import ConfigError
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
 from transparencia.schemas.spec import HERE, Date, PathValue, Spec, Text, invalid, parse, shaped, suggestion
@@ -176,6 +176,11 @@ class InstitutionConfig:
     base_dir: Path  # folder of the configuration file
     inbox: Path  # base for relative source paths
     data_dir: Path  # where data/raw/<period>/... lives
+
+    @property
+    def workspace(self) -> Workspace:
+        """The layout of ``data_dir`` (raw inputs, store, build, runs, reports, cache)."""
+        return Workspace(self.data_dir)
 
     @property
     def sources(self) -> tuple[SourceConfig, ...]:

@@ -148,7 +148,7 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     shown = str(_relative(original, config.inbox))
     readable = original
     if request.run_id is not None:
-        readable = archive.archive_file(config.data_dir, str(period), source.directorate, original,
+        readable = archive.archive_file(config.workspace, period, source.directorate, original,
                                         request.run_id, origin=shown).path
     try:
         extraction = extract_file(readable, request.item, sheet=request.options.sheet,
@@ -197,7 +197,7 @@ def extract_database_source(request: ExtractRequest) -> Extraction:
 
     def archive_raw(frame, shown_url: str) -> None:
         if request.run_id is not None:
-            archive.archive_frame(config.data_dir, str(period), source.directorate, f"{source.id}.{item.slug}",
+            archive.archive_frame(config.workspace, period, source.directorate, f"{source.id}.{item.slug}",
                                   frame, request.run_id, origin=shown_url)
 
     return extract_database(source.settings, request.options, item.table_schema(), item.code, period,

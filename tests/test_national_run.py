@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from transparencia.cli import app
 from transparencia.errors import ConfigError
-from transparencia.flows.national import config_paths, dask_runner
+from transparencia.flows.national import config_paths
+from transparencia.flows.runners import task_runner
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
 
@@ -40,7 +41,7 @@ def test_a_folder_stands_for_its_configurations(tmp_path):
 
 
 def test_the_local_cluster_has_one_worker_process_per_core():
-    runner = dask_runner()
+    runner = task_runner("dask", processes=True)
     assert runner.cluster_kwargs["processes"] is True
     assert runner.cluster_kwargs["n_workers"] == os.cpu_count()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from transparencia.domain import Period
+from transparencia.domain import Period, Workspace
 from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.schemas import load_catalog
 from transparencia.sources.archive import read_manifest
@@ -157,7 +157,7 @@ def test_inputs_are_archived_before_reading_and_the_run_is_recorded(config_path,
     raw = tmp_path / "raw" / "2025-01"
     assert (raw / "rrhh" / "PLANILLA enero.CSV").read_text(encoding="utf-8") == PLANILLA_CSV
     assert (raw / "finanzas" / "finanzas-db.ejecucion-presupuestaria.parquet").is_file()
-    manifest = read_manifest(tmp_path, "2025-01")
+    manifest = read_manifest(Workspace(tmp_path), Period.parse("2025-01"))
     assert manifest["runs"]["run-1"]["inputs"] == {
         "rrhh/PLANILLA enero.CSV": 1, "finanzas/finanzas-db.ejecucion-presupuestaria.parquet": 1}
     assert json.dumps(manifest).count("sqlite:///") == 1  # the database extract's origin, as shown
@@ -166,7 +166,7 @@ def test_inputs_are_archived_before_reading_and_the_run_is_recorded(config_path,
         PLANILLA_CSV.replace("1250.00", "1300.00"), encoding="utf-8")
     corrected = extract_source(config, "rrhh-planilla", "planilla", "2025-01", run_id="run-2")
     assert corrected.frame["salario_mensual"].iloc[0] == 1300.0
-    assert read_manifest(tmp_path, "2025-01")["runs"]["run-2"]["inputs"]["rrhh/PLANILLA enero.CSV"] == 2
+    assert read_manifest(Workspace(tmp_path), Period.parse("2025-01"))["runs"]["run-2"]["inputs"]["rrhh/PLANILLA enero.CSV"] == 2
     assert (raw / "rrhh" / "PLANILLA enero.CSV").read_text(encoding="utf-8") == PLANILLA_CSV
 
 

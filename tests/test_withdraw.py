@@ -18,6 +18,7 @@ from test_datapackage import assert_valid_package
 from typer.testing import CliRunner
 
 from transparencia.cli import app
+from transparencia.domain import Period, Target
 from transparencia.flows.release import run_release
 from transparencia.flows.store import MonthStore
 from transparencia.flows.withdraw import withdraw_month
@@ -153,7 +154,7 @@ def test_withdraw_on_ckan_removes_the_month_and_its_datastore_table(prefect_serv
     february = before["Viáticos 2025-02 (CSV)"]
     assert february["datastore_active"]
 
-    result = withdraw_month(config, "viaticos", "2025-02", REASON, target="ckan")
+    result = withdraw_month(config, "viaticos", Period.parse("2025-02"), REASON, target=Target.CKAN)
 
     after = {r["name"]: r for r in ckan.action.package_show(id=dataset)["resources"]}
     assert not any("2025-02" in name for name in after)

@@ -77,7 +77,7 @@ def _bar_update(event: ItemProgress) -> dict:
         return {"description": f"[yellow]{retry_text(event)}[/]" + (f": {escape(_one_line(event.reason))}"
                                                                      if event.reason else "")}
     assert event.status is not None
-    label = f"[{STATUS_STYLE[event.status]}]{event.status.label.split(':')[0].lower()}[/]"
+    label = f"[{STATUS_STYLE[event.status]}]{event.status.short_label.lower()}[/]"
     if event.status.fulfilled and not event.attempt_failed:
         return {"completed": len(STEPS)}
     return {"completed": len(STEPS), "description": f"{label}: {escape(_one_line(event.reason))}"}
@@ -106,7 +106,7 @@ def _summary(result) -> None:
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for item in report.items:
         style = STATUS_STYLE[item.status]
-        table.add_row(item.code, item.name, f"[{style}]{item.status_label.split(':')[0]}[/]",
+        table.add_row(item.code, item.name, f"[{style}]{item.status.short_label}[/]",
                       "" if item.rows is None else str(item.rows), str(item.errors), str(item.warnings))
     console.print(table)
     _reasons(report, result.due)
@@ -130,7 +130,7 @@ def _reasons(report, due: list[str]) -> None:
     console.print("Puntos que no se publicaron este mes, y por qué:")
     for item in failed:
         style = STATUS_STYLE[item.status]
-        console.print(f"  {item.code} [{style}]{item.status_label.split(':')[0]}[/]: {escape(_one_line(item.detail))}",
+        console.print(f"  {item.code} [{style}]{item.status.short_label}[/]: {escape(_one_line(item.detail))}",
                       highlight=False, soft_wrap=True)
 
 
@@ -219,13 +219,13 @@ def report_command(
     if fmt not in REPORT_FORMATS:
         raise ConfigError(f"Formato '{fmt}' desconocido: use html, json o md")
     month = Period.parse(period)
-    folder = load_config(config).data_dir / "reports" / str(month)
-    source = folder / f"informe-cumplimiento-{month}.json"
+    workspace = load_config(config).workspace
+    source = workspace.report_file(month, "json")
     if not source.exists():
         raise ConfigError(f"No hay informe para {month}: ejecute antes 'transparencia run --period {month}'")
     report = load_report(source)
     if fmt == "html":
-        console.print(str(write_report(report, folder, ["html"])["html"]))
+        console.print(str(write_report(report, workspace.report_dir(month), ["html"])["html"]))
     else:
         sys.stdout.write(render(report, fmt))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from transparencia.cli import app, console, friendly_errors
-from transparencia.domain import Target
+from transparencia.domain import Period, Target
 from transparencia.sources.config import DEFAULT_CONFIG
 
 
@@ -24,11 +24,11 @@ def withdraw_command(
     from transparencia.flows.withdraw import withdraw_month
 
     chosen = Target.parse(target, "--target") if target is not None else None
-    result = withdraw_month(config, item, period, reason, chosen)
+    result = withdraw_month(config, item, Period.parse(period), reason, chosen)
     console.print(f"Retirado el punto {result.item}, mes {result.period}, del destino {result.target}: "
                   f"{len(result.removed)} {'recurso' if len(result.removed) == 1 else 'recursos'} "
                   "borrados; el histórico se rehízo con los meses restantes.")
     if result.report_updated:
         console.print("El informe de cumplimiento del mes se actualizó y se publicó de nuevo.")
     console.print(f"Registro: {result.ledger_path}")
-    console.print("Para publicar el mes corregido: transparencia run --period " + result.period)
+    console.print(f"Para publicar el mes corregido: transparencia run --period {result.period}")

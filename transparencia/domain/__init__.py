@@ -2,17 +2,26 @@
 
 ``Period`` (the reporting month and the Spanish month names), the cédula grammar, the
 vocabularies (frequency, item kind, privacy policy, item status, target, output format) and the file
-helpers (atomic writes, sha256, YAML). The kernel imports nothing from the stages, so any layer may
-import it.
+helpers (atomic writes, one lock, sha256, YAML) and the data folder's layout (``Workspace``). The
+kernel imports nothing from the stages, so any layer may import it.
 """
 
 from transparencia.domain import cedula, ruc
-from transparencia.domain.files import atomic_copy, atomic_write, load_yaml, sha256_bytes, sha256_file
+from transparencia.domain.files import (
+    atomic_copy,
+    atomic_write,
+    file_lock,
+    load_yaml,
+    sha256_bytes,
+    sha256_file,
+    write_if_changed,
+)
 from transparencia.domain.period import MONTH_NAMES, YEARMONTH_PATTERN, Period
 from transparencia.domain.vocab import Frequency, ItemKind, ItemStatus, OutputFormat, PrivacyPolicy, Severity, Target
+from transparencia.domain.workspace import Workspace
 
 __all__ = [
     "MONTH_NAMES", "YEARMONTH_PATTERN", "Frequency", "ItemKind", "ItemStatus", "OutputFormat", "Period",
-    "PrivacyPolicy", "Severity", "Target", "atomic_copy", "atomic_write", "cedula", "load_yaml", "ruc",
-    "sha256_bytes", "sha256_file",
+    "PrivacyPolicy", "Severity", "Target", "Workspace", "atomic_copy", "atomic_write", "cedula", "file_lock",
+    "load_yaml", "ruc", "sha256_bytes", "sha256_file", "write_if_changed",
 ]

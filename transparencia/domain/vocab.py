@@ -134,6 +134,29 @@ class ItemStatus(StrEnum):
         """Whether the item counts in the score's denominator."""
         return self is not ItemStatus.NOT_APPLICABLE
 
+    @property
+    def failed(self) -> bool:
+        """Whether an item due with this status makes the run fail (exit code 1)."""
+        return self in (ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR, ItemStatus.NOT_RECEIVED, ItemStatus.TARGET_ERROR)
+
+    @property
+    def missing(self) -> bool:
+        """Whether the item is not met for lack of something (a source, a configuration, an update, the
+        target): the report's ``puntos_faltantes`` and the national monitor's missing column."""
+        return self in (ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.OUTDATED,
+                        ItemStatus.TARGET_ERROR)
+
+    @property
+    def rejected(self) -> bool:
+        """Whether the item is not met because what arrived was unusable (errors, an unreadable
+        source): the report's ``puntos_rechazados``."""
+        return self in (ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR)
+
+    @property
+    def short_label(self) -> str:
+        """The label without its explanation, for a table cell or a progress bar: 'Faltante'."""
+        return self.label.split(":")[0]
+
 
 _STATUS_LABELS = {
     ItemStatus.PUBLISHED: "Publicado",

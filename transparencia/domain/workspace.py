@@ -1,0 +1,95 @@
+"""The data folder's layout: where every file the tool keeps for an institution lives.
+
+One ``data_dir`` per institution (``data_dir`` in its configuration) holds:
+
+  raw/<period>/                        the inputs exactly as they arrived, and their manifest.json
+  store/<organization>/<item>/         each item's validated months as Parquet (``flows.store``)
+  build/<organization>/<item>/         an item's files as rendered before publishing
+  runs/<period>/<run-id>.json          the run ledger, beside its journal of portal writes
+  reports/<period>/                    the month's compliance report, one file per format
+  cache/validacion/                    the last validation report of each item and month
+
+The folder names and file names are spelled here only; every module asks the ``Workspace`` for a
+path, so a change of layout is one change. The paths are those users and scripts already rely on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from transparencia.domain.period import Period
+
+RAW_MANIFEST = "manifest.json"
+REPORT_STEM = "informe-cumplimiento"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The layout of one institution's data folder (``root``); it creates nothing by itself."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    def raw(self, period: Period) -> Path:
+        """The month's raw-input archive (``sources.archive``)."""
+        return self.root / "raw" / str(period)
+
+    def raw_manifest(self, period: Period) -> Path:
+        return self.raw(period) / RAW_MANIFEST
+
+    @property
+    def store(self) -> Path:
+        """The store of validated months, one folder per organization."""
+        return self.root / "store"
+
+    @property
+    def build(self) -> Path:
+        """Where items are rendered before publishing, one folder per organization."""
+        return self.root / "build"
+
+    def build_dir(self, organization: str, slug: str) -> Path:
+        """One item's rendered files, beside the manifest the read-back verification reads."""
+        return self.build / organization / slug
+
+    def runs(self, period: Period) -> Path:
+        return self.root / "runs" / str(period)
+
+    def ledger(self, period: Period, run_id: str) -> Path:
+        """A run's ledger (``flows.ledger.RunLedger``)."""
+        return self.runs(period) / f"{run_id}.json"
+
+    def write_journal(self, period: Period, run_id: str) -> Path:
+        """A run's journal of portal writes, beside its ledger."""
+        return self.runs(period) / f"{run_id}.escrituras.jsonl"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def report_dir(self, period: Period) -> Path:
+        return self.reports / str(period)
+
+    def report_file(self, period: Period, fmt: str) -> Path:
+        """The month's compliance report in ``fmt`` (html, json or md)."""
+        return self.report_dir(period) / report_file_name(period, fmt)
+
+    def report_files(self, fmt: str) -> list[Path]:
+        """Every month's compliance report written in ``fmt``, oldest month first."""
+        return sorted(self.reports.glob(f"*/{REPORT_STEM}-*.{fmt}"))
+
+    @property
+    def validation_cache(self) -> Path:
+        """The memo of validation reports (``flows.memo``)."""
+        return self.root / "cache" / "validacion"
+
+    def validation_file(self, slug: str, period: Period) -> Path:
+        return self.validation_cache / f"{slug}-{period}.pickle"
+
+
+def report_file_name(period: Period, fmt: str) -> str:
+    """``informe-cumplimiento-2025-01.json``: the compliance report's file name, wherever it is written."""
+    return f"{REPORT_STEM}-{period}.{fmt}"
+
