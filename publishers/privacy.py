@@ -16,23 +16,12 @@ from transparencia.domain import PrivacyPolicy, cedula
 from transparencia.schemas.table import Field, TableSchema
 
 
-def mask_text(value: str) -> str:
-    """Keep the first and last characters and put stars in between; short texts become all stars."""
-    if len(value) <= 2:
-        return "*" * len(value)
-    return value[0] + "*" * (len(value) - 2) + value[-1]
-
-
 def mask_value(value: object, field: Field) -> object:
     """Mask one value of ``field``; nulls stay null."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return value
     text = str(value)
-    if field.format == "cedula":
-        masked = cedula.mask(text)
-        if masked is not None:
-            return masked
-    return mask_text(text)
+    return cedula.mask_or_stars(text) if field.format == "cedula" else cedula.mask_text(text)
 
 
 def apply_privacy(frame: pd.DataFrame, schema: TableSchema, overrides: Mapping[str, str] | None = None) -> pd.DataFrame:

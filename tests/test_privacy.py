@@ -7,8 +7,9 @@ import pytest
 from release_samples import planilla_frame
 
 from transparencia.domain import cedula
+from transparencia.domain.cedula import mask_text
 from transparencia.errors import ConfigError
-from transparencia.publishers.privacy import apply_privacy, mask_text
+from transparencia.publishers.privacy import apply_privacy
 from transparencia.schemas.table import load_schema
 
 PLANILLA = load_schema("planilla")

@@ -77,6 +77,20 @@ def mask(text: str) -> str | None:
     return None if parts is None else f"{parts[0]}-{MASK}-{parts[2]}"
 
 
+def mask_text(value: str) -> str:
+    """Keep the first and last characters and put stars in between; short texts become all stars.
+    How a masked value is shown when it is no cédula (a name, or a cédula field holding junk)."""
+    if len(value) <= 2:
+        return "*" * len(value)
+    return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
+def mask_or_stars(text: str) -> str:
+    """A cédula field's value masked: ``8-***-4567`` when cédula-shaped, else ``mask_text``."""
+    masked = mask(text)
+    return mask_text(text) if masked is None else masked
+
+
 def mask_in_text(text: str) -> str:
     """Every cédula-shaped token inside free text masked (messages, examples)."""
     return _IN_TEXT.sub(lambda m: f"{m.group(1)}-{MASK}-{m.group(3).lstrip('0') or m.group(3)}", text)
