@@ -8,25 +8,84 @@ the shipped item (rename it, change its directorate or frequency, or set ``appli
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
+from pydantic import BeforeValidator, ValidationInfo, model_validator
+from pydantic import Field as PydanticField
 
 from transparencia.domain import Frequency, ItemKind, load_yaml
 from transparencia.errors import ConfigError
+from transparencia.schemas.spec import Spec, Text, invalid, parse
 from transparencia.schemas.table import TableSchema, load_schema
 
-KINDS = {k.value for k in ItemKind}
-EVIDENCE = {"confirmed", "reconstructed", "institution"}
-_ITEM_KEYS = {
-    "code", "slug", "name", "legal_basis", "kind", "frequency", "directorate", "dataset",
-    "schema", "evidence", "note", "applies", "reason",
-}
-_REQUIRED = ("code", "slug", "name", "legal_basis", "kind", "frequency", "directorate", "dataset")
+EVIDENCE = ("confirmed", "reconstructed", "institution")
+
+
+def _one_of(key: str, allowed: Iterable[str]) -> BeforeValidator:
+    """A value among ``allowed``, else the catalog's message naming the item's code."""
+    choices = sorted(str(value) for value in allowed)
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if value not in choices:
+            raise invalid(f"el punto {info.data.get('code')}: '{key}' debe ser uno de {choices}, no '{value}'")
+        return value
+
+    return BeforeValidator(check)
+
+
+class ItemChange(Spec):
+    """A catalog entry that changes a shipped item: only the keys it gives."""
+
+    key_paths: ClassVar[bool] = False
+    unknown_keys: ClassVar[str | None] = "claves desconocidas en el punto {code}: {keys}"
+    missing_keys: ClassVar[str | None] = "al punto {code} le falta: {keys}"
+
+    code: str
+    slug: Text | None = None
+    name: Text | None = None
+    legal_basis: Text | None = None
+    kind: Annotated[ItemKind | None, _one_of("kind", ItemKind)] = None
+    frequency: Annotated[Frequency | None, _one_of("frequency", Frequency)] = None
+    directorate: Text | None = None
+    dataset: Text | None = None
+    schema_: Text | None = PydanticField(default=None, alias="schema")
+    evidence: Annotated[str, _one_of("evidence", EVIDENCE)] = "institution"
+    note: Text | None = None
+    applies: bool = True
+    reason: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, raw: Any) -> Any:
+        """A key given empty is as good as missing (the catalog's rule for required keys)."""
+        return {k: v for k, v in raw.items() if v != ""} if isinstance(raw, dict) else raw
+
+
+class ItemSpec(ItemChange):
+    """A complete catalog entry: a shipped item, or a new one an override adds."""
+
+    slug: Text
+    name: Text
+    legal_basis: Text
+    kind: Annotated[ItemKind, _one_of("kind", ItemKind)]
+    frequency: Annotated[Frequency, _one_of("frequency", Frequency)]
+    directorate: Text
+    dataset: Text
+
+    def check(self, where: str) -> None:
+        if self.kind is ItemKind.DATASET and not self.schema_:
+            raise ConfigError(f"{where}: el punto {self.code} es de tipo dataset y necesita 'schema'")
+
+    def item(self) -> Item:
+        return Item(code=self.code, slug=self.slug, name=self.name, legal_basis=self.legal_basis, kind=self.kind,
+                    frequency=self.frequency, directorate=self.directorate, dataset=self.dataset,
+                    schema=self.schema_, evidence=self.evidence, note=self.note, applies=self.applies,
+                    reason=self.reason)
 
 
 @dataclass(frozen=True)
@@ -97,22 +156,6 @@ class Catalog:
         return [i for i in self.items if i.kind is ItemKind.DATASET]
 
 
-def _check_item(raw: Mapping[str, Any], where: str, complete: bool) -> None:
-    unknown = set(raw) - _ITEM_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: claves desconocidas en el punto {raw.get('code', '?')}: {', '.join(sorted(unknown))}")
-    if complete:
-        missing = [k for k in _REQUIRED if not raw.get(k)]
-        if missing:
-            raise ConfigError(f"{where}: al punto {raw.get('code', '?')} le falta: {', '.join(missing)}")
-    checks = (("kind", KINDS), ("frequency", {f.value for f in Frequency}), ("evidence", EVIDENCE))
-    for key, allowed in checks:
-        if key in raw and raw[key] not in allowed:
-            raise ConfigError(f"{where}: el punto {raw.get('code')}: '{key}' debe ser uno de {sorted(allowed)}, no '{raw[key]}'")
-    if raw.get("kind") == "dataset" and complete and not raw.get("schema"):
-        raise ConfigError(f"{where}: el punto {raw.get('code')} es de tipo dataset y necesita 'schema'")
-
-
 def _read_catalog(text: str, where: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """A catalog document's items and its directorate names."""
     try:
@@ -138,7 +181,7 @@ def load_catalog(override: Path | None = None) -> Catalog:
     base, directorates = _read_catalog(shipped.read_text(encoding="utf-8"), "catálogo")
     items = {raw["code"]: raw for raw in base}
     for raw in base:
-        _check_item(raw, "catálogo", complete=True)
+        parse(ItemSpec, raw, "catálogo")
     if override is not None:
         where = str(override)
         try:
@@ -148,9 +191,7 @@ def load_catalog(override: Path | None = None) -> Catalog:
         added, names = _read_catalog(text, where)
         directorates.update(names)
         for raw in added:
-            exists = raw["code"] in items
-            _check_item(raw, where, complete=not exists)
-            items[raw["code"]] = {**items.get(raw["code"], {"evidence": "institution"}), **raw}
-    return Catalog(tuple(Item(**{**raw, "frequency": Frequency(raw["frequency"]), "kind": ItemKind(raw["kind"])}) for raw in items.values()),
-                   directorates)
+            parse(ItemChange if raw["code"] in items else ItemSpec, raw, where)
+            items[raw["code"]] = {**items.get(raw["code"], {}), **raw}
+    return Catalog(tuple(ItemSpec.model_validate(raw).item() for raw in items.values()), directorates)
 

@@ -14,7 +14,7 @@ import datetime as dt
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, StrictInt, ValidationError, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -47,9 +47,16 @@ def kernel_check(check: Callable[[str], object]) -> None:
 
 
 class Spec(BaseModel):
-    """A section of a configuration file: known keys only, typed values, checked combinations."""
+    """A section of a configuration file: known keys only, typed values, checked combinations.
+
+    A file that names its entries (the catalog's items, a schema's fields) rather than key paths
+    words its problems with the class templates below, filled from the section's own keys.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    key_paths: ClassVar[bool] = True  # messages name the key path (``directorates[1].sources[0]``)
+    unknown_keys: ClassVar[str | None] = None  # all unknown keys at once, e.g. "claves desconocidas: {keys}"
+    missing_keys: ClassVar[str | None] = None  # all missing keys at once, e.g. "al punto {code} le falta: {keys}"
 
     @model_validator(mode="before")
     @classmethod
@@ -126,11 +133,11 @@ _EXPECTED = {
 
 
 def parse(model: type[S], raw: Any, where: str) -> S:
-    """Validate one section; the first problem becomes a ConfigError in Spanish after ``where``."""
+    """Validate one section; its first problem becomes a ConfigError in Spanish after ``where``."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(spanish(exc.errors()[0], model, where)) from None
+        raise ConfigError(spanish(exc.errors(), model, raw, where)) from None
 
 
 def key_path(where: str, loc: Sequence[int | str]) -> str:
@@ -141,34 +148,68 @@ def key_path(where: str, loc: Sequence[int | str]) -> str:
     return f"{where}{path}" if path.startswith("[") else f"{where}: {path}" if ":" not in where else f"{where}.{path}"
 
 
-def spanish(error: ErrorDetails, model: type[BaseModel], where: str) -> str:
-    """One pydantic error as today's Spanish message."""
+_FIRST = {"extra_forbidden": 0, "missing": 1}  # as a reader checks: unknown keys, then missing ones, then values
+
+
+def spanish(errors: list[ErrorDetails], model: type[BaseModel], raw: Any, where: str) -> str:
+    """The first of pydantic's errors, as today's Spanish message."""
+    error = min(errors, key=lambda e: _FIRST.get(e["type"], 2))
     loc, kind, value = tuple(error["loc"]), error["type"], error.get("input")
     context = error.get("ctx") or {}
+    section = loc if kind == "located" else loc[:-1]
+    owner, entries = _section(model, raw, section)
+    here = key_path(where, section) if owner.key_paths else where
+    if kind in ("extra_forbidden", "missing"):
+        template = owner.unknown_keys if kind == "extra_forbidden" else owner.missing_keys
+        if template is not None:
+            named = [str(e["loc"][-1]) for e in errors if e["type"] == kind and tuple(e["loc"][:-1]) == section]
+            keys = ", ".join(sorted(named) if kind == "extra_forbidden" else named)
+            return f"{here}: " + template.format_map(_Entries(entries, keys=keys))
     if kind == "located":
-        return str(context["message"]).replace(HERE, key_path(where, loc))
+        return str(context["message"]).replace(HERE, here)
     if kind == "extra_forbidden":
-        return f"{key_path(where, loc[:-1])}: clave desconocida '{loc[-1]}'{suggestion(str(loc[-1]), _keys(model, loc[:-1]))}"
+        return f"{here}: clave desconocida '{loc[-1]}'{suggestion(str(loc[-1]), _keys(owner))}"
     if kind == "missing":
-        return f"{key_path(where, loc[:-1])}: falta la clave obligatoria '{loc[-1]}'"
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"{key_path(where, loc)}: se esperaba una sección con claves, no '{value}'"
+        return f"{here}: falta la clave obligatoria '{loc[-1]}'"
+    at = key_path(where, loc) if owner.key_paths else where
     if kind == "spanish":
-        return f"{key_path(where, loc)}: {context['message']}"
+        return f"{at}: {context['message']}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"{at}: se esperaba una sección con claves, no '{value}'"
     expected = context.get("expected") if kind == "expected" else _EXPECTED.get(kind, "un valor válido")
-    return f"{key_path(where, loc)}: se esperaba {expected}, no '{value}'"
+    return f"{at}: se esperaba {expected}, no '{value}'"
 
 
-def _keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
-    """The keys the section at ``loc`` allows, for the "¿quiso decir …?" hint."""
+class _Entries(dict[str, Any]):
+    """A section's keys for a message template; a key the section lacks reads as '?'."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _section(model: type[BaseModel], raw: Any, loc: Sequence[int | str]) -> tuple[type[Spec], dict[str, Any]]:
+    """The section model at ``loc`` and its raw keys (for templates and the "¿quiso decir …?" hint)."""
     for part in loc:
+        raw = raw[part] if isinstance(raw, (dict, list, tuple)) and _has(raw, part) else None
         if isinstance(part, int):
             continue
         field = model.model_fields.get(part)
         inner = _model_in(field.annotation) if field is not None else None
         if inner is None:
-            return []
+            break
         model = inner
+    owner = model if issubclass(model, Spec) else Spec
+    return owner, dict(raw) if isinstance(raw, dict) else {}
+
+
+def _has(raw: dict[str, Any] | list[Any] | tuple[Any, ...], part: int | str) -> bool:
+    if isinstance(raw, dict):
+        return part in raw
+    return isinstance(part, int) and 0 <= part < len(raw)
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    """The keys a section allows, by the names the file uses."""
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
