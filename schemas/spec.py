@@ -188,9 +188,13 @@ class _Entries(dict[str, Any]):
 
 
 def _section(model: type[BaseModel], raw: Any, loc: Sequence[int | str]) -> tuple[type[Spec], dict[str, Any]]:
-    """The section model at ``loc`` and its raw keys (for templates and the "¿quiso decir …?" hint)."""
+    """The section model at ``loc`` and its raw keys, over those of the sections around it (for the
+    message templates: a field's constraints are named by the field's name)."""
+    entries: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
     for part in loc:
         raw = raw[part] if isinstance(raw, (dict, list, tuple)) and _has(raw, part) else None
+        if isinstance(raw, dict):
+            entries = {**entries, **raw}
         if isinstance(part, int):
             continue
         field = model.model_fields.get(part)
@@ -199,7 +203,7 @@ def _section(model: type[BaseModel], raw: Any, loc: Sequence[int | str]) -> tupl
             break
         model = inner
     owner = model if issubclass(model, Spec) else Spec
-    return owner, dict(raw) if isinstance(raw, dict) else {}
+    return owner, entries
 
 
 def _has(raw: dict[str, Any] | list[Any] | tuple[Any, ...], part: int | str) -> bool:

@@ -14,24 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import yaml
+from pydantic import BeforeValidator, ConfigDict, ValidationInfo
+from pydantic import Field as PydanticField
 
-from transparencia.domain import PrivacyPolicy, load_yaml
+from transparencia.domain import PrivacyPolicy, Severity, load_yaml
 from transparencia.errors import ConfigError
 from transparencia.schemas.rules import RuleParams, rule_problem
+from transparencia.schemas.spec import Spec, Text, invalid, parse
 
 FIELD_TYPES = {"string", "number", "integer", "date", "yearmonth", "boolean"}
-SEVERITIES = {"error", "warning"}
 P = TypeVar("P", bound=RuleParams)
 MASKABLE_TYPES = {"string", "yearmonth"}  # the field types whose values can be masked
-_FIELD_KEYS = {
-    "name", "type", "format", "title", "description", "constraints",
-    "synonyms", "personal_data", "example",
-}
-_CONSTRAINT_KEYS = {"required", "unique", "enum", "pattern", "minimum", "maximum", "exclusiveMinimum", "maxLength"}
-_SCHEMA_KEYS = {"name", "title", "description", "fields", "primaryKey", "rules", "missingValues", "emptyMonth"}
 EMPTY_MONTH = {"declared", "never"}  # an item's month may be empty when declared so, or never (the planilla)
 
 
@@ -67,7 +63,7 @@ class Rule:
     """A row check: ``check`` names it, ``params`` are its arguments as written in the schema."""
 
     check: str
-    severity: str = "error"
+    severity: Severity = Severity.ERROR
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def parameters(self, model: type[P]) -> P:
@@ -136,78 +132,124 @@ class TableSchema:
         return defaults[name] if defaults[name] is PrivacyPolicy.NEVER else PrivacyPolicy(treatment)
 
 
-def _parse_field(raw: Mapping[str, Any], where: str) -> Field:
-    unknown = set(raw) - _FIELD_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: claves desconocidas en el campo: {', '.join(sorted(unknown))}")
-    name = raw.get("name")
-    if not name:
-        raise ConfigError(f"{where}: un campo no tiene 'name'")
-    if raw.get("type", "string") not in FIELD_TYPES:
-        raise ConfigError(f"{where}: el campo '{name}' tiene un tipo desconocido '{raw.get('type')}'")
-    constraints = raw.get("constraints") or {}
-    unknown = set(constraints) - _CONSTRAINT_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: restricciones desconocidas en '{name}': {', '.join(sorted(unknown))}")
-    personal = PrivacyPolicy.parse(raw.get("personal_data", "publish"), f"{where}: 'personal_data' de '{name}'")
-    enum = constraints.get("enum")
-    return Field(
-        name=name,
-        type=raw.get("type", "string"),
-        title=raw.get("title", name),
-        description=raw.get("description", ""),
-        format=raw.get("format"),
-        required=bool(constraints.get("required", False)),
-        enum=tuple(str(v) for v in enum) if enum else None,
-        pattern=constraints.get("pattern"),
-        minimum=constraints.get("minimum"),
-        maximum=constraints.get("maximum"),
-        exclusive_minimum=constraints.get("exclusiveMinimum"),
-        max_length=constraints.get("maxLength"),
-        synonyms=tuple(raw.get("synonyms") or ()),
-        personal_data=personal,
-        example=None if raw.get("example") is None else str(raw["example"]),
-    )
+def _field_type(value: Any, info: ValidationInfo) -> Any:
+    if value not in FIELD_TYPES:
+        raise invalid(f"el campo '{info.data.get('name')}' tiene un tipo desconocido '{value}'")
+    return value
 
 
-def _parse_rule(raw: Mapping[str, Any], where: str) -> Rule:
-    params = dict(raw)
-    check = params.pop("check", None)
-    severity = params.pop("severity", "error")
-    if not check:
-        raise ConfigError(f"{where}: una regla no tiene 'check'")
-    if severity not in SEVERITIES:
-        raise ConfigError(f"{where}: la severidad de la regla '{check}' debe ser 'error' o 'warning'")
-    return Rule(check=check, severity=severity, params=params)
+def _personal_data(value: Any, info: ValidationInfo) -> PrivacyPolicy:
+    try:
+        return PrivacyPolicy.parse(value, f"'personal_data' de '{info.data.get('name')}'")
+    except ConfigError as exc:
+        raise invalid(exc.message) from None
+
+
+def _severity(value: Any, info: ValidationInfo) -> Severity:
+    if value not in (Severity.ERROR, Severity.WARNING):
+        raise invalid(f"la severidad de la regla '{info.data.get('check_')}' debe ser 'error' o 'warning'")
+    return Severity(value)
+
+
+def _empty_month(value: Any) -> Any:
+    if value not in EMPTY_MONTH:
+        raise invalid(f"'emptyMonth' debe ser uno de {sorted(EMPTY_MONTH)}")
+    return value
+
+
+AsText = Annotated[str, BeforeValidator(str)]  # any scalar, as the text it reads as (an example, a synonym)
+
+
+class _ConstraintsSpec(Spec):
+    """A field's Table Schema constraints."""
+
+    key_paths: ClassVar[bool] = False
+    unknown_keys: ClassVar[str | None] = "restricciones desconocidas en '{name}': {keys}"
+
+    required: bool = False
+    unique: bool = False
+    enum: tuple[AsText, ...] | None = None
+    pattern: str | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    exclusive_minimum: int | float | None = PydanticField(default=None, alias="exclusiveMinimum")
+    max_length: int | None = PydanticField(default=None, alias="maxLength")
+
+
+class _FieldSpec(Spec):
+    """One field of a table schema, as written."""
+
+    key_paths: ClassVar[bool] = False
+    unknown_keys: ClassVar[str | None] = "claves desconocidas en el campo: {keys}"
+    missing_keys: ClassVar[str | None] = "un campo no tiene '{keys}'"
+
+    name: Text
+    type: Annotated[str, BeforeValidator(_field_type)] = "string"
+    format: str | None = None
+    title: str | None = None
+    description: str = ""
+    constraints: _ConstraintsSpec = _ConstraintsSpec()
+    synonyms: tuple[AsText, ...] = ()
+    personal_data: Annotated[PrivacyPolicy, BeforeValidator(_personal_data)] = PrivacyPolicy.PUBLISH
+    example: AsText | None = None
+
+    def field(self) -> Field:
+        c = self.constraints
+        return Field(name=self.name, type=self.type, title=self.title or self.name, description=self.description,
+                     format=self.format, required=c.required, enum=c.enum or None, pattern=c.pattern,
+                     minimum=c.minimum, maximum=c.maximum, exclusive_minimum=c.exclusive_minimum,
+                     max_length=c.max_length, synonyms=self.synonyms, personal_data=self.personal_data,
+                     example=self.example)
+
+
+class _RuleSpec(Spec):
+    """A row rule as written: ``check``, ``severity`` and the check's own parameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    key_paths: ClassVar[bool] = False
+    missing_keys: ClassVar[str | None] = "una regla no tiene '{keys}'"
+
+    check_: Text = PydanticField(alias="check")
+    severity: Annotated[Severity, BeforeValidator(_severity)] = Severity.ERROR
+
+    def rule(self) -> Rule:
+        return Rule(check=self.check_, severity=self.severity, params=dict(self.model_extra or {}))
+
+
+class _SchemaSpec(Spec):
+    """A table schema document as written."""
+
+    key_paths: ClassVar[bool] = False
+    unknown_keys: ClassVar[str | None] = "claves desconocidas: {keys}"
+
+    name: Text
+    title: str | None = None
+    description: str = ""
+    fields: tuple[_FieldSpec, ...] = ()
+    primary_key: str | tuple[str, ...] = PydanticField(default=(), alias="primaryKey")
+    rules: tuple[_RuleSpec, ...] = ()
+    missing_values: Any = PydanticField(default=None, alias="missingValues")
+    empty_month: Annotated[str, BeforeValidator(_empty_month)] = PydanticField(default="declared", alias="emptyMonth")
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return (self.primary_key,) if isinstance(self.primary_key, str) else self.primary_key
+
+    def check(self, where: str) -> None:
+        names = [f.name for f in self.fields]
+        if "periodo" not in names:
+            raise ConfigError(f"{where}: todo esquema debe tener el campo 'periodo'")
+        for key in self.key:
+            if key not in names:
+                raise ConfigError(f"{where}: la clave primaria nombra un campo inexistente '{key}'")
 
 
 def parse_schema(descriptor: Mapping[str, Any], where: str) -> TableSchema:
     """Build a TableSchema from a descriptor, rejecting unknown keys with a Spanish message."""
-    unknown = set(descriptor) - _SCHEMA_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: claves desconocidas: {', '.join(sorted(unknown))}")
-    fields = tuple(_parse_field(f, where) for f in descriptor.get("fields") or ())
-    names = [f.name for f in fields]
-    if "periodo" not in names:
-        raise ConfigError(f"{where}: todo esquema debe tener el campo 'periodo'")
-    pk = descriptor.get("primaryKey") or ()
-    pk = (pk,) if isinstance(pk, str) else tuple(pk)
-    for key in pk:
-        if key not in names:
-            raise ConfigError(f"{where}: la clave primaria nombra un campo inexistente '{key}'")
-    empty_month = descriptor.get("emptyMonth", "declared")
-    if empty_month not in EMPTY_MONTH:
-        raise ConfigError(f"{where}: 'emptyMonth' debe ser uno de {sorted(EMPTY_MONTH)}")
-    return TableSchema(
-        name=descriptor["name"],
-        title=descriptor.get("title", descriptor["name"]),
-        description=descriptor.get("description", ""),
-        fields=fields,
-        primary_key=pk,
-        rules=tuple(_parse_rule(r, where) for r in descriptor.get("rules") or ()),
-        descriptor=descriptor,
-        empty_month=empty_month,
-    )
+    spec = parse(_SchemaSpec, dict(descriptor), where)
+    return TableSchema(name=spec.name, title=spec.title or spec.name, description=spec.description,
+                       fields=tuple(f.field() for f in spec.fields), primary_key=spec.key,
+                       rules=tuple(r.rule() for r in spec.rules), descriptor=descriptor, empty_month=spec.empty_month)
 
 
 def schema_names() -> list[str]:
