@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from release_samples import planilla_release  # noqa: E402
 
 from transparencia.domain import Period  # noqa: E402
+from transparencia.output.formulas import neutralise  # noqa: E402
 from transparencia.publishers import changes, formats  # noqa: E402
 from transparencia.publishers.local import LocalCatalog  # noqa: E402
 from transparencia.publishers.render import render_release  # noqa: E402
@@ -80,7 +81,7 @@ def openpyxl_write_only_xlsx(frame: pd.DataFrame, fields, path: Path, *, sheet_t
         sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(f.title) + 4))
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
-    header = [WriteOnlyCell(sheet, value=formats.neutralise(f.title)) for f in fields]
+    header = [WriteOnlyCell(sheet, value=neutralise(f.title)) for f in fields]
     for cell in header:
         cell.font = bold
     sheet.append(header)
@@ -110,7 +111,7 @@ def _openpyxl_value(value: object, field) -> object:
         return bool(value)
     if isinstance(value, float) and value != value:
         return None
-    return formats.neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
 
 
 def timed(action) -> float:
