@@ -33,14 +33,14 @@ def rule(name: str) -> Callable[[RuleCheck], RuleCheck]:
     return register
 
 
-def _hits(frame: pd.DataFrame, mask: pd.Series, rule_id: str, severity: str, column: str,
+def _hits(frame: pd.DataFrame, mask: pd.Series, rule_id: str, severity: Severity, column: str,
           params: dict[str, Any], row_params: dict[str, Any] | None = None) -> list[Hits]:
     """The rows ``mask`` marks, as hits of ``rule_id`` at the schema rule's ``severity``."""
     marked = mask.fillna(False).to_numpy(dtype=bool)
     if not marked.any():
         return []
     per_row = {k: np.asarray(v)[marked] for k, v in (row_params or {}).items()}
-    return [Hits(rule_id, Severity(severity), column, frame.index.to_numpy()[marked],
+    return [Hits(rule_id, severity, column, frame.index.to_numpy()[marked],
                  frame[column].to_numpy()[marked], params, per_row)]
 
 
