@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 from ckan_proxy import FaultProxy
+from institutions import sample_institution
 
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.publishers.ckan_portal import LeaseHeldError
 from transparencia.sources.config import load_config
-from transparencia.sources.demo import write_month
 
 pytestmark = pytest.mark.ckan
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
 PREFLIGHT_CALLS = 6  # the most portal calls a refused pre-flight makes (a retry loop makes more)
 
 
@@ -30,15 +29,6 @@ def proxy(ckan_server):
     """The real CKAN behind a pass-through proxy that lists every call the run makes."""
     with FaultProxy(ckan_server.url) as proxy:
         yield proxy
-
-
-def institution(tmp_path: Path, organization: str) -> Path:
-    text = SAMPLE.read_text(encoding="utf-8").replace("organization: servicio-nacional-de-migracion",
-                                                      f"organization: {organization}")
-    path = tmp_path / "institution.yaml"
-    path.write_text(text, encoding="utf-8")
-    write_month(load_config(path), "2025-01", rows=10)
-    return path
 
 
 def run_cli(config: Path, url: str, token_file: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -73,7 +63,7 @@ def assert_fails_fast(done: subprocess.CompletedProcess, calls: list[str], messa
 @pytest.mark.parametrize("case", ["puerto cerrado", "no es CKAN", "token equivocado", "archivo de token vacío"])
 def test_a_wrong_portal_or_token_exits_2_after_a_few_calls_before_extracting(ckan_server, proxy, ckan_org, tmp_path,
                                                                               case):
-    config = institution(tmp_path, ckan_org)
+    config = sample_institution(tmp_path, organization=ckan_org, month="2025-01")
     url, token = proxy.url, token_file(tmp_path, ckan_server.token)
     expected = {"puerto cerrado": "No se pudo conectar con el portal CKAN en http://127.0.0.1:9",
                 "no es CKAN": "responde, pero no es un portal CKAN",
@@ -101,7 +91,7 @@ def test_a_user_who_cannot_write_to_the_organization_is_told_what_to_ask_for(cka
     user = f"oficial-{uuid.uuid4().hex[:6]}"
     admin.action.user_create(name=user, email=f"{user}@example.org", password=uuid.uuid4().hex)
     token = admin.action.api_token_create(user=user, name="prueba")["token"]
-    config = institution(tmp_path, ckan_org)
+    config = sample_institution(tmp_path, organization=ckan_org, month="2025-01")
 
     token_path = token_file(tmp_path, token)
     data_dir = load_config(config).data_dir
@@ -141,7 +131,7 @@ def test_the_lease_admits_one_run_names_the_holder_and_expires(ckan_server, ckan
 
 
 def test_two_concurrent_runs_end_with_one_set_of_resources(ckan_server, ckan_org, tmp_path):
-    config = institution(tmp_path, ckan_org)
+    config = sample_institution(tmp_path, organization=ckan_org, month="2025-01")
     token = token_file(tmp_path, ckan_server.token)
     env = {**os.environ, "CKAN_URL": ckan_server.url, "CKAN_API_TOKEN_FILE": str(token)}
     command = [sys.executable, "-m", "transparencia", "run", "--period", "2025-01", "--target", "ckan",

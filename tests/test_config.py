@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import yaml
+from institutions import SAMPLE, sample_document, write_institution
 
 from transparencia.domain import Period
 from transparencia.domain.period import fill_placeholders
@@ -15,23 +15,15 @@ from transparencia.errors import ConfigError
 from transparencia.sources.config import load_config
 from transparencia.sources.secrets import mask_url, resolve_secret, url_has_password
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
-
 
 @pytest.fixture
 def sample_doc() -> dict:
-    return yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
-
-
-def write(tmp_path: Path, doc: dict) -> Path:
-    path = tmp_path / "institution.yaml"
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
+    return sample_document()
 
 
 def error_for(tmp_path: Path, doc: dict) -> str:
     with pytest.raises(ConfigError) as caught:
-        load_config(write(tmp_path, doc))
+        load_config(write_institution(tmp_path, doc))
     return caught.value.message
 
 
@@ -54,7 +46,7 @@ def test_sample_loads_with_five_directorates_and_their_sources():
 
 def test_privacy_applies_schema_defaults_then_overrides(tmp_path, sample_doc):
     sample_doc["privacy"] = {"11.3": {"cedula": "omit"}}
-    config = load_config(write(tmp_path, sample_doc))
+    config = load_config(write_institution(tmp_path, sample_doc))
     schema = config.catalog.get("planilla").table_schema()
     policies = schema.treatments(config.privacy.get("11.3", {}))
     assert policies["cedula"] == "omit"
@@ -171,7 +163,7 @@ def test_secrets_are_resolved_at_use_and_never_shown(tmp_path, sample_doc, monke
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "ckan.token").write_text("tok-SECRETO-123\n", encoding="utf-8")
     monkeypatch.setenv("TEST_FINANZAS_URL", "postgresql://lector:clave-SECRETA@127.0.0.1/siafpa")
-    config = load_config(write(tmp_path, sample_doc))
+    config = load_config(write_institution(tmp_path, sample_doc))
     assert "clave-SECRETA" not in repr(config)
     assert "tok-SECRETO-123" not in repr(config)
     assert config.publish.ckan.resolve_token() == "tok-SECRETO-123"

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from institutions import write_institution
 
 from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError, TransientError
@@ -269,20 +270,18 @@ def test_postgres_casts_of_the_period_parameters_work(postgres_url):
 def test_validate_command_reads_a_configured_database_source(postgres_url, tmp_path, monkeypatch):
     import json
 
-    import yaml
     from typer.testing import CliRunner
 
     from transparencia.cli import app
 
     monkeypatch.setenv("PRUEBA_FINANZAS_URL", postgres_url.render_as_string(hide_password=False))
-    config = tmp_path / "institution.yaml"
-    config.write_text(yaml.safe_dump({
+    config = write_institution(tmp_path, {
         "institution": {"name": "Servicio Nacional de Migración", "acronym": "SNM",
                         "organization": "servicio-nacional-de-migracion"},
         "directorates": [{"id": "finanzas", "name": "Dirección de Finanzas", "sources": [
             {"id": "finanzas-db", "type": "database", "url_env": "PRUEBA_FINANZAS_URL",
              "items": {"ejecucion-presupuestaria": {"query": QUERY}}}]}],
-    }, allow_unicode=True), encoding="utf-8")
+    })
     runner = CliRunner()
     result = runner.invoke(app, ["validate", "10.2", "--config", str(config), "--source", "finanzas-db",
                                  "--period", "2025-01", "--json"])

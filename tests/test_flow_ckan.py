@@ -1,10 +1,10 @@
 """The demo month published to the real local CKAN through the flow."""
 
 import json
-import time
 from pathlib import Path
 
 import pytest
+from institutions import sample_institution
 from typer.testing import CliRunner
 
 from transparencia.cli import app
@@ -13,13 +13,13 @@ from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
 
 pytestmark = [pytest.mark.prefect, pytest.mark.ckan]
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
+# Calls refused by a portal that went down mid-run: the client's 5 attempts of each call in flight then
+# (45 and 50 seen); a run that carried on through the remaining items would make hundreds.
+REFUSED_CALLS_AFTER_DOWN = 100
 
 
 def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, tmp_path, monkeypatch):
-    text = SAMPLE.read_text(encoding="utf-8").replace("organization: servicio-nacional-de-migracion",
-                                                      f"organization: {ckan_org}")
-    (tmp_path / "institution.yaml").write_text(text, encoding="utf-8")
+    sample_institution(tmp_path, organization=ckan_org)
     monkeypatch.setenv("CKAN_URL", ckan_server.url)
     monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
@@ -63,10 +63,7 @@ def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_wri
 
     from transparencia.flows.progress import Step
 
-    text = SAMPLE.read_text(encoding="utf-8").replace("organization: servicio-nacional-de-migracion",
-                                                      f"organization: {ckan_org}")
-    config_path = tmp_path / "institution.yaml"
-    config_path.write_text(text, encoding="utf-8")
+    config_path = sample_institution(tmp_path, organization=ckan_org)
     monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
     config = load_config(config_path)
@@ -84,9 +81,8 @@ def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_wri
             if event.step is Step.PUBLISHED:
                 proxy.down = True
 
-        started = time.perf_counter()
         failed = run_release("2025-01", config_path, target="ckan", progress=portal_goes_down)
-        seconds = time.perf_counter() - started
+    refused = [action for action, fault in proxy.seen if fault == "503"]
 
     assert failed.exit_code == 1 and proxy.down
     assert any("No se reescribió el informe de cumplimiento local" in e for e in failed.errors), failed.errors
@@ -94,4 +90,4 @@ def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_wri
     ledger = json.loads(Path(failed.ledger_path).read_text(encoding="utf-8"))
     done = [w for w in ledger["portal_writes"] if w.get("tipo") != "bloqueo"]
     assert done and ledger["writes"] == len(done) + sum(1 for o in ledger["outputs"] if o.get("written"))
-    assert seconds < 120, f"{seconds:.0f} s"
+    assert len(refused) <= REFUSED_CALLS_AFTER_DOWN, refused  # the run stops; it does not retry every item

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from institutions import sample_institution
 from test_datapackage import assert_valid_package
 from typer.testing import CliRunner
 
@@ -19,13 +19,11 @@ from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
 
 pytestmark = pytest.mark.prefect
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
 
 
 @pytest.fixture
 def institution(tmp_path) -> Path:
-    shutil.copy(SAMPLE, tmp_path / "institution.yaml")
-    return tmp_path / "institution.yaml"
+    return sample_institution(tmp_path)
 
 
 def _statuses(result) -> dict[str, str]:

@@ -7,29 +7,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from institutions import sample_institution
 from typer.testing import CliRunner
 
 from transparencia.cli import app
 from transparencia.errors import ConfigError
 from transparencia.flows.national import config_paths
 from transparencia.flows.runners import task_runner
-from transparencia.sources.config import load_config
-from transparencia.sources.demo import write_month
 
 pytestmark = pytest.mark.prefect
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "institution.yaml"
 
 
 def institution(folder: Path, acronym: str) -> Path:
     """The sample institution under another name and organization, with its demo month of 2025-01."""
-    text = (SAMPLE.read_text(encoding="utf-8")
-            .replace("acronym: SNM", f"acronym: {acronym}")
-            .replace("organization: servicio-nacional-de-migracion", f"organization: org-{acronym.lower()}")
-            .replace("name: Servicio Nacional de Migración", f"name: Institución {acronym}"))
-    folder.mkdir(parents=True)
-    (folder / "institution.yaml").write_text(text, encoding="utf-8")
-    write_month(load_config(folder / "institution.yaml"), "2025-01", rows=10)
-    return folder / "institution.yaml"
+    return sample_institution(folder, month="2025-01", acronym=acronym, organization=f"org-{acronym.lower()}",
+                              name=f"Institución {acronym}")
 
 
 def test_a_folder_stands_for_its_configurations(tmp_path):

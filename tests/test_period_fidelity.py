@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from institutions import write_institution
 from workbooks import write_workbook
 
 from transparencia.domain.period import months_named
@@ -162,7 +163,7 @@ def test_the_release_refuses_another_months_file_and_rows_already_published(pref
 
     from transparencia.flows.release import run_release
 
-    (tmp_path / "institution.yaml").write_text("""
+    write_institution(tmp_path, """
 institution: {name: Servicio Nacional de Migración, acronym: SNM, organization: snm-periodo}
 publish: {target: local, local_dir: published, formats: [csv]}
 directorates:
@@ -173,7 +174,7 @@ directorates:
         type: file
         path: inbox/{period}/finanzas/viaticos*.xlsx
         items: {viaticos: {}}
-""", encoding="utf-8")
+""")
     config, inbox = tmp_path / "institution.yaml", tmp_path / "inbox"
     store = MonthStore(tmp_path / "store", "snm-periodo")
 

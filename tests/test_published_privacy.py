@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from institutions import write_institution
 
 from transparencia.domain import Severity
 from transparencia.flows.release import run_release
@@ -114,8 +115,7 @@ def test_no_published_artefact_carries_personal_values_or_internal_details(prefe
     document = home / "documentos" / "reglamento.pdf"
     document.parent.mkdir()
     document.write_bytes(b"%PDF-1.4\n")
-    config = home / "institution.yaml"
-    config.write_text(CONFIG.format(database=DATABASE, document=document), encoding="utf-8")
+    config = write_institution(home, CONFIG.format(database=DATABASE, document=document))
 
     result = run_release(PERIOD, config, target="local")
 

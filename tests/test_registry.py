@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from institutions import write_institution
 
 from transparencia.domain import Period, Workspace
 from transparencia.errors import ConfigError, InputError, TransientError
@@ -77,9 +78,7 @@ def config_doc(**overrides) -> dict:
 def config_path(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("PRUEBA_CLAVE_SIAFPA", "clave-SECRETA")
     write_inputs(tmp_path)
-    path = tmp_path / "institution.yaml"
-    path.write_text(yaml.safe_dump(config_doc(), allow_unicode=True), encoding="utf-8")
-    return path
+    return write_institution(tmp_path, config_doc())
 
 
 def test_connectors_are_registered_by_name_with_typed_settings():
@@ -102,7 +101,7 @@ def test_item_marked_not_applicable_is_not_planned(config_path, tmp_path):
                         encoding="utf-8")
     doc = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     doc["catalog"] = "catalogo.yaml"
-    config_path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    write_institution(config_path.parent, doc)
     codes = [code for _, code in planned_extractions(load_config(config_path), "2025-01")]
     assert "11.1" not in codes and "11.3" in codes
 
@@ -244,23 +243,20 @@ def test_a_month_declared_empty_in_the_configuration_is_recorded_on_its_extracti
     doc = config_doc()
     finanzas = doc["directorates"][1]["sources"][0]["items"]["ejecucion-presupuestaria"]
     finanzas["empty_periods"] = ["2025-03"]
-    path = tmp_path / "institution.yaml"
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    config = load_config(path)
+    config = load_config(write_institution(tmp_path, doc))
     empty = extract_source(config, "finanzas-db", "10.2", "2025-03")
     assert empty.rows == 0 and "configuración" in empty.declared_empty
     assert extract_source(config, "finanzas-db", "10.2", "2025-01").declared_empty is None
     finanzas["empty_periods"] = ["marzo"]
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ConfigError, match="empty_periods: período inválido 'marzo'"):
-        load_config(path)
+        load_config(write_institution(tmp_path, doc))
 
 
 def test_a_month_declared_empty_needs_no_file(config_path, tmp_path):
     doc = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     doc["directorates"][0]["sources"][0]["items"]["planilla"] = {}
     doc["directorates"][0]["sources"][1]["items"]["contratacion-funcionarios"] = {"empty_periods": ["2025-01"]}
-    config_path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    write_institution(config_path.parent, doc)
     extraction = extract_source(load_config(config_path), "rrhh-movimientos", "contratacion-funcionarios", "2025-01")
     assert extraction.rows == 0 and "sin archivo" in extraction.declared_empty
     assert list(extraction.frame.columns) == load_catalog().get("contratacion-funcionarios").table_schema().field_names

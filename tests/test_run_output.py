@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from institutions import write_institution
 from prefect import flow, task
 from typer.testing import CliRunner
 
@@ -46,7 +47,7 @@ directorates:
 
 @pytest.mark.prefect
 def test_the_final_output_gives_each_failed_item_its_state_and_reason(prefect_server, tmp_path):
-    (tmp_path / "institution.yaml").write_text(CONFIG, encoding="utf-8")
+    write_institution(tmp_path, CONFIG)
     inbox = tmp_path / "inbox" / "2025-01"
     (inbox / "rrhh").mkdir(parents=True)
     (inbox / "rrhh" / "planilla.pdf").write_bytes(b"%PDF-1.4\n")  # the workbook sent as a PDF

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from institutions import write_institution
 from test_datapackage import assert_valid_package
 from typer.testing import CliRunner
 
@@ -53,9 +54,7 @@ directorates:
 
 
 def _institution(folder: Path, organization: str = "snm-retiros", acronym: str = "SNM") -> Path:
-    path = folder / "institution.yaml"
-    path.write_text(CONFIG.format(organization=organization, acronym=acronym), encoding="utf-8")
-    return path
+    return write_institution(folder, CONFIG.format(organization=organization, acronym=acronym))
 
 
 def _month(folder: Path, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
