@@ -9,7 +9,8 @@ Faults:
 * ``502``       forward, let CKAN commit, then answer 502 (a gateway that gave up)
 * ``500`` ``503`` ``429``   answer that status without forwarding (CKAN never sees the call)
 * ``slow``      forward, then hold the response ``delay`` seconds before sending it
-* ``hold``      wait ``delay`` seconds, then forward (a request queued in a congested network)
+* ``hold``      wait until ``proxy.resume`` is set (at most ``delay`` seconds), then forward (a request
+                queued in a congested network, released when the test says so)
 * ``pass``      forward normally (also what unscripted calls get)
 
 ``proxy.down = True`` answers 503 to everything from then on (a portal that went down).
@@ -37,6 +38,7 @@ class FaultProxy:
         self.plans: dict[str, deque[str]] = defaultdict(deque)
         self.seen: list[tuple[str, str]] = []
         self.down = False
+        self.resume = threading.Event()  # releases the requests held by ``hold``
         self.forwarding: dict[str, threading.Event] = defaultdict(threading.Event)  # set when an action goes upstream
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -87,7 +89,7 @@ class FaultProxy:
                     self._answer(int(fault), b'{"error": "falla inyectada"}', {"Retry-After": "0"})
                     return
                 if fault == "hold":
-                    time.sleep(proxy.delay)
+                    proxy.resume.wait(proxy.delay)
                 proxy.forwarding[action].set()
                 try:
                     status, headers, content = self._forward(body)

@@ -145,7 +145,9 @@ def test_ckan_killed_mid_load_never_shows_a_partial_table_and_the_rerun_converge
         proxy.forwarding["datastore_create"].wait(60)
         time.sleep(0.1)
         ckan_server.stop_web()
+        proxy.resume.set()
 
+    proxy.delay = 300  # however long stopping CKAN takes on a busy machine
     proxy.plan("package_revise", "hold")  # the switch waits until CKAN is down
     killer = threading.Thread(target=kill_during_the_load)
     killer.start()
