@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of the README: `make demo` and `make test` (`make test-fast` for everyday work).
 .PHONY: demo test test-fast lint lint-imports package-tree install install-test ckan-start ckan-stop bench
 
 install:
@@ -12,6 +12,10 @@ demo: install
 
 test: install-test lint
 	.venv/bin/python -m pytest
+
+# The everyday tier: every test but those that start CKAN, a Prefect server, the databases or a browser.
+test-fast: install-test
+	.venv/bin/python -m pytest -q -m "not ckan and not prefect and not databases and not browser"
 
 # ruff (lint, import order, bandit) and mypy (every module, imports followed), configured in pyproject.toml.
 lint: install-test package-tree
