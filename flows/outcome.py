@@ -19,7 +19,7 @@ from transparencia.domain import ItemKind, Period
 from transparencia.errors import TransparenciaError
 from transparencia.flows.ledger import LedgerNotes
 from transparencia.flows.stages import PublishedMonth
-from transparencia.publishers.ckan_client import PortalUnavailableError
+from transparencia.publishers.base import PortalUnavailableError
 from transparencia.publishers.public import describe_source, public_error, public_findings
 from transparencia.reports.compliance import (
     DocumentState,

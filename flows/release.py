@@ -9,9 +9,12 @@ decide everything else (``flows.stages``: reading, validating, publishing) and t
   report    the 24-item compliance report, written locally and published with the month
 
 Items are independent: their chains are submitted at once and run concurrently on the task
-runner (threads by default, Dask for many institutions). Retries are declared on the decorators
-and apply only to ``TransientError`` (a dropped connection, a 5xx): retrying a bad file or a
-wrong token would only repeat the same answer. A failing source never stops the others. The
+runner (threads by default, Dask for many institutions). Retries apply only to ``TransientError``
+(a dropped connection, a 5xx): retrying a bad file or a wrong token would only repeat the same
+answer. Each kind is retried in one place: a source's on the extract task's decorator; a portal's
+by the backend itself, with backoff and then a breaker that stops the rest of the run
+(``publishers.base.PortalUnavailableError``), so the publish tasks declare no retries: a task
+retried seconds later would only find the breaker open. A failing source never stops the others. The
 caller may pass a ``progress`` callback: it hears each item's steps as they finish, then each
 item's final status with its reason.
 
@@ -42,7 +45,6 @@ from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
 from transparencia.flows.runners import task_runner
 from transparencia.flows.stages import PublishedMonth
 from transparencia.publishers.base import PortalSession
-from transparencia.publishers.ckan_client import PortalUnavailableError
 from transparencia.publishers.public import public_error
 from transparencia.reports import compliance
 from transparencia.reports.compliance import (
@@ -63,8 +65,6 @@ def retry_if_transient(task, task_run, state) -> bool:
     """Retry only what may pass: TransientError. Everything else is terminal."""
     try:
         state.result()
-    except PortalUnavailableError:
-        return False  # the breaker is open: retrying within seconds only repeats the answer
     except TransientError:
         return True
     except Exception:
@@ -147,16 +147,14 @@ def validate_task(config: InstitutionConfig, extraction: ExtractedTable, item: I
     return stages.validate_month(config, item, period, extraction)
 
 
-@task(name="publicar", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient,
-      cache_policy=NO_CACHE, task_run_name="publicar-{item.code}")
+@task(name="publicar", cache_policy=NO_CACHE, task_run_name="publicar-{item.code}")
 def publish_task(config: InstitutionConfig, item: Item, period: Period, extraction: ExtractedTable,
                  report: ValidationReport, directorate: str, target: Target, dry_run: bool,
                  journal: WriteJournal | None = None) -> PublishedMonth | None:
     return stages.publish_month(config, item, period, extraction, report, directorate, target, dry_run, journal)
 
 
-@task(name="publicar-informe", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient,
-      cache_policy=NO_CACHE)
+@task(name="publicar-informe", cache_policy=NO_CACHE)
 def publish_report_task(config: InstitutionConfig, report: ComplianceReport, paths: dict[str, Path],
                         target: Target, dry_run: bool, journal: WriteJournal | None = None) -> dict[str, Any]:
     return stages.publish_report(config, report, paths, target, dry_run, journal)
@@ -317,13 +315,12 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
     chains: dict[str, Chain] = {}
     for source, code in planned_extractions(config, month):
         item = config.catalog.get(code)
-        extract, publish = extract_task, publish_task
+        extract = extract_task
         if progress is not None:  # the caller's bars hear of each retry as it is scheduled
             extract = extract_task.with_options(retry_condition_fn=reporting_retries(progress, code))
-            publish = publish_task.with_options(retry_condition_fn=reporting_retries(progress, code))
         extract_f = extract.submit(config, source, code, month, ledger.run_id)
         validate_f = validate_task.submit(config, extract_f, item, month)
-        publish_f = publish.submit(config, item, month, extract_f, validate_f, source.directorate_name,
+        publish_f = publish_task.submit(config, item, month, extract_f, validate_f, source.directorate_name,
                                    chosen, dry_run, journal)
         chains[code] = Chain(source, extract_f, validate_f, publish_f)
     _wait(chains, progress)

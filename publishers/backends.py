@@ -3,40 +3,75 @@
 A backend's settings are the configuration's typed ``publish`` section (``PublishSettings``, and
 ``CkanSettings`` for ``ckan``), validated when the configuration loads; a new backend is one
 function registered here plus its ``Target`` member.
+
+The CKAN portal is decided here, once (``ckan_connection``): the environment's ``CKAN_URL`` (with
+``CKAN_API_TOKEN`` or ``CKAN_API_TOKEN_FILE``) wins over ``publish.ckan``, so the local test CKAN or
+a CI job can point any institution's configuration at another portal without editing it; the
+override is logged, and a configuration without ``publish.ckan`` takes the portal from the
+environment alone.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from transparencia.domain import Target
 from transparencia.domain.registry import Registry
-from transparencia.publishers.base import Publisher
+from transparencia.errors import ConfigError
+from transparencia.publishers.base import Publisher, WriteListener
+from transparencia.sources.secrets import resolve_secret
 
 if TYPE_CHECKING:
-    from transparencia.sources.config import InstitutionConfig
+    from transparencia.sources.config import CkanSettings, InstitutionConfig
+
+log = logging.getLogger(__name__)
 
 # A write listener (``on_write``) hears each write call a backend makes (the run ledger's journal).
-BackendFactory = Callable[["InstitutionConfig", Callable[..., None] | None], Publisher]
+BackendFactory = Callable[["InstitutionConfig", WriteListener | None], Publisher]
 BACKENDS: Registry[BackendFactory] = Registry("destino de publicación", "destinos")
 
 
 @BACKENDS.register(Target.LOCAL)
-def _local(config: InstitutionConfig, on_write: Callable[..., None] | None) -> Publisher:
+def _local(config: InstitutionConfig, on_write: WriteListener | None) -> Publisher:
     from transparencia.publishers.local import LocalCatalog
 
     return LocalCatalog(config.publish.local_dir)
 
 
 @BACKENDS.register(Target.CKAN)
-def _ckan(config: InstitutionConfig, on_write: Callable[..., None] | None) -> Publisher:
-    """CKAN settings come from the configuration, else CKAN_URL/CKAN_API_TOKEN(_FILE)."""
+def _ckan(config: InstitutionConfig, on_write: WriteListener | None) -> Publisher:
     from transparencia.publishers.ckan import CkanPublisher
 
-    return CkanPublisher.for_config(config, on_write=on_write)
+    url, token = ckan_connection(config.publish.ckan)
+    return CkanPublisher(url, token, on_write=on_write)
 
 
-def publisher(config: InstitutionConfig, target: Target | str, on_write: Callable[..., None] | None = None) -> Publisher:
+def ckan_connection(settings: CkanSettings | None) -> tuple[str, str]:
+    """The portal's address and token: ``CKAN_URL`` in the environment wins over ``settings``."""
+    overriding = os.environ.get("CKAN_URL")
+    if settings is None or overriding:
+        if settings is not None:
+            log.info("CKAN_URL del entorno (%s) reemplaza a publish.ckan de la configuración.", overriding)
+        return _environment_connection()
+    return settings.resolve_url(), settings.resolve_token()
+
+
+def _environment_connection() -> tuple[str, str]:
+    """From CKAN_URL and CKAN_API_TOKEN, or CKAN_API_TOKEN_FILE (a file holding the token)."""
+    url = os.environ.get("CKAN_URL", "").strip()
+    if not url:
+        raise ConfigError("Falta la variable de entorno CKAN_URL con la dirección del portal CKAN.")
+    if os.environ.get("CKAN_API_TOKEN", "").strip():
+        return url, resolve_secret(env="CKAN_API_TOKEN", what="Token de CKAN")
+    if os.environ.get("CKAN_API_TOKEN_FILE", "").strip():
+        return url, resolve_secret(file=Path(os.environ["CKAN_API_TOKEN_FILE"].strip()), what="Token de CKAN")
+    raise ConfigError("Falta el token de CKAN: defina CKAN_API_TOKEN o CKAN_API_TOKEN_FILE.")
+
+
+def publisher(config: InstitutionConfig, target: Target | str, on_write: WriteListener | None = None) -> Publisher:
     """The backend registered for ``target``."""
     return BACKENDS.get(target, "Destino de publicación")(config, on_write)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from transparencia.domain import Frequency, Period
+from transparencia.errors import TransientError
 from transparencia.publishers.names import EXTRA_KEYS
 
 LEGAL_BASIS = "Ley 6 de 2002"
@@ -181,6 +182,13 @@ class Publisher(Protocol):
     def published_periods(self, organization: str, dataset: str) -> set[str]:
         """The months (AAAA-MM) the dataset holds online: what the compliance report may count."""
         ...
+
+
+class PortalUnavailableError(TransientError):
+    """The target stopped answering after its own retries: the run's remaining publishing stops.
+
+    A backend retries its transient failures itself (``publishers.ckan_client``: backoff, then a
+    breaker that fails every later call at once); the flow only records the outage."""
 
 
 # A write listener hears each write call a backend makes to a shared portal (the run ledger's journal).

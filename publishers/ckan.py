@@ -33,16 +33,12 @@ Errors
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-import ckanapi
-
 from transparencia.domain import Period
-from transparencia.errors import ConfigError, TerminalError
+from transparencia.errors import TerminalError
 from transparencia.publishers.base import (
     DatasetSpec,
     DatastoreTable,
@@ -55,7 +51,13 @@ from transparencia.publishers.base import (
     TableReadBack,
     WriteListener,
 )
-from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, RetryPolicy, reset_breakers
+from transparencia.publishers.ckan_client import (
+    CkanClient,
+    NotAuthorizedError,
+    NotFoundError,
+    RetryPolicy,
+    reset_breakers,
+)
 from transparencia.publishers.ckan_datastore import load_table, published_dictionary, published_fingerprint
 from transparencia.publishers.ckan_portal import (
     LEASE_SECONDS,
@@ -66,7 +68,6 @@ from transparencia.publishers.ckan_portal import (
 from transparencia.publishers.ckan_views import ensure_table_view, offers_table_view, portal_package
 from transparencia.publishers.names import PERIOD_EXTRA, is_leftover, retired_name, staging_name
 from transparencia.publishers.tables import expected_fingerprint
-from transparencia.sources.secrets import resolve_secret
 
 PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
 
@@ -84,28 +85,6 @@ class CkanPublisher(PortalSession, TableReadBack):
         self._timeouts = (connect_timeout, read_timeout)
         self._token = token
         self.after_write = after_write  # called with a description after each resource write (tests)
-
-    @classmethod
-    def from_env(cls, **options: Any) -> CkanPublisher:
-        """From CKAN_URL and CKAN_API_TOKEN, or CKAN_API_TOKEN_FILE (a file holding the token)."""
-        url = os.environ.get("CKAN_URL", "").strip()
-        if not url:
-            raise ConfigError("Falta la variable de entorno CKAN_URL con la dirección del portal CKAN.")
-        if os.environ.get("CKAN_API_TOKEN", "").strip():
-            token = resolve_secret(env="CKAN_API_TOKEN", what="Token de CKAN")
-        elif os.environ.get("CKAN_API_TOKEN_FILE", "").strip():
-            token = resolve_secret(file=Path(os.environ["CKAN_API_TOKEN_FILE"].strip()), what="Token de CKAN")
-        else:
-            raise ConfigError("Falta el token de CKAN: defina CKAN_API_TOKEN o CKAN_API_TOKEN_FILE.")
-        return cls(url, token, **options)
-
-    @classmethod
-    def for_config(cls, config, **options: Any) -> CkanPublisher:
-        """From the configuration's ``publish.ckan``; CKAN_URL in the environment (or no section) means ``from_env``."""
-        ckan = config.publish.ckan
-        if ckan is None or os.environ.get("CKAN_URL"):
-            return cls.from_env(**options)
-        return cls(ckan.resolve_url(), ckan.resolve_token(), **options)
 
     def __repr__(self) -> str:
         return f"CkanPublisher({self.client.url!r})"
@@ -210,7 +189,7 @@ class CkanPublisher(PortalSession, TableReadBack):
         try:
             organization = self.client.call("organization_show", {"id": name, "include_datasets": False,
                                                                   "include_users": False})
-        except ckanapi.NotFound:
+        except NotFoundError:
             raise TerminalError(f"La organización '{name}' no existe en CKAN ({self.client.url}). "
                                 "Créela en el portal o corrija el nombre configurado.") from None
         allowed = self.client.call("organization_list_for_user", {"permission": "create_dataset"})
@@ -222,7 +201,7 @@ class CkanPublisher(PortalSession, TableReadBack):
     def _find_package(self, name: str) -> dict[str, Any] | None:
         try:
             return self.client.call("package_show", {"id": name})
-        except ckanapi.NotFound:
+        except NotFoundError:
             return None
 
     def _sync_dataset(self, spec: DatasetSpec, organization: dict[str, Any], result: PublishResult,
@@ -272,7 +251,7 @@ class CkanPublisher(PortalSession, TableReadBack):
         return by_name
 
     def _delete_resource(self, resource_id: str) -> None:
-        with contextlib.suppress(ckanapi.NotFound):
+        with contextlib.suppress(NotFoundError):
             self.client.call("resource_delete", {"id": resource_id})
 
     def _sync_resource(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,

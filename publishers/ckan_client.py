@@ -5,9 +5,12 @@ lives here only:
 
 * transient (retried with exponential backoff, then ``TransientError``): connection errors,
   timeouts, a dropped connection, HTTP 5xx, and 429 (honouring ``Retry-After``);
-* terminal (never retried, ``TerminalError`` with CKAN's own words): 403 ``NotAuthorized``,
-  409 ``ValidationError`` (with the field errors), 404 ``NotFound`` is passed through as
-  ``ckanapi.NotFound`` so callers can treat "missing" as data.
+* terminal (never retried, ``TerminalError`` with CKAN's own words): ckanapi's 403
+  ``NotAuthorized`` as ``NotAuthorizedError``, 409 ``ValidationError`` (with the field errors),
+  any other ``CKANAPIError``, and 404 ``NotFound`` as ``NotFoundError``, so callers can treat
+  "missing" as data.
+
+The publisher and the national monitor's reader (``reports.portal``) both go through this client.
 
 Uploads are sent with requests-toolbelt's ``MultipartEncoder``, which reads the file while sending,
 so a large month never sits in memory. Each attempt reopens the file. The client counts the write
@@ -40,17 +43,13 @@ import requests
 from ckanapi.common import prepare_action, reverse_apicontroller_action
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 
-from transparencia.errors import TerminalError, TransientError
-from transparencia.publishers.base import WriteListener
+from transparencia.errors import TerminalError
+from transparencia.publishers.base import PortalUnavailableError, WriteListener
 
 log = logging.getLogger(__name__)
 
 READ_ACTION_SUFFIXES = ("_show", "_list", "_for_user", "_search", "_search_sql", "_info")
 BREAKER_OPEN_SECONDS = 60.0
-
-
-class PortalUnavailableError(TransientError):
-    """The portal stopped answering: the run's remaining publishing stops (the breaker is open)."""
 
 
 class _Breaker:
@@ -151,7 +150,7 @@ def _validation_message(error: ckanapi.ValidationError) -> str:
 class CkanClient:
     """One CKAN portal, one token. ``call`` is the only way out to the network."""
 
-    def __init__(self, url: str, token: str, *, retry: RetryPolicy | None = None,
+    def __init__(self, url: str, token: str | None, *, retry: RetryPolicy | None = None,
                  connect_timeout: float = 10.0, read_timeout: float = 300.0,
                  session: requests.Session | None = None, on_write: WriteListener | None = None):
         self.url = url.rstrip("/")
@@ -213,8 +212,7 @@ class CkanClient:
         why it could not be downloaded (Spanish)."""
         digest = hashlib.sha256()
         try:
-            with self._ckan.session.get(url, headers={"Authorization": self._ckan.apikey}, stream=True,
-                                        timeout=self.timeout) as response:
+            with self.get(url, stream=True) as response:
                 if response.status_code != 200:
                     return f"HTTP {response.status_code}"
                 for block in response.iter_content(1 << 20):
@@ -248,16 +246,31 @@ class CkanClient:
 
     @staticmethod
     def _classified(action: str, send: Callable[[], Any]) -> Any:
+        """ckanapi's errors as ours: the one place an answer of CKAN is classified."""
         try:
             return send()
+        except ckanapi.NotFound as error:
+            raise NotFoundError(action, str(error)) from error
         except ckanapi.NotAuthorized as error:
             raise NotAuthorizedError(action, str(error)) from error
         except ckanapi.ValidationError as error:
             raise TerminalError(f"CKAN rechazó '{action}' por datos inválidos: {_validation_message(error)}") from error
         except ckanapi.CKANAPIError as error:
-            if isinstance(error, ckanapi.NotFound):
-                raise
             raise TerminalError(f"CKAN respondió de forma inesperada a '{action}': {str(error)[:500]}") from error
+
+    def get(self, url: str, *, stream: bool = False) -> requests.Response:
+        """A file the portal serves (a resource's bytes), sent with the token; not retried, not classified:
+        a download that fails is reported by its caller (``requests.RequestException``, the status)."""
+        return self._ckan.session.get(url, headers={"Authorization": self._ckan.apikey}, stream=stream,
+                                      timeout=self.timeout)
+
+
+class NotFoundError(TerminalError):
+    """404 from CKAN: callers that look something up treat "missing" as data."""
+
+    def __init__(self, action: str, detail: str):
+        super().__init__(f"CKAN no encontró lo pedido en '{action}': {detail[:300]}")
+        self.action = action
 
 
 class NotAuthorizedError(TerminalError):

@@ -27,11 +27,9 @@ import tempfile
 from decimal import Decimal
 from typing import IO, Any
 
-import ckanapi
-
 from transparencia.errors import TerminalError
 from transparencia.publishers.base import DatastoreTable, TableFingerprint
-from transparencia.publishers.ckan_client import CkanClient
+from transparencia.publishers.ckan_client import CkanClient, NotFoundError
 from transparencia.publishers.tables import (
     canonical,
     checksum_expression,
@@ -56,7 +54,7 @@ def published_fingerprint(client: CkanClient, resource_id: str, table: Datastore
     select = ", ".join(["count(*) AS n"] + [f'{sql} AS "c{i}"' for i, (_c, _k, sql) in enumerate(columns)])
     try:
         found = client.call("datastore_search_sql", {"sql": f'SELECT {select} FROM "{resource_id}"'})
-    except ckanapi.NotFound:
+    except NotFoundError:
         return None
     except TerminalError as error:
         if _is_missing_table(error):
@@ -75,7 +73,7 @@ def _paged_fingerprint(client: CkanClient, resource_id: str, columns: list[tuple
             page = client.call("datastore_search", {"resource_id": resource_id, "limit": SQL_PAGE_ROWS,
                                                     "offset": offset, "fields": [c for c, _k in columns] or ["_id"],
                                                     "sort": "_id"})
-        except ckanapi.NotFound:
+        except NotFoundError:
             return None
         records = page["records"]
         rows += len(records)
@@ -95,7 +93,7 @@ def published_dictionary(client: CkanClient, resource_id: str) -> list[dict[str,
     """The table's data dictionary (without ``_id``), or None when there is no table."""
     try:
         found = client.call("datastore_search", {"resource_id": resource_id, "limit": 0})
-    except ckanapi.NotFound:
+    except NotFoundError:
         return None
     return [{"id": f["id"], "type": f["type"], "info": {k: (f.get("info") or {}).get(k) for k in ("label", "notes")}}
             for f in found["fields"] if f["id"] != "_id"]
@@ -160,5 +158,5 @@ def _create_once(client: CkanClient, resource_id: str, table: DatastoreTable, ex
 
 
 def drop_table(client: CkanClient, resource_id: str) -> None:
-    with contextlib.suppress(ckanapi.NotFound):
+    with contextlib.suppress(NotFoundError):
         client.call("datastore_delete", {"resource_id": resource_id, "force": True})

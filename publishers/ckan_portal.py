@@ -30,10 +30,9 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import ckanapi
-
 from transparencia.errors import ConfigError, TerminalError
-from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, PortalUnavailableError
+from transparencia.publishers.base import PortalUnavailableError
+from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, NotFoundError
 from transparencia.publishers.names import control_dataset_name, is_leftover, lease_key
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def preflight(client: CkanClient, organization: str, title: str | None = None, *
     except PortalUnavailableError as error:
         raise ConfigError(f"No se pudo conectar con el portal CKAN en {url}: {_cause(error)}. Revise la dirección "
                           "(CKAN_URL o publish.ckan.url) y que el portal esté en línea.") from None
-    except (TerminalError, ckanapi.CKANAPIError):
+    except TerminalError:
         raise ConfigError(f"La dirección {url} responde, pero no es un portal CKAN (no contesta a la API "
                           "/api/3/action/status_show). Use la raíz del portal, p. ej. "
                           "https://www.datosabiertos.gob.pa.") from None
@@ -82,7 +81,7 @@ def _cause(error: Exception) -> str:
 def _user(client: CkanClient) -> str:
     try:
         user = client.call("user_show", {})
-    except (ckanapi.NotFound, NotAuthorizedError):
+    except (NotFoundError, NotAuthorizedError):
         user = None
     if not user or not user.get("name"):
         raise ConfigError(f"El portal {client.url} no reconoce el token de CKAN: genere un token nuevo en su "
@@ -96,7 +95,7 @@ def _ensure_organization(client: CkanClient, organization: str, title: str | Non
            f"y den al usuario '{user}' el rol de editor (o administrador) en ella")
     try:
         client.call("organization_show", {"id": organization, "include_datasets": False, "include_users": False})
-    except ckanapi.NotFound:
+    except NotFoundError:
         if not create:
             raise ConfigError(f"La organización '{organization}' no existe en el portal: una ejecución real la "
                               "creará si el token puede; si no, " + ask + ".") from None
@@ -126,7 +125,7 @@ def sweep_leftovers(client: CkanClient, organization: str) -> list[str]:
             if is_leftover(resource.get("name") or ""):
                 try:
                     client.call("resource_delete", {"id": resource["id"]})
-                except ckanapi.NotFound:
+                except NotFoundError:
                     continue
                 removed.append(f"{package['name']}: {resource['name']}")
     return removed
@@ -254,7 +253,7 @@ class PortalLease:
     def _control_package(self) -> dict[str, Any]:
         try:
             return self.client.call("package_show", {"id": self.control})
-        except ckanapi.NotFound:
+        except NotFoundError:
             pass
         try:
             return self.client.call("package_create", {
@@ -268,5 +267,5 @@ class PortalLease:
     def _find_control(self) -> dict[str, Any] | None:
         try:
             return self.client.call("package_show", {"id": self.control})
-        except ckanapi.NotFound:
+        except NotFoundError:
             return None

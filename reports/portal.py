@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from transparencia.domain import OutputFormat
-from transparencia.errors import TransientError
+from transparencia.publishers.base import PortalUnavailableError
+from transparencia.publishers.ckan_client import CkanClient, RetryPolicy
 from transparencia.publishers.names import (
     KIND_EXTRA,
     PERIOD_EXTRA,
@@ -44,6 +43,7 @@ from transparencia.publishers.names import (
 PAGE_SIZE = 1000
 ORGANIZATION_PAGE_SIZE = 25  # CKAN caps organization_list with all_fields at 25 by default
 DOWNLOAD_THREADS = 8
+READ_RETRY = RetryPolicy(attempts=5, base_delay=0.5, max_delay=8.0)
 
 
 @dataclass(frozen=True)
@@ -65,37 +65,28 @@ class PublishedReport:
 
 
 class PortalReader:
-    """A CKAN portal's public read actions over one HTTP session (with retries on 5xx and lost connections)."""
+    """A CKAN portal's public read actions, through the project's one CKAN client (``publishers.ckan_client``).
+
+    The client classifies every answer: a portal that does not answer (a lost connection, a 5xx)
+    is retried with backoff and then reported as ``PortalUnavailableError``; a refusal (403), a
+    missing object (404) or a rejected request is a ``TerminalError`` at once, never retried."""
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 30.0):
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-        self.session = requests.Session()
-        retries = Retry(total=4, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504),
-                        allowed_methods=("GET", "POST"))
-        adapter = HTTPAdapter(max_retries=retries, pool_maxsize=DOWNLOAD_THREADS)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = "transparencia/0.1 (monitor)"
-        if token:
-            self.session.headers["Authorization"] = token
+        self.client = CkanClient(url, token, retry=READ_RETRY, connect_timeout=timeout, read_timeout=timeout)
+        self.url = self.client.url
 
     def __repr__(self) -> str:  # never show the token
         return f"PortalReader({self.url!r})"
 
     def action(self, name: str, **params: Any) -> Any:
         try:
-            response = self.session.post(f"{self.url}/api/3/action/{name}", json=params, timeout=self.timeout)
-        except requests.RequestException as error:
-            raise TransientError(f"El portal {self.url} no respondió a '{name}': {type(error).__name__}") from error
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if not body.get("success"):
-            raise TransientError(f"El portal {self.url} respondió {response.status_code} a '{name}': "
-                                 f"{str(body.get('error') or response.text)[:300]}")
-        return body["result"]
+            return self.client.call(name, params)
+        except PortalUnavailableError as error:
+            cause = error.__cause__
+            if cause is None:  # the breaker is open: the client's own words say since when
+                raise
+            raise PortalUnavailableError(f"El portal {self.url} no respondió a '{name}': "
+                                         f"{type(cause).__name__}") from error
 
     def organization_names(self) -> list[str]:
         """Every organization's name, in pages of ``PAGE_SIZE`` (names only: one page for most portals)."""
@@ -135,7 +126,7 @@ class PortalReader:
     def download_json(self, url: str) -> dict[str, Any]:
         """The parsed JSON at ``url``; a Spanish ``ValueError`` when it is not a JSON object."""
         try:
-            response = self.session.get(url, timeout=self.timeout)
+            response = self.client.get(url)
         except requests.RequestException as error:
             raise ValueError(f"no se pudo descargar ({type(error).__name__})") from error
         if response.status_code != 200:

@@ -13,10 +13,10 @@ import requests
 from requests.adapters import BaseAdapter
 
 from transparencia.errors import TerminalError, TransientError
+from transparencia.publishers.base import PortalUnavailableError
 from transparencia.publishers.ckan_client import (
     CkanClient,
     NotAuthorizedError,
-    PortalUnavailableError,
     RetryPolicy,
     reset_breakers,
 )
@@ -159,28 +159,44 @@ def test_uploads_are_streamed_and_the_token_is_never_in_the_repr(tmp_path):
     assert client.writes == 1
 
 
-def test_from_env_reads_the_token_from_the_variable_or_the_file(tmp_path, monkeypatch):
+def test_the_environment_gives_the_portal_and_the_token_from_the_variable_or_the_file(tmp_path, monkeypatch):
     import pytest
 
     from transparencia.errors import ConfigError
+    from transparencia.publishers.backends import ckan_connection
     from transparencia.publishers.ckan import CkanPublisher
 
     monkeypatch.setenv("CKAN_URL", "http://127.0.0.1:9")
     monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
     monkeypatch.delenv("CKAN_API_TOKEN_FILE", raising=False)
     with pytest.raises(ConfigError, match="CKAN_API_TOKEN o CKAN_API_TOKEN_FILE"):
-        CkanPublisher.from_env()
+        ckan_connection(None)
     token_file = tmp_path / "token"
     token_file.write_text("", encoding="utf-8")
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(token_file))
     with pytest.raises(ConfigError, match="está vacío"):
-        CkanPublisher.from_env()
+        ckan_connection(None)
     token_file.write_text("secreto-del-archivo\n", encoding="utf-8")
-    from_file = CkanPublisher.from_env()
+    from_file = CkanPublisher(*ckan_connection(None))
     assert from_file.client._ckan.apikey == "secreto-del-archivo"
     assert "secreto" not in repr(from_file)
     monkeypatch.setenv("CKAN_API_TOKEN", "secreto-de-la-variable")
-    assert CkanPublisher.from_env().client._ckan.apikey == "secreto-de-la-variable"
+    assert ckan_connection(None) == ("http://127.0.0.1:9", "secreto-de-la-variable")
+
+
+def test_ckan_url_in_the_environment_overrides_the_configured_portal_and_says_so(monkeypatch, caplog):
+    from transparencia.publishers.backends import ckan_connection
+    from transparencia.sources.config import CkanSettings
+
+    configured = CkanSettings(url="https://www.datosabiertos.gob.pa", token_env="TOKEN_CONFIGURADO")
+    monkeypatch.setenv("TOKEN_CONFIGURADO", "secreto-configurado")
+    monkeypatch.delenv("CKAN_URL", raising=False)
+    assert ckan_connection(configured) == ("https://www.datosabiertos.gob.pa", "secreto-configurado")
+    monkeypatch.setenv("CKAN_URL", "http://127.0.0.1:5000")
+    monkeypatch.setenv("CKAN_API_TOKEN", "secreto-de-prueba")
+    with caplog.at_level("INFO", logger="transparencia.publishers.backends"):
+        assert ckan_connection(configured) == ("http://127.0.0.1:5000", "secreto-de-prueba")
+    assert "CKAN_URL del entorno (http://127.0.0.1:5000) reemplaza a publish.ckan" in caplog.text
 
 
 def test_a_missing_organization_the_token_cannot_create_says_what_to_ask_the_admins():
@@ -195,3 +211,35 @@ def test_a_missing_organization_the_token_cannot_create_says_what_to_ask_the_adm
     with pytest.raises(ConfigError, match="pida a los administradores del portal http://ckan.test que creen la "
                                           "organización 'snm' y den al usuario 'oficial' el rol de editor"):
         preflight(client, "snm", "Servicio Nacional de Migración")
+
+
+@pytest.mark.prefect
+def test_a_portal_outage_is_retried_by_the_client_alone_never_again_by_the_publish_task(prefect_server, monkeypatch):
+    """Retries are declared once: the client's attempts, then its breaker; the publish task adds none."""
+    from types import SimpleNamespace
+
+    from prefect import flow
+
+    from transparencia.domain import Target
+    from transparencia.flows import release
+
+    client, adapter = client_with([requests.ConnectionError("connection reset by peer")] * 3 + [OK] * 9)
+    runs: list[str] = []
+
+    def publish_month(config, item, *rest):
+        runs.append(item.code)
+        return client.call("resource_create", {"name": "Planilla 2025-01 (CSV)"})
+
+    monkeypatch.setattr(release.stages, "publish_month", publish_month)
+
+    @flow
+    def publish_one() -> str:
+        try:
+            release.publish_task(None, SimpleNamespace(code="11.3"), None, None, None, "", Target.CKAN, False)
+        except PortalUnavailableError as error:
+            return error.message
+        return "publicado"
+
+    assert "tras 3 intentos" in publish_one()
+    assert not release.publish_task.retries and not release.publish_report_task.retries
+    assert runs == ["11.3"] and len(adapter.requests) == 3  # one task run, three attempts of the client
