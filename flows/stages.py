@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from transparencia.domain import Period, Target
+from transparencia.domain import OutputFormat, Period, Target
 from transparencia.errors import TransparenciaError
 from transparencia.flows.ledger import WriteJournal
 from transparencia.flows.store import MonthStore
@@ -62,7 +62,7 @@ def validate_month(config: InstitutionConfig, item: Item, period: Period, extrac
 
 
 def make_publisher(config: InstitutionConfig, target: Target, journal: WriteJournal | None = None) -> Publisher:
-    """The backend registered for ``target`` (``publishers.backends``); a CKAN publisher reports
+    """The backend registered for ``target`` (``publishers.backends``); a portal's backend reports
     every write call to ``journal`` (the run ledger's write journal)."""
     return backends.publisher(config, target, journal.append if journal is not None else None)
 
@@ -109,7 +109,7 @@ def build_dir(config: InstitutionConfig, item: Item) -> Path:
 
 def _changes_headline(resources) -> str:
     """The month's change summary in one sentence, as rendered beside the data."""
-    found = next((r for r in resources if r.role == "changes" and r.format == "JSON"), None)
+    found = next((r for r in resources if r.role == "changes" and r.format is OutputFormat.JSON), None)
     return json.loads(found.path.read_text(encoding="utf-8"))["headline"] if found else ""
 
 
@@ -127,7 +127,7 @@ def month_online(config: InstitutionConfig, item: Item, period: Period, target: 
     try:
         publisher = make_publisher(config, target)
         dataset = item.dataset_name(config.institution.acronym)
-        return str(period) in publisher.published_periods(config.institution.organization, dataset)
+        return period in publisher.published_periods(config.institution.organization, dataset)
     except Exception:  # an unreachable target cannot vouch for anything
         return False
 

@@ -1,7 +1,7 @@
 """Withdrawing a month published in error: ``transparencia retirar ITEM --period AAAA-MM --motivo "…"``.
 
-The month leaves every place it reached: its resources (every format, its validation report, its
-DataStore table on CKAN) are deleted from the target, it is removed from the store, the history
+The month leaves every place it reached: its resources (every format, its validation report, the
+table a portal keeps behind them) are deleted from the target, it is removed from the store, the history
 is rebuilt from the months that remain (or removed with the last one), and the catalog is
 refreshed. What stays is a public, dated record in the dataset ("<item> — retiros de
 publicación": when, which month, which files, why), an entry in the local run ledger, and the
@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from transparencia.domain import ItemKind, Period, Target
+from transparencia.domain.vocab import PublishVerb
 from transparencia.errors import ConfigError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
 from transparencia.flows.stages import build_dir, make_publisher
@@ -73,7 +74,7 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
         dataset, _ = render_withdrawal(release, [], build_dir(config, item))
         removal = _checked(publisher.remove(dataset, names))
         was_stored = store.remove(item.slug, str(month))
-        removed = [a.name for a in removal.actions if a.action == "delete"]
+        removed = [a.name for a in removal.actions if a.action is PublishVerb.DELETE]
         if not removed and not was_stored:
             raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {month} en el destino "
                               f"{target}: no hay nada que retirar.")

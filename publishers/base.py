@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from transparencia.domain import Frequency, Period
+from transparencia.domain.vocab import OutputFormat, PublishObject, PublishVerb
 from transparencia.errors import TransientError
 from transparencia.publishers.names import EXTRA_KEYS
 
@@ -75,11 +76,11 @@ class TableFingerprint:
 @dataclass(frozen=True)
 class ResourceFile:
     name: str  # stable, e.g. "Planilla 2025-01 (CSV)"; the identity of the resource within its dataset
-    format: str  # "CSV" | "XLSX" | "JSON" | "PARQUET" | "HTML" | "MD"
+    format: OutputFormat  # shown by its label: "CSV"
     path: Path
     sha256: str
     description: str = ""
-    period: str | None = None  # YYYY-MM for a month's file; None for history, dictionary, report
+    period: Period | None = None  # a month's file; None for history, dictionary, chart
     datastore: DatastoreTable | None = None
     extras: Mapping[str, str] = field(default_factory=dict)  # more resource metadata (the report's points)
     role: str = ""  # what a page does with it: "month", "changes", "chart", "datapackage" (else a plain download)
@@ -138,14 +139,14 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class PublishAction:
-    target: str  # "dataset" | "resource" | "datastore" | "view"
+    target: PublishObject
     name: str
-    action: str  # "create" | "update" | "unchanged" | "delete"
+    action: PublishVerb
     url: str | None = None
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "name": self.name, "action": self.action,
+        return {"target": self.target.value, "name": self.name, "action": self.action.value,
                 "url": self.url, "detail": self.detail}
 
 
@@ -159,7 +160,7 @@ class PublishResult:
 
     @property
     def writes(self) -> int:
-        return sum(1 for a in self.actions if a.action != "unchanged")
+        return sum(1 for a in self.actions if a.action.writes)
 
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "url": self.url, "error": self.error, "dry_run": self.dry_run,
@@ -179,8 +180,8 @@ class Publisher(Protocol):
         """Delete the resources called ``names`` (a withdrawn month; its DataStore table too)."""
         ...
 
-    def published_periods(self, organization: str, dataset: str) -> set[str]:
-        """The months (AAAA-MM) the dataset holds online: what the compliance report may count."""
+    def published_periods(self, organization: str, dataset: str) -> set[Period]:
+        """The months the dataset holds online: what the compliance report may count."""
         ...
 
 

@@ -38,6 +38,7 @@ from functools import cached_property
 from typing import Any
 
 from transparencia.domain import Period
+from transparencia.domain.vocab import PublishObject, PublishVerb
 from transparencia.errors import TerminalError
 from transparencia.publishers.base import (
     DatasetSpec,
@@ -167,7 +168,7 @@ class CkanPublisher(PortalSession, TableReadBack):
             package = self._find_package(dataset.name)
             doomed = [r for r in (package or {}).get("resources", []) if r.get("name") in names]
             for resource in doomed:
-                result.actions.append(PublishAction("resource", resource["name"], "delete", resource.get("url")))
+                result.actions.append(PublishAction(PublishObject.RESOURCE, resource["name"], PublishVerb.DELETE, resource.get("url")))
                 if not dry_run:
                     self._delete_resource(resource["id"])
         except NotAuthorizedError as error:
@@ -176,11 +177,11 @@ class CkanPublisher(PortalSession, TableReadBack):
             result.error = f"Conjunto '{dataset.name}': {error.message}"
         return result
 
-    def published_periods(self, organization: str, dataset: str) -> set[str]:
+    def published_periods(self, organization: str, dataset: str) -> set[Period]:
         package = self._find_package(dataset)
         if package is None:
             return set()
-        return {r[PERIOD_EXTRA] for r in package.get("resources", [])
+        return {Period.parse(r[PERIOD_EXTRA]) for r in package.get("resources", [])
                 if r.get(PERIOD_EXTRA) and not is_leftover(r.get("name") or "")}
 
     # -- organization and dataset -------------------------------------------------------------
@@ -209,16 +210,16 @@ class CkanPublisher(PortalSession, TableReadBack):
         desired = _package_fields(spec, organization["id"])
         package = self._find_package(spec.name)
         if package is None:
-            result.actions.append(PublishAction("dataset", spec.name, "create", result.url))
+            result.actions.append(PublishAction(PublishObject.DATASET, spec.name, PublishVerb.CREATE, result.url))
             if dry_run:
                 return {"id": None, "name": spec.name, "resources": []}
             return self.client.call("package_create", {"name": spec.name, **desired},
                                     before_retry=lambda: self._find_package(spec.name))
         changed = {key: value for key, value in desired.items() if _normalised(key, package.get(key)) != _normalised(key, value)}
         if not changed:
-            result.actions.append(PublishAction("dataset", spec.name, "unchanged", result.url))
+            result.actions.append(PublishAction(PublishObject.DATASET, spec.name, PublishVerb.UNCHANGED, result.url))
             return package
-        result.actions.append(PublishAction("dataset", spec.name, "update", result.url,
+        result.actions.append(PublishAction(PublishObject.DATASET, spec.name, PublishVerb.UPDATE, result.url,
                                             detail="campos: " + ", ".join(sorted(changed))))
         if dry_run:
             return package
@@ -244,7 +245,7 @@ class CkanPublisher(PortalSession, TableReadBack):
             else:
                 doomed.append(resource)
         for resource in doomed:
-            result.actions.append(PublishAction("resource", resource.get("name") or resource["id"], "delete",
+            result.actions.append(PublishAction(PublishObject.RESOURCE, resource.get("name") or resource["id"], PublishVerb.DELETE,
                                                 detail="restos de una publicación interrumpida"))
             if not dry_run:
                 self._delete_resource(resource["id"])
@@ -261,26 +262,26 @@ class CkanPublisher(PortalSession, TableReadBack):
         unchanged = (current is not None and current.get("sha256") == spec.sha256
                      and all(current.get(key) == value for key, value in spec.extras.items()) and drift is None)
         if unchanged:
-            result.actions.append(PublishAction("resource", spec.name, "unchanged", current.get("url")))
+            result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, PublishVerb.UNCHANGED, current.get("url")))
             if spec.datastore is not None:
-                result.actions.append(PublishAction("datastore", spec.name, "unchanged"))
+                result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, PublishVerb.UNCHANGED))
                 self._table_view(current["id"], spec, result)
             return
-        action = "create" if current is None else "update"
+        action = PublishVerb.CREATE if current is None else PublishVerb.UPDATE
         detail = f"la tabla publicada no coincidía con el mes validado ({drift})" if drift else ""
         if dry_run:
-            result.actions.append(PublishAction("resource", spec.name, action))
+            result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, action))
             if spec.datastore is not None:
-                result.actions.append(PublishAction("datastore", spec.name, action, detail=detail))
+                result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, action, detail=detail))
             return
         if spec.datastore is None:
             written = self._write_file_resource(package, spec, current)
         else:
             written = self._stage_and_switch(package, spec, current, expected)
-        result.actions.append(PublishAction("resource", spec.name, action, written.get("url")))
+        result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, action, written.get("url")))
         if spec.datastore is not None:
             rows = f"{expected.rows} filas, verificadas"
-            result.actions.append(PublishAction("datastore", spec.name, action,
+            result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, action,
                                                 detail=f"{rows}; {detail}" if detail else rows))
             self._table_view(written["id"], spec, result)
 
@@ -291,7 +292,7 @@ class CkanPublisher(PortalSession, TableReadBack):
     def _table_view(self, resource_id: str, spec: ResourceFile, result: PublishResult) -> None:
         """A table view on the DataStore resource, when the portal offers one (created once)."""
         if self._offers_table_view and ensure_table_view(self.client, resource_id):
-            result.actions.append(PublishAction("view", spec.name, "create", detail="vista de tabla"))
+            result.actions.append(PublishAction(PublishObject.VIEW, spec.name, PublishVerb.CREATE, detail="vista de tabla"))
 
     def _table_drift(self, current: dict[str, Any], spec: ResourceFile, expected: TableFingerprint | None) -> str | None:
         """Why the published table differs from the month (None when it matches or there is none to have)."""
@@ -347,9 +348,9 @@ class CkanPublisher(PortalSession, TableReadBack):
 
 
 def _resource_fields(spec: ResourceFile) -> dict[str, Any]:
-    fields = {**spec.extras, "format": spec.format, "description": spec.description, "sha256": spec.sha256}
+    fields = {**spec.extras, "format": spec.format.label, "description": spec.description, "sha256": spec.sha256}
     if spec.period:
-        fields[PERIOD_EXTRA] = spec.period
+        fields[PERIOD_EXTRA] = str(spec.period)
     return fields
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from transparencia.domain import Frequency, Period, atomic_copy, atomic_write, file_lock, sha256_file, write_if_changed
-from transparencia.domain.vocab import media_type
+from transparencia.domain.vocab import PublishObject, PublishVerb
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers import pages
 from transparencia.publishers.base import (
@@ -76,23 +76,23 @@ class LocalCatalog(ReadBack):
             for resource in resources:
                 dest = folder / resource.path.name
                 action = _file_action(dest, resource.sha256)
-                if action == "unchanged" and records.get(resource.name, {}).get("file") != dest.name:
-                    action = "update"
-                if action != "unchanged":
+                if action is PublishVerb.UNCHANGED and records.get(resource.name, {}).get("file") != dest.name:
+                    action = PublishVerb.UPDATE
+                if action.writes:
                     copies.append((resource, dest))
-                result.actions.append(PublishAction("resource", resource.name, action, dest.as_uri()))
+                result.actions.append(PublishAction(PublishObject.RESOURCE, resource.name, action, dest.as_uri()))
                 records[resource.name] = _record(resource, dest)
             metadata = _metadata_bytes(dataset, records)
             metadata_path = folder / METADATA_FILE
             dataset_action = _bytes_action(metadata_path, metadata)
-            result.actions.insert(0, PublishAction("dataset", dataset.name, dataset_action, metadata_path.as_uri()))
+            result.actions.insert(0, PublishAction(PublishObject.DATASET, dataset.name, dataset_action, metadata_path.as_uri()))
             if dry_run:
                 return result
             folder.mkdir(parents=True, exist_ok=True)
             for resource, dest in copies:
                 _atomic_copy(resource.path, dest, resource.sha256)
             _remove_replaced_files(folder, old.get("resources", []), records)
-            if dataset_action != "unchanged":
+            if dataset_action.writes:
                 atomic_write(metadata_path, metadata)
             _write_page(folder, json.loads(metadata))
             self._refresh_catalog()
@@ -107,7 +107,7 @@ class LocalCatalog(ReadBack):
             old = _read_metadata(folder)
             kept = {r["name"]: r for r in old.get("resources", []) if r["name"] not in names}
             gone = [r for r in old.get("resources", []) if r["name"] in names]
-            result.actions += [PublishAction("resource", r["name"], "delete") for r in gone]
+            result.actions += [PublishAction(PublishObject.RESOURCE, r["name"], PublishVerb.DELETE) for r in gone]
             if dry_run or not gone:
                 return result
             atomic_write(folder / METADATA_FILE, _metadata_bytes(dataset, kept))
@@ -115,9 +115,9 @@ class LocalCatalog(ReadBack):
             self._refresh_catalog()
         return result
 
-    def published_periods(self, organization: str, dataset: str) -> set[str]:
+    def published_periods(self, organization: str, dataset: str) -> set[Period]:
         document = _read_metadata(self.root / organization / dataset)
-        return {r["period"] for r in document.get("resources", []) if r.get("period")}
+        return {Period.parse(r["period"]) for r in document.get("resources", []) if r.get("period")}
 
     # -- read-back (verification) ----------------------------------------------------------------
 
@@ -195,28 +195,28 @@ def _read_metadata(folder: Path) -> dict[str, Any]:
         raise InputError(f"El catálogo local tiene un archivo de metadatos ilegible: {path}") from None
 
 
-def _file_action(dest: Path, sha256: str) -> str:
+def _file_action(dest: Path, sha256: str) -> PublishVerb:
     if not dest.exists():
-        return "create"
-    return "unchanged" if sha256_file(dest) == sha256 else "update"
+        return PublishVerb.CREATE
+    return PublishVerb.UNCHANGED if sha256_file(dest) == sha256 else PublishVerb.UPDATE
 
 
-def _bytes_action(path: Path, content: bytes) -> str:
+def _bytes_action(path: Path, content: bytes) -> PublishVerb:
     if not path.exists():
-        return "create"
-    return "unchanged" if path.read_bytes() == content else "update"
+        return PublishVerb.CREATE
+    return PublishVerb.UNCHANGED if path.read_bytes() == content else PublishVerb.UPDATE
 
 
 def _record(resource: ResourceFile, dest: Path) -> dict[str, Any]:
     return {
         "name": resource.name,
-        "format": resource.format,
-        "media_type": media_type(resource.format),
+        "format": resource.format.label,
+        "media_type": resource.format.media_type,
         "file": dest.name,
         "sha256": resource.sha256,
         "bytes": resource.path.stat().st_size,
         "description": resource.description,
-        "period": resource.period,
+        "period": str(resource.period) if resource.period else None,
         **({"role": resource.role} if resource.role else {}),
     }
 

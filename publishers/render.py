@@ -155,8 +155,9 @@ def _first_day(period: Period) -> dt.datetime:
 
 def _resource(name: str, fmt: str, path: Path, description: str, period: str | None = None,
               datastore: DatastoreTable | None = None, role: str = "") -> ResourceFile:
-    return ResourceFile(name=name, format=fmt, path=path, sha256=sha256_file(path),
-                        description=description, period=period, datastore=datastore, role=role)
+    return ResourceFile(name=name, format=OutputFormat(fmt.lower()), path=path, sha256=sha256_file(path),
+                        description=description, period=Period.parse(period) if period else None,
+                        datastore=datastore, role=role)
 
 
 def _write(fmt: str, frame: pd.DataFrame, fields: list[Field], path: Path, sheet: str, date: dt.datetime) -> None:

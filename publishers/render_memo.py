@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from transparencia.domain import Frequency, atomic_write, sha256_file
+from transparencia.domain import Frequency, OutputFormat, Period, atomic_write, sha256_file
 from transparencia.publishers.base import Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 
 MEMO_NAME = ".render-memo.json"
@@ -127,6 +127,7 @@ def _has_sha(path: Path, sha256: str) -> bool:
 def _resource_dict(resource: ResourceFile, out_dir: Path) -> dict[str, Any]:
     raw = dataclasses.asdict(resource)
     raw["path"] = str(resource.path.relative_to(out_dir))
+    raw["period"] = str(resource.period) if resource.period else None
     if resource.datastore is not None:
         raw["datastore"]["rows_path"] = str(resource.datastore.rows_path.relative_to(out_dir))
     return raw
@@ -137,7 +138,9 @@ def _resource(raw: dict[str, Any], out_dir: Path) -> ResourceFile:
     datastore = None if table is None else DatastoreTable(
         fields=tuple(DatastoreField(**f) for f in table["fields"]), rows_path=out_dir / table["rows_path"],
         primary_key=tuple(table["primary_key"]))
-    return ResourceFile(**{**raw, "path": out_dir / raw["path"], "datastore": datastore})
+    period = Period.parse(raw["period"]) if raw["period"] else None
+    return ResourceFile(**{**raw, "path": out_dir / raw["path"], "datastore": datastore,
+                           "format": OutputFormat(raw["format"]), "period": period})
 
 
 def _dataset_dict(dataset: DatasetSpec) -> dict[str, Any]:

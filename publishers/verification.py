@@ -84,8 +84,9 @@ def write_manifest(out_dir: Path, period: str, dataset: DatasetSpec, resources: 
 
 
 def _resource_entry(resource: ResourceFile) -> dict[str, Any]:
-    entry: dict[str, Any] = {"nombre": resource.name, "formato": resource.format, "sha256": resource.sha256,
-                             "periodo": resource.period, "archivo": resource.path.name}
+    entry: dict[str, Any] = {"nombre": resource.name, "formato": resource.format.label, "sha256": resource.sha256,
+                             "periodo": str(resource.period) if resource.period else None,
+                             "archivo": resource.path.name}
     if resource.datastore is not None:
         entry["datastore"] = {"huella": expected_fingerprint(resource.datastore).to_dict(),
                               "campos": datastore_fields(resource.datastore)}
@@ -195,5 +196,5 @@ def _table_checks(code: str, dataset: str, entry: dict[str, Any], resource: Publ
 
 
 def _comparable(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """CKAN reports the Postgres name of a type ("int4" for "int")."""
+    """A DataStore reports the Postgres name of a type ("int4" for "int")."""
     return [{**f, "type": TYPE_ALIASES.get(f["type"], f["type"])} for f in fields]

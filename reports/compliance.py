@@ -389,12 +389,12 @@ def report_resources(report: ComplianceReport, paths: dict[str, Path]) -> list[R
     return [
         ResourceFile(
             name=compliance_resource_name(report.period, OutputFormat(fmt)),
-            format=OutputFormat(fmt).label,
+            format=OutputFormat(fmt),
             path=path,
             sha256=sha256_file(path),
             description=(f"Informe de cumplimiento de {Period.parse(report.period).label_es}: {report.headline} "
                          f"({report.score.percentage} % en la escala de ANTAI: {report.score.band.label})."),
-            period=report.period,
+            period=Period.parse(report.period),
             extras=report_points(report),
         )
         for fmt, path in paths.items()

@@ -42,7 +42,6 @@ ILEGIBLE = "informe-ilegible"
 REPORT_STATES = {CON_INFORME: "Con informe", SIN_INFORME: "Sin informe", ILEGIBLE: "Informe ilegible"}
 POINTS = 24  # ANTAI's mandatory points: the denominator of an institution that published nothing
 MONITOR_FORMATS = ("csv", "json", "html", "md")
-_MEDIA = {"csv": "CSV", "json": "JSON", "html": "HTML", "md": "MD"}
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -317,8 +316,8 @@ def monitor_dataset(organization: str, license_id: str = "cc-zero") -> DatasetSp
 def monitor_resources(table: NationalTable, paths: dict[str, Path]) -> list[ResourceFile]:
     full = table.count(AntaiBand.FULL)
     return [
-        ResourceFile(name=monitor_resource_name(table.period, OutputFormat(fmt)), format=_MEDIA[fmt], path=path,
-                     sha256=sha256_file(path), period=table.period,
+        ResourceFile(name=monitor_resource_name(table.period, OutputFormat(fmt)), format=OutputFormat(fmt), path=path,
+                     sha256=sha256_file(path), period=Period.parse(table.period),
                      description=(f"Monitoreo nacional de {Period.parse(table.period).label_es}: {full} de "
                                   f"{len(table.rows)} instituciones cumplen con el 100 %."))
         for fmt, path in paths.items()

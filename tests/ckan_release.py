@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from transparencia.domain import Frequency, Period
+from transparencia.domain import Frequency, OutputFormat, Period
 from transparencia.publishers.base import BASE_TAGS, Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 
 FIELDS = (
@@ -59,8 +59,9 @@ def dataset_spec(organization: str, name: str) -> DatasetSpec:
 def _resource(directory: Path, name: str, fmt: str, filename: str, period: str | None,
               datastore: DatastoreTable | None = None) -> ResourceFile:
     path = directory / filename
-    return ResourceFile(name=name, format=fmt, path=path, sha256=sha256_of(path),
-                        description=f"{name}. Archivo generado por transparencia.", period=period, datastore=datastore)
+    return ResourceFile(name=name, format=OutputFormat(fmt.lower()), path=path, sha256=sha256_of(path),
+                        description=f"{name}. Archivo generado por transparencia.",
+                        period=Period.parse(period) if period else None, datastore=datastore)
 
 
 def render_release(directory: Path, months: dict[str, pd.DataFrame]) -> list[ResourceFile]:

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from release_samples import planilla_frame, planilla_release
 
+from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers.render import render_release
 
@@ -36,7 +37,8 @@ def test_resources_have_stable_spanish_names(tmp_path):
     ]
     # a month's files carry their month (its validation report and change summary too); history, dictionary,
     # chart and package none
-    assert [r.period for r in resources] == ["2025-01"] * 3 + [None] * 4 + ["2025-01"] * 4 + [None] * 2
+    january = Period(2025, 1)
+    assert [r.period for r in resources] == [january] * 3 + [None] * 4 + [january] * 4 + [None] * 2
     assert all(r.path.parent == tmp_path and r.path.is_file() for r in resources)
 
 

@@ -213,6 +213,29 @@ class Target(StrEnum):
         return self is Target.CKAN
 
 
+class PublishVerb(StrEnum):
+    """What publishing did to a dataset, resource, table or view (a ``PublishAction``)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    DELETE = "delete"
+
+    @property
+    def writes(self) -> bool:
+        """Whether the target was (or, in a dry run, would be) written."""
+        return self is not PublishVerb.UNCHANGED
+
+
+class PublishObject(StrEnum):
+    """What a ``PublishAction`` acted on."""
+
+    DATASET = "dataset"
+    RESOURCE = "resource"
+    DATASTORE = "datastore"  # the queryable table behind a resource
+    VIEW = "view"  # a portal's view of that table
+
+
 class OutputFormat(StrEnum):
     """A file format the tool publishes: the data formats an institution chooses, and the report ones."""
 
@@ -257,11 +280,3 @@ _MEDIA_TYPES = {
     OutputFormat.MD: "text/markdown",
     OutputFormat.SVG: "image/svg+xml",
 }
-
-
-def media_type(label: str) -> str:
-    """The media type of a resource format label (``"CSV"``); unknown ones are octet streams."""
-    try:
-        return OutputFormat(label.lower()).media_type
-    except ValueError:
-        return "application/octet-stream"
