@@ -99,6 +99,7 @@ class PeakMemory:
 
 def timed_run(folders: list[Path], scratch: Path, workers: int) -> tuple[float, list]:
     """Copy the institutions' inputs afresh and release them all; (wall seconds, InstitutionRuns)."""
+    from transparencia.domain import Period
     from transparencia.flows.national import run_national
 
     if scratch.exists():
@@ -108,7 +109,7 @@ def timed_run(folders: list[Path], scratch: Path, workers: int) -> tuple[float, 
         shutil.copytree(folder, scratch / folder.name)
         configs.append(scratch / folder.name / "institution.yaml")
     started = time.perf_counter()
-    result = run_national(PERIOD, configs, target="local", workers=workers)
+    result = run_national(Period.parse(PERIOD), configs, target="local", workers=workers)
     seconds = time.perf_counter() - started
     failed = [f"{r.institution}: {r.error or r.result.report['summary']['headline']}" for r in result.runs if r.exit_code]
     if failed:

@@ -112,7 +112,7 @@ def main() -> None:
 
     # Great Expectations' import is paid once by whichever run comes first; keep it out
     suite_for(config.catalog.get("planilla").table_schema())
-    from transparencia.domain import ItemKind
+    from transparencia.domain import ItemKind, Period
     from transparencia.sources.registry import planned_extractions
 
     # The flow's default task runner: as many threads as it is given tasks, up to its limit.
@@ -122,7 +122,7 @@ def main() -> None:
     rerun, _ = bare_pipeline(config, "bare-seq", 1)  # the same month again, inputs unchanged
     threaded, _ = bare_pipeline(config, "bare-threads", threads)
     started = time.perf_counter()
-    result = release.run_release(PERIOD, work / "institution.yaml", target="local")
+    result = release.run_release(Period.parse(PERIOD), work / "institution.yaml", target="local")
     total = time.perf_counter() - started
     rows = sum(i.rows or 0 for i in result.items)
     tabular = [i for i in result.items if i.kind == ItemKind.DATASET]

@@ -17,11 +17,29 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from transparencia.domain import Period, Target, Workspace, atomic_write
+from transparencia.errors import TransparenciaError
+
+
+def error_message(exc: BaseException) -> str:
+    """An error in full, for the local ledger and log (never published)."""
+    return exc.message if isinstance(exc, TransparenciaError) else f"{type(exc).__name__}: {exc}"
+
+
+class ReadBackCheck(Protocol):
+    """One read-back check of what was published (``publishers.verification.Check``)."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    def describe(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 def new_run_id() -> str:
@@ -107,6 +125,20 @@ class RunLedger:
             self.publish.append(notes.publish)
         if notes.output is not None:
             self.outputs.append(notes.output)
+
+    def keep_last_report(self) -> None:
+        """After a portal outage the local compliance report is left as the last complete run wrote it."""
+        self.errors.append(f"{self.outage} No se reescribió el informe de cumplimiento local: sigue el de la "
+                           "última publicación completa.")
+
+    def report_failed(self, exc: BaseException) -> None:
+        """The compliance report could not be published."""
+        self.errors.append(f"Informe de cumplimiento: {error_message(exc)}")
+
+    def verified(self, checks: Sequence[ReadBackCheck]) -> None:
+        """Record the read-back checks; each one that failed is an error of the run."""
+        self.verification = [c.to_dict() for c in checks]
+        self.errors.extend(f"Verificación: {c.describe()}" for c in checks if not c.ok)
 
     def time(self, key: str, step: str, seconds: float) -> None:
         self.timings.setdefault(key, {})[step] = round(seconds, 4)

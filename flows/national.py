@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
@@ -32,6 +33,9 @@ from prefect.cache_policies import NONE as NO_CACHE
 from transparencia.domain import Period
 from transparencia.errors import ConfigError, TransparenciaError
 from transparencia.flows.runners import task_runner
+
+if TYPE_CHECKING:
+    from transparencia.flows.release import ReleaseResult
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
@@ -42,14 +46,16 @@ class InstitutionRun:
 
     config: str
     seconds: float = 0.0
-    result: object | None = None  # flows.release.ReleaseResult
+    result: ReleaseResult | None = None
     error: str | None = None
     error_exit: int = 1
     worker: str = ""  # host:pid of the process that ran it
 
     @property
     def exit_code(self) -> int:
-        return self.error_exit if self.error else self.result.exit_code
+        if self.error or self.result is None:
+            return self.error_exit
+        return self.result.exit_code
 
     @property
     def institution(self) -> str:
@@ -60,7 +66,7 @@ class InstitutionRun:
 
 @dataclass
 class NationalResult:
-    period: str
+    period: Period
     runs: list[InstitutionRun] = field(default_factory=list)
     workers: int = 0
 
@@ -95,17 +101,13 @@ def short_name(config_path: str) -> str:
 @task(name="publicar-institucion", cache_policy=NO_CACHE, task_run_name="institucion-{label}")
 def institution_task(config_path: str, label: str, period: str, target: str | None, dry_run: bool) -> InstitutionRun:
     """Run one institution's month as a subflow; a failure is returned, not raised, so it stays that institution's."""
-    from transparencia.flows.release import monthly_release
+    from transparencia.flows.release import monthly_release, result_of
 
     run = InstitutionRun(config_path, worker=f"{socket.gethostname()}:{os.getpid()}")
     started = time.perf_counter()
     try:
-        state = monthly_release(period=period, config_path=config_path, target=target, dry_run=dry_run,
-                                return_state=True)
-        outcome = state.result(raise_on_failure=False)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        run.result = outcome
+        run.result = result_of(monthly_release(period=period, config_path=config_path, target=target,
+                                               dry_run=dry_run, return_state=True))
     except TransparenciaError as error:
         run.error, run.error_exit = error.message, 2 if isinstance(error, ConfigError) else 1
     except Exception as error:  # one institution's crash is its own line in the summary
@@ -120,7 +122,7 @@ def national_release(period: str, config_paths: list[str], target: str | None = 
                      dry_run: bool = False) -> NationalResult:
     logger = get_run_logger()
     futures = [institution_task.submit(path, short_name(path), period, target, dry_run) for path in config_paths]
-    result = NationalResult(period)
+    result = NationalResult(Period.parse(period))
     for path, future in zip(config_paths, futures, strict=True):
         outcome = future.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):  # the worker itself was lost
@@ -156,14 +158,14 @@ def shared_prefect_api() -> Iterator[None]:
             os.environ["PREFECT_API_URL"] = before
 
 
-def run_national(period: str | None, configs: Sequence[Path], target: str | None = None, dry_run: bool = False,
+def run_national(period: Period | None, configs: Sequence[Path], target: str | None = None, dry_run: bool = False,
                  dask_address: str | None = None, workers: int | None = None) -> NationalResult:
     """Release ``period`` (the previous month by default) of every configuration on Dask."""
-    month = str(Period.parse(period) if period else Period.previous())
+    month = period or Period.previous()
     paths = [str(p) for p in config_paths(configs)]
     with shared_prefect_api():
         runner = task_runner("dask", dask_address, workers, processes=True)
-        result = national_release.with_options(task_runner=runner)(period=month, config_paths=paths, target=target,
+        result = national_release.with_options(task_runner=runner)(period=str(month), config_paths=paths, target=target,
                                                                    dry_run=dry_run)
     result.workers = workers or (0 if dask_address else os.cpu_count() or 1)
     return result

@@ -16,8 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from transparencia.domain import ItemKind, Period
-from transparencia.errors import TransparenciaError
-from transparencia.flows.ledger import LedgerNotes
+from transparencia.flows.ledger import LedgerNotes, error_message
 from transparencia.flows.stages import PublishedMonth
 from transparencia.publishers.base import PortalUnavailableError
 from transparencia.publishers.public import describe_source, public_error, public_findings
@@ -57,11 +56,6 @@ class Assessment:
     outcome: ItemOutcome
     facts: ItemFacts
     notes: LedgerNotes = dataclasses.field(default_factory=LedgerNotes)
-
-
-def error_message(exc: BaseException) -> str:
-    """An error in full, for the local ledger and log (never published)."""
-    return exc.message if isinstance(exc, TransparenciaError) else f"{type(exc).__name__}: {exc}"
 
 
 def dataset_assessment(config: InstitutionConfig, item: Item, period: Period,

@@ -36,11 +36,11 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Failed, State
 
-from transparencia.domain import ItemKind, ItemStatus, Period, Target
+from transparencia.domain import ItemKind, Period, Target
 from transparencia.errors import TransientError
 from transparencia.flows import stages
-from transparencia.flows.ledger import RunLedger, WriteJournal, new_run_id
-from transparencia.flows.outcome import StageResults, dataset_assessment, document_assessment, error_message
+from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, new_run_id
+from transparencia.flows.outcome import StageResults, dataset_assessment, document_assessment
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
 from transparencia.flows.runners import task_runner
 from transparencia.flows.stages import PublishedMonth
@@ -104,7 +104,7 @@ def _failure_reason(state) -> str:
 
 @dataclass
 class ReleaseResult:
-    period: str
+    period: Period
     run_id: str
     flow_run_id: str | None
     target: str
@@ -319,9 +319,10 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
         if progress is not None:  # the caller's bars hear of each retry as it is scheduled
             extract = extract_task.with_options(retry_condition_fn=reporting_retries(progress, code))
         extract_f = extract.submit(config, source, code, month, ledger.run_id)
-        validate_f = validate_task.submit(config, extract_f, item, month)
-        publish_f = publish_task.submit(config, item, month, extract_f, validate_f, source.directorate_name,
-                                   chosen, dry_run, journal)
+        # Prefect resolves a future passed as an argument to its result; its stubs do not say so
+        validate_f = validate_task.submit(config, extract_f, item, month)  # type: ignore[call-overload]
+        publish_f = publish_task.submit(config, item, month, extract_f, validate_f,  # type: ignore[call-overload]
+                                        source.directorate_name, chosen, dry_run, journal)
         chains[code] = Chain(source, extract_f, validate_f, publish_f)
     _wait(chains, progress)
 
@@ -333,12 +334,11 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
                                       attempt_failed=entry.attempt_failed))
     report = ComplianceReport(config.institution.name, config.institution.acronym, str(month), items,
                               compliance.past_scores(config.workspace.report_files("json"), month))
-    result = ReleaseResult(str(month), ledger.run_id, ledger.flow_run_id, chosen, dry_run, report.to_dict(),
+    result = ReleaseResult(month, ledger.run_id, ledger.flow_run_id, chosen, dry_run, report.to_dict(),
                            due=sorted({*chains, *(d.item for d in config.documents)}))
     ledger.inputs = run_inputs(config.workspace, month, ledger.run_id)
     if ledger.outage:
-        ledger.errors.append(f"{ledger.outage} No se reescribió el informe de cumplimiento local: sigue el de la "
-                             "última publicación completa.")
+        ledger.keep_last_report()
     elif not dry_run:
         _report_and_verify(config, report, month, chosen, ledger, journal, result)
     ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}
@@ -358,21 +358,23 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
     try:
         ledger.publish.append(publish_report_task(config, report, paths, chosen, False, journal))
     except Exception as exc:
-        ledger.errors.append(f"Informe de cumplimiento: {error_message(exc)}")
-    published = [i.code for i in report.items if i.kind == ItemKind.DATASET
-                 and i.status in (ItemStatus.PUBLISHED, ItemStatus.PUBLISHED_WITH_WARNINGS)]
-    checks = verify_period(config, str(month), chosen, items=published)
-    ledger.verification = [c.to_dict() for c in checks]
-    ledger.errors.extend(f"Verificación: {c.describe()}" for c in checks if not c.ok)
+        ledger.report_failed(exc)
+    published = [i.code for i in report.items if i.kind == ItemKind.DATASET and i.status.fulfilled]
+    ledger.verified(verify_period(config, str(month), chosen, items=published))
 
 
-def run_release(period: Period | str | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,
+def run_release(period: Period | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,
                 runner: str = "thread", dask_address: str | None = None,
                 progress: ProgressCallback | None = None) -> ReleaseResult:
     """Run the flow and return its result, whether it ended Completed or Failed."""
     configured = monthly_release.with_options(task_runner=task_runner(runner, dask_address))
-    state = configured(period=None if period is None else str(Period.parse(period)), config_path=str(config_path),
+    state = configured(period=None if period is None else str(period), config_path=str(config_path),
                        target=target, dry_run=dry_run, progress=progress, return_state=True)
+    return result_of(state)
+
+
+def result_of(state: State[Any]) -> ReleaseResult:
+    """The release's result from the flow's final state, Completed or Failed; a crash is raised."""
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):
         raise outcome

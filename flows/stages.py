@@ -90,7 +90,7 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     out_dir = build_dir(config, item)
     dataset, resources = render_release(release, out_dir, config.publish.formats)
     if not dry_run:  # what the target must hold, for the read-back verification
-        write_manifest(out_dir, month, dataset, resources, len(history), history["periodo"].astype(str).unique())
+        write_manifest(out_dir, month, dataset, resources, len(history), history["periodo"].astype(str).unique().tolist())
     result = make_publisher(config, target, journal).sync(dataset, resources, dry_run=dry_run)
     if result.error:
         raise TransparenciaError(result.error)

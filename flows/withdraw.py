@@ -90,7 +90,7 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
         try:
             result.report_updated = _update_report(config, item, month, entry, publisher, ledger)
         except TransparenciaError as exc:
-            ledger.errors.append(f"Informe de cumplimiento: {exc.message}")
+            ledger.report_failed(exc)
         result.ledger_path = str(ledger.write(config.workspace))
         return result
 

@@ -8,6 +8,7 @@ from institutions import sample_institution
 from typer.testing import CliRunner
 
 from transparencia.cli import app
+from transparencia.domain import Period
 from transparencia.flows.release import run_release
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
@@ -26,7 +27,7 @@ def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, tmp_path, mon
     config = load_config(tmp_path / "institution.yaml")
     write_month(config, "2025-01", rows=10)
 
-    result = run_release("2025-01", tmp_path / "institution.yaml", target="ckan")
+    result = run_release(Period.parse("2025-01"), tmp_path / "institution.yaml", target="ckan")
     statuses = {i.code: i.status for i in result.items}
     assert statuses["11.3"] == "publicado" and statuses["11.6"] == "rechazado" and statuses["10.5"] == "faltante"
 
@@ -44,7 +45,7 @@ def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, tmp_path, mon
     assert any(c["comprobacion"].startswith("DataStore") for c in ledger["verification"])
     assert ledger["portal_writes"] and ledger["writes"] > 0
 
-    again = run_release("2025-01", tmp_path / "institution.yaml", target="ckan")
+    again = run_release(Period.parse("2025-01"), tmp_path / "institution.yaml", target="ckan")
     assert again.writes == 0
 
     verify = ["verificar", "--period", "2025-01", "--target", "ckan", "--config", str(tmp_path / "institution.yaml")]
@@ -69,7 +70,7 @@ def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_wri
     config = load_config(config_path)
     write_month(config, "2025-01", rows=10)
     monkeypatch.setenv("CKAN_URL", ckan_server.url)
-    run_release("2025-01", config_path, target="ckan")
+    run_release(Period.parse("2025-01"), config_path, target="ckan")
     report = config.data_dir / "reports" / "2025-01" / "informe-cumplimiento-2025-01.json"
     before = report.read_bytes()
 
@@ -81,7 +82,7 @@ def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_wri
             if event.step is Step.PUBLISHED:
                 proxy.down = True
 
-        failed = run_release("2025-01", config_path, target="ckan", progress=portal_goes_down)
+        failed = run_release(Period.parse("2025-01"), config_path, target="ckan", progress=portal_goes_down)
     refused = [action for action, fault in proxy.seen if fault == "503"]
 
     assert failed.exit_code == 1 and proxy.down

@@ -11,6 +11,7 @@ from test_datapackage import assert_valid_package
 from typer.testing import CliRunner
 
 from transparencia.cli import app
+from transparencia.domain import Period
 from transparencia.flows.progress import Step
 from transparencia.flows.release import run_release
 from transparencia.flows.store import MonthStore
@@ -44,7 +45,7 @@ def _published_files(root: Path) -> dict[str, int]:
 def test_demo_month_on_local_target(prefect_server, institution):
     config = load_config(institution)
     write_month(config, "2025-01")
-    result = run_release("2025-01", institution, target="local")
+    result = run_release(Period.parse("2025-01"), institution, target="local")
 
     statuses = _statuses(result)
     assert len(statuses) == 24
@@ -84,11 +85,11 @@ def test_demo_month_on_local_target(prefect_server, institution):
 def test_rerunning_a_month_changes_nothing(prefect_server, institution):
     config = load_config(institution)
     write_month(config, "2025-01", errors=False, missing=())
-    first = run_release("2025-01", institution, target="local")
+    first = run_release(Period.parse("2025-01"), institution, target="local")
     assert first.exit_code == 0 and first.writes > 0
     before = _published_files(config.publish.local_dir)
 
-    second = run_release("2025-01", institution, target="local")
+    second = run_release(Period.parse("2025-01"), institution, target="local")
     assert second.writes == 0
     assert _published_files(config.publish.local_dir) == before
     assert _flow_state(second.flow_run_id) == "COMPLETED"
@@ -97,9 +98,9 @@ def test_rerunning_a_month_changes_nothing(prefect_server, institution):
 def test_rejected_month_keeps_earlier_months(prefect_server, institution):
     config = load_config(institution)
     write_month(config, "2025-01", errors=False, missing=())
-    assert run_release("2025-01", institution, target="local").exit_code == 0
+    assert run_release(Period.parse("2025-01"), institution, target="local").exit_code == 0
     write_month(config, "2025-02")  # viáticos with errors, compras missing
-    second = run_release("2025-02", institution, target="local")
+    second = run_release(Period.parse("2025-02"), institution, target="local")
     assert _statuses(second)["11.6"] == "rechazado" and _statuses(second)["10.5"] == "faltante"
 
     store = MonthStore(config.data_dir / "store", config.institution.organization)
@@ -112,11 +113,11 @@ def test_rejected_month_keeps_earlier_months(prefect_server, institution):
 def test_a_failed_rerun_keeps_what_is_online_and_each_bar_ends_with_its_status(prefect_server, institution):
     config = load_config(institution)
     write_month(config, "2025-01", errors=False, missing=())
-    first = run_release("2025-01", institution, target="local")
+    first = run_release(Period.parse("2025-01"), institution, target="local")
     assert first.exit_code == 0 and _statuses(first)["10.5"] == "publicado"
     write_month(config, "2025-01", errors=False)  # compras' file is gone this time: its month stays online
     events = []
-    second = run_release("2025-01", institution, target="local", progress=events.append)
+    second = run_release(Period.parse("2025-01"), institution, target="local", progress=events.append)
 
     compras = next(i for i in second.items if i.code == "10.5")
     assert compras.status == "publicado" and compras.attempt_failed  # the report agrees with what is online
@@ -134,7 +135,7 @@ def test_a_failed_rerun_keeps_what_is_online_and_each_bar_ends_with_its_status(p
 def test_dask_task_runner_gives_the_same_month(prefect_server, institution):
     config = load_config(institution)
     write_month(config, "2025-01", rows=5)
-    result = run_release("2025-01", institution, target="local", dry_run=True, runner="dask")
+    result = run_release(Period.parse("2025-01"), institution, target="local", dry_run=True, runner="dask")
     statuses = _statuses(result)
     assert statuses["11.6"] == "rechazado" and statuses["10.5"] == "faltante" and statuses["11.3"] == "publicado"
     assert not (config.data_dir / "store").exists()  # dry run: nothing stored

@@ -12,6 +12,7 @@ import pytest
 from institutions import write_institution
 from workbooks import write_workbook
 
+from transparencia.domain import Period
 from transparencia.domain.period import months_named
 from transparencia.flows.store import MonthStore
 from transparencia.schemas import load_catalog
@@ -180,14 +181,14 @@ directorates:
 
     (inbox / "2025-01" / "finanzas").mkdir(parents=True)
     _viaticos_file(inbox / "2025-01" / "finanzas", "viaticos.xlsx", "2025-02")
-    wrong = run_release("2025-01", config)
+    wrong = run_release(Period.parse("2025-01"), config)
     [item] = [i for i in wrong.items if i.code == "11.6"]
     assert item.status == "rechazado" and wrong.exit_code == 1
     assert any(f["rule"] == "period-evidence" and "parece ser de febrero de 2025" in f["message"] for f in item.findings)
     assert store.months("viaticos") == [] and not (tmp_path / "published" / "snm-periodo" / "snm-viaticos").exists()
 
     january = _viaticos_file(inbox / "2025-01" / "finanzas", "viaticos.xlsx", "2025-01", rows=10)
-    assert run_release("2025-01", config).exit_code == 0
+    assert run_release(Period.parse("2025-01"), config).exit_code == 0
     (inbox / "2025-02" / "finanzas").mkdir(parents=True)
     february = extract_file(january, VIATICOS, period="2025-01").frame  # January's trips again...
     schema = VIATICOS.table_schema()
@@ -196,7 +197,7 @@ directorates:
         rows.loc[:2, column] = [v.date() if hasattr(v, "date") else v for v in february[column].iloc[:3]]
     banner = Banner("SNM", schema.title, "2025-02", dt.date(2025, 3, 3), "Dirección de Finanzas")
     write_xlsx([("Viáticos", schema, rows)], inbox / "2025-02" / "finanzas" / "viaticos.xlsx", banner)
-    repeated = run_release("2025-02", config)
+    repeated = run_release(Period.parse("2025-02"), config)
     [item] = [i for i in repeated.items if i.code == "11.6"]
     assert item.status == "rechazado"
     assert sum(f["rule"] == "cross-month-duplicate" for f in item.findings) == 3

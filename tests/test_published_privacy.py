@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from institutions import write_institution
 
-from transparencia.domain import Severity
+from transparencia.domain import Period, Severity
 from transparencia.flows.release import run_release
 from transparencia.publishers.public import describe_source, scrub
 from transparencia.schemas import load_catalog
@@ -117,7 +117,7 @@ def test_no_published_artefact_carries_personal_values_or_internal_details(prefe
     document.write_bytes(b"%PDF-1.4\n")
     config = write_institution(home, CONFIG.format(database=DATABASE, document=document))
 
-    result = run_release(PERIOD, config, target="local")
+    result = run_release(Period.parse(PERIOD), config, target="local")
 
     statuses = {i.code: i.status for i in result.items}
     assert statuses["11.3"] == "rechazado" and statuses["11.4"] in ("publicado", "publicado_con_advertencias")

@@ -72,9 +72,9 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
 def test_withdraw_and_republish_on_the_local_catalog(prefect_server, tmp_path):
     config = _institution(tmp_path)
     _month(tmp_path, "2025-01", 6)
-    assert run_release("2025-01", config).exit_code == 0
+    assert run_release(Period.parse("2025-01"), config).exit_code == 0
     _month(tmp_path, "2025-02", 4)
-    assert run_release("2025-02", config).exit_code == 0
+    assert run_release(Period.parse("2025-02"), config).exit_code == 0
     folder = tmp_path / "published" / "snm-retiros" / "snm-viaticos"
     assert len(_csv_rows(folder / "viaticos-historico.csv")) == 10
 
@@ -110,7 +110,7 @@ def test_withdraw_and_republish_on_the_local_catalog(prefect_server, tmp_path):
 
     # The corrected month goes back in place: same resource names, history rebuilt, record kept.
     _month(tmp_path, "2025-02", 5, seed=7)
-    assert run_release("2025-02", config).exit_code == 0
+    assert run_release(Period.parse("2025-02"), config).exit_code == 0
     metadata = json.loads((folder / "metadatos.json").read_text(encoding="utf-8"))
     assert {r["name"] for r in metadata["resources"]} >= names | {"Viáticos 2025-02 (CSV)"}
     assert len(_csv_rows(folder / "viaticos-historico.csv")) == 11
@@ -144,9 +144,9 @@ def test_withdraw_on_ckan_removes_the_month_and_its_datastore_table(prefect_serv
     acronym = f"r{uuid.uuid4().hex[:6]}"
     config = _institution(tmp_path, ckan_org, acronym)
     _month(tmp_path, "2025-01", 5)
-    assert run_release("2025-01", config, target="ckan").exit_code == 0
+    assert run_release(Period.parse("2025-01"), config, target="ckan").exit_code == 0
     _month(tmp_path, "2025-02", 3)
-    assert run_release("2025-02", config, target="ckan").exit_code == 0
+    assert run_release(Period.parse("2025-02"), config, target="ckan").exit_code == 0
     ckan = ckan_server.admin()
     dataset = f"{acronym}-viaticos"
     before = {r["name"]: r for r in ckan.action.package_show(id=dataset)["resources"]}

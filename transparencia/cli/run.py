@@ -153,7 +153,7 @@ def run_command(
     chosen = Target.parse(target, "--target") if target is not None else None
     month = Period.parse(period)
     if len(config) > 1 or config[0].is_dir():
-        result = _national(str(month), config, chosen, dry_run, dask_address, workers)
+        result = _national(month, config, chosen, dry_run, dask_address, workers)
         _national_summary(result)
         sys.exit(result.exit_code)
     _check_portal(config[0], chosen, dry_run)
@@ -162,7 +162,7 @@ def run_command(
     sys.exit(result.exit_code)
 
 
-def _national(period: str, configs: list[Path], target: str | None, dry_run: bool, dask_address: str | None,
+def _national(period: Period, configs: list[Path], target: str | None, dry_run: bool, dask_address: str | None,
               workers: int | None):
     configure_prefect()
     from transparencia.flows import national
