@@ -13,7 +13,8 @@ demo: install
 test: install-test lint
 	.venv/bin/python -m pytest
 
-# The everyday tier: every test but those that start CKAN, a Prefect server, the databases or a browser.
+# The everyday tier: every test but those that start CKAN, a Prefect server, the databases or a browser
+# (2,080 of 2,160 tests; about 3 minutes on two busy cores, against 13 or more for `make test`).
 test-fast: install-test
 	.venv/bin/python -m pytest -q -m "not ckan and not prefect and not databases and not browser"
 
