@@ -257,13 +257,13 @@ class CkanPublisher(PortalSession, TableReadBack):
 
     def _sync_resource(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
                        result: PublishResult, dry_run: bool) -> None:
-        expected = expected_fingerprint(spec.datastore) if spec.datastore is not None else None
-        drift = self._table_drift(current, spec, expected) if current is not None else None
-        unchanged = (current is not None and current.get("sha256") == spec.sha256
-                     and all(current.get(key) == value for key, value in spec.extras.items()) and drift is None)
-        if unchanged:
-            result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, PublishVerb.UNCHANGED, current.get("url")))
-            if spec.datastore is not None:
+        table = spec.datastore
+        expected = expected_fingerprint(table) if table is not None else None
+        drift = self._table_drift(current, table, expected) if current is not None else None
+        if current is not None and _is_current(current, spec) and drift is None:
+            result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, PublishVerb.UNCHANGED,
+                                                current.get("url")))
+            if table is not None:
                 result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, PublishVerb.UNCHANGED))
                 self._table_view(current["id"], spec, result)
             return
@@ -271,19 +271,19 @@ class CkanPublisher(PortalSession, TableReadBack):
         detail = f"la tabla publicada no coincidía con el mes validado ({drift})" if drift else ""
         if dry_run:
             result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, action))
-            if spec.datastore is not None:
+            if table is not None:
                 result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, action, detail=detail))
             return
-        if spec.datastore is None:
+        if table is None or expected is None:
             written = self._write_file_resource(package, spec, current)
-        else:
-            written = self._stage_and_switch(package, spec, current, expected)
+            result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, action, written.get("url")))
+            return
+        written = self._stage_and_switch(package, spec, table, current, expected)
         result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, action, written.get("url")))
-        if spec.datastore is not None:
-            rows = f"{expected.rows} filas, verificadas"
-            result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, action,
-                                                detail=f"{rows}; {detail}" if detail else rows))
-            self._table_view(written["id"], spec, result)
+        rows = f"{expected.rows} filas, verificadas"
+        result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, action,
+                                            detail=f"{rows}; {detail}" if detail else rows))
+        self._table_view(written["id"], spec, result)
 
     @cached_property
     def _offers_table_view(self) -> bool:
@@ -294,11 +294,12 @@ class CkanPublisher(PortalSession, TableReadBack):
         if self._offers_table_view and ensure_table_view(self.client, resource_id):
             result.actions.append(PublishAction(PublishObject.VIEW, spec.name, PublishVerb.CREATE, detail="vista de tabla"))
 
-    def _table_drift(self, current: dict[str, Any], spec: ResourceFile, expected: TableFingerprint | None) -> str | None:
+    def _table_drift(self, current: dict[str, Any], table: DatastoreTable | None,
+                     expected: TableFingerprint | None) -> str | None:
         """Why the published table differs from the month (None when it matches or there is none to have)."""
-        if expected is None:
+        if table is None or expected is None:
             return None
-        found = published_fingerprint(self.client, current["id"], spec.datastore)
+        found = published_fingerprint(self.client, current["id"], table)
         if found is None:
             return "no tiene tabla en el DataStore"
         return "; ".join(expected.differences(found)) or None
@@ -322,11 +323,11 @@ class CkanPublisher(PortalSession, TableReadBack):
         package = self.client.call("package_show", {"id": package_id})
         return next((r for r in package["resources"] if r.get("name") == name and r.get("sha256") == sha256), None)
 
-    def _stage_and_switch(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
-                          expected: TableFingerprint) -> dict[str, Any]:
+    def _stage_and_switch(self, package: dict[str, Any], spec: ResourceFile, table: DatastoreTable,
+                          current: dict[str, Any] | None, expected: TableFingerprint) -> dict[str, Any]:
         staged = self._create_resource(package["id"], spec, staging_name(spec.name))
         self._notify(f"recurso provisional {spec.name}")
-        load_table(self.client, staged["id"], spec.datastore, expected)
+        load_table(self.client, staged["id"], table, expected)
         self._notify(f"DataStore provisional {spec.name}")
         if current is None:
             switched = self.client.call("resource_patch", {"id": staged["id"], "name": spec.name})
@@ -345,6 +346,11 @@ class CkanPublisher(PortalSession, TableReadBack):
     def _notify(self, what: str) -> None:
         if self.after_write is not None:
             self.after_write(what)
+
+
+def _is_current(current: dict[str, Any], spec: ResourceFile) -> bool:
+    """The published resource has these bytes and this metadata (its table is compared apart)."""
+    return current.get("sha256") == spec.sha256 and all(current.get(key) == value for key, value in spec.extras.items())
 
 
 def _resource_fields(spec: ResourceFile) -> dict[str, Any]:

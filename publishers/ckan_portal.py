@@ -27,6 +27,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -225,7 +226,7 @@ class PortalLease:
             except Exception as error:  # retried at the next beat; expiry is the backstop
                 log.warning("No se pudo renovar el bloqueo de publicación: %s", error)
 
-    def _swap(self, change) -> None:
+    def _swap(self, change: Callable[[LeaseRecord | None], LeaseRecord | None]) -> None:
         """Compare-and-swap the lease extra: re-read and retry when someone else changed the dataset."""
         for _ in range(CAS_ATTEMPTS):
             package = self._control_package()
