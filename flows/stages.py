@@ -75,22 +75,22 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
         return None
     from transparencia.publishers.render import ItemRelease, render_release
 
-    month = str(period)
-    store = MonthStore.of(config)
+    store = MonthStore.of(config)  # keyed by the month's file name, AAAA-MM
     frame = extraction.frame
     if dry_run:
         stored = None
-        history = _history_with(store, item.slug, month, frame, item.table_schema().field_names)
+        history = _history_with(store, item.slug, str(period), frame, item.table_schema().field_names)
     else:
-        stored = store.save(item.slug, month, frame)
+        stored = store.save(item.slug, str(period), frame)
         history = store.history(item.slug)
-    release = ItemRelease(item=item, schema=item.table_schema(), period=month, frame=frame, history=history,
+    release = ItemRelease(item=item, schema=item.table_schema(), period=str(period), frame=frame, history=history,
                           report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
                           directorate=directorate)
     out_dir = build_dir(config, item)
     dataset, resources = render_release(release, out_dir, config.publish.formats)
     if not dry_run:  # what the target must hold, for the read-back verification
-        write_manifest(out_dir, month, dataset, resources, len(history), history["periodo"].astype(str).unique().tolist())
+        months = history["periodo"].astype(str).unique().tolist()
+        write_manifest(out_dir, str(period), dataset, resources, len(history), months)
     result = make_publisher(config, target, journal).sync(dataset, resources, dry_run=dry_run)
     if result.error:
         raise TransparenciaError(result.error)
