@@ -47,6 +47,7 @@ def month_sizes(count: int, total: int, seed: int = 13) -> list[int]:
 
 
 def write_institutions(base: Path, sizes: list[int]) -> list[Path]:
+    from transparencia.domain import Period
     from transparencia.sources.config import load_config
     from transparencia.sources.demo import write_month
 
@@ -60,7 +61,7 @@ def write_institutions(base: Path, sizes: list[int]) -> list[Path]:
                 .replace("organization: servicio-nacional-de-migracion", f"organization: inst-{number:03d}")
                 .replace("name: Servicio Nacional de Migración", f"name: Institución {number:03d}"),
             encoding="utf-8")
-        write_month(load_config(folder / "institution.yaml"), PERIOD, rows=rows, missing=(), errors=False)
+        write_month(load_config(folder / "institution.yaml"), Period.parse(PERIOD), rows=rows, missing=(), errors=False)
         folders.append(folder)
     return folders
 

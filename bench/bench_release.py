@@ -79,10 +79,11 @@ def bare_pipeline(config, name: str, workers: int) -> tuple[float, int]:
     """The stage functions without Prefect, on ``workers`` threads; (seconds, items published)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from transparencia.domain import Period
     from transparencia.sources.registry import planned_extractions
 
     scratch = _scratch(config, name)
-    pairs = planned_extractions(scratch, PERIOD)
+    pairs = planned_extractions(scratch, Period.parse(PERIOD))
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=min(workers, len(pairs))) as pool:
         published = list(pool.map(lambda pair: _item_chain(scratch, *pair), pairs))
@@ -95,6 +96,7 @@ def main() -> None:
     configure_prefect()
     from prefect.settings import get_current_settings
 
+    from transparencia.domain import ItemKind, Period
     from transparencia.flows import release
     from transparencia.sources.config import load_config
     from transparencia.sources.demo import write_month
@@ -104,7 +106,7 @@ def main() -> None:
     shutil.copy(ROOT / "data" / "institution.yaml", work / "institution.yaml")
     config = load_config(work / "institution.yaml")
     print(f"Generando entradas: {ROWS_PER_ITEM} filas por punto tabular…", flush=True)
-    inputs = [p for p in write_month(config, PERIOD, rows=ROWS_PER_ITEM, missing=(), errors=False)
+    inputs = [p for p in write_month(config, Period.parse(PERIOD), rows=ROWS_PER_ITEM, missing=(), errors=False)
               if p.suffix != ".sqlite"]
     floor_out = work / "floor"
     floor_out.mkdir()
@@ -112,11 +114,10 @@ def main() -> None:
 
     # Great Expectations' import is paid once by whichever run comes first; keep it out
     suite_for(config.catalog.get("planilla").table_schema())
-    from transparencia.domain import ItemKind, Period
     from transparencia.sources.registry import planned_extractions
 
     # The flow's default task runner: as many threads as it is given tasks, up to its limit.
-    pairs = len(planned_extractions(config, PERIOD))
+    pairs = len(planned_extractions(config, Period.parse(PERIOD)))
     threads = min(get_current_settings().tasks.runner.thread_pool_max_workers or pairs, pairs)
     sequential, published = bare_pipeline(config, "bare-seq", 1)
     rerun, _ = bare_pipeline(config, "bare-seq", 1)  # the same month again, inputs unchanged

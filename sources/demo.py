@@ -32,6 +32,7 @@ import pandas as pd
 from transparencia.domain import Period
 from transparencia.domain.period import fill_placeholders
 from transparencia.schemas.table import Field, TableSchema
+from transparencia.sources.config import InstitutionConfig
 
 FIRST_NAMES = ("María", "José", "Ana", "Luis", "Carmen", "Carlos", "Rosa", "Jorge", "Itzel", "Ricardo",
                "Yaribeth", "Eduardo", "Lourdes", "Abdiel", "Gisela", "Omar", "Marisol", "Rubén", "Anayansi",
@@ -54,12 +55,6 @@ _VOCABULARY = (
     (("cargo", "puesto"), POSTS),
     (("destino", "lugar", "ubicacion"), PLACES),
 )
-
-
-def period_bounds(period: str) -> tuple[dt.date, dt.date]:
-    """First and last day of the month ``period`` (AAAA-MM)."""
-    month = Period.parse(period)
-    return month.start, month.last_day
 
 
 # --------------------------------------------------------------------------- valid rows
@@ -117,10 +112,10 @@ def _vary_digits(example: str, i: int) -> str:
     return re.sub(r"\d", lambda _m: next(digits), example)
 
 
-def _value(field: Field, i: int, period: str, rng: random.Random, schema_fields: set[str]) -> Any:
-    start, end = period_bounds(period)
+def _value(field: Field, i: int, period: Period, rng: random.Random, schema_fields: set[str]) -> Any:
+    start, end = period.start, period.last_day
     if field.type == "yearmonth":
-        return period
+        return str(period)
     if field.type == "date":
         return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
     if field.type == "integer":
@@ -139,9 +134,9 @@ def _value(field: Field, i: int, period: str, rng: random.Random, schema_fields:
     return _text_value(field, i, rng, schema_fields)
 
 
-def _apply_rules(row: dict[str, Any], schema: TableSchema, period: str, rng: random.Random) -> None:
+def _apply_rules(row: dict[str, Any], schema: TableSchema, period: Period, rng: random.Random) -> None:
     """Make a generated row satisfy the schema's row rules (ordered amounts settle over a few passes)."""
-    start, end = period_bounds(period)
+    start, end = period.start, period.last_day
     for _ in range(3):
         for rule in schema.rules:
             p = rule.params
@@ -170,7 +165,7 @@ def _apply_rules(row: dict[str, Any], schema: TableSchema, period: str, rng: ran
             row[p["total"]] = round(sum(row[part] or 0 for part in p["parts"]), 2)
 
 
-def sample_frame(schema: TableSchema, period: str, rows: int, seed: int = 0, start: int = 0) -> pd.DataFrame:
+def sample_frame(schema: TableSchema, period: Period, rows: int, seed: int = 0, start: int = 0) -> pd.DataFrame:
     """``rows`` valid rows of an item for a month, in schema order, with Python values; rows are
     numbered from ``start`` (the row number makes cédulas and names unique)."""
     rng = random.Random(f"{schema.name}-{period}-{seed}")
@@ -186,7 +181,7 @@ def sample_frame(schema: TableSchema, period: str, rows: int, seed: int = 0, sta
 # --------------------------------------------------------------------------- people from month to month
 
 # People's lasting facts (start date, base salary) are drawn as of this month, before any demo month.
-_PEOPLE_ANCHOR = "2016-01"
+_PEOPLE_ANCHOR = Period(2016, 1)
 # Each month the roster slides by this many people: as many bajas (the oldest) as altas (new people).
 _TURNOVER = 2
 # A person gets a 5 % raise each time (row number + month number) crosses a multiple of this,
@@ -195,9 +190,8 @@ _RAISE_EVERY, _MOVE_EVERY = 13, 29
 _PERSON_SPREAD = 901
 
 
-def _month_number(period: str) -> int:
-    month = Period.parse(period)
-    return month.start.year * 12 + month.start.month - 1
+def _month_number(period: Period) -> int:
+    return period.year * 12 + period.month - 1
 
 
 def is_roster(schema: TableSchema) -> bool:
@@ -207,7 +201,7 @@ def is_roster(schema: TableSchema) -> bool:
     return schema.identity_field is not None and not within
 
 
-def roster_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
+def roster_frame(schema: TableSchema, period: Period, rows: int, seed: int = 0) -> pd.DataFrame:
     """The staff in ``period``: people numbered m*2 to m*2+rows (m = month number), so the next
     month loses the first two (bajas) and gains two (altas); each person's facts are drawn once
     and only salary and cargo move, on a schedule, so consecutive months differ by a few changes."""
@@ -219,7 +213,7 @@ def roster_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> 
         # 901 is coprime with the cédula's 900 tomos: unique cédulas whose asientos differ too.
         row = {f.name: _value(f, _PERSON_SPREAD * i, _PEOPLE_ANCHOR, rng, names) for f in schema.fields}
         _apply_rules(row, schema, _PEOPLE_ANCHOR, rng)
-        row["periodo"] = period
+        row["periodo"] = str(period)
         first_month = (i - rows) // _TURNOVER + 1
         raises = (i + month) // _RAISE_EVERY - (i + first_month) // _RAISE_EVERY
         for name in ("salario_mensual", "gasto_representacion"):
@@ -233,7 +227,7 @@ def roster_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> 
     return pd.DataFrame.from_records(records, columns=schema.field_names)
 
 
-def month_frame(schema: TableSchema, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
+def month_frame(schema: TableSchema, period: Period, rows: int, seed: int = 0) -> pd.DataFrame:
     """An item's demo rows for a month: a roster carries over; other items are the month's own
     entries (a person hired this month, a trip, a payment), numbered apart from other months'."""
     if is_roster(schema):
@@ -260,7 +254,8 @@ def break_rule(frame: pd.DataFrame, schema: TableSchema, check: str, severity: s
             lower, upper = p["fields"][0], p["fields"][1]
             frame.loc[label, lower] = round(frame.loc[label, upper] * 1.25 + 10, 2)
         elif check == "date_in_period":
-            frame.loc[label, p["field"]] = period_bounds(frame.loc[label, "periodo"])[0] - dt.timedelta(days=3)
+            first_day = Period.parse(str(frame.loc[label, "periodo"])).start  # the row's own month, as written
+            frame.loc[label, p["field"]] = first_day - dt.timedelta(days=3)
         return True
     return False
 
@@ -280,12 +275,12 @@ def _spanish_amount(value: Any) -> Any:
 class Banner:
     institution: str
     title: str
-    period: str
+    period: Period
     updated: dt.date
     directorate: str
 
     def lines(self) -> list[str]:
-        month = Period.parse(self.period)
+        month = self.period
         return [
             self.institution.upper(),
             f"{self.title} - {month.month_name.capitalize()} {month.year}",
@@ -338,16 +333,16 @@ def write_csv(frame: pd.DataFrame, schema: TableSchema, path: Path, banner: Bann
     return path
 
 
-def write_sqlite(frame: pd.DataFrame, path: Path, table: str, period: str) -> Path:
+def write_sqlite(frame: pd.DataFrame, path: Path, table: str, period: Period) -> Path:
     """Finanzas' accounting database: one table for all months, a cut-off date per row."""
     path.parent.mkdir(parents=True, exist_ok=True)
     out = frame.drop(columns=["periodo"]).rename(columns={"subprograma": "subprograma", "fuente_financiamiento": "fuente",
                                                          "descripcion_objeto": "descripcion"})
-    out["fecha_corte"] = period_bounds(period)[1].isoformat()
+    out["fecha_corte"] = period.last_day.isoformat()
     with sqlite3.connect(path) as connection:
         exists = connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
         if exists:
-            connection.execute(f'DELETE FROM "{table}" WHERE substr(fecha_corte, 1, 7) = ?', (period,))
+            connection.execute(f'DELETE FROM "{table}" WHERE substr(fecha_corte, 1, 7) = ?', (str(period),))
         out.to_sql(table, connection, if_exists="append", index=False)
     return path
 
@@ -370,7 +365,7 @@ def _broken(code: str, schema: TableSchema, frame: pd.DataFrame) -> pd.DataFrame
     return frame
 
 
-def write_month(config, period: str, *, rows: int = DEMO_ROWS, missing: tuple[str, ...] = (MISSING_SOURCE,),
+def write_month(config: InstitutionConfig, period: Period, *, rows: int = DEMO_ROWS, missing: tuple[str, ...] = (MISSING_SOURCE,),
                 errors: bool = True, updated: dt.date | None = None) -> list[Path]:
     """Write every configured source's input for ``period`` where the configuration expects it.
 
@@ -380,7 +375,7 @@ def write_month(config, period: str, *, rows: int = DEMO_ROWS, missing: tuple[st
     """
 
     written = []
-    updated = updated or period_bounds(period)[1] + dt.timedelta(days=3)
+    updated = updated or period.last_day + dt.timedelta(days=3)
     for source in config.sources:
         entries = []
         for code, options in source.items.items():
@@ -398,7 +393,7 @@ def write_month(config, period: str, *, rows: int = DEMO_ROWS, missing: tuple[st
             for _code, _item, _schema, frame, _options in entries:
                 written.append(write_sqlite(frame, target, DB_TABLE, period))
             continue
-        pattern = fill_placeholders(source.settings.path, Period.parse(period), source.where)
+        pattern = fill_placeholders(source.settings.path, period, source.where)
         target = config.inbox / pattern.replace("*", "")
         for stale in target.parent.glob(Path(pattern).name) if target.parent.is_dir() else ():
             stale.unlink()

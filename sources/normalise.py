@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transparencia.domain import cedula
+from transparencia.domain import YEARMONTH_PATTERN, cedula
 from transparencia.domain.period import MONTH_NUMBERS
 from transparencia.schemas.table import Field, TableSchema
 from transparencia.sources.extraction import CellFailure, Coercion
@@ -735,7 +735,7 @@ def to_yearmonth(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
     bad: list[pd.Series] = []
     if len(text):
         t = text.str.strip()
-        canonical = _search(t, r"^\d{4}-(?:0[1-9]|1[0-2])$")
+        canonical = _search(t, YEARMONTH_PATTERN)
         out[t.index[canonical]] = t[canonical]
         rest = t[~canonical]
         ym = rest.str.extract(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$")

@@ -208,19 +208,17 @@ def extract_database_source(request: ExtractRequest) -> Extraction:
 # --------------------------------------------------------------------------- entry points
 
 
-def planned_extractions(config: InstitutionConfig, period: str | Period) -> list[tuple[SourceConfig, str]]:
+def planned_extractions(config: InstitutionConfig, period: Period) -> list[tuple[SourceConfig, str]]:
     """The (source, item code) pairs to extract for a period: every configured item that applies
     (an item the catalog override marks ``applies: false`` is skipped)."""
-    Period.parse(str(period))
     return [(source, code) for source in config.sources for code in source.items
             if config.catalog.get(code).applies]
 
 
-def extract_source(config: InstitutionConfig, source: SourceConfig | str, item: str, period: str | Period,
+def extract_source(config: InstitutionConfig, source: SourceConfig | str, item: str, period: Period,
                    *, run_id: str | None = None) -> Extraction:
     """Extract one item from one configured source for one period (archiving inputs if ``run_id``)."""
     source = config.source(source) if isinstance(source, str) else source
-    period = period if isinstance(period, Period) else Period.parse(period)
     entry = config.catalog.get(item)
     if entry.code not in source.items:
         fed = ", ".join(source.items) or "ninguno"
@@ -243,7 +241,7 @@ def _declared(extraction: Extraction, request: ExtractRequest) -> Extraction:
     return extraction
 
 
-def extract_configured(config: InstitutionConfig, source_id: str, item_ref: str | None, period: str) -> Extraction:
+def extract_configured(config: InstitutionConfig, source_id: str, item_ref: str | None, period: Period) -> Extraction:
     """What ``validate --config ... --source ...`` reads: one configured source's item, not archived.
     ``item_ref`` may be omitted when the source feeds a single item."""
     source = config.source(source_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from transparencia.domain import Period
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
 
@@ -33,7 +34,7 @@ def write_institution(folder: Path, configuration: dict[str, Any] | str, name: s
     return path
 
 
-def sample_institution(folder: Path, *, month: str | None = None, rows: int = 10, **institution: str) -> Path:
+def sample_institution(folder: Path, *, month: Period | None = None, rows: int = 10, **institution: str) -> Path:
     """The sample configuration with ``institution`` fields replaced (organization, acronym, name),
     and the demo month of ``month`` written into its inbox when given."""
     document = sample_document()

@@ -16,6 +16,7 @@ import pytest
 from ckan_proxy import FaultProxy
 from institutions import sample_institution
 
+from transparencia.domain import Period
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.publishers.ckan_portal import LeaseHeldError
 from transparencia.sources.config import load_config
@@ -63,7 +64,7 @@ def assert_fails_fast(done: subprocess.CompletedProcess, calls: list[str], messa
 @pytest.mark.parametrize("case", ["puerto cerrado", "no es CKAN", "token equivocado", "archivo de token vacío"])
 def test_a_wrong_portal_or_token_exits_2_after_a_few_calls_before_extracting(ckan_server, proxy, ckan_org, tmp_path,
                                                                               case):
-    config = sample_institution(tmp_path, organization=ckan_org, month="2025-01")
+    config = sample_institution(tmp_path, organization=ckan_org, month=Period(2025, 1))
     url, token = proxy.url, token_file(tmp_path, ckan_server.token)
     expected = {"puerto cerrado": "No se pudo conectar con el portal CKAN en http://127.0.0.1:9",
                 "no es CKAN": "responde, pero no es un portal CKAN",
@@ -91,7 +92,7 @@ def test_a_user_who_cannot_write_to_the_organization_is_told_what_to_ask_for(cka
     user = f"oficial-{uuid.uuid4().hex[:6]}"
     admin.action.user_create(name=user, email=f"{user}@example.org", password=uuid.uuid4().hex)
     token = admin.action.api_token_create(user=user, name="prueba")["token"]
-    config = sample_institution(tmp_path, organization=ckan_org, month="2025-01")
+    config = sample_institution(tmp_path, organization=ckan_org, month=Period(2025, 1))
 
     token_path = token_file(tmp_path, token)
     data_dir = load_config(config).data_dir
@@ -131,7 +132,7 @@ def test_the_lease_admits_one_run_names_the_holder_and_expires(ckan_server, ckan
 
 
 def test_two_concurrent_runs_end_with_one_set_of_resources(ckan_server, ckan_org, tmp_path):
-    config = sample_institution(tmp_path, organization=ckan_org, month="2025-01")
+    config = sample_institution(tmp_path, organization=ckan_org, month=Period(2025, 1))
     token = token_file(tmp_path, ckan_server.token)
     env = {**os.environ, "CKAN_URL": ckan_server.url, "CKAN_API_TOKEN_FILE": str(token)}
     command = [sys.executable, "-m", "transparencia", "run", "--period", "2025-01", "--target", "ckan",

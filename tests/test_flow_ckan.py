@@ -25,7 +25,7 @@ def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, tmp_path, mon
     monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
     config = load_config(tmp_path / "institution.yaml")
-    write_month(config, "2025-01", rows=10)
+    write_month(config, Period(2025, 1), rows=10)
 
     result = run_release(Period.parse("2025-01"), tmp_path / "institution.yaml", target="ckan")
     statuses = {i.code: i.status for i in result.items}
@@ -68,13 +68,13 @@ def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_wri
     monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
     config = load_config(config_path)
-    write_month(config, "2025-01", rows=10)
+    write_month(config, Period(2025, 1), rows=10)
     monkeypatch.setenv("CKAN_URL", ckan_server.url)
     run_release(Period.parse("2025-01"), config_path, target="ckan")
     report = config.data_dir / "reports" / "2025-01" / "informe-cumplimiento-2025-01.json"
     before = report.read_bytes()
 
-    write_month(config, "2025-01", rows=12)
+    write_month(config, Period(2025, 1), rows=12)
     with FaultProxy(ckan_server.url) as proxy:
         monkeypatch.setenv("CKAN_URL", proxy.url)
 

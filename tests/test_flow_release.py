@@ -44,7 +44,7 @@ def _published_files(root: Path) -> dict[str, int]:
 
 def test_demo_month_on_local_target(prefect_server, institution):
     config = load_config(institution)
-    write_month(config, "2025-01")
+    write_month(config, Period(2025, 1))
     result = run_release(Period.parse("2025-01"), institution, target="local")
 
     statuses = _statuses(result)
@@ -84,7 +84,7 @@ def test_demo_month_on_local_target(prefect_server, institution):
 
 def test_rerunning_a_month_changes_nothing(prefect_server, institution):
     config = load_config(institution)
-    write_month(config, "2025-01", errors=False, missing=())
+    write_month(config, Period(2025, 1), errors=False, missing=())
     first = run_release(Period.parse("2025-01"), institution, target="local")
     assert first.exit_code == 0 and first.writes > 0
     before = _published_files(config.publish.local_dir)
@@ -97,9 +97,9 @@ def test_rerunning_a_month_changes_nothing(prefect_server, institution):
 
 def test_rejected_month_keeps_earlier_months(prefect_server, institution):
     config = load_config(institution)
-    write_month(config, "2025-01", errors=False, missing=())
+    write_month(config, Period(2025, 1), errors=False, missing=())
     assert run_release(Period.parse("2025-01"), institution, target="local").exit_code == 0
-    write_month(config, "2025-02")  # viáticos with errors, compras missing
+    write_month(config, Period(2025, 2))  # viáticos with errors, compras missing
     second = run_release(Period.parse("2025-02"), institution, target="local")
     assert _statuses(second)["11.6"] == "rechazado" and _statuses(second)["10.5"] == "faltante"
 
@@ -112,10 +112,10 @@ def test_rejected_month_keeps_earlier_months(prefect_server, institution):
 
 def test_a_failed_rerun_keeps_what_is_online_and_each_bar_ends_with_its_status(prefect_server, institution):
     config = load_config(institution)
-    write_month(config, "2025-01", errors=False, missing=())
+    write_month(config, Period(2025, 1), errors=False, missing=())
     first = run_release(Period.parse("2025-01"), institution, target="local")
     assert first.exit_code == 0 and _statuses(first)["10.5"] == "publicado"
-    write_month(config, "2025-01", errors=False)  # compras' file is gone this time: its month stays online
+    write_month(config, Period(2025, 1), errors=False)  # compras' file is gone this time: its month stays online
     events = []
     second = run_release(Period.parse("2025-01"), institution, target="local", progress=events.append)
 
@@ -134,7 +134,7 @@ def test_a_failed_rerun_keeps_what_is_online_and_each_bar_ends_with_its_status(p
 
 def test_dask_task_runner_gives_the_same_month(prefect_server, institution):
     config = load_config(institution)
-    write_month(config, "2025-01", rows=5)
+    write_month(config, Period(2025, 1), rows=5)
     result = run_release(Period.parse("2025-01"), institution, target="local", dry_run=True, runner="dask")
     statuses = _statuses(result)
     assert statuses["11.6"] == "rechazado" and statuses["10.5"] == "faltante" and statuses["11.3"] == "publicado"
@@ -146,7 +146,7 @@ def test_cli_exit_codes(prefect_server, institution):
     bad = runner.invoke(app, ["run", "--period", "2025-13", "--config", str(institution)])
     assert bad.exit_code == 2 and "AAAA-MM" in bad.output
     config = load_config(institution)
-    write_month(config, "2025-03", rows=5)
+    write_month(config, Period(2025, 3), rows=5)
     done = runner.invoke(app, ["run", "--period", "2025-03", "--config", str(institution)])
     assert done.exit_code == 1, done.output
     assert "puntos cumplidos" in done.output and "Rechazado" in done.output

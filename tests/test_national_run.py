@@ -11,6 +11,7 @@ from institutions import sample_institution
 from typer.testing import CliRunner
 
 from transparencia.cli import app
+from transparencia.domain import Period
 from transparencia.errors import ConfigError
 from transparencia.flows.national import config_paths
 from transparencia.flows.runners import task_runner
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.prefect
 
 def institution(folder: Path, acronym: str) -> Path:
     """The sample institution under another name and organization, with its demo month of 2025-01."""
-    return sample_institution(folder, month="2025-01", acronym=acronym, organization=f"org-{acronym.lower()}",
+    return sample_institution(folder, month=Period(2025, 1), acronym=acronym, organization=f"org-{acronym.lower()}",
                               name=f"Institución {acronym}")
 
 

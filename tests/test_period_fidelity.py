@@ -28,8 +28,8 @@ PLANILLA = CATALOG.get("planilla")
 
 def _viaticos_file(folder: Path, name: str, period: str, title_period: str | None = None, rows: int = 40) -> Path:
     schema = VIATICOS.table_schema()
-    frame = sample_frame(schema, period, rows)
-    banner = Banner("Servicio Nacional de Migración", schema.title, title_period or period, dt.date(2025, 3, 3),
+    frame = sample_frame(schema, Period.parse(period), rows)
+    banner = Banner("Servicio Nacional de Migración", schema.title, Period.parse(title_period or period), dt.date(2025, 3, 3),
                     "Dirección de Finanzas")
     return write_xlsx([("Viáticos", schema, frame)], folder / name, banner)
 
@@ -63,8 +63,8 @@ def _without_period_column(schema, frame):
 
 def test_a_title_naming_another_month_blocks_an_item_without_period_bound_dates(tmp_path):
     schema, frame = _without_period_column(PLANILLA.table_schema(),
-                                           sample_frame(PLANILLA.table_schema(), "2025-01", 10))
-    banner = Banner("Servicio Nacional de Migración", schema.title, "2025-02", dt.date(2025, 3, 3), "RR. HH.")
+                                           sample_frame(PLANILLA.table_schema(), Period(2025, 1), 10))
+    banner = Banner("Servicio Nacional de Migración", schema.title, Period(2025, 2), dt.date(2025, 3, 3), "RR. HH.")
     path = write_xlsx([("Planilla", schema, frame)], tmp_path / "planilla.xlsx", banner)
     report = validate(extract_file(path, PLANILLA, period="2025-01"), PLANILLA, period="2025-01")
 
@@ -74,8 +74,8 @@ def test_a_title_naming_another_month_blocks_an_item_without_period_bound_dates(
 
 def test_a_file_name_naming_another_month_blocks_a_csv(tmp_path):
     schema, frame = _without_period_column(PLANILLA.table_schema(),
-                                           sample_frame(PLANILLA.table_schema(), "2025-01", 5))
-    banner = Banner("SNM", schema.title, "2025-01", dt.date(2025, 2, 3), "RR. HH.")
+                                           sample_frame(PLANILLA.table_schema(), Period(2025, 1), 5))
+    banner = Banner("SNM", schema.title, Period(2025, 1), dt.date(2025, 2, 3), "RR. HH.")
     path = write_csv(frame, schema, tmp_path / "planilla_marzo_2025.csv", banner)
     banner_free = path.read_text(encoding="utf-8-sig").replace("Planilla - Enero 2025", "Planilla")
     path.write_text(banner_free, encoding="utf-8-sig")
@@ -87,8 +87,8 @@ def test_a_file_name_naming_another_month_blocks_a_csv(tmp_path):
 
 def test_the_source_period_column_confirms_the_month_against_a_wrong_title(tmp_path):
     schema = PLANILLA.table_schema()
-    banner = Banner("SNM", schema.title, "2025-02", dt.date(2025, 3, 3), "RR. HH.")
-    path = write_xlsx([("Planilla", schema, sample_frame(schema, "2025-01", 6))], tmp_path / "planilla.xlsx", banner)
+    banner = Banner("SNM", schema.title, Period(2025, 2), dt.date(2025, 3, 3), "RR. HH.")
+    path = write_xlsx([("Planilla", schema, sample_frame(schema, Period(2025, 1), 6))], tmp_path / "planilla.xlsx", banner)
     report = validate(extract_file(path, PLANILLA, period="2025-01"), PLANILLA, period="2025-01")
     assert not _errors(report, "period-evidence")
     assert [f.severity for f in report.findings if f.rule == "period-hint"] == ["warning"]
@@ -192,10 +192,10 @@ directorates:
     (inbox / "2025-02" / "finanzas").mkdir(parents=True)
     february = extract_file(january, VIATICOS, period="2025-01").frame  # January's trips again...
     schema = VIATICOS.table_schema()
-    rows = sample_frame(schema, "2025-02", 10)
+    rows = sample_frame(schema, Period(2025, 2), 10)
     for column in natural_key(schema):
         rows.loc[:2, column] = [v.date() if hasattr(v, "date") else v for v in february[column].iloc[:3]]
-    banner = Banner("SNM", schema.title, "2025-02", dt.date(2025, 3, 3), "Dirección de Finanzas")
+    banner = Banner("SNM", schema.title, Period(2025, 2), dt.date(2025, 3, 3), "Dirección de Finanzas")
     write_xlsx([("Viáticos", schema, rows)], inbox / "2025-02" / "finanzas" / "viaticos.xlsx", banner)
     repeated = run_release(Period.parse("2025-02"), config)
     [item] = [i for i in repeated.items if i.code == "11.6"]

@@ -79,14 +79,14 @@ documents:
 
 def _workbook(folder: Path) -> Path:
     planilla, gastos = CATALOG.get("planilla").table_schema(), CATALOG.get("gastos-representacion").table_schema()
-    rows = sample_frame(planilla, PERIOD, 8)
+    rows = sample_frame(planilla, Period.parse(PERIOD), 8)
     rows.loc[1, "cedula"] = BAD_CEDULA
     rows.loc[2, "cedula"] = rows.loc[3, "cedula"] = REPEATED_CEDULA
     rows.loc[3, "cargo"] = rows.loc[2, "cargo"]
-    expenses = sample_frame(gastos, PERIOD, 6)
+    expenses = sample_frame(gastos, Period.parse(PERIOD), 6)
     expenses.loc[0, "cedula"] = SPACED_CEDULA
     expenses.loc[1, "nombre"] = f"  {OMITTED_NAME}  "  # trimmed: a conversion example quotes it
-    banner = Banner("Servicio Nacional de Migración", "", PERIOD, dt.date(2025, 2, 3), "Dirección de Recursos Humanos")
+    banner = Banner("Servicio Nacional de Migración", "", Period.parse(PERIOD), dt.date(2025, 2, 3), "Dirección de Recursos Humanos")
     return write_xlsx([("Planilla", planilla, rows), ("Gastos", gastos, expenses)],
                       folder / "inbox" / PERIOD / "rrhh" / "planilla_enero_2025.xlsx", banner)
 

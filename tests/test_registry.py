@@ -90,7 +90,7 @@ def test_connectors_are_registered_by_name_with_typed_settings():
 
 def test_plan_lists_every_source_item_pair(config_path):
     config = load_config(config_path)
-    pairs = [(source.id, code) for source, code in planned_extractions(config, "2025-01")]
+    pairs = [(source.id, code) for source, code in planned_extractions(config, Period(2025, 1))]
     assert pairs == [("rrhh-planilla", "11.3"), ("rrhh-movimientos", "11.1"), ("finanzas-db", "10.2"),
                      ("finanzas-pg", "11.6")]
 
@@ -102,7 +102,7 @@ def test_item_marked_not_applicable_is_not_planned(config_path, tmp_path):
     doc = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     doc["catalog"] = "catalogo.yaml"
     write_institution(config_path.parent, doc)
-    codes = [code for _, code in planned_extractions(load_config(config_path), "2025-01")]
+    codes = [code for _, code in planned_extractions(load_config(config_path), Period(2025, 1))]
     assert "11.1" not in codes and "11.3" in codes
 
 
@@ -151,8 +151,8 @@ def test_good_sources_extract_while_broken_ones_report_why(config_path):
 
 def test_inputs_are_archived_before_reading_and_the_run_is_recorded(config_path, tmp_path):
     config = load_config(config_path)
-    extract_source(config, "rrhh-planilla", "planilla", "2025-01", run_id="run-1")
-    extract_source(config, "finanzas-db", "10.2", "2025-01", run_id="run-1")
+    extract_source(config, "rrhh-planilla", "planilla", Period(2025, 1), run_id="run-1")
+    extract_source(config, "finanzas-db", "10.2", Period(2025, 1), run_id="run-1")
     raw = tmp_path / "raw" / "2025-01"
     assert (raw / "rrhh" / "PLANILLA enero.CSV").read_text(encoding="utf-8") == PLANILLA_CSV
     assert (raw / "finanzas" / "finanzas-db.ejecucion-presupuestaria.parquet").is_file()
@@ -163,7 +163,7 @@ def test_inputs_are_archived_before_reading_and_the_run_is_recorded(config_path,
 
     (tmp_path / "inbox" / "2025-01" / "rrhh" / "PLANILLA enero.CSV").write_text(
         PLANILLA_CSV.replace("1250.00", "1300.00"), encoding="utf-8")
-    corrected = extract_source(config, "rrhh-planilla", "planilla", "2025-01", run_id="run-2")
+    corrected = extract_source(config, "rrhh-planilla", "planilla", Period(2025, 1), run_id="run-2")
     assert corrected.frame["salario_mensual"].iloc[0] == 1300.0
     assert read_manifest(Workspace(tmp_path), Period.parse("2025-01"))["runs"]["run-2"]["inputs"]["rrhh/PLANILLA enero.CSV"] == 2
     assert (raw / "rrhh" / "PLANILLA enero.CSV").read_text(encoding="utf-8") == PLANILLA_CSV
@@ -173,7 +173,7 @@ def test_several_matching_files_are_named_not_guessed(config_path, tmp_path):
     folder = tmp_path / "inbox" / "2025-01" / "rrhh"
     (folder / "planilla enero (1).csv").write_text(PLANILLA_CSV, encoding="utf-8")
     with pytest.raises(InputError, match=r"hay 2 archivos que coinciden .*planilla enero \(1\)\.csv"):
-        extract_source(load_config(config_path), "rrhh-planilla", "planilla", "2025-01")
+        extract_source(load_config(config_path), "rrhh-planilla", "planilla", Period(2025, 1))
 
 
 def test_find_input_ignores_case_lock_files_and_hidden_files(tmp_path):
@@ -186,7 +186,7 @@ def test_find_input_ignores_case_lock_files_and_hidden_files(tmp_path):
 
 
 def test_extract_configured_reads_a_database_source_for_validate(config_path, tmp_path):
-    extraction = extract_configured(load_config(config_path), "finanzas-db", None, "2025-01")
+    extraction = extract_configured(load_config(config_path), "finanzas-db", None, Period(2025, 1))
     assert extraction.item == "10.2" and extraction.rows == 2
     assert extraction.source.kind == "database"
     assert not (tmp_path / "raw").exists()  # validate does not archive
@@ -194,11 +194,11 @@ def test_extract_configured_reads_a_database_source_for_validate(config_path, tm
 
 def test_extract_configured_explains_wrong_source_or_item(config_path):
     with pytest.raises(ConfigError, match="no hay ninguna fuente 'finanzas-bd' \\(¿quiso decir 'finanzas-db'\\?\\)"):
-        extract_configured(load_config(config_path), "finanzas-bd", None, "2025-01")
+        extract_configured(load_config(config_path), "finanzas-bd", None, Period(2025, 1))
     with pytest.raises(ConfigError, match="La fuente 'finanzas-db' .* no alimenta el punto 11.3 .*alimenta: 10.2"):
-        extract_configured(load_config(config_path), "finanzas-db", "planilla", "2025-01")
+        extract_configured(load_config(config_path), "finanzas-db", "planilla", Period(2025, 1))
     with pytest.raises(ConfigError, match="Período inválido"):
-        extract_configured(load_config(config_path), "finanzas-db", None, "enero")
+        Period.parse("enero")
 
 
 def test_a_defect_in_one_connector_does_not_stop_the_others(config_path, monkeypatch):
@@ -219,7 +219,7 @@ def test_a_file_of_another_type_in_the_inbox_is_named(config_path, tmp_path):
     (folder / "PLANILLA enero.CSV").unlink()
     (folder / "planilla.pdf").write_bytes(b"%PDF-1.4\n")
     with pytest.raises(InputError) as caught:
-        extract_source(load_config(config_path), "rrhh-planilla", "planilla", "2025-01", run_id="run-1")
+        extract_source(load_config(config_path), "rrhh-planilla", "planilla", Period(2025, 1), run_id="run-1")
     assert not isinstance(caught.value, MissingInputError)
     assert ("llegó 'planilla.pdf' (PDF): se esperaba un libro de Excel o CSV que coincida con 'planilla*.csv'"
             in caught.value.message)
@@ -231,7 +231,7 @@ def test_errors_name_the_inbox_file_not_the_archived_copy(config_path, tmp_path)
     for version in (1, 2):  # a second, different file is archived as "PLANILLA enero.r2.CSV"
         (folder / "PLANILLA enero.CSV").write_text(f"Columna,Otra\n{version},x\n", encoding="utf-8")
         with pytest.raises(InputError) as caught:
-            extract_source(config, "rrhh-planilla", "planilla", "2025-01", run_id=f"run-{version}")
+            extract_source(config, "rrhh-planilla", "planilla", Period(2025, 1), run_id=f"run-{version}")
     message = caught.value.message
     assert "No se encontró la fila de encabezados en 'inbox/2025-01/rrhh/PLANILLA enero.CSV'" in message
     assert "raw" not in message and ".r2." not in message
@@ -244,9 +244,9 @@ def test_a_month_declared_empty_in_the_configuration_is_recorded_on_its_extracti
     finanzas = doc["directorates"][1]["sources"][0]["items"]["ejecucion-presupuestaria"]
     finanzas["empty_periods"] = ["2025-03"]
     config = load_config(write_institution(tmp_path, doc))
-    empty = extract_source(config, "finanzas-db", "10.2", "2025-03")
+    empty = extract_source(config, "finanzas-db", "10.2", Period(2025, 3))
     assert empty.rows == 0 and "configuración" in empty.declared_empty
-    assert extract_source(config, "finanzas-db", "10.2", "2025-01").declared_empty is None
+    assert extract_source(config, "finanzas-db", "10.2", Period(2025, 1)).declared_empty is None
     finanzas["empty_periods"] = ["marzo"]
     with pytest.raises(ConfigError, match="empty_periods: período inválido 'marzo'"):
         load_config(write_institution(tmp_path, doc))
@@ -257,8 +257,8 @@ def test_a_month_declared_empty_needs_no_file(config_path, tmp_path):
     doc["directorates"][0]["sources"][0]["items"]["planilla"] = {}
     doc["directorates"][0]["sources"][1]["items"]["contratacion-funcionarios"] = {"empty_periods": ["2025-01"]}
     write_institution(config_path.parent, doc)
-    extraction = extract_source(load_config(config_path), "rrhh-movimientos", "contratacion-funcionarios", "2025-01")
+    extraction = extract_source(load_config(config_path), "rrhh-movimientos", "contratacion-funcionarios", Period(2025, 1))
     assert extraction.rows == 0 and "sin archivo" in extraction.declared_empty
     assert list(extraction.frame.columns) == load_catalog().get("contratacion-funcionarios").table_schema().field_names
     with pytest.raises(MissingInputError):
-        extract_source(load_config(config_path), "rrhh-movimientos", "contratacion-funcionarios", "2025-02")
+        extract_source(load_config(config_path), "rrhh-movimientos", "contratacion-funcionarios", Period(2025, 2))

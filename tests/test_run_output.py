@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from transparencia.cli import app
 from transparencia.cli.run import _bar_update, retry_text
-from transparencia.domain import ItemStatus
+from transparencia.domain import ItemStatus, Period
 from transparencia.errors import InputError, TransientError
 from transparencia.flows.progress import ItemProgress, Step
 from transparencia.flows.release import reporting_retries
@@ -52,8 +52,8 @@ def test_the_final_output_gives_each_failed_item_its_state_and_reason(prefect_se
     (inbox / "rrhh").mkdir(parents=True)
     (inbox / "rrhh" / "planilla.pdf").write_bytes(b"%PDF-1.4\n")  # the workbook sent as a PDF
     viaticos = load_catalog().get("viaticos").table_schema()
-    banner = Banner("SNM", viaticos.title, "2025-02", dt.date(2025, 3, 3), "Dirección de Finanzas")
-    write_xlsx([("Viáticos", viaticos, sample_frame(viaticos, "2025-02", 12))],  # February's file
+    banner = Banner("SNM", viaticos.title, Period(2025, 2), dt.date(2025, 3, 3), "Dirección de Finanzas")
+    write_xlsx([("Viáticos", viaticos, sample_frame(viaticos, Period(2025, 2), 12))],  # February's file
                inbox / "finanzas" / "viaticos.xlsx", banner)
 
     result = CliRunner().invoke(app, ["run", "--period", "2025-01", "--config", str(tmp_path / "institution.yaml")],

@@ -59,8 +59,8 @@ def _institution(folder: Path, organization: str = "snm-retiros", acronym: str =
 
 def _month(folder: Path, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
     schema = VIATICOS.table_schema()
-    frame = sample_frame(schema, period, rows, seed=seed)
-    banner = Banner("Servicio Nacional de Migración", schema.title, period, dt.date(2025, 3, 3), "Dirección de Finanzas")
+    frame = sample_frame(schema, Period.parse(period), rows, seed=seed)
+    banner = Banner("Servicio Nacional de Migración", schema.title, Period.parse(period), dt.date(2025, 3, 3), "Dirección de Finanzas")
     write_xlsx([("Viáticos", schema, frame)], folder / "inbox" / period / "finanzas" / "viaticos.xlsx", banner)
     return frame
 

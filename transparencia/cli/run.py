@@ -245,7 +245,7 @@ def demo_command(
     institution = load_config(config)
     # Two months, so the second shows what changed: altas, bajas, salary changes, totals.
     for shown in (month.shift(-1), month):
-        written = write_month(institution, str(shown))
+        written = write_month(institution, shown)
         console.print(f"Fuentes de ejemplo de {shown}: {len(written)} archivos en {institution.inbox}")
         result = _release(shown, config, Target.LOCAL, False, "thread", None)
         antai = result.report["summary"]["antai"]

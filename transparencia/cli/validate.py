@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from transparencia.cli import app, console, err_console, friendly_errors
+from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError
 from transparencia.schemas import load_catalog
 from transparencia.schemas.catalog import Item
@@ -51,7 +52,7 @@ def _extract_configured(item_ref: str, config: Path, source_id: str, period: str
         raise ConfigError("Para validar una fuente de la configuración indique el período con --period AAAA-MM.")
     institution = load_config(config)
     item = institution.catalog.get(item_ref)
-    return item, extract_configured(institution, source_id, item.code, period)
+    return item, extract_configured(institution, source_id, item.code, Period.parse(period))
 
 
 @app.command("validate")
