@@ -192,7 +192,7 @@ def _section(model: type[BaseModel], raw: Any, loc: Sequence[int | str]) -> tupl
     message templates: a field's constraints are named by the field's name)."""
     entries: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
     for part in loc:
-        raw = raw[part] if isinstance(raw, (dict, list, tuple)) and _has(raw, part) else None
+        raw = _entry(raw, part)
         if isinstance(raw, dict):
             entries = {**entries, **raw}
         if isinstance(part, int):
@@ -206,10 +206,13 @@ def _section(model: type[BaseModel], raw: Any, loc: Sequence[int | str]) -> tupl
     return owner, entries
 
 
-def _has(raw: dict[str, Any] | list[Any] | tuple[Any, ...], part: int | str) -> bool:
+def _entry(raw: Any, part: int | str) -> Any:
+    """``raw[part]`` when the raw section has it, else None."""
     if isinstance(raw, dict):
-        return part in raw
-    return isinstance(part, int) and 0 <= part < len(raw)
+        return raw.get(part)
+    if isinstance(raw, (list, tuple)) and isinstance(part, int) and 0 <= part < len(raw):
+        return raw[part]
+    return None
 
 
 def _keys(model: type[BaseModel]) -> list[str]:

@@ -38,10 +38,10 @@ def resolve_secret(*, env: str | None = None, file: Path | None = None, what: st
         return value
     if file:
         try:
-            value = Path(file).read_text(encoding="utf-8").strip().splitlines()
+            lines = Path(file).read_text(encoding="utf-8").strip().splitlines()
         except OSError:
             raise ConfigError(f"{what}: no se puede leer el archivo de secreto '{file}'") from None
-        if not value or not value[0].strip():
+        if not lines or not lines[0].strip():
             raise ConfigError(f"{what}: el archivo de secreto '{file}' está vacío")
-        return value[0].strip()
+        return lines[0].strip()
     raise ConfigError(f"{what}: no se indicó ni variable de entorno ni archivo para el secreto")
