@@ -118,7 +118,7 @@ class _Account:
         self.failed_values.setdefault((rule, expected), []).extend(values.index.tolist())
 
     def failures(self, codes: np.ndarray, uniques: np.ndarray, rows: pd.Index) -> list[CellFailure]:
-        found = []
+        found: list[CellFailure] = []
         for (rule, expected), positions in self.failed_values.items():
             hit = np.isin(codes, positions)
             found.extend(
@@ -509,8 +509,8 @@ def _parse_amounts(text: pd.Series) -> _Amounts:
     dot_thousands = ~has_comma & _search(core, r"^\d{1,3}(?:\.\d{3}){2,}$")
     decimal_comma = _search(core, r",[^.]*$") & ~comma_thousands  # the last separator is a comma
     one_group = _search(core, r"^\d{1,3}[.,]\d{3}$")
-    comma_seen = (decimal_comma & ~one_group).any()
-    point_seen = (has_dot & ~decimal_comma & ~dot_thousands & ~one_group).any()
+    comma_seen = bool((decimal_comma & ~one_group).any())
+    point_seen = bool((has_dot & ~decimal_comma & ~dot_thousands & ~one_group).any())
     by_comma_column = one_group & comma_seen & ~point_seen
     decimal_comma |= by_comma_column & has_comma
     dot_thousands |= by_comma_column & has_dot
@@ -606,9 +606,9 @@ def _parse_date_texts(text: pd.Series, account: _Account) -> tuple[pd.Series, pd
     if month_first.any():
         iso = _replaced(t[month_first], _NUMERIC_DATE, r"\3-\1-\2")
         read = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
-        good = read.index[read.notna()]
-        account.coerced("month_first_date", t[good], read[good])
-        out[good] = read[good]
+        read_rows = read.index[read.notna()]
+        account.coerced("month_first_date", t[read_rows], read[read_rows])
+        out[read_rows] = read[read_rows]
     if ambiguous.any():
         account.failed(text[ambiguous], "una fecha sin ambigüedad: la columna tiene fechas con el día primero y "
                        "otras con el mes primero, y en esta cualquiera de los dos números puede ser el mes")

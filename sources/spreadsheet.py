@@ -268,7 +268,8 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: st
     keep = reasons == ""
     index = pd.Index(numbers[keep], name="fila")
     raw = {name: (columns[position][0][keep], columns[position][1]) for name, position in location.match.positions.items()}
-    missing, filled = location.match.missing, []
+    missing = location.match.missing
+    filled: list[Coercion] = []
     supplied = period_supplied(missing, period, len(index))
     if supplied is not None:
         missing, filled = supplied

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from transparencia.errors import InputError
 from transparencia.schemas.catalog import Item
@@ -49,6 +51,7 @@ def write_template(item: Item, path: str | Path) -> Path:
     schema = item.table_schema()
     workbook = Workbook()
     data = workbook.active
+    assert isinstance(data, Worksheet)  # a new workbook's only sheet
     data.title = sheet_title(item)
     lists = workbook.create_sheet(LISTS_SHEET)
     lists.sheet_state = "hidden"
@@ -67,7 +70,7 @@ def write_template(item: Item, path: str | Path) -> Path:
     return path
 
 
-def _header_cell(sheet, column: int, f: Field) -> None:
+def _header_cell(sheet: Worksheet, column: int, f: Field) -> None:
     cell = sheet.cell(row=1, column=column, value=f.title)
     cell.font = Font(bold=True, color="FFFFFF")
     cell.fill = HEADER_FILL
@@ -86,7 +89,7 @@ def _header_cell(sheet, column: int, f: Field) -> None:
             row[0].number_format = "#,##0.00"
 
 
-def _validation(sheet, lists, column: int, f: Field) -> None:
+def _validation(sheet: Worksheet, lists: Worksheet, column: int, f: Field) -> None:
     letter = get_column_letter(column)
     target = f"{letter}2:{letter}{ROWS + 1}"
     rule = None
@@ -102,9 +105,11 @@ def _validation(sheet, lists, column: int, f: Field) -> None:
         rule.error = f"«{f.title}» debe ser una fecha (dd/mm/aaaa)."
     elif f.type in ("number", "integer"):
         minimum = f.minimum if f.minimum is not None else f.exclusive_minimum
-        kind = "whole" if f.type == "integer" else "decimal"
+        kind: Literal["whole", "decimal"] = "whole" if f.type == "integer" else "decimal"
         if minimum is not None:
-            operator = "greaterThan" if f.minimum is None else "greaterThanOrEqual"
+            operator: Literal["greaterThan", "greaterThanOrEqual"] = (
+                "greaterThan" if f.minimum is None else "greaterThanOrEqual"
+            )
             rule = DataValidation(type=kind, operator=operator, formula1=str(minimum))
             rule.error = f"«{f.title}» debe ser un número {'mayor que' if f.minimum is None else 'mayor o igual a'} {minimum:g}."
         else:

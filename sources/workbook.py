@@ -227,7 +227,7 @@ def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
 
 
 def _xlsx_merged(archive: zipfile.ZipFile, part: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    ranges = []
+    ranges: list[tuple[tuple[int, int], tuple[int, int]]] = []
     for _event, element in ElementTree.iterparse(archive.open(part)):
         if element.tag.endswith("}mergeCell"):
             found = _MERGE_REF.match(element.get("ref", ""))
@@ -242,7 +242,8 @@ def _xlsx_merged(archive: zipfile.ZipFile, part: str) -> list[tuple[tuple[int, i
 
 def _ods_merged(archive: zipfile.ZipFile, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     t = f"{{{_ODS_TABLE}}}"
-    ranges, row, inside = [], 0, False
+    ranges: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    row, inside = 0, False
     for event, element in ElementTree.iterparse(archive.open("content.xml"), events=("start", "end")):
         if element.tag == f"{t}table":
             inside = event == "start" and element.get(f"{t}name") == sheet
