@@ -83,7 +83,7 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     else:
         stored = store.save(item.slug, str(period), frame)
         history = store.history(item.slug)
-    release = ItemRelease(item=item, schema=item.table_schema(), period=str(period), frame=frame, history=history,
+    release = ItemRelease(item=item, schema=item.table_schema(), period=period, frame=frame, history=history,
                           report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
                           directorate=directorate)
     out_dir = build_dir(config, item)

@@ -110,7 +110,7 @@ def _release(config: InstitutionConfig, item: Item, period: Period, store: Month
     empty = history.iloc[0:0]
     source = next((s for s in config.sources if item.code in s.items), None)
     report = ValidationReport(item.code, item.name, "", None, 0, str(period))
-    return ItemRelease(item=item, schema=schema, period=str(period), frame=empty, history=history, report=report,
+    return ItemRelease(item=item, schema=schema, period=period, frame=empty, history=history, report=report,
                        institution=config.institution, privacy=config.privacy.get(item.code, {}),
                        directorate=source.directorate_name if source else "")
 

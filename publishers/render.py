@@ -13,7 +13,6 @@ import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +69,7 @@ class ItemRelease:
 
     item: Item
     schema: TableSchema
-    period: str
+    period: Period
     frame: pd.DataFrame
     history: pd.DataFrame
     report: ValidationReport
@@ -78,10 +77,12 @@ class ItemRelease:
     privacy: Mapping[str, str] = field(default_factory=dict)
     directorate: str = ""
 
-    @cached_property
-    def month(self) -> Period:
-        """``period`` as a Period, read once (rendering checks it is AAAA-MM first)."""
-        return Period.parse(self.period)
+    @staticmethod
+    def period_of(text: str, item: Item) -> Period:
+        """``text`` (AAAA-MM) as the month of a release of ``item``, for callers that hold it as text."""
+        if not Period.is_valid(text):
+            raise InputError(f"Período '{text}' no válido para {item.name}: se esperaba AAAA-MM")
+        return Period.parse(text)
 
 
 def render_release(release: ItemRelease, out_dir: Path,
@@ -109,7 +110,7 @@ def _render_files(release: ItemRelease, out_dir: Path,
     periods = _history_periods(release)
 
     month = _published(release.frame, release, fields)
-    summary = changes.summarise(release.schema, release.history, release.month, rules, release.item.name)
+    summary = changes.summarise(release.schema, release.history, release.period, rules, release.item.name)
     resources = _render_month(release, month, fields, out_dir, formats)
     resources += _render_history(release, month, fields, out_dir, formats, periods[-1])
     resources.append(_render_dictionary(release, rules, out_dir))
@@ -117,7 +118,7 @@ def _render_files(release: ItemRelease, out_dir: Path,
     resources += _render_changes(release, summary, out_dir)
     resources.append(_render_chart(release, rules, out_dir))
     spec = _dataset_spec(release, rules, periods, summary)
-    resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, release.month,
+    resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, release.period,
                                      out_dir))
     return spec, resources
 
@@ -129,8 +130,6 @@ def _check(release: ItemRelease, wanted: Sequence[str]) -> None:
         raise ConfigError(
             f"Formatos de publicación no válidos: {', '.join(unknown) or '(ninguno)'}; use {', '.join(choices)}"
         )
-    if not Period.is_valid(release.period):
-        raise InputError(f"Período '{release.period}' no válido para {release.item.name}: se esperaba AAAA-MM")
     for name, frame in (("del mes", release.frame), ("histórica", release.history)):
         missing = [c for c in release.schema.field_names if c not in frame.columns]
         if missing:
@@ -141,7 +140,7 @@ def _check(release: ItemRelease, wanted: Sequence[str]) -> None:
 
 
 def _history_periods(release: ItemRelease) -> list[Period]:
-    return sorted(_column_periods(release.history) | {release.month})
+    return sorted(_column_periods(release.history) | {release.period})
 
 
 def _column_periods(history: pd.DataFrame) -> set[Period]:
@@ -153,10 +152,10 @@ def _first_day(period: Period) -> dt.datetime:
     return dt.datetime(period.year, period.month, 1)
 
 
-def _resource(name: str, fmt: str, path: Path, description: str, period: str | None = None,
+def _resource(name: str, fmt: str, path: Path, description: str, period: Period | None = None,
               datastore: DatastoreTable | None = None, role: str = "") -> ResourceFile:
     return ResourceFile(name=name, format=OutputFormat(fmt.lower()), path=path, sha256=sha256_file(path),
-                        description=description, period=Period.parse(period) if period else None,
+                        description=description, period=period,
                         datastore=datastore, role=role)
 
 
@@ -175,7 +174,7 @@ def _published(frame: pd.DataFrame, release: ItemRelease, fields: list[Field]) -
 def _render_month(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path,
                   wanted: Sequence[str]) -> list[ResourceFile]:
     label, period, slug = release.item.name, release.period, release.item.slug
-    date = _first_day(release.month)
+    date = _first_day(release.period)
     resources = []
     for fmt in wanted:
         path = out_dir / f"{slug}-{period}.{fmt}"
@@ -183,7 +182,7 @@ def _render_month(release: ItemRelease, month: pd.DataFrame, fields: list[Field]
         datastore = _datastore_table(release, month, fields, out_dir) if fmt == "csv" else None
         resources.append(_resource(
             month_resource_name(label, period, fmt), fmt.upper(), path,
-            f"{label} de {release.institution.name}, {release.month.label_es}. {count(len(month), 'fila')}. "
+            f"{label} de {release.institution.name}, {release.period.label_es}. {count(len(month), 'fila')}. "
             f"{_FORMAT_NOTES[fmt]}",
             period=period, datastore=datastore, role="month",
         ))
@@ -269,12 +268,12 @@ def _render_report(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], out
     json_path.write_text(json.dumps(public, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     html_path = out_dir / f"{slug}-{period}-informe-validacion.html"
     html = template("informe.html.j2").render(
-        report=public, item=label, period=period, month=release.month.label_es,
+        report=public, item=label, period=period, month=release.period.label_es,
         institution=release.institution.name, directorate=release.directorate,
         reasons=DROP_REASONS,
     )
     html_path.write_text(html, encoding="utf-8")
-    description = (f"Resultado de la validación de {label} de {release.month.label_es}: filas leídas, "
+    description = (f"Resultado de la validación de {label} de {release.period.label_es}: filas leídas, "
                    f"errores, advertencias y transformaciones aplicadas al archivo de origen.")
     return [
         _resource(report_resource_name(label, period, "json"), "JSON", json_path, description, period=period),
@@ -420,7 +419,7 @@ def _render_changes(release: ItemRelease, summary: changes.ChangeSummary, out_di
     label, period, slug = release.item.name, release.period, release.item.slug
     csv_path, json_path = out_dir / f"{slug}-{period}-cambios.csv", out_dir / f"{slug}-{period}-cambios.json"
     changes.write_changes(summary, csv_path, json_path)
-    description = f"Cambios de {label} en {release.month.label_es} respecto al mes anterior. {summary.headline}"
+    description = f"Cambios de {label} en {release.period.label_es} respecto al mes anterior. {summary.headline}"
     return [
         _resource(changes_resource_name(label, period, fmt), fmt, path, description,
                   period=period, role="changes")

@@ -19,12 +19,15 @@ import json
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from transparencia.domain import Frequency, OutputFormat, Period, atomic_write, sha256_file
 from transparencia.publishers.base import Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
+
+if TYPE_CHECKING:  # render imports this module to memoise its output
+    from transparencia.publishers.render import ItemRelease
 
 MEMO_NAME = ".render-memo.json"
 # The stage folders that pyproject's package-dir table maps onto transparencia.* (a test keeps the two
@@ -68,10 +71,10 @@ def frame_digest(frame: pd.DataFrame) -> bytes:
     return digest.digest()
 
 
-def release_fingerprint(release: Any, wanted: Sequence[str]) -> str:
-    """Everything ``render_release`` reads, as one sha256 (``release`` is an ``ItemRelease``)."""
+def release_fingerprint(release: ItemRelease, wanted: Sequence[str]) -> str:
+    """Everything ``render_release`` reads, as one sha256."""
     digest = hashlib.sha256()
-    parts = (code_fingerprint(), repr(release.item), repr(release.schema), release.period, repr(release.institution),
+    parts = (code_fingerprint(), repr(release.item), repr(release.schema), str(release.period), repr(release.institution),
              json.dumps(dict(release.privacy), sort_keys=True), release.directorate, json.dumps(list(wanted)),
              json.dumps(release.report.to_dict(), sort_keys=True, default=str, ensure_ascii=False))
     for part in parts:

@@ -63,7 +63,7 @@ def planilla_release(period: str = "2025-01", history: pd.DataFrame | None = Non
     item = load_catalog().get("planilla")
     frame = planilla_frame(period) if frame is None else frame
     return ItemRelease(
-        item=item, schema=item.table_schema(), period=period, frame=frame,
+        item=item, schema=item.table_schema(), period=ItemRelease.period_of(period, item), frame=frame,
         history=frame if history is None else history, report=planilla_report(period, len(frame)),
         institution=INSTITUTION, privacy=privacy or {}, directorate="Dirección de Recursos Humanos",
     )

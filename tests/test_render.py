@@ -146,10 +146,8 @@ def test_readable_report_is_spanish_html(tmp_path):
 def test_bad_release_gives_spanish_errors(tmp_path):
     with pytest.raises(ConfigError, match="Formatos de publicación no válidos: pdf"):
         render_release(planilla_release(), tmp_path, formats=("csv", "pdf"))
-    release = planilla_release()
-    release.period = "2025-13"
     with pytest.raises(InputError, match="Período '2025-13' no válido"):
-        render_release(release, tmp_path)
+        render_release(planilla_release("2025-13"), tmp_path)
     broken = planilla_release(frame=planilla_frame("2025-01").drop(columns=["cargo"]))
     with pytest.raises(InputError, match="le faltan las columnas cargo"):
         render_release(broken, tmp_path)
