@@ -4,7 +4,8 @@ Every CKAN call of the publisher goes through ``CkanClient.call``, so the transi
 lives here only:
 
 * transient (retried with exponential backoff, then ``TransientError``): connection errors,
-  timeouts, a dropped connection, HTTP 5xx, and 429 (honouring ``Retry-After``);
+  timeouts, a dropped connection, HTTP 5xx, and 429 (honouring ``Retry-After``); a plain GET of a
+  file the portal serves (``CkanClient.get``) is retried on the same failures with the same policy;
 * terminal (never retried, ``TerminalError`` with CKAN's own words): ckanapi's 403
   ``NotAuthorized`` as ``NotAuthorizedError``, 409 ``ValidationError`` (with the field errors),
   any other ``CKANAPIError``, and 404 ``NotFound`` as ``NotFoundError``, so callers can treat
@@ -103,10 +104,24 @@ class RetryPolicy:
 
 
 class _RetryableStatus(Exception):
-    def __init__(self, status: int, retry_after: float | None):
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
+    """A 5xx or 429 answer: the portal (or its gateway) may answer the same request later."""
+
+    def __init__(self, response: requests.Response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+        self.status = response.status_code
+        self.retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+
+
+def _raise_if_retryable(response: requests.Response) -> requests.Response:
+    if response.status_code >= 500 or response.status_code == 429:
+        raise _RetryableStatus(response)
+    return response
+
+
+# What a retry may cure, for API calls and file downloads alike.
+_TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                     _RetryableStatus)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -126,10 +141,8 @@ class _StreamingRemoteCKAN(ckanapi.RemoteCKAN):
             encoder = MultipartEncoder(fields=fields)
             headers = {**headers, "Content-Type": encoder.content_type}
             data, files = encoder, None
-        response = self.session.post(url, data=data, headers=headers, files=files,
-                                     allow_redirects=False, **requests_kwargs)
-        if response.status_code >= 500 or response.status_code == 429:
-            raise _RetryableStatus(response.status_code, _retry_after_seconds(response.headers.get("Retry-After")))
+        response = _raise_if_retryable(self.session.post(url, data=data, headers=headers, files=files,
+                                                         allow_redirects=False, **requests_kwargs))
         return response.status_code, response.text
 
     def call_raw(self, action: str, body: Any, requests_kwargs: dict[str, Any]) -> Any:
@@ -187,8 +200,7 @@ class CkanClient:
                     return found
             try:
                 answer = self._call_once(action, data or {}, upload, body, is_write)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    _RetryableStatus) as error:
+            except _TRANSIENT_ERRORS as error:
                 uncertain = uncertain or not _never_reached(error)
                 if attempt == self.retry.attempts:
                     self._journal(action, data, is_write and uncertain, "posible")
@@ -197,10 +209,7 @@ class CkanClient:
                     raise PortalUnavailableError(
                         f"CKAN en {self.url} no respondió a '{action}' tras {attempt} intentos "
                         f"({_describe(error)}). Se reintentará más tarde.") from error
-                retry_after = error.retry_after if isinstance(error, _RetryableStatus) else None
-                wait = self.retry.delay(attempt, retry_after)
-                log.warning("CKAN %s: %s; reintento %d en %.1f s", action, _describe(error), attempt, wait)
-                time.sleep(wait)
+                self._wait_to_retry(action, attempt, error)
             else:
                 self._breaker.reset()
                 self._journal(action, data, is_write, "hecha")
@@ -220,6 +229,12 @@ class CkanClient:
         except requests.RequestException as error:
             return f"descarga fallida ({type(error).__name__})"
         return digest.hexdigest()
+
+    def _wait_to_retry(self, what: str, attempt: int, error: Exception) -> None:
+        retry_after = error.retry_after if isinstance(error, _RetryableStatus) else None
+        wait = self.retry.delay(attempt, retry_after)
+        log.warning("CKAN %s: %s; reintento %d en %.1f s", what, _describe(error), attempt, wait)
+        time.sleep(wait)
 
     def _journal(self, action: str, data: dict[str, Any] | None, is_write: bool, outcome: str) -> None:
         if is_write and self.on_write is not None:
@@ -259,10 +274,24 @@ class CkanClient:
             raise TerminalError(f"CKAN respondió de forma inesperada a '{action}': {str(error)[:500]}") from error
 
     def get(self, url: str, *, stream: bool = False) -> requests.Response:
-        """A file the portal serves (a resource's bytes), sent with the token; not retried, not classified:
-        a download that fails is reported by its caller (``requests.RequestException``, the status)."""
-        return self._ckan.session.get(url, headers={"Authorization": self._ckan.apikey}, stream=stream,
-                                      timeout=self.timeout)
+        """A file the portal serves (a resource's bytes), sent with the token, with ``call``'s retries.
+
+        Not classified: when the retries run out, the last answer is returned whatever its status, or
+        the last ``requests.RequestException`` raised, for the caller to report. A download does not
+        open the breaker (it writes nothing, and its caller reports each failed file)."""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return _raise_if_retryable(self._ckan.session.get(
+                    url, headers={"Authorization": self._ckan.apikey}, stream=stream, timeout=self.timeout))
+            except _TRANSIENT_ERRORS as error:
+                if attempt == self.retry.attempts:
+                    if isinstance(error, _RetryableStatus):
+                        return error.response
+                    raise
+                if isinstance(error, _RetryableStatus):
+                    error.response.close()
+                self._wait_to_retry(f"GET {url}", attempt, error)
+        raise AssertionError("unreachable")
 
 
 class NotFoundError(TerminalError):

@@ -100,6 +100,26 @@ def test_a_portal_that_stopped_answering_fails_every_later_call_at_once():
     assert len(adapter.requests) == 3 and other_adapter.requests == [] and len(SLEEPS) == 2
 
 
+def test_a_file_download_is_retried_like_a_call_and_its_last_answer_returned():
+    client, adapter = client_with([(502, "bad gateway", {}), requests.ConnectionError("reset"), (200, "{}", {})])
+    assert client.get("http://ckan.test/dataset/x/resource/y/download/x.json").status_code == 200
+    assert len(adapter.requests) == 3 and len(SLEEPS) == 2
+    assert all(r.headers["Authorization"] == "secreto-123" for r in adapter.requests)
+    client, adapter = client_with([(503, "down", {}), (429, "slow down", {"Retry-After": "2"}), (503, "down", {})])
+    assert client.get("http://ckan.test/x.json").status_code == 503
+    assert len(adapter.requests) == 3 and SLEEPS[-1] == 2.0
+    client, adapter = client_with([requests.ConnectionError("reset")] * 3)
+    with pytest.raises(requests.ConnectionError):
+        client.get("http://ckan.test/x.json")
+    assert len(adapter.requests) == 3
+
+
+def test_a_file_download_that_fails_for_good_is_not_retried():
+    client, adapter = client_with([(404, "not found", {}), OK])
+    assert client.get("http://ckan.test/x.json").status_code == 404
+    assert len(adapter.requests) == 1 and SLEEPS == []
+
+
 def test_every_write_that_happened_or_may_have_happened_is_reported():
     journal = []
     client, _ = client_with([OK, requests.ReadTimeout("lost"), OK, (503, "down", {})])

@@ -8,7 +8,9 @@ import io
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
 
 import pytest
 import requests
@@ -29,7 +31,7 @@ from transparencia.reports.monitor import (
     read_report,
     render,
 )
-from transparencia.reports.portal import Organization, PublishedReport
+from transparencia.reports.portal import Organization, PortalReader, PublishedReport
 
 PERIOD, PREVIOUS = "2025-03", "2025-02"
 
@@ -220,8 +222,6 @@ def test_monitor_reads_the_portal_and_publishes_the_national_table(ckan_server, 
 
 
 def test_a_dataset_listed_twice_by_the_search_index_counts_once():
-    from transparencia.reports.portal import PortalReader
-
     package = {"id": "p1", "name": "abc-informe-cumplimiento", "organization": {"name": "abc"}, "resources": []}
 
     class TwiceListed(PortalReader):
@@ -229,3 +229,34 @@ def test_a_dataset_listed_twice_by_the_search_index_counts_once():
             return {"count": 2, "results": [package, dict(package)]}
 
     assert len(list(TwiceListed("http://portal.invalid").report_packages())) == 1
+
+
+def test_a_report_download_that_meets_a_5xx_is_retried_by_the_client(monkeypatch):
+    """The monitor's downloads go through publishers' CkanClient, whose retries they share (attempts
+    counted on a loopback server; the waits are skipped)."""
+    answers = [503, 502, 200]
+    served: list[str] = []
+
+    class Flaky(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            served.append(self.path)
+            status = answers.pop(0)
+            body = json.dumps({"institution": "Entidad"} if status == 200 else {}).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    monkeypatch.setattr("transparencia.publishers.ckan_client.time.sleep", lambda seconds: None)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert PortalReader(url).download_json(f"{url}/informe.json") == {"institution": "Entidad"}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert served == ["/informe.json"] * 3
