@@ -79,11 +79,10 @@ def bare_pipeline(config, name: str, workers: int) -> tuple[float, int]:
     """The stage functions without Prefect, on ``workers`` threads; (seconds, items published)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from transparencia.domain import Period
     from transparencia.sources.registry import planned_extractions
 
     scratch = _scratch(config, name)
-    pairs = planned_extractions(scratch, Period.parse(PERIOD))
+    pairs = planned_extractions(scratch)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=min(workers, len(pairs))) as pool:
         published = list(pool.map(lambda pair: _item_chain(scratch, *pair), pairs))
@@ -117,7 +116,7 @@ def main() -> None:
     from transparencia.sources.registry import planned_extractions
 
     # The flow's default task runner: as many threads as it is given tasks, up to its limit.
-    pairs = len(planned_extractions(config, Period.parse(PERIOD)))
+    pairs = len(planned_extractions(config))
     threads = min(get_current_settings().tasks.runner.thread_pool_max_workers or pairs, pairs)
     sequential, published = bare_pipeline(config, "bare-seq", 1)
     rerun, _ = bare_pipeline(config, "bare-seq", 1)  # the same month again, inputs unchanged

@@ -313,7 +313,7 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
     from transparencia.sources.registry import planned_extractions
 
     chains: dict[str, Chain] = {}
-    for source, code in planned_extractions(config, month):
+    for source, code in planned_extractions(config):
         item = config.catalog.get(code)
         extract = extract_task
         if progress is not None:  # the caller's bars hear of each retry as it is scheduled

@@ -16,9 +16,19 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, StrictInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from transparencia.domain import Period
 from transparencia.errors import ConfigError
 
 # Stands for a section's key path in the messages its ``check`` raises; ``parse`` fills it in.
@@ -105,9 +115,22 @@ def _date(value: Any) -> dt.date:
         raise _expect("una fecha AAAA-MM-DD") from None
 
 
+def _months(value: Any) -> tuple[Period, ...]:
+    """A list of AAAA-MM months (an item's ``empty_periods``), read as Periods once, when the file loads."""
+    if not isinstance(value, (list, tuple)):
+        raise _expect("una lista")
+    months = []
+    for text in value:
+        if not Period.is_valid(str(text).strip()):
+            raise invalid(f"período inválido '{text}': se esperaba AAAA-MM (p. ej. 2025-01)")
+        months.append(Period.parse(str(text)))
+    return tuple(months)
+
+
 Text = Annotated[str, BeforeValidator(_text)]
 PathValue = Annotated[Path, BeforeValidator(_path)]
 Date = Annotated[dt.date, BeforeValidator(_date)]
+Months = Annotated[tuple[Period, ...], PlainValidator(_months)]
 Integer = StrictInt
 Flag = StrictBool
 

@@ -33,9 +33,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from transparencia.domain import Period
-from transparencia.domain.period import check_empty_periods
 from transparencia.errors import ConfigError, InputError, TransientError
-from transparencia.schemas.spec import Integer, PathValue, Spec, Text
+from transparencia.schemas.spec import Integer, Months, PathValue, Spec, Text
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction, SourceRef
 from transparencia.sources.secrets import mask_url, resolve_secret, url_has_password
@@ -97,10 +96,9 @@ class DatabaseItemOptions(Spec):
     """The query feeding one item. It must use both ``:period_start`` and ``:period_end``."""
 
     query: Text
-    empty_periods: tuple[Text, ...] = ()  # months declared without movements (see check_empty_periods)
+    empty_periods: Months = ()  # months declared without movements: a query cannot say so itself
 
     def check(self, where: str) -> None:
-        check_empty_periods(self.empty_periods, where)
         for marker in ("{period", "{year", "{month", "%s", "%("):
             if marker in self.query:
                 raise ConfigError(f"{where}.query: no use '{marker}' en la consulta; el período llega como "
@@ -195,7 +193,7 @@ def frame_to_extraction(raw: pd.DataFrame, schema: TableSchema, item_code: str, 
                          "Deje una sola en el SELECT o renómbrela con AS.")
     mapped = pd.DataFrame({name: raw.iloc[:, position].map(_plain) for name, position in match.positions.items()},
                           index=raw.index)
-    missing, filled = supply_period(mapped, list(match.missing), str(period))
+    missing, filled = supply_period(mapped, list(match.missing), period)
     frame, coercions, failures = normalise_table(mapped, schema)
     return Extraction(
         item=item_code, frame=frame, source=source, header_row=None,

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transparencia.domain import YEARMONTH_PATTERN, cedula
+from transparencia.domain import YEARMONTH_PATTERN, Period, cedula
 from transparencia.domain.period import MONTH_NUMBERS
 from transparencia.schemas.table import Field, TableSchema
 from transparencia.sources.extraction import CellFailure, Coercion
@@ -138,7 +138,7 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def supply_period(raw: pd.DataFrame, missing: list[str], period: str | None) -> tuple[list[str], list[Coercion]]:
+def supply_period(raw: pd.DataFrame, missing: list[str], period: Period | None) -> tuple[list[str], list[Coercion]]:
     """Directorates' files and queries rarely carry a ``periodo`` column: the month being extracted
     supplies it (recorded as a coercion). Returns the still-missing columns and that coercion."""
     supplied = period_supplied(missing, period, len(raw))
@@ -148,7 +148,7 @@ def supply_period(raw: pd.DataFrame, missing: list[str], period: str | None) -> 
     return supplied
 
 
-def period_supplied(missing: list[str], period: str | None, rows: int) -> tuple[list[str], list[Coercion]] | None:
+def period_supplied(missing: list[str], period: Period | None, rows: int) -> tuple[list[str], list[Coercion]] | None:
     """What ``supply_period`` reports, for a caller that adds the column itself; None when the
     run's period does not fill ``periodo`` (no period, or the source has that column)."""
     if period is None or "periodo" not in missing:

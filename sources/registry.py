@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from transparencia.domain import Period
-from transparencia.domain.period import check_empty_periods, fill_placeholders
+from transparencia.domain.period import fill_placeholders
 from transparencia.domain.registry import Registry
 from transparencia.errors import ConfigError, InputError, TransparenciaError
 from transparencia.schemas.catalog import Item
-from transparencia.schemas.spec import Spec, Text
+from transparencia.schemas.spec import Months, Spec, Text
 from transparencia.sources import archive
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
 from transparencia.sources.extraction import Extraction, SourceRef
@@ -103,10 +103,7 @@ class FileSettings(Spec):
 
 class FileItemOptions(Spec):
     sheet: Text | None = None  # the sheet to read; by default the extractor finds it
-    empty_periods: tuple[Text, ...] = ()  # months declared without movements (see check_empty_periods)
-
-    def check(self, where: str) -> None:
-        check_empty_periods(self.empty_periods, where)
+    empty_periods: Months = ()  # months declared without movements, for a directorate whose file cannot say so
 
 
 def find_input(inbox: Path, pattern: str) -> list[Path]:
@@ -132,7 +129,7 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     config, source, period = request.config, request.source, request.period
     pattern = fill_placeholders(source.settings.path, period, source.where)
     matches = find_input(config.inbox, pattern)
-    if not matches and str(period) in request.options.empty_periods:
+    if not matches and period in request.options.empty_periods:
         return _declared_without_file(request, pattern)
     if not matches:
         _refuse_other_types(config.inbox, pattern, request.context)
@@ -152,7 +149,7 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
                                         request.run_id, origin=shown).path
     try:
         extraction = extract_file(readable, request.item, sheet=request.options.sheet,
-                                  directorate=source.directorate_name, period=str(period))
+                                  directorate=source.directorate_name, period=period)
     except InputError as exc:  # name the file the officer put in the inbox, not the archived copy
         raise type(exc)(exc.message.replace(str(readable), shown), exc.public) from None
     extraction.source = dataclasses.replace(extraction.source, location=shown)
@@ -208,8 +205,8 @@ def extract_database_source(request: ExtractRequest) -> Extraction:
 # --------------------------------------------------------------------------- entry points
 
 
-def planned_extractions(config: InstitutionConfig, period: Period) -> list[tuple[SourceConfig, str]]:
-    """The (source, item code) pairs to extract for a period: every configured item that applies
+def planned_extractions(config: InstitutionConfig) -> list[tuple[SourceConfig, str]]:
+    """The (source, item code) pairs to extract each period: every configured item that applies
     (an item the catalog override marks ``applies: false`` is skipped)."""
     return [(source, code) for source in config.sources for code in source.items
             if config.catalog.get(code).applies]
@@ -236,7 +233,7 @@ def extract_source(config: InstitutionConfig, source: SourceConfig | str, item: 
 
 def _declared(extraction: Extraction, request: ExtractRequest) -> Extraction:
     """Record a month the configuration declares without movements (the file's own line wins)."""
-    if str(request.period) in getattr(request.options, "empty_periods", ()) and extraction.declared_empty is None:
+    if request.period in getattr(request.options, "empty_periods", ()) and extraction.declared_empty is None:
         extraction.declared_empty = "en la configuración de la institución (empty_periods)"
     return extraction
 

@@ -83,10 +83,10 @@ class Grid:
 
 
 def extract_file(path: str | Path, item: Item, *, sheet: str | None = None,
-                 directorate: str | None = None, period: str | None = None) -> Extraction:
+                 directorate: str | None = None, period: Period | None = None) -> Extraction:
     """Read ``path`` (.xlsx, .xlsm, .xls, .ods or .csv, whatever its extension says) into ``item``'s schema.
 
-    ``period`` (AAAA-MM), when known, fills ``periodo`` for files that do not carry that column.
+    ``period``, when known, fills ``periodo`` for files that do not carry that column.
     """
     with _collector_paused():
         return _extract_file(Path(path), item, sheet, directorate, period)
@@ -110,7 +110,7 @@ def _collector_paused():
             gc.enable()
 
 
-def _extract_file(path: Path, item: Item, sheet: str | None, directorate: str | None, period: str | None) -> Extraction:
+def _extract_file(path: Path, item: Item, sheet: str | None, directorate: str | None, period: Period | None) -> Extraction:
     if not path.is_file():
         raise InputError(f"No se encuentra el archivo '{path}'." if not path.exists()
                          else f"'{path}' es una carpeta, no un archivo.")
@@ -188,7 +188,7 @@ def _fill_down(rows: list[list], top: int, column: int, below: int) -> list[tupl
     return filled
 
 
-def _choose_sheet(path: Path, kind: str, schema: TableSchema, wanted: str | None, period: str | None) -> Grid:
+def _choose_sheet(path: Path, kind: str, schema: TableSchema, wanted: str | None, period: Period | None) -> Grid:
     """The configured sheet, or else the sheet whose header names the most fields; in a workbook
     with a sheet per month, among the sheets named for ``period`` (see ``_sheets_of_the_month``)."""
     if wanted is not None:
@@ -208,7 +208,7 @@ def _choose_sheet(path: Path, kind: str, schema: TableSchema, wanted: str | None
     return max(scored, key=lambda s: s[:2])[2]
 
 
-def _sheets_of_the_month(path: Path, grids: list[Grid], period: str | None) -> list[Grid]:
+def _sheets_of_the_month(path: Path, grids: list[Grid], period: Period | None) -> list[Grid]:
     """In a workbook that keeps a sheet per month (two or more sheets name a month: "Enero",
     "FEB 2025", "2025-03"), the sheets named for ``period``; otherwise all of them.
 
@@ -216,16 +216,15 @@ def _sheets_of_the_month(path: Path, grids: list[Grid], period: str | None) -> l
     and publish it as this month's. No sheet for the month stops the extraction, naming the sheets."""
     if period is None or len(grids) < 2:
         return grids
-    month = Period.parse(period)
-    named = [(g, months_named(g.sheet or "", month.year, abbreviated=True)) for g in grids]
+    named = [(g, months_named(g.sheet or "", period.year, abbreviated=True)) for g in grids]
     monthly = [(g, months) for g, months in named if len(months) == 1]
     if len(monthly) < 2:
         return grids
-    ours = [g for g, months in monthly if months == {str(month)}]
+    ours = [g for g, months in monthly if months == {str(period)}]
     if not ours:
         raise InputError(
             f"El libro '{path}' tiene una hoja por mes ({', '.join(repr(g.sheet) for g, _ in monthly)}) y ninguna de "
-            f"{month.label_es}. Agregue la hoja del mes, o indique cuál leer con 'sheet' en la configuración."
+            f"{period.label_es}. Agregue la hoja del mes, o indique cuál leer con 'sheet' en la configuración."
         )
     return ours
 
@@ -235,7 +234,7 @@ def _header_score(grid: Grid, schema: TableSchema) -> int:
     return location.match.score if location else 0
 
 
-def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: str | None) -> Extraction:
+def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: Period | None) -> Extraction:
     if not _any_filled(grid.rows):
         raise InputError(f"{_where(source)} está vacía." if source.sheet else f"El archivo '{source.location}' está vacío.")
     location = find_header(grid.rows, schema, grid.merged_spans)

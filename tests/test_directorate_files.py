@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from workbooks import write_workbook
 
+from transparencia.domain import Period
 from transparencia.errors import InputError
 from transparencia.schemas import load_catalog
 from transparencia.sources.spreadsheet import extract_file
@@ -38,14 +39,14 @@ def kinds(extraction, column):
                                      "B/.(200)", "- 200", "\u2013200", "200 -"])
 def test_a_negative_amount_keeps_its_sign_however_it_is_written(tmp_path, written):
     path = write_csv(tmp_path / "p.csv", [HEADER, person(gasto=written)], separator=";")
-    extraction = extract_file(path, PLANILLA, period="2025-01")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["gasto_representacion"].tolist() == [-200.0]
     assert extraction.failures == []
 
 
 def test_unusual_negative_notations_are_counted_in_the_report(tmp_path):
     rows = [HEADER, person(gasto="(150.00)"), person(gasto="150.00-"), person(gasto="\u2212150"), person(gasto="-150")]
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["gasto_representacion"].tolist() == [-150.0] * 4
     assert kinds(extraction, "gasto_representacion")["negative_notation"] == 3  # "-150" is a plain numeral
 
@@ -53,7 +54,7 @@ def test_unusual_negative_notations_are_counted_in_the_report(tmp_path):
 @pytest.mark.parametrize("written", ["(-200)", "-200-", "-(200)"])
 def test_two_signs_are_not_guessed(tmp_path, written):
     path = write_csv(tmp_path / "p.csv", [HEADER, person(gasto=written)], separator=";")
-    extraction = extract_file(path, PLANILLA, period="2025-01")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["gasto_representacion"].isna().all()
     assert [f.value for f in extraction.failures] == [written]
     assert "un solo signo" in extraction.failures[0].expected
@@ -62,14 +63,14 @@ def test_two_signs_are_not_guessed(tmp_path, written):
 @pytest.mark.parametrize("written", ["US$ 90.00", "US$90", "90.00 USD", "$ 90.00", "90 dólares", "B/.90.00", "PAB 90"])
 def test_an_amount_with_its_currency_is_read(tmp_path, written):
     path = write_csv(tmp_path / "p.csv", [HEADER, person(salary=written)], separator=";")
-    extraction = extract_file(path, PLANILLA, period="2025-01")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["salario_mensual"].tolist() == [90.0] and extraction.failures == []
 
 
 def test_a_csv_with_decimal_commas_keeps_each_amounts_magnitude(tmp_path):
     rows = [HEADER, person(cedula="8-1-1", salary="1.250,00"), person(cedula="8-1-2", salary="850,50"),
             person(cedula="8-1-3", salary="1.250"), person(cedula="8-1-4", salary="2.100")]
-    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period="2025-01")
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["salario_mensual"].tolist() == [1250.0, 850.5, 1250.0, 2100.0]
     assert extraction.failures == []
 
@@ -82,7 +83,7 @@ def test_a_csv_with_decimal_commas_keeps_each_amounts_magnitude(tmp_path):
                                      "\u20668-456-7890\u2069"])
 def test_pasted_cedulas_are_normalised(tmp_path, written):
     path = write_workbook(tmp_path / "p.xlsx", {"Planilla": [HEADER, person(cedula=written)]})
-    extraction = extract_file(path, PLANILLA, period="2025-01")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["cedula"].tolist() == ["8-456-7890"]
     assert extraction.failures == []
 
@@ -90,7 +91,7 @@ def test_pasted_cedulas_are_normalised(tmp_path, written):
 def test_names_lose_invisible_characters_and_are_composed(tmp_path):
     names = ["Yaritza\u200b", "Itzel\ufeff", "Jose\u0301", "Ana\u00a0Mari\u0301a", "\u200dLuis"]
     rows = [HEADER] + [person(name=n, cedula=f"8-1-{i + 1}") for i, n in enumerate(names)]
-    extraction = extract_file(write_csv(tmp_path / "p.csv", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["nombre"].tolist() == ["Yaritza", "Itzel", "José", "Ana María", "Luis"]
     assert kinds(extraction, "nombre") == {"invisible_characters": 3, "unicode_composed": 2, "whitespace": 1}
 
@@ -106,7 +107,7 @@ def test_names_lose_invisible_characters_and_are_composed(tmp_path):
 ])
 def test_dates_written_with_a_month_name(tmp_path, written, expected):
     path = write_workbook(tmp_path / "p.xlsx", {"Planilla": [HEADER, person(start=written)]})
-    extraction = extract_file(path, PLANILLA, period="2025-01")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["fecha_inicio"].tolist() == [pd.Timestamp(expected)]
     assert kinds(extraction, "fecha_inicio") == {"spanish_text_date": 1}
 
@@ -116,7 +117,7 @@ def test_dates_written_with_a_month_name(tmp_path, written, expected):
 @pytest.mark.parametrize("marker", ["\u2014", "N/A", "-", "n/a", "s/d", "no aplica", "B/. -", "S/D", "N.A.", "NULL", "null"])
 def test_an_empty_marker_in_an_optional_amount_means_none(tmp_path, marker):
     rows = [HEADER, person(gasto=marker), person(cedula="8-1-2", gasto="")]
-    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period="2025-01")
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["gasto_representacion"].isna().all()
     assert kinds(extraction, "gasto_representacion") == {"empty_marker": 1}
     assert validate(extraction, PLANILLA, "2025-01").valid
@@ -129,7 +130,7 @@ def test_an_empty_marker_in_a_required_field_is_an_error_naming_it(tmp_path, col
     values = dict(zip(["cedula", "salary", "start"], ["8-123-4567", "1250.00", "15/01/2020"]))
     row = person(**values)
     row[{"salario_mensual": 6, "cedula": 3, "fecha_inicio": 8, "cargo": 4}[column]] = marker
-    extraction = extract_file(write_csv(tmp_path / "p.csv", [HEADER, row], separator=";"), PLANILLA, period="2025-01")
+    extraction = extract_file(write_csv(tmp_path / "p.csv", [HEADER, row], separator=";"), PLANILLA, period=Period(2025, 1))
     report = validate(extraction, PLANILLA, "2025-01")
     errors = [(f.rule, f.column, f.row) for f in report.errors]
     assert errors == [("empty-marker", column, 2)]
@@ -155,7 +156,7 @@ def test_excel_unicode_text_is_read(tmp_path, bom, codec, suffix):
     text = "\r\n".join("\t".join("" if v is None else str(v) for v in row) for row in rows) + "\r\n"
     path = tmp_path / f"planilla{suffix}"
     path.write_bytes(bom + text.encode(codec))
-    extraction = extract_file(path, PLANILLA, period="2025-01")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["nombre"].tolist() == ["José", "Ñuñez"]
     assert list(extraction.frame.index) == [3, 4]
     assert any("UTF-16" in note and "tabulador" in note for note in extraction.notes)
@@ -166,7 +167,7 @@ def test_excel_unicode_text_is_read(tmp_path, bom, codec, suffix):
 def _mixed(tmp_path, parts):
     path = tmp_path / "mixto.csv"
     path.write_bytes(b"\r\n".join(";".join(map(str, row)).encode(codec) for codec, row in parts))
-    return extract_file(path, PLANILLA, period="2025-01")
+    return extract_file(path, PLANILLA, period=Period(2025, 1))
 
 
 @pytest.mark.parametrize("order", [
@@ -203,7 +204,7 @@ def reasons(extraction):
 @pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u202b", "\u2067", "\u034f"])
 def test_direction_marks_pasted_from_a_web_page_are_removed(tmp_path, mark):
     rows = [HEADER, person(name=f"{mark}Ana", cedula=f"8-1-1{mark}"), person(name=f"Luis{mark}", cedula="8-1-2")]
-    extraction = extract_file(write_csv(tmp_path / "p.csv", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["nombre"].tolist() == ["Ana", "Luis"] and extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"]
     assert kinds(extraction, "nombre") == {"invisible_characters": 2}
 
@@ -213,7 +214,7 @@ def test_direction_marks_pasted_from_a_web_page_are_removed(tmp_path, mark):
 def test_a_header_repeated_on_each_printed_page_is_dropped(tmp_path):
     rows = [HEADER, person(cedula="8-1-1"), person(cedula="8-1-2"), HEADER, person(cedula="8-1-3"), HEADER,
             person(cedula="8-1-4")]
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period=Period(2025, 1))
     assert extraction.rows == 4
     assert reasons(extraction) == [(4, "repeated_header"), (6, "repeated_header")]
 
@@ -222,7 +223,7 @@ def test_a_pasted_block_whose_header_differs_in_case_or_synonym_is_dropped(tmp_p
     pasted = ["UNIDAD", "NOMBRE", "APELLIDO", "No. de Cédula", "CARGO", "Estado", "sueldo", "Gastos de rep.",
               "Fecha de ingreso"]
     rows = [HEADER, person(cedula="8-1-1"), [], ["Planilla de la Dirección de Finanzas"], pasted, person(cedula="8-1-2")]
-    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period="2025-01")
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period=Period(2025, 1))
     assert extraction.rows == 2 and extraction.failures == []
     assert reasons(extraction) == [(3, "blank"), (4, "note"), (5, "repeated_header")]
 
@@ -235,7 +236,7 @@ def test_a_pasted_block_whose_header_differs_in_case_or_synonym_is_dropped(tmp_p
 ])
 def test_the_lines_of_a_printed_page_break_are_dropped(tmp_path, footer):
     rows = [HEADER, person(cedula="8-1-1"), footer, HEADER, person(cedula="8-1-2")]
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
     assert reasons(extraction) == [(3, "footnote"), (4, "repeated_header")]
 
@@ -245,7 +246,7 @@ def test_a_repeated_two_row_header_is_dropped_whole(tmp_path):
     bottom = [None] * 6 + ["Salario", "Gasto de representación", None]
     rows = [top, bottom, person(cedula="8-1-1"), top, bottom, person(cedula="8-1-2")]
     path = write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": ["G1:H1", "G4:H4"]})
-    extraction = extract_file(path, PLANILLA, period="2025-01")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["salario_mensual"].tolist() == [1250.0, 1250.0]
     assert reasons(extraction) == [(4, "repeated_header"), (5, "repeated_header")]
 
@@ -258,7 +259,7 @@ def test_a_repeated_two_row_header_is_dropped_whole(tmp_path):
 ])
 def test_a_numbering_row_under_the_header_is_dropped(tmp_path, numbering):
     rows = [HEADER, numbering, person(salary="1000.00", cedula="8-1-1"), person(salary="2000.00", cedula="8-1-2")]
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["salario_mensual"].sum() == 3000.0
     assert reasons(extraction) == [(2, "numbering")]
 
@@ -266,7 +267,7 @@ def test_a_numbering_row_under_the_header_is_dropped(tmp_path, numbering):
 def test_a_numbering_row_repeated_with_the_header_is_dropped_but_numbers_in_data_are_kept(tmp_path):
     numbering = [f"({i})" for i in range(1, 10)]
     rows = [HEADER, numbering, person(cedula="8-1-1"), HEADER, numbering, person(cedula="8-1-2", salary="3")]
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period=Period(2025, 1))
     assert reasons(extraction) == [(2, "numbering"), (4, "repeated_header"), (5, "numbering")]
     assert extraction.rows == 2
 
@@ -278,7 +279,7 @@ def test_a_value_merged_over_several_rows_applies_to_each(tmp_path):
     for row in rows[2:4] + rows[5:7]:
         row[5] = None  # condición merged too
     path = write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": ["A2:A4", "A5:A7", "F2:F4", "F5:F7"]})
-    extraction = extract_file(path, PLANILLA, period="2025-01")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["unidad_administrativa"].tolist() == ["Finanzas"] * 6
     assert extraction.frame["condicion"].tolist() == ["PERMANENTE"] * 6
     assert kinds(extraction, "unidad_administrativa")["merged_cell_filled"] == 4
@@ -289,7 +290,7 @@ def test_a_value_merged_over_several_rows_applies_to_each(tmp_path):
 def test_a_block_merge_fills_its_first_column_only(tmp_path):
     rows = [HEADER, person(cedula="8-1-1", unit="RRHH"), person(cedula="8-1-2", unit=None)]
     path = write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": ["A2:B3"]})  # unidad and nombre as one block
-    extraction = extract_file(path, PLANILLA, period="2025-01")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["unidad_administrativa"].tolist() == ["RRHH", "RRHH"]
     assert extraction.frame["nombre"].isna().all()  # the block's value is the unit's, not a name
 
@@ -299,7 +300,7 @@ def test_a_header_merged_over_two_rows_still_reads(tmp_path):
     bottom = [None] * 6 + ["Salario", "Gasto de representación", None]
     rows = [top, bottom, person(cedula="8-1-1"), person(cedula="8-1-2")]
     merges = ["G1:H1"] + [f"{c}1:{c}2" for c in "ABCDEFI"]
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": merges}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}, {"Planilla": merges}), PLANILLA, period=Period(2025, 1))
     assert extraction.header_row == 1 and extraction.rows == 2
     assert extraction.column_map["nombre"] == "Nombre"
 
@@ -317,7 +318,7 @@ def test_totals_above_subtotals_within_and_notes_between_blocks_are_dropped_and_
             person(cedula="8-1-3", salary=1250, unit="Finanzas"),
             [None, None, None, None, None, "Suma total", 1250],
             ["T O T A L", None, None, None, None, None, 3750]]
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["salario_mensual"].sum() == 3750.0 and extraction.rows == 3
     assert reasons(extraction) == [(2, "total"), (3, "note"), (6, "total"), (7, "footnote"),
                                    (8, "footnote"),  # the lines under a note belong to it until data resume
@@ -334,7 +335,7 @@ def test_totals_above_subtotals_within_and_notes_between_blocks_are_dropped_and_
 ])
 def test_a_signature_block_under_the_data_is_dropped(tmp_path, block):
     rows = [HEADER, person(cedula="8-1-1"), person(cedula="8-1-2"), [], *block]
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
     assert reasons(extraction) == [(4, "blank")] + [(5 + i, "footnote") for i in range(len(block))]
 
@@ -342,7 +343,7 @@ def test_a_signature_block_under_the_data_is_dropped(tmp_path, block):
 @pytest.mark.parametrize("label", ["2 funcionarios", "2 registros", "2 servidores públicos:", "2 colaboradoras"])
 def test_a_total_labelled_with_its_count_is_dropped(tmp_path, label):
     rows = [HEADER, person(cedula="8-1-1"), person(cedula="8-1-2"), [None, label, None, None, None, None, 2500, 0]]
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period=Period(2025, 1))
     assert extraction.rows == 2 and reasons(extraction) == [(4, "total")]
 
 
@@ -355,7 +356,7 @@ VIATICOS_HEADER = ["Nombre", "Cargo", "Destino", "Tipo de misión", "Fecha de sa
 
 @pytest.mark.parametrize("body", [[], [["TOTAL", None, None, None, None, None, None, 0]], [[], ["Fuente: RRHH"]]])
 def test_an_empty_planilla_is_never_a_valid_month(tmp_path, body):
-    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": [HEADER, *body]}), PLANILLA, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": [HEADER, *body]}), PLANILLA, period=Period(2025, 1))
     report = validate(extraction, PLANILLA, "2025-01")
     assert extraction.rows == 0 and not report.valid
     assert [f.rule for f in report.errors] == ["empty-month-never"]
@@ -363,7 +364,7 @@ def test_an_empty_planilla_is_never_a_valid_month(tmp_path, body):
 
 @pytest.mark.parametrize("body", [[], [["TOTAL", None, None, None, None, None, None, None, 0]]])
 def test_an_empty_month_without_a_declaration_is_an_error(tmp_path, body):
-    extraction = extract_file(write_workbook(tmp_path / "v.xlsx", {"Planilla": [VIATICOS_HEADER, *body]}), VIATICOS, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "v.xlsx", {"Planilla": [VIATICOS_HEADER, *body]}), VIATICOS, period=Period(2025, 1))
     report = validate(extraction, VIATICOS, "2025-01")
     assert [f.rule for f in report.errors] == ["empty-month"]
     assert extraction.declared_empty is None
@@ -375,7 +376,7 @@ def test_an_empty_month_without_a_declaration_is_an_error(tmp_path, body):
 ])
 def test_a_declared_empty_month_is_valid_and_said_so(tmp_path, where, line):
     rows = [VIATICOS_HEADER, [line]] if where == "below" else [[line], VIATICOS_HEADER]
-    extraction = extract_file(write_workbook(tmp_path / "v.xlsx", {"Planilla": rows}), VIATICOS, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "v.xlsx", {"Planilla": rows}), VIATICOS, period=Period(2025, 1))
     report = validate(extraction, VIATICOS, "2025-01")
     assert extraction.rows == 0 and report.valid and report.warnings == []
     assert extraction.declared_empty == f"en el archivo, fila 2: «{line}»" if where == "below" else \
@@ -386,7 +387,7 @@ def test_a_declared_empty_month_is_valid_and_said_so(tmp_path, where, line):
 def test_a_declaration_beside_data_rows_is_a_contradiction(tmp_path):
     trip = ["Ana Pérez", "Analista", "Colón", "Nacional", "10/01/2025", "12/01/2025", 2, 50, 100]
     rows = [VIATICOS_HEADER, ["Sin movimientos en el período"], trip]
-    extraction = extract_file(write_workbook(tmp_path / "v.xlsx", {"Planilla": rows}), VIATICOS, period="2025-01")
+    extraction = extract_file(write_workbook(tmp_path / "v.xlsx", {"Planilla": rows}), VIATICOS, period=Period(2025, 1))
     assert extraction.rows == 1
     assert "declared-empty-with-rows" in [f.rule for f in validate(extraction, VIATICOS, "2025-01").errors]
 
@@ -400,7 +401,7 @@ def test_the_template_tells_how_to_declare_an_empty_month_and_the_flag_is_read(t
     assert NO_MOVEMENT_FLAG in instructions and "no se acepta como mes sin movimientos" in instructions
     workbook[VIATICOS.name[:31]]["A2"] = NO_MOVEMENT_FLAG.strip("«»")
     workbook.save(path)
-    extraction = extract_file(path, VIATICOS, period="2025-01")
+    extraction = extract_file(path, VIATICOS, period=Period(2025, 1))
     assert extraction.declared_empty and validate(extraction, VIATICOS, "2025-01").valid
     planilla = openpyxl.load_workbook(write_template(PLANILLA, tmp_path / "planilla.xlsx"))["Instrucciones"]
     assert any("nunca se entrega vacía" in str(c.value) for row in planilla.iter_rows() for c in row)
@@ -417,13 +418,13 @@ def test_two_columns_for_one_field_stop_the_extraction_naming_both(tmp_path, rep
     header = [replace.get(i, h) for i, h in enumerate(HEADER)]
     path = write_workbook(tmp_path / "p.xlsx", {"Planilla": [header, person()]})
     with pytest.raises(InputError, match=f"compiten por el mismo dato: {expected}"):
-        extract_file(path, PLANILLA, period="2025-01")
+        extract_file(path, PLANILLA, period=Period(2025, 1))
 
 
 def test_ambiguous_csv_columns_are_named_by_number(tmp_path):
     header = [*HEADER[:6], "Sueldo", "Salario", "Fecha de inicio"]
     with pytest.raises(InputError, match=r"'Sueldo' \(columna 7\) y 'Salario' \(columna 8\)"):
-        extract_file(write_csv(tmp_path / "p.csv", [header, person()]), PLANILLA, period="2025-01")
+        extract_file(write_csv(tmp_path / "p.csv", [header, person()]), PLANILLA, period=Period(2025, 1))
 
 
 ODS_CONTENT = (
@@ -465,7 +466,7 @@ def test_merged_cells_of_an_opendocument_sheet_are_read_from_its_xml(tmp_path):
     rows = [HEADER, [("Finanzas", 3), *person(cedula="8-1-1")[1:]]]
     rows += [[(None, 0), *person(cedula=f"8-1-{i}")[1:]] for i in (2, 3)]
     rows += [[("RRHH", 2), *person(cedula="8-1-4")[1:]], [(None, 0), *person(cedula="8-1-5")[1:]]]
-    extraction = extract_file(write_ods(tmp_path / "planilla.ods", rows), PLANILLA, period="2025-01")
+    extraction = extract_file(write_ods(tmp_path / "planilla.ods", rows), PLANILLA, period=Period(2025, 1))
     assert extraction.frame["unidad_administrativa"].tolist() == ["Finanzas"] * 3 + ["RRHH"] * 2
     assert kinds(extraction, "unidad_administrativa")["merged_cell_filled"] == 3
 

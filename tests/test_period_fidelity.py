@@ -40,7 +40,7 @@ def _errors(report, rule):
 
 def test_february_file_validated_as_january_is_a_blocking_error_naming_february(tmp_path):
     path = _viaticos_file(tmp_path, "viaticos.xlsx", "2025-02")
-    extraction = extract_file(path, VIATICOS, period="2025-01")
+    extraction = extract_file(path, VIATICOS, period=Period(2025, 1))
     report = validate(extraction, VIATICOS, period="2025-01")
 
     assert not report.valid
@@ -52,7 +52,7 @@ def test_february_file_validated_as_january_is_a_blocking_error_naming_february(
 
 def test_the_right_month_has_no_period_finding(tmp_path):
     path = _viaticos_file(tmp_path, "viaticos_enero_2025.xlsx", "2025-01")
-    report = validate(extract_file(path, VIATICOS, period="2025-01"), VIATICOS, period="2025-01")
+    report = validate(extract_file(path, VIATICOS, period=Period(2025, 1)), VIATICOS, period=Period(2025, 1))
     assert not [f for f in report.findings if f.rule in ("period-evidence", "period-hint")]
 
 
@@ -66,7 +66,7 @@ def test_a_title_naming_another_month_blocks_an_item_without_period_bound_dates(
                                            sample_frame(PLANILLA.table_schema(), Period(2025, 1), 10))
     banner = Banner("Servicio Nacional de Migración", schema.title, Period(2025, 2), dt.date(2025, 3, 3), "RR. HH.")
     path = write_xlsx([("Planilla", schema, frame)], tmp_path / "planilla.xlsx", banner)
-    report = validate(extract_file(path, PLANILLA, period="2025-01"), PLANILLA, period="2025-01")
+    report = validate(extract_file(path, PLANILLA, period=Period(2025, 1)), PLANILLA, period=Period(2025, 1))
 
     [finding] = _errors(report, "period-evidence")
     assert "febrero de 2025" in finding.message and "el título dice" in finding.message
@@ -79,7 +79,7 @@ def test_a_file_name_naming_another_month_blocks_a_csv(tmp_path):
     path = write_csv(frame, schema, tmp_path / "planilla_marzo_2025.csv", banner)
     banner_free = path.read_text(encoding="utf-8-sig").replace("Planilla - Enero 2025", "Planilla")
     path.write_text(banner_free, encoding="utf-8-sig")
-    report = validate(extract_file(path, PLANILLA, period="2025-01"), PLANILLA, period="2025-01")
+    report = validate(extract_file(path, PLANILLA, period=Period(2025, 1)), PLANILLA, period=Period(2025, 1))
 
     [finding] = _errors(report, "period-evidence")
     assert "marzo de 2025" in finding.message and "planilla_marzo_2025.csv" in finding.message
@@ -89,14 +89,14 @@ def test_the_source_period_column_confirms_the_month_against_a_wrong_title(tmp_p
     schema = PLANILLA.table_schema()
     banner = Banner("SNM", schema.title, Period(2025, 2), dt.date(2025, 3, 3), "RR. HH.")
     path = write_xlsx([("Planilla", schema, sample_frame(schema, Period(2025, 1), 6))], tmp_path / "planilla.xlsx", banner)
-    report = validate(extract_file(path, PLANILLA, period="2025-01"), PLANILLA, period="2025-01")
+    report = validate(extract_file(path, PLANILLA, period=Period(2025, 1)), PLANILLA, period=Period(2025, 1))
     assert not _errors(report, "period-evidence")
     assert [f.severity for f in report.findings if f.rule == "period-hint"] == ["warning"]
 
 
 def test_a_wrong_name_is_only_a_warning_when_the_dates_say_the_period(tmp_path):
     path = _viaticos_file(tmp_path, "viaticos-2025-02.xlsx", "2025-01")
-    report = validate(extract_file(path, VIATICOS, period="2025-01"), VIATICOS, period="2025-01")
+    report = validate(extract_file(path, VIATICOS, period=Period(2025, 1)), VIATICOS, period=Period(2025, 1))
 
     assert not _errors(report, "period-evidence")
     [hint] = [f for f in report.findings if f.rule == "period-hint"]
@@ -119,12 +119,12 @@ def test_months_named_in_titles_and_names(text, months):
 def test_cross_month_duplicates_are_errors_naming_the_published_month(tmp_path):
     schema = VIATICOS.table_schema()
     january = extract_file(_viaticos_file(tmp_path, "enero.xlsx", "2025-01", rows=12), VIATICOS,
-                           period="2025-01").frame
+                           period=Period(2025, 1)).frame
     store = MonthStore(tmp_path / "store", "snm")
     store.save("viaticos", "2025-01", january)
     # February's file repeats three of January's trips (same traveller, departure and destination).
     path = _viaticos_file(tmp_path, "febrero.xlsx", "2025-02", rows=12)
-    extraction = extract_file(path, VIATICOS, period="2025-02")
+    extraction = extract_file(path, VIATICOS, period=Period(2025, 2))
     frame = extraction.frame
     for offset in range(3):
         row = frame.index[offset]
@@ -144,7 +144,7 @@ def test_the_same_month_published_again_is_not_a_cross_month_duplicate(tmp_path)
     schema = VIATICOS.table_schema()
     store = MonthStore(tmp_path / "store", "snm")
     path = _viaticos_file(tmp_path, "viaticos.xlsx", "2025-01", rows=8)
-    extraction = extract_file(path, VIATICOS, period="2025-01")
+    extraction = extract_file(path, VIATICOS, period=Period(2025, 1))
     store.save("viaticos", "2025-01", extraction.frame)
     published = store.other_months("viaticos", "2025-01", natural_key(schema))
     report = validate(extraction, VIATICOS, period="2025-01", published=published)
@@ -190,7 +190,7 @@ directorates:
     january = _viaticos_file(inbox / "2025-01" / "finanzas", "viaticos.xlsx", "2025-01", rows=10)
     assert run_release(Period.parse("2025-01"), config).exit_code == 0
     (inbox / "2025-02" / "finanzas").mkdir(parents=True)
-    february = extract_file(january, VIATICOS, period="2025-01").frame  # January's trips again...
+    february = extract_file(january, VIATICOS, period=Period(2025, 1)).frame  # January's trips again...
     schema = VIATICOS.table_schema()
     rows = sample_frame(schema, Period(2025, 2), 10)
     for column in natural_key(schema):
@@ -222,6 +222,6 @@ def test_a_sheet_named_for_another_month_blocks_the_release(tmp_path):
         ["Unidad", "Nombre", "Apellido", "Cédula", "Cargo", "Condición", "Salario", "Gasto de representación",
          "Fecha de inicio"],
         ["RRHH", "Ana", "Pérez", "8-1-1", "Analista", "PERMANENTE", 1000, 0, "15/01/2020"]]})
-    report = validate(extract_file(tmp_path / "planilla.xlsx", item, period="2025-02"), item, "2025-02")
+    report = validate(extract_file(tmp_path / "planilla.xlsx", item, period=Period(2025, 2)), item, "2025-02")
     assert [f.rule for f in report.errors] == ["period-evidence"]
     assert "la hoja se llama 'Enero'" in report.errors[0].message

@@ -90,7 +90,7 @@ def test_connectors_are_registered_by_name_with_typed_settings():
 
 def test_plan_lists_every_source_item_pair(config_path):
     config = load_config(config_path)
-    pairs = [(source.id, code) for source, code in planned_extractions(config, Period(2025, 1))]
+    pairs = [(source.id, code) for source, code in planned_extractions(config)]
     assert pairs == [("rrhh-planilla", "11.3"), ("rrhh-movimientos", "11.1"), ("finanzas-db", "10.2"),
                      ("finanzas-pg", "11.6")]
 
@@ -102,7 +102,7 @@ def test_item_marked_not_applicable_is_not_planned(config_path, tmp_path):
     doc = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     doc["catalog"] = "catalogo.yaml"
     write_institution(config_path.parent, doc)
-    codes = [code for _, code in planned_extractions(load_config(config_path), Period(2025, 1))]
+    codes = [code for _, code in planned_extractions(load_config(config_path))]
     assert "11.1" not in codes and "11.3" in codes
 
 
@@ -115,7 +115,7 @@ class _Outcome:
 def _extract_each(config, run_id=None) -> dict[str, _Outcome]:
     """Every planned pair extracted on its own, as the release flow's tasks do."""
     outcomes = {}
-    for source, code in planned_extractions(config, Period(2025, 1)):
+    for source, code in planned_extractions(config):
         try:
             outcomes[source.id] = _Outcome(extract_source(config, source, code, Period(2025, 1), run_id=run_id))
         except Exception as exc:

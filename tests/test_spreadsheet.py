@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from workbooks import write_workbook
 
+from transparencia.domain import Period
 from transparencia.errors import InputError
 from transparencia.schemas import load_catalog
 from transparencia.schemas.table import load_schema
@@ -241,9 +242,9 @@ def test_columns_of_all_different_values_are_read_as_columns_of_repeats_are(tmp_
 
     cedulas = np.array([row[3] for row in rows[2:]], dtype=object)
     assert normalise.factorised(cedulas)[1] is cedulas  # the column is kept as it is
-    kept = extract_file(path, PLANILLA, period="2025-01")
+    kept = extract_file(path, PLANILLA, period=Period(2025, 1))
     monkeypatch.setattr(normalise, "DISTINCT_SAMPLE", 10**9)
-    deduplicated = extract_file(path, PLANILLA, period="2025-01")
+    deduplicated = extract_file(path, PLANILLA, period=Period(2025, 1))
 
     pd.testing.assert_frame_equal(kept.frame, deduplicated.frame)
     assert kept.coercions == deduplicated.coercions and kept.failures == deduplicated.failures
@@ -285,7 +286,7 @@ def _monthly_workbook(path, names):
 ])
 def test_a_workbook_with_a_sheet_per_month_is_read_from_the_months_sheet(tmp_path, names, chosen):
     path = _monthly_workbook(tmp_path / "planilla.xlsx", names)
-    extraction = extract_file(path, PLANILLA, period="2025-02")
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 2))
     assert extraction.source.sheet == chosen
     assert extraction.frame["cedula"].tolist() == [f"8-{names.index(chosen) + 1}-1"]
 
@@ -293,9 +294,9 @@ def test_a_workbook_with_a_sheet_per_month_is_read_from_the_months_sheet(tmp_pat
 def test_a_workbook_with_a_sheet_per_month_but_not_this_one_stops_naming_them(tmp_path):
     path = _monthly_workbook(tmp_path / "planilla.xlsx", ["Enero", "Marzo"])
     with pytest.raises(InputError, match="una hoja por mes \\('Enero', 'Marzo'\\) y ninguna de febrero de 2025"):
-        extract_file(path, PLANILLA, period="2025-02")
+        extract_file(path, PLANILLA, period=Period(2025, 2))
 
 
 def test_sheets_that_do_not_each_name_a_month_are_chosen_by_their_header(tmp_path):
     path = _monthly_workbook(tmp_path / "planilla.xlsx", ["Planilla", "Resumen enero"])
-    assert extract_file(path, PLANILLA, period="2025-02").source.sheet == "Planilla"
+    assert extract_file(path, PLANILLA, period=Period(2025, 2)).source.sheet == "Planilla"

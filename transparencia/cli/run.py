@@ -48,7 +48,7 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
     from transparencia.sources.config import load_config
     from transparencia.sources.registry import planned_extractions
 
-    planned = [code for _source, code in planned_extractions(load_config(config), period)]
+    planned = [code for _source, code in planned_extractions(load_config(config))]
     progress = Progress(TextColumn("{task.fields[code]:>6}"), BarColumn(bar_width=24),
                         TextColumn("{task.description}"), console=console, transient=False)
     bars = {code: progress.add_task("en espera", total=len(STEPS), code=code) for code in planned}

@@ -34,7 +34,7 @@ PERIOD_HINT = ("Sugerencia: indique el mes con --period AAAA-MM (p. ej. --period
 
 
 def _extract(item_ref: str, file: Path, sheet: str | None, catalog: Path | None,
-             period: str | None) -> tuple[Item, Extraction]:
+             period: Period | None) -> tuple[Item, Extraction]:
     """Resolve the item, then read the file (unknown items and unusable files exit with 2)."""
     from transparencia.sources.spreadsheet import extract_file
 
@@ -43,7 +43,7 @@ def _extract(item_ref: str, file: Path, sheet: str | None, catalog: Path | None,
     return item, extract_file(file, item, sheet=sheet, period=period)
 
 
-def _extract_configured(item_ref: str, config: Path, source_id: str, period: str | None) -> tuple[Item, Extraction]:
+def _extract_configured(item_ref: str, config: Path, source_id: str, period: Period | None) -> tuple[Item, Extraction]:
     """Read an item from a source of the institution configuration (a database query, a file pattern)."""
     from transparencia.sources.config import load_config
     from transparencia.sources.registry import extract_configured
@@ -52,7 +52,7 @@ def _extract_configured(item_ref: str, config: Path, source_id: str, period: str
         raise ConfigError("Para validar una fuente de la configuración indique el período con --period AAAA-MM.")
     institution = load_config(config)
     item = institution.catalog.get(item_ref)
-    return item, extract_configured(institution, source_id, item.code, Period.parse(period))
+    return item, extract_configured(institution, source_id, item.code, period)
 
 
 @app.command("validate")
@@ -68,13 +68,14 @@ def validate_command(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución (con --source)."),
 ) -> None:
     """Valida un archivo, o una fuente configurada, contra el esquema del punto. Sale con 0 si es válido, 1 si tiene errores."""
+    month = Period.parse(period) if period is not None else None
     if source is not None:
-        found, extraction = _extract_configured(item, config, source, period)
+        found, extraction = _extract_configured(item, config, source, month)
     elif file is not None:
-        found, extraction = _extract(item, file, sheet, catalog, period)
+        found, extraction = _extract(item, file, sheet, catalog, month)
     else:
         raise ConfigError("Indique el archivo a validar, o una fuente de la configuración con --source.")
-    report = validate(extraction, found, period=period)
+    report = validate(extraction, found, period=month)
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -120,7 +121,7 @@ def extract_command(
     catalog: Path | None = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Escribe las filas normalizadas (columnas del esquema, fechas ISO, decimales con punto)."""
-    found, extraction = _extract(item, file, sheet, catalog, period)
+    found, extraction = _extract(item, file, sheet, catalog, Period.parse(period) if period is not None else None)
     write_normalised_csv(extraction.frame, output)
     console.print(f"Se escribieron {count(extraction.rows, 'fila')} de {escape(found.name)} en {escape(str(output))}. "
                   "Valide el archivo de origen con 'transparencia validate' antes de publicarlo.", highlight=False)

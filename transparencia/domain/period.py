@@ -139,14 +139,6 @@ class Period:
         return {"period": str(self), "year": f"{self.year:04d}", "month": f"{self.month:02d}"}
 
 
-def check_empty_periods(periods: tuple[str, ...], where: str) -> None:
-    """An item option ``empty_periods``: the months (AAAA-MM) its directorate declared without
-    movements, for sources that cannot say so themselves (a query, a file without the line)."""
-    for text in periods:
-        if not Period.is_valid(str(text).strip()):
-            raise ConfigError(f"{where}.empty_periods: período inválido '{text}': se esperaba AAAA-MM (p. ej. 2025-01)")
-
-
 def fill_placeholders(template: str, period: Period, where: str) -> str:
     """Replace ``{period}``, ``{year}`` and ``{month}``; any other ``{name}`` is a configuration error."""
     values = period.placeholders()
