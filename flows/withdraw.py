@@ -109,7 +109,7 @@ def _release(config: InstitutionConfig, item: Item, period: Period, store: Month
     history = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schema.field_names)
     empty = history.iloc[0:0]
     source = next((s for s in config.sources if item.code in s.items), None)
-    report = ValidationReport(item.code, item.name, "", None, 0, str(period))
+    report = ValidationReport(item.code, item.name, "", None, 0, period)
     return ItemRelease(item=item, schema=schema, period=period, frame=empty, history=history, report=report,
                        institution=config.institution, privacy=config.privacy.get(item.code, {}),
                        directorate=source.directorate_name if source else "")

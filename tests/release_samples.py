@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from transparencia.domain import Severity
+from transparencia.domain import Period, Severity
 from transparencia.publishers.render import ItemRelease
 from transparencia.schemas.catalog import load_catalog
 from transparencia.sources.config import Institution
@@ -43,7 +43,7 @@ def planilla_frame(period: str, rows: list[dict] | None = None) -> pd.DataFrame:
 def planilla_report(period: str, rows: int = 2) -> ValidationReport:
     return ValidationReport(
         item="11.3", item_name="Planilla", file="entradas/planilla.xlsx", sheet="Hoja1", rows=rows,
-        period=period,
+        period=Period.parse(period),
         findings=[
             Finding(rule="cedula_format", severity=Severity.WARNING, column="cedula", row=3, value="8-999-1234",
                     message="La cédula '8-999-1234' no tiene el formato canónico"),

@@ -45,7 +45,7 @@ def rejected_report() -> ValidationReport:
     error = Finding(rule="required", severity=Severity.ERROR, column="cargo", row=3, value=None,
                     message="Falta el cargo.")
     return ValidationReport(item="11.3", item_name="Planilla", file="planilla.xlsx", sheet="Hoja1", rows=2,
-                            period="2025-01", findings=[error])
+                            period=Period(2025, 1), findings=[error])
 
 
 def test_importing_the_assembly_does_not_import_prefect():

@@ -9,6 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
+from transparencia.domain import Period
 from transparencia.errors import ConfigError
 from transparencia.schemas import load_catalog
 from transparencia.schemas.table import load_schema, schema_names
@@ -112,7 +113,7 @@ def test_period_is_inferred_from_the_most_common_periodo():
     rows = planilla_rows(3)
     rows[2]["periodo"] = "2025-02"
     report = validate(extraction_of(PLANILLA, rows), PLANILLA)
-    assert report.period == "2025-01"
+    assert report.period == Period(2025, 1)
     assert [(f.rule, f.row, f.value) for f in report.errors] == [("period-mismatch", 7, "2025-02")]
 
 

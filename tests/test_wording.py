@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from transparencia.cli import app
+from transparencia.domain import Period
 from transparencia.publishers.render import public_report
 from transparencia.reports.compliance import ComplianceReport, report_dataset
 from transparencia.schemas import load_catalog
@@ -74,7 +75,7 @@ def test_the_template_example_date_matches_its_format(tmp_path):
 
 def test_published_validation_report_describes_conversions_in_spanish():
     item = load_catalog().get("planilla")
-    report = ValidationReport(item.code, item.name, "planilla.xlsx", None, 2, "2025-01", extraction={
+    report = ValidationReport(item.code, item.name, "planilla.xlsx", None, 2, Period(2025, 1), extraction={
         "coercions": [{"column": "periodo", "kind": "period_from_run", "count": 2, "examples": [["", "2025-01"]]},
                       {"column": "cargo", "kind": "whitespace", "count": 1, "examples": [[" Jefe ", "Jefe"]]}]})
     public = public_report(report, item.table_schema(), {f.name: f.personal_data for f in item.table_schema().fields})

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from transparencia.domain import Severity
+from transparencia.domain import Period, Severity
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class ValidationReport:
     file: str
     sheet: str | None
     rows: int
-    period: str | None
+    period: Period | None
     findings: list[Finding] = field(default_factory=list)
     extraction: dict[str, Any] = field(default_factory=dict)  # Extraction.summary()
     source: Any = field(default=None, compare=False)  # the SourceRef read (publishing describes it publicly)
@@ -79,7 +79,7 @@ class ValidationReport:
             "item_name": self.item_name,
             "file": self.file,
             "sheet": self.sheet,
-            "period": self.period,
+            "period": None if self.period is None else str(self.period),
             "rows": self.rows,
             "valid": self.valid,
             "errors": [f.to_dict() for f in self.errors],

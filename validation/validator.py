@@ -51,7 +51,7 @@ def validate(extraction: Extraction, item: Item, period: Period | str | None = N
     findings += _emptiness(extraction, item)
     return ValidationReport(
         item=item.code, item_name=item.name, file=source.location, sheet=source.sheet,
-        rows=len(frame), period=None if month is None else str(month), findings=findings, extraction=extraction.summary(), source=source,
+        rows=len(frame), period=month, findings=findings, extraction=extraction.summary(), source=source,
     )
 
 
