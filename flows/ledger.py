@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from transparencia.domain import Period, Target, Workspace, atomic_write
 from transparencia.errors import TransparenciaError
+from transparencia.publishers.base import ResultRecord
 
 
 def error_message(exc: BaseException) -> str:
@@ -85,7 +86,7 @@ class LedgerNotes:
     errors: list[str] = field(default_factory=list)  # in full, with paths: the ledger is local
     findings: list[dict[str, Any]] | None = None  # every finding, unfiltered (None: not validated)
     outage: str | None = None  # the portal stopped answering while the item was published
-    publish: dict[str, Any] | None = None  # the backend's actions (PublishResult.to_dict())
+    publish: ResultRecord | None = None  # the backend's actions
     output: dict[str, Any] | None = None  # the stored month: {"item", "path", "sha256", "written", "updated"}
 
 
@@ -104,7 +105,7 @@ class RunLedger:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    publish: list[dict[str, Any]] = field(default_factory=list)
+    publish: list[ResultRecord] = field(default_factory=list)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)

@@ -44,7 +44,7 @@ from transparencia.flows.outcome import StageResults, dataset_assessment, docume
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
 from transparencia.flows.runners import task_runner
 from transparencia.flows.stages import PublishedMonth
-from transparencia.publishers.base import PortalSession
+from transparencia.publishers.base import PortalSession, ResultRecord
 from transparencia.publishers.public import public_error
 from transparencia.reports import compliance
 from transparencia.reports.compliance import (
@@ -156,7 +156,7 @@ def publish_task(config: InstitutionConfig, item: Item, period: Period, extracti
 
 @task(name="publicar-informe", cache_policy=NO_CACHE)
 def publish_report_task(config: InstitutionConfig, report: ComplianceReport, paths: dict[str, Path],
-                        target: Target, dry_run: bool, journal: WriteJournal | None = None) -> dict[str, Any]:
+                        target: Target, dry_run: bool, journal: WriteJournal | None = None) -> ResultRecord:
     return stages.publish_report(config, report, paths, target, dry_run, journal)
 
 

@@ -20,7 +20,7 @@ from transparencia.errors import TransparenciaError
 from transparencia.flows.ledger import WriteJournal
 from transparencia.flows.store import MonthStore
 from transparencia.publishers import backends
-from transparencia.publishers.base import Publisher
+from transparencia.publishers.base import Publisher, ResultRecord
 from transparencia.publishers.verification import write_manifest
 from transparencia.reports import compliance
 from transparencia.schemas.catalog import Item
@@ -34,7 +34,7 @@ class PublishedMonth:
     """A month this run published: the dataset's page, the backend's actions and the stored month."""
 
     url: str | None
-    result: dict[str, Any]  # PublishResult.to_dict()
+    result: ResultRecord
     stored: dict[str, Any] | None  # None in a dry run
     writes: int
     changes: str = ""  # the change summary's headline (publishers.changes), for the compliance report
@@ -133,7 +133,7 @@ def month_online(config: InstitutionConfig, item: Item, period: Period, target: 
 
 
 def publish_report(config: InstitutionConfig, report: compliance.ComplianceReport, paths: dict[str, Path],
-                   target: Target, dry_run: bool, journal: WriteJournal | None = None) -> dict[str, Any]:
+                   target: Target, dry_run: bool, journal: WriteJournal | None = None) -> ResultRecord:
     """Publish the compliance report's files to the report dataset."""
     inst = config.institution
     dataset = compliance.report_dataset(report, inst.organization, inst.license_id, inst.maintainer,

@@ -17,35 +17,30 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from transparencia.domain import Target
 from transparencia.domain.registry import Registry
 from transparencia.errors import ConfigError
 from transparencia.publishers.base import Publisher, WriteListener
+from transparencia.publishers.ckan import CkanPublisher
+from transparencia.publishers.local import LocalCatalog
+from transparencia.sources.config import CkanSettings, InstitutionConfig
 from transparencia.sources.secrets import resolve_secret
-
-if TYPE_CHECKING:
-    from transparencia.sources.config import CkanSettings, InstitutionConfig
 
 log = logging.getLogger(__name__)
 
 # A write listener (``on_write``) hears each write call a backend makes (the run ledger's journal).
-BackendFactory = Callable[["InstitutionConfig", WriteListener | None], Publisher]
+BackendFactory = Callable[[InstitutionConfig, WriteListener | None], Publisher]
 BACKENDS: Registry[BackendFactory] = Registry("destino de publicación", "destinos")
 
 
 @BACKENDS.register(Target.LOCAL)
 def _local(config: InstitutionConfig, on_write: WriteListener | None) -> Publisher:
-    from transparencia.publishers.local import LocalCatalog
-
     return LocalCatalog(config.publish.local_dir)
 
 
 @BACKENDS.register(Target.CKAN)
 def _ckan(config: InstitutionConfig, on_write: WriteListener | None) -> Publisher:
-    from transparencia.publishers.ckan import CkanPublisher
-
     url, token = ckan_connection(config.publish.ckan)
     return CkanPublisher(url, token, on_write=on_write)
 

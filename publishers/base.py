@@ -24,9 +24,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, TypedDict
 
 from transparencia.domain import Frequency, Period
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.domain.vocab import OutputFormat, PublishObject, PublishVerb
 from transparencia.errors import TransientError
 from transparencia.publishers.names import EXTRA_KEYS
@@ -34,6 +35,31 @@ from transparencia.publishers.names import EXTRA_KEYS
 LEGAL_BASIS = "Ley 6 de 2002"
 # Every dataset carries these tags, spelt once (the item's own tags come after them).
 BASE_TAGS = ("transparencia", "ley-6-de-2002")
+
+
+# A table row as it is sent to, and read back from, the DataStore: JSON-ready values by column.
+Cell = str | int | float | bool | None
+Record = dict[str, Cell]
+
+
+class FieldInfo(TypedDict):
+    label: str | None
+    notes: str | None
+
+
+class DictionaryField(TypedDict):
+    """A column of a table's data dictionary, as the DataStore holds it."""
+
+    id: str
+    type: str
+    info: FieldInfo
+
+
+class FingerprintRecord(TypedDict):
+    """A ``TableFingerprint`` as the read-back manifest writes it (Spanish keys)."""
+
+    filas: int
+    sumas: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -69,7 +95,7 @@ class TableFingerprint:
                 found.append(f"suma de control de '{column}': se esperaba {value}, hay {theirs.get(column)}")
         return found
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> FingerprintRecord:
         return {"filas": self.rows, "sumas": dict(self.checksums)}
 
 
@@ -137,6 +163,27 @@ class DatasetSpec:
         return {EXTRA_KEYS[key]: value for key, value in values.items() if value}
 
 
+class ActionRecord(TypedDict):
+    """A ``PublishAction`` as the run ledger records it."""
+
+    target: str
+    name: str
+    action: str
+    url: str | None
+    detail: str
+
+
+class ResultRecord(TypedDict):
+    """A ``PublishResult`` as the run ledger records it."""
+
+    dataset: str
+    url: str | None
+    error: str | None
+    dry_run: bool
+    writes: int
+    actions: list[ActionRecord]
+
+
 @dataclass(frozen=True)
 class PublishAction:
     target: PublishObject
@@ -145,7 +192,7 @@ class PublishAction:
     url: str | None = None
     detail: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ActionRecord:
         return {"target": self.target.value, "name": self.name, "action": self.action.value,
                 "url": self.url, "detail": self.detail}
 
@@ -162,7 +209,7 @@ class PublishResult:
     def writes(self) -> int:
         return sum(1 for a in self.actions if a.action.writes)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ResultRecord:
         return {"dataset": self.dataset, "url": self.url, "error": self.error, "dry_run": self.dry_run,
                 "writes": self.writes, "actions": [a.to_dict() for a in self.actions]}
 
@@ -193,7 +240,8 @@ class PortalUnavailableError(TransientError):
 
 
 # A write listener hears each write call a backend makes to a shared portal (the run ledger's journal).
-WriteListener = Callable[[dict[str, Any]], None]
+# Each event names the action, its object and whether it happened ("hecha") or may have ("posible").
+WriteListener = Callable[[dict[str, str | None]], None]
 
 
 class PortalSession(ABC):
@@ -253,5 +301,6 @@ class TableReadBack(ReadBack):
         """The fingerprint (rows, column checksums) of the resource's table; None when it has none."""
 
     @abstractmethod
-    def published_dictionary(self, resource: PublishedResource) -> list[dict[str, Any]] | None:
-        """The table's data dictionary (its fields, types and descriptions); None when it has none."""
+    def published_dictionary(self, resource: PublishedResource) -> list[JsonObject] | None:
+        """The table's data dictionary as the target answers it (its fields, types and descriptions,
+        shaped like ``DictionaryField``); None when it has none."""

@@ -35,9 +35,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, TypedDict
 
 from transparencia.domain import Period
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.domain.vocab import PublishObject, PublishVerb
 from transparencia.errors import TerminalError
 from transparencia.publishers.base import (
@@ -138,7 +139,7 @@ class CkanPublisher(PortalSession, TableReadBack):
     def published_table(self, resource: PublishedResource, table: DatastoreTable) -> TableFingerprint | None:
         return published_fingerprint(self.client, resource.id, table)
 
-    def published_dictionary(self, resource: PublishedResource) -> list[dict[str, Any]] | None:
+    def published_dictionary(self, resource: PublishedResource) -> list[JsonObject] | None:
         return published_dictionary(self.client, resource.id)
 
     # -- publishing ------------------------------------------------------------------------------
@@ -186,7 +187,7 @@ class CkanPublisher(PortalSession, TableReadBack):
 
     # -- organization and dataset -------------------------------------------------------------
 
-    def _organization(self, name: str) -> dict[str, Any]:
+    def _organization(self, name: str) -> JsonObject:
         try:
             organization = self.client.call("organization_show", {"id": name, "include_datasets": False,
                                                                   "include_users": False})
@@ -199,14 +200,14 @@ class CkanPublisher(PortalSession, TableReadBack):
                                      "el token no es válido o su usuario no puede crear conjuntos en ella")
         return organization
 
-    def _find_package(self, name: str) -> dict[str, Any] | None:
+    def _find_package(self, name: str) -> JsonObject | None:
         try:
             return self.client.call("package_show", {"id": name})
         except NotFoundError:
             return None
 
-    def _sync_dataset(self, spec: DatasetSpec, organization: dict[str, Any], result: PublishResult,
-                      dry_run: bool) -> dict[str, Any]:
+    def _sync_dataset(self, spec: DatasetSpec, organization: JsonObject, result: PublishResult,
+                      dry_run: bool) -> JsonObject:
         desired = _package_fields(spec, organization["id"])
         package = self._find_package(spec.name)
         if package is None:
@@ -227,11 +228,11 @@ class CkanPublisher(PortalSession, TableReadBack):
 
     # -- resources -------------------------------------------------------------------------------
 
-    def _remove_leftovers(self, package: dict[str, Any], wanted: Sequence[ResourceFile], result: PublishResult,
-                          dry_run: bool) -> dict[str, dict[str, Any]]:
+    def _remove_leftovers(self, package: JsonObject, wanted: Sequence[ResourceFile], result: PublishResult,
+                          dry_run: bool) -> dict[str, JsonObject]:
         """Delete staging/retired resources and same-name duplicates; return the survivors by name."""
         sha_by_name = {r.name: r.sha256 for r in wanted}
-        by_name: dict[str, dict[str, Any]] = {}
+        by_name: dict[str, JsonObject] = {}
         doomed = []
         for resource in package.get("resources", []):
             name = resource.get("name") or ""
@@ -255,7 +256,7 @@ class CkanPublisher(PortalSession, TableReadBack):
         with contextlib.suppress(NotFoundError):
             self.client.call("resource_delete", {"id": resource_id})
 
-    def _sync_resource(self, package: dict[str, Any], spec: ResourceFile, current: dict[str, Any] | None,
+    def _sync_resource(self, package: JsonObject, spec: ResourceFile, current: JsonObject | None,
                        result: PublishResult, dry_run: bool) -> None:
         table = spec.datastore
         expected = expected_fingerprint(table) if table is not None else None
@@ -294,7 +295,7 @@ class CkanPublisher(PortalSession, TableReadBack):
         if self._offers_table_view and ensure_table_view(self.client, resource_id):
             result.actions.append(PublishAction(PublishObject.VIEW, spec.name, PublishVerb.CREATE, detail="vista de tabla"))
 
-    def _table_drift(self, current: dict[str, Any], table: DatastoreTable | None,
+    def _table_drift(self, current: JsonObject, table: DatastoreTable | None,
                      expected: TableFingerprint | None) -> str | None:
         """Why the published table differs from the month (None when it matches or there is none to have)."""
         if table is None or expected is None:
@@ -304,8 +305,8 @@ class CkanPublisher(PortalSession, TableReadBack):
             return "no tiene tabla en el DataStore"
         return "; ".join(expected.differences(found)) or None
 
-    def _write_file_resource(self, package: dict[str, Any], spec: ResourceFile,
-                             current: dict[str, Any] | None) -> dict[str, Any]:
+    def _write_file_resource(self, package: JsonObject, spec: ResourceFile,
+                             current: JsonObject | None) -> JsonObject:
         if current is None:
             written = self._create_resource(package["id"], spec, spec.name)
         else:
@@ -314,17 +315,17 @@ class CkanPublisher(PortalSession, TableReadBack):
         self._notify(f"recurso {spec.name}")
         return written
 
-    def _create_resource(self, package_id: str, spec: ResourceFile, name: str) -> dict[str, Any]:
+    def _create_resource(self, package_id: str, spec: ResourceFile, name: str) -> JsonObject:
         fields = {"package_id": package_id, "name": name, **_resource_fields(spec)}
         return self.client.call("resource_create", fields, upload=spec.path,
                                 before_retry=lambda: self._find_resource(package_id, name, spec.sha256))
 
-    def _find_resource(self, package_id: str, name: str, sha256: str) -> dict[str, Any] | None:
+    def _find_resource(self, package_id: str, name: str, sha256: str) -> JsonObject | None:
         package = self.client.call("package_show", {"id": package_id})
         return next((r for r in package["resources"] if r.get("name") == name and r.get("sha256") == sha256), None)
 
-    def _stage_and_switch(self, package: dict[str, Any], spec: ResourceFile, table: DatastoreTable,
-                          current: dict[str, Any] | None, expected: TableFingerprint) -> dict[str, Any]:
+    def _stage_and_switch(self, package: JsonObject, spec: ResourceFile, table: DatastoreTable,
+                          current: JsonObject | None, expected: TableFingerprint) -> JsonObject:
         staged = self._create_resource(package["id"], spec, staging_name(spec.name))
         self._notify(f"recurso provisional {spec.name}")
         load_table(self.client, staged["id"], table, expected)
@@ -348,19 +349,41 @@ class CkanPublisher(PortalSession, TableReadBack):
             self.after_write(what)
 
 
-def _is_current(current: dict[str, Any], spec: ResourceFile) -> bool:
+def _is_current(current: JsonObject, spec: ResourceFile) -> bool:
     """The published resource has these bytes and this metadata (its table is compared apart)."""
     return current.get("sha256") == spec.sha256 and all(current.get(key) == value for key, value in spec.extras.items())
 
 
-def _resource_fields(spec: ResourceFile) -> dict[str, Any]:
+def _resource_fields(spec: ResourceFile) -> dict[str, str]:
     fields = {**spec.extras, "format": spec.format.label, "description": spec.description, "sha256": spec.sha256}
     if spec.period:
         fields[PERIOD_EXTRA] = str(spec.period)
     return fields
 
 
-def _package_fields(spec: DatasetSpec, organization_id: str) -> dict[str, Any]:
+class _Tag(TypedDict):
+    name: str
+
+
+class _Extra(TypedDict):
+    key: str
+    value: str
+
+
+class PackageFields(TypedDict):
+    """The fields of a CKAN dataset this backend decides (CKAN's own vocabulary)."""
+
+    title: str
+    notes: str
+    owner_org: str
+    license_id: str
+    maintainer: str
+    maintainer_email: str
+    tags: list[_Tag]
+    extras: list[_Extra]
+
+
+def _package_fields(spec: DatasetSpec, organization_id: str) -> PackageFields:
     return {
         "title": spec.title,
         "notes": spec.notes,

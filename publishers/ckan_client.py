@@ -34,7 +34,7 @@ import mimetypes
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -145,7 +145,7 @@ class _StreamingRemoteCKAN(ckanapi.RemoteCKAN):
                                                          allow_redirects=False, **requests_kwargs))
         return response.status_code, response.text
 
-    def call_raw(self, action: str, body: Any, requests_kwargs: dict[str, Any]) -> Any:
+    def call_raw(self, action: str, body: IO[bytes], requests_kwargs: Mapping[str, object]) -> Any:
         """An action whose JSON body is already written (a file object), streamed as it is."""
         url, _data, headers = prepare_action(action, None, self.apikey, None, base_url=self.base_url)
         headers["User-Agent"] = self.user_agent
@@ -180,9 +180,9 @@ class CkanClient:
     def __repr__(self) -> str:  # never show the token
         return f"CkanClient({self.url!r})"
 
-    def call(self, action: str, data: dict[str, Any] | None = None, *, upload: Path | None = None,
-             body: IO[bytes] | None = None, before_retry: Callable[[], Any] | None = None) -> Any:
-        """Call an action with retries on transient failures.
+    def call(self, action: str, data: Mapping[str, object] | None = None, *, upload: Path | None = None,
+             body: IO[bytes] | None = None, before_retry: Callable[[], object] | None = None) -> Any:
+        """Call an action with retries on transient failures; CKAN's ``result``, JSON of the action's shape.
 
         ``upload`` streams that file as the ``upload`` field; ``body`` is a ready JSON body (a file
         object, rewound for each attempt) sent instead of ``data``. ``before_retry`` runs before each
@@ -236,13 +236,13 @@ class CkanClient:
         log.warning("CKAN %s: %s; reintento %d en %.1f s", what, _describe(error), attempt, wait)
         time.sleep(wait)
 
-    def _journal(self, action: str, data: dict[str, Any] | None, is_write: bool, outcome: str) -> None:
+    def _journal(self, action: str, data: Mapping[str, object] | None, is_write: bool, outcome: str) -> None:
         if is_write and self.on_write is not None:
             data = data or {}
             target = data.get("name") or data.get("id") or data.get("resource_id") or data.get("package_id")
-            self.on_write({"accion": action, "objeto": target, "resultado": outcome})
+            self.on_write({"accion": action, "objeto": None if target is None else str(target), "resultado": outcome})
 
-    def _call_once(self, action: str, data: dict[str, Any], upload: Path | None, body: IO[bytes] | None,
+    def _call_once(self, action: str, data: Mapping[str, object], upload: Path | None, body: IO[bytes] | None,
                    is_write: bool) -> Any:
         with self._count_lock:
             self.calls += 1

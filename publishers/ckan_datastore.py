@@ -25,8 +25,9 @@ import contextlib
 import json
 import tempfile
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO
 
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.errors import TerminalError
 from transparencia.publishers.base import DatastoreTable, TableFingerprint
 from transparencia.publishers.ckan_client import CkanClient, NotFoundError
@@ -89,14 +90,19 @@ def _is_missing_table(error: TerminalError) -> bool:
     return "does not exist" in text or "not found" in text or "no existe" in text
 
 
-def published_dictionary(client: CkanClient, resource_id: str) -> list[dict[str, Any]] | None:
-    """The table's data dictionary (without ``_id``), or None when there is no table."""
+def published_dictionary(client: CkanClient, resource_id: str) -> list[JsonObject] | None:
+    """The table's data dictionary (without ``_id``) as the portal answers it (shaped like
+    ``tables.datastore_fields``), or None when there is no table."""
     try:
         found = client.call("datastore_search", {"resource_id": resource_id, "limit": 0})
     except NotFoundError:
         return None
-    return [{"id": f["id"], "type": f["type"], "info": {k: (f.get("info") or {}).get(k) for k in ("label", "notes")}}
-            for f in found["fields"] if f["id"] != "_id"]
+    return [_dictionary_field(f) for f in found["fields"] if f["id"] != "_id"]
+
+
+def _dictionary_field(found: JsonObject) -> JsonObject:
+    info = found.get("info") or {}
+    return {"id": found["id"], "type": found["type"], "info": {"label": info.get("label"), "notes": info.get("notes")}}
 
 
 # --------------------------------------------------------------------------- loading

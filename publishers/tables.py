@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from transparencia.errors import InputError
-from transparencia.publishers.base import DatastoreTable, TableFingerprint
+from transparencia.publishers.base import Cell, DatastoreTable, DictionaryField, Record, TableFingerprint
 
 BATCH_ROWS = 20_000
 EPOCH = dt.date(1970, 1, 1)
 
 
-def datastore_fields(table: DatastoreTable) -> list[dict[str, Any]]:
+def datastore_fields(table: DatastoreTable) -> list[DictionaryField]:
     """The data dictionary as CKAN stores it: id, explicit type, and Spanish label/notes."""
     return [{"id": f.id, "type": f.type, "info": {"label": f.label, "notes": f.notes}} for f in table.fields]
 
@@ -55,7 +54,7 @@ def _parquet(table: DatastoreTable) -> pq.ParquetFile:
     return parquet
 
 
-def iter_record_chunks(table: DatastoreTable, chunk_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
+def iter_record_chunks(table: DatastoreTable, chunk_rows: int = BATCH_ROWS) -> Iterator[list[Record]]:
     """Rows of the Parquet file as JSON-ready dicts, ``chunk_rows`` at a time, never all in memory."""
     for batch in _parquet(table).iter_batches(batch_size=chunk_rows, columns=[f.id for f in table.fields]):
         yield _json_ready(batch).to_pylist()
@@ -75,7 +74,7 @@ def checksum_expression(field_id: str, kind: str) -> str | None:
     }.get(kind)
 
 
-def local_checksum(values: list[Any], kind: str) -> Decimal:
+def local_checksum(values: Sequence[Cell], kind: str) -> Decimal:
     present = [v for v in values if v is not None]
     if kind in ("numeric", "int"):
         return sum((Decimal(repr(v)) if isinstance(v, float) else Decimal(str(v)) for v in present), Decimal(0))
@@ -104,6 +103,6 @@ def _fingerprint_of(table: DatastoreTable, _mtime_ns: int, _size: int) -> TableF
     return TableFingerprint(rows, tuple((c, canonical(totals[c])) for c in kinds))
 
 
-def canonical(value: Any) -> str:
+def canonical(value: Cell | Decimal) -> str:
     number = Decimal(str(value if value is not None else 0))
     return format(number.normalize(), "f") if number else "0"
