@@ -37,6 +37,8 @@ from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.schemas.spec import Integer, Months, PathValue, Spec, Text
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction, SourceRef
+from transparencia.sources.headers import competing_columns, match_columns
+from transparencia.sources.normalise import normalise_table, supply_period
 from transparencia.sources.secrets import mask_url, resolve_secret, url_has_password
 
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
@@ -179,9 +181,6 @@ def frame_to_extraction(raw: pd.DataFrame, schema: TableSchema, item_code: str, 
     Exact ``NUMERIC`` values arrive as ``Decimal`` and become floats like every other amount. A query
     that does not select ``periodo`` gets the period it was run for (recorded as a coercion).
     """
-    from transparencia.sources.headers import competing_columns, match_columns
-    from transparencia.sources.normalise import normalise_table, supply_period
-
     headers = [str(c) for c in raw.columns]
     match = match_columns(headers, schema)
     if not match.positions:

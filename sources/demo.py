@@ -263,11 +263,11 @@ def break_rule(frame: pd.DataFrame, schema: TableSchema, check: str, severity: s
 # --------------------------------------------------------------------------- messy writers
 
 
-def _spanish_date(value: Any) -> Any:
+def _spanish_date(value: object) -> object:
     return value.strftime("%d/%m/%Y") if isinstance(value, (dt.date, pd.Timestamp)) else value
 
 
-def _spanish_amount(value: Any) -> Any:
+def _spanish_amount(value: object) -> object:
     return f"B/. {value:,.2f}" if isinstance(value, float) else value
 
 

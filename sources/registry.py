@@ -32,6 +32,8 @@ from transparencia.schemas.spec import Months, Spec, Text
 from transparencia.sources import archive
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
 from transparencia.sources.extraction import Extraction, SourceRef
+from transparencia.sources.normalise import normalise_table
+from transparencia.sources.spreadsheet import extract_file
 
 if TYPE_CHECKING:  # the configuration loader imports this registry, never the other way round
     from transparencia.sources.config import InstitutionConfig, SourceConfig
@@ -83,7 +85,7 @@ def register(name: str, settings: type[Spec], item_options: type[Spec]
     return decorate
 
 
-def connector(name: Any, where: str = "") -> Connector:
+def connector(name: str, where: str = "") -> Connector:
     return CONNECTORS.get(name, f"{where}.type")
 
 
@@ -124,8 +126,6 @@ def find_input(inbox: Path, pattern: str) -> list[Path]:
 
 @register("file", FileSettings, FileItemOptions)
 def extract_file_source(request: ExtractRequest) -> Extraction:
-    from transparencia.sources.spreadsheet import extract_file
-
     config, source, period = request.config, request.source, request.period
     pattern = fill_placeholders(source.settings.path, period, source.where)
     matches = find_input(config.inbox, pattern)
@@ -170,8 +170,6 @@ def _refuse_other_types(inbox: Path, pattern: str, context: str) -> None:
 
 def _declared_without_file(request: ExtractRequest, pattern: str) -> Extraction:
     """A month the configuration declares without movements needs no file: no rows, declared."""
-    from transparencia.sources.normalise import normalise_table
-
     frame, _coercions, _failures = normalise_table(pd.DataFrame(), request.item.table_schema())
     source = SourceRef("file", str(Path(pattern).name), None, request.source.directorate_name)
     return Extraction(item=request.item.code, frame=frame, source=source,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from transparencia.domain import Period, Severity
+from transparencia.sources.extraction import SourceRef
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Finding:
     message: str  # Spanish, rendered from the type's template
     column: str | None = None
     row: int | None = None  # source row number, as seen in the spreadsheet
-    value: Any = None
+    value: object = None
     file: str | None = None
     sheet: str | None = None
     # The template's other parameters (and ``parts``, a compound key's values one by one), so that
@@ -55,7 +56,7 @@ class ValidationReport:
     period: Period | None
     findings: list[Finding] = field(default_factory=list)
     extraction: dict[str, Any] = field(default_factory=dict)  # Extraction.summary()
-    source: Any = field(default=None, compare=False)  # the SourceRef read (publishing describes it publicly)
+    source: SourceRef | None = field(default=None, compare=False)  # the SourceRef read (publishing describes it publicly)
 
     @property
     def errors(self) -> list[Finding]:
@@ -164,6 +165,6 @@ FINDING_TYPES: dict[str, FindingType] = {
 }
 
 
-def render_message(rule: str, **params: Any) -> str:
+def render_message(rule: str, **params: object) -> str:
     """The Spanish message of a finding of type ``rule``, from its template."""
     return FINDING_TYPES[rule].template.format(**params)

@@ -34,14 +34,14 @@ class Hits:
     column: str | None
     rows: Cells  # frame index values: source row numbers
     values: Cells
-    params: Mapping[str, Any] = field(default_factory=dict)  # template parameters shared by all rows
+    params: Mapping[str, object] = field(default_factory=dict)  # template parameters shared by all rows
     row_params: Mapping[str, Cells] = field(default_factory=dict)  # template parameters per row
 
     def __len__(self) -> int:
         return len(self.rows)
 
 
-def plain_value(value: Any) -> Any:
+def plain_value(value: object) -> object:
     """A JSON-ready form of a cell: ISO dates, Python numbers, None for missing."""
     if value is None or value is pd.NaT or value is pd.NA:
         return None
@@ -60,7 +60,7 @@ def plain_value(value: Any) -> Any:
     return value
 
 
-def shown_value(value: Any) -> str:
+def shown_value(value: object) -> str:
     """How a cell is written inside a Spanish message."""
     value = plain_value(value)
     if value is None:
@@ -87,9 +87,9 @@ def to_findings(hits: Hits, file: str | None, sheet: str | None,
             params["parts"] = tuple(plain_value(v) for v in value)
             value = ", ".join(shown_value(v) for v in value)
         message = render_message(hits.rule, **params, column=hits.column, value=shown_value(value))
-        row = plain_value(hits.rows[i])
+        row = hits.rows[i]
         findings.append(Finding(hits.rule, hits.severity, message, hits.column,
-                                None if row is None else int(row), plain_value(value), file, sheet, params))
+                                None if plain_value(row) is None else int(row), plain_value(value), file, sheet, params))
     rest = len(hits) - cap
     if rest > 0:
         message = render_message("more-rows", count=rest, title=FINDING_TYPES[hits.rule].title.lower())

@@ -34,7 +34,7 @@ def rule(name: str) -> Callable[[RuleCheck], RuleCheck]:
 
 
 def _hits(frame: pd.DataFrame, mask: pd.Series, rule_id: str, severity: Severity, column: str,
-          params: dict[str, Any], row_params: dict[str, Any] | None = None) -> list[Hits]:
+          params: dict[str, object], row_params: dict[str, Any] | None = None) -> list[Hits]:
     """The rows ``mask`` marks, as hits of ``rule_id`` at the schema rule's ``severity``."""
     marked = mask.fillna(False).to_numpy(dtype=bool)
     if not marked.any():
