@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from transparencia.domain import Frequency, Period, atomic_copy, atomic_write, file_lock, sha256_file, write_if_changed
@@ -29,6 +28,7 @@ from transparencia.publishers.base import (
     ReadBack,
     ResourceFile,
 )
+from transparencia.publishers.local_metadata import LocalDocument, LocalRecord
 from transparencia.publishers.render import template
 
 METADATA_FILE = "metadatos.json"
@@ -70,13 +70,14 @@ class LocalCatalog(ReadBack):
         public_url = "/".join(quote(part) for part in (dataset.organization, dataset.name)) + "/"
         result = PublishResult(dataset=dataset.name, url=public_url, dry_run=dry_run)
         with self._lock(dry_run):
-            old = _read_metadata(folder)
-            records = {r["name"]: r for r in old.get("resources", [])}
+            old = _read_resources(folder)
+            records = {r["name"]: r for r in old}
             copies: list[tuple[ResourceFile, Path]] = []
             for resource in resources:
                 dest = folder / resource.path.name
                 action = _file_action(dest, resource.sha256)
-                if action is PublishVerb.UNCHANGED and records.get(resource.name, {}).get("file") != dest.name:
+                recorded = records.get(resource.name)
+                if action is PublishVerb.UNCHANGED and (recorded["file"] if recorded else None) != dest.name:
                     action = PublishVerb.UPDATE
                 if action.writes:
                     copies.append((resource, dest))
@@ -91,7 +92,7 @@ class LocalCatalog(ReadBack):
             folder.mkdir(parents=True, exist_ok=True)
             for resource, dest in copies:
                 _atomic_copy(resource.path, dest, resource.sha256)
-            _remove_replaced_files(folder, old.get("resources", []), records)
+            _remove_replaced_files(folder, old, records)
             if dataset_action.writes:
                 atomic_write(metadata_path, metadata)
             _write_page(folder, json.loads(metadata))
@@ -104,9 +105,9 @@ class LocalCatalog(ReadBack):
         result = PublishResult(dataset=dataset.name, dry_run=dry_run,
                                url="/".join(quote(part) for part in (dataset.organization, dataset.name)) + "/")
         with self._lock(dry_run):
-            old = _read_metadata(folder)
-            kept = {r["name"]: r for r in old.get("resources", []) if r["name"] not in names}
-            gone = [r for r in old.get("resources", []) if r["name"] in names]
+            old = _read_resources(folder)
+            kept = {r["name"]: r for r in old if r["name"] not in names}
+            gone = [r for r in old if r["name"] in names]
             result.actions += [PublishAction(PublishObject.RESOURCE, r["name"], PublishVerb.DELETE) for r in gone]
             if dry_run or not gone:
                 return result
@@ -116,8 +117,8 @@ class LocalCatalog(ReadBack):
         return result
 
     def published_periods(self, organization: str, dataset: str) -> set[Period]:
-        document = _read_metadata(self.root / organization / dataset)
-        return {Period.parse(r["period"]) for r in document.get("resources", []) if r.get("period")}
+        records = _read_resources(self.root / organization / dataset)
+        return {Period.parse(period) for r in records if (period := r.get("period"))}
 
     # -- read-back (verification) ----------------------------------------------------------------
 
@@ -147,15 +148,9 @@ class LocalCatalog(ReadBack):
         with file_lock(self.root / ".lock"):
             yield
 
-    def datasets(self) -> list[dict[str, Any]]:
+    def datasets(self) -> list[LocalDocument]:
         """Every dataset's metadata in the folder, ordered by organization and name."""
-        found = []
-        for path in sorted(self.root.glob(f"*/*/{METADATA_FILE}")):
-            try:
-                found.append(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, json.JSONDecodeError):
-                raise InputError(f"El catálogo local tiene un archivo de metadatos ilegible: {path}") from None
-        return found
+        return [_read_document(path) for path in sorted(self.root.glob(f"*/*/{METADATA_FILE}"))]
 
     def _refresh_catalog(self) -> None:
         datasets = self.datasets()
@@ -185,14 +180,18 @@ def _check_identity(dataset: DatasetSpec, resources: Sequence[ResourceFile]) -> 
             raise InputError(f"{dataset.name}: no existe el archivo a publicar '{resource.path}' ({resource.name})")
 
 
-def _read_metadata(folder: Path) -> dict[str, Any]:
+def _read_resources(folder: Path) -> list[LocalRecord]:
+    """The files the dataset folder records (none for a new dataset)."""
     path = folder / METADATA_FILE
-    if not path.exists():
-        return {}
+    return _read_document(path).get("resources", []) if path.exists() else []
+
+
+def _read_document(path: Path) -> LocalDocument:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        document: LocalDocument = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         raise InputError(f"El catálogo local tiene un archivo de metadatos ilegible: {path}") from None
+    return document
 
 
 def _file_action(dest: Path, sha256: str) -> PublishVerb:
@@ -207,8 +206,8 @@ def _bytes_action(path: Path, content: bytes) -> PublishVerb:
     return PublishVerb.UNCHANGED if path.read_bytes() == content else PublishVerb.UPDATE
 
 
-def _record(resource: ResourceFile, dest: Path) -> dict[str, Any]:
-    return {
+def _record(resource: ResourceFile, dest: Path) -> LocalRecord:
+    record: LocalRecord = {
         "name": resource.name,
         "format": resource.format.label,
         "media_type": resource.format.media_type,
@@ -217,12 +216,14 @@ def _record(resource: ResourceFile, dest: Path) -> dict[str, Any]:
         "bytes": resource.path.stat().st_size,
         "description": resource.description,
         "period": str(resource.period) if resource.period else None,
-        **({"role": resource.role} if resource.role else {}),
     }
+    if resource.role:
+        record["role"] = resource.role
+    return record
 
 
-def _metadata_bytes(dataset: DatasetSpec, records: dict[str, dict[str, Any]]) -> bytes:
-    document = {
+def _metadata_bytes(dataset: DatasetSpec, records: dict[str, LocalRecord]) -> bytes:
+    document: LocalDocument = {
         "dataset": {
             "name": dataset.name, "title": dataset.title, "notes": dataset.notes,
             "organization": dataset.organization, "license_id": dataset.license_id,
@@ -246,7 +247,7 @@ def _atomic_copy(source: Path, dest: Path, sha256: str) -> None:
     atomic_copy(source, dest, check=same_bytes)
 
 
-def _remove_replaced_files(folder: Path, old: list[dict[str, Any]], records: dict[str, dict[str, Any]]) -> None:
+def _remove_replaced_files(folder: Path, old: list[LocalRecord], records: dict[str, LocalRecord]) -> None:
     """A resource that now lives in a different file leaves no orphan behind."""
     in_use = {r["file"] for r in records.values()}
     for record in old:
@@ -254,8 +255,8 @@ def _remove_replaced_files(folder: Path, old: list[dict[str, Any]], records: dic
             (folder / record["file"]).unlink(missing_ok=True)
 
 
-def _periods(document: dict[str, Any]) -> list[str]:
-    found = {r["period"] for r in document.get("resources", []) if r.get("period")}
+def _periods(document: LocalDocument) -> list[str]:
+    found = {period for r in document.get("resources", []) if (period := r.get("period"))}
     found.update(document["dataset"].get("coverage") or ())
     return sorted(found)
 
@@ -271,7 +272,7 @@ def _frequency_uri(frequency: str | None) -> str | None:
     return Frequency(frequency).dcat_uri if frequency else None
 
 
-def _download_url(document: dict[str, Any], record: dict[str, Any] | None = None, base: str | None = None) -> str:
+def _download_url(document: LocalDocument, record: LocalRecord | None = None, base: str | None = None) -> str:
     """A file's URL relative to the catalog root, or to the dataset folder when ``base`` is ''."""
     dataset = document["dataset"]
     file = record["file"] if record else pages.PAGE_FILE
@@ -279,7 +280,7 @@ def _download_url(document: dict[str, Any], record: dict[str, Any] | None = None
     return "/".join(quote(part) for part in parts)
 
 
-def dcat_catalog(documents: list[dict[str, Any]]) -> dict[str, Any]:
+def dcat_catalog(documents: list[LocalDocument]) -> dict[str, object]:
     """A DCAT catalog (JSON-LD keys) of the local datasets; download URLs are relative to the root."""
     return {
         "@context": _CONTEXT,
@@ -292,10 +293,10 @@ def dcat_catalog(documents: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _dcat_dataset(document: dict[str, Any]) -> dict[str, Any]:
+def _dcat_dataset(document: LocalDocument) -> dict[str, object]:
     dataset = document["dataset"]
     license_id = dataset["license_id"]
-    entry: dict[str, Any] = {
+    entry: dict[str, object] = {
         "@type": "dcat:Dataset",
         "dct:identifier": dataset["name"],
         "dct:title": dataset["title"],
@@ -317,7 +318,7 @@ def _dcat_dataset(document: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _dcat_distribution(document: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+def _dcat_distribution(document: LocalDocument, record: LocalRecord) -> dict[str, object]:
     return {
         "@type": "dcat:Distribution",
         "dct:title": record["name"],
@@ -331,11 +332,11 @@ def _dcat_distribution(document: dict[str, Any], record: dict[str, Any]) -> dict
     }
 
 
-def _index_entry(document: dict[str, Any], base: str | None = None) -> dict[str, Any]:
+def _index_entry(document: LocalDocument, base: str | None = None) -> dict[str, object]:
     """What a page shows for a dataset: months newest first, then general files (links relative to
     the catalog root, or to the dataset folder when ``base`` is '')."""
     dataset = document["dataset"]
-    months: dict[str, list[dict[str, Any]]] = {}
+    months: dict[str, list[dict[str, str]]] = {}
     general = []
     for record in document.get("resources", []):
         link = {"name": record["name"], "format": record["format"], "url": _download_url(document, record, base),
@@ -358,7 +359,7 @@ def _index_entry(document: dict[str, Any], base: str | None = None) -> dict[str,
     }
 
 
-def _write_page(folder: Path, document: dict[str, Any]) -> None:
+def _write_page(folder: Path, document: LocalDocument) -> None:
     """The dataset's own page (``index.html`` in its folder), from the files the folder holds."""
     entry = _index_entry(document, base="")
     html = template("conjunto.html.j2").render(

@@ -12,9 +12,11 @@ import csv
 import itertools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.output.charts import number
+from transparencia.publishers.local_metadata import LocalDocument, LocalRecord
 
 PAGE_FILE = "index.html"
 PREVIEW_ROWS = 10
@@ -29,10 +31,26 @@ KIND_TITLES = {
 }
 
 
-def page_context(folder: Path, document: dict[str, Any]) -> dict[str, Any]:
+class Preview(TypedDict):
+    header: list[str]
+    rows: list[list[str]]
+    file: str
+
+
+class PageContext(TypedDict):
+    """What the dataset page shows beyond the catalog entry."""
+
+    latest: str | None  # the latest month, AAAA-MM
+    preview: Preview | None
+    changes: JsonObject | None  # the latest month's change summary, its changes grouped by kind
+    chart: LocalRecord | None
+    package: LocalRecord | None
+
+
+def page_context(folder: Path, document: LocalDocument) -> PageContext:
     """What the dataset page shows beyond the catalog entry: latest month, preview, changes, chart."""
     records = document.get("resources", [])
-    months = sorted({r["period"] for r in records if r.get("period")})
+    months = sorted({period for r in records if (period := r.get("period"))})
     latest = months[-1] if months else None
     chart = next((r for r in records if r.get("role") == "chart"), None)
     return {
@@ -44,12 +62,12 @@ def page_context(folder: Path, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _find(records: list[dict[str, Any]], period: str | None, role: str, fmt: str) -> dict[str, Any] | None:
+def _find(records: list[LocalRecord], period: str | None, role: str, fmt: str) -> LocalRecord | None:
     return next((r for r in records if r.get("period") == period and r.get("role") == role
                  and r["format"] == fmt), None)
 
 
-def _preview(folder: Path, record: dict[str, Any] | None) -> dict[str, Any] | None:
+def _preview(folder: Path, record: LocalRecord | None) -> Preview | None:
     if record is None or not (folder / record["file"]).exists():
         return None
     with open(folder / record["file"], encoding="utf-8-sig", newline="") as handle:
@@ -57,7 +75,7 @@ def _preview(folder: Path, record: dict[str, Any] | None) -> dict[str, Any] | No
     return {"header": rows[0] if rows else [], "rows": rows[1:], "file": record["file"]}
 
 
-def _changes(folder: Path, record: dict[str, Any] | None) -> dict[str, Any] | None:
+def _changes(folder: Path, record: LocalRecord | None) -> JsonObject | None:
     if record is None or not (folder / record["file"]).exists():
         return None
     summary = json.loads((folder / record["file"]).read_text(encoding="utf-8"))
@@ -69,7 +87,7 @@ def _changes(folder: Path, record: dict[str, Any] | None) -> dict[str, Any] | No
     return {**summary, "groups": groups, "file": record["file"]}
 
 
-def shown(value: Any) -> str:
+def shown(value: object) -> str:
     """A value as the page prints it: amounts with thousands separators, missing as a dash."""
     if value is None or value == "":
         return "—"
@@ -78,7 +96,7 @@ def shown(value: Any) -> str:
     return str(value)
 
 
-def signed(value: Any) -> str:
+def signed(value: float | None) -> str:
     if value is None:
         return "—"
     return ("+" if value > 0 else "") + number(value)
