@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from transparencia.domain import Period, Target, Workspace, atomic_write
 from transparencia.errors import TransparenciaError
 from transparencia.publishers.base import ResultRecord
+from transparencia.sources.archive import InputRecord
 
 
 def error_message(exc: BaseException) -> str:
@@ -102,7 +103,7 @@ class RunLedger:
     task_runner: str = "thread"
     started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     finished_at: str | None = None
-    inputs: list[dict[str, Any]] = field(default_factory=list)
+    inputs: list[InputRecord] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     publish: list[ResultRecord] = field(default_factory=list)

@@ -27,7 +27,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO, TypedDict
 
 import pandas as pd
 
@@ -47,25 +47,67 @@ class ArchivedInput:
     reused: bool  # True when these bytes were already archived
 
 
-def read_manifest(workspace: Workspace, period: Period) -> dict[str, Any]:
+class Revision(TypedDict):
+    """One archived version of an input, as the manifest records it."""
+
+    revision: int
+    path: str  # relative to the period's raw folder
+    sha256: str
+    size: int
+    archived_at: str  # ISO timestamp, UTC
+    origin: str  # where the bytes came from (the inbox file, the query)
+
+
+class ArchivedEntry(TypedDict):
+    directorate: str
+    name: str
+    revisions: list[Revision]
+
+
+class RunEntry(TypedDict):
+    inputs: dict[str, int]  # input key -> the revision the run read
+
+
+class Manifest(TypedDict):
+    """``raw/<AAAA-MM>/manifest.json``: every input archived for the month, and what each run read."""
+
+    period: str
+    inputs: dict[str, ArchivedEntry]
+    runs: dict[str, RunEntry]
+
+
+class InputRecord(TypedDict):
+    """An input a run read, as the run ledger records it (None where the manifest lacks the revision)."""
+
+    key: str
+    revision: int
+    sha256: str | None
+    size: int | None
+    origin: str | None
+
+
+def read_manifest(workspace: Workspace, period: Period) -> Manifest:
     """The period's manifest (an empty one if nothing was archived yet)."""
     path = workspace.raw_manifest(period)
     if not path.exists():
         return {"period": str(period), "inputs": {}, "runs": {}}
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    loaded: Manifest = json.loads(path.read_text(encoding="utf-8"))
     return loaded
 
 
-def run_inputs(workspace: Workspace, period: Period, run_id: str) -> list[dict[str, Any]]:
+def run_inputs(workspace: Workspace, period: Period, run_id: str) -> list[InputRecord]:
     """The inputs run ``run_id`` read, each with the revision it used and that revision's sha256,
     size and origin: what the run ledger records to trace a published month to its bytes."""
     manifest = read_manifest(workspace, period)
-    used: dict[str, int] = manifest["runs"].get(run_id, {}).get("inputs", {})
+    run = manifest["runs"].get(run_id)
+    used = run["inputs"] if run is not None else {}
     return [_input_record(key, revision, manifest["inputs"][key]["revisions"]) for key, revision in used.items()]
 
 
-def _input_record(key: str, revision: int, revisions: list[dict[str, Any]]) -> dict[str, Any]:
-    entry = next((r for r in revisions if r["revision"] == revision), {})
+def _input_record(key: str, revision: int, revisions: list[Revision]) -> InputRecord:
+    entry = next((r for r in revisions if r["revision"] == revision), None)
+    if entry is None:
+        return {"key": key, "revision": revision, "sha256": None, "size": None, "origin": None}
     return {"key": key, "revision": revision, "sha256": entry.get("sha256"), "size": entry.get("size"),
             "origin": entry.get("origin")}
 
@@ -148,7 +190,7 @@ def _archive(workspace: Workspace, period: Period, directorate: str, name: str, 
                          sha256=sha256, size=size, reused=reused)
 
 
-def _next_revision(folder: Path, name: str, revisions: list[dict[str, Any]]) -> int:
+def _next_revision(folder: Path, name: str, revisions: list[Revision]) -> int:
     """One past the last recorded revision, skipping any file already on disk (never overwrite)."""
     revision = max((r["revision"] for r in revisions), default=0) + 1
     while (folder / revision_name(name, revision)).exists():
