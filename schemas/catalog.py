@@ -30,7 +30,7 @@ def _one_of(key: str, allowed: Iterable[str]) -> BeforeValidator:
     """A value among ``allowed``, else the catalog's message naming the item's code."""
     choices = sorted(str(value) for value in allowed)
 
-    def check(value: Any, info: ValidationInfo) -> Any:
+    def check(value: object, info: ValidationInfo) -> object:
         if value not in choices:
             raise invalid(f"el punto {info.data.get('code')}: '{key}' debe ser uno de {choices}, no '{value}'")
         return value

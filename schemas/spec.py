@@ -94,19 +94,19 @@ def _expect(description: str) -> PydanticCustomError:
     return PydanticCustomError("expected", "se esperaba {expected}", {"expected": description})
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if isinstance(value, (dict, list)) or value is None or str(value).strip() == "":
         raise _expect("un texto")
     return str(value)
 
 
-def _path(value: Any) -> Path:
+def _path(value: object) -> Path:
     if isinstance(value, (dict, list)) or value is None or str(value).strip() == "":
         raise _expect("una ruta")
     return Path(str(value))
 
 
-def _date(value: Any) -> dt.date:
+def _date(value: object) -> dt.date:
     if isinstance(value, dt.date):
         return value
     try:
@@ -115,7 +115,7 @@ def _date(value: Any) -> dt.date:
         raise _expect("una fecha AAAA-MM-DD") from None
 
 
-def _months(value: Any) -> tuple[Period, ...]:
+def _months(value: object) -> tuple[Period, ...]:
     """A list of AAAA-MM months (an item's ``empty_periods``), read as Periods once, when the file loads."""
     if not isinstance(value, (list, tuple)):
         raise _expect("una lista")
@@ -138,7 +138,7 @@ Flag = StrictBool
 def shaped(kind: type, message: str, *, non_empty: bool = False) -> BeforeValidator:
     """A value that must be a ``kind`` (list or dict), with the Spanish ``message`` when it is not."""
 
-    def check(value: Any) -> Any:
+    def check(value: object) -> object:
         if not isinstance(value, kind) or (non_empty and not value):
             raise invalid(message)
         return value

@@ -132,26 +132,26 @@ class TableSchema:
         return defaults[name] if defaults[name] is PrivacyPolicy.NEVER else PrivacyPolicy(treatment)
 
 
-def _field_type(value: Any, info: ValidationInfo) -> Any:
+def _field_type(value: object, info: ValidationInfo) -> object:
     if value not in FIELD_TYPES:
         raise invalid(f"el campo '{info.data.get('name')}' tiene un tipo desconocido '{value}'")
     return value
 
 
-def _personal_data(value: Any, info: ValidationInfo) -> PrivacyPolicy:
+def _personal_data(value: object, info: ValidationInfo) -> PrivacyPolicy:
     try:
         return PrivacyPolicy.parse(value, f"'personal_data' de '{info.data.get('name')}'")
     except ConfigError as exc:
         raise invalid(exc.message) from None
 
 
-def _severity(value: Any, info: ValidationInfo) -> Severity:
+def _severity(value: object, info: ValidationInfo) -> Severity:
     if value not in (Severity.ERROR, Severity.WARNING):
         raise invalid(f"la severidad de la regla '{info.data.get('check_')}' debe ser 'error' o 'warning'")
-    return Severity(value)
+    return Severity(str(value))
 
 
-def _empty_month(value: Any) -> Any:
+def _empty_month(value: object) -> object:
     if value not in EMPTY_MONTH:
         raise invalid(f"'emptyMonth' debe ser uno de {sorted(EMPTY_MONTH)}")
     return value

@@ -36,26 +36,26 @@ DEFAULT_CONFIG = Path(os.environ.get("TRANSPARENCIA_CONFIG", "data/institution.y
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-def _identifier(value: Any) -> Any:
+def _identifier(value: object) -> object:
     if isinstance(value, str) and value.strip() and not _ID.match(value):
         raise invalid(f"'{value}' no es un identificador válido (minúsculas, dígitos, '-' o '_')")
     return value
 
 
-def _organization(value: Any) -> Any:
+def _organization(value: object) -> object:
     if isinstance(value, str) and value.strip() and not _ID.match(value):
         raise invalid(f"'{value}' no es un nombre de organización de CKAN (minúsculas, dígitos, '-' o '_')")
     return value
 
 
-def _target(value: Any) -> Target:
+def _target(value: object) -> Target:
     try:
         return Target.parse(value, "")
     except ConfigError as exc:
         raise invalid(exc.message.removeprefix(": ")) from None
 
 
-def _data_format(value: Any) -> OutputFormat:
+def _data_format(value: object) -> OutputFormat:
     try:
         return OutputFormat.parse_data(value, "")
     except ConfigError as exc:
@@ -250,7 +250,7 @@ def _source_model(settings: type[Spec]) -> type[_SourceKeys]:
     return cast(type[_SourceKeys], create_model(f"{settings.__name__}Source", __base__=(settings, _SourceKeys)))
 
 
-def _policy(value: Any) -> PrivacyPolicy:
+def _policy(value: object) -> PrivacyPolicy:
     try:
         return PrivacyPolicy.parse_override(value, HERE)
     except ConfigError as exc:
@@ -290,7 +290,7 @@ def _resolve(base: Path, value: Path) -> Path:
     return value if value.is_absolute() else base / value
 
 
-def _item(catalog: Catalog, ref: Any, where: str) -> Item:
+def _item(catalog: Catalog, ref: object, where: str) -> Item:
     try:
         return catalog.get(str(ref))
     except ConfigError as exc:
