@@ -35,6 +35,9 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from transparencia.schemas import load_catalog
+from transparencia.sources.spreadsheet import extract_file
+
 CACHE = Path(tempfile.gettempdir()) / "transparencia-bench"
 HEADERS = ["No.", "Unidad Administrativa", "Nombre", "Apellido", "No. de Cédula", "Cargo", "Estado",
            "Salario Mensual (B/.)", "Gastos de Representación", "Fecha de Inicio", "Período", "Observaciones"]
@@ -187,9 +190,6 @@ def _alternating(actions: dict[str, tuple[str, Callable[[], str]]], rounds: int)
 
 
 def _ours(path: Path) -> str:
-    from transparencia.schemas import load_catalog
-    from transparencia.sources.spreadsheet import extract_file
-
     extraction = extract_file(path, load_catalog().get("planilla"))
     return f"{extraction.rows} filas, {len(extraction.failures)} fallos, {len(extraction.dropped)} descartadas"
 

@@ -22,6 +22,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from transparencia.domain import ItemStatus
+from transparencia.publishers.ckan import CkanPublisher
+from transparencia.reports import compliance, monitor
+from transparencia.reports.compliance import ComplianceReport, ItemReport
+from transparencia.reports.portal import PortalReader, read_reports
+
 INSTITUTIONS = int(os.environ.get("BENCH_INSTITUTIONS", "200"))
 BASE = Path(os.environ.get("CKAN_BASE", "/tmp/transparencia-ckan"))
 PERIOD, PREVIOUS = "2025-03", "2025-02"
@@ -29,9 +35,6 @@ PREFIX = "bench-mon-"
 
 
 def report(number: int, period: str) -> dict:
-    from transparencia.domain import ItemStatus
-    from transparencia.reports.compliance import ComplianceReport, ItemReport
-
     met = (number * 7) % 25
     statuses = [ItemStatus.PUBLISHED] * met + [ItemStatus.NOT_RECEIVED] * (24 - met)
     items = [ItemReport(f"{n + 1}.0", f"Punto {n + 1}", "dataset", "monthly", s, "Dirección")
@@ -41,10 +44,6 @@ def report(number: int, period: str) -> dict:
 
 def publish_one(url: str, token: str, number: int, folder: Path) -> int:
     import ckanapi
-
-    from transparencia.publishers.ckan import CkanPublisher
-    from transparencia.reports import compliance
-    from transparencia.reports.compliance import ComplianceReport
 
     name = f"{PREFIX}{number:03d}"
     admin = ckanapi.RemoteCKAN(url, apikey=token)
@@ -66,9 +65,6 @@ def publish_one(url: str, token: str, number: int, folder: Path) -> int:
 
 
 def main() -> None:
-    from transparencia.reports import monitor
-    from transparencia.reports.portal import PortalReader, read_reports
-
     url = (BASE / "ckan-url").read_text().strip()
     token = (BASE / "secrets" / "api-token").read_text().strip()
     folder = Path(tempfile.mkdtemp(prefix="bench-monitor-"))

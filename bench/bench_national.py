@@ -30,10 +30,15 @@ import threading
 import time
 from pathlib import Path
 
+from transparencia.domain import Period
+from transparencia.flows.environment import configure_prefect
+from transparencia.sources.config import load_config
+from transparencia.sources.demo import write_month
+
 ROOT = Path(__file__).resolve().parents[1]
 INSTITUTIONS = int(os.environ.get("BENCH_INSTITUTIONS", "200"))
 TOTAL_ROWS = int(os.environ.get("BENCH_TOTAL_ROWS", "1000000"))
-PERIOD = "2025-01"
+PERIOD = Period(2025, 1)
 TABULAR_ITEMS = 14  # tabular items the sample institution feeds
 SAMPLE = ROOT / "data" / "institution.yaml"
 
@@ -47,10 +52,6 @@ def month_sizes(count: int, total: int, seed: int = 13) -> list[int]:
 
 
 def write_institutions(base: Path, sizes: list[int]) -> list[Path]:
-    from transparencia.domain import Period
-    from transparencia.sources.config import load_config
-    from transparencia.sources.demo import write_month
-
     folders = []
     text = SAMPLE.read_text(encoding="utf-8")
     for number, rows in enumerate(sizes, 1):
@@ -61,7 +62,7 @@ def write_institutions(base: Path, sizes: list[int]) -> list[Path]:
                 .replace("organization: servicio-nacional-de-migracion", f"organization: inst-{number:03d}")
                 .replace("name: Servicio Nacional de Migración", f"name: Institución {number:03d}"),
             encoding="utf-8")
-        write_month(load_config(folder / "institution.yaml"), Period.parse(PERIOD), rows=rows, missing=(), errors=False)
+        write_month(load_config(folder / "institution.yaml"), PERIOD, rows=rows, missing=(), errors=False)
         folders.append(folder)
     return folders
 
@@ -100,8 +101,7 @@ class PeakMemory:
 
 def timed_run(folders: list[Path], scratch: Path, workers: int) -> tuple[float, list]:
     """Copy the institutions' inputs afresh and release them all; (wall seconds, InstitutionRuns)."""
-    from transparencia.domain import Period
-    from transparencia.flows.national import run_national
+    from transparencia.flows.national import run_national  # imports Prefect: only once main() has configured it
 
     if scratch.exists():
         shutil.rmtree(scratch)
@@ -110,7 +110,7 @@ def timed_run(folders: list[Path], scratch: Path, workers: int) -> tuple[float, 
         shutil.copytree(folder, scratch / folder.name)
         configs.append(scratch / folder.name / "institution.yaml")
     started = time.perf_counter()
-    result = run_national(Period.parse(PERIOD), configs, target="local", workers=workers)
+    result = run_national(PERIOD, configs, target="local", workers=workers)
     seconds = time.perf_counter() - started
     failed = [f"{r.institution}: {r.error or r.result.report['summary']['headline']}" for r in result.runs if r.exit_code]
     if failed:
@@ -140,10 +140,8 @@ def prefix_up_to(folders: list[Path], rows: list[int], target: int) -> list[Path
 
 
 def main() -> None:
-    from transparencia.flows.environment import configure_prefect
-
     configure_prefect()
-    from transparencia.flows.national import shared_prefect_api
+    from transparencia.flows.national import shared_prefect_api  # Prefect reads the settings just written
 
     work = Path(tempfile.mkdtemp(prefix="bench-national-"))
     sizes = month_sizes(INSTITUTIONS, TOTAL_ROWS)

@@ -27,9 +27,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from transparencia.domain import ItemKind, Period, Target
+from transparencia.flows.environment import configure_prefect
+from transparencia.sources.config import load_config
+from transparencia.sources.demo import write_month
+from transparencia.sources.registry import planned_extractions
+from transparencia.validation.expectations import suite_for
+
 ROOT = Path(__file__).resolve().parents[1]
 ROWS_PER_ITEM = int(os.environ.get("BENCH_ROWS", "10715"))  # 14 tabular items → ~150k rows
-PERIOD = "2025-01"
+PERIOD = Period(2025, 1)
 
 
 def floor(inputs: list[Path], out: Path) -> float:
@@ -65,21 +72,18 @@ def _scratch(config, name: str):
 
 def _item_chain(config, source, code: str) -> bool:
     """One item's stages as the flow runs them; True when the item was published."""
-    from transparencia.domain import Period, Target
-    from transparencia.flows import release
+    from transparencia.flows import release  # imports Prefect: only once main() has configured it
 
-    item, month = config.catalog.get(code), Period.parse(PERIOD)
-    extraction = release.extract_task.fn(config, source, code, month, "bench-bare")
-    report = release.validate_task.fn(config, extraction, item, month)
-    return release.publish_task.fn(config, item, month, extraction, report, source.directorate_name,
+    item = config.catalog.get(code)
+    extraction = release.extract_task.fn(config, source, code, PERIOD, "bench-bare")
+    report = release.validate_task.fn(config, extraction, item, PERIOD)
+    return release.publish_task.fn(config, item, PERIOD, extraction, report, source.directorate_name,
                                    Target.LOCAL, False) is not None
 
 
 def bare_pipeline(config, name: str, workers: int) -> tuple[float, int]:
     """The stage functions without Prefect, on ``workers`` threads; (seconds, items published)."""
     from concurrent.futures import ThreadPoolExecutor
-
-    from transparencia.sources.registry import planned_extractions
 
     scratch = _scratch(config, name)
     pairs = planned_extractions(scratch)
@@ -90,22 +94,17 @@ def bare_pipeline(config, name: str, workers: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    from transparencia.flows.environment import configure_prefect
-
     configure_prefect()
+    # Prefect reads the settings configure_prefect() wrote when it is imported: only now.
     from prefect.settings import get_current_settings
 
-    from transparencia.domain import ItemKind, Period
     from transparencia.flows import release
-    from transparencia.sources.config import load_config
-    from transparencia.sources.demo import write_month
-    from transparencia.validation.expectations import suite_for
 
     work = Path(tempfile.mkdtemp(prefix="bench-release-"))
     shutil.copy(ROOT / "data" / "institution.yaml", work / "institution.yaml")
     config = load_config(work / "institution.yaml")
     print(f"Generando entradas: {ROWS_PER_ITEM} filas por punto tabular…", flush=True)
-    inputs = [p for p in write_month(config, Period.parse(PERIOD), rows=ROWS_PER_ITEM, missing=(), errors=False)
+    inputs = [p for p in write_month(config, PERIOD, rows=ROWS_PER_ITEM, missing=(), errors=False)
               if p.suffix != ".sqlite"]
     floor_out = work / "floor"
     floor_out.mkdir()
@@ -113,7 +112,6 @@ def main() -> None:
 
     # Great Expectations' import is paid once by whichever run comes first; keep it out
     suite_for(config.catalog.get("planilla").table_schema())
-    from transparencia.sources.registry import planned_extractions
 
     # The flow's default task runner: as many threads as it is given tasks, up to its limit.
     pairs = len(planned_extractions(config))
@@ -122,7 +120,7 @@ def main() -> None:
     rerun, _ = bare_pipeline(config, "bare-seq", 1)  # the same month again, inputs unchanged
     threaded, _ = bare_pipeline(config, "bare-threads", threads)
     started = time.perf_counter()
-    result = release.run_release(Period.parse(PERIOD), work / "institution.yaml", target="local")
+    result = release.run_release(PERIOD, work / "institution.yaml", target="local")
     total = time.perf_counter() - started
     rows = sum(i.rows or 0 for i in result.items)
     tabular = [i for i in result.items if i.kind == ItemKind.DATASET]

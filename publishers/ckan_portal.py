@@ -29,8 +29,8 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.errors import ConfigError, TerminalError
 from transparencia.publishers.base import PortalUnavailableError
 from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, NotFoundError
@@ -182,7 +182,7 @@ class PortalLease:
         self._heartbeat.start()
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=5)
@@ -251,7 +251,7 @@ class PortalLease:
         raise TerminalError(f"No se pudo escribir el bloqueo de publicación en '{self.control}': el conjunto "
                             "cambió en cada intento.")
 
-    def _control_package(self) -> dict[str, Any]:
+    def _control_package(self) -> JsonObject:
         try:
             return self.client.call("package_show", {"id": self.control})
         except NotFoundError:
@@ -265,7 +265,7 @@ class PortalLease:
         except TerminalError:  # created meanwhile by a concurrent run
             return self.client.call("package_show", {"id": self.control})
 
-    def _find_control(self) -> dict[str, Any] | None:
+    def _find_control(self) -> JsonObject | None:
         try:
             return self.client.call("package_show", {"id": self.control})
         except NotFoundError:

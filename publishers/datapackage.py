@@ -15,8 +15,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.schemas.table import Field, TableSchema
 
 FILENAME = "datapackage.json"
@@ -41,12 +41,12 @@ class CsvTable:
     path: str  # relative to the dataset folder
     title: str
     description: str
-    schema: Mapping[str, Any]
+    schema: Mapping[str, object]
 
 
-def table_schema(schema: TableSchema, fields: Sequence[Field], rules: Mapping[str, str]) -> dict[str, Any]:
+def table_schema(schema: TableSchema, fields: Sequence[Field], rules: Mapping[str, str]) -> JsonObject:
     """The Table Schema of a published CSV: ``fields`` are the published ones, in file order."""
-    descriptor: dict[str, Any] = {
+    descriptor: JsonObject = {
         "fields": [_field(f, rules.get(f.name, "publish")) for f in fields],
         "missingValues": [""],
     }
@@ -57,12 +57,12 @@ def table_schema(schema: TableSchema, fields: Sequence[Field], rules: Mapping[st
     return descriptor
 
 
-def _field(f: Field, treatment: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": f.name, "type": FRICTIONLESS_TYPES[f.type], "title": f.title,
+def _field(f: Field, treatment: str) -> JsonObject:
+    out: JsonObject = {"name": f.name, "type": FRICTIONLESS_TYPES[f.type], "title": f.title,
                            "description": f.description}
     if f.type == "date":
         out["format"] = "%Y-%m-%d"
-    constraints: dict[str, Any] = {}
+    constraints: JsonObject = {}
     if f.required:
         constraints["required"] = True
     if treatment == "publish":
@@ -84,7 +84,7 @@ def _field(f: Field, treatment: str) -> dict[str, Any]:
     return out
 
 
-def text_schema(columns: Mapping[str, tuple[str, str]], numbers: Sequence[str] = ()) -> dict[str, Any]:
+def text_schema(columns: Mapping[str, tuple[str, str]], numbers: Sequence[str] = ()) -> JsonObject:
     """A Table Schema for a file of our own making (dictionary, change summary): text columns
     with a title and description each, ``numbers`` typed as numbers."""
     return {
@@ -94,10 +94,10 @@ def text_schema(columns: Mapping[str, tuple[str, str]], numbers: Sequence[str] =
     }
 
 
-def package(name: str, title: str, description: str, license_id: str, tables: Sequence[CsvTable]) -> dict[str, Any]:
+def package(name: str, title: str, description: str, license_id: str, tables: Sequence[CsvTable]) -> JsonObject:
     """The ``datapackage.json`` descriptor (Tabular Data Package, CSV in UTF-8 with BOM)."""
     license_name, license_url, license_title = _LICENSES.get(license_id.lower(), (license_id, None, license_id))
-    licence: dict[str, Any] = {"name": license_name, "title": license_title}
+    licence: JsonObject = {"name": license_name, "title": license_title}
     if license_url:
         licence["path"] = license_url
     return {
@@ -124,13 +124,13 @@ def package(name: str, title: str, description: str, license_id: str, tables: Se
     }
 
 
-def write_package(descriptor: Mapping[str, Any], folder: Path) -> Path:
+def write_package(descriptor: Mapping[str, object], folder: Path) -> Path:
     path = Path(folder) / FILENAME
     path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
 
 
-def with_urls(descriptor: Mapping[str, Any], urls: Mapping[str, str]) -> dict[str, Any]:
+def with_urls(descriptor: JsonObject, urls: Mapping[str, str]) -> JsonObject:
     """The package for a portal, where files live at their own URLs: each path becomes its file's URL;
     a file the portal does not hold is left out, so the package never points at nothing."""
     resources = [{**r, "path": urls[r["path"]]} for r in descriptor["resources"] if r["path"] in urls]

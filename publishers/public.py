@@ -21,6 +21,7 @@ from pathlib import PureWindowsPath
 from typing import Any
 
 from transparencia.domain import cedula
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.publishers.privacy import mask_value
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import SourceRef
@@ -123,7 +124,7 @@ def treated_value(value: Any, column: str | None, schema: TableSchema, rules: Ma
     return ", ".join(shown), True
 
 
-def public_finding(finding: Finding, schema: TableSchema, rules: Mapping[str, str]) -> dict[str, Any]:
+def public_finding(finding: Finding, schema: TableSchema, rules: Mapping[str, str]) -> JsonObject:
     """A finding as published: treated value, message rendered from it, file by name only."""
     data = finding.to_dict()
     data["file"] = file_name(finding.file)
@@ -146,7 +147,7 @@ def _message(finding: Finding, value: Any) -> str:
     return f"Observación en la columna '{finding.column}': {shown}."
 
 
-def public_findings(report: ValidationReport, schema: TableSchema, rules: Mapping[str, str]) -> list[dict[str, Any]]:
+def public_findings(report: ValidationReport, schema: TableSchema, rules: Mapping[str, str]) -> list[JsonObject]:
     """Every finding of ``report`` as it may be published (errors first)."""
     findings = [public_finding(f, schema, rules) for f in (*report.errors, *report.warnings)]
     return finish(findings, schema, rules)

@@ -20,6 +20,7 @@ import jinja2
 import pandas as pd
 
 from transparencia.domain import OutputFormat, Period, PrivacyPolicy, sha256_file
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.errors import ConfigError, InputError
 from transparencia.output import charts, templates
 from transparencia.output.csvfile import write_csv
@@ -309,7 +310,7 @@ COERCION_LABELS = {
 }
 
 
-def public_report(report: ValidationReport, schema: TableSchema, rules: Mapping[str, str]) -> dict[str, Any]:
+def public_report(report: ValidationReport, schema: TableSchema, rules: Mapping[str, str]) -> JsonObject:
     """``report.to_dict()`` as it may be published (see ``publishers.public``).
 
     Findings follow their columns' personal-data policy (masked, or no value) with messages

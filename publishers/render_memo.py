@@ -19,11 +19,12 @@ import json
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from transparencia.domain import Frequency, OutputFormat, Period, atomic_write, sha256_file
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.publishers.base import Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 
 if TYPE_CHECKING:  # render imports this module to memoise its output
@@ -127,7 +128,7 @@ def _has_sha(path: Path, sha256: str) -> bool:
     return path.is_file() and sha256_file(path) == sha256
 
 
-def _resource_dict(resource: ResourceFile, out_dir: Path) -> dict[str, Any]:
+def _resource_dict(resource: ResourceFile, out_dir: Path) -> JsonObject:
     raw = dataclasses.asdict(resource)
     raw["path"] = str(resource.path.relative_to(out_dir))
     raw["period"] = str(resource.period) if resource.period else None
@@ -136,7 +137,7 @@ def _resource_dict(resource: ResourceFile, out_dir: Path) -> dict[str, Any]:
     return raw
 
 
-def _resource(raw: dict[str, Any], out_dir: Path) -> ResourceFile:
+def _resource(raw: JsonObject, out_dir: Path) -> ResourceFile:
     table = raw.get("datastore")
     datastore = None if table is None else DatastoreTable(
         fields=tuple(DatastoreField(**f) for f in table["fields"]), rows_path=out_dir / table["rows_path"],
@@ -146,12 +147,12 @@ def _resource(raw: dict[str, Any], out_dir: Path) -> ResourceFile:
                            "format": OutputFormat(raw["format"]), "period": period})
 
 
-def _dataset_dict(dataset: DatasetSpec) -> dict[str, Any]:
+def _dataset_dict(dataset: DatasetSpec) -> JsonObject:
     coverage = dataset.coverage
     return {**dataclasses.asdict(dataset), "coverage": [str(coverage.first), str(coverage.last)] if coverage else None}
 
 
-def _dataset(raw: dict[str, Any]) -> DatasetSpec:
+def _dataset(raw: JsonObject) -> DatasetSpec:
     frequency, coverage = raw.get("frequency"), raw.get("coverage")
     return DatasetSpec(**{**raw, "tags": tuple(raw["tags"]), "frequency": Frequency(frequency) if frequency else None,
                           "coverage": Coverage.of(coverage) if coverage else None})
