@@ -108,7 +108,7 @@ class CkanPublisher(PortalSession, TableReadBack):
 
         With ``on_write``, the lease writes through its own client, heard by that listener."""
         client = self.client if on_write is None else self._client(on_write)
-        return PortalLease(client, organization, str(period), run_id, seconds=seconds)
+        return PortalLease(client, organization, period, run_id, seconds=seconds)
 
     def sweep_leftovers(self, organization: str) -> list[str]:
         """Remove what interrupted runs left in the organization (held lease required)."""

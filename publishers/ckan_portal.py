@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from transparencia.domain import Period
 from transparencia.domain.jsontypes import JsonObject
 from transparencia.errors import ConfigError, TerminalError
 from transparencia.publishers.base import PortalUnavailableError
@@ -165,7 +166,7 @@ def _local_time(iso: str) -> str:
 class PortalLease:
     """The institution+period lease on the portal; a context manager that renews it while held."""
 
-    def __init__(self, client: CkanClient, organization: str, period: str, run_id: str,
+    def __init__(self, client: CkanClient, organization: str, period: Period, run_id: str,
                  seconds: float = LEASE_SECONDS):
         self.client, self.organization, self.period, self.run_id = client, organization, period, run_id
         self.seconds = seconds

@@ -113,19 +113,19 @@ def test_a_missing_organization_is_created_when_the_token_may(ckan_server):
 
 
 def test_the_lease_admits_one_run_names_the_holder_and_expires(ckan_server, ckan_org):
-    first = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-01", "ejecucion-a")
-    second = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-01", "ejecucion-b")
-    other_month = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-02", "ejecucion-c")
+    first = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 1), "ejecucion-a")
+    second = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 1), "ejecucion-b")
+    other_month = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 2), "ejecucion-c")
 
     with first:
         with pytest.raises(LeaseHeldError, match=r"la inició .+@.+ \(proceso \d+, ejecución ejecucion-a\) el 20"):
             second.acquire()
         other_month.acquire()
     second.acquire()  # released by the first
-    short = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-03", "caida", seconds=0.5)
+    short = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 3), "caida", seconds=0.5)
     short.acquire()  # and never released: a crashed run
     time.sleep(1.0)
-    CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "2025-03", "siguiente").acquire()
+    CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 3), "siguiente").acquire()
 
     control = ckan_server.admin().action.package_show(id=f"{ckan_org}-transparencia-control")
     assert control["private"] is True
