@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test` (`make test-fast` for everyday work).
-.PHONY: demo test test-fast lint lint-imports package-tree install install-test ckan-start ckan-stop bench
+.PHONY: demo test test-fast lint package-tree install install-test ckan-start ckan-stop bench
 
 install:
 	@scripts/bootstrap.sh
@@ -18,14 +18,12 @@ test: install-test lint
 test-fast: install-test
 	.venv/bin/python -m pytest -q -m "not ckan and not prefect and not databases and not browser"
 
-# ruff (lint, import order, bandit) and mypy (every module, imports followed), configured in pyproject.toml.
+# ruff (lint, import order, bandit), mypy (every module, imports followed) and the stage layers
+# (import-linter's contract), configured in pyproject.toml. import-linter reads the installed shape from
+# inside that tree, so that the source folder transparencia/ (without the stages) is not found first.
 lint: install-test package-tree
 	.venv/bin/ruff check .
 	.venv/bin/mypy
-
-# The stage layers (import-linter's contract in pyproject.toml), read from the installed shape; it is
-# run from inside that tree so that the source folder transparencia/ (without the stages) is not found first.
-lint-imports: install-test package-tree
 	cd build/package && ../../.venv/bin/lint-imports ../../pyproject.toml
 
 # The package as a wheel would install it, as symlinks, for the tools above (build/ is not tracked).

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from ckan_release import dataset_spec, month_rows, render_release  # noqa: E402
 
+from transparencia.domain import Period  # noqa: E402
 from transparencia.publishers.ckan import CkanPublisher  # noqa: E402
 from transparencia.publishers.ckan_datastore import load_table, published_fingerprint  # noqa: E402
 from transparencia.publishers.tables import (  # noqa: E402
@@ -118,10 +119,10 @@ def verification_costs(publisher: CkanPublisher, resource_id: str, table) -> tup
 
 def read_back(publisher: CkanPublisher, spec, files, workdir: Path) -> tuple[float, int, int]:
     """The checks of ``transparencia verificar`` for the month, as ``run`` makes them after publishing."""
-    manifest_path = write_manifest(workdir, "2025-01", spec, files, 0, [])
+    manifest_path = write_manifest(workdir, Period(2025, 1), spec, files, 0, [])
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     started = time.perf_counter()
-    checks = _published_checks("11.3", manifest, publisher, "2025-01")
+    checks = _published_checks("11.3", manifest, publisher, Period(2025, 1))
     return time.perf_counter() - started, len(checks), sum(1 for c in checks if not c.ok)
 
 

@@ -20,28 +20,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from transparencia.domain import Period, Target, Workspace, atomic_write
 from transparencia.errors import TransparenciaError
 from transparencia.publishers.base import ResultRecord
+from transparencia.publishers.verification import Check, CheckRecord
 from transparencia.sources.archive import InputRecord
 
 
 def error_message(exc: BaseException) -> str:
     """An error in full, for the local ledger and log (never published)."""
     return exc.message if isinstance(exc, TransparenciaError) else f"{type(exc).__name__}: {exc}"
-
-
-class ReadBackCheck(Protocol):
-    """One read-back check of what was published (``publishers.verification.Check``)."""
-
-    @property
-    def ok(self) -> bool: ...
-
-    def describe(self) -> str: ...
-
-    def to_dict(self) -> dict[str, Any]: ...
 
 
 def new_run_id() -> str:
@@ -112,7 +102,7 @@ class RunLedger:
     errors: list[str] = field(default_factory=list)
     withdrawal: dict[str, Any] | None = None  # what ``transparencia retirar`` removed, when and why
     portal_writes: list[dict[str, Any]] = field(default_factory=list)  # from the WriteJournal
-    verification: list[dict[str, Any]] = field(default_factory=list)  # read-back checks after publishing
+    verification: list[CheckRecord] = field(default_factory=list)  # read-back checks after publishing
     outage: str | None = None  # set when the portal stopped answering mid-run
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 
@@ -137,7 +127,7 @@ class RunLedger:
         """The compliance report could not be published."""
         self.errors.append(f"Informe de cumplimiento: {error_message(exc)}")
 
-    def verified(self, checks: Sequence[ReadBackCheck]) -> None:
+    def verified(self, checks: Sequence[Check]) -> None:
         """Record the read-back checks; each one that failed is an error of the run."""
         self.verification = [c.to_dict() for c in checks]
         self.errors.extend(f"Verificación: {c.describe()}" for c in checks if not c.ok)

@@ -44,6 +44,7 @@ from transparencia.flows.outcome import StageResults, dataset_assessment, docume
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
 from transparencia.flows.runners import task_runner
 from transparencia.flows.stages import PublishedMonth
+from transparencia.flows.verify import verify_period
 from transparencia.publishers.base import PortalSession, ResultRecord
 from transparencia.publishers.public import public_error
 from transparencia.reports import compliance
@@ -351,8 +352,6 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
 def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, month: Period, chosen: Target,
                        ledger: RunLedger, journal: WriteJournal, result: ReleaseResult) -> None:
     """Write and publish the compliance report, then read back what was published and check it."""
-    from transparencia.publishers.verification import verify_period
-
     paths = compliance.write_report(report, config.workspace.report_dir(month))
     result.report_paths = {fmt: str(p) for fmt, p in paths.items()}
     try:
@@ -360,7 +359,7 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
     except Exception as exc:
         ledger.report_failed(exc)
     published = [i.code for i in report.items if i.kind == ItemKind.DATASET and i.status.fulfilled]
-    ledger.verified(verify_period(config, str(month), chosen, items=published))
+    ledger.verified(verify_period(config, month, chosen, items=published))
 
 
 def run_release(period: Period | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,

@@ -52,7 +52,7 @@ def validate_month(config: InstitutionConfig, item: Item, period: Period, extrac
     from transparencia.validation.period_fidelity import natural_key
 
     store = MonthStore.of(config)
-    published = store.other_months(item.slug, str(period), natural_key(item.table_schema()))
+    published = store.other_months(item.slug, period, natural_key(item.table_schema()))
     memo, key = ValidationMemo(config.workspace), validation_key(extraction, item, period, published)
     report = memo.load(item.slug, period, key)
     if report is None:
@@ -75,13 +75,13 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
         return None
     from transparencia.publishers.render import ItemRelease, render_release
 
-    store = MonthStore.of(config)  # keyed by the month's file name, AAAA-MM
+    store = MonthStore.of(config)
     frame = extraction.frame
     if dry_run:
         stored = None
-        history = _history_with(store, item.slug, str(period), frame, item.table_schema().field_names)
+        history = _history_with(store, item.slug, period, frame, item.table_schema().field_names)
     else:
-        stored = store.save(item.slug, str(period), frame)
+        stored = store.save(item.slug, period, frame)
         history = store.history(item.slug)
     release = ItemRelease(item=item, schema=item.table_schema(), period=period, frame=frame, history=history,
                           report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
@@ -89,8 +89,8 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     out_dir = build_dir(config, item)
     dataset, resources = render_release(release, out_dir, config.publish.formats)
     if not dry_run:  # what the target must hold, for the read-back verification
-        months = history["periodo"].astype(str).unique().tolist()
-        write_manifest(out_dir, str(period), dataset, resources, len(history), months)
+        months = [Period.parse(m) for m in history["periodo"].astype(str).unique()]
+        write_manifest(out_dir, period, dataset, resources, len(history), months)
     result = make_publisher(config, target, journal).sync(dataset, resources, dry_run=dry_run)
     if result.error:
         raise TransparenciaError(result.error)
@@ -113,7 +113,7 @@ def _changes_headline(resources) -> str:
     return json.loads(found.path.read_text(encoding="utf-8"))["headline"] if found else ""
 
 
-def _history_with(store: MonthStore, slug: str, month: str, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def _history_with(store: MonthStore, slug: str, month: Period, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """A dry run's history: the stored months plus this month, without writing anything."""
     kept = [store.load(slug, p) for p in store.months(slug) if p != month]
     return pd.concat([*kept, frame.reset_index(drop=True)[columns]], ignore_index=True)

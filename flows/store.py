@@ -15,21 +15,28 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TypedDict
 
 import pandas as pd
 
-from transparencia.domain import atomic_write, sha256_bytes
-
-if TYPE_CHECKING:
-    from transparencia.sources.config import InstitutionConfig
+from transparencia.domain import Period, atomic_write, sha256_bytes
+from transparencia.sources.config import InstitutionConfig
 
 WITHDRAWALS_FILE = "retiros.json"  # beside the months: the public record of withdrawn ones
 
 
+class MonthMeta(TypedDict):
+    """A stored month's sidecar, ``<period>.json``."""
+
+    period: str  # AAAA-MM, as the file is named
+    rows: int
+    sha256: str
+    updated: str  # ISO date the content last changed
+
+
 @dataclass(frozen=True)
 class StoredMonth:
-    period: str
+    period: Period
     path: Path
     rows: int
     sha256: str
@@ -55,15 +62,19 @@ class MonthStore:
     def folder(self, slug: str) -> Path:
         return self.root / slug
 
-    def months(self, slug: str) -> list[str]:
+    def months(self, slug: str) -> list[Period]:
+        """The item's stored months, oldest first (read from the file names, AAAA-MM)."""
         folder = self.folder(slug)
-        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+        return sorted(Period.parse(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
 
-    def meta(self, slug: str, period: str) -> dict | None:
+    def meta(self, slug: str, period: Period) -> MonthMeta | None:
         path = self.folder(slug) / f"{period}.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        if not path.exists():
+            return None
+        meta: MonthMeta = json.loads(path.read_text(encoding="utf-8"))
+        return meta
 
-    def save(self, slug: str, period: str, frame: pd.DataFrame, today: dt.date | None = None) -> StoredMonth:
+    def save(self, slug: str, period: Period, frame: pd.DataFrame, today: dt.date | None = None) -> StoredMonth:
         """Store a validated month; identical content is left untouched."""
         folder = self.folder(slug)
         folder.mkdir(parents=True, exist_ok=True)
@@ -75,20 +86,25 @@ class MonthStore:
             return StoredMonth(period, target, previous["rows"], digest, previous["updated"], written=False)
         updated = (today or dt.date.today()).isoformat()
         atomic_write(target, data)
-        meta = {"period": period, "rows": len(frame), "sha256": digest, "updated": updated}
+        meta: MonthMeta = {"period": str(period), "rows": len(frame), "sha256": digest, "updated": updated}
         atomic_write(folder / f"{period}.json", json.dumps(meta, indent=2).encode("utf-8"))
         return StoredMonth(period, target, len(frame), digest, updated, written=True)
 
-    def load(self, slug: str, period: str, columns: list[str] | None = None) -> pd.DataFrame:
+    def load(self, slug: str, period: Period, columns: list[str] | None = None) -> pd.DataFrame:
         return pd.read_parquet(self.folder(slug) / f"{period}.parquet", columns=columns)
 
-    def other_months(self, slug: str, period: str, columns: list[str]) -> dict[str, pd.DataFrame]:
-        """``columns`` of every stored month but ``period``: what a new month must not repeat."""
+    def other_months(self, slug: str, period: Period, columns: list[str]) -> dict[str, pd.DataFrame]:
+        """``columns`` of every stored month but ``period``: what a new month must not repeat. Keyed by
+        AAAA-MM, the text a period-fidelity finding names the other month by."""
         if not columns:
             return {}
-        return {other: self.load(slug, other, columns) for other in self.months(slug) if other != period}
+        return {str(other): self.load(slug, other, columns) for other in self.months(slug) if other != period}
 
-    def remove(self, slug: str, period: str) -> bool:
+    def rows(self, slug: str) -> int:
+        """The rows of every stored month, as their sidecars record them (the history's length)."""
+        return sum(meta["rows"] for meta in (self.meta(slug, m) for m in self.months(slug)) if meta)
+
+    def remove(self, slug: str, period: Period) -> bool:
         """Forget a withdrawn month (its Parquet and sidecar); False when it was not stored."""
         folder = self.folder(slug)
         stored = (folder / f"{period}.parquet").exists()

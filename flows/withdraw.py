@@ -61,7 +61,7 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
         raise ConfigError("Indique el motivo del retiro con --motivo \"…\": queda publicado junto al retiro.")
 
     store = MonthStore.of(config)
-    remaining = [p for p in store.months(item.slug) if p != str(month)]
+    remaining = [p for p in store.months(item.slug) if p != month]
     publisher = make_publisher(config, target)
     ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym, target=target,
                        dry_run=False, config=str(config.path))
@@ -73,7 +73,7 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
         names = withdrawn_resource_names(item.name, str(month), history_too=not remaining)
         dataset, _ = render_withdrawal(release, [], build_dir(config, item))
         removal = _checked(publisher.remove(dataset, names))
-        was_stored = store.remove(item.slug, str(month))
+        was_stored = store.remove(item.slug, month)
         removed = [a.name for a in removal.actions if a.action is PublishVerb.DELETE]
         if not removed and not was_stored:
             raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {month} en el destino "
@@ -102,7 +102,7 @@ def _checked(result: PublishResult) -> PublishResult:
 
 
 def _release(config: InstitutionConfig, item: Item, period: Period, store: MonthStore,
-             remaining: list[str]) -> ItemRelease:
+             remaining: list[Period]) -> ItemRelease:
     """The item as rendering needs it, holding only the months that remain."""
     schema = item.table_schema()
     frames = [store.load(item.slug, p) for p in remaining]

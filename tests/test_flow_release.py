@@ -62,7 +62,7 @@ def test_demo_month_on_local_target(prefect_server, institution):
     viaticos = next(i for i in result.items if i.code == "11.6")
     assert {f["rule"] for f in viaticos.findings} >= {"amount-product", "date-order"}
     store = MonthStore(config.data_dir / "store", config.institution.organization)
-    assert store.months("planilla") == ["2025-01"]
+    assert store.months("planilla") == [Period(2025, 1)]
     assert store.months("viaticos") == []  # a rejected month is never stored
     assert any((config.publish.local_dir / config.institution.organization).glob("snm-planilla/*.csv"))
     assert not (config.publish.local_dir / config.institution.organization / "snm-viaticos").exists()
@@ -104,8 +104,8 @@ def test_rejected_month_keeps_earlier_months(prefect_server, institution):
     assert _statuses(second)["11.6"] == "rechazado" and _statuses(second)["10.5"] == "faltante"
 
     store = MonthStore(config.data_dir / "store", config.institution.organization)
-    assert store.months("viaticos") == ["2025-01"]
-    assert store.months("planilla") == ["2025-01", "2025-02"]
+    assert store.months("viaticos") == [Period(2025, 1)]
+    assert store.months("planilla") == [Period(2025, 1), Period(2025, 2)]
     dataset = config.publish.local_dir / config.institution.organization / "snm-viaticos"
     assert any(dataset.glob("*2025-01*")) and not any(dataset.glob("*2025-02*"))
 

@@ -121,7 +121,7 @@ def test_cross_month_duplicates_are_errors_naming_the_published_month(tmp_path):
     january = extract_file(_viaticos_file(tmp_path, "enero.xlsx", "2025-01", rows=12), VIATICOS,
                            period=Period(2025, 1)).frame
     store = MonthStore(tmp_path / "store", "snm")
-    store.save("viaticos", "2025-01", january)
+    store.save("viaticos", Period(2025, 1), january)
     # February's file repeats three of January's trips (same traveller, departure and destination).
     path = _viaticos_file(tmp_path, "febrero.xlsx", "2025-02", rows=12)
     extraction = extract_file(path, VIATICOS, period=Period(2025, 2))
@@ -131,7 +131,7 @@ def test_cross_month_duplicates_are_errors_naming_the_published_month(tmp_path):
         for column in natural_key(schema):
             frame.loc[row, column] = january.iloc[offset][column]
 
-    published = store.other_months("viaticos", "2025-02", natural_key(schema))
+    published = store.other_months("viaticos", Period(2025, 2), natural_key(schema))
     report = validate(extraction, VIATICOS, period="2025-02", published=published)
 
     duplicates = _errors(report, "cross-month-duplicate")
@@ -145,8 +145,8 @@ def test_the_same_month_published_again_is_not_a_cross_month_duplicate(tmp_path)
     store = MonthStore(tmp_path / "store", "snm")
     path = _viaticos_file(tmp_path, "viaticos.xlsx", "2025-01", rows=8)
     extraction = extract_file(path, VIATICOS, period=Period(2025, 1))
-    store.save("viaticos", "2025-01", extraction.frame)
-    published = store.other_months("viaticos", "2025-01", natural_key(schema))
+    store.save("viaticos", Period(2025, 1), extraction.frame)
+    published = store.other_months("viaticos", Period(2025, 1), natural_key(schema))
     report = validate(extraction, VIATICOS, period="2025-01", published=published)
     assert not _errors(report, "cross-month-duplicate")
 
@@ -201,7 +201,7 @@ directorates:
     [item] = [i for i in repeated.items if i.code == "11.6"]
     assert item.status == "rechazado"
     assert sum(f["rule"] == "cross-month-duplicate" for f in item.findings) == 3
-    assert store.months("viaticos") == ["2025-01"]
+    assert store.months("viaticos") == [Period(2025, 1)]
     history = (tmp_path / "published" / "snm-periodo" / "snm-viaticos" / "viaticos-historico.csv")
     assert history.read_text(encoding="utf-8-sig").count("\n") == 11  # header + January's 10 trips
     report = json.loads(Path(repeated.report_paths["json"]).read_text(encoding="utf-8"))

@@ -98,7 +98,7 @@ def test_withdraw_and_republish_on_the_local_catalog(prefect_server, tmp_path):
     assert "Viáticos 2025-02 (CSV)" in record["recursos_retirados"]
     catalog = (tmp_path / "published" / "catalog.json").read_text(encoding="utf-8")
     assert "viaticos-2025-02" not in catalog and "viaticos-retiros.csv" in catalog
-    assert MonthStore(tmp_path / "store", "snm-retiros").months("viaticos") == ["2025-01"]
+    assert MonthStore(tmp_path / "store", "snm-retiros").months("viaticos") == [Period(2025, 1)]
 
     report = json.loads((tmp_path / "reports" / "2025-02" / "informe-cumplimiento-2025-02.json").read_text("utf-8"))
     item = next(i for i in report["items"] if i["code"] == "11.6")

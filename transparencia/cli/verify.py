@@ -24,17 +24,17 @@ def verify_command(
 ) -> None:
     """Comprueba lo publicado de un mes: cada recurso una vez, sha256 de lo descargado, filas y sumas del
     DataStore, diccionario de datos e histórico igual a la unión de los meses. Salida 0: todo coincide; 1: no."""
-    from transparencia.publishers.verification import verify_period
+    from transparencia.flows.verify import verify_period
     from transparencia.sources.config import load_config
 
-    period = str(Period.parse(period))
+    month = Period.parse(period)
     institution = load_config(config)
     target = Target.parse(target, "--target") if target is not None else institution.publish.target
-    checks = verify_period(institution, period, target)
+    checks = verify_period(institution, month, target)
     if not checks:
-        raise ConfigError(f"No hay nada publicado para {period} según los registros locales: ejecute antes "
-                          f"'transparencia run --period {period} --target {target}'.")
-    table = Table(title=f"Verificación de lo publicado en {target} para {period}", box=box.SIMPLE_HEAD)
+        raise ConfigError(f"No hay nada publicado para {month} según los registros locales: ejecute antes "
+                          f"'transparencia run --period {month} --target {target}'.")
+    table = Table(title=f"Verificación de lo publicado en {target} para {month}", box=box.SIMPLE_HEAD)
     for header in ("Punto", "Conjunto", "Comprobación", "Resultado", "Detalle"):
         table.add_column(header, overflow="fold")
     for check in checks:
