@@ -70,3 +70,11 @@ def _environment_connection() -> tuple[str, str]:
 def publisher(config: InstitutionConfig, target: Target | str, on_write: WriteListener | None = None) -> Publisher:
     """The backend registered for ``target``."""
     return BACKENDS.get(target, "Destino de publicación")(config, on_write)
+
+
+def portal_publisher(url: str, token: str) -> Publisher:
+    """A publisher for the portal at ``url`` that no institution's configuration names: the national
+    monitor publishes its table to the portal it read the reports from."""
+    from transparencia.publishers.ckan import CkanPublisher
+
+    return CkanPublisher(url, token)

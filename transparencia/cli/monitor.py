@@ -12,6 +12,10 @@ from rich.table import Table
 from transparencia.cli import app, console, err_console, friendly_errors
 from transparencia.domain import Period
 from transparencia.errors import ConfigError
+from transparencia.publishers.backends import portal_publisher
+from transparencia.reports import monitor
+from transparencia.reports.portal import PortalReader, read_reports
+from transparencia.sources.secrets import resolve_secret
 
 
 def _portal_url(portal: str | None) -> str:
@@ -23,8 +27,6 @@ def _portal_url(portal: str | None) -> str:
 
 def _optional_token() -> str | None:
     """The CKAN token when one is configured (reading public reports needs none)."""
-    from transparencia.sources.secrets import resolve_secret
-
     if os.environ.get("CKAN_API_TOKEN", "").strip():
         return resolve_secret(env="CKAN_API_TOKEN", what="Token de CKAN")
     if os.environ.get("CKAN_API_TOKEN_FILE", "").strip():
@@ -32,8 +34,7 @@ def _optional_token() -> str | None:
     return None
 
 
-def _print_summary(table) -> None:
-
+def _print_summary(table: monitor.NationalTable) -> None:
     summary = Table(title=f"Monitoreo nacional, {Period.parse(table.period).label_es}: {len(table.rows)} instituciones",
                     box=box.SIMPLE_HEAD, pad_edge=False)
     summary.add_column("Banda")
@@ -60,9 +61,6 @@ def monitor_command(
                                                        "se puede repetir."),
 ) -> None:
     """Tabla nacional de cumplimiento del mes a partir de los informes publicados en el portal (CSV, JSON, HTML, Markdown)."""
-    from transparencia.reports import monitor
-    from transparencia.reports.portal import PortalReader, read_reports
-
     month = Period.parse(period)
     if publish and not organization:
         raise ConfigError("Con --publish indique la organización que publica el monitoreo: --organization NOMBRE.")
@@ -76,17 +74,15 @@ def monitor_command(
     paths = monitor.write_table(table, output / str(month))
     _print_summary(table)
     console.print(f"Monitoreo escrito en {paths['html']} (también CSV, JSON y Markdown).")
-    if publish:
+    if publish and organization:  # checked above: --publish comes with --organization
         _publish(table, paths, url, token, organization)
 
 
-def _publish(table, paths, url: str, token: str | None, organization: str) -> None:
-    from transparencia.publishers.ckan import CkanPublisher
-    from transparencia.reports import monitor
-
+def _publish(table: monitor.NationalTable, paths: dict[str, Path], url: str, token: str | None,
+             organization: str) -> None:
     if not token:
         raise ConfigError("Para publicar falta el token de CKAN: defina CKAN_API_TOKEN o CKAN_API_TOKEN_FILE.")
-    result = CkanPublisher(url, token).sync(monitor.monitor_dataset(organization), monitor.monitor_resources(table, paths))
+    result = portal_publisher(url, token).sync(monitor.monitor_dataset(organization), monitor.monitor_resources(table, paths))
     if result.error:
         raise ConfigError(f"No se pudo publicar el monitoreo: {result.error}")
     console.print(f"Publicado en {result.url} ({result.writes} escrituras).")

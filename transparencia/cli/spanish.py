@@ -12,6 +12,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from typing import TypeVar
+
+from typer import core as typer_core
+from typer import rich_utils
+from typer._click import core, exceptions
+from typer._click.formatting import HelpFormatter
+
+T = TypeVar("T")
 
 HELP_OPTION = "Muestra esta ayuda y termina."
 USAGE_PREFIX = "Uso: "
@@ -66,64 +74,56 @@ def type_label(text: str | None) -> str | None:
     return None if text is None else _TYPE_WORD.sub(lambda m: TYPE_WORDS[m.group(1)], text)
 
 
-def _translated(format_message: Callable[..., str]) -> Callable[..., str]:
-    @functools.wraps(format_message)
-    def wrapper(self) -> str:
-        return translate(format_message(self))
-
-    wrapper.spanish = True  # type: ignore[attr-defined]
-    return wrapper
-
-
 def install() -> None:
     """Put the Spanish texts in Typer's help and usage errors (idempotent)."""
-    from typer import core as typer_core
-    from typer import rich_utils
-    from typer._click import core, exceptions, formatting
-
     for name, text in PANEL_TEXTS.items():
         setattr(rich_utils, name, text)
-    for cls in (exceptions.ClickException, exceptions.UsageError, exceptions.BadParameter,
-                exceptions.MissingParameter, exceptions.NoSuchOption, exceptions.FileError):
-        method = cls.__dict__.get("format_message")
-        if method is not None and not getattr(method, "spanish", False):
-            cls.format_message = _translated(method)
-    if not getattr(core.Command.get_help_option, "spanish", False):
-        original = core.Command.get_help_option
-
-        @functools.wraps(original)
-        def get_help_option(self, ctx):
-            option = original(self, ctx)
-            if option is not None:
-                option.help = HELP_OPTION
-            return option
-
-        get_help_option.spanish = True  # type: ignore[attr-defined]
-        core.Command.get_help_option = get_help_option
-    for cls in (core.Command, typer_core.TyperGroup):
-        _wrap(cls, "collect_usage_pieces", lambda pieces: [USAGE_PIECES.get(p, p) for p in pieces])
-    for cls in (typer_core.TyperOption, typer_core.TyperArgument):
-        _wrap(cls, "display_type_rich", type_label)
-    if not getattr(formatting.HelpFormatter.write_usage, "spanish", False):
-        write_usage = formatting.HelpFormatter.write_usage
-
-        @functools.wraps(write_usage)
-        def spanish_usage(self, prog, args="", prefix=None):
-            return write_usage(self, prog, args, USAGE_PREFIX if prefix is None else prefix)
-
-        spanish_usage.spanish = True  # type: ignore[attr-defined]
-        formatting.HelpFormatter.write_usage = spanish_usage
+    # A parent comes before its subclasses: a subclass that only inherits the method finds it wrapped.
+    for error in (exceptions.ClickException, exceptions.UsageError, exceptions.BadParameter,
+                  exceptions.MissingParameter, exceptions.NoSuchOption, exceptions.FileError):
+        _wrap(error, "format_message", translate)
+    _wrap(core.Command, "get_help_option", _spanish_help)
+    for command in (core.Command, typer_core.TyperGroup):
+        _wrap(command, "collect_usage_pieces", lambda pieces: [USAGE_PIECES.get(p, p) for p in pieces])
+    for parameter in (typer_core.TyperOption, typer_core.TyperArgument):
+        _wrap(parameter, "display_type_rich", type_label)
+    _spanish_usage_prefix()
 
 
-def _wrap(cls: type, name: str, change: Callable) -> None:
+def _spanish_help(option: typer_core.TyperOption | None) -> typer_core.TyperOption | None:
+    """The help option (a Click ``Option``, or None when a command has none) with its text in Spanish."""
+    if option is not None:
+        option.help = HELP_OPTION
+    return option
+
+
+def _spanish_usage_prefix() -> None:
+    """``Usage: `` becomes ``Uso: `` where the caller names no prefix of its own, once."""
+    write_usage = HelpFormatter.write_usage
+    if getattr(write_usage, "spanish", False):
+        return
+
+    @functools.wraps(write_usage)
+    def spanish_usage(self: HelpFormatter, prog: str, args: str = "", prefix: str | None = None) -> None:
+        return write_usage(self, prog, args, USAGE_PREFIX if prefix is None else prefix)
+
+    _replace(HelpFormatter, "write_usage", spanish_usage)
+
+
+def _wrap(cls: type, name: str, change: Callable[[T], T]) -> None:
     """Make ``cls.name`` return ``change(what it returned)``, once."""
     original = getattr(cls, name)
     if getattr(original, "spanish", False):
         return
 
     @functools.wraps(original)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(self: object, *args: object, **kwargs: object) -> T:
         return change(original(self, *args, **kwargs))
 
-    wrapper.spanish = True  # type: ignore[attr-defined]
-    setattr(cls, name, wrapper)
+    _replace(cls, name, wrapper)
+
+
+def _replace(cls: type, name: str, method: Callable[..., object]) -> None:
+    """Put ``method`` in ``cls`` as ``name``, marked so that ``install`` never wraps it twice."""
+    method.spanish = True  # type: ignore[attr-defined]
+    setattr(cls, name, method)
