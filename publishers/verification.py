@@ -26,13 +26,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from transparencia.domain import Period, atomic_write
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.publishers.base import (
     DatasetSpec,
     DatastoreField,
     DatastoreTable,
+    DictionaryField,
+    FingerprintRecord,
     PublishedResource,
     ReadBack,
     ResourceFile,
@@ -56,14 +59,9 @@ class CheckRecord(TypedDict):
     detalle: str
 
 
-class ManifestFingerprint(TypedDict):
-    filas: int
-    sumas: dict[str, str]  # column -> exact decimal text
-
-
 class ManifestTable(TypedDict):
-    huella: ManifestFingerprint
-    campos: list[dict[str, Any]]  # the data dictionary as the DataStore stores it (``datastore_fields``)
+    huella: FingerprintRecord
+    campos: list[DictionaryField]  # the data dictionary as the DataStore stores it (``datastore_fields``)
 
 
 class _ManifestResourceBase(TypedDict):
@@ -140,8 +138,7 @@ def _resource_entry(resource: ResourceFile) -> ManifestResource:
                              "periodo": str(resource.period) if resource.period else None,
                              "archivo": resource.path.name}
     if resource.datastore is not None:
-        fingerprint = expected_fingerprint(resource.datastore)
-        entry["datastore"] = {"huella": {"filas": fingerprint.rows, "sumas": dict(fingerprint.checksums)},
+        entry["datastore"] = {"huella": expected_fingerprint(resource.datastore).to_dict(),
                               "campos": datastore_fields(resource.datastore)}
     return entry
 
@@ -216,8 +213,9 @@ def _published_checks(code: str, manifest: Manifest, reader: ReadBack, period: P
 def _table_checks(code: str, dataset: str, name: str, manifest_table: ManifestTable, resource: PublishedResource,
                   reader: TableReadBack) -> list[Check]:
     fields = manifest_table["campos"]
-    table = DatastoreTable(fields=tuple(DatastoreField(f["id"], f["type"], f["info"]["label"], f["info"]["notes"])
-                                        for f in fields), rows_path=Path())
+    # The manifest always writes a label and notes (``datastore_fields``); only a portal's dictionary may lack them.
+    table = DatastoreTable(fields=tuple(DatastoreField(f["id"], f["type"], f["info"]["label"] or "",
+                                                       f["info"]["notes"] or "") for f in fields), rows_path=Path())
     wanted = manifest_table["huella"]
     expected = TableFingerprint(wanted["filas"], tuple(wanted["sumas"].items()))
     found = reader.published_table(resource, table)
@@ -232,6 +230,6 @@ def _table_checks(code: str, dataset: str, name: str, manifest_table: ManifestTa
     return checks
 
 
-def _comparable(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _comparable(fields: Sequence[DictionaryField] | Sequence[JsonObject]) -> list[JsonObject]:
     """A DataStore reports the Postgres name of a type ("int4" for "int")."""
     return [{**f, "type": TYPE_ALIASES.get(f["type"], f["type"])} for f in fields]
