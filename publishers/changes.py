@@ -87,8 +87,8 @@ class Change:
 @dataclass
 class ChangeSummary:
     item: str
-    period: str
-    previous: str | None  # the latest earlier published month; None for an item's first month
+    period: Period
+    previous: Period | None  # the latest earlier published month; None for an item's first month
     people: bool
     totals: list[Total]
     lines: list[Change] = field(default_factory=list)
@@ -121,7 +121,8 @@ class ChangeSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "item": self.item, "period": self.period, "previous_period": self.previous,
+            "item": self.item, "period": str(self.period),
+            "previous_period": None if self.previous is None else str(self.previous),
             "kind": "personas" if self.people else "montos", "headline": self.headline,
             "totals": [{**asdict(t), "difference": t.difference} for t in self.totals],
             "changes": [{**asdict(c), "difference": c.difference} for c in self.lines],
@@ -148,7 +149,7 @@ def summarise(schema: TableSchema, history: pd.DataFrame, month: Period, rules: 
     previous = history[periods == previous_period] if previous_period else None
     identity = schema.identity_field
     amounts = amount_fields(schema, rules)
-    summary = ChangeSummary(item, period, previous_period, identity is not None,
+    summary = ChangeSummary(item, month, Period.parse(previous_period) if previous_period else None, identity is not None,
                             _totals(current, previous, amounts, identity))
     if previous is None:
         return summary

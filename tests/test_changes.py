@@ -120,5 +120,5 @@ def test_compares_with_the_latest_earlier_published_month(previous):
     history = pd.concat([planilla_frame(previous, [MARIA]), planilla_frame("2025-01", [MARIA, JOSE]),
                          planilla_frame("2025-03", [JOSE])])
     summary = summarise(PLANILLA, history, Period(2025, 1), PLANILLA.treatments())
-    assert summary.previous == previous
+    assert summary.previous == Period.parse(previous)
     assert [c.description for c in _lines(summary, "alta")] == ["José Pérez"]
