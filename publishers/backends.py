@@ -75,6 +75,4 @@ def publisher(config: InstitutionConfig, target: Target | str, on_write: WriteLi
 def portal_publisher(url: str, token: str) -> Publisher:
     """A publisher for the portal at ``url`` that no institution's configuration names: the national
     monitor publishes its table to the portal it read the reports from."""
-    from transparencia.publishers.ckan import CkanPublisher
-
     return CkanPublisher(url, token)
