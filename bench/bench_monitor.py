@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from transparencia.domain import ItemStatus
+from transparencia.domain import ItemStatus, Period
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.reports import compliance, monitor
 from transparencia.reports.compliance import ComplianceReport, ItemReport
@@ -39,7 +39,7 @@ def report(number: int, period: str) -> dict:
     statuses = [ItemStatus.PUBLISHED] * met + [ItemStatus.NOT_RECEIVED] * (24 - met)
     items = [ItemReport(f"{n + 1}.0", f"Punto {n + 1}", "dataset", "monthly", s, "Dirección")
              for n, s in enumerate(statuses)]
-    return ComplianceReport(f"Institución {number:03d}", f"BM{number:03d}", period, items).to_dict()
+    return ComplianceReport(f"Institución {number:03d}", f"BM{number:03d}", Period.parse(period), items).to_dict()
 
 
 def publish_one(url: str, token: str, number: int, folder: Path) -> int:

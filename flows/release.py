@@ -333,7 +333,7 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
             if entry.code in chains:
                 progress(ItemProgress(entry.code, Step.FINAL, status=entry.status, reason=entry.detail,
                                       attempt_failed=entry.attempt_failed))
-    report = ComplianceReport(config.institution.name, config.institution.acronym, str(month), items,
+    report = ComplianceReport(config.institution.name, config.institution.acronym, month, items,
                               compliance.past_scores(config.workspace.report_files("json"), month))
     result = ReleaseResult(month, ledger.run_id, ledger.flow_run_id, chosen, dry_run, report.to_dict(),
                            due=sorted({*chains, *(d.item for d in config.documents)}))

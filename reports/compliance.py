@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from jinja2 import Environment
 
@@ -244,14 +244,26 @@ def item_report(item: Item, outcome: ItemOutcome, facts: ItemFacts) -> ItemRepor
                       findings=list(facts.findings), attempt_failed=result.attempt_failed, changes=facts.changes)
 
 
+class MonthScore(TypedDict):
+    """A month's score as its report's JSON records it (``history``)."""
+
+    period: str  # AAAA-MM
+    fulfilled: int
+    applicable: int
+
+
+class TrendPoint(MonthScore):
+    percentage: int  # ANTAI's whole percentage
+
+
 @dataclass
 class ComplianceReport:
     institution: str
     acronym: str
-    period: str
+    period: Period
     items: list[ItemReport]
-    # Earlier months' scores, oldest first: {"period", "fulfilled", "applicable"} (read from their reports).
-    history: list[dict[str, Any]] = field(default_factory=list)
+    # Earlier months' scores, oldest first (read from their reports).
+    history: list[MonthScore] = field(default_factory=list)
 
     @property
     def applicable(self) -> list[ItemReport]:
@@ -273,17 +285,17 @@ class ComplianceReport:
     def count(self, status: ItemStatus) -> int:
         return sum(1 for i in self.items if i.status == status)
 
-    def trend(self) -> list[dict[str, Any]]:
+    def trend(self) -> list[TrendPoint]:
         """Every month's score, this one last, as the trend chart shows them."""
-        months = [m for m in self.history if m["period"] < self.period]
-        months.append({"period": self.period, "fulfilled": self.fulfilled, "applicable": len(self.applicable)})
+        months = [m for m in self.history if m["period"] < str(self.period)]
+        months.append({"period": str(self.period), "fulfilled": self.fulfilled, "applicable": len(self.applicable)})
         return [{**m, "percentage": AntaiScore(m["fulfilled"], m["applicable"]).percentage} for m in months]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "institution": self.institution,
             "acronym": self.acronym,
-            "period": self.period,
+            "period": str(self.period),
             "summary": {
                 "headline": self.headline,
                 "fulfilled": self.fulfilled,
@@ -301,12 +313,12 @@ class ComplianceReport:
     def from_dict(cls, data: dict[str, Any]) -> ComplianceReport:
         keep = set(ItemReport.__dataclass_fields__)
         items = [ItemReport(**{k: v for k, v in raw.items() if k in keep}) for raw in data["items"]]
-        return cls(data["institution"], data["acronym"], data["period"], items, data.get("history", []))
+        return cls(data["institution"], data["acronym"], Period.parse(data["period"]), items, data.get("history", []))
 
 
-def past_scores(reports: Iterable[Path], period: Period) -> list[dict[str, Any]]:
+def past_scores(reports: Iterable[Path], period: Period) -> list[MonthScore]:
     """The scores of the months before ``period`` among the JSON ``reports`` (``Workspace.report_files``)."""
-    scores = []
+    scores: list[MonthScore] = []
     for path in reports:
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
@@ -346,7 +358,7 @@ def render(report: ComplianceReport, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     template = _environment().get_template(f"compliance.{fmt}.j2")
-    return template.render(report=report, period_text=Period.parse(report.period).label_es,
+    return template.render(report=report, period_text=report.period.label_es,
                            counts={s: report.count(s) for s in ItemStatus}, score=report.score,
                            chart=trend_chart(report) if fmt == "html" else "")
 
@@ -355,7 +367,7 @@ def write_report(report: ComplianceReport, out_dir: Path, formats: Iterable[str]
     """Write the report files; a file whose text is unchanged is left untouched (same mtime)."""
     written = {}
     for fmt in formats:
-        path = out_dir / report_file_name(Period.parse(report.period), fmt)
+        path = out_dir / report_file_name(report.period, fmt)
         write_if_changed(path, render(report, fmt).encode("utf-8"))
         written[fmt] = path
     return written
@@ -392,9 +404,9 @@ def report_resources(report: ComplianceReport, paths: dict[str, Path]) -> list[R
             format=OutputFormat(fmt),
             path=path,
             sha256=sha256_file(path),
-            description=(f"Informe de cumplimiento de {Period.parse(report.period).label_es}: {report.headline} "
+            description=(f"Informe de cumplimiento de {report.period.label_es}: {report.headline} "
                          f"({report.score.percentage} % en la escala de ANTAI: {report.score.band.label})."),
-            period=Period.parse(report.period),
+            period=report.period,
             extras=report_points(report),
         )
         for fmt, path in paths.items()

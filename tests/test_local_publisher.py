@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from release_samples import planilla_frame, planilla_release
 
-from transparencia.domain import Frequency, ItemStatus, sha256_file
+from transparencia.domain import Frequency, ItemStatus, Period, sha256_file
 from transparencia.errors import ConfigError, InputError
 from transparencia.publishers.base import BASE_TAGS, EXTRA_KEYS
 from transparencia.publishers.local import LocalCatalog
@@ -124,7 +124,7 @@ def test_the_compliance_report_and_item_datasets_share_tags_extras_and_dcat_fact
     """The report dataset once wrote 'base_legal' and 'ley-6-2002' and lost dct:conformsTo."""
     root = tmp_path / "published"
     _two_months(root, tmp_path)
-    item = ComplianceReport("Servicio Nacional de Migración", "SNM", "2025-02", [
+    item = ComplianceReport("Servicio Nacional de Migración", "SNM", Period(2025, 2), [
         ItemReport("11.3", "Planilla", "dataset", "monthly", ItemStatus.PUBLISHED, "rrhh")])
     paths = write_report(item, tmp_path / "informe")
     LocalCatalog(root).sync(report_dataset(item, "servicio-nacional-de-migracion", "cc-zero"),

@@ -17,7 +17,7 @@ import requests
 from typer.testing import CliRunner
 
 from transparencia.cli import app
-from transparencia.domain import ItemStatus
+from transparencia.domain import ItemStatus, Period
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.reports import compliance
 from transparencia.reports.antai import AntaiBand, AntaiScore
@@ -43,7 +43,7 @@ def report_dict(met: int, applicable: int = 24, period: str = PERIOD, institutio
                 + [ItemStatus.NOT_APPLICABLE] * (24 - applicable))
     items = [ItemReport(f"{n + 1}.0", f"Punto {n + 1}", "dataset", "monthly", s, "Dirección")
              for n, s in enumerate(statuses)]
-    return ComplianceReport(institution, "INS", period, items).to_dict()
+    return ComplianceReport(institution, "INS", Period.parse(period), items).to_dict()
 
 
 def published(name: str, months: dict[str, dict], problems: dict[str, str] | None = None) -> PublishedReport:

@@ -34,7 +34,7 @@ def _report() -> ComplianceReport:
         ItemReport("O.1", "Otras informaciones", "document", "yearly", ItemStatus.OUTDATED, "direccion", last_update="2022-01-01"),
         ItemReport("O.2", "Subsidios", "dataset", "monthly", ItemStatus.NOT_APPLICABLE, "finanzas", detail="No otorga subsidios"),
     ]
-    return ComplianceReport("Servicio Nacional de Migración", "SNM", "2025-01", items)
+    return ComplianceReport("Servicio Nacional de Migración", "SNM", Period(2025, 1), items)
 
 
 def test_headline_excludes_items_that_do_not_apply():

@@ -84,7 +84,7 @@ def test_published_validation_report_describes_conversions_in_spanish():
 
 
 def test_the_report_dataset_spells_its_extras_and_tags_like_the_items():
-    dataset = report_dataset(ComplianceReport("Servicio", "SNM", "2025-01", []), "snm", "cc-zero")
+    dataset = report_dataset(ComplianceReport("Servicio", "SNM", Period(2025, 1), []), "snm", "cc-zero")
     assert "base legal" in dataset.extras and "base_legal" not in dataset.extras
     assert "ley-6-de-2002" in dataset.tags
 
