@@ -80,9 +80,10 @@ def main() -> None:
     baseline = time.perf_counter() - started
 
     started = time.perf_counter()
-    organizations, reports = read_reports(reader, [PERIOD, PREVIOUS], [f"{PREFIX}*"])
+    months = Period.parse(PERIOD), Period.parse(PREVIOUS)
+    organizations, reports = read_reports(reader, months, [f"{PREFIX}*"])
     read = time.perf_counter() - started
-    table = monitor.build_table(PERIOD, PREVIOUS, organizations, reports)
+    table = monitor.build_table(*months, organizations, reports)
     monitor.write_table(table, folder / "monitor")
     total = time.perf_counter() - started
     downloads = sum(len(r.contents) + len(r.problems) for r in reports)

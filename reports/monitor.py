@@ -92,7 +92,7 @@ class InstitutionRow:
 
 @dataclass
 class NationalTable:
-    period: str
+    period: Period
     rows: list[InstitutionRow] = field(default_factory=list)
 
     @property
@@ -115,7 +115,7 @@ class NationalTable:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "period": self.period,
+            "period": str(self.period),
             "institutions": len(self.rows),
             "without_report": self.without_report,
             "unreadable": len(self.unreadable),
@@ -127,10 +127,10 @@ class NationalTable:
 # --------------------------------------------------------------------------- reading one report
 
 
-def read_report(data: dict[str, Any], period: str) -> ReportReading:
+def read_report(data: dict[str, Any], period: Period) -> ReportReading:
     """Score one report's JSON, tolerating earlier versions; ``UnreadableReport`` says what is wrong."""
     stated = data.get("period")
-    if stated is not None and stated != period:
+    if stated is not None and stated != str(period):
         raise UnreadableReport(f"el informe dice ser del período '{stated}', no de {period}")
     items = data.get("items")
     items = items if isinstance(items, list) else None
@@ -192,7 +192,7 @@ def _in_group(value: Any, grouped: Callable[[ItemStatus], bool]) -> bool:
 # --------------------------------------------------------------------------- the table
 
 
-def build_table(period: str, previous: str, organizations: Iterable[Organization],
+def build_table(period: Period, previous: Period, organizations: Iterable[Organization],
                 reports: Iterable[PublishedReport]) -> NationalTable:
     """One row per report dataset, plus one "sin informe" row per organization that has none."""
     rows = []
@@ -206,10 +206,10 @@ def build_table(period: str, previous: str, organizations: Iterable[Organization
     return NationalTable(period, _ranked(rows))
 
 
-def _row(report: PublishedReport, period: str, previous: str) -> InstitutionRow:
+def _row(report: PublishedReport, period: Period, previous: Period) -> InstitutionRow:
     org = report.organization
     row = InstitutionRow(org.name, org.title, SIN_INFORME, AntaiScore(0, POINTS),
-                         note=f"No publicó el informe de {Period.parse(period).label_es}.")
+                         note=f"No publicó el informe de {period.label_es}.")
     before = _reading(report, previous)
     if isinstance(before, ReportReading):
         row.previous = before.score.percentage
@@ -226,7 +226,7 @@ def _row(report: PublishedReport, period: str, previous: str) -> InstitutionRow:
     return row
 
 
-def _reading(report: PublishedReport, period: str) -> ReportReading | str | None:
+def _reading(report: PublishedReport, period: Period) -> ReportReading | str | None:
     """The month's reading, the reason it could not be read, or None when there is no report."""
     try:
         if period in report.points:
@@ -271,7 +271,7 @@ def render(table: NationalTable, fmt: str) -> str:
         return render_csv(table)
     if fmt == "json":
         return json.dumps(table.to_dict(), ensure_ascii=False, indent=2) + "\n"
-    period_text = Period.parse(table.period).label_es
+    period_text = table.period.label_es
     template = templates.environment(_TEMPLATES, filters={"signed": _signed}).get_template(f"monitor.{fmt}.j2")
     return template.render(table=table, period_text=period_text, bands=table.bands(),
                            chart=band_chart(table, period_text), AntaiBand=AntaiBand, REPORT_STATES=REPORT_STATES,
@@ -285,7 +285,7 @@ def band_chart(table: NationalTable, period_text: str) -> str:
     return charts.horizontal_bars(f"Instituciones por banda de cumplimiento, {period_text}", bars)
 
 
-def file_name(period: str, fmt: str) -> str:
+def file_name(period: Period, fmt: str) -> str:
     return f"monitoreo-nacional-{period}.{fmt}"
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from transparencia.domain import OutputFormat
+from transparencia.domain import OutputFormat, Period
 from transparencia.publishers.base import PortalUnavailableError
 from transparencia.publishers.ckan_client import CkanClient, RetryPolicy
 from transparencia.publishers.names import (
@@ -58,10 +58,10 @@ class PublishedReport:
 
     organization: Organization
     dataset: str
-    points: dict[str, dict[str, str]] = field(default_factory=dict)  # period -> the resource's point metadata
-    urls: dict[str, str] = field(default_factory=dict)  # period -> URL of a JSON report to download
-    contents: dict[str, dict[str, Any]] = field(default_factory=dict)  # period -> parsed report
-    problems: dict[str, str] = field(default_factory=dict)  # period -> Spanish reason
+    points: dict[Period, dict[str, str]] = field(default_factory=dict)  # the resource's point metadata
+    urls: dict[Period, str] = field(default_factory=dict)  # URL of a JSON report to download
+    contents: dict[Period, dict[str, Any]] = field(default_factory=dict)  # parsed report
+    problems: dict[Period, str] = field(default_factory=dict)  # Spanish reason
 
 
 class PortalReader:
@@ -145,15 +145,15 @@ def is_report_package(package: dict[str, Any]) -> bool:
     return extras.get(KIND_EXTRA) == REPORT_KIND or (package.get("name") or "").endswith(REPORT_NAME_SUFFIX)
 
 
-def report_resource(package: dict[str, Any], period: str) -> dict[str, Any] | None:
+def report_resource(package: dict[str, Any], period: Period) -> dict[str, Any] | None:
     """The month's JSON report in ``package``, by its stable name, else by ``periodo``."""
     json_resources = [r for r in package.get("resources") or [] if (r.get("format") or "").upper() == "JSON"]
     named = compliance_resource_name(period, OutputFormat.JSON)
     chosen = next((r for r in json_resources if r.get("name") == named), None)
-    return chosen or next((r for r in json_resources if r.get(PERIOD_EXTRA) == period), None)
+    return chosen or next((r for r in json_resources if r.get(PERIOD_EXTRA) == str(period)), None)
 
 
-def _find_month(report: PublishedReport, package: dict[str, Any], period: str) -> None:
+def _find_month(report: PublishedReport, package: dict[str, Any], period: Period) -> None:
     resource = report_resource(package, period)
     if resource is None:
         return
@@ -168,7 +168,7 @@ def matches(name: str, patterns: Iterable[str]) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def read_reports(reader: PortalReader, periods: Iterable[str], organizations: Iterable[str] = ()
+def read_reports(reader: PortalReader, periods: Iterable[Period], organizations: Iterable[str] = ()
                  ) -> tuple[list[Organization], list[PublishedReport]]:
     """The organizations (filtered by name patterns) and their reports of ``periods``, downloaded."""
     patterns, periods = list(organizations), list(periods)
@@ -190,7 +190,7 @@ def read_reports(reader: PortalReader, periods: Iterable[str], organizations: It
 def _download_all(reader: PortalReader, reports: list[PublishedReport]) -> None:
     jobs = [(report, period, url) for report in reports for period, url in report.urls.items()]
 
-    def fetch(job: tuple[PublishedReport, str, str]) -> None:
+    def fetch(job: tuple[PublishedReport, Period, str]) -> None:
         report, period, url = job
         try:
             report.contents[period] = reader.download_json(url)

@@ -48,14 +48,15 @@ def report_dict(met: int, applicable: int = 24, period: str = PERIOD, institutio
 
 def published(name: str, months: dict[str, dict], problems: dict[str, str] | None = None) -> PublishedReport:
     return PublishedReport(Organization(name, name.title()), f"{name}-informe-cumplimiento",
-                           contents=months, problems=problems or {})
+                           contents={Period.parse(m): report for m, report in months.items()},
+                           problems={Period.parse(m): reason for m, reason in (problems or {}).items()})
 
 
 # --------------------------------------------------------------------------- reading one report
 
 
 def test_a_current_report_is_scored_with_its_missing_and_rejected_items():
-    reading = read_report(report_dict(20), PERIOD)
+    reading = read_report(report_dict(20), Period.parse(PERIOD))
     assert reading.score == AntaiScore(20, 24)
     assert reading.rejected == ("21.0", "22.0") and reading.missing == ("23.0", "24.0")
 
@@ -63,7 +64,7 @@ def test_a_current_report_is_scored_with_its_missing_and_rejected_items():
 def test_an_older_report_without_summary_is_scored_from_its_items():
     old = report_dict(16, applicable=23)
     del old["summary"]
-    assert read_report(old, PERIOD).score == AntaiScore(16, 23)
+    assert read_report(old, Period.parse(PERIOD)).score == AntaiScore(16, 23)
 
 
 def test_the_resource_metadata_alone_gives_the_score():
@@ -76,11 +77,11 @@ def test_the_resource_metadata_alone_gives_the_score():
 
 def test_a_report_of_another_month_or_without_points_is_unreadable_with_the_reason():
     with pytest.raises(UnreadableReport, match="2025-02"):
-        read_report(report_dict(24, period=PREVIOUS), PERIOD)
+        read_report(report_dict(24, period=PREVIOUS), Period.parse(PERIOD))
     with pytest.raises(UnreadableReport, match="summary"):
-        read_report({"institution": "X", "period": PERIOD}, PERIOD)
+        read_report({"institution": "X", "period": PERIOD}, Period.parse(PERIOD))
     with pytest.raises(UnreadableReport, match="status"):
-        read_report({"period": PERIOD, "items": [{"code": "1.0"}]}, PERIOD)
+        read_report({"period": PERIOD, "items": [{"code": "1.0"}]}, Period.parse(PERIOD))
 
 
 # --------------------------------------------------------------------------- the table
@@ -94,7 +95,7 @@ def test_every_organization_is_a_row_and_ties_share_a_position():
         published("gamma", {PERIOD: report_dict(10, institution="Gamma")}),
         published("delta", {}, problems={PERIOD: "el archivo no es JSON válido"}),
     ]
-    table = build_table(PERIOD, PREVIOUS, orgs, reports)
+    table = build_table(Period.parse(PERIOD), Period.parse(PREVIOUS), orgs, reports)
     by_org = {r.organization: r for r in table.rows}
     assert [r.organization for r in table.rows][:3] == ["alfa", "beta", "gamma"]
     assert by_org["alfa"].rank == by_org["beta"].rank == 1 and by_org["gamma"].rank == 3
@@ -107,7 +108,7 @@ def test_every_organization_is_a_row_and_ties_share_a_position():
 
 def test_press_summary_and_chart_are_in_spanish():
     orgs = [Organization(n, n.title()) for n in ("alfa", "beta", "gamma")]
-    table = build_table(PERIOD, PREVIOUS, orgs, [published("alfa", {PERIOD: report_dict(24)})])
+    table = build_table(Period.parse(PERIOD), Period.parse(PREVIOUS), orgs, [published("alfa", {PERIOD: report_dict(24)})])
     md, html = render(table, "md"), render(table, "html")
     assert "1 institución (33 %) cumple con el 100 %" in md
     assert "2 de ellas sin informe publicado del mes" in md
@@ -117,7 +118,7 @@ def test_press_summary_and_chart_are_in_spanish():
 def test_the_csv_neutralises_every_formula_trigger_including_tab_and_carriage_return():
     orgs = [Organization(n, n.title()) for n in ("alfa", "beta", "gamma", "delta")]
     names = {"alfa": "=1+1", "beta": "\tcmd", "gamma": "\r=2", "delta": "@SUM(A1)"}
-    table = build_table(PERIOD, PREVIOUS, orgs,
+    table = build_table(Period.parse(PERIOD), Period.parse(PREVIOUS), orgs,
                         [published(n, {PERIOD: report_dict(24, institution=text)}) for n, text in names.items()])
     text = render(table, "csv")
     assert text.startswith("\ufeff")

@@ -35,7 +35,7 @@ def _optional_token() -> str | None:
 
 
 def _print_summary(table: monitor.NationalTable) -> None:
-    summary = Table(title=f"Monitoreo nacional, {Period.parse(table.period).label_es}: {len(table.rows)} instituciones",
+    summary = Table(title=f"Monitoreo nacional, {table.period.label_es}: {len(table.rows)} instituciones",
                     box=box.SIMPLE_HEAD, pad_edge=False)
     summary.add_column("Banda")
     summary.add_column("Instituciones", justify="right")
@@ -66,11 +66,11 @@ def monitor_command(
         raise ConfigError("Con --publish indique la organización que publica el monitoreo: --organization NOMBRE.")
     url, token = _portal_url(portal), _optional_token()
     console.print(f"Leyendo los informes de cumplimiento de {month} en {url}…")
-    previous = str(month.shift(-1))
-    organizations, reports = read_reports(PortalReader(url, token), [str(month), previous], only)
+    previous = month.shift(-1)
+    organizations, reports = read_reports(PortalReader(url, token), [month, previous], only)
     if not organizations:
         raise ConfigError(f"El portal {url} no tiene organizaciones" + (" que coincidan con --only." if only else "."))
-    table = monitor.build_table(str(month), previous, organizations, reports)
+    table = monitor.build_table(month, previous, organizations, reports)
     paths = monitor.write_table(table, output / str(month))
     _print_summary(table)
     console.print(f"Monitoreo escrito en {paths['html']} (también CSV, JSON y Markdown).")
