@@ -16,8 +16,13 @@ from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError
 from transparencia.flows.environment import configure_prefect
 from transparencia.flows.progress import STEPS, ItemProgress, Step
+from transparencia.publishers.backends import publisher
 from transparencia.publishers.base import PortalSession
-from transparencia.sources.config import DEFAULT_CONFIG
+from transparencia.reports.antai import AntaiScore
+from transparencia.reports.compliance import REPORT_FORMATS, ComplianceReport, load_report, render, write_report
+from transparencia.sources.config import DEFAULT_CONFIG, load_config
+from transparencia.sources.demo import write_month
+from transparencia.sources.registry import planned_extractions
 from transparencia.wording import count
 
 STATUS_STYLE = {
@@ -30,9 +35,6 @@ STATUS_STYLE = {
 def _check_portal(config: Path, target: Target | None, dry_run: bool) -> None:
     """Fail within seconds, before Prefect starts and anything is extracted, when the target has a
     ``PortalSession`` that cannot take the run."""
-    from transparencia.publishers.backends import publisher
-    from transparencia.sources.config import load_config
-
     institution = load_config(config)
     chosen = publisher(institution, target or institution.publish.target)
     if isinstance(chosen, PortalSession):
@@ -44,9 +46,7 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
              dask_address: str | None):
     """Run the flow with one progress bar per item; return the result."""
     configure_prefect()
-    from transparencia.flows import release
-    from transparencia.sources.config import load_config
-    from transparencia.sources.registry import planned_extractions
+    from transparencia.flows import release  # imports Prefect, which reads its settings once: after configure_prefect
 
     planned = [code for _source, code in planned_extractions(load_config(config))]
     progress = Progress(TextColumn("{task.fields[code]:>6}"), BarColumn(bar_width=24),
@@ -94,7 +94,6 @@ def _one_line(text: str) -> str:
 
 
 def _summary(result) -> None:
-    from transparencia.reports.compliance import ComplianceReport
 
     report = ComplianceReport.from_dict(result.report)
     table = Table(title=f"{report.institution}: {report.headline} ({result.period})", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -165,7 +164,7 @@ def run_command(
 def _national(period: Period, configs: list[Path], target: str | None, dry_run: bool, dask_address: str | None,
               workers: int | None):
     configure_prefect()
-    from transparencia.flows import national
+    from transparencia.flows import national  # Prefect and Dask, after configure_prefect (as above)
 
     paths = national.config_paths(configs)
     where = f"el clúster Dask {dask_address}" if dask_address else "un clúster Dask local"
@@ -177,7 +176,6 @@ def _national(period: Period, configs: list[Path], target: str | None, dry_run: 
 
 
 def _national_summary(result) -> None:
-    from transparencia.reports.antai import AntaiScore
 
     table = Table(title=f"{len(result.runs)} instituciones, período {result.period}", box=box.SIMPLE_HEAD,
                   pad_edge=False)
@@ -213,9 +211,6 @@ def report_command(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución."),
 ) -> None:
     """Muestra el informe de cumplimiento de un mes ya ejecutado (html: imprime la ruta del archivo)."""
-    from transparencia.reports.compliance import REPORT_FORMATS, load_report, render, write_report
-    from transparencia.sources.config import load_config
-
     if fmt not in REPORT_FORMATS:
         raise ConfigError(f"Formato '{fmt}' desconocido: use html, json o md")
     month = Period.parse(period)
@@ -238,8 +233,6 @@ def demo_command(
 ) -> None:
     """Escribe las fuentes de ejemplo de dos meses (con errores a propósito) y los publica en el catálogo local."""
     configure_prefect()
-    from transparencia.sources.config import load_config
-    from transparencia.sources.demo import write_month
 
     month = Period.parse(period) if period else Period.previous()
     institution = load_config(config)
@@ -269,11 +262,9 @@ def serve_command(
     target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
 ) -> None:
     """Sirve dos despliegues en Prefect: el programado (mes anterior) y el manual (con período)."""
-    from transparencia.sources.config import load_config
-
     load_config(config)  # fail fast, with the Spanish message, before contacting Prefect
     configure_prefect(console_level=None)
-    from transparencia.flows.deploy import serve
+    from transparencia.flows.deploy import serve  # Prefect, after configure_prefect (as above)
 
     console.print(f"Sirviendo 'publicacion-programada' (cron '{cron}', {timezone}) y 'publicacion-manual'. "
                   "Ctrl+C para detener.")

@@ -16,8 +16,10 @@ from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError
 from transparencia.schemas import load_catalog
 from transparencia.schemas.catalog import Item
-from transparencia.sources.config import DEFAULT_CONFIG
+from transparencia.sources.config import DEFAULT_CONFIG, load_config
 from transparencia.sources.extraction import Extraction
+from transparencia.sources.registry import extract_configured
+from transparencia.sources.spreadsheet import extract_file
 from transparencia.validation import ValidationReport, validate
 from transparencia.validation.findings import Finding
 from transparencia.wording import count
@@ -36,8 +38,6 @@ PERIOD_HINT = ("Sugerencia: indique el mes con --period AAAA-MM (p. ej. --period
 def _extract(item_ref: str, file: Path, sheet: str | None, catalog: Path | None,
              period: Period | None) -> tuple[Item, Extraction]:
     """Resolve the item, then read the file (unknown items and unusable files exit with 2)."""
-    from transparencia.sources.spreadsheet import extract_file
-
     item = load_catalog(catalog).get(item_ref)
     item.table_schema()
     return item, extract_file(file, item, sheet=sheet, period=period)
@@ -45,9 +45,6 @@ def _extract(item_ref: str, file: Path, sheet: str | None, catalog: Path | None,
 
 def _extract_configured(item_ref: str, config: Path, source_id: str, period: Period | None) -> tuple[Item, Extraction]:
     """Read an item from a source of the institution configuration (a database query, a file pattern)."""
-    from transparencia.sources.config import load_config
-    from transparencia.sources.registry import extract_configured
-
     if period is None:
         raise ConfigError("Para validar una fuente de la configuración indique el período con --period AAAA-MM.")
     institution = load_config(config)

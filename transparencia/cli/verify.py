@@ -12,7 +12,8 @@ from rich.table import Table
 from transparencia.cli import app, console, friendly_errors
 from transparencia.domain import Period, Target
 from transparencia.errors import ConfigError
-from transparencia.sources.config import DEFAULT_CONFIG
+from transparencia.flows.verify import verify_period
+from transparencia.sources.config import DEFAULT_CONFIG, load_config
 
 
 @app.command("verificar")
@@ -24,9 +25,6 @@ def verify_command(
 ) -> None:
     """Comprueba lo publicado de un mes: cada recurso una vez, sha256 de lo descargado, filas y sumas del
     DataStore, diccionario de datos e histórico igual a la unión de los meses. Salida 0: todo coincide; 1: no."""
-    from transparencia.flows.verify import verify_period
-    from transparencia.sources.config import load_config
-
     month = Period.parse(period)
     institution = load_config(config)
     target = Target.parse(target, "--target") if target is not None else institution.publish.target

@@ -8,6 +8,7 @@ import typer
 
 from transparencia.cli import app, console, friendly_errors
 from transparencia.domain import Period, Target
+from transparencia.flows.withdraw import withdraw_month
 from transparencia.sources.config import DEFAULT_CONFIG
 
 
@@ -21,8 +22,6 @@ def withdraw_command(
     target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
 ) -> None:
     """Retira un mes publicado por error: borra sus archivos y su tabla del destino, rehace el histórico y deja constancia pública (fecha y motivo)."""
-    from transparencia.flows.withdraw import withdraw_month
-
     chosen = Target.parse(target, "--target") if target is not None else None
     result = withdraw_month(config, item, Period.parse(period), reason, chosen)
     console.print(f"Retirado el punto {result.item}, mes {result.period}, del destino {result.target}: "
