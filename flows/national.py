@@ -25,17 +25,14 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 
 from transparencia.domain import Period
 from transparencia.errors import ConfigError, TransparenciaError
+from transparencia.flows.release import ReleaseResult, monthly_release, result_of
 from transparencia.flows.runners import task_runner
-
-if TYPE_CHECKING:
-    from transparencia.flows.release import ReleaseResult
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
@@ -101,8 +98,6 @@ def short_name(config_path: str) -> str:
 @task(name="publicar-institucion", cache_policy=NO_CACHE, task_run_name="institucion-{label}")
 def institution_task(config_path: str, label: str, period: str, target: str | None, dry_run: bool) -> InstitutionRun:
     """Run one institution's month as a subflow; a failure is returned, not raised, so it stays that institution's."""
-    from transparencia.flows.release import monthly_release, result_of
-
     run = InstitutionRun(config_path, worker=f"{socket.gethostname()}:{os.getpid()}")
     started = time.perf_counter()
     try:

@@ -57,6 +57,7 @@ from transparencia.schemas.catalog import Item
 from transparencia.sources.archive import run_inputs
 from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, SourceConfig, load_config
 from transparencia.sources.extraction import Extraction as ExtractedTable
+from transparencia.sources.registry import extract_source, planned_extractions
 from transparencia.validation.findings import ValidationReport
 
 RETRY_DELAYS: list[float] = [2, 10, 30]
@@ -138,8 +139,6 @@ class ReleaseResult:
       cache_policy=NO_CACHE, task_run_name="extraer-{code}-{source.id}")
 def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, period: Period,
                  run_id: str) -> ExtractedTable:
-    from transparencia.sources.registry import extract_source
-
     return extract_source(config, source, code, period, run_id=run_id)
 
 
@@ -311,8 +310,6 @@ def _prepare_portal(config: InstitutionConfig, month: Period, chosen: Target, le
 
 def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry_run: bool, ledger: RunLedger,
                    journal: WriteJournal, progress: Any) -> tuple[ComplianceReport, ReleaseResult]:
-    from transparencia.sources.registry import planned_extractions
-
     chains: dict[str, Chain] = {}
     for source, code in planned_extractions(config):
         item = config.catalog.get(code)

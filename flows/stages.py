@@ -18,15 +18,19 @@ import pandas as pd
 from transparencia.domain import OutputFormat, Period, Target
 from transparencia.errors import TransparenciaError
 from transparencia.flows.ledger import WriteJournal
+from transparencia.flows.memo import ValidationMemo, validation_key
 from transparencia.flows.store import MonthStore
 from transparencia.publishers import backends
 from transparencia.publishers.base import Publisher, ResultRecord
+from transparencia.publishers.render import ItemRelease, render_release
 from transparencia.publishers.verification import write_manifest
 from transparencia.reports import compliance
 from transparencia.schemas.catalog import Item
 from transparencia.sources.config import InstitutionConfig
 from transparencia.sources.extraction import Extraction
+from transparencia.validation import validate
 from transparencia.validation.findings import ValidationReport
+from transparencia.validation.period_fidelity import natural_key
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,6 @@ class PublishedMonth:
 def validate_month(config: InstitutionConfig, item: Item, period: Period, extraction: Extraction) -> ValidationReport:
     """Validate the month against its schema and against the item's other stored months (a re-run of
     the same inputs reuses the last report: ``flows.memo``)."""
-    from transparencia.flows.memo import ValidationMemo, validation_key
-    from transparencia.validation import validate
-    from transparencia.validation.period_fidelity import natural_key
-
     store = MonthStore.of(config)
     published = store.other_months(item.slug, period, natural_key(item.table_schema()))
     memo, key = ValidationMemo(config.workspace), validation_key(extraction, item, period, published)
@@ -73,8 +73,6 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     """Store and publish a valid month; None for a rejected one (neither stored nor published)."""
     if not report.valid:
         return None
-    from transparencia.publishers.render import ItemRelease, render_release
-
     store = MonthStore.of(config)
     frame = extraction.frame
     if dry_run:
