@@ -23,9 +23,12 @@ import pandas as pd
 
 from transparencia.domain import Period, Workspace, atomic_write
 from transparencia.publishers.render_memo import code_fingerprint, frame_digest
+from transparencia.schemas.catalog import Item
+from transparencia.sources.extraction import Extraction
+from transparencia.validation.findings import ValidationReport
 
 
-def extraction_digest(extraction: Any) -> bytes:
+def extraction_digest(extraction: Extraction) -> bytes:
     """The extraction's rows and every other field (sources, mappings, dropped rows, coercions, failures)."""
     digest = hashlib.sha256(frame_digest(extraction.frame))
     for f in dataclasses.fields(extraction):
@@ -34,7 +37,7 @@ def extraction_digest(extraction: Any) -> bytes:
     return digest.digest()
 
 
-def validation_key(extraction: Any, item: Any, period: Period, published: Mapping[str, pd.DataFrame]) -> str:
+def validation_key(extraction: Extraction, item: Item, period: Period, published: Mapping[str, pd.DataFrame]) -> str:
     digest = hashlib.sha256(code_fingerprint().encode())
     digest.update(extraction_digest(extraction))
     digest.update(f"{item!r}\0{item.table_schema()!r}\0{period}\0".encode())
@@ -68,7 +71,7 @@ class ValidationMemo:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
 
-    def load(self, slug: str, period: Period, key: str) -> Any | None:
+    def load(self, slug: str, period: Period, key: str) -> ValidationReport | None:
         try:
             with self.workspace.validation_file(slug, period).open("rb") as handle:
                 stored_key, report = _ReportUnpickler(handle).load()
@@ -76,6 +79,6 @@ class ValidationMemo:
             return None
         return report if stored_key == key else None
 
-    def save(self, slug: str, period: Period, key: str, report: Any) -> None:
+    def save(self, slug: str, period: Period, key: str, report: ValidationReport) -> None:
         data = pickle.dumps((key, report), protocol=pickle.HIGHEST_PROTOCOL)
         atomic_write(self.workspace.validation_file(slug, period), data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import pandas as pd
 
@@ -33,13 +33,22 @@ from transparencia.validation.findings import ValidationReport
 from transparencia.validation.period_fidelity import natural_key
 
 
+class StoredRecord(TypedDict):
+    """The stored month as the run ledger records it (``flows.store.StoredMonth``)."""
+
+    path: str
+    sha256: str
+    written: bool
+    updated: str  # ISO date the content last changed
+
+
 @dataclass(frozen=True)
 class PublishedMonth:
     """A month this run published: the dataset's page, the backend's actions and the stored month."""
 
     url: str | None
     result: ResultRecord
-    stored: dict[str, Any] | None  # None in a dry run
+    stored: StoredRecord | None  # None in a dry run
     writes: int
     changes: str = ""  # the change summary's headline (publishers.changes), for the compliance report
 

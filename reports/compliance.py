@@ -23,6 +23,7 @@ from typing import Any, TypedDict
 from jinja2 import Environment
 
 from transparencia.domain import Frequency, ItemKind, ItemStatus, OutputFormat, Period, sha256_file, write_if_changed
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.domain.workspace import report_file_name
 from transparencia.output import charts, templates
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
@@ -310,7 +311,7 @@ class ComplianceReport:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ComplianceReport:
+    def from_dict(cls, data: JsonObject) -> ComplianceReport:
         keep = set(ItemReport.__dataclass_fields__)
         items = [ItemReport(**{k: v for k, v in raw.items() if k in keep}) for raw in data["items"]]
         return cls(data["institution"], data["acronym"], Period.parse(data["period"]), items, data.get("history", []))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from transparencia.domain import Frequency, ItemStatus, OutputFormat, Period, sha256_file, write_if_changed
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.output import charts, templates
 from transparencia.output.csvfile import csv_text
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
@@ -127,7 +128,7 @@ class NationalTable:
 # --------------------------------------------------------------------------- reading one report
 
 
-def read_report(data: dict[str, Any], period: Period) -> ReportReading:
+def read_report(data: JsonObject, period: Period) -> ReportReading:
     """Score one report's JSON, tolerating earlier versions; ``UnreadableReport`` says what is wrong."""
     stated = data.get("period")
     if stated is not None and stated != str(period):

@@ -28,6 +28,7 @@ from typing import Any
 import requests
 
 from transparencia.domain import OutputFormat, Period
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.publishers.base import PortalUnavailableError
 from transparencia.publishers.ckan_client import CkanClient, RetryPolicy
 from transparencia.publishers.names import (
@@ -60,7 +61,7 @@ class PublishedReport:
     dataset: str
     points: dict[Period, dict[str, str]] = field(default_factory=dict)  # the resource's point metadata
     urls: dict[Period, str] = field(default_factory=dict)  # URL of a JSON report to download
-    contents: dict[Period, dict[str, Any]] = field(default_factory=dict)  # parsed report
+    contents: dict[Period, JsonObject] = field(default_factory=dict)  # parsed report
     problems: dict[Period, str] = field(default_factory=dict)  # Spanish reason
 
 
@@ -106,7 +107,7 @@ class PortalReader:
             found += [Organization(o["name"], o.get("title") or o["name"]) for o in page]
         return sorted(found, key=lambda o: o.name)
 
-    def report_packages(self) -> Iterator[dict[str, Any]]:
+    def report_packages(self) -> Iterator[JsonObject]:
         """Every report dataset of the portal once, paged in a stable order.
 
         The search index can list a dataset twice (a stale entry, a page boundary moving while
@@ -123,7 +124,7 @@ class PortalReader:
             if not page["results"] or start >= page["count"]:
                 return
 
-    def download_json(self, url: str) -> dict[str, Any]:
+    def download_json(self, url: str) -> JsonObject:
         """The parsed JSON at ``url``; a Spanish ``ValueError`` when it is not a JSON object."""
         try:
             response = self.client.get(url)
@@ -140,12 +141,12 @@ class PortalReader:
         return data
 
 
-def is_report_package(package: dict[str, Any]) -> bool:
+def is_report_package(package: JsonObject) -> bool:
     extras = {e.get("key"): e.get("value") for e in package.get("extras") or []}
     return extras.get(KIND_EXTRA) == REPORT_KIND or (package.get("name") or "").endswith(REPORT_NAME_SUFFIX)
 
 
-def report_resource(package: dict[str, Any], period: Period) -> dict[str, Any] | None:
+def report_resource(package: JsonObject, period: Period) -> JsonObject | None:
     """The month's JSON report in ``package``, by its stable name, else by ``periodo``."""
     json_resources = [r for r in package.get("resources") or [] if (r.get("format") or "").upper() == "JSON"]
     named = compliance_resource_name(period, OutputFormat.JSON)
@@ -153,7 +154,7 @@ def report_resource(package: dict[str, Any], period: Period) -> dict[str, Any] |
     return chosen or next((r for r in json_resources if r.get(PERIOD_EXTRA) == str(period)), None)
 
 
-def _find_month(report: PublishedReport, package: dict[str, Any], period: Period) -> None:
+def _find_month(report: PublishedReport, package: JsonObject, period: Period) -> None:
     resource = report_resource(package, period)
     if resource is None:
         return
