@@ -1,11 +1,12 @@
 """What changed in an item from one published month to the one before: the journalist's first question.
 
-People items (a cédula in the primary key: planilla, contratación, designación, gastos de
-representación) are matched person by person on the *unmasked* cédula, so altas, bajas and
-changes of salary, cargo, condición or unidad are exact; only then are personal-data rules
-applied to what is shown. Names are shown where the law publishes them, so a masked cédula is
-never the only way to tell two people apart. Amount items get their totals and counts against
-the month before and their largest new entries.
+Population items (the table schema says ``lists: population``: planilla, gastos de
+representación) list everyone each month, so they are matched person by person on the
+*unmasked* cédula: altas, bajas and changes of salary, cargo, condición or unidad are exact; only
+then are personal-data rules applied to what is shown. Names are shown where the law publishes
+them, so a masked cédula is never the only way to tell two people apart. Every other item lists
+the month's events or entries (hires, designations, trips, payments): last month's rows did not
+"leave", so it gets its totals and counts against the month before and its largest new entries.
 
 The summary is a pure function of the two months (no clock), so an unchanged month renders the
 same bytes and publishers write nothing.
@@ -89,7 +90,7 @@ class ChangeSummary:
     item: str
     period: Period
     previous: Period | None  # the latest earlier published month; None for an item's first month
-    people: bool
+    population: bool  # the item lists everyone each month (altas and bajas), not the month's events
     totals: list[Total]
     lines: list[Change] = field(default_factory=list)
 
@@ -102,7 +103,7 @@ class ChangeSummary:
         if self.previous is None:
             return "Primer mes publicado: no hay un mes anterior con qué comparar."
         parts = []
-        if self.people:
+        if self.population:
             parts.append(f"{_plural(self.count('alta'), 'alta', 'altas')}, {_plural(self.count('baja'), 'baja', 'bajas')}")
             changed: dict[str, int] = {}
             for line in self.lines:
@@ -123,7 +124,7 @@ class ChangeSummary:
         return {
             "item": self.item, "period": str(self.period),
             "previous_period": None if self.previous is None else str(self.previous),
-            "kind": "personas" if self.people else "montos", "headline": self.headline,
+            "kind": "poblacion" if self.population else "eventos", "headline": self.headline,
             "totals": [{**asdict(t), "difference": t.difference} for t in self.totals],
             "changes": [{**asdict(c), "difference": c.difference} for c in self.lines],
         }
@@ -149,11 +150,11 @@ def summarise(schema: TableSchema, history: pd.DataFrame, month: Period, rules: 
     previous = history[periods == previous_period] if previous_period else None
     identity = schema.identity_field
     amounts = amount_fields(schema, rules)
-    summary = ChangeSummary(item, month, Period.parse(previous_period) if previous_period else None, identity is not None,
-                            _totals(current, previous, amounts, identity))
+    summary = ChangeSummary(item, month, Period.parse(previous_period) if previous_period else None,
+                            schema.population, _totals(current, previous, amounts, identity))
     if previous is None:
         return summary
-    if identity is not None:
+    if identity is not None and schema.population:
         summary.lines = _people_changes(schema, identity, current, previous, rules, amounts)
     else:
         summary.lines = _largest_new(schema, current, previous, rules, amounts)
@@ -321,6 +322,11 @@ def _largest_new(schema: TableSchema, current: pd.DataFrame, previous: pd.DataFr
     fresh = now[~now[_KEY].isin(before[_KEY])] if key else now
     fresh = fresh.assign(_monto=pd.to_numeric(fresh[amount.name], errors="coerce"))
     largest = fresh.sort_values(["_monto", _KEY], ascending=[False, True], na_position="last", kind="stable")
+    identity = schema.identity_field
+    if identity is not None:  # a new hire or designation: shown as a person, as the law publishes them
+        person = _PersonView(schema, identity, rules)
+        return [Change("nuevo", person.label(r), amount.title, None, _plain(r[amount.name]), **person.context(r))
+                for r in largest.head(LARGEST_NEW).to_dict("records")]
     return [Change("nuevo", _entry_label(schema, r, key, rules), amount.title, None, _plain(r[amount.name]))
             for r in largest.head(LARGEST_NEW).to_dict("records")]
 

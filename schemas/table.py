@@ -29,6 +29,9 @@ FIELD_TYPES = {"string", "number", "integer", "date", "yearmonth", "boolean"}
 P = TypeVar("P", bound=RuleParams)
 MASKABLE_TYPES = {"string", "yearmonth"}  # the field types whose values can be masked
 EMPTY_MONTH = {"declared", "never"}  # an item's month may be empty when declared so, or never (the planilla)
+# What a month's rows are: the whole population (everyone on staff: who is missing next month left) or
+# the month's events and entries (hires, trips, payments: last month's rows did not "leave").
+LISTS = {"population", "events"}
 
 
 class NeverPublishedError(ConfigError):
@@ -81,6 +84,7 @@ class TableSchema:
     rules: tuple[Rule, ...] = ()
     descriptor: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     empty_month: str = "declared"  # "never": a month without rows is always an error
+    lists: str = "events"  # "population": each month lists everyone, so months compare as altas and bajas
 
     @property
     def field_names(self) -> list[str]:
@@ -96,6 +100,12 @@ class TableSchema:
     def identity_field(self) -> Field | None:
         """The cédula in the primary key: what makes an item a list of people."""
         return next((self.field(n) for n in self.primary_key if self.field(n).format == "cedula"), None)
+
+    @property
+    def population(self) -> bool:
+        """Whether each month lists a whole population of people (the planilla), whose changes are
+        altas and bajas, rather than the month's events (hires, trips), which are simply new."""
+        return self.lists == "population"
 
     def check_rules(self) -> None:
         """Reject, in Spanish and before any data is read, a rule naming an unknown check, missing a
@@ -154,6 +164,12 @@ def _severity(value: object, info: ValidationInfo) -> Severity:
 def _empty_month(value: object) -> object:
     if value not in EMPTY_MONTH:
         raise invalid(f"'emptyMonth' debe ser uno de {sorted(EMPTY_MONTH)}")
+    return value
+
+
+def _lists(value: object) -> object:
+    if value not in LISTS:
+        raise invalid(f"'lists' debe ser uno de {sorted(LISTS)}")
     return value
 
 
@@ -230,6 +246,7 @@ class _SchemaSpec(Spec):
     rules: tuple[_RuleSpec, ...] = ()
     missing_values: Any = PydanticField(default=None, alias="missingValues")
     empty_month: Annotated[str, BeforeValidator(_empty_month)] = PydanticField(default="declared", alias="emptyMonth")
+    lists: Annotated[str, BeforeValidator(_lists)] = "events"
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -242,6 +259,9 @@ class _SchemaSpec(Spec):
         for key in self.key:
             if key not in names:
                 raise ConfigError(f"{where}: la clave primaria nombra un campo inexistente '{key}'")
+        cedulas = [f.name for f in self.fields if f.name in self.key and f.format == "cedula"]
+        if self.lists == "population" and not cedulas:
+            raise ConfigError(f"{where}: 'lists: population' necesita una cédula en la clave primaria")
 
 
 def parse_schema(descriptor: Mapping[str, Any], where: str) -> TableSchema:
@@ -249,7 +269,8 @@ def parse_schema(descriptor: Mapping[str, Any], where: str) -> TableSchema:
     spec = parse(_SchemaSpec, dict(descriptor), where)
     return TableSchema(name=spec.name, title=spec.title or spec.name, description=spec.description,
                        fields=tuple(f.field() for f in spec.fields), primary_key=spec.key,
-                       rules=tuple(r.rule() for r in spec.rules), descriptor=descriptor, empty_month=spec.empty_month)
+                       rules=tuple(r.rule() for r in spec.rules), descriptor=descriptor, empty_month=spec.empty_month,
+                       lists=spec.lists)
 
 
 def schema_names() -> list[str]:

@@ -9,7 +9,7 @@ from release_samples import planilla_frame
 
 from transparencia.domain import Period
 from transparencia.publishers.changes import summarise, write_changes
-from transparencia.schemas.table import load_schema
+from transparencia.schemas.table import load_schema, schema_names
 
 PLANILLA = load_schema("planilla")
 MARIA = {"nombre": "María", "apellido": "Rodríguez", "cedula": "8-765-4321", "cargo": "Analista de Sistemas",
@@ -122,3 +122,35 @@ def test_compares_with_the_latest_earlier_published_month(previous):
     summary = summarise(PLANILLA, history, Period(2025, 1), PLANILLA.treatments())
     assert summary.previous == Period.parse(previous)
     assert [c.description for c in _lines(summary, "alta")] == ["José Pérez"]
+
+
+def _hires(period, people):
+    """Contratación (11.1): the month's new appointments, one row per hire."""
+    return pd.DataFrame({
+        "periodo": period, "unidad_administrativa": "Dirección de Finanzas", "posicion": "00245",
+        "nombre": [p[0] for p in people], "apellido": [p[1] for p in people], "cedula": [p[2] for p in people],
+        "cargo": "Analista", "condicion": "PERMANENTE", "salario_mensual": [p[3] for p in people],
+        "fecha_inicio": pd.to_datetime([f"{period}-02"] * len(people)), "acto_nombramiento": "Resuelto 1"})
+
+
+def test_event_items_report_what_is_new_not_altas_and_bajas():
+    """11.1 lists each month's hires: last month's hires did not "leave", and nobody is a baja."""
+    schema = load_schema("contratacion-funcionarios")
+    history = pd.concat([_hires("2025-01", [("Ana", "Ríos", "8-111-1111", 900.0), ("Luis", "Him", "8-222-2222", 800.0)]),
+                         _hires("2025-02", [("Omar", "Jaén", "8-333-3333", 1500.0)])])
+    summary = summarise(schema, history, Period(2025, 2), schema.treatments(), "Contratación")
+    assert not schema.population and not summary.population
+    assert _lines(summary, "alta") == [] and _lines(summary, "baja") == [] and _lines(summary, "unidad") == []
+    assert [(c.description, c.cedula, c.after) for c in _lines(summary, "nuevo")] == [
+        ("Omar Jaén", "8-***-3333", 1500.0)]
+    assert {t.field: (t.previous, t.current) for t in summary.totals} == {
+        "filas": (2, 1), "salario_mensual": (1700.0, 1500.0)}
+    assert "alta" not in summary.headline and "baja" not in summary.headline
+    assert summary.to_dict()["kind"] == "eventos"
+
+
+def test_only_population_items_compare_as_altas_and_bajas():
+    """The schema is the one home of the distinction: planilla and gastos de representación list everyone."""
+    population = sorted(n for n in schema_names() if load_schema(n).population)
+    assert population == ["gastos-representacion", "planilla"]
+    assert _summary([MARIA], [ROSA]).to_dict()["kind"] == "poblacion"

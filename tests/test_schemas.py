@@ -9,7 +9,9 @@ import unicodedata
 
 import pytest
 
+from transparencia.errors import ConfigError
 from transparencia.schemas import load_catalog, load_schema, schema_names
+from transparencia.schemas.table import parse_schema
 
 NAMES = schema_names()
 # The reference's cédula shape (§3.10), written out here so the test does not lean on the validator.
@@ -243,3 +245,13 @@ def test_budget_execution_orders_paid_accrued_committed():
     errors = [list(r.params["fields"]) for r in rules if r.severity == "error"]
     assert ["pagado", "devengado", "compromiso"] in errors
     assert load_schema("ejecucion-presupuestaria").field("objeto_gasto").pattern == r"^\d{3}$"
+
+
+def test_lists_population_needs_a_cedula_in_the_key_and_a_known_value():
+    base = {"name": "x", "fields": [{"name": "periodo", "type": "yearmonth"}, {"name": "monto", "type": "number"}],
+            "primaryKey": ["periodo"]}
+    with pytest.raises(ConfigError, match="'lists: population' necesita una cédula"):
+        parse_schema({**base, "lists": "population"}, "esquema x")
+    with pytest.raises(ConfigError, match="'lists' debe ser uno de"):
+        parse_schema({**base, "lists": "personas"}, "esquema x")
+    assert parse_schema(base, "esquema x").lists == "events"
