@@ -262,7 +262,7 @@ class _PersonView:
         self.post = next((n for n in ("cargo", "cargo_designacion") if n in schema.field_names
                           and rules.get(n) == "publish"), None)
 
-    def cedula(self, row: Mapping[str, Any]) -> str:
+    def cedula(self, row: Mapping[Hashable, Any]) -> str:
         treatment = self.rules.get(self.identity.name)
         if treatment == "publish":
             return str(row[self.identity.name])
@@ -270,16 +270,16 @@ class _PersonView:
             return str(mask_value(row[self.identity.name], self.identity))
         return ""
 
-    def label(self, row: Mapping[str, Any]) -> str:
+    def label(self, row: Mapping[Hashable, Any]) -> str:
         name = " ".join(str(row[n]) for n in self.names if _plain(row[n]) is not None)
         return name or self.cedula(row) or "(persona sin nombre publicado)"
 
-    def context(self, row: Mapping[str, Any]) -> dict[str, str]:
+    def context(self, row: Mapping[Hashable, Any]) -> dict[str, str]:
         unit = row.get(UNIT_FIELD) if self.rules.get(UNIT_FIELD) == "publish" else None
         post = row.get(self.post) if self.post else None
         return {"cedula": self.cedula(row), "unit": str(_plain(unit) or ""), "post": str(_plain(post) or "")}
 
-    def change(self, kind: str, row: Mapping[str, Any], salary: Field | None, after: bool) -> Change:
+    def change(self, kind: str, row: Mapping[Hashable, Any], salary: Field | None, after: bool) -> Change:
         amount = _plain(row[salary.name]) if salary else None
         return Change(kind, self.label(row), salary.title if salary else "",
                       None if after else amount, amount if after else None, **self.context(row))
