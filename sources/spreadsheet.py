@@ -385,7 +385,7 @@ def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: Heade
     reasons = np.full(n, "", dtype=object)
     if n == 0:
         return reasons
-    filled = [_per_row(codes, (uniques != "") & (uniques != " ")) for codes, uniques in columns]
+    filled = [_per_row(codes, _not_blank(uniques)) for codes, uniques in columns]
     counts = np.sum(filled, axis=0)
     mapped = len(location.match.positions)
     total_label, footnote_label = _labels(columns, filled, counts <= max(mapped - 1, 2))
@@ -408,6 +408,14 @@ def _classify_rows(columns: list[tuple[np.ndarray, np.ndarray]], location: Heade
     reasons[repeated] = "repeated_header"
     reasons[counts == 0] = "blank"
     return reasons
+
+
+def _not_blank(uniques: np.ndarray) -> np.ndarray:
+    """Per distinct value: whether it fills its cell. Text of only spaces (non-breaking ones, tabs,
+    ideographic spaces) does not: a row of them between people is a blank row, not a person with
+    every field missing."""
+    blank = np.fromiter((type(v) is str and (not v or v.isspace()) for v in uniques), dtype=bool, count=len(uniques))
+    return ~blank
 
 
 def _run_after(starts: np.ndarray, sparse: np.ndarray) -> np.ndarray:

@@ -481,3 +481,37 @@ def test_merged_ranges_read_from_the_xlsx_xml_match_calamines(tmp_path):
     sheet = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Planilla")
     assert sorted(merged_from_xml(path, "Planilla")) == sorted(sheet.merged_cell_ranges)
     assert merged_from_xml(path, "Otra") == []
+
+
+# ---- 13. rows that only look filled (issue 20) ----------------------------------------------------
+
+@pytest.mark.parametrize("blank", [["   "] * 9, ["\u00a0"] * 9, [None, "\u00a0\u00a0", None, " \u00a0 "], ["\t", "\u3000"]])
+def test_a_row_of_spaces_between_people_is_a_blank_row(tmp_path, blank):
+    rows = [HEADER, person(cedula="8-1-1"), blank, person(cedula="8-1-2")]
+    extraction = extract_file(write_workbook(tmp_path / "p.xlsx", {"Planilla": rows}), PLANILLA, period=Period(2025, 1))
+    assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
+    assert reasons(extraction) == [(3, "blank")]
+
+
+def test_a_row_of_spaces_in_a_csv_is_a_blank_row(tmp_path):
+    rows = [HEADER, person(cedula="8-1-1"), ["\u00a0", "  ", "", "\u00a0"], person(cedula="8-1-2")]
+    extraction = extract_file(write_csv(tmp_path / "p.csv", rows, separator=";"), PLANILLA, period=Period(2025, 1))
+    assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
+    assert reasons(extraction) == [(3, "blank")]
+
+
+def test_a_bordered_empty_row_between_people_is_a_blank_row(tmp_path):
+    from openpyxl.styles import Border, PatternFill, Side
+
+    rows = [HEADER, person(cedula="8-1-1"), [], person(cedula="8-1-2")]
+    path = write_workbook(tmp_path / "p.xlsx", {"Planilla": rows})
+    book = openpyxl.load_workbook(path)
+    line = Side(style="thin")
+    for cell in book["Planilla"][3][:9]:
+        cell.border = Border(left=line, right=line, top=line, bottom=line)
+        cell.fill = PatternFill("solid", fgColor="DDDDDD")
+        cell.number_format = "#,##0.00"
+    book.save(path)
+    extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
+    assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
+    assert reasons(extraction) == [(3, "blank")]
