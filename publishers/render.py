@@ -117,7 +117,7 @@ def _render_files(release: ItemRelease, out_dir: Path,
     resources.append(_render_dictionary(release, rules, out_dir))
     resources += _render_report(release, rules, out_dir)
     resources += _render_changes(release, summary, out_dir)
-    resources.append(_render_chart(release, rules, out_dir))
+    resources.append(_render_chart(release, rules, periods, out_dir))
     spec = _dataset_spec(release, rules, periods, summary)
     resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, release.period,
                                      out_dir))
@@ -356,7 +356,7 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, s
         nothing = _published(release.history.iloc[0:0], release, fields)
         resources += _render_history(release, nothing, fields, out_dir, wanted, remaining[-1])
         summary = changes.summarise(release.schema, release.history, remaining[-1], rules, release.item.name)
-        resources.append(_render_chart(release, rules, out_dir))
+        resources.append(_render_chart(release, rules, remaining, out_dir))
     resources.append(_render_withdrawals(release.item.name, withdrawals, out_dir / f"{release.item.slug}-retiros.csv"))
     spec = _dataset_spec(release, rules, remaining, summary)
     if remaining:
@@ -428,26 +428,29 @@ def _render_changes(release: ItemRelease, summary: changes.ChangeSummary, out_di
     ]
 
 
-def monthly_series(release: ItemRelease, rules: Mapping[str, str]) -> tuple[list[str], list[charts.Series]]:
-    """Rows (or people) and the first amount's total per month, over the whole history."""
+def monthly_series(release: ItemRelease, rules: Mapping[str, str],
+                   periods: Sequence[Period]) -> tuple[list[str], list[charts.Series]]:
+    """Rows (or people) and the first amount's total for each of ``periods``: a month declared
+    without movements has no rows in the history and is charted as zero."""
     history = release.history
-    periods = history["periodo"].astype("string")
-    grouped = history.groupby(periods, sort=True)
+    labels = [str(p) for p in periods]
+    grouped = history.groupby(history["periodo"].astype("string"), sort=True)
     identity = release.schema.identity_field
     counts = grouped[identity.name].nunique() if identity is not None else grouped.size()
-    labels = [str(p) for p in counts.index]
+    counts = counts.reindex(labels, fill_value=0)
     panels = [charts.Series(f"{changes.PEOPLE_LABEL if identity is not None else changes.ROWS_LABEL} por mes",
                             [float(v) for v in counts.to_numpy()])]
     amounts = changes.amount_fields(release.schema, rules)
     if amounts:
-        totals = grouped[amounts[0].name].sum()
+        totals = grouped[amounts[0].name].sum().reindex(labels, fill_value=0)
         panels.append(charts.Series(f"Total de {amounts[0].title} por mes", [round(float(v), 2) for v in totals]))
     return labels, panels
 
 
-def _render_chart(release: ItemRelease, rules: Mapping[str, str], out_dir: Path) -> ResourceFile:
+def _render_chart(release: ItemRelease, rules: Mapping[str, str], periods: Sequence[Period],
+                  out_dir: Path) -> ResourceFile:
     label, slug = release.item.name, release.item.slug
-    labels, panels = monthly_series(release, rules)
+    labels, panels = monthly_series(release, rules, periods)
     path = out_dir / f"{slug}-grafico.svg"
     path.write_text(charts.chart(f"{label}: totales y cantidades por mes", labels, panels), encoding="utf-8")
     return _resource(chart_resource_name(label), "SVG", path,

@@ -151,3 +151,18 @@ def test_bad_release_gives_spanish_errors(tmp_path):
     broken = planilla_release(frame=planilla_frame("2025-01").drop(columns=["cargo"]))
     with pytest.raises(InputError, match="le faltan las columnas cargo"):
         render_release(broken, tmp_path)
+
+
+def test_a_month_declared_without_movements_and_no_earlier_month_renders(tmp_path):
+    empty = planilla_frame("2025-01", [])
+    spec, resources = render_release(planilla_release("2025-01", history=empty, frame=empty), tmp_path)
+    chart = _by_name(resources)["Planilla — gráfico mensual (SVG)"]
+    assert "(2025-01 a 2025-01)" in chart.description
+    assert ">2025-01<" in chart.path.read_text(encoding="utf-8")
+    assert spec.coverage is not None and _csv(_by_name(resources)["Planilla 2025-01 (CSV)"].path) == []
+
+
+def test_a_month_declared_without_movements_is_charted_as_none(tmp_path):
+    january, february = planilla_frame("2025-01"), planilla_frame("2025-02", [])
+    _, resources = render_release(planilla_release("2025-02", history=january, frame=february), tmp_path)
+    assert "(2025-01 a 2025-02)" in _by_name(resources)["Planilla — gráfico mensual (SVG)"].description
