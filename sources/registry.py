@@ -29,7 +29,7 @@ from transparencia.domain.registry import Registry
 from transparencia.errors import ConfigError, InputError, TransparenciaError
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.spec import Months, Spec, Text
-from transparencia.sources import archive
+from transparencia.sources import archive, workbook
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
 from transparencia.sources.extraction import Extraction, SourceRef
 from transparencia.sources.normalise import normalise_table
@@ -39,6 +39,8 @@ if TYPE_CHECKING:  # the configuration loader imports this registry, never the o
     from transparencia.sources.config import InstitutionConfig, SourceConfig
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".csv", ".txt"}
+KIND_LABELS = {"xlsx": "libro de Excel", "xls": "libro de Excel 97-2003", "ods": "hoja de cálculo OpenDocument",
+               "text": "texto CSV"}
 
 
 class MissingInputError(InputError):
@@ -131,12 +133,12 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     matches = find_input(config.inbox, pattern)
     if not matches and period in request.options.empty_periods:
         return _declared_without_file(request, pattern)
+    substitute = None
     if not matches:
-        _refuse_other_types(config.inbox, pattern, request.context)
-        raise MissingInputError(f"{request.context}: no llegó el archivo del período {period}: ningún archivo "
-                                f"coincide con '{pattern}' en la carpeta de entrada",
-                                f"{request.context}: no llegó el archivo del período {period} "
-                                f"('{Path(pattern).name}').")
+        substitute = _other_spreadsheet(config.inbox, pattern, request.context)
+        if substitute is None:
+            raise _missing(config.inbox, pattern, request.context, period)
+        matches = [substitute]
     if len(matches) > 1:
         names = ", ".join(str(_relative(m, config.inbox)) for m in matches)
         raise InputError(f"{request.context}: hay {len(matches)} archivos que coinciden con '{pattern}' ({names}); "
@@ -153,19 +155,49 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
     except InputError as exc:  # name the file the officer put in the inbox, not the archived copy
         raise type(exc)(exc.message.replace(str(readable), shown), exc.public) from None
     extraction.source = dataclasses.replace(extraction.source, location=shown)
+    if substitute is not None:
+        extraction.notes.insert(0, f"Se esperaba un archivo que coincida con '{Path(pattern).name}' y llegó "
+                                   f"'{substitute.name}' ({_kind_label(substitute)}); se leyó ese archivo.")
     return extraction
 
 
-def _refuse_other_types(inbox: Path, pattern: str, context: str) -> None:
-    """A file with the expected name but another type (a PDF instead of the workbook) is named."""
+def _missing(inbox: Path, pattern: str, context: str, period: Period) -> MissingInputError:
+    """Nothing arrived: the full message names the folder looked in (the public one, no path)."""
+    folder = (inbox / pattern).parent
+    where = (f"se buscó en '{folder}'" if glob.has_magic(str(folder)) or folder.is_dir()
+             else f"la carpeta '{folder}' no existe")
+    return MissingInputError(f"{context}: no llegó el archivo del período {period}: ningún archivo "
+                             f"coincide con '{pattern}' en la carpeta de entrada ({where})",
+                             f"{context}: no llegó el archivo del período {period} ('{Path(pattern).name}').")
+
+
+def _other_spreadsheet(inbox: Path, pattern: str, context: str) -> Path | None:
+    """The spreadsheet that arrived under the expected name with another extension (an .xls or .ods
+    where the pattern says .xlsx): it is read, since its content says what it is. A file of another
+    type (a PDF instead of the workbook), or several candidates, is refused naming them."""
     folder, name = Path(pattern).parent, Path(pattern).name
     stem, dot, _extension = name.rpartition(".")
     if not dot:
-        return
-    others = [p for p in find_input(inbox, str(folder / f"{stem}.*")) if p.suffix.lower() not in SPREADSHEET_SUFFIXES]
+        return None
+    arrived = find_input(inbox, str(folder / f"{stem}.*"))
+    others = [p for p in arrived if p.suffix.lower() not in SPREADSHEET_SUFFIXES]
     if others:
-        arrived = ", ".join(f"'{p.name}' ({p.suffix.lstrip('.').upper() or 'sin extensión'})" for p in others)
-        raise InputError(f"{context}: llegó {arrived}: se esperaba un libro de Excel o CSV que coincida con '{name}'.")
+        listed = ", ".join(f"'{p.name}' ({p.suffix.lstrip('.').upper() or 'sin extensión'})" for p in others)
+        raise InputError(f"{context}: llegó {listed}: se esperaba un libro de Excel o CSV que coincida con '{name}'.")
+    if len(arrived) > 1:
+        listed = ", ".join(f"'{p.name}'" for p in arrived)
+        raise InputError(f"{context}: llegaron {listed} y ninguno coincide con '{name}': envíe uno solo, "
+                         f"con un nombre que coincida con '{name}'.")
+    return arrived[0] if arrived else None
+
+
+def _kind_label(path: Path) -> str:
+    """What a spreadsheet really is, by its content, in the officer's words."""
+    kind = workbook.sniff(path)
+    label = KIND_LABELS.get(kind, "archivo")
+    suffix = path.suffix.lower()
+    expected = suffix == f".{kind}" or (kind, suffix) == ("xlsx", ".xlsm") or kind == "text"
+    return label if expected else f"{label} con extensión '{path.suffix}'"
 
 
 def _declared_without_file(request: ExtractRequest, pattern: str) -> Extraction:

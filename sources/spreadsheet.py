@@ -138,6 +138,12 @@ def _refuse_unreadable(path: Path, kind: str) -> None:
             f"El archivo '{path}' no es un libro de Excel sino {what} con extensión '{path.suffix}'. "
             "Ábralo en Excel y use 'Guardar como' > 'Libro de Excel (.xlsx)'."
         )
+    if kind in ("pdf", "image", "word"):
+        what = {"pdf": "un documento PDF", "image": "una imagen", "word": "un documento de texto (Word)"}[kind]
+        raise InputError(
+            f"El archivo '{path}' es {what}, no un libro de Excel ni un CSV: sus datos no se pueden leer como "
+            "tabla. Envíe el libro de Excel (.xlsx) o el CSV del que salió."
+        )
     if kind == "encrypted":
         raise InputError(f"El libro '{path}' está protegido con contraseña: guárdelo sin contraseña y vuelva a intentarlo.")
     if kind == "zip":

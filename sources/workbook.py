@@ -35,6 +35,8 @@ from transparencia.errors import InputError
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 ENCRYPTED_OLE_MARKER = "EncryptionInfo".encode("utf-16-le")
+PDF_MAGIC = b"%PDF-"
+IMAGE_MAGICS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
 MAX_CELLS = 30_000_000  # about 1 GiB of calamine grid; a 500k x 12 planilla is 6M
 MAX_SHEET_XML = 3 * 1024**3
 MAX_RATIO = 150  # real sheet XML compresses 5-20x; zip bombs 1000x
@@ -63,11 +65,16 @@ class Sheet:
 
 
 def sniff(path: Path) -> str:
-    """What the file really is: 'xlsx', 'ods', 'xls', 'encrypted', 'html', 'xml2003', 'text', 'empty', 'zip'."""
+    """What the file really is: 'xlsx', 'ods', 'xls', 'encrypted', 'html', 'xml2003', 'pdf', 'image', 'word',
+    'text', 'empty', 'zip'."""
     with open(path, "rb") as handle:
         head = handle.read(8192)
     if not head:
         return "empty"
+    if PDF_MAGIC in head[:1024]:  # the PDF header may follow a little junk
+        return "pdf"
+    if head.startswith(IMAGE_MAGICS):
+        return "image"
     if head.startswith(ZIP_MAGIC):
         return _zip_kind(path)
     if head.startswith(OLE_MAGIC):
@@ -88,6 +95,8 @@ def _zip_kind(path: Path) -> str:
                 return "xlsx"
             if "mimetype" in names and b"opendocument.spreadsheet" in archive.read("mimetype"):
                 return "ods"
+            if "word/document.xml" in names or ("mimetype" in names and b"opendocument.text" in archive.read("mimetype")):
+                return "word"
     except (zipfile.BadZipFile, OSError, EOFError):
         raise InputError(f"El archivo '{path}' está dañado: no se puede abrir como libro de Excel.") from None
     return "zip"

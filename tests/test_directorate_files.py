@@ -6,7 +6,7 @@ import zipfile
 import openpyxl
 import pandas as pd
 import pytest
-from workbooks import write_workbook
+from workbooks import write_ods, write_workbook
 
 from transparencia.domain import Period
 from transparencia.errors import InputError
@@ -427,41 +427,6 @@ def test_ambiguous_csv_columns_are_named_by_number(tmp_path):
         extract_file(write_csv(tmp_path / "p.csv", [header, person()]), PLANILLA, period=Period(2025, 1))
 
 
-ODS_CONTENT = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
-    '<office:body><office:spreadsheet><table:table table:name="Planilla">{rows}</table:table>'
-    '</office:spreadsheet></office:body></office:document-content>'
-)
-
-
-def _ods_cell(value, rows_spanned=1):
-    if value is None:
-        return "<table:covered-table-cell/>" if rows_spanned == 0 else "<table:table-cell/>"
-    span = f' table:number-rows-spanned="{rows_spanned}" table:number-columns-spanned="1"' if rows_spanned > 1 else ""
-    return f'<table:table-cell office:value-type="string"{span}><text:p>{value}</text:p></table:table-cell>'
-
-
-def write_ods(path, rows):
-    """An OpenDocument sheet; a cell given as (value, n) is merged over n rows, and 0 marks a covered cell."""
-    body = "".join("<table:table-row>" + "".join(
-        _ods_cell(*cell) if isinstance(cell, tuple) else _ods_cell(cell) for cell in row) + "</table:table-row>"
-        for row in rows)
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
-        archive.writestr("META-INF/manifest.xml",
-                         '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-                         '<manifest:file-entry manifest:full-path="/" '
-                         'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-                         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-                         '</manifest:manifest>')
-        archive.writestr("content.xml", ODS_CONTENT.format(rows=body))
-    return path
-
-
 def test_merged_cells_of_an_opendocument_sheet_are_read_from_its_xml(tmp_path):
     rows = [HEADER, [("Finanzas", 3), *person(cedula="8-1-1")[1:]]]
     rows += [[(None, 0), *person(cedula=f"8-1-{i}")[1:]] for i in (2, 3)]
@@ -515,3 +480,27 @@ def test_a_bordered_empty_row_between_people_is_a_blank_row(tmp_path):
     extraction = extract_file(path, PLANILLA, period=Period(2025, 1))
     assert extraction.frame["cedula"].tolist() == ["8-1-1", "8-1-2"] and extraction.failures == []
     assert reasons(extraction) == [(3, "blank")]
+
+
+# ---- 14. wrong file types are named (issue 20) -----------------------------------------------------
+
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(range(256)) * 4
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".xls", ".pdf"])
+def test_a_pdf_is_named_as_a_pdf_whatever_its_extension(tmp_path, suffix):
+    path = tmp_path / f"planilla{suffix}"
+    path.write_bytes(PDF)
+    with pytest.raises(InputError) as caught:
+        extract_file(path, PLANILLA, period=Period(2025, 1))
+    assert "es un documento PDF, no un libro de Excel ni un CSV" in caught.value.message
+    assert "Envíe el libro de Excel (.xlsx) o el CSV" in caught.value.message
+    assert "binarios" not in caught.value.message
+
+
+def test_a_word_document_is_named_as_one(tmp_path):
+    path = tmp_path / "planilla.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    with pytest.raises(InputError, match=r"es un documento de texto \(Word\)"):
+        extract_file(path, PLANILLA, period=Period(2025, 1))

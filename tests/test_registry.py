@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 from institutions import write_institution
+from workbooks import write_ods, write_workbook
 
 from transparencia.domain import Period, Workspace
 from transparencia.errors import ConfigError, InputError, TransientError
+from transparencia.publishers.public import public_error
 from transparencia.schemas import load_catalog
 from transparencia.sources.archive import read_manifest
 from transparencia.sources.config import load_config
@@ -262,3 +264,56 @@ def test_a_month_declared_empty_needs_no_file(config_path, tmp_path):
     assert list(extraction.frame.columns) == load_catalog().get("contratacion-funcionarios").table_schema().field_names
     with pytest.raises(MissingInputError):
         extract_source(load_config(config_path), "rrhh-movimientos", "contratacion-funcionarios", Period(2025, 2))
+
+
+def _planilla_expected_as_xlsx(config_path: Path) -> Path:
+    """The configuration with the planilla expected as ``planilla*.xlsx``; its inbox folder, emptied."""
+    doc = config_doc()
+    doc["directorates"][0]["sources"][0]["path"] = "inbox/{period}/rrhh/planilla*.xlsx"
+    write_institution(config_path.parent, doc)
+    folder = config_path.parent / "inbox" / "2025-01" / "rrhh"
+    (folder / "PLANILLA enero.CSV").unlink()
+    return folder
+
+
+PLANILLA_ROWS = [line.split(",") for line in PLANILLA_CSV.splitlines()]
+
+
+@pytest.mark.parametrize("name,what", [("planilla enero.xls", "libro de Excel con extensión '.xls'"),
+                                       ("planilla enero.ods", "hoja de cálculo OpenDocument"),
+                                       ("planilla enero.csv", "texto CSV")])
+def test_a_spreadsheet_of_another_extension_than_the_pattern_is_read_and_named(config_path, name, what):
+    folder = _planilla_expected_as_xlsx(config_path)
+    if name.endswith(".ods"):
+        write_ods(folder / name, PLANILLA_ROWS)
+    elif name.endswith(".csv"):
+        (folder / name).write_text(PLANILLA_CSV, encoding="utf-8")
+    else:  # an .xlsx saved under .xls: its content, not its extension, says how to read it
+        write_workbook(folder / name, {"Planilla": PLANILLA_ROWS})
+    extraction = extract_source(load_config(config_path), "rrhh-planilla", "planilla", Period(2025, 1), run_id="run-1")
+    assert extraction.rows == 2 and extraction.source.location == f"inbox/2025-01/rrhh/{name}"
+    assert extraction.notes[0] == (f"Se esperaba un archivo que coincida con 'planilla*.xlsx' y llegó '{name}' ({what}); "
+                                   "se leyó ese archivo.")
+
+
+def test_several_spreadsheets_of_other_extensions_are_refused_naming_them(config_path):
+    folder = _planilla_expected_as_xlsx(config_path)
+    write_workbook(folder / "planilla enero.xls", {"Planilla": PLANILLA_ROWS})
+    write_ods(folder / "planilla enero.ods", PLANILLA_ROWS)
+    with pytest.raises(InputError) as caught:
+        extract_source(load_config(config_path), "rrhh-planilla", "planilla", Period(2025, 1))
+    assert not isinstance(caught.value, MissingInputError)
+    assert ("llegaron 'planilla enero.ods', 'planilla enero.xls' y ninguno coincide con 'planilla*.xlsx': "
+            "envíe uno solo, con un nombre que coincida con 'planilla*.xlsx'.") in caught.value.message
+
+
+def test_the_missing_file_message_names_the_folder_looked_in_but_the_public_one_no_path(config_path, tmp_path):
+    config = load_config(config_path)
+    with pytest.raises(MissingInputError) as caught:
+        extract_source(config, "rrhh-movimientos", "contratacion-funcionarios", Period(2025, 1))
+    assert f"en la carpeta de entrada (se buscó en '{tmp_path / 'inbox' / '2025-01' / 'rrhh'}')" in caught.value.message
+    assert str(tmp_path) not in public_error(caught.value)
+    assert "no llegó el archivo del período 2025-01 ('movimientos*.xlsx')" in public_error(caught.value)
+    with pytest.raises(MissingInputError) as caught:
+        extract_source(config, "rrhh-movimientos", "contratacion-funcionarios", Period(2025, 2))
+    assert f"(la carpeta '{tmp_path / 'inbox' / '2025-02' / 'rrhh'}' no existe)" in caught.value.message
