@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from transparencia.domain import Period
+from transparencia.output.charts import amount, number
 from transparencia.output.csvfile import write_csv
 from transparencia.publishers.privacy import mask_value
 from transparencia.schemas.table import Field, TableSchema
@@ -59,6 +60,13 @@ class Total:
     title: str
     current: float
     previous: float | None = None
+    counted: bool = False  # a count of rows or people; otherwise an amount of money
+
+    def shown(self, value: float | None) -> str:
+        """The value as a sentence writes it: a count bare (40), an amount with its cents (14,060.00)."""
+        if value is None:
+            return "—"
+        return number(value) if self.counted else amount(value)
 
     @property
     def difference(self) -> float | None:
@@ -77,6 +85,7 @@ class Change:
     cedula: str = ""
     unit: str = ""
     post: str = ""
+    counted: bool = False  # before and after count people (a unit's headcount); otherwise amounts or text
 
     @property
     def difference(self) -> float | None:
@@ -113,12 +122,12 @@ class ChangeSummary:
         else:
             parts.append(_plural(self.count("nuevo"), "registro nuevo destacado", "registros nuevos destacados"))
         for total in self.totals:
-            parts.append(f"{_lower_first(total.title)}: {_number(total.previous)} → {_number(total.current)}")
+            parts.append(f"{_lower_first(total.title)}: {total.shown(total.previous)} → {total.shown(total.current)}")
         return f"Respecto a {self.previous}: " + "; ".join(parts) + "."
 
     def totals_text(self) -> str:
         """The month's totals in one Spanish sentence (the dataset description states them)."""
-        return f"{self.period}: " + "; ".join(f"{_lower_first(t.title)} {_number(t.current)}" for t in self.totals) + "."
+        return f"{self.period}: " + "; ".join(f"{_lower_first(t.title)} {t.shown(t.current)}" for t in self.totals) + "."
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,7 +188,7 @@ def _totals(current: pd.DataFrame, previous: pd.DataFrame | None, amounts: list[
         return int(frame[identity.name].nunique()) if identity is not None else len(frame)
 
     label = PEOPLE_LABEL if identity is not None else ROWS_LABEL
-    totals = [Total("filas", label, count(current), None if previous is None else count(previous))]
+    totals = [Total("filas", label, count(current), None if previous is None else count(previous), counted=True)]
     for f in amounts:
         totals.append(Total(f.name, f"Total de {f.title}", _sum(current[f.name]),
                             None if previous is None else _sum(previous[f.name])))
@@ -294,7 +303,7 @@ def _unit_lines(schema: TableSchema, identity: Field, current: pd.DataFrame, pre
     lines = []
     for unit in sorted(now.keys() | before.keys()):
         (people_now, pay_now), (people_before, pay_before) = now.get(unit, (0, 0.0)), before.get(unit, (0, 0.0))
-        lines.append(Change("unidad", unit, PEOPLE_LABEL, people_before, people_now, unit=unit))
+        lines.append(Change("unidad", unit, PEOPLE_LABEL, people_before, people_now, unit=unit, counted=True))
         if salary is not None:
             lines.append(Change("unidad", unit, f"Total de {salary.title}", pay_before, pay_now, unit=unit))
     return lines
@@ -373,13 +382,6 @@ def _is_number(value: Any) -> bool:
 
 def _cell(value: Any) -> Any:
     return "" if value is None else value
-
-
-def _number(value: float | None) -> str:
-    """Spanish-style readable number for sentences: 1,234.50 as Panama writes amounts; whole counts bare."""
-    if value is None:
-        return "—"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def _lower_first(text: str) -> str:

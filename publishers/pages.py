@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypedDict
 
 from transparencia.domain.jsontypes import JsonObject
-from transparencia.output.charts import number
+from transparencia.output.charts import amount, number
 from transparencia.publishers.local_metadata import LocalDocument, LocalRecord
 
 PAGE_FILE = "index.html"
@@ -87,16 +87,17 @@ def _changes(folder: Path, record: LocalRecord | None) -> JsonObject | None:
     return {**summary, "groups": groups, "file": record["file"]}
 
 
-def shown(value: object) -> str:
-    """A value as the page prints it: amounts with thousands separators, missing as a dash."""
+def shown(value: object, counted: bool = False) -> str:
+    """A value as the page prints it: amounts with their cents, counts bare (both with thousands
+    separators), missing as a dash."""
     if value is None or value == "":
         return "—"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return number(value)
+        return number(value) if counted else amount(value)
     return str(value)
 
 
-def signed(value: float | None) -> str:
+def signed(value: float | None, counted: bool = False) -> str:
     if value is None:
         return "—"
-    return ("+" if value > 0 else "") + number(value)
+    return ("+" if value > 0 else "") + shown(value, counted)

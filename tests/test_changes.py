@@ -9,6 +9,7 @@ from release_samples import planilla_frame
 
 from transparencia.domain import Period
 from transparencia.publishers.changes import summarise, write_changes
+from transparencia.publishers.pages import shown, signed
 from transparencia.schemas.table import load_schema, schema_names
 
 PLANILLA = load_schema("planilla")
@@ -154,3 +155,14 @@ def test_only_population_items_compare_as_altas_and_bajas():
     population = sorted(n for n in schema_names() if load_schema(n).population)
     assert population == ["gastos-representacion", "planilla"]
     assert _summary([MARIA], [ROSA]).to_dict()["kind"] == "poblacion"
+
+
+def test_whole_amounts_keep_their_cents_and_counts_stay_whole(tmp_path):
+    """The headline, the totals, the JSON and the page write money with two decimals; counts bare."""
+    summary = _summary([{**MARIA, "salario_mensual": 1000.0}], [{**MARIA, "salario_mensual": 14060.0}])
+    assert "total de Salario mensual (B/.): 1,000.00 → 14,060.00" in summary.headline
+    assert "personas: 1 → 1" in summary.headline
+    assert summary.totals_text().startswith("2025-02: personas 1; total de Salario mensual (B/.) 14,060.00")
+    unit_people = next(c for c in _lines(summary, "unidad") if c.field == "Personas")
+    assert unit_people.counted and not _lines(summary, "cambio")[0].counted
+    assert (shown(14060.0), signed(13060.0), shown(40, counted=True)) == ("14,060.00", "+13,060.00", "40")

@@ -48,3 +48,13 @@ def test_the_band_chart_uses_antai_palette_and_escapes_labels():
     assert "Bandas &lt;1&gt;" in svg and "Cumple &amp; más" in svg
     assert 'width="420"' in svg and 'width="210"' in svg
     assert charts.ANTAI_COLORS["cumple"] in svg and charts.ANTAI_COLORS["deficiente"] in svg
+
+
+def test_amounts_keep_their_cents_and_counts_stay_bare():
+    """A whole amount read "14,060" next to "94,478.40": money always shows two decimals."""
+    assert charts.amount(14060) == "14,060.00" and charts.amount(94478.4) == "94,478.40"
+    assert charts.number(40) == "40"
+    svg = charts.chart("t", ["2025-01", "2025-02"], [charts.Series("Personas", [40, 41]),
+                                                      charts.Series("Total", [5000, 14060], amounts=True)])
+    assert "2025-02: 14,060.00</title>" in svg and ">5,000.00</text>" in svg
+    assert "2025-02: 41</title>" in svg

@@ -7,7 +7,7 @@ An SVG meant to be inlined in an HTML page leaves out the XML namespace (HTML do
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -35,6 +35,10 @@ class Series:
     guides: Sequence[tuple[float, str]] = ()  # horizontal reference lines (value, label)
     maximum: float | None = None  # fixed top of the scale (100 for percentages)
     suffix: str = ""
+    amounts: bool = False  # money: exact values show their cents (14,060.00)
+
+    def exact(self, value: float) -> str:
+        return amount(value) if self.amounts else number(value)
 
 
 def chart(title: str, labels: Sequence[str], panels: Sequence[Series], *, standalone: bool = True) -> str:
@@ -78,11 +82,11 @@ def _panel(labels: Sequence[str], series: Series, top: int) -> str:
         y = _y(max(value, 0), peak, plot_top, plot_bottom)
         color = series.colors[i] if series.colors else BAR_COLOR
         out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{plot_bottom - y:.1f}" fill="{color}">'
-                   f"<title>{escape(label)}: {escape(number(value))}{series.suffix}</title></rect>")
+                   f"<title>{escape(label)}: {escape(series.exact(value))}{series.suffix}</title></rect>")
         centre = x + bar / 2
         if show_values:
             out.append(f'<text x="{centre:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="10" fill="{_TEXT}">'
-                       f"{escape(short_number(value))}{series.suffix}</text>")
+                       f"{escape(short_number(value, series.exact))}{series.suffix}</text>")
         if i % label_every == 0:
             out.append(f'<text x="{centre:.1f}" y="{plot_bottom + 16}" text-anchor="middle" font-size="10" '
                        f'fill="{_TEXT}">{escape(label)}</text>')
@@ -94,18 +98,23 @@ def _y(value: float, peak: float, plot_top: float, plot_bottom: float) -> float:
 
 
 def number(value: float) -> str:
-    """1234.5 -> '1,234.50'; whole values without decimals."""
+    """A count or a measure: 1234.5 -> '1,234.50'; whole values without decimals (40 personas)."""
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def short_number(value: float) -> str:
-    """A bar label that fits: 1234567 -> '1.2 M', 45300 -> '45.3 mil'."""
+def amount(value: float) -> str:
+    """Money, always with its cents: 14060 -> '14,060.00', so it reads like the 94,478.40 beside it."""
+    return f"{value:,.2f}"
+
+
+def short_number(value: float, exact: Callable[[float], str] = number) -> str:
+    """A bar label that fits: 1234567 -> '1.2 M', 45300 -> '45.3 mil'; smaller values ``exact``."""
     size = abs(value)
     if size >= 1_000_000:
         return f"{value / 1_000_000:.1f} M"
     if size >= 10_000:
         return f"{value / 1_000:.1f} mil"
-    return number(round(value, 2))
+    return exact(round(value, 2))
 
 
 @dataclass(frozen=True)
