@@ -19,7 +19,7 @@ import math
 from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -262,6 +262,14 @@ def _people_changes(schema: TableSchema, identity: Field, current: pd.DataFrame,
 _KIND_ORDER = {"alta": 0, "baja": 1, "cambio": 2}
 
 
+class _Context(TypedDict):
+    """Where a person stands, as published: a change line's cédula, unidad and cargo."""
+
+    cedula: str
+    unit: str
+    post: str
+
+
 class _PersonView:
     """How a person is shown: the published name, the cédula as published, cargo and unidad."""
 
@@ -283,7 +291,7 @@ class _PersonView:
         name = " ".join(str(row[n]) for n in self.names if _plain(row[n]) is not None)
         return name or self.cedula(row) or "(persona sin nombre publicado)"
 
-    def context(self, row: Mapping[Hashable, Any]) -> dict[str, str]:
+    def context(self, row: Mapping[Hashable, Any]) -> _Context:
         unit = row.get(UNIT_FIELD) if self.rules.get(UNIT_FIELD) == "publish" else None
         post = row.get(self.post) if self.post else None
         return {"cedula": self.cedula(row), "unit": str(_plain(unit) or ""), "post": str(_plain(post) or "")}
