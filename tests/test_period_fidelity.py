@@ -48,6 +48,8 @@ def test_february_file_validated_as_january_is_a_blocking_error_naming_february(
     assert finding.message.startswith("El archivo parece ser de febrero de 2025: 40 de 40 fechas de salida caen "
                                       "en febrero")
     assert finding.value == "2025-02"
+    # said once: the 40 trips dated outside January are the evidence, not 40 more warnings
+    assert [f.rule for f in report.findings if f.rule.startswith("date-")] == []
 
 
 def test_the_right_month_has_no_period_finding(tmp_path):

@@ -43,7 +43,7 @@ def validate(extraction: Extraction, item: Item, period: Period | str | None = N
                  for column in extraction.missing_columns if _is_required(schema, column)]
     hits = _failure_hits(extraction, schema)
     hits += _without_failed_cells(_without_missing_columns(run_suite(frame, schema), extraction), extraction)
-    hits += run_rules(frame, schema, month)
+    hits += _unless_another_month(run_rules(frame, schema, month), findings)
     hits += _period_hits(frame, month)
     hits += cross_month_hits(frame, schema, month, published or {})
     for group in hits:
@@ -53,6 +53,14 @@ def validate(extraction: Extraction, item: Item, period: Period | str | None = N
         item=item.code, item_name=item.name, file=source.location, sheet=source.sheet,
         rows=len(frame), period=month, findings=findings, extraction=extraction.summary(), source=source,
     )
+
+
+def _unless_another_month(hits: list[Hits], findings: list[Finding]) -> list[Hits]:
+    """A file refused as another month's is said so once: its dates falling outside the month are
+    that month-level error's evidence, not one more finding per row."""
+    if not any(f.rule == "period-evidence" and f.severity == Severity.ERROR for f in findings):
+        return hits
+    return [h for h in hits if h.rule != "date-in-period"]
 
 
 def _emptiness(extraction: Extraction, item: Item) -> list[Finding]:
