@@ -25,6 +25,7 @@ from transparencia.reports.compliance import (
     Extraction,
     ItemFacts,
     ItemOutcome,
+    ItemReport,
     Publishing,
     Validation,
 )
@@ -36,6 +37,16 @@ from transparencia.validation.findings import ValidationReport
 from transparencia.wording import count
 
 PUBLISH_FAILED = "No se pudo publicar"
+UNPUBLISHED_HEADER = "Puntos que no se publicaron este mes, y por qué:"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def reason_line(item: ItemReport) -> str:
+    """'  10.5 Faltante: no llegó el archivo …': one unpublished item and why, as the CLI and the log say it."""
+    return f"  {item.code} {item.status.short_label}: {one_line(item.detail)}"
 
 
 @dataclass(frozen=True)

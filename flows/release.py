@@ -18,8 +18,11 @@ retried seconds later would only find the breaker open. A failing source never s
 caller may pass a ``progress`` callback: it hears each item's steps as they finish, then each
 item's final status with its reason.
 
-The flow returns a ``ReleaseResult``; when any item due failed, it ends Failed (with the same
-result attached) so the Prefect UI and the CLI's exit code agree.
+The flow returns a ``ReleaseResult`` in a Completed state whose message is the outcome in Spanish
+(``run_state``): a month with items missing or rejected is an expected outcome the report explains,
+not a crash, so it ends Completed named "Incompleto", which the Prefect UI shows and filters on. A
+Failed state (whose data Prefect requires to be an exception) is left for a run that could not do
+its job. The log lists each unpublished item with its reason, the lines the CLI prints.
 """
 
 from __future__ import annotations
@@ -34,13 +37,19 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
-from prefect.states import Failed, State
+from prefect.states import Completed, State
 
 from transparencia.domain import ItemKind, Period, Target
-from transparencia.errors import TransientError
+from transparencia.errors import InputError, TransientError
 from transparencia.flows import stages
 from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, new_run_id
-from transparencia.flows.outcome import StageResults, dataset_assessment, document_assessment
+from transparencia.flows.outcome import (
+    UNPUBLISHED_HEADER,
+    StageResults,
+    dataset_assessment,
+    document_assessment,
+    reason_line,
+)
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
 from transparencia.flows.runners import task_runner
 from transparencia.flows.stages import PublishedMonth
@@ -131,6 +140,22 @@ class ReleaseResult:
         failed = any(i.code in self.due and (i.status.failed or i.attempt_failed) for i in self.items)
         return 1 if self.errors or failed else 0
 
+    @property
+    def unpublished(self) -> list[ItemReport]:
+        """The items due that did not publish, or whose attempt failed (an earlier month may stay online)."""
+        return [i for i in self.items if i.code in self.due and (not i.fulfilled or i.attempt_failed)]
+
+
+INCOMPLETE = "Incompleto"  # the name of the Completed state of a month with items not published
+
+
+def run_state(result: ReleaseResult, headline: str) -> State[ReleaseResult]:
+    """The flow's final state: Completed, its message the outcome in Spanish; named "Incompleto"
+    when the CLI would exit 1 (items due not published, or errors), so the UI tells such months apart."""
+    if result.exit_code:
+        return Completed(name=INCOMPLETE, message=f"{headline}: hay puntos que no se publicaron", data=result)
+    return Completed(message=headline, data=result)
+
 
 # --------------------------------------------------------------------------- tasks
 
@@ -138,19 +163,32 @@ class ReleaseResult:
 @task(name="extraer", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient,
       cache_policy=NO_CACHE, task_run_name="extraer-{code}-{source.id}")
 def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, period: Period,
-                 run_id: str) -> ExtractedTable:
-    return extract_source(config, source, code, period, run_id=run_id)
+                 run_id: str) -> ExtractedTable | InputError:
+    """The source's table, or the ``InputError`` of an input that is missing or unusable: returned,
+    not raised, because a directorate's missing or wrong file is an expected monthly outcome that the
+    report explains, not a task that crashed (Prefect logs a failed task and its dependants as ERRORs)."""
+    try:
+        return extract_source(config, source, code, period, run_id=run_id)
+    except InputError as refused:
+        return refused
 
 
 @task(name="validar", cache_policy=NO_CACHE, task_run_name="validar-{item.code}")
-def validate_task(config: InstitutionConfig, extraction: ExtractedTable, item: Item, period: Period) -> ValidationReport:
+def validate_task(config: InstitutionConfig, extraction: ExtractedTable | InputError, item: Item,
+                  period: Period) -> ValidationReport | InputError:
+    """The month's validation; an input that could not be read passes on its error (nothing to validate)."""
+    if isinstance(extraction, InputError):
+        return extraction
     return stages.validate_month(config, item, period, extraction)
 
 
 @task(name="publicar", cache_policy=NO_CACHE, task_run_name="publicar-{item.code}")
-def publish_task(config: InstitutionConfig, item: Item, period: Period, extraction: ExtractedTable,
-                 report: ValidationReport, directorate: str, target: Target, dry_run: bool,
+def publish_task(config: InstitutionConfig, item: Item, period: Period, extraction: ExtractedTable | InputError,
+                 report: ValidationReport | InputError, directorate: str, target: Target, dry_run: bool,
                  journal: WriteJournal | None = None) -> PublishedMonth | None:
+    """The valid month published; None when there is nothing to publish (unread input, rejected month)."""
+    if isinstance(extraction, InputError) or isinstance(report, InputError):
+        return None
     return stages.publish_month(config, item, period, extraction, report, directorate, target, dry_run, journal)
 
 
@@ -211,9 +249,8 @@ def _tell_steps(code: str, chain: Chain, completed: set[PrefectFuture], told: in
         if future not in completed:
             break
         told += 1
-        try:
-            value = future.result()
-        except Exception:  # a failed step is told once, in the item's final event
+        value = _result(future)
+        if isinstance(value, Exception):  # a failed step is told once, in the item's final event
             continue
         event = _step_event(code, step, value)
         if event is not None:
@@ -262,7 +299,7 @@ def _flow_run_id() -> str | None:
 @flow(name="publicacion-mensual", description="Publicación mensual de los puntos de transparencia de una institución.",
       log_prints=False)
 def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CONFIG), target: str | None = None,
-                    dry_run: bool = False, progress: Any = None) -> ReleaseResult | State:
+                    dry_run: bool = False, progress: Any = None) -> State[ReleaseResult]:
     """Release one month (the previous month when ``period`` is not given) of one institution.
 
     ``progress`` is an optional ``ProgressCallback`` (typed ``Any``: Prefect describes parameters as
@@ -285,10 +322,19 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
             ledger.errors.append(error_message(exc))
             ledger.write(config.workspace)
         raise
+    _log_outcome(report, result)
+    return run_state(result, report.headline)
+
+
+def _log_outcome(report: ComplianceReport, result: ReleaseResult) -> None:
+    """The outcome where an unattended run keeps it: the headline, each unpublished item with its
+    reason, and the errors of the run."""
+    logger = get_run_logger()
     logger.info("%s; registro de la ejecución: %s", report.headline, result.ledger_path)
-    if result.exit_code:
-        return Failed(message=f"{report.headline}: hay puntos que no se publicaron", data=result)
-    return result
+    if result.unpublished:
+        logger.warning("\n".join([UNPUBLISHED_HEADER, *(reason_line(i) for i in result.unpublished)]))
+    for message in result.errors:
+        logger.error("Error: %s", message)
 
 
 def _prepare_portal(config: InstitutionConfig, month: Period, chosen: Target, ledger: RunLedger,
@@ -362,7 +408,7 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
 def run_release(period: Period | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,
                 runner: str = "thread", dask_address: str | None = None,
                 progress: ProgressCallback | None = None) -> ReleaseResult:
-    """Run the flow and return its result, whether it ended Completed or Failed."""
+    """Run the flow and return its result (a run that could not do its job raises)."""
     configured = monthly_release.with_options(task_runner=task_runner(runner, dask_address))
     state = configured(period=None if period is None else str(period), config_path=str(config_path),
                        target=target, dry_run=dry_run, progress=progress, return_state=True)
@@ -370,7 +416,7 @@ def run_release(period: Period | None, config_path: str | Path, target: str | No
 
 
 def result_of(state: State[Any]) -> ReleaseResult:
-    """The release's result from the flow's final state, Completed or Failed; a crash is raised."""
+    """The release's result from the flow's final state; the exception of a run that failed is raised."""
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):
         raise outcome

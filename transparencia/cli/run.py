@@ -15,11 +15,19 @@ from transparencia.cli import app, console, err_console, friendly_errors
 from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError
 from transparencia.flows.environment import configure_prefect
+from transparencia.flows.outcome import UNPUBLISHED_HEADER, one_line
 from transparencia.flows.progress import STEPS, ItemProgress, Step
 from transparencia.publishers.backends import publisher
 from transparencia.publishers.base import PortalSession
 from transparencia.reports.antai import AntaiScore
-from transparencia.reports.compliance import REPORT_FORMATS, ComplianceReport, load_report, render, write_report
+from transparencia.reports.compliance import (
+    REPORT_FORMATS,
+    ComplianceReport,
+    ItemReport,
+    load_report,
+    render,
+    write_report,
+)
 from transparencia.sources.config import DEFAULT_CONFIG, load_config
 from transparencia.sources.demo import write_month
 from transparencia.sources.registry import planned_extractions
@@ -74,23 +82,19 @@ def _bar_update(event: ItemProgress) -> dict:
     if event.step is Step.PUBLISHED:
         return {"advance": 1, "description": f"publicado ({count(event.writes or 0, 'escritura')})"}
     if event.step is Step.RETRY:
-        return {"description": f"[yellow]{retry_text(event)}[/]" + (f": {escape(_one_line(event.reason))}"
+        return {"description": f"[yellow]{retry_text(event)}[/]" + (f": {escape(one_line(event.reason))}"
                                                                      if event.reason else "")}
     assert event.status is not None
     label = f"[{STATUS_STYLE[event.status]}]{event.status.short_label.lower()}[/]"
     if event.status.fulfilled and not event.attempt_failed:
         return {"completed": len(STEPS)}
-    return {"completed": len(STEPS), "description": f"{label}: {escape(_one_line(event.reason))}"}
+    return {"completed": len(STEPS), "description": f"{label}: {escape(one_line(event.reason))}"}
 
 
 def retry_text(event: ItemProgress) -> str:
     """'reintento 2 de 3 en 10 s'."""
     delay = f" en {event.delay:g} s" if event.delay else ""
     return f"reintento {event.retry} de {event.retries}{delay}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _summary(result) -> None:
@@ -108,7 +112,7 @@ def _summary(result) -> None:
         table.add_row(item.code, item.name, f"[{style}]{item.status.short_label}[/]",
                       "" if item.rows is None else str(item.rows), str(item.errors), str(item.warnings))
     console.print(table)
-    _reasons(report, result.due)
+    _reasons(result.unpublished)
     for message in result.errors:
         err_console.print(f"[red]Error:[/] {message}", highlight=False)
     if result.report_paths:
@@ -120,16 +124,15 @@ def _summary(result) -> None:
         console.print(f"Escrituras en esta ejecución: {result.writes}")
 
 
-def _reasons(report, due: list[str]) -> None:
+def _reasons(failed: list[ItemReport]) -> None:
     """One line per item due that did not publish (or whose attempt failed): the bars say it while
-    the run goes, this says it where it stays (a log, a scheduled run without a terminal)."""
-    failed = [i for i in report.items if i.code in due and (not i.fulfilled or i.attempt_failed)]
+    the run goes, this says it where it stays (the flow run's log has the same lines)."""
     if not failed:
         return
-    console.print("Puntos que no se publicaron este mes, y por qué:")
+    console.print(UNPUBLISHED_HEADER)
     for item in failed:
         style = STATUS_STYLE[item.status]
-        console.print(f"  {item.code} [{style}]{item.status.short_label}[/]: {escape(_one_line(item.detail))}",
+        console.print(f"  {item.code} [{style}]{item.status.short_label}[/]: {escape(one_line(item.detail))}",
                       highlight=False, soft_wrap=True)
 
 
