@@ -181,6 +181,12 @@ def amount_fields(schema: TableSchema, rules: Mapping[str, str]) -> list[Field]:
             and f.maximum is None and not f.name.startswith(("porcentaje", "tarifa", "avance"))]
 
 
+def total_title(field: Field) -> str:
+    """"Total de Salario mensual (B/.)"; a field whose title already says it is a total keeps it
+    ("Total del viaje (B/.)", never "Total de Total del viaje")."""
+    return field.title if field.title.lower().startswith("total") else f"Total de {field.title}"
+
+
 def _totals(current: pd.DataFrame, previous: pd.DataFrame | None, amounts: list[Field],
             identity: Field | None) -> list[Total]:
     """People items count distinct people (one may hold two posts); other items count rows."""
@@ -190,7 +196,7 @@ def _totals(current: pd.DataFrame, previous: pd.DataFrame | None, amounts: list[
     label = PEOPLE_LABEL if identity is not None else ROWS_LABEL
     totals = [Total("filas", label, count(current), None if previous is None else count(previous), counted=True)]
     for f in amounts:
-        totals.append(Total(f.name, f"Total de {f.title}", _sum(current[f.name]),
+        totals.append(Total(f.name, total_title(f), _sum(current[f.name]),
                             None if previous is None else _sum(previous[f.name])))
     return totals
 
@@ -313,7 +319,7 @@ def _unit_lines(schema: TableSchema, identity: Field, current: pd.DataFrame, pre
         (people_now, pay_now), (people_before, pay_before) = now.get(unit, (0, 0.0)), before.get(unit, (0, 0.0))
         lines.append(Change("unidad", unit, PEOPLE_LABEL, people_before, people_now, unit=unit, counted=True))
         if salary is not None:
-            lines.append(Change("unidad", unit, f"Total de {salary.title}", pay_before, pay_now, unit=unit))
+            lines.append(Change("unidad", unit, total_title(salary), pay_before, pay_now, unit=unit))
     return lines
 
 

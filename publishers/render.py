@@ -443,7 +443,7 @@ def monthly_series(release: ItemRelease, rules: Mapping[str, str],
     amounts = changes.amount_fields(release.schema, rules)
     if amounts:
         totals = grouped[amounts[0].name].sum().reindex(labels, fill_value=0)
-        panels.append(charts.Series(f"Total de {amounts[0].title} por mes", [round(float(v), 2) for v in totals],
+        panels.append(charts.Series(f"{changes.total_title(amounts[0])} por mes", [round(float(v), 2) for v in totals],
                                     amounts=True))
     return labels, panels
 

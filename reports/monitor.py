@@ -33,6 +33,7 @@ from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, R
 from transparencia.publishers.names import MONITOR_KIND, monitor_dataset_name, monitor_resource_name
 from transparencia.reports.antai import AntaiBand, AntaiScore
 from transparencia.reports.portal import Organization, PublishedReport
+from transparencia.wording import count
 
 # How another institution's report statuses count (JSON text, any version of the tool).
 FULFILLED = {s for s in ItemStatus if s.fulfilled}
@@ -273,7 +274,8 @@ def render(table: NationalTable, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(table.to_dict(), ensure_ascii=False, indent=2) + "\n"
     period_text = table.period.label_es
-    template = templates.environment(_TEMPLATES, filters={"signed": _signed}).get_template(f"monitor.{fmt}.j2")
+    environment = templates.environment(_TEMPLATES, filters={"signed": _signed, "count": count})
+    template = environment.get_template(f"monitor.{fmt}.j2")
     return template.render(table=table, period_text=period_text, bands=table.bands(),
                            chart=band_chart(table, period_text), AntaiBand=AntaiBand, REPORT_STATES=REPORT_STATES,
                            without_report=table.without_report)
@@ -320,6 +322,7 @@ def monitor_resources(table: NationalTable, paths: dict[str, Path]) -> list[Reso
         ResourceFile(name=monitor_resource_name(table.period, OutputFormat(fmt)), format=OutputFormat(fmt), path=path,
                      sha256=sha256_file(path), period=Period.parse(table.period),
                      description=(f"Monitoreo nacional de {Period.parse(table.period).label_es}: {full} de "
-                                  f"{len(table.rows)} instituciones cumplen con el 100 %."))
+                                  f"{count(len(table.rows), 'institución')} {'cumple' if full == 1 else 'cumplen'} "
+                                  "con el 100 %."))
         for fmt, path in paths.items()
     ]

@@ -166,3 +166,11 @@ def test_whole_amounts_keep_their_cents_and_counts_stay_whole(tmp_path):
     unit_people = next(c for c in _lines(summary, "unidad") if c.field == "Personas")
     assert unit_people.counted and not _lines(summary, "cambio")[0].counted
     assert (shown(14060.0), signed(13060.0), shown(40, counted=True)) == ("14,060.00", "+13,060.00", "40")
+
+
+def test_a_field_titled_as_a_total_is_not_a_total_of_a_total():
+    """Viajes' "Total del viaje (B/.)" was shown as "Total de Total del viaje"."""
+    schema = load_schema("viajes")
+    titles = [t.title for t in summarise(schema, pd.DataFrame(columns=schema.field_names), Period(2025, 2),
+                                         schema.treatments()).totals]
+    assert "Total del viaje (B/.)" in titles and not any(t.startswith("Total de Total") for t in titles)

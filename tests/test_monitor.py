@@ -27,6 +27,7 @@ from transparencia.reports.monitor import (
     SIN_INFORME,
     UnreadableReport,
     build_table,
+    monitor_resources,
     read_points,
     read_report,
     render,
@@ -261,3 +262,13 @@ def test_a_report_download_that_meets_a_5xx_is_retried_by_the_client(monkeypatch
         server.shutdown()
         server.server_close()
     assert served == ["/informe.json"] * 3
+
+
+def test_one_institution_is_counted_in_the_singular():
+    """"1 instituciones" read wrong in the table's subtitle, its summary and its resource description."""
+    orgs = [Organization("alfa", "Alfa")]
+    table = build_table(Period.parse(PERIOD), Period.parse(PREVIOUS), orgs, [published("alfa", {PERIOD: report_dict(24)})])
+    md, html = render(table, "md"), render(table, "html")
+    assert "Se evaluaron 1 institución con" in md and "— 1 institución —" in html
+    [resource] = monitor_resources(table, {"csv": Path(__file__)})
+    assert resource.description.endswith(": 1 de 1 institución cumple con el 100 %.")

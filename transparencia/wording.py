@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 _PLURALS = {"error": "errores", "advertencia": "advertencias", "fila": "filas", "escritura": "escrituras",
-            "recurso": "recursos", "archivo": "archivos"}
+            "recurso": "recursos", "archivo": "archivos", "institución": "instituciones"}
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

@@ -16,6 +16,7 @@ from transparencia.publishers.backends import portal_publisher
 from transparencia.reports import monitor
 from transparencia.reports.portal import PortalReader, read_reports
 from transparencia.sources.secrets import resolve_secret
+from transparencia.wording import count
 
 
 def _portal_url(portal: str | None) -> str:
@@ -35,7 +36,7 @@ def _optional_token() -> str | None:
 
 
 def _print_summary(table: monitor.NationalTable) -> None:
-    summary = Table(title=f"Monitoreo nacional, {table.period.label_es}: {len(table.rows)} instituciones",
+    summary = Table(title=f"Monitoreo nacional, {table.period.label_es}: {count(len(table.rows), 'institución')}",
                     box=box.SIMPLE_HEAD, pad_edge=False)
     summary.add_column("Banda")
     summary.add_column("Instituciones", justify="right")

@@ -171,7 +171,7 @@ def _national(period: Period, configs: list[Path], target: str | None, dry_run: 
 
     paths = national.config_paths(configs)
     where = f"el clúster Dask {dask_address}" if dask_address else "un clúster Dask local"
-    console.print(f"Publicación del período [bold]{period}[/] de {len(paths)} instituciones en {where} "
+    console.print(f"Publicación del período [bold]{period}[/] de {count(len(paths), 'institución')} en {where} "
                   "(iniciando Prefect y Dask…)")
     with console.status("Publicando…"):
         return national.run_national(period, paths, target=target, dry_run=dry_run, dask_address=dask_address,
@@ -180,7 +180,7 @@ def _national(period: Period, configs: list[Path], target: str | None, dry_run: 
 
 def _national_summary(result) -> None:
 
-    table = Table(title=f"{len(result.runs)} instituciones, período {result.period}", box=box.SIMPLE_HEAD,
+    table = Table(title=f"{count(len(result.runs), 'institución')}, período {result.period}", box=box.SIMPLE_HEAD,
                   pad_edge=False)
     table.add_column("Institución", max_width=28, overflow="ellipsis", no_wrap=True)
     table.add_column("Puntos", justify="right", no_wrap=True)
@@ -202,7 +202,7 @@ def _national_summary(result) -> None:
         elif run.result.errors:
             err_console.print(f"[red]Error[/] en {run.institution}: {'; '.join(run.result.errors)}", highlight=False)
     failed = sum(1 for r in result.runs if r.exit_code)
-    console.print(f"{len(result.runs) - failed} instituciones sin problemas, {failed} con puntos rechazados, "
+    console.print(f"{count(len(result.runs) - failed, 'institución')} sin problemas, {failed} con puntos rechazados, "
                   "faltantes o errores (detalle en el informe de cada una).")
 
 
