@@ -21,7 +21,8 @@ EXTRA_KEYS = {
 KIND_EXTRA = EXTRA_KEYS["kind"]
 PERIOD_EXTRA = "periodo"  # a month's resource on CKAN: the month (AAAA-MM) it holds
 # A compliance report's resource metadata: the month's points, read by the national monitor.
-REPORT_POINT_KEYS = ("institucion", "puntos_cumplidos", "puntos_aplicables", "puntos_faltantes", "puntos_rechazados")
+REPORT_POINT_KEYS = ("institucion", "puntos_cumplidos", "puntos_aplicables", "puntos_faltantes", "puntos_vencidos",
+                     "puntos_rechazados")
 
 # -- datasets ----------------------------------------------------------------------------------
 

@@ -418,6 +418,7 @@ def report_points(report: ComplianceReport) -> dict[str, str]:
     """The resource metadata that summarises the month: institution, points met and applicable, items not met."""
     values = (report.institution, str(report.fulfilled), str(len(report.applicable)),
               " ".join(i.code for i in report.items if i.status.missing),
+              " ".join(i.code for i in report.items if i.status.outdated),
               " ".join(i.code for i in report.items if i.status.rejected))
     return dict(zip(REPORT_POINT_KEYS, values, strict=True))
 

@@ -59,6 +59,7 @@ class ReportReading:
     score: AntaiScore
     missing: tuple[str, ...] = ()
     rejected: tuple[str, ...] = ()
+    outdated: tuple[str, ...] = ()  # documents online but not updated in time (vencidos)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class InstitutionRow:
     score: AntaiScore
     missing: tuple[str, ...] = ()
     rejected: tuple[str, ...] = ()
+    outdated: tuple[str, ...] = ()
     previous: int | None = None  # last month's percentage, when a report was read
     note: str = ""
     rank: int = 0
@@ -87,7 +89,7 @@ class InstitutionRow:
             "report": self.state, "report_label": REPORT_STATES[self.state],
             "met": self.score.met, "applicable": self.score.applicable, "percentage": self.score.percentage,
             "band": self.band.value, "band_label": self.band.label,
-            "missing": list(self.missing), "rejected": list(self.rejected),
+            "missing": list(self.missing), "outdated": list(self.outdated), "rejected": list(self.rejected),
             "previous_percentage": self.previous, "change": self.change, "note": self.note,
         }
 
@@ -140,7 +142,8 @@ def read_report(data: JsonObject, period: Period) -> ReportReading:
     if score is None:
         raise UnreadableReport("faltan los campos 'summary' (puntos cumplidos) e 'items' (estado de cada punto)")
     institution = data.get("institution") if isinstance(data.get("institution"), str) else None
-    return ReportReading(institution, score, _codes(items, lambda s: s.missing), _codes(items, lambda s: s.rejected))
+    return ReportReading(institution, score, _codes(items, lambda s: s.missing), _codes(items, lambda s: s.rejected),
+                         _codes(items, lambda s: s.outdated))
 
 
 def read_points(points: dict[str, str]) -> ReportReading:
@@ -150,7 +153,8 @@ def read_points(points: dict[str, str]) -> ReportReading:
     except (KeyError, ValueError) as error:
         raise UnreadableReport(f"los metadatos de puntos del recurso no son válidos ({error})") from error
     return ReportReading(points.get("institucion") or None, score, tuple(points.get("puntos_faltantes", "").split()),
-                         tuple(points.get("puntos_rechazados", "").split()))
+                         tuple(points.get("puntos_rechazados", "").split()),
+                         tuple(points.get("puntos_vencidos", "").split()))
 
 
 def _summary_score(summary: Any) -> AntaiScore | None:
@@ -224,7 +228,7 @@ def _row(report: PublishedReport, period: Period, previous: Period) -> Instituti
         return row
     row.state, row.note = CON_INFORME, ""
     row.institution = now.institution or row.institution
-    row.score, row.missing, row.rejected = now.score, now.missing, now.rejected
+    row.score, row.missing, row.rejected, row.outdated = now.score, now.missing, now.rejected, now.outdated
     return row
 
 
@@ -253,13 +257,14 @@ def _ranked(rows: list[InstitutionRow]) -> list[InstitutionRow]:
 
 
 CSV_COLUMNS = ("posicion", "institucion", "organizacion", "informe", "puntos_cumplidos", "puntos_aplicables",
-               "porcentaje", "banda", "puntos_faltantes", "puntos_rechazados", "variacion_puntos_porcentuales",
+               "porcentaje", "banda", "puntos_faltantes", "puntos_vencidos", "puntos_rechazados",
+               "variacion_puntos_porcentuales",
                "nota")
 
 
 def render_csv(table: NationalTable) -> str:
     rows = [[r.rank, r.institution, r.organization, REPORT_STATES[r.state], r.score.met, r.score.applicable,
-             r.score.percentage, r.band.label, " ".join(r.missing), " ".join(r.rejected),
+             r.score.percentage, r.band.label, " ".join(r.missing), " ".join(r.outdated), " ".join(r.rejected),
              "" if r.change is None else r.change, r.note] for r in table.rows]
     return csv_text([CSV_COLUMNS, *rows])
 

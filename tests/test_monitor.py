@@ -272,3 +272,17 @@ def test_one_institution_is_counted_in_the_singular():
     assert "Se evaluaron 1 institución con" in md and "— 1 institución —" in html
     [resource] = monitor_resources(table, {"csv": Path(__file__)})
     assert resource.description.endswith(": 1 de 1 institución cumple con el 100 %.")
+
+
+def test_an_overdue_document_is_listed_as_vencido_not_as_missing():
+    """A stale document is online: the monitor shows it under "vencidos", from the JSON and the metadata."""
+    data = report_dict(20)  # 21.0-22.0 rejected, 23.0-24.0 missing
+    data["items"][22]["status"] = ItemStatus.OUTDATED.value
+    for reading in (read_report(data, Period.parse(PERIOD)),
+                    read_points(compliance.report_points(ComplianceReport.from_dict(data)))):
+        assert reading.outdated == ("23.0",) and reading.missing == ("24.0",)
+    orgs = [Organization("alfa", "Alfa")]
+    table = build_table(Period.parse(PERIOD), Period.parse(PREVIOUS), orgs, [published("alfa", {PERIOD: data})])
+    [row] = list(csv.DictReader(io.StringIO(render(table, "csv").lstrip("\ufeff"))))
+    assert (row["puntos_faltantes"], row["puntos_vencidos"]) == ("24.0", "23.0")
+    assert "<th>Puntos vencidos</th>" in render(table, "html")

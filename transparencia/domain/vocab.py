@@ -141,10 +141,15 @@ class ItemStatus(StrEnum):
 
     @property
     def missing(self) -> bool:
-        """Whether the item is not met for lack of something (a source, a configuration, an update, the
-        target): the report's ``puntos_faltantes`` and the national monitor's missing column."""
-        return self in (ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.OUTDATED,
-                        ItemStatus.TARGET_ERROR)
+        """Whether the item is not met for lack of something (a source, a configuration, the target):
+        the report's ``puntos_faltantes`` and the national monitor's missing column."""
+        return self in (ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.TARGET_ERROR)
+
+    @property
+    def outdated(self) -> bool:
+        """Whether the item is a document that exists but was not updated in time: the report's
+        ``puntos_vencidos`` and the monitor's own column (it is not missing: it is there, stale)."""
+        return self is ItemStatus.OUTDATED
 
     @property
     def rejected(self) -> bool:
