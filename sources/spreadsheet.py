@@ -208,6 +208,7 @@ def _choose_sheet(path: Path, kind: str, schema: TableSchema, wanted: str | None
     if not grids:
         raise InputError(f"El libro '{path}' no tiene datos: todas sus hojas están vacías.")
     grids = _sheets_of_the_month(path, grids, period)
+    grids = _sheets_titled_for_the_month(grids, schema, period)
     if len(grids) == 1:
         return grids[0]
     scored = [(_header_score(g, schema), -i, g) for i, g in enumerate(grids)]
@@ -233,6 +234,29 @@ def _sheets_of_the_month(path: Path, grids: list[Grid], period: Period | None) -
             f"{period.label_es}. Agregue la hoja del mes, o indique cuál leer con 'sheet' en la configuración."
         )
     return ours
+
+
+def _sheets_titled_for_the_month(grids: list[Grid], schema: TableSchema, period: Period | None) -> list[Grid]:
+    """Among sheets with generic names ("Hoja1", "Hoja2") whose title rows each name one month
+    ("PLANILLA DE ENERO 2025"), the ones titled for ``period``; otherwise all of them.
+
+    Their headers match equally, so the best header match would read the first sheet; no sheet
+    titled for the month leaves the choice (and validation's month check) as it was."""
+    if period is None or len(grids) < 2:
+        return grids
+    titled = [(g, _title_months(g, schema, period)) for g in grids]
+    if sum(len(months) == 1 for _, months in titled) < 2:
+        return grids
+    ours = [g for g, months in titled if months == {str(period)}]
+    return ours or grids
+
+
+def _title_months(grid: Grid, schema: TableSchema, period: Period) -> set[str]:
+    """The months the rows above the sheet's header name."""
+    location = find_header(grid.rows, schema, grid.merged_spans)
+    if location is None:
+        return set()
+    return months_named(" ".join(_banner(grid.rows[:location.first_row])), period.year)
 
 
 def _header_score(grid: Grid, schema: TableSchema) -> int:

@@ -300,3 +300,15 @@ def test_a_workbook_with_a_sheet_per_month_but_not_this_one_stops_naming_them(tm
 def test_sheets_that_do_not_each_name_a_month_are_chosen_by_their_header(tmp_path):
     path = _monthly_workbook(tmp_path / "planilla.xlsx", ["Planilla", "Resumen enero"])
     assert extract_file(path, PLANILLA, period=Period(2025, 2)).source.sheet == "Planilla"
+
+
+@pytest.mark.parametrize("month,chosen", [(Period(2025, 2), "Hoja2"), (Period(2025, 1), "Hoja1")])
+def test_sheets_with_generic_names_are_chosen_by_the_month_their_title_names(tmp_path, month, chosen):
+    path = _monthly_workbook(tmp_path / "planilla.xlsx", ["Hoja1", "Hoja2"])
+    book = openpyxl.load_workbook(path)
+    for name, title in (("Hoja1", "PLANILLA DE ENERO 2025"), ("Hoja2", "PLANILLA DE FEBRERO 2025")):
+        book[name].insert_rows(1)
+        book[name]["A1"] = title
+    book.save(path)
+    extraction = extract_file(path, PLANILLA, period=month)
+    assert extraction.source.sheet == chosen and extraction.banner == [f"PLANILLA DE {month.label_es.split()[0].upper()} 2025"]
