@@ -28,6 +28,7 @@ its job. The log lists each unpublished item with its reason, the lines the CLI 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -306,7 +307,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     JSON, and a deployment never passes one)."""
     logger = get_run_logger()
     config = load_config(config_path)
-    month = Period.parse(period) if period else Period.previous()
+    month = _month_to_release(period)
     chosen = Target.parse(target, "Destino de publicación") if target else config.publish.target
     ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym,
                        target=chosen, dry_run=dry_run, config=str(config.path), flow_run_id=_flow_run_id(),
@@ -335,6 +336,18 @@ def _log_outcome(report: ComplianceReport, result: ReleaseResult) -> None:
         logger.warning("\n".join([UNPUBLISHED_HEADER, *(reason_line(i) for i in result.unpublished)]))
     for message in result.errors:
         logger.error("Error: %s", message)
+
+
+def _month_to_release(period: str | None) -> Period:
+    """The month given, or (a scheduled run) the month before today, said in the log; either only
+    once it has ended."""
+    if period:
+        return Period.parse(period).require_ended()
+    today = dt.date.today()
+    month = Period.previous(today)
+    get_run_logger().info("Sin período indicado: se publica %s, el mes anterior a hoy (%s), como en cada "
+                          "ejecución programada", month, f"{today:%d/%m/%Y}")
+    return month
 
 
 def _prepare_portal(config: InstitutionConfig, month: Period, chosen: Target, ledger: RunLedger,

@@ -153,7 +153,7 @@ def run_command(
 ) -> None:
     """Publica un mes: extrae, valida, publica e informa. Salida 0: todo publicado; 1: puntos rechazados o faltantes; 2: error de configuración."""
     chosen = Target.parse(target, "--target") if target is not None else None
-    month = Period.parse(period)
+    month = Period.parse(period).require_ended()
     if len(config) > 1 or config[0].is_dir():
         result = _national(month, config, chosen, dry_run, dask_address, workers)
         _national_summary(result)
@@ -237,7 +237,7 @@ def demo_command(
     """Escribe las fuentes de ejemplo de dos meses (con errores a propósito) y los publica en el catálogo local."""
     configure_prefect()
 
-    month = Period.parse(period) if period else Period.previous()
+    month = (Period.parse(period) if period else Period.previous()).require_ended()
     institution = load_config(config)
     # Two months, so the second shows what changed: altas, bajas, salary changes, totals.
     for shown in (month.shift(-1), month):

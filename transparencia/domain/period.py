@@ -102,6 +102,14 @@ class Period:
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
+    def require_ended(self, today: dt.date | None = None) -> Period:
+        """This month, once it has ended: a month still running (or to come) cannot be published,
+        its sources are not complete yet."""
+        if (today or dt.date.today()) < self.end:
+            raise ConfigError(f"El período {self} aún no ha terminado: un mes se publica cuando termina, "
+                              f"a partir del {self.end:%d/%m/%Y}")
+        return self
+
     def shift(self, months: int) -> Period:
         """The month ``months`` later (earlier when negative)."""
         index = self.year * 12 + self.month - 1 + months

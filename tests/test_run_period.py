@@ -1,0 +1,37 @@
+"""Which month a run publishes: a month that has not ended is refused before anything starts, and
+the manual deployment asks for a validated AAAA-MM period while the scheduled one says which month
+it computed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from institutions import sample_institution
+from typer.testing import CliRunner
+
+from transparencia.cli import app
+from transparencia.domain import Period
+from transparencia.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_month_is_publishable_only_once_it_has_ended():
+    assert Period(2025, 1).require_ended(dt.date(2025, 2, 1)) == Period(2025, 1)
+    with pytest.raises(ConfigError, match=r"El período 2025-01 aún no ha terminado: .* a partir del 01/02/2025"):
+        Period(2025, 1).require_ended(dt.date(2025, 1, 31))
+    with pytest.raises(ConfigError, match="2027-05 aún no ha terminado"):
+        Period(2027, 5).require_ended(dt.date(2025, 1, 31))
+
+
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_the_current_and_a_future_month_are_refused_with_exit_2(tmp_path, command):
+    config = sample_institution(tmp_path)
+    for month in (Period.of(dt.date.today()), Period.of(dt.date.today()).shift(5)):
+        result = CliRunner().invoke(app, [command, "--period", str(month), "--config", str(config)],
+                                    terminal_width=200)
+        assert result.exit_code == 2, result.output
+        assert f"El período {month} aún no ha terminado" in result.output
+        assert not (tmp_path / "runs").exists() and not (tmp_path / "published").exists()
