@@ -2,7 +2,9 @@
 
   publicacion-programada  releases the previous month on a cron (default 06:00 on day 5 of each
                           month, America/Panama), so directorates have four days to send inputs
-  publicacion-manual      the officer picks the period in the Prefect UI ("Run" → parameters)
+  publicacion-manual      the officer picks the period in the Prefect UI ("Run" → parameters): a
+                          required AAAA-MM field (``manual_release``), so no run publishes a month
+                          nobody chose
 
 ``transparencia serve`` serves both from this process (no work pool needed); prefect.yaml
 declares the same two for ``prefect deploy --all`` with a process work pool and a worker.
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from prefect.schedules import Cron
 
-from transparencia.flows.release import monthly_release
+from transparencia.flows.release import manual_release, monthly_release
 
 DEFAULT_CRON = "0 6 5 * *"
 DEFAULT_TIMEZONE = "America/Panama"
@@ -33,9 +35,9 @@ def build_deployments(config_path: str | Path, cron: str = DEFAULT_CRON, timezon
         description=f"Publica el mes anterior cada mes (cron '{cron}', zona {timezone}).",
         tags=["transparencia", "programada"],
     )
-    manual = monthly_release.to_deployment(
+    manual = manual_release.to_deployment(
         name=MANUAL,
-        parameters={"config_path": config, "target": target, "period": None},
+        parameters={"config_path": config, "target": target},
         description="Publicación a pedido: indique el período (AAAA-MM) al ejecutar.",
         tags=["transparencia", "manual"],
     )

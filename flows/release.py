@@ -33,14 +33,15 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Completed, State
+from pydantic import Field
 
-from transparencia.domain import ItemKind, Period, Target
+from transparencia.domain import YEARMONTH_PATTERN, ItemKind, Period, Target
 from transparencia.errors import InputError, TransientError
 from transparencia.flows import stages
 from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, new_run_id
@@ -336,6 +337,20 @@ def _log_outcome(report: ComplianceReport, result: ReleaseResult) -> None:
         logger.warning("\n".join([UNPUBLISHED_HEADER, *(reason_line(i) for i in result.unpublished)]))
     for message in result.errors:
         logger.error("Error: %s", message)
+
+
+# The manual deployment's period: required, and checked by the Prefect form and API (the schema has the pattern).
+MonthText = Annotated[str, Field(pattern=YEARMONTH_PATTERN, title="Período (AAAA-MM)",
+                                 description="Mes a publicar, ya terminado, p. ej. 2025-01.")]
+
+
+@flow(name="publicacion-mensual", description="Publicación a pedido de un mes: indique el período (AAAA-MM).",
+      log_prints=False)
+def manual_release(period: MonthText, config_path: str = str(DEFAULT_CONFIG), target: str | None = None,
+                   dry_run: bool = False) -> State[ReleaseResult]:
+    """The manual deployment's entry point: the same release, under the same flow name, with the period
+    required, so a run started without one is refused instead of publishing the previous month."""
+    return monthly_release.fn(period=period, config_path=config_path, target=target, dry_run=dry_run)
 
 
 def _month_to_release(period: str | None) -> Period:

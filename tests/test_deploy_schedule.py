@@ -31,5 +31,6 @@ def test_prefect_yaml_declares_the_same_schedule():
     deployments = {d["name"]: d for d in doc["deployments"]}
     cron = deployments[SCHEDULED]["schedules"][0]
     assert cron["cron"] == "0 6 5 * *" and cron["timezone"] == "America/Panama"
-    assert deployments[MANUAL]["entrypoint"] == "flows/release.py:monthly_release"
+    assert deployments[SCHEDULED]["entrypoint"] == "flows/release.py:monthly_release"
+    assert deployments[MANUAL]["entrypoint"] == "flows/release.py:manual_release"  # the period is required
     assert deployments[SCHEDULED]["work_pool"]["name"] == deployments[MANUAL]["work_pool"]["name"]

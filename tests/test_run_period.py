@@ -35,3 +35,38 @@ def test_the_current_and_a_future_month_are_refused_with_exit_2(tmp_path, comman
         assert result.exit_code == 2, result.output
         assert f"El período {month} aún no ha terminado" in result.output
         assert not (tmp_path / "runs").exists() and not (tmp_path / "published").exists()
+
+
+@pytest.mark.prefect
+def test_the_manual_deployment_requires_a_valid_period(prefect_server):
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    from transparencia.flows.deploy import build_deployments
+
+    _scheduled, manual = build_deployments(ROOT / "data" / "institution.yaml")
+    deployment_id = manual.apply()
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment(deployment_id)
+        schema = stored.parameter_openapi_schema
+        assert "period" in schema["required"] and "period" not in stored.parameters
+        assert schema["properties"]["period"]["pattern"] == r"^\d{4}-(?:0[1-9]|1[0-2])$"
+        assert "default" not in schema["properties"]["period"]
+        assert stored.flow_id == client.read_flow_by_name("publicacion-mensual").id
+        for parameters in ({}, {"period": "2025-13"}, {"period": "enero"}):
+            with pytest.raises(PrefectHTTPStatusError):
+                client.create_flow_run_from_deployment(deployment_id, parameters=parameters)
+        assert client.create_flow_run_from_deployment(deployment_id, parameters={"period": "2025-01"}).id
+
+
+@pytest.mark.prefect
+def test_the_scheduled_run_says_which_month_it_computed(prefect_server, tmp_path, caplog):
+    from transparencia.flows.release import monthly_release
+
+    config = sample_institution(tmp_path)
+    with caplog.at_level("INFO"):
+        state = monthly_release(config_path=str(config), dry_run=True, return_state=True)
+    assert state.is_completed()
+    expected = Period.previous()
+    assert any(f"Sin período indicado: se publica {expected}, el mes anterior a hoy" in r.getMessage()
+               for r in caplog.records)
