@@ -2,9 +2,15 @@
 
 ANTAI weighs the 24 points equally and groups institutions in four bands (January 2018 monitoring:
 100 %; 96–67 % "dentro del rango, deben mejorar"; 63–4 % "deficiente"; 0 %). With 24 points the bands
-are exactly 24, 16–23, 1–15 and 0 points met; with items marked "no aplica" the same fractions apply
-(two thirds or more, but not all, is "debe mejorar"). This is the one home of that rule: the
-institution's compliance report and the national monitor both use it.
+are exactly 24, 16–23, 1–15 and 0 points met, and no score falls between ANTAI's printed ranges.
+
+With items marked "no aplica" one can (15 of 23 is 65 %), so the tool decides, here and only here:
+the band is the fraction's (two thirds or more, but not all, is "debe mejorar": ANTAI's 16 of 24;
+below two thirds, "deficiente"), and the bands are stated as contiguous ranges (1 %–66 %,
+67 %–99 %) that hold every score. The printed percentage, rounded half up as ANTAI prints it, is
+kept within its band's range, so it never contradicts the label (a score just under two thirds
+never prints 67 %; one point short of all never prints 100 %). With 24 points nothing changes.
+The institution's compliance report and the national monitor both use this module.
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ class AntaiBand(Enum):
         return _LABELS[self]
 
 
+# The whole percentages each band holds: contiguous, so a score between ANTAI's printed ranges has a home.
+RANGES = {AntaiBand.FULL: (100, 100), AntaiBand.IMPROVE: (67, 99), AntaiBand.DEFICIENT: (1, 66),
+          AntaiBand.NONE: (0, 0)}
 _LABELS = {
     AntaiBand.FULL: "Cumple con el 100 %",
-    AntaiBand.IMPROVE: "Dentro del rango, debe mejorar (67 %–96 %)",
-    AntaiBand.DEFICIENT: "Deficiente (4 %–63 %)",
+    AntaiBand.IMPROVE: "Dentro del rango, debe mejorar ({} %–{} %)".format(*RANGES[AntaiBand.IMPROVE]),
+    AntaiBand.DEFICIENT: "Deficiente ({} %–{} %)".format(*RANGES[AntaiBand.DEFICIENT]),
     AntaiBand.NONE: "Sin información de transparencia (0 %)",
 }
 
@@ -52,8 +61,10 @@ class AntaiScore:
 
     @property
     def percentage(self) -> int:
-        """Whole percentage, rounded half up as ANTAI prints it (23 of 24 is 96 %, 16 of 24 is 67 %)."""
-        return int(self.fraction * 100 + Fraction(1, 2))
+        """Whole percentage, rounded half up as ANTAI prints it (23 of 24 is 96 %, 16 of 24 is 67 %),
+        within its band's range (15 of 23 is 65 %, deficiente)."""
+        low, high = RANGES[self.band]
+        return min(max(int(self.fraction * 100 + Fraction(1, 2)), low), high)
 
     @property
     def band(self) -> AntaiBand:

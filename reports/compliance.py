@@ -34,7 +34,7 @@ from transparencia.publishers.names import (
     compliance_resource_name,
     report_dataset_name,
 )
-from transparencia.reports.antai import AntaiScore
+from transparencia.reports.antai import AntaiBand, AntaiScore
 from transparencia.schemas.catalog import Item
 from transparencia.wording import count
 
@@ -345,7 +345,8 @@ def trend_chart(report: ComplianceReport, standalone: bool = False) -> str:
 
 def _environment() -> Environment:
     return templates.environment(_TEMPLATES, filters={"link": link, "count": count},
-                                 variables={"STATUS_LABELS": {status: status.label for status in ItemStatus}})
+                                 variables={"STATUS_LABELS": {status: status.label for status in ItemStatus},
+                                            "BAND_LABELS": [band.label for band in AntaiBand]})
 
 
 def link(url: str) -> str:

@@ -31,7 +31,7 @@ from transparencia.output import charts, templates
 from transparencia.output.csvfile import csv_text
 from transparencia.publishers.base import BASE_TAGS, LEGAL_BASIS, DatasetSpec, ResourceFile
 from transparencia.publishers.names import MONITOR_KIND, monitor_dataset_name, monitor_resource_name
-from transparencia.reports.antai import AntaiBand, AntaiScore
+from transparencia.reports.antai import RANGES, AntaiBand, AntaiScore
 from transparencia.reports.portal import Organization, PublishedReport
 from transparencia.wording import count
 
@@ -115,7 +115,8 @@ class NationalTable:
         return int(Fraction(100 * self.count(band), len(self.rows)) + Fraction(1, 2)) if self.rows else 0
 
     def bands(self) -> list[dict[str, Any]]:
-        return [{"band": b.value, "label": b.label, "count": self.count(b), "share": self.share(b)} for b in AntaiBand]
+        return [{"band": b.value, "label": b.label, "low": RANGES[b][0], "high": RANGES[b][1], "count": self.count(b),
+                 "share": self.share(b)} for b in AntaiBand]
 
     def to_dict(self) -> dict[str, Any]:
         return {

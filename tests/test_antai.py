@@ -1,8 +1,10 @@
 """ANTAI's bands reproduce its published figures (24 equal points, January 2018 bands)."""
 
+import itertools
+
 import pytest
 
-from transparencia.reports.antai import AntaiBand, AntaiScore
+from transparencia.reports.antai import RANGES, AntaiBand, AntaiScore
 
 
 @pytest.mark.parametrize(
@@ -35,3 +37,23 @@ def test_more_points_than_apply_is_refused():
 
 def test_labels_are_spanish():
     assert AntaiBand.IMPROVE.label.startswith("Dentro del rango")
+
+
+@pytest.mark.parametrize(("met", "applicable"), [(15, 23), (11, 17), (15, 24), (16, 24), (23, 24), (1, 24),
+                                                 (133, 200), (199, 200), (1, 300), (0, 24), (24, 24)])
+def test_every_printed_percentage_lies_in_its_band_label(met, applicable):
+    """15 of 23 printed "65 %" labelled "Deficiente (4 %–63 %)": the bands are contiguous ranges that
+    hold every score, and the percentage never leaves its band's range."""
+    score = AntaiScore(met, applicable)
+    low, high = RANGES[score.band]
+    assert low <= score.percentage <= high
+    if low != high:
+        assert f"({low} %–{high} %)" in score.band.label
+
+
+def test_a_score_between_antais_printed_ranges_is_deficient_and_says_so():
+    score = AntaiScore(15, 23)
+    assert (score.percentage, score.band.label) == (65, "Deficiente (1 %–66 %)")
+    assert AntaiScore(133, 200).percentage == 66  # just under two thirds never prints 67 %
+    ranges = sorted(RANGES.values())
+    assert all(high + 1 == next_low for (_, high), (next_low, _) in itertools.pairwise(ranges))

@@ -178,7 +178,7 @@ def test_demo_command_succeeds_with_its_deliberate_errors(prefect_server, instit
     report = json.loads((institution.parent / "reports" / "2025-04" / "informe-cumplimiento-2025-04.json")
                         .read_text(encoding="utf-8"))
     assert report["summary"]["antai"] == {"percentage": 88, "band": "debe-mejorar",
-                                          "band_label": "Dentro del rango, debe mejorar (67 %–96 %)"}
+                                          "band_label": "Dentro del rango, debe mejorar (67 %–99 %)"}
     assert report["history"] == [{"period": "2025-03", "fulfilled": 21, "applicable": 24}]
     planilla = next(i for i in report["items"] if i["code"] == "11.3")
     assert planilla["changes"].startswith("Respecto a 2025-03: ")

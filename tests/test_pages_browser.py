@@ -41,7 +41,7 @@ def test_report_shows_antai_score_band_and_trend_chart(tmp_path):
     report = ComplianceReport(report.institution, report.acronym, report.period, report.items, history)
     html = write_report(report, tmp_path / "out", ["html"])["html"]
     dom = dump_dom(html, tmp_path / "profile")
-    assert "<strong>40 %</strong>" in dom and "Deficiente (4 %–63 %)" in dom
+    assert "<strong>40 %</strong>" in dom and "Deficiente (1 %–66 %)" in dom
     assert dom.count("<rect ") == 1 + 3  # the background and one bar per month
     for period in ("2024-11", "2024-12", "2025-01"):
         assert f">{period}</text>" in dom
