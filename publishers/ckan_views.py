@@ -42,12 +42,14 @@ def ensure_table_view(client: CkanClient, resource_id: str) -> bool:
 
 
 def portal_package(client: CkanClient, package_id: str, resource: ResourceFile) -> ResourceFile:
-    """The rendered ``datapackage.json`` with each CSV's path replaced by its URL on the portal
-    (written beside it under ``portal/``, same name); files the portal lacks are left out."""
+    """The rendered ``datapackage.json`` with each CSV's path replaced by its URL on the portal and
+    the sha256 and size the portal records for it (written beside it under ``portal/``, same name);
+    files the portal lacks are left out."""
     package = client.call("package_show", {"id": package_id})
-    urls = {unquote(PurePosixPath(urlparse(r.get("url") or "").path).name): r["url"]
-            for r in package.get("resources", []) if r.get("url")}
-    descriptor = datapackage.with_urls(json.loads(resource.path.read_text(encoding="utf-8")), urls)
+    files = {unquote(PurePosixPath(urlparse(r.get("url") or "").path).name):
+             datapackage.HeldFile(r["url"], r.get("sha256") or None, r.get("size") if isinstance(r.get("size"), int) else None)
+             for r in package.get("resources", []) if r.get("url")}
+    descriptor = datapackage.as_held(json.loads(resource.path.read_text(encoding="utf-8")), files)
     folder = resource.path.parent / "portal"
     folder.mkdir(exist_ok=True)
     path = datapackage.write_package(descriptor, folder)

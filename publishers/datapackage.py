@@ -6,7 +6,12 @@ descriptions, types and constraints. A constraint that the published value no lo
 left out (a masked value keeps no enum or pattern; a text neutralised for spreadsheets gains a
 leading ``'``, which its maximum length allows for), and the
 primary key is declared only when every key column is published whole, as for the DataStore.
-Paths are relative to the dataset folder, so the package travels with the files.
+
+Rendering names every file the dataset may hold (each month's CSV and change summary); the
+publisher then completes the package with what its target holds (``as_held``): each file's
+location, its sha256 ``hash`` and its size in ``bytes``, leaving out a file the target lacks, so the
+package never points at nothing and frictionless checks every byte. In the local catalog paths
+are relative to the dataset folder, so the package travels with the files.
 """
 
 from __future__ import annotations
@@ -31,6 +36,15 @@ _LICENSES = {
     "cc-by-4.0": ("CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/", "Creative Commons Atribución 4.0"),
     "odc-odbl": ("ODbL-1.0", "https://opendatacommons.org/licenses/odbl/1-0/", "Open Database License (ODbL)"),
 }
+
+
+@dataclass(frozen=True)
+class HeldFile:
+    """A file as a publishing target holds it: where the package reads it, its sha256 and size."""
+
+    location: str  # the file name beside the package (local catalog) or its URL (portal)
+    sha256: str | None
+    size: int | None
 
 
 @dataclass(frozen=True)
@@ -130,8 +144,19 @@ def write_package(descriptor: Mapping[str, object], folder: Path) -> Path:
     return path
 
 
-def with_urls(descriptor: JsonObject, urls: Mapping[str, str]) -> JsonObject:
-    """The package for a portal, where files live at their own URLs: each path becomes its file's URL;
-    a file the portal does not hold is left out, so the package never points at nothing."""
-    resources = [{**r, "path": urls[r["path"]]} for r in descriptor["resources"] if r["path"] in urls]
+def as_held(descriptor: JsonObject, files: Mapping[str, HeldFile]) -> JsonObject:
+    """The rendered package as a target holds it (``files`` by file name): each resource at its
+    file's location with its ``hash`` (Data Package v2 form, ``sha256:<hex>``) and ``bytes``; a file
+    the target does not hold is left out."""
+    resources = []
+    for resource in descriptor["resources"]:
+        held = files.get(resource["path"])
+        if held is None:
+            continue
+        entry = {**resource, "path": held.location}
+        if held.sha256:
+            entry["hash"] = f"sha256:{held.sha256}"
+        if held.size is not None:
+            entry["bytes"] = held.size
+        resources.append(entry)
     return {**descriptor, "resources": resources}

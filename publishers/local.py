@@ -9,6 +9,7 @@ file + rename), so a crash never leaves a half-written file behind.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -19,7 +20,7 @@ from urllib.parse import quote
 from transparencia.domain import Frequency, Period, atomic_copy, atomic_write, file_lock, sha256_file, write_if_changed
 from transparencia.domain.vocab import PublishObject, PublishVerb
 from transparencia.errors import ConfigError, InputError
-from transparencia.publishers import pages
+from transparencia.publishers import datapackage, pages
 from transparencia.publishers.base import (
     DatasetSpec,
     PublishAction,
@@ -74,6 +75,8 @@ class LocalCatalog(ReadBack):
             records = {r["name"]: r for r in old}
             copies: list[tuple[ResourceFile, Path]] = []
             for resource in resources:
+                if resource.role == "datapackage":  # rendered last: the files it names are recorded
+                    resource = _held_package(resource, records)
                 dest = folder / resource.path.name
                 action = _file_action(dest, resource.sha256)
                 recorded = records.get(resource.name)
@@ -204,6 +207,18 @@ def _bytes_action(path: Path, content: bytes) -> PublishVerb:
     if not path.exists():
         return PublishVerb.CREATE
     return PublishVerb.UNCHANGED if path.read_bytes() == content else PublishVerb.UPDATE
+
+
+def _held_package(resource: ResourceFile, records: dict[str, LocalRecord]) -> ResourceFile:
+    """The rendered ``datapackage.json`` as the folder will hold it: only the files the dataset has,
+    each with its sha256 and size (written beside the rendered one under ``local/``, same name)."""
+    files = {r["file"]: datapackage.HeldFile(r["file"], r["sha256"], r.get("bytes")) for r in records.values()}
+    descriptor = datapackage.as_held(json.loads(resource.path.read_text(encoding="utf-8")), files)
+    folder = resource.path.parent / "local"
+    folder.mkdir(exist_ok=True)
+    path = folder / datapackage.FILENAME
+    write_if_changed(path, (json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return dataclasses.replace(resource, path=path, sha256=sha256_file(path))
 
 
 def _record(resource: ResourceFile, dest: Path) -> LocalRecord:

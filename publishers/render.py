@@ -119,8 +119,7 @@ def _render_files(release: ItemRelease, out_dir: Path,
     resources += _render_changes(release, summary, out_dir)
     resources.append(_render_chart(release, rules, periods, out_dir))
     spec = _dataset_spec(release, rules, periods, summary)
-    resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, release.period,
-                                     out_dir))
+    resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, out_dir))
     return spec, resources
 
 
@@ -360,7 +359,7 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, s
     resources.append(_render_withdrawals(release.item.name, withdrawals, out_dir / f"{release.item.slug}-retiros.csv"))
     spec = _dataset_spec(release, rules, remaining, summary)
     if remaining:
-        resources.append(_render_package(release, spec, fields, rules, remaining, "csv" in wanted, None, out_dir))
+        resources.append(_render_package(release, spec, fields, rules, remaining, "csv" in wanted, out_dir))
     return spec, resources
 
 
@@ -460,10 +459,10 @@ def _render_chart(release: ItemRelease, rules: Mapping[str, str], periods: Seque
 
 
 def _render_package(release: ItemRelease, spec: DatasetSpec, fields: list[Field], rules: Mapping[str, str],
-                    periods: list[Period], with_months: bool, changes_period: Period | None,
-                    out_dir: Path) -> ResourceFile:
+                    periods: list[Period], with_months: bool, out_dir: Path) -> ResourceFile:
     """The Frictionless Data Package of the dataset's CSV files: every month's and the history (when
-    CSV is published), the dictionary, and the change summary of ``changes_period`` (when given)."""
+    CSV is published), the dictionary, and every month's change summary. The publisher keeps the
+    files its target holds and adds their hash and size (``datapackage.as_held``)."""
     label, slug = release.item.name, release.item.slug
     schema = datapackage.table_schema(release.schema, fields, rules)
     tables = []
@@ -476,12 +475,12 @@ def _render_package(release: ItemRelease, spec: DatasetSpec, fields: list[Field]
     tables.append(datapackage.CsvTable(
         f"{slug}-diccionario", f"{slug}-diccionario.csv", f"{label} — diccionario de datos",
         f"Qué significa cada columna de {label}.", datapackage.text_schema(DICTIONARY_COLUMNS)))
-    if changes_period:
-        tables.append(datapackage.CsvTable(
-            f"{slug}-{changes_period}-cambios", f"{slug}-{changes_period}-cambios.csv",
-            f"{label} {changes_period} — cambios respecto al mes anterior",
-            f"Altas, bajas, cambios y totales de {label} frente al mes anterior.",
-            datapackage.text_schema(changes.CSV_TITLES, numbers=("diferencia",))))
+    what_changed = ("Altas, bajas, cambios y totales" if release.schema.population
+                    else "Registros nuevos más grandes y totales")
+    tables += [datapackage.CsvTable(
+        f"{slug}-{p}-cambios", f"{slug}-{p}-cambios.csv", f"{label} {p} — cambios respecto al mes anterior",
+        f"{what_changed} de {label} en {p.label_es} frente al mes anterior.",
+        datapackage.text_schema(changes.CSV_TITLES, numbers=("diferencia",))) for p in periods]
     descriptor = datapackage.package(spec.name, spec.title, spec.notes, spec.license_id, tables)
     path = datapackage.write_package(descriptor, out_dir)
     return _resource(package_resource_name(label), "JSON", path,

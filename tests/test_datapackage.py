@@ -1,6 +1,7 @@
 """Frictionless Data Packages of the published datasets, checked by frictionless-py's own validator."""
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import requests
 from frictionless import validate
 from release_samples import NEWCOMER, planilla_frame, planilla_release, publish_two_months
 
+from transparencia.publishers import datapackage
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.publishers.render import render_release
 
@@ -30,7 +32,7 @@ def test_published_package_passes_frictionless(tmp_path):
     descriptor = json.loads(package.read_text(encoding="utf-8"))
     names = [r["name"] for r in descriptor["resources"]]
     assert names == ["planilla-2025-01", "planilla-2025-02", "planilla-historico", "planilla-diccionario",
-                     "planilla-2025-02-cambios"]
+                     "planilla-2025-01-cambios", "planilla-2025-02-cambios"]
     fields = {f["name"]: f for f in descriptor["resources"][0]["schema"]["fields"]}
     assert fields["salario_mensual"]["title"] == "Salario mensual (B/.)"
     assert fields["salario_mensual"]["constraints"] == {"required": True, "exclusiveMinimum": 0}
@@ -61,7 +63,26 @@ def test_frictionless_catches_a_row_that_breaks_the_schema(tmp_path):
     month.write_text(month.read_text(encoding="utf-8-sig").replace(",1800,", ",0,"), encoding="utf-8-sig")
     report = validate(str(package))
     assert not report.valid
-    assert {error_type for [error_type] in report.flatten(["type"])} == {"constraint-error"}
+    # the changed file is caught twice: its row breaks the schema, its bytes no longer match the hash
+    assert {error_type for [error_type] in report.flatten(["type"])} == {"constraint-error", "hash-count",
+                                                                          "byte-count"}
+
+
+def test_every_resource_carries_its_sha256_and_size_and_every_months_changes_are_described(tmp_path):
+    """The package said nothing of its files' integrity and named only the latest month's changes CSV."""
+    folder = publish_two_months(tmp_path / "pub", tmp_path / "work")
+    descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    for resource in descriptor["resources"]:
+        content = (folder / resource["path"]).read_bytes()
+        assert resource["hash"] == f"sha256:{hashlib.sha256(content).hexdigest()}"
+        assert resource["bytes"] == len(content)
+    assert {"planilla-2025-01-cambios.csv", "planilla-2025-02-cambios.csv"} <= {r["path"] for r in descriptor["resources"]}
+
+
+def test_a_file_the_target_does_not_hold_is_left_out():
+    descriptor = {"resources": [{"name": "a", "path": "a.csv"}, {"name": "b", "path": "b.csv"}]}
+    held = datapackage.as_held(descriptor, {"a.csv": datapackage.HeldFile("https://x/a.csv", "ab12", 7)})
+    assert held["resources"] == [{"name": "a", "path": "https://x/a.csv", "hash": "sha256:ab12", "bytes": 7}]
 
 
 @pytest.mark.ckan
@@ -85,6 +106,7 @@ def test_package_on_ckan_points_at_the_portal_files_and_passes_frictionless(ckan
     local.parent.mkdir()
     local.write_bytes(requests.get(descriptor_url, timeout=30).content)
     descriptor = json.loads(local.read_text(encoding="utf-8"))
-    assert len(descriptor["resources"]) == 5
+    assert len(descriptor["resources"]) == 6  # both months' change summaries
     assert all(r["path"].startswith(ckan_server.url) for r in descriptor["resources"])
+    assert all(r["hash"].startswith("sha256:") and r["bytes"] > 0 for r in descriptor["resources"])
     assert_valid_package(local)  # frictionless downloads every CSV from the portal and checks its rows
