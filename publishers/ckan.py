@@ -154,6 +154,8 @@ class CkanPublisher(PortalSession, TableReadBack):
                 if resource.role == "datapackage" and not dry_run:  # rendered last: the files it names are up
                     resource = portal_package(self.client, package["id"], resource)
                 self._sync_resource(package, resource, by_name.get(resource.name), result, dry_run)
+            if not dry_run:
+                self._newest_first(package["id"], dataset.name, result)
         except NotAuthorizedError as error:
             result.error = (f"El token de CKAN no tiene permisos sobre la organización '{dataset.organization}' "
                             f"(conjunto '{dataset.name}'): {error.message}")
@@ -227,6 +229,16 @@ class CkanPublisher(PortalSession, TableReadBack):
         return self.client.call("package_revise", {"match": {"id": package["id"]}, "update": changed})["package"]
 
     # -- resources -------------------------------------------------------------------------------
+
+    def _newest_first(self, package_id: str, name: str, result: PublishResult) -> None:
+        """List the newest month's files first: CKAN appends a new resource at the end, so without
+        this the month a visitor came for sits below every earlier one."""
+        resources = self.client.call("package_show", {"id": package_id}).get("resources", [])
+        order = [r["id"] for r in newest_first(resources)]
+        if order != [r["id"] for r in resources]:
+            self.client.call("package_resource_reorder", {"id": package_id, "order": order})
+            result.actions.append(PublishAction(PublishObject.DATASET, name, PublishVerb.UPDATE,
+                                                detail="recursos ordenados: el mes más reciente primero"))
 
     def _remove_leftovers(self, package: JsonObject, wanted: Sequence[ResourceFile], result: PublishResult,
                           dry_run: bool) -> dict[str, JsonObject]:
@@ -347,6 +359,12 @@ class CkanPublisher(PortalSession, TableReadBack):
     def _notify(self, what: str) -> None:
         if self.after_write is not None:
             self.after_write(what)
+
+
+def newest_first(resources: Sequence[JsonObject]) -> list[JsonObject]:
+    """Each month's resources, newest month first (a month's own files keep their order), then the
+    files of every month (history, dictionary, chart, package) in their order."""
+    return sorted(resources, key=lambda r: str(r.get(PERIOD_EXTRA) or ""), reverse=True)
 
 
 def _is_current(current: JsonObject, spec: ResourceFile) -> bool:

@@ -104,7 +104,8 @@ def test_one_changed_row_updates_only_that_months_resources_and_rows(ckan_server
     assert written == {("resource", "Planilla 2025-02 (CSV)"), ("datastore", "Planilla 2025-02 (CSV)"),
                        ("resource", "Planilla 2025-02 (JSON)"), ("resource", "Planilla 2025-02 (Parquet)"),
                        ("resource", "Planilla histórico (CSV)"),
-                       ("view", "Planilla 2025-02 (CSV)")}  # the table view of the freshly loaded rows
+                       ("view", "Planilla 2025-02 (CSV)"),  # the table view of the freshly loaded rows
+                       ("dataset", name)}  # the switched month went to the end: listed newest first again
     assert all(a.action == ("create" if a.target == "view" else "update")
                for a in result.actions if a.action != "unchanged")
     after = resources_by_name(ckan_server, name)
@@ -206,3 +207,17 @@ def test_missing_organization_is_named_and_other_items_go_on(ckan_server, names,
     assert f"La organización '{missing}' no existe" in failed.error
     assert "datos inválidos" in invalid.error and '"name"' in invalid.error
     assert fine.error is None and resources_by_name(ckan_server, name)
+
+
+def test_the_newest_month_is_listed_first_and_a_rerun_does_not_reorder(ckan_server, names, tmp_path):
+    """CKAN appends a new month's resources at the end; the publisher lists months newest first."""
+    org, name = names
+    january = {"2025-01": month_rows("2025-01", 5)}
+    publisher(ckan_server).sync(dataset_spec(org, name), render_release(tmp_path / "a", january))
+    files = render_release(tmp_path / "b", {**january, "2025-02": month_rows("2025-02", 6)})
+    publisher(ckan_server).sync(dataset_spec(org, name), files)
+
+    periods = [r.get("periodo") or "" for r in package(ckan_server, name)["resources"]]
+    assert periods == sorted(periods, reverse=True) and periods[0] == "2025-02"
+    again = publisher(ckan_server).sync(dataset_spec(org, name), files)
+    assert not [a for a in again.actions if a.action != "unchanged"]
