@@ -53,10 +53,11 @@ def _check_portal(config: Path, target: Target | None, dry_run: bool) -> None:
 def _release(period: Period, config: Path, target: str | None, dry_run: bool, runner: str,
              dask_address: str | None):
     """Run the flow with one progress bar per item; return the result."""
-    configure_prefect()
+    institution = load_config(config)
+    configure_prefect(home=institution.workspace.prefect_home)
     from transparencia.flows import release  # imports Prefect, which reads its settings once: after configure_prefect
 
-    planned = [code for _source, code in planned_extractions(load_config(config))]
+    planned = [code for _source, code in planned_extractions(institution)]
     progress = Progress(TextColumn("{task.fields[code]:>6}"), BarColumn(bar_width=24),
                         TextColumn("{task.description}"), console=console, transient=False)
     bars = {code: progress.add_task("en espera", total=len(STEPS), code=code) for code in planned}
@@ -235,8 +236,6 @@ def demo_command(
     period: str | None = typer.Option(None, "--period", help="Mes de la demostración (por defecto, el mes anterior)."),
 ) -> None:
     """Escribe las fuentes de ejemplo de dos meses (con errores a propósito) y los publica en el catálogo local."""
-    configure_prefect()
-
     month = (Period.parse(period) if period else Period.previous()).require_ended()
     institution = load_config(config)
     # Two months, so the second shows what changed: altas, bajas, salary changes, totals.
@@ -265,8 +264,8 @@ def serve_command(
     target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
 ) -> None:
     """Sirve dos despliegues en Prefect: el programado (mes anterior) y el manual (con período)."""
-    load_config(config)  # fail fast, with the Spanish message, before contacting Prefect
-    configure_prefect(console_level=None)
+    institution = load_config(config)  # fail fast, with the Spanish message, before contacting Prefect
+    configure_prefect(console_level=None, home=institution.workspace.prefect_home)
     from transparencia.flows.deploy import serve  # Prefect, after configure_prefect (as above)
 
     console.print(f"Sirviendo 'publicacion-programada' (cron '{cron}', {timezone}) y 'publicacion-manual'. "

@@ -8,6 +8,7 @@ One ``data_dir`` per institution (``data_dir`` in its configuration) holds:
   runs/<period>/<run-id>.json          the run ledger, beside its journal of portal writes
   reports/<period>/                    the month's compliance report, one file per format
   cache/validacion/                    the last validation report of each item and month
+  prefect/                             Prefect's home (its database), unless PREFECT_HOME is set
 
 The folder names and file names are spelled here only; every module asks the ``Workspace`` for a
 path, so a change of layout is one change. The paths are those users and scripts already rely on.
@@ -87,6 +88,11 @@ class Workspace:
 
     def validation_file(self, slug: str, period: Period) -> Path:
         return self.validation_cache / f"{slug}-{period}.pickle"
+
+    @property
+    def prefect_home(self) -> Path:
+        """Prefect's home for this institution's runs (``flows.environment.configure_prefect``)."""
+        return self.root / "prefect"
 
 
 def report_file_name(period: Period, fmt: str) -> str:
