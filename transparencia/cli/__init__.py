@@ -8,8 +8,10 @@ shown as their Spanish message, anything unexpected as one line naming the failu
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -17,6 +19,7 @@ from rich.console import Console
 
 from transparencia.cli import spanish
 from transparencia.errors import TransparenciaError
+from transparencia.sources.config import DEFAULT_CONFIG
 
 spanish.install()
 app = typer.Typer(
@@ -35,6 +38,17 @@ F = TypeVar("F", bound=Callable)
 @app.callback()
 def main() -> None:
     """Publicación mensual de los puntos de transparencia (Ley 6 de 2002)."""
+
+
+def run_hint(period: object, config: Path, target: object | None = None) -> str:
+    """'transparencia run --period 2025-02 --config …': the command to type next, with the options this
+    one was given, so that copying it works (the default configuration needs no --config)."""
+    words = ["transparencia", "run", "--period", str(period)]
+    if Path(config) != DEFAULT_CONFIG:
+        words += ["--config", str(config)]
+    if target is not None:
+        words += ["--target", str(target)]
+    return shlex.join(words)
 
 
 def friendly_errors(command: F) -> F:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import typer
 from rich import box
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
+from rich.table import Column, Table
 
-from transparencia.cli import app, console, err_console, friendly_errors
+from transparencia.cli import app, console, err_console, friendly_errors, run_hint
 from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError
 from transparencia.flows.environment import configure_prefect
@@ -58,8 +59,7 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
     from transparencia.flows import release  # imports Prefect, which reads its settings once: after configure_prefect
 
     planned = [code for _source, code in planned_extractions(institution)]
-    progress = Progress(TextColumn("{task.fields[code]:>6}"), BarColumn(bar_width=24),
-                        TextColumn("{task.description}"), console=console, transient=False)
+    progress = item_bars(console)
     bars = {code: progress.add_task("en espera", total=len(STEPS), code=code) for code in planned}
 
     def show(event: ItemProgress) -> None:
@@ -70,6 +70,15 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
     with progress:
         return release.run_release(period, config, target=target, dry_run=dry_run, runner=runner,
                                    dask_address=dask_address, progress=show)
+
+
+def item_bars(out: Console) -> Progress:
+    """One line per item: its code (never squeezed out by a long reason), its bar, then what it did,
+    cut at the edge of the terminal (the summary below has each reason in full)."""
+    return Progress(TextColumn("{task.fields[code]:>6}", table_column=Column(no_wrap=True, min_width=6)),
+                    BarColumn(bar_width=24),
+                    TextColumn("{task.description}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+                    console=out, transient=False)
 
 
 def _bar_update(event: ItemProgress) -> dict:
@@ -221,7 +230,7 @@ def report_command(
     workspace = load_config(config).workspace
     source = workspace.report_file(month, "json")
     if not source.exists():
-        raise ConfigError(f"No hay informe para {month}: ejecute antes 'transparencia run --period {month}'")
+        raise ConfigError(f"No hay informe para {month}: ejecute antes '{run_hint(month, config)}'")
     report = load_report(source)
     if fmt == "html":
         console.print(str(write_report(report, workspace.report_dir(month), ["html"])["html"]))

@@ -9,7 +9,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from transparencia.cli import app, console, friendly_errors
+from transparencia.cli import app, console, friendly_errors, run_hint
 from transparencia.domain import Period, Target
 from transparencia.errors import ConfigError
 from transparencia.flows.verify import verify_period
@@ -31,7 +31,7 @@ def verify_command(
     checks = verify_period(institution, month, target)
     if not checks:
         raise ConfigError(f"No hay nada publicado para {month} según los registros locales: ejecute antes "
-                          f"'transparencia run --period {month} --target {target}'.")
+                          f"'{run_hint(month, config, target)}'.")
     table = Table(title=f"Verificación de lo publicado en {target} para {month}", box=box.SIMPLE_HEAD)
     for header in ("Punto", "Conjunto", "Comprobación", "Resultado", "Detalle"):
         table.add_column(header, overflow="fold")

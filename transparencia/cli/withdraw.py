@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from transparencia.cli import app, console, friendly_errors
+from transparencia.cli import app, console, friendly_errors, run_hint
 from transparencia.domain import Period, Target
 from transparencia.flows.withdraw import withdraw_month
 from transparencia.sources.config import DEFAULT_CONFIG
@@ -30,4 +30,5 @@ def withdraw_command(
     if result.report_updated:
         console.print("El informe de cumplimiento del mes se actualizó y se publicó de nuevo.")
     console.print(f"Registro: {result.ledger_path}")
-    console.print(f"Para publicar el mes corregido: transparencia run --period {result.period}")
+    console.print(f"Para publicar el mes corregido: {run_hint(result.period, config, target)}", highlight=False,
+                  soft_wrap=True)
