@@ -4,6 +4,8 @@ Identity and idempotence
     A dataset is found by its configured slug, in the organization found by its configured name
     (never derived). A resource is identified by its stable name ("Planilla 2025-01 (CSV)") and
     carries the file's ``sha256`` in its metadata: the same sha means no upload and no write. The
+    same digest fills CKAN's standard ``hash``/``hash_algorithm`` (what ckanext-dcat publishes as
+    ``spdx:checksum``); a resource published before that gets them by one metadata-only patch. The
     dataset's metadata is compared field by field and changed with ``package_revise`` (never
     ``package_update``, which would drop resources it is not given).
 
@@ -72,6 +74,7 @@ from transparencia.publishers.names import PERIOD_EXTRA, is_leftover, retired_na
 from transparencia.publishers.tables import expected_fingerprint
 
 PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
+SPDX_SHA256 = "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"
 
 
 class CkanPublisher(PortalSession, TableReadBack):
@@ -274,8 +277,11 @@ class CkanPublisher(PortalSession, TableReadBack):
         expected = expected_fingerprint(table) if table is not None else None
         drift = self._table_drift(current, table, expected) if current is not None else None
         if current is not None and _is_current(current, spec) and drift is None:
-            result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, PublishVerb.UNCHANGED,
-                                                current.get("url")))
+            if not _has_standard_hash(current, spec):
+                self._patch_standard_hash(current, spec, result, dry_run)
+            else:
+                result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, PublishVerb.UNCHANGED,
+                                                    current.get("url")))
             if table is not None:
                 result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, PublishVerb.UNCHANGED))
                 self._table_view(current["id"], spec, result)
@@ -297,6 +303,16 @@ class CkanPublisher(PortalSession, TableReadBack):
         result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, action,
                                             detail=f"{rows}; {detail}" if detail else rows))
         self._table_view(written["id"], spec, result)
+
+    def _patch_standard_hash(self, current: JsonObject, spec: ResourceFile, result: PublishResult,
+                             dry_run: bool) -> None:
+        """A resource published before ``hash`` was filled gets it by a metadata-only patch: the
+        bytes and the table are already right, so nothing is uploaded or reloaded."""
+        result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, PublishVerb.UPDATE, current.get("url"),
+                                            detail="suma de verificación en el campo estándar de CKAN"))
+        if not dry_run:
+            self.client.call("resource_patch", {"id": current["id"], **_standard_hash(spec)})
+            self._notify(f"recurso {spec.name}")
 
     @cached_property
     def _offers_table_view(self) -> bool:
@@ -372,8 +388,19 @@ def _is_current(current: JsonObject, spec: ResourceFile) -> bool:
     return current.get("sha256") == spec.sha256 and all(current.get(key) == value for key, value in spec.extras.items())
 
 
+def _standard_hash(spec: ResourceFile) -> dict[str, str]:
+    """CKAN's own checksum fields, as ckanext-dcat reads them into ``spdx:checksum``: the plain hex
+    digest in ``hash`` and the SPDX algorithm IRI in ``hash_algorithm``."""
+    return {"hash": spec.sha256, "hash_algorithm": SPDX_SHA256}
+
+
+def _has_standard_hash(current: JsonObject, spec: ResourceFile) -> bool:
+    return all(current.get(key) == value for key, value in _standard_hash(spec).items())
+
+
 def _resource_fields(spec: ResourceFile) -> dict[str, str]:
-    fields = {**spec.extras, "format": spec.format.label, "description": spec.description, "sha256": spec.sha256}
+    fields = {**spec.extras, "format": spec.format.label, "description": spec.description, "sha256": spec.sha256,
+              **_standard_hash(spec)}
     if spec.period:
         fields[PERIOD_EXTRA] = str(spec.period)
     return fields

@@ -221,3 +221,35 @@ def test_the_newest_month_is_listed_first_and_a_rerun_does_not_reorder(ckan_serv
     assert periods == sorted(periods, reverse=True) and periods[0] == "2025-02"
     again = publisher(ckan_server).sync(dataset_spec(org, name), files)
     assert not [a for a in again.actions if a.action != "unchanged"]
+
+
+def test_resources_carry_the_sha256_in_ckans_standard_hash_field(ckan_server, names, tmp_path):
+    org, name = names
+    files = render_release(tmp_path, {"2025-01": month_rows("2025-01", 20)})
+    publisher(ckan_server).sync(dataset_spec(org, name), files)
+
+    published = resources_by_name(ckan_server, name)
+    for spec in files:
+        assert published[spec.name]["hash"] == spec.sha256, spec.name
+        assert published[spec.name]["hash_algorithm"] == "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"
+
+
+def test_a_resource_without_hash_gets_it_by_one_patch_without_reupload_then_stays_unchanged(ckan_server, names,
+                                                                                              tmp_path):
+    org, name = names
+    files = render_release(tmp_path, {"2025-01": month_rows("2025-01", 20)})
+    publisher(ckan_server).sync(dataset_spec(org, name), files)
+    csv = resources_by_name(ckan_server, name)["Planilla 2025-01 (CSV)"]
+    ckan_server.admin().action.resource_patch(id=csv["id"], hash="", hash_algorithm="")
+
+    fill = publisher(ckan_server)
+    result = fill.sync(dataset_spec(org, name), files)
+
+    assert result.error is None
+    assert fill.client.writes == 1
+    [patched] = [a for a in result.actions if a.action == "update"]
+    assert patched.name == "Planilla 2025-01 (CSV)"
+    after = resources_by_name(ckan_server, name)["Planilla 2025-01 (CSV)"]
+    assert after["id"] == csv["id"] and after["hash"] == csv["sha256"] and after["datastore_active"]
+    again = publisher(ckan_server)
+    assert again.sync(dataset_spec(org, name), files).writes == 0 and again.client.writes == 0
