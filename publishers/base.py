@@ -143,6 +143,7 @@ class DatasetSpec:
     tags: tuple[str, ...] = BASE_TAGS
     maintainer: str | None = None
     maintainer_email: str | None = None
+    publisher_name: str | None = None  # the institution's full name, as the public reads it
     frequency: Frequency | None = None
     coverage: Coverage | None = None
     legal_basis: str | None = None

@@ -241,7 +241,8 @@ def _metadata_bytes(dataset: DatasetSpec, records: dict[str, LocalRecord]) -> by
     document: LocalDocument = {
         "dataset": {
             "name": dataset.name, "title": dataset.title, "notes": dataset.notes,
-            "organization": dataset.organization, "license_id": dataset.license_id,
+            "organization": dataset.organization, "publisher_name": dataset.publisher_name,
+            "license_id": dataset.license_id,
             "tags": list(dataset.tags), "maintainer": dataset.maintainer,
             "maintainer_email": dataset.maintainer_email, "extras": dict(sorted(dataset.extras.items())),
             # typed facts, what catalog.json is built from (never the Spanish extras)
@@ -377,8 +378,10 @@ def _index_entry(document: LocalDocument, base: str | None = None) -> dict[str, 
 def _write_page(folder: Path, document: LocalDocument) -> None:
     """The dataset's own page (``index.html`` in its folder), from the files the folder holds."""
     entry = _index_entry(document, base="")
+    license_url = _LICENSES.get(document["dataset"]["license_id"].lower(), (None, None))[1]
     html = template("conjunto.html.j2").render(
-        d=entry, page=pages.page_context(folder, document), shown=pages.shown, signed=pages.signed)
+        d=entry, page=pages.page_context(folder, document), shown=pages.shown, signed=pages.signed,
+        structured_data=pages.structured_data(document, license_url))
     write_if_changed(folder / pages.PAGE_FILE, html.encode("utf-8"))
 
 

@@ -31,6 +31,7 @@ class LocalDataset(TypedDict):
     title: str
     notes: str
     organization: str
+    publisher_name: NotRequired[str | None]  # the institution's full name (absent in older folders)
     license_id: str
     tags: list[str]
     maintainer: str | None

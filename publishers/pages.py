@@ -14,12 +14,17 @@ import json
 from pathlib import Path
 from typing import TypedDict
 
+from markupsafe import Markup
+
 from transparencia.domain.jsontypes import JsonObject
 from transparencia.output.charts import amount, number
 from transparencia.publishers.local_metadata import LocalDocument, LocalRecord
 
 PAGE_FILE = "index.html"
 PREVIEW_ROWS = 10
+# Characters that could end the <script> element or open a comment inside it, written as JSON
+# escapes: the parsed JSON is the same, the HTML parser never sees "</script>" or "<!--".
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 # Lines per kind of change shown on the page; the CSV and JSON beside it have all of them.
 PAGE_CHANGE_LINES = 40
 KIND_TITLES = {
@@ -60,6 +65,34 @@ def page_context(folder: Path, document: LocalDocument) -> PageContext:
         "chart": chart,
         "package": next((r for r in records if r.get("role") == "datapackage"), None),
     }
+
+
+def structured_data(document: LocalDocument, license_url: str | None) -> Markup:
+    """schema.org ``Dataset`` JSON-LD for search engines (Google Dataset Search), ready to sit inside
+    ``<script type="application/ld+json">``. Download links are left out: the local catalog knows no
+    absolute public address, and schema.org takes no relative ``contentUrl``."""
+    dataset = document["dataset"]
+    records = document.get("resources", [])
+    institution = {"@type": "Organization", "name": dataset.get("publisher_name") or dataset["organization"]}
+    months = sorted({period for r in records if (period := r.get("period"))})
+    data: JsonObject = {
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "name": dataset["title"],
+        "description": dataset["notes"],
+        "inLanguage": "es",
+        "isAccessibleForFree": True,
+        "keywords": list(dataset.get("tags", [])),
+        "creator": institution,
+        "publisher": institution,
+        "distribution": [{"@type": "DataDownload", "name": r["name"], "encodingFormat": r["media_type"]}
+                         for r in records],
+    }
+    if license_url:
+        data["license"] = license_url
+    if months:
+        data["temporalCoverage"] = f"{months[0]}/{months[-1]}" if len(months) > 1 else months[0]
+    return Markup(json.dumps(data, ensure_ascii=False, indent=1).translate(_SCRIPT_SAFE))  # noqa: S704 - escaped above
 
 
 def _find(records: list[LocalRecord], period: str | None, role: str, fmt: str) -> LocalRecord | None:

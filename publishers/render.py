@@ -380,6 +380,7 @@ def _dataset_spec(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], peri
         title=f"{item.name} — {institution.name}",
         notes=_notes(release, rules, summary),
         organization=institution.organization,
+        publisher_name=institution.name,
         license_id=institution.license_id,
         tags=(*BASE_TAGS, item.slug, institution.acronym.lower()),
         maintainer=institution.maintainer,

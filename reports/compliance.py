@@ -385,6 +385,7 @@ def report_dataset(report: ComplianceReport, organization: str, license_id: str,
                f"{report.institution}: qué se publicó, qué se rechazó por errores, qué falta y qué "
                f"documentos están vencidos."),
         organization=organization,
+        publisher_name=report.institution,
         license_id=license_id,
         tags=(*BASE_TAGS, REPORT_TAG),
         maintainer=maintainer,

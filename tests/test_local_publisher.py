@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from release_samples import planilla_frame, planilla_release
+from release_samples import INSTITUTION, planilla_frame, planilla_release
 
 from transparencia.domain import Frequency, ItemStatus, Period, sha256_file
 from transparencia.errors import ConfigError, InputError
@@ -198,3 +198,63 @@ def test_invalid_names_and_altered_files_are_refused(tmp_path):
     with pytest.raises(InputError, match="cambió después de generarse"):
         LocalCatalog(tmp_path / "p").sync(spec, resources)
     assert not list((tmp_path / "p").rglob("*.tmp"))
+
+
+class _JsonLdScripts(HTMLParser):
+    """The contents of every ``<script type="application/ld+json">``, as an HTML parser splits them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[str] = []
+        self._inside = False
+
+    def handle_starttag(self, tag, attrs):
+        self._inside = tag == "script" and dict(attrs).get("type") == "application/ld+json"
+        if self._inside:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag):
+        self._inside = False
+
+    def handle_data(self, data):
+        if self._inside:
+            self.scripts[-1] += data
+
+
+def _page_json_ld(root: Path, folder: Path = DATASET_DIR) -> list[dict]:
+    parser = _JsonLdScripts()
+    parser.feed((root / folder / "index.html").read_text(encoding="utf-8"))
+    return [json.loads(script) for script in parser.scripts]
+
+
+def test_dataset_page_embeds_schema_org_dataset_json_ld_for_search_engines(tmp_path):
+    root = tmp_path / "published"
+    _publish(root, planilla_release("2025-01"), tmp_path / "r1")
+    _publish(root, planilla_release("2025-02"), tmp_path / "r2")
+
+    [data] = _page_json_ld(root)
+    metadata = json.loads((root / DATASET_DIR / "metadatos.json").read_text("utf-8"))["dataset"]
+    assert data["@context"] == "https://schema.org/" and data["@type"] == "Dataset"
+    assert data["name"] == metadata["title"] and data["description"] == metadata["notes"]
+    assert data["license"] == "https://creativecommons.org/publicdomain/zero/1.0/"
+    institution = {"@type": "Organization", "name": "Servicio Nacional de Migración"}
+    assert data["creator"] == institution and data["publisher"] == institution
+    assert data["temporalCoverage"] == "2025-01/2025-02"
+    assert data["keywords"] == metadata["tags"]
+    downloads = data["distribution"]
+    assert {d["@type"] for d in downloads} == {"DataDownload"}
+    assert {"name": "Planilla 2025-02 (CSV)", "encodingFormat": "text/csv", "@type": "DataDownload"} in downloads
+    # no absolute public address is configured: no relative or file:// contentUrl for search engines
+    assert all("contentUrl" not in d for d in downloads)
+
+
+def test_a_title_with_a_closing_script_tag_cannot_break_out_of_the_json_ld(tmp_path):
+    root = tmp_path / "published"
+    hostile = INSTITUTION.model_copy(update={"name": "Migración</script><script>alert(1)</script><!--"})
+    release = dataclasses.replace(planilla_release(), institution=hostile)
+    _publish(root, release, tmp_path / "r1")
+
+    page = (root / DATASET_DIR / "index.html").read_text(encoding="utf-8")
+    [data] = _page_json_ld(root)
+    assert data["publisher"]["name"] == hostile.name and hostile.name in data["name"]
+    assert "<script>alert(1)" not in page
