@@ -46,6 +46,15 @@ _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"
 # Connection failures that retrying cannot fix: wrong password, unknown database or user.
 _TERMINAL_CONNECT = ("authentication failed", "access denied", "does not exist", "unknown database",
                      "no password supplied", "role ", "invalid password")
+# The common driver failures (psycopg, PyMySQL) said in Spanish, checked in this order: PyMySQL's
+# time-out also reads "Can't connect", and PostgreSQL's unknown role also "does not exist".
+_DRIVER_REASONS = (
+    (("timeout expired", "timed out"), "el servidor no respondió a tiempo"),
+    (("connection refused", "errno 111"), "el servidor rechazó la conexión (¿está encendido y es el puerto correcto?)"),
+    (("authentication failed", "access denied", "no password supplied", "invalid password", "role "),
+     "el usuario o la contraseña no son válidos"),
+    (("does not exist", "unknown database"), "la base de datos indicada no existe en el servidor"),
+)
 
 
 class DatabaseSettings(Spec):
@@ -165,7 +174,10 @@ def extract_database(settings: DatabaseSettings, options: DatabaseItemOptions, s
                      on_raw: Callable[[pd.DataFrame, str], None] | None = None) -> Extraction:
     """Read an item from a database into its schema. ``on_raw(frame, masked_url)`` sees the rows
     exactly as returned, before any mapping (the raw-input archive hooks in here)."""
-    url = settings.resolve_url(base_dir, context)
+    try:
+        url = settings.resolve_url(base_dir, context)
+    except ConfigError as exc:  # the officer sees the variable or file; the public, only what failed
+        raise ConfigError(exc.message, f"{context}: no se pudo leer la base de datos.") from None
     raw = read_query(url, options.sql, period, context=context, connect_timeout=settings.connect_timeout,
                      query_timeout=settings.query_timeout, chunk_size=settings.chunk_size)
     if on_raw is not None:
@@ -250,9 +262,15 @@ def _first_line(exc: sa_exc.StatementError) -> str:
     return text[0] if text else type(original).__name__
 
 
+def _in_spanish(reason: str) -> str:
+    """The driver's reason in Spanish when it is a common one; otherwise as the driver gave it."""
+    lowered = reason.lower()
+    return next((spanish for markers, spanish in _DRIVER_REASONS if any(m in lowered for m in markers)), reason)
+
+
 def _connect_error(exc: sa_exc.DBAPIError, context: str, shown: str) -> Exception:
     reason = _first_line(exc)
-    message = f"{context}: no se pudo conectar a la base de datos {shown}: {reason}"
+    message = f"{context}: no se pudo conectar a la base de datos {shown}: {_in_spanish(reason)}"
     public = f"{context}: no se pudo conectar con la base de datos."
     if any(marker in reason.lower() for marker in _TERMINAL_CONNECT):
         return InputError(message, public)

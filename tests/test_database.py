@@ -8,6 +8,7 @@ outside the period, and amounts as exact NUMERIC values.
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import sqlite3
 import uuid
 from decimal import Decimal
@@ -200,6 +201,47 @@ def test_unreachable_database_is_transient_and_names_the_source():
     with pytest.raises(TransientError, match="no se pudo conectar"):
         read_query(sa.make_url("mysql+pymysql://root@127.0.0.1:1/x"), "SELECT 1", PERIOD, context=CONTEXT,
                    connect_timeout=3)
+
+
+@pytest.fixture
+def silent_server():
+    """A port that accepts connections and never answers, as a server hung mid-handshake."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield listener.getsockname()[1]
+
+
+ENGLISH = ("refused", "denied", "does not exist", "unknown database", "timeout", "timed out", "failed")
+
+
+def test_common_driver_failures_are_said_in_spanish(postgres_url, mariadb_url, silent_server):
+    cases = [
+        (sa.make_url("postgresql+psycopg://lector@127.0.0.1:1/siafpa"), TransientError, "el servidor rechazó la conexión"),
+        (sa.make_url("mysql+pymysql://root@127.0.0.1:1/x"), TransientError, "el servidor rechazó la conexión"),
+        (sa.make_url(f"postgresql+psycopg://lector@127.0.0.1:{silent_server}/siafpa"), TransientError,
+         "el servidor no respondió a tiempo"),
+        (postgres_url.set(drivername="postgresql+psycopg", username="nadie_conocido"), InputError,
+         "el usuario o la contraseña no son válidos"),
+        (mariadb_url.set(drivername="mysql+pymysql", username="nadie_conocido"), InputError,
+         "el usuario o la contraseña no son válidos"),
+        (postgres_url.set(drivername="postgresql+psycopg", database="no_existe_esta_base"), InputError,
+         "la base de datos indicada no existe en el servidor"),
+        (mariadb_url.set(drivername="mysql+pymysql", database="no_existe_esta_base"), InputError,
+         "la base de datos indicada no existe en el servidor"),
+    ]
+    for url, kind, spanish in cases:
+        with pytest.raises(kind) as caught:
+            read_query(url, "SELECT 1", PERIOD, context=CONTEXT, connect_timeout=1)
+        message = caught.value.message
+        assert f": {spanish}" in message, (url, message)
+        assert not [word for word in ENGLISH if word in message.lower()], (url, message)
+
+
+def test_a_missing_password_variable_publishes_only_what_failed(postgres_url, monkeypatch):
+    monkeypatch.delenv("MIDA_FINANZAS_PASSWORD", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        extract(postgres_url, password_env="MIDA_FINANZAS_PASSWORD")
+    assert "la variable de entorno MIDA_FINANZAS_PASSWORD no está definida" in caught.value.message
+    assert caught.value.public == f"{CONTEXT}: no se pudo leer la base de datos."
 
 
 def test_unknown_database_is_terminal(postgres_url, mariadb_url):
