@@ -68,7 +68,7 @@ from transparencia.schemas.catalog import Item
 from transparencia.sources.archive import run_inputs
 from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, SourceConfig, load_config
 from transparencia.sources.extraction import Extraction as ExtractedTable
-from transparencia.sources.registry import extract_source, planned_extractions
+from transparencia.sources.registry import check_secrets, extract_source, planned_extractions
 from transparencia.validation.findings import ValidationReport
 
 RETRY_DELAYS: list[float] = [2, 10, 30]
@@ -317,6 +317,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     logger.info("Publicación de %s, período %s, destino %s", config.institution.acronym, month, chosen)
     try:
         with ExitStack() as held:
+            check_secrets(config)
             _prepare_portal(config, month, chosen, ledger, journal, dry_run, held)
             report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress)
     except BaseException as exc:

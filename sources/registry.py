@@ -242,6 +242,14 @@ def planned_extractions(config: InstitutionConfig) -> list[tuple[SourceConfig, s
             if config.catalog.get(code).applies]
 
 
+def check_secrets(config: InstitutionConfig) -> None:
+    """Pre-flight: read every database source's secrets now, so a missing password variable or file
+    stops the run (a configuration error) before anything is extracted or published."""
+    for source in {source.id: source for source, _ in planned_extractions(config)}.values():
+        if isinstance(source.settings, DatabaseSettings):
+            source.settings.resolve_url(config.base_dir, f"{source.directorate_name}, fuente '{source.id}'")
+
+
 def extract_source(config: InstitutionConfig, source: SourceConfig | str, item: str, period: Period,
                    *, run_id: str | None = None) -> Extraction:
     """Extract one item from one configured source for one period (archiving inputs if ``run_id``)."""

@@ -188,3 +188,32 @@ def test_demo_command_succeeds_with_its_deliberate_errors(prefect_server, instit
     assert len(packages) == 12  # every published tabular item (viáticos is rejected, contrataciones missing)
     for package in packages:
         assert_valid_package(package)
+
+
+def test_a_missing_database_password_exits_2_before_anything_public_is_written(prefect_server, tmp_path, monkeypatch):
+    monkeypatch.delenv("MIDA_FINANZAS_PASSWORD", raising=False)
+    config = tmp_path / "institution.yaml"
+    config.write_text(MISSING_SECRET_CONFIG, encoding="utf-8")
+    outcome = CliRunner().invoke(app, ["run", "--period", "2025-01", "--config", str(config)])
+    assert outcome.exit_code == 2, outcome.output
+    assert "MIDA_FINANZAS_PASSWORD" in outcome.output  # the officer is told which variable
+    assert not (tmp_path / "reports").exists() and not (tmp_path / "published").exists()
+
+
+MISSING_SECRET_CONFIG = """
+institution: {name: Ministerio de Desarrollo Agropecuario, acronym: MIDA, organization: mida-secreto}
+inbox: .
+data_dir: .
+publish: {target: local, local_dir: published}
+directorates:
+  - id: finanzas
+    name: Dirección de Finanzas
+    sources:
+      - id: finanzas-db
+        type: database
+        url: postgresql://lector@127.0.0.1:5432/siafpa
+        password_env: MIDA_FINANZAS_PASSWORD
+        items:
+          ejecucion-presupuestaria:
+            query: SELECT * FROM ejecucion WHERE fecha >= :period_start AND fecha < :period_end
+"""
