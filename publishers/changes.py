@@ -24,7 +24,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from transparencia.domain import Period
-from transparencia.output.charts import amount, number
+from transparencia.output.charts import figure
 from transparencia.output.csvfile import write_csv
 from transparencia.publishers.privacy import mask_value
 from transparencia.schemas.table import Field, TableSchema
@@ -64,9 +64,7 @@ class Total:
 
     def shown(self, value: float | None) -> str:
         """The value as a sentence writes it: a count bare (40), an amount with its cents (14,060.00)."""
-        if value is None:
-            return "—"
-        return number(value) if self.counted else amount(value)
+        return figure(value, self.counted)
 
     @property
     def difference(self) -> float | None:

@@ -17,7 +17,7 @@ from typing import TypedDict
 from markupsafe import Markup
 
 from transparencia.domain.jsontypes import JsonObject
-from transparencia.output.charts import amount, number
+from transparencia.output.charts import figure
 from transparencia.publishers.local_metadata import LocalDocument, LocalRecord
 
 PAGE_FILE = "index.html"
@@ -124,9 +124,9 @@ def shown(value: object, counted: bool = False) -> str:
     """A value as the page prints it: amounts with their cents, counts bare (both with thousands
     separators), missing as a dash."""
     if value is None or value == "":
-        return "—"
+        return figure(None)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return number(value) if counted else amount(value)
+        return figure(value, counted)
     return str(value)
 
 

@@ -107,6 +107,13 @@ def amount(value: float) -> str:
     return f"{value:,.2f}"
 
 
+def figure(value: float | None, counted: bool = False) -> str:
+    """A figure as pages and sentences print it: a count bare, an amount with its cents, none as a dash."""
+    if value is None:
+        return "—"
+    return number(value) if counted else amount(value)
+
+
 def short_number(value: float, exact: Callable[[float], str] = number) -> str:
     """A bar label that fits: 1234567 -> '1.2 M', 45300 -> '45.3 mil'; smaller values ``exact``."""
     size = abs(value)
