@@ -32,6 +32,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -129,8 +130,9 @@ class ReleaseResult:
     errors: list[str] = field(default_factory=list)
     due: list[str] = field(default_factory=list)  # codes with a configured source or document
 
-    @property
+    @cached_property
     def items(self) -> list[ItemReport]:
+        """The report's rows, read once: the exit code, the log and the CLI all ask for them."""
         return ComplianceReport.from_dict(self.report).items
 
     @property

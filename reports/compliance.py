@@ -239,10 +239,8 @@ class ItemReport:
 def item_report(item: Item, outcome: ItemOutcome, facts: ItemFacts) -> ItemReport:
     """The report's row for ``item``: its verdict and the figures the run gathered (rows, findings...)."""
     result = verdict(outcome)
-    return ItemReport(item.code, item.name, item.kind, item.frequency, result.status, facts.directorate,
-                      rows=facts.rows, errors=facts.errors, warnings=facts.warnings, url=facts.url,
-                      last_update=facts.last_update, source=facts.source, detail=result.reason,
-                      findings=list(facts.findings), attempt_failed=result.attempt_failed, changes=facts.changes)
+    return ItemReport(item.code, item.name, item.kind, item.frequency, result.status, detail=result.reason,
+                      attempt_failed=result.attempt_failed, **asdict(facts))
 
 
 class MonthScore(TypedDict):
