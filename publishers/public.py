@@ -25,7 +25,7 @@ from transparencia.domain.jsontypes import JsonObject
 from transparencia.publishers.privacy import mask_value
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import SourceRef
-from transparencia.validation.findings import FINDING_TYPES, Finding, ValidationReport, render_message
+from transparencia.validation.findings import FINDING_TYPES, Finding, ValidationReport, render_message, where_suffix
 from transparencia.validation.hits import shown_value
 
 OMITTED_VALUE = "[dato personal omitido]"
@@ -136,6 +136,11 @@ def public_finding(finding: Finding, schema: TableSchema, rules: Mapping[str, st
 
 
 def _message(finding: Finding, value: Any) -> str:
+    """The message rendered again from the treated value, still naming the directorate's header and cell."""
+    return _rendered(finding, value) + where_suffix(finding.header, finding.cell)
+
+
+def _rendered(finding: Finding, value: Any) -> str:
     shown = OMITTED_VALUE if value is None else shown_value(value)
     params = {k: v for k, v in finding.params.items() if k != "parts"}
     if finding.rule in FINDING_TYPES:

@@ -68,6 +68,9 @@ class Extraction:
     source: SourceRef
     header_row: int | None = None
     column_map: dict[str, str] = field(default_factory=dict)  # schema field -> source header
+    # schema field -> the 1-based column the directorate sees it in (a sheet's column, a CSV's field
+    # number); empty for a query, whose columns have names but no place
+    column_numbers: dict[str, int] = field(default_factory=dict)
     missing_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)  # source headers not in the schema
     dropped: list[DroppedRow] = field(default_factory=list)

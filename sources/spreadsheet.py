@@ -79,7 +79,11 @@ class Grid:
         """How the officer finds a column: its letter in a sheet, its number in a CSV."""
         if self.sheet is None:
             return f"columna {position + 1}"
-        return f"columna {workbook.column_letters(self.first_col + position + 1)}"
+        return f"columna {workbook.column_letters(self.column_number(position))}"
+
+    def column_number(self, position: int) -> int:
+        """The 1-based column of ``rows[*][position]`` in the sheet (in a CSV, its field number)."""
+        return self.first_col + position + 1
 
 
 def extract_file(path: str | Path, item: Item, *, sheet: str | None = None,
@@ -311,6 +315,7 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: Pe
         source=source,
         header_row=grid.row_numbers[location.first_row],
         column_map=location.match.column_map,
+        column_numbers={name: grid.column_number(position) for name, position in location.match.positions.items()},
         missing_columns=missing,
         ignored_columns=location.match.ignored,
         dropped=dropped,

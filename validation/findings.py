@@ -7,7 +7,7 @@ item; ``warning`` findings do not.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from transparencia.domain import Period, Severity
@@ -34,12 +34,39 @@ class Finding:
     # The template's other parameters (and ``parts``, a compound key's values one by one), so that
     # publishing can render the message again from a masked or omitted value.
     params: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # What the directorate sees: its own header text for ``column`` ("Monto Total"; a compound key's
+    # headers joined by ", ") and the cell ("G14"; a compound key's first column). None when the
+    # source has no such header (a column it lacks, the period the run supplied) or no cells (a query).
+    header: str | None = None
+    cell: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule, "severity": self.severity, "column": self.column, "row": self.row,
             "value": self.value, "message": self.message, "file": self.file, "sheet": self.sheet,
+            "header": self.header, "cell": self.cell,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """A finding as ``to_dict`` wrote it (the run ledger's); its template parameters are not kept."""
+        return cls(str(data["rule"]), Severity(data["severity"]), str(data["message"]), data.get("column"),
+                   data.get("row"), data.get("value"), data.get("file"), data.get("sheet"),
+                   header=data.get("header"), cell=data.get("cell"))
+
+    def located(self, header: str | None, cell: str | None) -> Finding:
+        """The finding with the directorate's header and cell, its message naming them."""
+        message = self.message + where_suffix(header, cell)
+        return replace(self, header=header, cell=cell, message=message)
+
+
+def where_suffix(header: str | None, cell: str | None) -> str:
+    """' Ubicación: celda G14 (columna «Monto Total»).': where the directorate finds a finding, said
+    after the message that names the schema's field ('' when the source has no such header)."""
+    if header is None:
+        return ""
+    column = f"columna «{header}»"
+    return f" Ubicación: celda {cell} ({column})." if cell else f" Ubicación: {column}."
 
 
 @dataclass

@@ -18,6 +18,7 @@ from transparencia.domain import YEARMONTH_PATTERN, Period, Severity
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction
+from transparencia.sources.workbook import column_letters
 from transparencia.validation.expectations import run_suite
 from transparencia.validation.findings import Finding, ValidationReport, render_message
 from transparencia.validation.hits import Hits, to_findings
@@ -51,8 +52,20 @@ def validate(extraction: Extraction, item: Item, period: Period | str | None = N
     findings += _emptiness(extraction, item)
     return ValidationReport(
         item=item.code, item_name=item.name, file=source.location, sheet=source.sheet,
-        rows=len(frame), period=month, findings=findings, extraction=extraction.summary(), source=source,
+        rows=len(frame), period=month, findings=[_located(f, extraction) for f in findings], extraction=extraction.summary(), source=source,
     )
+
+
+def _located(finding: Finding, extraction: Extraction) -> Finding:
+    """The finding naming the directorate's own header and cell, as it finds them in its file
+    (a query's column by name only: a query has no cells)."""
+    names = [c.strip() for c in (finding.column or "").split(",") if c.strip() in extraction.column_map]
+    if not names:
+        return finding
+    header = ", ".join(extraction.column_map[n] for n in names)
+    number = next((extraction.column_numbers[n] for n in names if n in extraction.column_numbers), None)
+    cell = None if number is None or finding.row is None else f"{column_letters(number)}{finding.row}"
+    return finding.located(header, cell)
 
 
 def _unless_another_month(hits: list[Hits], findings: list[Finding]) -> list[Hits]:

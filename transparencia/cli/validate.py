@@ -95,16 +95,23 @@ def _print_report(report: ValidationReport) -> None:
 
 def _findings_table(findings: list[Finding]) -> Table:
     table = Table(show_lines=False)
-    for header in ("", "Archivo", "Hoja", "Fila", "Columna", "Valor", "Mensaje"):
+    for header in ("", "Archivo", "Hoja", "Celda", "Columna", "Valor", "Mensaje"):
         table.add_column(header, overflow="fold")
     for f in findings[:SHOWN_FINDINGS]:
         mark = {"error": "[red]error[/]", "warning": "[yellow]aviso[/]"}.get(f.severity, "[blue]nota[/]")
-        cells = (f.file, f.sheet, f.row, f.column, f.value, f.message)
+        cells = (f.file, f.sheet, f.cell or f.row, _column(f), f.value, f.message)
         table.add_row(mark, *("" if c is None else escape(str(c)) for c in cells))
     hidden = len(findings) - SHOWN_FINDINGS
     if hidden > 0:
         table.caption = f"… y {hidden:,} hallazgos más: use --json para verlos todos."
     return table
+
+
+def _column(finding: Finding) -> str | None:
+    """'Monto Total (monto)': the directorate's header, then the schema's field."""
+    if finding.header is None or finding.header == finding.column:
+        return finding.column
+    return f"{finding.header} ({finding.column})"
 
 
 @app.command("extract")
