@@ -16,15 +16,14 @@ from pathlib import Path
 
 from prefect.schedules import Cron
 
+from transparencia.domain.schedule import RELEASE_CRON, RELEASE_TIMEZONE
 from transparencia.flows.release import manual_release, monthly_release
 
-DEFAULT_CRON = "0 6 5 * *"
-DEFAULT_TIMEZONE = "America/Panama"
 SCHEDULED = "publicacion-programada"
 MANUAL = "publicacion-manual"
 
 
-def build_deployments(config_path: str | Path, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE,
+def build_deployments(config_path: str | Path, cron: str = RELEASE_CRON, timezone: str = RELEASE_TIMEZONE,
                       target: str | None = None):
     """The two RunnerDeployments; ``apply()`` them or hand them to ``prefect.serve``."""
     config = str(Path(config_path).resolve())
@@ -44,7 +43,7 @@ def build_deployments(config_path: str | Path, cron: str = DEFAULT_CRON, timezon
     return scheduled, manual
 
 
-def serve(config_path: str | Path, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE,
+def serve(config_path: str | Path, cron: str = RELEASE_CRON, timezone: str = RELEASE_TIMEZONE,
           target: str | None = None) -> None:
     """Serve both deployments until interrupted (needs PREFECT_API_URL pointing at a Prefect server)."""
     from prefect import serve as prefect_serve

@@ -23,7 +23,8 @@ from typing import Annotated, Any, cast
 import yaml
 from pydantic import BeforeValidator, Field, create_model
 
-from transparencia.domain import ItemKind, OutputFormat, PrivacyPolicy, Target, Workspace, load_yaml
+from transparencia.domain import ItemKind, OutputFormat, PrivacyPolicy, ReleaseSchedule, Target, Workspace, load_yaml
+from transparencia.domain.schedule import RELEASE_CRON, RELEASE_TIMEZONE
 from transparencia.errors import ConfigError
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
 from transparencia.schemas.spec import HERE, Date, PathValue, Spec, Text, invalid, parse, shaped, suggestion
@@ -124,6 +125,19 @@ class PublishSettings(Spec):
         return self.model_copy(update={"local_dir": _resolve(base, self.local_dir), "ckan": ckan})
 
 
+class ScheduleSettings(Spec):
+    """When the scheduled release runs; the month's deadline for the directorates follows from it."""
+
+    cron: Text = RELEASE_CRON
+    timezone: Text = RELEASE_TIMEZONE
+
+    def build(self, where: str) -> ReleaseSchedule:
+        try:
+            return ReleaseSchedule(self.cron, self.timezone)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc.message}") from None
+
+
 class DocumentEntry(Spec):
     """A document item (kind: document) kept current as a link or a file."""
 
@@ -176,6 +190,7 @@ class InstitutionConfig:
     base_dir: Path  # folder of the configuration file
     inbox: Path  # base for relative source paths
     data_dir: Path  # where data/raw/<period>/... lives
+    schedule: ReleaseSchedule = field(default_factory=ReleaseSchedule)  # the release's cron, hence the deadline
 
     @property
     def workspace(self) -> Workspace:
@@ -221,6 +236,7 @@ class _Document(Spec):
     inbox: PathValue = Path(".")
     data_dir: PathValue = Path(".")
     publish: PublishSettings = PublishSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     privacy: Annotated[dict[str, Any], shaped(
         dict, "se esperaba 'punto: {campo: política}', p. ej. 'planilla: {cedula: mask}'")] = {}  # noqa: RUF012
     directorates: Annotated[tuple[Any, ...], shaped(
@@ -406,4 +422,5 @@ def load_config(path: str | Path) -> InstitutionConfig:
         base_dir=base,
         inbox=_resolve(base, doc.inbox),
         data_dir=_resolve(base, doc.data_dir),
+        schedule=doc.schedule.build(f"{name}: schedule"),
     )

@@ -104,6 +104,16 @@ class FileSettings(Spec):
     def check(self, where: str) -> None:
         fill_placeholders(self.path, Period(2000, 1), f"{where}.path")
 
+    def file_name(self, period: Period) -> str:
+        """The name to give the file of ``period``, as the template and the letters say it: the
+        pattern's name with the placeholders filled and its first wildcard standing for the month
+        ('planilla*.xlsx' -> 'planilla-2025-01.xlsx'), other wildcards dropped. The name always
+        matches the pattern; a pattern with other wildcards ('?', a character class) is given as is."""
+        pattern = Path(fill_placeholders(self.path, period, "path")).name
+        month = "" if str(period) in pattern else f"-{period}"
+        name = pattern.replace("*", month, 1).replace("*", "")
+        return name if not glob.has_magic(name) and fnmatch.fnmatchcase(name.lower(), pattern.lower()) else pattern
+
 
 class FileItemOptions(Spec):
     sheet: Text | None = None  # the sheet to read; by default the extractor finds it

@@ -20,6 +20,7 @@ from transparencia.sources.archive import read_manifest
 from transparencia.sources.config import load_config
 from transparencia.sources.extraction import Extraction
 from transparencia.sources.registry import (
+    FileSettings,
     MissingInputError,
     connector,
     extract_configured,
@@ -317,3 +318,14 @@ def test_the_missing_file_message_names_the_folder_looked_in_but_the_public_one_
     with pytest.raises(MissingInputError) as caught:
         extract_source(config, "rrhh-movimientos", "contratacion-funcionarios", Period(2025, 2))
     assert f"(la carpeta '{tmp_path / 'inbox' / '2025-02' / 'rrhh'}' no existe)" in caught.value.message
+
+
+@pytest.mark.parametrize(("pattern", "name"), [
+    ("inbox/{period}/rrhh/planilla*.xlsx", "planilla-2025-01.xlsx"),
+    ("inbox/viaticos_{year}{month}.xlsx", "viaticos_202501.xlsx"),
+    ("inbox/planilla_{period}*.xlsx", "planilla_2025-01.xlsx"),
+    ("inbox/*/planilla*.xlsx", "planilla-2025-01.xlsx"),
+    ("inbox/planilla?.xlsx", "planilla?.xlsx"),  # no single name says it: the pattern is given as is
+])
+def test_the_file_name_to_use_matches_the_configured_pattern(pattern, name):
+    assert FileSettings(path=pattern).file_name(Period(2025, 1)) == name

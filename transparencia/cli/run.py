@@ -268,8 +268,10 @@ def demo_command(
 @friendly_errors
 def serve_command(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución."),
-    cron: str = typer.Option("0 6 5 * *", "--cron", help="Programación (cron) de la publicación del mes anterior."),
-    timezone: str = typer.Option("America/Panama", "--timezone", help="Zona horaria de la programación."),
+    cron: str | None = typer.Option(None, "--cron", help="Programación (cron) de la publicación del mes anterior "
+                                    "(por defecto, la de la configuración: 'schedule.cron', o '0 6 5 * *')."),
+    timezone: str | None = typer.Option(None, "--timezone", help="Zona horaria de la programación "
+                                        "(por defecto, 'schedule.timezone' de la configuración, o America/Panama)."),
     target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
 ) -> None:
     """Sirve dos despliegues en Prefect: el programado (mes anterior) y el manual (con período)."""
@@ -277,6 +279,8 @@ def serve_command(
     configure_prefect(console_level=None, home=institution.workspace.prefect_home)
     from transparencia.flows.deploy import serve  # Prefect, after configure_prefect (as above)
 
+    cron = cron or institution.schedule.cron
+    timezone = timezone or institution.schedule.timezone
     console.print(f"Sirviendo 'publicacion-programada' (cron '{cron}', {timezone}) y 'publicacion-manual'. "
                   "Ctrl+C para detener.")
     serve(config, cron, timezone, target)

@@ -1,6 +1,7 @@
 """The domain kernel: the ideas every layer shares, each defined once.
 
-``Period`` (the reporting month and the Spanish month names), the cédula grammar, the
+``Period`` (the reporting month and the Spanish month names), the release schedule and the
+deadline it sets (``ReleaseSchedule``, ``Deadline``), the cédula grammar, the
 vocabularies (frequency, item kind, privacy policy, item status, target, output format) and the file
 helpers (atomic writes, one lock, sha256, YAML) and the data folder's layout (``Workspace``). The
 kernel imports nothing from the stages, so any layer may import it.
@@ -17,11 +18,12 @@ from transparencia.domain.files import (
     write_if_changed,
 )
 from transparencia.domain.period import MONTH_NAMES, YEARMONTH_PATTERN, Period
+from transparencia.domain.schedule import Deadline, ReleaseSchedule
 from transparencia.domain.vocab import Frequency, ItemKind, ItemStatus, OutputFormat, PrivacyPolicy, Severity, Target
 from transparencia.domain.workspace import Workspace
 
 __all__ = [
-    "MONTH_NAMES", "YEARMONTH_PATTERN", "Frequency", "ItemKind", "ItemStatus", "OutputFormat", "Period",
-    "PrivacyPolicy", "Severity", "Target", "Workspace", "atomic_copy", "atomic_write", "cedula", "file_lock",
+    "MONTH_NAMES", "YEARMONTH_PATTERN", "Deadline", "Frequency", "ItemKind", "ItemStatus", "OutputFormat", "Period",
+    "PrivacyPolicy", "ReleaseSchedule", "Severity", "Target", "Workspace", "atomic_copy", "atomic_write", "cedula", "file_lock",
     "load_yaml", "ruc", "sha256_bytes", "sha256_file", "write_if_changed",
 ]
