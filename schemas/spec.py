@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Self, TypeVar
@@ -106,6 +107,17 @@ def _path(value: object) -> Path:
     return Path(str(value))
 
 
+# One address, as the configuration writes it: no display name, one "@", a domain with a dot.
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]+$")
+
+
+def _email(value: object) -> str:
+    text = _text(value).strip()
+    if not _EMAIL.match(text):
+        raise invalid(f"'{text}' no es una dirección de correo válida (p. ej. nombre@institucion.gob.pa)")
+    return text
+
+
 def _date(value: object) -> dt.date:
     if isinstance(value, dt.date):
         return value
@@ -130,6 +142,7 @@ def _months(value: object) -> tuple[Period, ...]:
 Text = Annotated[str, BeforeValidator(_text)]
 PathValue = Annotated[Path, BeforeValidator(_path)]
 Date = Annotated[dt.date, BeforeValidator(_date)]
+EmailAddress = Annotated[str, BeforeValidator(_email)]
 Months = Annotated[tuple[Period, ...], PlainValidator(_months)]
 Integer = StrictInt
 Flag = StrictBool

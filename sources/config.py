@@ -23,11 +23,32 @@ from typing import Annotated, Any, cast
 import yaml
 from pydantic import BeforeValidator, Field, create_model
 
-from transparencia.domain import ItemKind, OutputFormat, PrivacyPolicy, ReleaseSchedule, Target, Workspace, load_yaml
+from transparencia.domain import (
+    ItemKind,
+    MailSecurity,
+    OutputFormat,
+    PrivacyPolicy,
+    ReleaseSchedule,
+    Target,
+    Workspace,
+    load_yaml,
+)
 from transparencia.domain.schedule import RELEASE_CRON, RELEASE_TIMEZONE
 from transparencia.errors import ConfigError
 from transparencia.schemas.catalog import Catalog, Item, load_catalog
-from transparencia.schemas.spec import HERE, Date, PathValue, Spec, Text, invalid, parse, shaped, suggestion
+from transparencia.schemas.spec import (
+    HERE,
+    Date,
+    EmailAddress,
+    Integer,
+    PathValue,
+    Spec,
+    Text,
+    invalid,
+    parse,
+    shaped,
+    suggestion,
+)
 from transparencia.schemas.table import NeverPublishedError
 from transparencia.sources.registry import connector
 from transparencia.sources.secrets import resolve_secret
@@ -56,6 +77,13 @@ def _target(value: object) -> Target:
         raise invalid(exc.message.removeprefix(": ")) from None
 
 
+def _security(value: object) -> MailSecurity:
+    try:
+        return MailSecurity.parse(value, "")
+    except ConfigError as exc:
+        raise invalid(exc.message.removeprefix(": ")) from None
+
+
 def _data_format(value: object) -> OutputFormat:
     try:
         return OutputFormat.parse_data(value, "")
@@ -76,6 +104,9 @@ class Institution(Spec):
     maintainer: Text | None = None
     maintainer_email: Text | None = None
     url: Text | None = None
+    # The transparency officer's address: the month's summary goes there, and directorates are told to
+    # write there with questions.
+    officer_email: EmailAddress | None = None
 
 
 # --------------------------------------------------------------------------- sections
@@ -136,6 +167,64 @@ class ScheduleSettings(Spec):
             return ReleaseSchedule(self.cron, self.timezone)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc.message}") from None
+class SmtpSettings(Spec):
+    """The SMTP server that delivers the notifications; the password is read from an environment
+    variable or a file when a message is sent, never written in the configuration."""
+
+    host: Text
+    port: Integer | None = None  # by default the security's usual port (587, 465 or 25)
+    security: Annotated[MailSecurity, BeforeValidator(_security)] = MailSecurity.STARTTLS
+    user: Text | None = None
+    password: Text | None = None  # refused by ``check``: named only to say where the password goes instead
+    password_env: Text | None = None
+    password_file: PathValue | None = None
+    timeout: Integer = 30  # seconds to connect and for each answer of the server
+
+    def check(self, where: str) -> None:
+        if self.password is not None:
+            raise ConfigError(f"{where}: la contraseña nunca va en el archivo: indique 'password_env' (una "
+                              "variable de entorno) o 'password_file' (un archivo que la contiene)")
+        if self.password_env and self.password_file:
+            raise ConfigError(f"{where}: indique 'password_env' o 'password_file' (uno de los dos)")
+        if self.user and not (self.password_env or self.password_file):
+            raise ConfigError(f"{where}: con 'user' hace falta 'password_env' o 'password_file'")
+        if not self.user and (self.password_env or self.password_file):
+            raise ConfigError(f"{where}: falta 'user', el usuario de la contraseña indicada")
+        if self.port is not None and not 0 < self.port < 65536:
+            raise ConfigError(f"{where}.port: se esperaba un puerto entre 1 y 65535, no {self.port}")
+        if self.timeout <= 0:
+            raise ConfigError(f"{where}.timeout: debe ser un número entero positivo (segundos)")
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or self.security.default_port
+
+    def resolve_password(self) -> str | None:
+        """The password, read now from its variable or file; None when the server takes no login."""
+        if not self.user:
+            return None
+        return resolve_secret(env=self.password_env, file=self.password_file, what="notifications.smtp")
+
+
+class NotificationSettings(Spec):
+    """E-mail to the directorates (reminders, their observaciones) and to the officer (the month's summary)."""
+
+    smtp: SmtpSettings
+    sender: EmailAddress = Field(alias="from")
+    # Reminders go this many days before the deadline to every directorate whose input has not arrived.
+    reminder_days: Integer = 3
+
+    def check(self, where: str) -> None:
+        if not 0 <= self.reminder_days <= 27:
+            raise ConfigError(f"{where}.reminder_days: se esperaba un número de días entre 0 y 27, "
+                              f"no {self.reminder_days}")
+
+    def under(self, base: Path) -> NotificationSettings:
+        """These settings with the password file read from the configuration's folder."""
+        if self.smtp.password_file is None:
+            return self
+        smtp = self.smtp.model_copy(update={"password_file": _resolve(base, self.smtp.password_file)})
+        return self.model_copy(update={"smtp": smtp})
 
 
 class DocumentEntry(Spec):
@@ -176,6 +265,7 @@ class Directorate:
     id: str
     name: str
     sources: tuple[SourceConfig, ...] = ()
+    contacts: tuple[str, ...] = ()  # e-mail addresses that receive the directorate's reminders and observaciones
 
 
 @dataclass(frozen=True)
@@ -186,6 +276,7 @@ class InstitutionConfig:
     directorates: tuple[Directorate, ...]
     documents: tuple[DocumentEntry, ...]
     publish: PublishSettings
+    notifications: NotificationSettings | None  # None: no e-mail is sent
     privacy: Mapping[str, Mapping[str, PrivacyPolicy]]  # item code -> field -> policy (overrides only)
     base_dir: Path  # folder of the configuration file
     inbox: Path  # base for relative source paths
@@ -237,6 +328,7 @@ class _Document(Spec):
     data_dir: PathValue = Path(".")
     publish: PublishSettings = PublishSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    notifications: NotificationSettings | None = None
     privacy: Annotated[dict[str, Any], shaped(
         dict, "se esperaba 'punto: {campo: política}', p. ej. 'planilla: {cedula: mask}'")] = {}  # noqa: RUF012
     directorates: Annotated[tuple[Any, ...], shaped(
@@ -244,10 +336,17 @@ class _Document(Spec):
     documents: Annotated[tuple[Any, ...], shaped(
         list, "se esperaba una lista de documentos, cada uno con 'item' y 'url' o 'path'")] = ()
 
+    def check(self, where: str) -> None:
+        if self.notifications is not None and not self.institution.officer_email:
+            raise ConfigError(f"{where}: institution: con 'notifications' hace falta 'officer_email', la "
+                              "dirección del oficial de transparencia que recibe el resumen del mes")
+
 
 class _DirectorateEntry(Spec):
     id: Identifier
     name: Text
+    contacts: Annotated[tuple[EmailAddress, ...], shaped(
+        list, "se esperaba una lista de direcciones de correo, p. ej. [planilla@institucion.gob.pa]")] = ()
     sources: Annotated[tuple[Any, ...], shaped(list, "se esperaba una lista de fuentes")] = ()
 
 
@@ -353,7 +452,7 @@ def _parse_directorates(raw: tuple[Any, ...], where: str, catalog: Catalog) -> t
                 raise ConfigError(f"{d_where}.sources[{j}].id: la fuente '{source.id}' está repetida")
             seen_sources.add(source.id)
             sources.append(source)
-        directorates.append(Directorate(info.id, info.name, tuple(sources)))
+        directorates.append(Directorate(info.id, info.name, tuple(sources), info.contacts))
     return tuple(directorates)
 
 
@@ -418,6 +517,7 @@ def load_config(path: str | Path) -> InstitutionConfig:
         directorates=directorates,
         documents=_parse_documents(doc.documents, f"{name}: documents", catalog, base),
         publish=doc.publish.under(base),
+        notifications=doc.notifications.under(base) if doc.notifications is not None else None,
         privacy=_parse_privacy(doc.privacy, f"{name}: privacy", catalog),
         base_dir=base,
         inbox=_resolve(base, doc.inbox),

@@ -221,3 +221,83 @@ def test_period_knows_its_last_day_and_the_month_before_a_date():
     assert Period.parse("2024-02").last_day == dt.date(2024, 2, 29)
     assert str(Period.previous(dt.date(2025, 1, 5))) == "2024-12"
     assert str(Period.previous(dt.date(2025, 3, 31))) == "2025-02"
+
+
+# --------------------------------------------------------------------------- e-mail
+
+
+def _with_notifications(doc: dict) -> dict:
+    doc["notifications"] = {"smtp": {"host": "correo.institucion.gob.pa", "user": "transparencia",
+                                     "password_env": "PRUEBA_SMTP_CLAVE"},
+                            "from": "transparencia@migracion.gob.pa", "reminder_days": 2}
+    return doc
+
+
+def test_e_mail_settings_load_and_the_password_is_read_only_when_used(tmp_path, sample_doc, monkeypatch):
+    config = load_config(write_institution(tmp_path, _with_notifications(sample_doc)))
+    assert config.institution.officer_email == "oficial.transparencia@migracion.gob.pa"
+    assert config.directorate("rrhh").contacts == ("planilla@migracion.gob.pa",)
+    notifications = config.notifications
+    assert notifications.sender == "transparencia@migracion.gob.pa" and notifications.reminder_days == 2
+    assert notifications.smtp.security == "starttls" and notifications.smtp.effective_port == 587
+    monkeypatch.setenv("PRUEBA_SMTP_CLAVE", "clave-SMTP-secreta")
+    assert "clave-SMTP-secreta" not in repr(config)
+    assert notifications.smtp.resolve_password() == "clave-SMTP-secreta"
+
+
+def test_the_smtp_password_file_is_read_from_the_configuration_folder(tmp_path, sample_doc):
+    doc = _with_notifications(sample_doc)
+    smtp = doc["notifications"]["smtp"]
+    smtp.pop("password_env")
+    smtp.update(password_file="secretos/smtp", security="tls")
+    (tmp_path / "secretos").mkdir()
+    (tmp_path / "secretos" / "smtp").write_text("clave-de-archivo\n", encoding="utf-8")
+    config = load_config(write_institution(tmp_path, doc))
+    assert config.notifications.smtp.resolve_password() == "clave-de-archivo"
+    assert config.notifications.smtp.effective_port == 465
+
+
+def test_without_a_notifications_section_nothing_is_configured_to_be_sent():
+    assert load_config(SAMPLE).notifications is None
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d["notifications"]["smtp"].update(password="clave-escrita"),
+     "notifications.smtp: la contraseña nunca va en el archivo: indique 'password_env'"),
+    (lambda d: d["notifications"]["smtp"].update(password_file="x"),
+     "notifications.smtp: indique 'password_env' o 'password_file' (uno de los dos)"),
+    (lambda d: d["notifications"]["smtp"].pop("password_env"),
+     "notifications.smtp: con 'user' hace falta 'password_env' o 'password_file'"),
+    (lambda d: d["notifications"]["smtp"].pop("user"),
+     "notifications.smtp: falta 'user', el usuario de la contraseña indicada"),
+    (lambda d: d["notifications"]["smtp"].update(security="ssl"),
+     "notifications.smtp.security: seguridad 'ssl' desconocida; use una de: starttls, tls, none"),
+    (lambda d: d["notifications"]["smtp"].update(port=70000),
+     "notifications.smtp.port: se esperaba un puerto entre 1 y 65535, no 70000"),
+    (lambda d: d["notifications"]["smtp"].update(hots="x"),
+     "notifications.smtp: clave desconocida 'hots' (¿quiso decir 'host'?)"),
+    (lambda d: d["notifications"].pop("smtp"),
+     "notifications: falta la clave obligatoria 'smtp'"),
+    (lambda d: d["notifications"].update({"from": "transparencia"}),
+     "notifications.from: 'transparencia' no es una dirección de correo válida"),
+    (lambda d: d["notifications"].update(reminder_days=30),
+     "notifications.reminder_days: se esperaba un número de días entre 0 y 27, no 30"),
+    (lambda d: d["notifications"].update(recordatorio=3),
+     "notifications: clave desconocida 'recordatorio'"),
+    (lambda d: d["institution"].pop("officer_email"),
+     "institution: con 'notifications' hace falta 'officer_email'"),
+    (lambda d: d["institution"].update(officer_email="oficial@"),
+     "institution.officer_email: 'oficial@' no es una dirección de correo válida"),
+    (lambda d: d["directorates"][0].update(contacts="planilla@migracion.gob.pa"),
+     "directorates[0].contacts: se esperaba una lista de direcciones de correo"),
+    (lambda d: d["directorates"][0].update(contacts=["planilla@migracion.gob.pa", "Juan Pérez"]),
+     "directorates[0].contacts[1]: 'Juan Pérez' no es una dirección de correo válida"),
+    (lambda d: d["directorates"][0].update(email=["planilla@migracion.gob.pa"]),
+     "directorates[0]: clave desconocida 'email'"),
+])
+def test_each_e_mail_mistake_is_named_in_spanish(tmp_path, sample_doc, mutate, expected):
+    doc = _with_notifications(sample_doc)
+    mutate(doc)
+    message = error_for(tmp_path, doc)
+    assert expected in message
+    assert "clave-escrita" not in message

@@ -19,11 +19,20 @@ from transparencia.domain.files import (
 )
 from transparencia.domain.period import MONTH_NAMES, YEARMONTH_PATTERN, Period
 from transparencia.domain.schedule import Deadline, ReleaseSchedule
-from transparencia.domain.vocab import Frequency, ItemKind, ItemStatus, OutputFormat, PrivacyPolicy, Severity, Target
+from transparencia.domain.vocab import (
+    Frequency,
+    ItemKind,
+    ItemStatus,
+    MailSecurity,
+    OutputFormat,
+    PrivacyPolicy,
+    Severity,
+    Target,
+)
 from transparencia.domain.workspace import Workspace
 
 __all__ = [
-    "MONTH_NAMES", "YEARMONTH_PATTERN", "Deadline", "Frequency", "ItemKind", "ItemStatus", "OutputFormat", "Period",
-    "PrivacyPolicy", "ReleaseSchedule", "Severity", "Target", "Workspace", "atomic_copy", "atomic_write", "cedula", "file_lock",
-    "load_yaml", "ruc", "sha256_bytes", "sha256_file", "write_if_changed",
+    "MONTH_NAMES", "YEARMONTH_PATTERN", "Deadline", "Frequency", "ItemKind", "ItemStatus", "MailSecurity",
+    "OutputFormat", "Period", "PrivacyPolicy", "ReleaseSchedule", "Severity", "Target", "Workspace", "atomic_copy",
+    "atomic_write", "cedula", "file_lock", "load_yaml", "ruc", "sha256_bytes", "sha256_file", "write_if_changed",
 ]

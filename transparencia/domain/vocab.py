@@ -218,6 +218,23 @@ class Target(StrEnum):
         return self is Target.CKAN
 
 
+class MailSecurity(StrEnum):
+    """How the connection to the SMTP server is protected (``notifications.smtp.security``)."""
+
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (submission, port 587)
+    TLS = "tls"  # TLS from the first byte (SMTPS, port 465)
+    NONE = "none"  # no encryption: only for a relay on the same machine or network
+
+    @classmethod
+    def parse(cls, value: object, where: str) -> MailSecurity:
+        return _parse(cls, value, where, "seguridad '{value}' desconocida; use una de: {choices}")
+
+    @property
+    def default_port(self) -> int:
+        """The port each kind of connection listens on unless the configuration says otherwise."""
+        return {MailSecurity.STARTTLS: 587, MailSecurity.TLS: 465, MailSecurity.NONE: 25}[self]
+
+
 class PublishVerb(StrEnum):
     """What publishing did to a dataset, resource, table or view (a ``PublishAction``)."""
 
