@@ -39,6 +39,16 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
+def latest_ledger(workspace: Workspace, period: Period) -> dict[str, Any] | None:
+    """The ledger of the month's last release run (a withdrawal's is not one), as written; None when
+    the month never ran."""
+    for path in sorted(workspace.runs(period).glob("*.json"), reverse=True):  # run ids sort by time
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("run_id") and data.get("items") and not data.get("withdrawal"):
+            return data
+    return None
+
+
 class WriteJournal:
     """Append-only JSON lines of portal writes, shared by the run's tasks (threads or processes)."""
 

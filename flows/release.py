@@ -44,7 +44,7 @@ from pydantic import Field
 
 from transparencia.domain import YEARMONTH_PATTERN, ItemKind, Period, Target
 from transparencia.errors import InputError, TransientError
-from transparencia.flows import stages
+from transparencia.flows import observations, stages
 from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, new_run_id
 from transparencia.flows.outcome import (
     UNPUBLISHED_HEADER,
@@ -65,6 +65,7 @@ from transparencia.reports.compliance import (
     ItemReport,
     Publishing,
 )
+from transparencia.reports.observaciones import DirectorateObservations
 from transparencia.schemas.catalog import Item
 from transparencia.sources.archive import run_inputs
 from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, SourceConfig, load_config
@@ -129,6 +130,7 @@ class ReleaseResult:
     writes: int = 0
     errors: list[str] = field(default_factory=list)
     due: list[str] = field(default_factory=list)  # codes with a configured source or document
+    observations: list[DirectorateObservations] = field(default_factory=list)  # what each directorate gets back
 
     @cached_property
     def items(self) -> list[ItemReport]:
@@ -420,7 +422,19 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
                     for i in items}
     result.ledger_path = str(ledger.write(config.workspace))
     result.errors, result.writes = ledger.errors, ledger.writes
+    result.observations = _observations(config, month, ledger)
     return report, result
+
+
+def _observations(config: InstitutionConfig, month: Period, ledger: RunLedger) -> list[DirectorateObservations]:
+    """Each directorate's observaciones of this run; preparing them can never fail the release:
+    a failure is said in the log, and ``transparencia observaciones`` prepares them again."""
+    try:
+        return observations.of_run(config, month, ledger.to_dict())
+    except Exception as exc:
+        get_run_logger().warning("No se pudieron preparar las observaciones para las direcciones: %s. "
+                                 "Prepárelas con 'transparencia observaciones --period %s'.", error_message(exc), month)
+        return []
 
 
 def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, month: Period, chosen: Target,

@@ -104,6 +104,23 @@ def run_inputs(workspace: Workspace, period: Period, run_id: str) -> list[InputR
     return [_input_record(key, revision, manifest["inputs"][key]["revisions"]) for key, revision in used.items()]
 
 
+def run_input_path(workspace: Workspace, period: Period, run_id: str, directorate: str, *,
+                   origin: str | None = None, name: str | None = None) -> Path | None:
+    """The archived copy of ``directorate``'s input that run ``run_id`` read, found by where it came
+    from (``origin``: the inbox file as the run named it) or by its archived ``name``; None when the
+    run read no such input."""
+    manifest = read_manifest(workspace, period)
+    used = manifest["runs"].get(run_id, {"inputs": {}})["inputs"]
+    for key, number in used.items():
+        entry = manifest["inputs"][key]
+        revision = next((r for r in entry["revisions"] if r["revision"] == number), None)
+        if revision is None or entry["directorate"] != directorate:
+            continue
+        if entry["name"] == name or (origin is not None and revision["origin"] == origin):
+            return workspace.raw(period) / revision["path"]
+    return None
+
+
 def _input_record(key: str, revision: int, revisions: list[Revision]) -> InputRecord:
     entry = next((r for r in revisions if r["revision"] == revision), None)
     if entry is None:

@@ -234,12 +234,17 @@ def extract_database_source(request: ExtractRequest) -> Extraction:
 
     def archive_raw(frame, shown_url: str) -> None:
         if request.run_id is not None:
-            archive.archive_frame(config.workspace, period, source.directorate, f"{source.id}.{item.slug}",
+            archive.archive_frame(config.workspace, period, source.directorate, raw_extract_name(source, item),
                                   frame, request.run_id, origin=shown_url)
 
     return extract_database(source.settings, request.options, item.table_schema(), item.code, period,
                             base_dir=config.base_dir, context=request.context,
                             directorate=source.directorate_name, on_raw=archive_raw)
+
+
+def raw_extract_name(source: SourceConfig, item: Item) -> str:
+    """The archived name of a query's result as returned: one per source and item."""
+    return f"{source.id}.{item.slug}.parquet"
 
 
 # --------------------------------------------------------------------------- entry points

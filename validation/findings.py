@@ -195,3 +195,41 @@ FINDING_TYPES: dict[str, FindingType] = {
 def render_message(rule: str, **params: object) -> str:
     """The Spanish message of a finding of type ``rule``, from its template."""
     return FINDING_TYPES[rule].template.format(**params)
+
+
+# What to write instead, per finding type: the second half of the comment a directorate reads on the
+# cell of its own file (``reports.observaciones``); the message says what is wrong.
+FIXES: dict[str, str] = {
+    "type-error": "Escriba el valor en la forma indicada, sin texto adicional.",
+    "empty-marker": "Escriba el dato; si de verdad no existe, consulte al oficial de transparencia.",
+    "missing-column": "Agregue la columna con uno de los encabezados aceptados (o use la plantilla).",
+    "required": "Escriba el valor: este dato es obligatorio.",
+    "enum": "Escriba exactamente uno de los valores permitidos.",
+    "pattern": "Escriba el valor con el formato indicado.",
+    "yearmonth": "Escriba el período como AAAA-MM, p. ej. 2025-01.",
+    "minimum": "Corrija el valor: no puede ser menor que el mínimo.",
+    "maximum": "Corrija el valor: no puede ser mayor que el máximo.",
+    "exclusive-minimum": "Escriba un valor mayor que el indicado (p. ej. el monto real, no cero ni negativo).",
+    "max-length": "Acorte el texto.",
+    "cedula": "Escriba la cédula como provincia-tomo-asiento, p. ej. 8-123-4567.",
+    "ruc": "Revise el RUC y escríbalo como lo da la DGI, p. ej. 8-123-4567 DV 12.",
+    "duplicate-key": "Deje una sola fila para esta persona o registro, o corrija la que está repetida.",
+    "date-order": "Revise las dos fechas: la final no puede ser anterior a la inicial.",
+    "amount-product": "Corrija el monto o sus factores para que el monto sea su producto.",
+    "date-in-period": "Escriba una fecha del mes que se informa, o mueva la fila al archivo de su mes.",
+    "date-after-period": "Escriba una fecha que no sea posterior al fin del mes que se informa.",
+    "amount-sum": "Corrija el total o sus partes para que el total sea la suma.",
+    "amounts-ordered": "Revise los montos: están en orden inverso.",
+    "period-mismatch": "Escriba el período del mes que se informa, o quite la fila.",
+    "period-evidence": "Envíe el archivo del mes que se informa.",
+    "period-hint": "Corrija el nombre del archivo o el título para que digan el mes que se informa.",
+    "cross-month-duplicate": "Quite la fila: ya se publicó en otro mes.",
+    "empty-month": "Agregue las filas del mes o escriba «Sin movimientos en el período» en la primera fila de datos.",
+    "empty-month-never": "Envíe el archivo con las filas del mes.",
+    "declared-empty-with-rows": "Quite la declaración «Sin movimientos» o las filas, según corresponda.",
+}
+
+
+def fix_for(rule: str) -> str:
+    """What to write instead, for a finding of type ``rule`` ('' when the message says it all)."""
+    return FIXES.get(rule, "")

@@ -73,4 +73,4 @@ def friendly_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-from transparencia.cli import items, monitor, run, template, validate, verify, withdraw  # noqa: E402,F401  (registers the commands)
+from transparencia.cli import items, monitor, observations, run, template, validate, verify, withdraw  # noqa: E402,F401  (registers the commands)

@@ -8,6 +8,7 @@ One ``data_dir`` per institution (``data_dir`` in its configuration) holds:
   runs/<period>/<run-id>.json          the run ledger, beside its journal of portal writes
   reports/<period>/                    the month's compliance report, one file per format
   cache/validacion/                    the last validation report of each item and month
+  observaciones/<period>/<directorate>/  what each directorate gets back: its annotated files, its letter
   prefect/                             Prefect's home (its database), unless PREFECT_HOME is set
 
 The folder names and file names are spelled here only; every module asks the ``Workspace`` for a
@@ -80,6 +81,10 @@ class Workspace:
     def report_files(self, fmt: str) -> list[Path]:
         """Every month's compliance report written in ``fmt``, oldest month first."""
         return sorted(self.reports.glob(f"*/{REPORT_STEM}-*.{fmt}"))
+
+    def observations(self, period: Period) -> Path:
+        """The month's observaciones, one folder per directorate (internal: never published)."""
+        return self.root / "observaciones" / str(period)
 
     @property
     def validation_cache(self) -> Path:

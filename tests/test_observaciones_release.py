@@ -1,0 +1,34 @@
+"""Every release prepares the observaciones of its month, and a failure to prepare them never fails it."""
+
+from __future__ import annotations
+
+import pytest
+from institutions import sample_institution
+
+from transparencia.domain import Period
+from transparencia.flows.release import run_release
+from transparencia.sources.config import load_config
+
+pytestmark = pytest.mark.prefect
+PERIOD = Period(2025, 1)
+
+
+def test_every_run_prepares_the_observaciones_and_a_failure_to_never_fails_the_release(prefect_server, tmp_path):
+    path = sample_institution(tmp_path, month=PERIOD)
+    folder = load_config(path).workspace.observations(PERIOD)
+    folder.parent.parent.mkdir(parents=True, exist_ok=True)
+    folder.parent.write_text("no es una carpeta", encoding="utf-8")  # nothing can be written under it
+
+    blocked = run_release(PERIOD, path, target="local")
+    assert blocked.observations == [] and not blocked.errors
+    assert {i.code: i.status for i in blocked.items}["11.6"] == "rechazado"  # the month ran as always
+
+    folder.parent.unlink()
+    result = run_release(PERIOD, path, target="local")
+    assert {o.directorate for o in result.observations} == {"compras", "finanzas"}
+    finanzas = next(o for o in result.observations if o.directorate == "finanzas")
+    assert {p.name for p in finanzas.attachments} == {
+        "viaticos-observaciones.xlsx", "finanzas-db-ejecucion-presupuestaria-observaciones.xlsx"}
+    assert sorted(p.name for p in (folder / "finanzas").iterdir()) == sorted(
+        ["carta.html", "carta.txt", *(p.name for p in finanzas.attachments)])
+    assert (folder / "compras" / "carta.txt").read_text(encoding="utf-8").count("no llegó") == 1
