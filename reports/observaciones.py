@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from transparencia.domain import Deadline, ItemStatus, Period, Severity, atomic_write
@@ -134,7 +134,6 @@ class _Letter:
     officer_email: str | None
     owed: tuple[Owed, ...]
     to_correct: tuple[ToCorrect, ...]
-    attachments: tuple[str, ...] = field(default=())
 
 
 def write_observations(config: InstitutionConfig, period: Period, results: Sequence[ItemResult],
@@ -163,7 +162,7 @@ def _directorate(config: InstitutionConfig, period: Period, directorate: Directo
     inst, deadline = config.institution, config.schedule.deadline(period)
     letter = _Letter(inst.name, directorate.name, of_directorate(directorate.name), period.label_es,
                      deadline.label_es, inst.maintainer, inst.officer_email or inst.maintainer_email,
-                     owed, to_correct, tuple(p.name for p in attachments))
+                     owed, to_correct)
     html, text = _render(letter, "html"), _render(letter, "txt")
     result = DirectorateObservations(
         directorate.id, directorate.name, period, tuple(directorate.contacts), deadline, folder, html, text,

@@ -15,13 +15,16 @@ import subprocess
 
 import openpyxl
 import pytest
-from institutions import sample_institution
+from institutions import sample_institution, write_institution
+from test_database import QUERY as BUDGET_QUERY
+from test_database import postgres_url  # noqa: F401  (the fixture: a PostgreSQL database with the budget)
 from typer.testing import CliRunner
 
 from transparencia.cli import app
 from transparencia.domain import ItemStatus, Period, ReleaseSchedule, sha256_file
 from transparencia.errors import InputError
 from transparencia.flows.observations import of_run
+from transparencia.reports.observaciones import ItemResult, write_observations
 from transparencia.sources.archive import read_manifest
 from transparencia.sources.config import InstitutionConfig, load_config
 from transparencia.sources.registry import MissingInputError, extract_source, planned_extractions
@@ -193,6 +196,17 @@ def test_a_corrected_month_leaves_no_old_observaciones(month, ledger, tmp_path):
     assert not (out / "rrhh").exists()
 
 
+def test_an_input_that_could_not_be_read_is_owed_with_the_reason_and_no_path(month, tmp_path):
+    source = month.source("compras-panamacompra")
+    problem = (f"Departamento de Compras, fuente 'compras-panamacompra': El archivo '{month.inbox}/inbox/2025-01/"
+               "compras/contrataciones.csv' es un documento PDF, no un libro de Excel ni un CSV")
+    result = ItemResult(month.catalog.get("10.5"), source, ItemStatus.SOURCE_ERROR, problem=problem)
+    [compras] = write_observations(month, PERIOD, [result], tmp_path)
+    assert "10.5 Contrataciones públicas (actos públicos): llegó, pero no se pudo leer:" in compras.letter_text
+    assert "contrataciones.csv' es un documento PDF" in compras.letter_text
+    assert str(month.inbox) not in compras.letter_text + compras.letter_html
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -234,3 +248,30 @@ def test_the_letters_deadline_follows_the_configured_schedule(month, ledger, tmp
     [compras] = of_run(later, PERIOD, ledger, tmp_path, only="compras")
     assert "10 de febrero de 2025 a las 08:00" in compras.letter_text
     assert compras.deadline.moment.day == 10
+
+
+@pytest.mark.databases
+def test_a_postgresql_source_gets_the_list_keyed_by_the_querys_columns(postgres_url, tmp_path, monkeypatch):  # noqa: F811
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_url.set(drivername="postgresql+psycopg"))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE ejecucion_presupuestaria SET compromiso = asignado * 2 "
+                                   "WHERE subprograma = 'Actividad 3'")
+    engine.dispose()
+    monkeypatch.setenv("PRUEBA_FINANZAS_URL", postgres_url.render_as_string(hide_password=False))
+    config = load_config(write_institution(tmp_path, {
+        "institution": {"name": "Servicio Nacional de Migración", "acronym": "SNM",
+                        "organization": "servicio-nacional-de-migracion", "officer_email": "oficial@snm.gob.pa"},
+        "directorates": [{"id": "finanzas", "name": "Dirección de Finanzas", "sources": [
+            {"id": "finanzas-db", "type": "database", "url_env": "PRUEBA_FINANZAS_URL",
+             "items": {"ejecucion-presupuestaria": {"query": BUDGET_QUERY}}}]}],
+    }))
+    [finanzas] = of_run(config, PERIOD, ledger_of(config))
+    [attachment] = finanzas.attachments
+    book = openpyxl.load_workbook(attachment)
+    assert book.sheetnames == ["Observaciones"]
+    [finding] = listed(book)
+    assert (finding["Registro"], finding["Columna de la consulta"]) == (4, "asignado")
+    assert "los datos de su base de datos (fuente «finanzas-db»)" in finanzas.letter_text
+    assert "127.0.0.1" not in all_text(finanzas) and "postgres" not in all_text(finanzas)
