@@ -127,6 +127,9 @@ def _summary(result) -> None:
         err_console.print(f"[red]Error:[/] {message}", highlight=False)
     if result.report_paths:
         console.print(f"Informe de cumplimiento: {result.report_paths.get('html')}")
+    if result.observations:
+        console.print(f"Observaciones para {count(len(result.observations), 'dirección', 'direcciones')} (su archivo "
+                      f"anotado y su carta): {escape(str(result.observations[0].folder.parent))}")
     console.print(f"Registro de la ejecución: {result.ledger_path}")
     if result.dry_run:
         console.print("[yellow]Simulación (--dry-run): no se guardó ni publicó nada.[/]")
