@@ -16,7 +16,6 @@ typed hand-over to whoever sends them (e-mail).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from transparencia.wording import count
 
 _TEMPLATES = Path(__file__).parent / "templates"
 LETTER_STEM = "carta"
+ATTACHMENT_SUFFIX = "-observaciones.xlsx"
 FIRST_FINDINGS = 5  # the letter quotes this many findings per item; the attachment has them all
 
 
@@ -147,12 +147,22 @@ def write_observations(config: InstitutionConfig, period: Period, results: Seque
         if only is not None and directorate.id != only:
             continue
         folder = root / directorate.id
-        if folder.is_dir():
-            shutil.rmtree(folder)  # an earlier run's observaciones: a corrected file leaves none behind
+        _clear(folder)
         mine = [r for r in results if r.source.directorate == directorate.id]
         if any(r.owed or r.remarks for r in mine):
             written.append(_directorate(config, period, directorate, mine, folder))
     return written
+
+
+def _clear(folder: Path) -> None:
+    """Remove what an earlier run wrote for the directorate (a corrected file leaves nothing behind),
+    and only that: ``-o`` may name a folder that holds other files."""
+    if not folder.is_dir():
+        return
+    for path in (*folder.glob(f"{LETTER_STEM}.*"), *folder.glob(f"*{ATTACHMENT_SUFFIX}")):
+        path.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _directorate(config: InstitutionConfig, period: Period, directorate: Directorate, results: list[ItemResult],
@@ -190,10 +200,10 @@ def _attachments(results: list[ItemResult], period: Period, folder: Path) -> tup
     for key, group in groups.items():
         entries = [ItemFinding(f"{r.item.code} {r.item.name}", f) for r in group for f in r.remarks]
         if isinstance(key, Path):
-            target = folder / f"{_stem(group[0])}-observaciones.xlsx"
+            target = folder / f"{_stem(group[0])}{ATTACHMENT_SUFFIX}"
             attachments.append(annotate_file(key, entries, target))
         else:
-            target = folder / f"{group[0].source.id}-{group[0].item.slug}-observaciones.xlsx"
+            target = folder / f"{group[0].source.id}-{group[0].item.slug}{ATTACHMENT_SUFFIX}"
             attachments.append(list_findings(entries, target))
         to_correct += [_to_correct(r, period, target.name, isinstance(key, Path)) for r in group]
     return tuple(attachments), tuple(to_correct)

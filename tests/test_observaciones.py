@@ -192,8 +192,10 @@ def test_a_corrected_month_leaves_no_old_observaciones(month, ledger, tmp_path):
     assert {o.directorate for o in of_run(month, PERIOD, ledger, out)} == {"compras", "finanzas", "rrhh"}
     corrected = {**ledger, "findings": {**ledger["findings"], "11.3": []},
                  "items": {**ledger["items"], "11.3": {"status": ItemStatus.PUBLISHED}}}
+    (out / "finanzas" / "notas del oficial.txt").write_text("mías", encoding="utf-8")
     assert {o.directorate for o in of_run(month, PERIOD, corrected, out)} == {"compras", "finanzas"}
     assert not (out / "rrhh").exists()
+    assert (out / "finanzas" / "notas del oficial.txt").read_text(encoding="utf-8") == "mías"  # not ours: kept
 
 
 def test_an_input_that_could_not_be_read_is_owed_with_the_reason_and_no_path(month, tmp_path):
