@@ -36,7 +36,7 @@ BACKENDS: Registry[BackendFactory] = Registry("destino de publicación", "destin
 
 @BACKENDS.register(Target.LOCAL)
 def _local(config: InstitutionConfig, on_write: WriteListener | None) -> Publisher:
-    return LocalCatalog(config.publish.local_dir)
+    return LocalCatalog(config.publish.local_dir, config.publish.public_url)
 
 
 @BACKENDS.register(Target.CKAN)

@@ -110,6 +110,7 @@ class ResourceFile:
     datastore: DatastoreTable | None = None
     extras: Mapping[str, str] = field(default_factory=dict)  # more resource metadata (the report's points)
     role: str = ""  # what a page does with it: "month", "changes", "chart", "datapackage" (else a plain download)
+    licence: str | None = None  # the licence's IRI (DCAT's dct:license), from its dataset's, where a portal keeps one per file
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,11 @@ Identity and idempotence
     (never derived). A resource is identified by its stable name ("Planilla 2025-01 (CSV)") and
     carries the file's ``sha256`` in its metadata: the same sha means no upload and no write. The
     same digest fills CKAN's standard ``hash``/``hash_algorithm`` (what ckanext-dcat publishes as
-    ``spdx:checksum``); a resource published before that gets them by one metadata-only patch. The
-    dataset's metadata is compared field by field and changed with ``package_revise`` (never
-    ``package_update``, which would drop resources it is not given).
+    ``spdx:checksum``), and the dataset's licence IRI the resource's ``license`` (its ``dct:license``);
+    a resource published before those gets them by one metadata-only patch. The dataset's metadata
+    (with the DCAT facts ckanext-dcat reads as extras, ``dcat.ckan_extras``) is compared field by
+    field and changed with ``package_revise`` (never ``package_update``, which would drop resources
+    it is not given).
 
 Atomic DataStore replace (stage, then switch)
     A resource with a DataStore table is never loaded in place. The new file is uploaded as a
@@ -35,6 +37,7 @@ Errors
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any, TypedDict
@@ -43,6 +46,7 @@ from transparencia.domain import Period
 from transparencia.domain.jsontypes import JsonObject
 from transparencia.domain.vocab import PublishObject, PublishVerb
 from transparencia.errors import TerminalError
+from transparencia.publishers import dcat
 from transparencia.publishers.base import (
     DatasetSpec,
     DatastoreTable,
@@ -74,7 +78,6 @@ from transparencia.publishers.names import PERIOD_EXTRA, is_leftover, retired_na
 from transparencia.publishers.tables import expected_fingerprint
 
 PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
-SPDX_SHA256 = "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"
 
 
 class CkanPublisher(PortalSession, TableReadBack):
@@ -153,7 +156,9 @@ class CkanPublisher(PortalSession, TableReadBack):
             organization = self._organization(dataset.organization)
             package = self._sync_dataset(dataset, organization, result, dry_run)
             by_name = self._remove_leftovers(package, resources, result, dry_run)
+            licence = dcat.licence(dataset.license_id)
             for resource in resources:
+                resource = dataclasses.replace(resource, licence=licence.iri if licence else None)
                 if resource.role == "datapackage" and not dry_run:  # rendered last: the files it names are up
                     resource = portal_package(self.client, package["id"], resource)
                 self._sync_resource(package, resource, by_name.get(resource.name), result, dry_run)
@@ -277,8 +282,8 @@ class CkanPublisher(PortalSession, TableReadBack):
         expected = expected_fingerprint(table) if table is not None else None
         drift = self._table_drift(current, table, expected) if current is not None else None
         if current is not None and _is_current(current, spec) and drift is None:
-            if not _has_standard_hash(current, spec):
-                self._patch_standard_hash(current, spec, result, dry_run)
+            if not _has_standard_fields(current, spec):
+                self._patch_standard_fields(current, spec, result, dry_run)
             else:
                 result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, PublishVerb.UNCHANGED,
                                                     current.get("url")))
@@ -304,14 +309,14 @@ class CkanPublisher(PortalSession, TableReadBack):
                                             detail=f"{rows}; {detail}" if detail else rows))
         self._table_view(written["id"], spec, result)
 
-    def _patch_standard_hash(self, current: JsonObject, spec: ResourceFile, result: PublishResult,
-                             dry_run: bool) -> None:
-        """A resource published before ``hash`` was filled gets it by a metadata-only patch: the
-        bytes and the table are already right, so nothing is uploaded or reloaded."""
+    def _patch_standard_fields(self, current: JsonObject, spec: ResourceFile, result: PublishResult,
+                               dry_run: bool) -> None:
+        """A resource published before ``hash`` and ``license`` were filled gets them by a
+        metadata-only patch: the bytes and the table are already right, so nothing is uploaded or reloaded."""
         result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, PublishVerb.UPDATE, current.get("url"),
-                                            detail="suma de verificación en el campo estándar de CKAN"))
+                                            detail="suma de verificación y licencia en los campos estándar de CKAN"))
         if not dry_run:
-            self.client.call("resource_patch", {"id": current["id"], **_standard_hash(spec)})
+            self.client.call("resource_patch", {"id": current["id"], **_standard_fields(spec)})
             self._notify(f"recurso {spec.name}")
 
     @cached_property
@@ -388,19 +393,22 @@ def _is_current(current: JsonObject, spec: ResourceFile) -> bool:
     return current.get("sha256") == spec.sha256 and all(current.get(key) == value for key, value in spec.extras.items())
 
 
-def _standard_hash(spec: ResourceFile) -> dict[str, str]:
-    """CKAN's own checksum fields, as ckanext-dcat reads them into ``spdx:checksum``: the plain hex
-    digest in ``hash`` and the SPDX algorithm IRI in ``hash_algorithm``."""
-    return {"hash": spec.sha256, "hash_algorithm": SPDX_SHA256}
+def _standard_fields(spec: ResourceFile) -> dict[str, str]:
+    """The resource fields ckanext-dcat reads: the plain hex digest in ``hash`` and the SPDX
+    algorithm IRI in ``hash_algorithm`` (``spdx:checksum``), and the licence IRI in ``license``."""
+    fields = {"hash": spec.sha256, "hash_algorithm": dcat.SPDX_SHA256}
+    if spec.licence:
+        fields["license"] = spec.licence
+    return fields
 
 
-def _has_standard_hash(current: JsonObject, spec: ResourceFile) -> bool:
-    return all(current.get(key) == value for key, value in _standard_hash(spec).items())
+def _has_standard_fields(current: JsonObject, spec: ResourceFile) -> bool:
+    return all(current.get(key) == value for key, value in _standard_fields(spec).items())
 
 
 def _resource_fields(spec: ResourceFile) -> dict[str, str]:
     fields = {**spec.extras, "format": spec.format.label, "description": spec.description, "sha256": spec.sha256,
-              **_standard_hash(spec)}
+              **_standard_fields(spec)}
     if spec.period:
         fields[PERIOD_EXTRA] = str(spec.period)
     return fields
@@ -437,7 +445,7 @@ def _package_fields(spec: DatasetSpec, organization_id: str) -> PackageFields:
         "maintainer": spec.maintainer or "",
         "maintainer_email": spec.maintainer_email or "",
         "tags": [{"name": tag} for tag in spec.tags],
-        "extras": [{"key": key, "value": str(value)} for key, value in sorted(spec.extras.items())],
+        "extras": [{"key": key, "value": str(value)} for key, value in sorted({**spec.extras, **dcat.ckan_extras(spec)}.items())],
     }
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transparencia.domain.jsontypes import JsonObject
+from transparencia.publishers import dcat
 from transparencia.schemas.table import Field, TableSchema
 
 FILENAME = "datapackage.json"
@@ -29,15 +30,6 @@ FILENAME = "datapackage.json"
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 FRICTIONLESS_TYPES = {"string": "string", "yearmonth": "yearmonth", "number": "number", "integer": "integer",
                       "date": "date", "boolean": "boolean"}
-_LICENSES = {
-    "cc-zero": ("CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/", "Creative Commons CC0 1.0"),
-    "cc0-1.0": ("CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/", "Creative Commons CC0 1.0"),
-    "cc-by": ("CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/", "Creative Commons Atribución 4.0"),
-    "cc-by-4.0": ("CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/", "Creative Commons Atribución 4.0"),
-    "odc-odbl": ("ODbL-1.0", "https://opendatacommons.org/licenses/odbl/1-0/", "Open Database License (ODbL)"),
-}
-
-
 @dataclass(frozen=True)
 class HeldFile:
     """A file as a publishing target holds it: where the package reads it, its sha256 and size."""
@@ -110,10 +102,9 @@ def text_schema(columns: Mapping[str, tuple[str, str]], numbers: Sequence[str] =
 
 def package(name: str, title: str, description: str, license_id: str, tables: Sequence[CsvTable]) -> JsonObject:
     """The ``datapackage.json`` descriptor (Tabular Data Package, CSV in UTF-8 with BOM)."""
-    license_name, license_url, license_title = _LICENSES.get(license_id.lower(), (license_id, None, license_id))
-    licence: JsonObject = {"name": license_name, "title": license_title}
-    if license_url:
-        licence["path"] = license_url
+    known = dcat.licence(license_id)
+    licence: JsonObject = ({"name": known.spdx, "title": known.name, "path": known.page} if known
+                           else {"name": license_id, "title": license_id})
     return {
         "$schema": PROFILE,
         "name": name,

@@ -1,8 +1,8 @@
 """The local catalog publisher, the default when no portal is configured.
 
 A release lands under ``<root>/<organization>/<dataset>/`` with a ``metadatos.json`` per dataset,
-and the whole folder gets a DCAT-style ``catalog.json`` and an ``index.html`` a journalist can open
-without a server or internet. Like the CKAN backend it is idempotent: a file whose sha256 is
+and the whole folder gets a DCAT-AP 3 ``catalog.json`` (``publishers.local_dcat``) and an
+``index.html`` a journalist can open without a server or internet. Like the CKAN backend it is idempotent: a file whose sha256 is
 unchanged is never rewritten (its mtime and inode stay), and every write is atomic (temporary
 file + rename), so a crash never leaves a half-written file behind.
 """
@@ -10,6 +10,7 @@ file + rename), so a crash never leaves a half-written file behind.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -17,10 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from transparencia.domain import Frequency, Period, atomic_copy, atomic_write, file_lock, sha256_file, write_if_changed
+from transparencia.domain import Period, atomic_copy, atomic_write, file_lock, sha256_file, write_if_changed
 from transparencia.domain.vocab import PublishObject, PublishVerb
 from transparencia.errors import ConfigError, InputError
-from transparencia.publishers import datapackage, pages
+from transparencia.publishers import datapackage, dcat, pages
 from transparencia.publishers.base import (
     DatasetSpec,
     PublishAction,
@@ -29,38 +30,28 @@ from transparencia.publishers.base import (
     ReadBack,
     ResourceFile,
 )
-from transparencia.publishers.local_metadata import LocalDocument, LocalRecord
+from transparencia.publishers.local_dcat import dcat_catalog
+from transparencia.publishers.local_metadata import LocalDocument, LocalRecord, periods
 from transparencia.publishers.render import template
 
 METADATA_FILE = "metadatos.json"
 CATALOG_FILE = "catalog.json"
 INDEX_FILE = "index.html"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{1,99}$")
-_LICENSES = {
-    "cc-zero": ("Creative Commons CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
-    "cc0-1.0": ("Creative Commons CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
-    "cc-by": ("Creative Commons Atribución 4.0", "https://creativecommons.org/licenses/by/4.0/"),
-    "cc-by-4.0": ("Creative Commons Atribución 4.0", "https://creativecommons.org/licenses/by/4.0/"),
-    "odc-odbl": ("Open Database License (ODbL)", "https://opendatacommons.org/licenses/odbl/1-0/"),
-}
-_CONTEXT = {
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "dct": "http://purl.org/dc/terms/",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "vcard": "http://www.w3.org/2006/vcard/ns#",
-    "spdx": "http://spdx.org/rdf/terms#",
-}
 
 
 class LocalCatalog(ReadBack):
     """Publishes into a folder: ``<root>/<organization>/<dataset>/`` plus ``catalog.json`` and ``index.html``.
 
-    It has no ``PortalSession``: the folder needs no checks before a run, and ``_lock`` serialises writers."""
+    It has no ``PortalSession``: the folder needs no checks before a run, and ``_lock`` serialises writers.
+    ``public_url`` is where the folder is served (``publish.public_url``): the catalog's IRIs are
+    absolute under it, or relative to ``catalog.json`` without it."""
 
     name = "local"
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, public_url: str | None = None):
         self.root = Path(root)
+        self.public_url = public_url
 
     def sync(self, dataset: DatasetSpec, resources: Sequence[ResourceFile], *, dry_run: bool = False) -> PublishResult:
         """Copy the files whose sha256 differs, merge the dataset metadata, refresh catalog and index."""
@@ -73,6 +64,7 @@ class LocalCatalog(ReadBack):
         with self._lock(dry_run):
             old = _read_resources(folder)
             records = {r["name"]: r for r in old}
+            today = dt.date.today().isoformat()
             copies: list[tuple[ResourceFile, Path]] = []
             for resource in resources:
                 if resource.role == "datapackage":  # rendered last: the files it names are recorded
@@ -85,7 +77,7 @@ class LocalCatalog(ReadBack):
                 if action.writes:
                     copies.append((resource, dest))
                 result.actions.append(PublishAction(PublishObject.RESOURCE, resource.name, action, dest.as_uri()))
-                records[resource.name] = _record(resource, dest)
+                records[resource.name] = _dated(_record(resource, dest), recorded, today, changed=action.writes)
             metadata = _metadata_bytes(dataset, records)
             metadata_path = folder / METADATA_FILE
             dataset_action = _bytes_action(metadata_path, metadata)
@@ -157,7 +149,7 @@ class LocalCatalog(ReadBack):
 
     def _refresh_catalog(self) -> None:
         datasets = self.datasets()
-        catalog = json.dumps(dcat_catalog(datasets), ensure_ascii=False, indent=2) + "\n"
+        catalog = json.dumps(dcat_catalog(datasets, self.public_url), ensure_ascii=False, indent=2) + "\n"
         write_if_changed(self.root / CATALOG_FILE, catalog.encode("utf-8"))
         html = template("catalogo.html.j2").render(datasets=[_index_entry(d) for d in datasets])
         write_if_changed(self.root / INDEX_FILE, html.encode("utf-8"))
@@ -237,6 +229,16 @@ def _record(resource: ResourceFile, dest: Path) -> LocalRecord:
     return record
 
 
+def _dated(record: LocalRecord, recorded: LocalRecord | None, today: str, *, changed: bool) -> LocalRecord:
+    """The record with its first publication date kept, and today as its last change when its bytes
+    change now (a record from before the dates were kept gets today for both, once)."""
+    issued = recorded.get("issued") if recorded else None
+    modified = recorded.get("modified") if recorded else None
+    record["issued"] = issued or today
+    record["modified"] = today if changed else modified or today
+    return record
+
+
 def _metadata_bytes(dataset: DatasetSpec, records: dict[str, LocalRecord]) -> bytes:
     document: LocalDocument = {
         "dataset": {
@@ -271,81 +273,12 @@ def _remove_replaced_files(folder: Path, old: list[LocalRecord], records: dict[s
             (folder / record["file"]).unlink(missing_ok=True)
 
 
-def _periods(document: LocalDocument) -> list[str]:
-    found = {period for r in document.get("resources", []) if (period := r.get("period"))}
-    found.update(document["dataset"].get("coverage") or ())
-    return sorted(found)
-
-
-def _temporal(periods: list[str]) -> dict[str, str] | None:
-    if not periods:
-        return None
-    return {"@type": "dct:PeriodOfTime", "dcat:startDate": Period.parse(periods[0]).start.isoformat(),
-            "dcat:endDate": Period.parse(periods[-1]).last_day.isoformat()}
-
-
-def _frequency_uri(frequency: str | None) -> str | None:
-    return Frequency(frequency).dcat_uri if frequency else None
-
-
 def _download_url(document: LocalDocument, record: LocalRecord | None = None, base: str | None = None) -> str:
     """A file's URL relative to the catalog root, or to the dataset folder when ``base`` is ''."""
     dataset = document["dataset"]
     file = record["file"] if record else pages.PAGE_FILE
     parts = (dataset["organization"], dataset["name"], file) if base is None else (file,)
     return "/".join(quote(part) for part in parts)
-
-
-def dcat_catalog(documents: list[LocalDocument]) -> dict[str, object]:
-    """A DCAT catalog (JSON-LD keys) of the local datasets; download URLs are relative to the root."""
-    return {
-        "@context": _CONTEXT,
-        "@type": "dcat:Catalog",
-        "dct:title": "Catálogo de datos abiertos de transparencia (Ley 6 de 2002)",
-        "dct:description": "Puntos de transparencia publicados mes a mes, con su diccionario de datos "
-                           "y su informe de validación.",
-        "dct:language": "es",
-        "dcat:dataset": [_dcat_dataset(d) for d in documents],
-    }
-
-
-def _dcat_dataset(document: LocalDocument) -> dict[str, object]:
-    dataset = document["dataset"]
-    license_id = dataset["license_id"]
-    entry: dict[str, object] = {
-        "@type": "dcat:Dataset",
-        "dct:identifier": dataset["name"],
-        "dct:title": dataset["title"],
-        "dct:description": dataset["notes"],
-        "dct:publisher": {"@type": "foaf:Organization", "foaf:name": dataset["organization"]},
-        "dct:license": _LICENSES.get(license_id.lower(), (license_id, license_id))[1],
-        "dcat:keyword": dataset.get("tags", []),
-        "dct:accrualPeriodicity": _frequency_uri(dataset.get("frequency")),
-        "dct:temporal": _temporal(_periods(document)),
-        "dcat:distribution": [_dcat_distribution(document, r) for r in document.get("resources", [])],
-    }
-    if dataset.get("legal_basis"):
-        entry["dct:conformsTo"] = dataset["legal_basis"]
-    if dataset.get("maintainer") or dataset.get("maintainer_email"):
-        contact = {"@type": "vcard:Kind", "vcard:fn": dataset.get("maintainer")}
-        if dataset.get("maintainer_email"):
-            contact["vcard:hasEmail"] = f"mailto:{dataset['maintainer_email']}"
-        entry["dcat:contactPoint"] = contact
-    return entry
-
-
-def _dcat_distribution(document: LocalDocument, record: LocalRecord) -> dict[str, object]:
-    return {
-        "@type": "dcat:Distribution",
-        "dct:title": record["name"],
-        "dct:description": record.get("description", ""),
-        "dcat:downloadURL": _download_url(document, record),
-        "dcat:mediaType": record["media_type"],
-        "dct:format": record["format"],
-        "dcat:byteSize": record["bytes"],
-        "spdx:checksum": {"spdx:algorithm": "spdx:checksumAlgorithm_sha256",
-                          "spdx:checksumValue": record["sha256"]},
-    }
 
 
 def _index_entry(document: LocalDocument, base: str | None = None) -> dict[str, object]:
@@ -362,13 +295,13 @@ def _index_entry(document: LocalDocument, base: str | None = None) -> dict[str, 
             months.setdefault(found, []).append(link)
         else:
             general.append(link)
-    periods = _periods(document)
-    license_id = dataset["license_id"]
+    covered = periods(document)
+    licence = dcat.licence(dataset["license_id"])
     return {
         **dataset,
-        "license": _LICENSES.get(license_id.lower(), (license_id, None)),
+        "license": (licence.name, licence.page) if licence else (dataset["license_id"], None),
         "paragraphs": [p for p in dataset["notes"].split("\n\n") if p.strip()],
-        "coverage": f"{periods[0]} a {periods[-1]}" if len(periods) > 1 else (periods[0] if periods else ""),
+        "coverage": f"{covered[0]} a {covered[-1]}" if len(covered) > 1 else (covered[0] if covered else ""),
         "months": sorted(months.items(), reverse=True),
         "general": general,
         "page": _download_url(document, None, base),
@@ -378,7 +311,8 @@ def _index_entry(document: LocalDocument, base: str | None = None) -> dict[str, 
 def _write_page(folder: Path, document: LocalDocument) -> None:
     """The dataset's own page (``index.html`` in its folder), from the files the folder holds."""
     entry = _index_entry(document, base="")
-    license_url = _LICENSES.get(document["dataset"]["license_id"].lower(), (None, None))[1]
+    licence = dcat.licence(document["dataset"]["license_id"])
+    license_url = licence.page if licence else None
     html = template("conjunto.html.j2").render(
         d=entry, page=pages.page_context(folder, document), shown=pages.shown, signed=pages.signed,
         structured_data=pages.structured_data(document, license_url))

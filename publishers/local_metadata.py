@@ -22,6 +22,8 @@ class LocalRecord(TypedDict):
     description: str
     period: str | None  # AAAA-MM for a month's file
     role: NotRequired[str]  # what the page does with it ("month", "changes", "chart", "datapackage")
+    issued: NotRequired[str]  # AAAA-MM-DD the file was first published (absent in older folders)
+    modified: NotRequired[str]  # AAAA-MM-DD its bytes last changed
 
 
 class LocalDataset(TypedDict):
@@ -45,3 +47,10 @@ class LocalDataset(TypedDict):
 class LocalDocument(TypedDict):
     dataset: LocalDataset
     resources: list[LocalRecord]
+
+
+def periods(document: LocalDocument) -> list[str]:
+    """The months (AAAA-MM) the dataset covers: its months' files and its recorded coverage, in order."""
+    found = {period for r in document.get("resources", []) if (period := r.get("period"))}
+    found.update(document["dataset"].get("coverage") or ())
+    return sorted(found)

@@ -84,6 +84,16 @@ def _security(value: object) -> MailSecurity:
         raise invalid(exc.message.removeprefix(": ")) from None
 
 
+def _public_url(value: object) -> object:
+    """Where the local catalog folder is served: an http(s) address, kept with a final '/'."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    address = value.strip()
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", address):
+        raise invalid(f"'{address}' no es una dirección web (https://…) donde se publica el catálogo")
+    return address if address.endswith("/") else address + "/"
+
+
 def _data_format(value: object) -> OutputFormat:
     try:
         return OutputFormat.parse_data(value, "")
@@ -139,6 +149,8 @@ _FORMATS_HINT = f"indique al menos un formato: {', '.join(OutputFormat.data_form
 class PublishSettings(Spec):
     target: Annotated[Target, BeforeValidator(_target)] = Target.LOCAL
     local_dir: PathValue = Path("published")
+    # The address the local catalog folder is served at: catalog.json names its datasets and files by it.
+    public_url: Annotated[Text, BeforeValidator(_public_url)] | None = None
     formats: Annotated[tuple[Annotated[OutputFormat, BeforeValidator(_data_format)], ...],
                        shaped(list, _FORMATS_HINT, non_empty=True)] = (
         OutputFormat.CSV, OutputFormat.XLSX, OutputFormat.JSON)

@@ -93,6 +93,8 @@ def test_privacy_applies_schema_defaults_then_overrides(tmp_path, sample_doc):
      "publish.target: 'ftp' inválido"),
     (lambda d: d["publish"].update(formats=["csv", "pdf"]),
      "publish.formats[1]: formato 'pdf' desconocido"),
+    (lambda d: d["publish"].update(public_url="file:///srv/datos"),
+     "publish.public_url: 'file:///srv/datos' no es una dirección web (https://…) donde se publica el catálogo"),
     (lambda d: d["publish"]["ckan"].update(token="abc123"),
      "publish.ckan: clave desconocida 'token' (¿quiso decir 'token_env'?)"),
     (lambda d: d["privacy"]["planilla"].update(cedula="esconder"),
@@ -199,6 +201,13 @@ def test_mask_url_hides_only_the_password():
 def test_mask_url_hides_secrets_given_as_query_parameters(url, masked):
     assert mask_url(url) == masked
     assert url_has_password(url)
+
+
+def test_the_public_url_of_the_local_catalog_is_kept_as_a_folder_address(tmp_path, sample_doc):
+    sample_doc["publish"]["public_url"] = "https://datos.migracion.gob.pa/transparencia"
+    assert load_config(write_institution(tmp_path, sample_doc)).publish.public_url == \
+        "https://datos.migracion.gob.pa/transparencia/"
+    assert load_config(SAMPLE).publish.public_url is None
 
 
 def test_period_is_a_half_open_month():

@@ -74,7 +74,7 @@ def test_masking_keeps_first_and_last_parts_in_values_and_in_text():
 
 
 def test_vocabularies_carry_labels_and_uris_and_compare_as_their_identifiers():
-    assert Frequency("yearly").label == "anual" and Frequency.YEARLY.dcat_uri == "http://purl.org/cld/freq/annual"
+    assert Frequency("yearly").label == "anual" and Frequency.YEARLY.dcat_uri == "http://publications.europa.eu/resource/authority/frequency/ANNUAL"
     assert Frequency.ON_CHANGE.freshness_months is None and Frequency.QUARTERLY.freshness_months == 3
     assert PrivacyPolicy.MASK == "mask" and PrivacyPolicy.MASK.published and not PrivacyPolicy.NEVER.published
     assert json.dumps({"estado": ItemStatus.NOT_RECEIVED}) == '{"estado": "faltante"}'

@@ -10,6 +10,12 @@
 # libraries), the npm registry (npm pack of "coffeenode-solr", which ships an
 # unmodified Apache Solr 4.4.0 build, checked by sha256).
 #
+# DCAT-AP: ckanext-dcat (pinned) serves /catalog.ttl and /dataset/<name>.rdf with
+# the euro_dcat_ap_3 profile, completed by the repository's profile in
+# ckanext-transparencia/ (catalogue publisher, formats as concepts); an existing
+# $CKAN_BASE without them is upgraded in place. CKAN_PUBLIC_URL (default: the
+# local URL) is the base of the DCAT IRIs.
+#
 # Output: $CKAN_BASE/ckan-url (the URL), $CKAN_BASE/secrets/api-token (a
 # sysadmin API token), and $CKAN_BASE/ckan.env (CKAN_URL, CKAN_API_TOKEN_FILE).
 # Stop with scripts/ckan-local/stop.sh (only what this script started).
@@ -18,6 +24,7 @@ set -euo pipefail
 CKAN_BASE=${CKAN_BASE:-/tmp/transparencia-ckan}
 CKAN_VERSION=${CKAN_VERSION:-2.11.6}
 CKAN_PYTHON=${CKAN_PYTHON:-python3.11}
+CKANEXT_DCAT_VERSION=${CKANEXT_DCAT_VERSION:-2.4.4}
 CKAN_PORT=${CKAN_PORT:-5057}
 PG_PORT=${PG_PORT:-54337}
 REDIS_PORT=${REDIS_PORT:-63797}
@@ -43,6 +50,9 @@ SOLR_DIST=$CKAN_BASE/solr/solr-4.4.0
 SOLR_HOME=$CKAN_BASE/solr/home
 REDIS_DIR=$CKAN_BASE/redis
 CKAN_URL="http://$HOST:$CKAN_PORT"
+CKAN_PUBLIC_URL=${CKAN_PUBLIC_URL:-$CKAN_URL}
+CKAN_PUBLISHER_NAME=${CKAN_PUBLISHER_NAME:-Portal de datos abiertos de pruebas (CKAN local)}
+PROFILE_SRC=$(cd "$(dirname "$0")" && pwd)/ckanext-transparencia
 # Passwords of throw-away, loopback-only test databases.
 CKAN_DB_PASS=${CKAN_DB_PASS:-ckan_test_pw}
 DS_RO_PASS=${DS_RO_PASS:-datastore_ro_test_pw}
@@ -107,6 +117,26 @@ if ! "$VENV/bin/python" -c "import ckan, sys; sys.exit(ckan.__version__ != '$CKA
     # "requirements"; plain "pip install ckan" installs setuptools only.
     "$VENV/bin/pip" install -q "ckan[requirements]==$CKAN_VERSION" >"$LOGS/pip-ckan.log" 2>&1 \
         || { tail -30 "$LOGS/pip-ckan.log"; die "pip install ckan failed"; }
+fi
+# ckanext-dcat and the repository's DCAT-AP profile: installed when missing or changed, also into
+# a venv made before they were part of this script; CKAN restarts below when they change.
+code_changed=0
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('ckanext-dcat') != '$CKANEXT_DCAT_VERSION')" 2>/dev/null; then
+    log "installing ckanext-dcat $CKANEXT_DCAT_VERSION"
+    "$VENV/bin/pip" install -q "ckanext-dcat==$CKANEXT_DCAT_VERSION" >"$LOGS/pip-dcat.log" 2>&1 \
+        || { tail -30 "$LOGS/pip-dcat.log"; die "pip install ckanext-dcat failed"; }
+    code_changed=1
+fi
+profile_stamp=$VENV/.ckanext-transparencia-$(cd "$PROFILE_SRC" && find . -type f \( -name '*.py' -o -name '*.toml' \) \
+    -not -path '*/__pycache__/*' | sort | xargs sha256sum | sha256sum | cut -c1-16)
+if [[ ! -f $profile_stamp ]]; then
+    log "installing the DCAT-AP profile (ckanext-transparencia)"
+    rm -rf "$CKAN_BASE/src/ckanext-transparencia"; mkdir -p "$CKAN_BASE/src"
+    cp -r "$PROFILE_SRC" "$CKAN_BASE/src/"   # built from a copy: the repository stays clean
+    "$VENV/bin/pip" install -q --no-deps --force-reinstall "$CKAN_BASE/src/ckanext-transparencia" \
+        >"$LOGS/pip-profile.log" 2>&1 || { tail -30 "$LOGS/pip-profile.log"; die "pip install of the profile failed"; }
+    rm -f "$VENV"/.ckanext-transparencia-*; touch "$profile_stamp"
+    code_changed=1
 fi
 CKAN_PKG=$("$VENV/bin/python" -c 'import ckan, os; print(os.path.dirname(ckan.__file__))')
 ckan_cli() { "$VENV/bin/ckan" -c "$INI" "$@"; }
@@ -250,7 +280,12 @@ ini_before=$(sha256sum "$INI")
     "ckan.redis.url=redis://$HOST:$REDIS_PORT/0" \
     "ckan.storage_path=$STORAGE" \
     "ckan.max_resource_size=500" \
-    "ckan.plugins=datastore datatables_view" >/dev/null 2>&1 || die "ckan config-tool failed"
+    "ckan.plugins=datastore datatables_view dcat dcat_json_interface structured_data" \
+    "ckan.site_title=Datos abiertos (CKAN local de pruebas)" \
+    "ckan.site_description=Portal CKAN local donde se prueban las publicaciones de transparencia (Ley 6 de 2002)." \
+    "ckanext.dcat.rdf.profiles=euro_dcat_ap_3 transparencia_dcat_ap_3" \
+    "ckanext.dcat.base_uri=$CKAN_PUBLIC_URL" \
+    "ckanext.transparencia.publisher_name=$CKAN_PUBLISHER_NAME" >/dev/null 2>&1 || die "ckan config-tool failed"
 
 # ---------------------------------------------------------------- 7. DB schema, datastore, sysadmin
 has_table() { psql_su -d "$1" -tAc "SELECT to_regclass('public.$2') IS NOT NULL" | grep -q t; }
@@ -274,8 +309,8 @@ fi
 
 # ---------------------------------------------------------------- 8. CKAN web server
 status_ok() { curl -sf "$CKAN_URL/api/3/action/status_show" | grep -q '"success": true'; }
-if alive "$RUN/ckan.pid" && [[ $(sha256sum "$INI") != "$ini_before" ]]; then
-    log "ckan.ini changed: restarting CKAN"
+if alive "$RUN/ckan.pid" && { [[ $(sha256sum "$INI") != "$ini_before" ]] || (( code_changed )); }; then
+    log "ckan.ini or its extensions changed: restarting CKAN"
     kill "$(cat "$RUN/ckan.pid")"
     for _ in $(seq 1 40); do alive "$RUN/ckan.pid" || break; sleep 0.25; done
 fi

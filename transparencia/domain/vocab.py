@@ -46,14 +46,15 @@ class Frequency(StrEnum):
 
     @property
     def dcat_uri(self) -> str:
-        return f"http://purl.org/cld/freq/{_DCAT_FREQUENCIES[self]}"
+        """The EU Vocabularies frequency concept DCAT-AP asks for (``dct:accrualPeriodicity``)."""
+        return f"http://publications.europa.eu/resource/authority/frequency/{_DCAT_FREQUENCIES[self]}"
 
 
 _FREQUENCY_LABELS = {Frequency.MONTHLY: "mensual", Frequency.QUARTERLY: "trimestral", Frequency.YEARLY: "anual",
                      Frequency.ON_CHANGE: "cuando cambie"}
 _FRESHNESS_MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.YEARLY: 12}
-_DCAT_FREQUENCIES = {Frequency.MONTHLY: "monthly", Frequency.QUARTERLY: "quarterly", Frequency.YEARLY: "annual",
-                     Frequency.ON_CHANGE: "irregular"}
+_DCAT_FREQUENCIES = {Frequency.MONTHLY: "MONTHLY", Frequency.QUARTERLY: "QUARTERLY", Frequency.YEARLY: "ANNUAL",
+                     Frequency.ON_CHANGE: "IRREG"}
 
 
 class ItemKind(StrEnum):
