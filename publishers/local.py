@@ -30,7 +30,7 @@ from transparencia.publishers.base import (
     ReadBack,
     ResourceFile,
 )
-from transparencia.publishers.local_dcat import dcat_catalog
+from transparencia.publishers.local_dcat import dcat_catalog, public_address
 from transparencia.publishers.local_metadata import LocalDocument, LocalRecord, periods
 from transparencia.publishers.render import template
 
@@ -90,7 +90,7 @@ class LocalCatalog(ReadBack):
             _remove_replaced_files(folder, old, records)
             if dataset_action.writes:
                 atomic_write(metadata_path, metadata)
-            _write_page(folder, json.loads(metadata))
+            _write_page(folder, json.loads(metadata), self.public_url)
             self._refresh_catalog()
         return result
 
@@ -308,14 +308,14 @@ def _index_entry(document: LocalDocument, base: str | None = None) -> dict[str, 
     }
 
 
-def _write_page(folder: Path, document: LocalDocument) -> None:
+def _write_page(folder: Path, document: LocalDocument, public_url: str | None) -> None:
     """The dataset's own page (``index.html`` in its folder), from the files the folder holds."""
     entry = _index_entry(document, base="")
     licence = dcat.licence(document["dataset"]["license_id"])
     license_url = licence.page if licence else None
     html = template("conjunto.html.j2").render(
         d=entry, page=pages.page_context(folder, document), shown=pages.shown, signed=pages.signed,
-        structured_data=pages.structured_data(document, license_url))
+        structured_data=pages.structured_data(document, license_url, public_address(document["dataset"], public_url)))
     write_if_changed(folder / pages.PAGE_FILE, html.encode("utf-8"))
 
 

@@ -166,6 +166,11 @@ def _folder(dataset: LocalDataset) -> str:
     return "/".join(quote(part) for part in (dataset["organization"], dataset["name"])) + "/"
 
 
+def public_address(dataset: LocalDataset, public_url: str | None) -> str | None:
+    """The dataset folder's absolute public address, when the catalog's is configured."""
+    return public_url + _folder(dataset) if public_url else None
+
+
 def _page(address: str) -> JsonObject:
     return {"@id": address, "@type": "foaf:Document"}
 

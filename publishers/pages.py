@@ -13,6 +13,7 @@ import itertools
 import json
 from pathlib import Path
 from typing import TypedDict
+from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -67,10 +68,11 @@ def page_context(folder: Path, document: LocalDocument) -> PageContext:
     }
 
 
-def structured_data(document: LocalDocument, license_url: str | None) -> Markup:
+def structured_data(document: LocalDocument, license_url: str | None, address: str | None = None) -> Markup:
     """schema.org ``Dataset`` JSON-LD for search engines (Google Dataset Search), ready to sit inside
-    ``<script type="application/ld+json">``. Download links are left out: the local catalog knows no
-    absolute public address, and schema.org takes no relative ``contentUrl``."""
+    ``<script type="application/ld+json">``. With ``address``, the dataset folder's absolute public
+    address (``publish.public_url``), it gives the page's ``url`` and each file's ``contentUrl``;
+    without it they are left out, since schema.org takes no relative ``contentUrl``."""
     dataset = document["dataset"]
     records = document.get("resources", [])
     institution = {"@type": "Organization", "name": dataset.get("publisher_name") or dataset["organization"]}
@@ -85,14 +87,22 @@ def structured_data(document: LocalDocument, license_url: str | None) -> Markup:
         "keywords": list(dataset.get("tags", [])),
         "creator": institution,
         "publisher": institution,
-        "distribution": [{"@type": "DataDownload", "name": r["name"], "encodingFormat": r["media_type"]}
-                         for r in records],
+        "distribution": [_download(r, address) for r in records],
     }
+    if address:
+        data["url"] = address + PAGE_FILE
     if license_url:
         data["license"] = license_url
     if months:
         data["temporalCoverage"] = f"{months[0]}/{months[-1]}" if len(months) > 1 else months[0]
     return Markup(json.dumps(data, ensure_ascii=False, indent=1).translate(_SCRIPT_SAFE))  # noqa: S704 - escaped above
+
+
+def _download(record: LocalRecord, address: str | None) -> JsonObject:
+    download: JsonObject = {"@type": "DataDownload", "name": record["name"], "encodingFormat": record["media_type"]}
+    if address:
+        download["contentUrl"] = address + quote(record["file"])
+    return download
 
 
 def _find(records: list[LocalRecord], period: str | None, role: str, fmt: str) -> LocalRecord | None:

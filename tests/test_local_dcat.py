@@ -136,3 +136,19 @@ def test_an_unchanged_rerun_leaves_catalog_json_byte_identical(tmp_path):
     datasets = json.loads(before)["dcat:dataset"]
     assert {d["@id"] for d in datasets} == {PUBLIC_URL + FOLDER,
                                             PUBLIC_URL + "servicio-nacional-de-migracion/snm-informe-cumplimiento/"}
+
+
+def _page_json_ld(page: Path) -> dict:
+    html = page.read_text("utf-8")
+    start = html.index('<script type="application/ld+json">') + len('<script type="application/ld+json">')
+    return json.loads(html[start:html.index("</script>", start)])
+
+
+def test_with_a_public_url_the_page_gives_search_engines_absolute_download_addresses(tmp_path):
+    root = tmp_path / "published"
+    _publish(root, tmp_path / "work", PUBLIC_URL)
+    data = _page_json_ld(root / FOLDER / "index.html")
+    assert data["url"] == PUBLIC_URL + FOLDER + "index.html"
+    downloads = {d["name"]: d for d in data["distribution"]}
+    assert downloads["Planilla 2025-02 (CSV)"]["contentUrl"] == PUBLIC_URL + FOLDER + "planilla-2025-02.csv"
+    assert all(d["contentUrl"].startswith(PUBLIC_URL + FOLDER) for d in downloads.values())
