@@ -84,6 +84,8 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
         return None
     store = MonthStore.of(config)
     frame = extraction.frame
+    publisher = make_publisher(config, target, journal)
+    online = months_online(config, item, publisher) - {period}
     if dry_run:
         stored = None
         history = _history_with(store, item.slug, period, frame, item.table_schema().field_names)
@@ -92,13 +94,12 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
         history = store.history(item.slug)
     release = ItemRelease(item=item, schema=item.table_schema(), period=period, frame=frame, history=history,
                           report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
-                          directorate=directorate)
+                          directorate=directorate, online=frozenset(online))
     out_dir = build_dir(config, item)
     dataset, resources = render_release(release, out_dir, config.publish.formats)
     if not dry_run:  # what the target must hold, for the read-back verification
-        months = [Period.parse(m) for m in history["periodo"].astype(str).unique()]
-        write_manifest(out_dir, period, dataset, resources, len(history), months)
-    result = make_publisher(config, target, journal).sync(dataset, resources, dry_run=dry_run)
+        write_manifest(out_dir, period, dataset, resources, len(history), store.months(item.slug))
+    result = publisher.sync(dataset, resources, dry_run=dry_run)
     if result.error:
         raise TransparenciaError(result.error)
     return PublishedMonth(
@@ -126,15 +127,20 @@ def _history_with(store: MonthStore, slug: str, month: Period, frame: pd.DataFra
     return pd.concat([*kept, frame.reset_index(drop=True)[columns]], ignore_index=True)
 
 
+def months_online(config: InstitutionConfig, item: Item, publisher: Publisher) -> set[Period]:
+    """The months of the item the target holds: what the public can read, which the change summary
+    compares with and the compliance report counts (the local store may hold other months)."""
+    dataset = item.dataset_name(config.institution.acronym)
+    return publisher.published_periods(config.institution.organization, dataset)
+
+
 def month_online(config: InstitutionConfig, item: Item, period: Period, target: Target) -> bool:
     """Whether the target already holds this month of the item (from an earlier run).
 
     Asked only for an item this run did not publish; when the target cannot say (not
     configured, unreachable), the month is not counted as online."""
     try:
-        publisher = make_publisher(config, target)
-        dataset = item.dataset_name(config.institution.acronym)
-        return period in publisher.published_periods(config.institution.organization, dataset)
+        return period in months_online(config, item, make_publisher(config, target))
     except Exception:  # an unreachable target cannot vouch for anything
         return False
 

@@ -25,11 +25,12 @@ from transparencia.domain import ItemKind, Period, Target
 from transparencia.domain.vocab import PublishVerb
 from transparencia.errors import ConfigError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
-from transparencia.flows.stages import build_dir, make_publisher
+from transparencia.flows.stages import build_dir, make_publisher, months_online
 from transparencia.flows.store import MonthStore
-from transparencia.publishers.base import PortalSession, Publisher, PublishResult
+from transparencia.publishers.base import DatasetSpec, PortalSession, Publisher, PublishResult, ResourceFile
 from transparencia.publishers.names import withdrawn_resource_names
 from transparencia.publishers.render import ItemRelease, render_withdrawal
+from transparencia.publishers.verification import amend_manifest, mark_withdrawn, write_dataset_manifest
 from transparencia.reports import compliance
 from transparencia.reports.compliance import ItemFacts, ItemOutcome, ItemReport
 from transparencia.schemas.catalog import Item
@@ -63,12 +64,13 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
     store = MonthStore.of(config)
     remaining = [p for p in store.months(item.slug) if p != month]
     publisher = make_publisher(config, target)
+    online = months_online(config, item, publisher) - {month}
     ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym, target=target,
                        dry_run=False, config=str(config.path))
     with ExitStack() as held:
         if isinstance(publisher, PortalSession):  # one writer per institution and period, as for ``run``
             held.enter_context(publisher.lease(config.institution.organization, month, ledger.run_id))
-        release = _release(config, item, month, store, remaining)
+        release = _release(config, item, month, store, remaining, online)
 
         names = withdrawn_resource_names(item.name, str(month), history_too=not remaining)
         dataset, _ = render_withdrawal(release, [], build_dir(config, item))
@@ -78,11 +80,13 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
         if not removed and not was_stored:
             raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {month} en el destino "
                               f"{target}: no hay nada que retirar.")
-        entry = {"date": (today or dt.date.today()).isoformat(), "period": str(month), "resources": removed,
-                 "reason": reason}
+        date = (today or dt.date.today()).isoformat()
+        entry = {"date": date, "period": str(month), "resources": removed, "reason": reason}
         records = store.record_withdrawal(item.slug, entry)
-        dataset, resources = render_withdrawal(release, records, build_dir(config, item), config.publish.formats)
+        out_dir = build_dir(config, item)
+        dataset, resources = render_withdrawal(release, records, out_dir, config.publish.formats)
         published = _checked(publisher.sync(dataset, resources))
+        _record_for_verification(out_dir, month, date, dataset, resources, len(release.history), remaining)
 
         result = WithdrawalResult(item.code, month, target, removed)
         ledger.withdrawal = {"item": item.code, **entry, "stored_month_removed": was_stored}
@@ -101,9 +105,21 @@ def _checked(result: PublishResult) -> PublishResult:
     return result
 
 
+def _record_for_verification(out_dir: Path, month: Period, date: str, dataset: DatasetSpec,
+                             resources: list[ResourceFile], rows: int, remaining: list[Period]) -> None:
+    """What ``verificar`` then expects: the month gone, the history (``rows`` of the ``remaining``
+    months) and what describes every month as just published, and the following month's change
+    summary as rendered again."""
+    mark_withdrawn(out_dir, month, date)
+    write_dataset_manifest(out_dir, month, dataset, resources, rows, remaining)
+    for period in {r.period for r in resources if r.period is not None}:
+        amend_manifest(out_dir, period, resources)
+
+
 def _release(config: InstitutionConfig, item: Item, period: Period, store: MonthStore,
-             remaining: list[Period]) -> ItemRelease:
-    """The item as rendering needs it, holding only the months that remain."""
+             remaining: list[Period], online: set[Period]) -> ItemRelease:
+    """The item as rendering needs it, holding only the months that remain (``online``: those the
+    target still holds)."""
     schema = item.table_schema()
     frames = [store.load(item.slug, p) for p in remaining]
     history = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schema.field_names)
@@ -112,7 +128,7 @@ def _release(config: InstitutionConfig, item: Item, period: Period, store: Month
     report = ValidationReport(item.code, item.name, "", None, 0, period)
     return ItemRelease(item=item, schema=schema, period=period, frame=empty, history=history, report=report,
                        institution=config.institution, privacy=config.privacy.get(item.code, {}),
-                       directorate=source.directorate_name if source else "")
+                       directorate=source.directorate_name if source else "", online=frozenset(online))
 
 
 def _update_report(config: InstitutionConfig, item: Item, period: Period, entry: dict[str, Any],
@@ -135,6 +151,6 @@ def _withdrawn_row(item: Item, period: Period, row: ItemReport, entry: dict[str,
     """The item's row once its month is withdrawn: its status from ``verdict``, nothing online, the
     figures that still hold (where it came from, when it last changed) kept."""
     outcome = ItemOutcome(item.kind, item.frequency, period, withdrawn=True,
-                          reason=f"Publicación retirada el {entry['date']}: {entry['reason']}")
+                          reason=f"Retirado el {entry['date']}. Motivo: {entry['reason']}")
     facts = ItemFacts(row.directorate, last_update=row.last_update, source=row.source, changes=row.changes)
     return compliance.item_report(item, outcome, facts)

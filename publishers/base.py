@@ -294,6 +294,10 @@ class ReadBack(ABC):
     def sha256_mismatch(self, found: str, expected: str) -> str:
         """How a digest that differs from the validated one is described (Spanish)."""
 
+    @abstractmethod
+    def published_description(self, organization: str, dataset: str) -> str | None:
+        """The dataset's description as the public reads it; None when the dataset is not there."""
+
 
 class TableReadBack(ReadBack):
     """A ``ReadBack`` whose resources also carry a queryable table (the CKAN DataStore)."""

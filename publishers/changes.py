@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Set
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
@@ -147,12 +147,15 @@ class ChangeSummary:
 
 
 def summarise(schema: TableSchema, history: pd.DataFrame, month: Period, rules: Mapping[str, str],
-              item: str = "") -> ChangeSummary:
-    """Compare ``month`` with the latest earlier month in ``history`` (unmasked frames, all months)."""
+              item: str = "", online: Set[Period] | None = None) -> ChangeSummary:
+    """Compare ``month`` with the latest earlier month in ``history`` (unmasked frames, all months)
+    that is ``online`` (the months the target holds), when those are given: a month withdrawn from
+    the target is no longer the one before."""
     period = str(month)  # as the ``periodo`` column and the summary's JSON write it
     periods = history["periodo"].astype("string") if len(history) else pd.Series([], dtype="string")
     current = history[periods == period]
-    earlier = sorted(p for p in periods.dropna().unique() if p < period)
+    shown = None if online is None else {str(p) for p in online}
+    earlier = sorted(p for p in periods.dropna().unique() if p < period and (shown is None or p in shown))
     previous_period = earlier[-1] if earlier else None
     previous = history[periods == previous_period] if previous_period else None
     identity = schema.identity_field

@@ -136,6 +136,10 @@ class CkanPublisher(PortalSession, TableReadBack):
         return [PublishedResource(r.get("name") or "", r["id"], r.get("url") or "")
                 for r in package.get("resources", [])]
 
+    def published_description(self, organization: str, dataset: str) -> str | None:
+        package = self._find_package(dataset)
+        return None if package is None else package.get("notes") or ""
+
     def published_sha256(self, resource: PublishedResource) -> str:
         return self.client.download_sha256(resource.location)
 

@@ -127,6 +127,10 @@ class LocalCatalog(ReadBack):
         records = json.loads(metadata_path.read_text(encoding="utf-8")).get("resources", [])
         return [PublishedResource(r["name"], r["file"], str(folder / r["file"])) for r in records]
 
+    def published_description(self, organization: str, dataset: str) -> str | None:
+        path = self.root / organization / dataset / METADATA_FILE
+        return _read_document(path)["dataset"]["notes"] if path.exists() else None
+
     def published_sha256(self, resource: PublishedResource) -> str:
         path = Path(resource.location)
         return sha256_file(path) if path.exists() else "archivo ausente"

@@ -8,8 +8,10 @@ published beside it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,6 +79,9 @@ class ItemRelease:
     institution: Institution
     privacy: Mapping[str, str] = field(default_factory=dict)
     directorate: str = ""
+    # The item's other months the target holds, read before publishing: the change summary compares
+    # with the latest of them that is earlier. None when not read (every earlier month of the history counts).
+    online: frozenset[Period] | None = None
 
     @staticmethod
     def period_of(text: str, item: Item) -> Period:
@@ -111,7 +116,8 @@ def _render_files(release: ItemRelease, out_dir: Path,
     periods = _history_periods(release)
 
     month = _published(release.frame, release, fields)
-    summary = changes.summarise(release.schema, release.history, release.period, rules, release.item.name)
+    summary = changes.summarise(release.schema, release.history, release.period, rules, release.item.name,
+                                release.online)
     resources = _render_month(release, month, fields, out_dir, formats)
     resources += _render_history(release, month, fields, out_dir, formats, periods[-1])
     resources.append(_render_dictionary(release, rules, out_dir))
@@ -341,7 +347,8 @@ def _public_example(value: Any, column: str | None, schema: TableSchema, rules: 
 def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, str]], out_dir: Path,
                       wanted: Sequence[str] = ("csv", "xlsx", "json")) -> tuple[DatasetSpec, list[ResourceFile]]:
     """What a dataset holds after ``release.period`` was withdrawn: the history rebuilt from the
-    months that remain (``release.history``, possibly empty; then there is no history) and the
+    months that remain (``release.history``, possibly empty; then there is no history), the change
+    summary of the month after it (``release.online`` says which months remain online), and the
     public record of every withdrawal of the item (date, month, what was removed, why)."""
     _check(release, wanted)
     out_dir = Path(out_dir)
@@ -354,13 +361,27 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, s
     if remaining:
         nothing = _published(release.history.iloc[0:0], release, fields)
         resources += _render_history(release, nothing, fields, out_dir, wanted, remaining[-1])
-        summary = changes.summarise(release.schema, release.history, remaining[-1], rules, release.item.name)
+        summary = changes.summarise(release.schema, release.history, remaining[-1], rules, release.item.name,
+                                    release.online)
         resources.append(_render_chart(release, rules, remaining, out_dir))
+        resources += _render_following_changes(release, rules, remaining, out_dir)
     resources.append(_render_withdrawals(release.item.name, withdrawals, out_dir / f"{release.item.slug}-retiros.csv"))
     spec = _dataset_spec(release, rules, remaining, summary)
     if remaining:
         resources.append(_render_package(release, spec, fields, rules, remaining, "csv" in wanted, out_dir))
     return spec, resources
+
+
+def _render_following_changes(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], remaining: list[Period],
+                              out_dir: Path) -> list[ResourceFile]:
+    """The change summary of the month after the withdrawn one, again: it compared with the withdrawn
+    month, and now compares with the latest earlier month still online (or with none)."""
+    later = [p for p in remaining if p > release.period and (release.online is None or p in release.online)]
+    if not later:
+        return []
+    following = dataclasses.replace(release, period=later[0])
+    summary = changes.summarise(release.schema, release.history, later[0], rules, release.item.name, release.online)
+    return _render_changes(following, summary, out_dir)
 
 
 def _render_withdrawals(label: str, withdrawals: Sequence[Mapping[str, str]], path: Path) -> ResourceFile:
@@ -391,6 +412,10 @@ def _dataset_spec(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], peri
         directorate=release.directorate or None,
         item_code=item.code,
     )
+
+
+# The description's statement of the newest month, which ``publishers.verification`` reads back.
+LATEST_MONTH = re.compile(r"Último mes publicado, (\d{4}-\d{2}):")
 
 
 def _notes(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], summary: changes.ChangeSummary | None) -> str:

@@ -3,7 +3,7 @@
 Rendering is deterministic (``publishers.render``): the same release gives the same bytes. So the
 files of the last render are reused when everything rendering reads is the same: the month's and
 the history's rows (index, columns, types and values), the validation report, the item, schema,
-institution, privacy overrides, directorate and formats, and the code itself (every module,
+institution, privacy overrides, directorate, the months online and formats, and the code itself (every module,
 template and schema of the installed package). A memo beside the files records that fingerprint
 and each file's sha256; it is trusted only when every file is still there with its recorded
 sha256, and it is removed before a render starts, so an interrupted render never leaves a memo
@@ -77,7 +77,8 @@ def release_fingerprint(release: ItemRelease, wanted: Sequence[str]) -> str:
     digest = hashlib.sha256()
     parts = (code_fingerprint(), repr(release.item), repr(release.schema), str(release.period), repr(release.institution),
              json.dumps(dict(release.privacy), sort_keys=True), release.directorate, json.dumps(list(wanted)),
-             json.dumps(release.report.to_dict(), sort_keys=True, default=str, ensure_ascii=False))
+             json.dumps(release.report.to_dict(), sort_keys=True, default=str, ensure_ascii=False),
+             "*" if release.online is None else " ".join(sorted(str(p) for p in release.online)))
     for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")

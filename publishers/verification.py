@@ -1,16 +1,21 @@
 """Read back what is published for a month and compare it with what was validated and rendered.
 
 When a month is published, ``write_manifest`` records beside the rendered files
-(``<data_dir>/build/<organization>/<slug>/manifiesto-<period>.json``, local only) what the target must
-hold: each resource's name and sha256, each DataStore table's fingerprint and data dictionary, and
-the history's rows and months. ``flows.verify.verify_period`` then reads the target back, one dataset at a
-time through ``verify_dataset``:
+(``<data_dir>/build/<organization>/<slug>/``, local only) what the target must hold: the month's own
+files in ``manifiesto-<period>.json`` (each resource's name and sha256, each DataStore table's
+fingerprint and data dictionary), and what describes every month (history, dictionary, chart, the
+history's rows and months) in ``manifiesto.json``, which the latest publish or withdrawal of any month
+rewrites. ``flows.verify.verify_period`` then reads the target back, one dataset at a time through
+``verify_dataset``, so that any month, earlier or later, withdrawn or not, shows only real differences:
 
-* every expected resource present exactly once (and no staging left-overs);
-* the sha256 of the bytes downloaded from the target (this month's files, the history, the
-  dictionary: older months were checked when they were published);
-* each table's row count and column checksums, and its data dictionary (a ``TableReadBack``);
-* the history equal to the union of the stored months (its rows and its months).
+* the month's own files present exactly once (and no staging left-overs), their bytes and tables as
+  validated; a withdrawn month (``mark_withdrawn``): none of its files online;
+* what describes every month as last published: present once, the same bytes;
+* the history holding exactly the months online (read from the target), with the rows validated for them;
+* the description stating the newest month online (and no month when none is).
+
+The sha256 is of the bytes downloaded from the target; tables are checked by row count and column
+checksums, with their data dictionary (a ``TableReadBack``).
 
 The target is read through the publisher's ``ReadBack`` capability (``publishers.base``), so the
 checks are the same on every backend. The checks take what they compare as parameters (the manifest,
@@ -43,9 +48,11 @@ from transparencia.publishers.base import (
     TableReadBack,
 )
 from transparencia.publishers.names import is_leftover
+from transparencia.publishers.render import LATEST_MONTH
 from transparencia.publishers.tables import datastore_fields, expected_fingerprint
 
-MANIFEST = "manifiesto-{period}.json"
+MANIFEST = "manifiesto-{period}.json"  # a month's own files
+DATASET_MANIFEST = "manifiesto.json"  # what describes every month, as the latest publish or withdrawal left it
 TYPE_ALIASES = {"int": "int4", "integer": "int4", "bigint": "int8", "float": "float8", "boolean": "bool"}
 
 
@@ -81,14 +88,19 @@ class ManifestHistory(TypedDict):
     periodos: list[str]  # AAAA-MM, oldest first
 
 
-class Manifest(TypedDict):
-    """``manifiesto-<period>.json``: what the target must hold for a dataset's month."""
-
+class _ManifestBase(TypedDict):
     periodo: str
     conjunto: str
     organizacion: str
     recursos: list[ManifestResource]
     historico: ManifestHistory
+
+
+class Manifest(_ManifestBase, total=False):
+    """``manifiesto-<period>.json``: what the target must hold for a dataset's month (``manifiesto.json``:
+    what describes every month, written by the latest publish or withdrawal)."""
+
+    retirado: str  # ISO date the month was withdrawn (``transparencia retirar``); absent while it is online
 
 
 @dataclass(frozen=True)
@@ -120,17 +132,56 @@ class Check:
 
 def write_manifest(out_dir: Path, period: Period, dataset: DatasetSpec, resources: Sequence[ResourceFile],
                    history_rows: int, history_periods: Sequence[Period]) -> Path:
-    """Record what the target must hold for this month (read by ``verify_dataset``)."""
-    document: Manifest = {
+    """Record what the target must hold for this month (read by ``verify_dataset``): the month's own
+    files in ``manifiesto-<period>.json``, and what describes every month (the history, the dictionary,
+    the chart) in the dataset's ``manifiesto.json``, which the latest publish of any month rewrites."""
+    write_dataset_manifest(out_dir, period, dataset, resources, history_rows, history_periods)
+    path = Path(out_dir) / MANIFEST.format(period=period)
+    _write(path, _manifest(period, dataset, resources, history_rows, history_periods))
+    return path
+
+
+def write_dataset_manifest(out_dir: Path, period: Period, dataset: DatasetSpec, resources: Sequence[ResourceFile],
+                           history_rows: int, history_periods: Sequence[Period]) -> Path:
+    """Record what describes every month as the target now holds it: written by each publish and by a
+    withdrawal (``period`` is the month whose publish or withdrawal wrote it)."""
+    path = Path(out_dir) / DATASET_MANIFEST
+    _write(path, _manifest(period, dataset, [r for r in resources if r.period is None], history_rows, history_periods))
+    return path
+
+
+def mark_withdrawn(out_dir: Path, period: Period, date: str) -> None:
+    """Record that ``period`` was withdrawn on ``date``: verifying it then checks that it is gone.
+    Publishing the month again writes a new manifest without the mark."""
+    manifest = read_manifest(out_dir, period)
+    if manifest is not None:
+        _write(Path(out_dir) / MANIFEST.format(period=period), {**manifest, "retirado": date})
+
+
+def amend_manifest(out_dir: Path, period: Period, resources: Sequence[ResourceFile]) -> None:
+    """Record ``period``'s files rendered again after it was published (its change summary, once the
+    month before it was withdrawn)."""
+    manifest = read_manifest(out_dir, period)
+    if manifest is None:
+        return
+    renewed = {entry["nombre"]: entry for entry in map(_resource_entry, resources) if entry["periodo"] == str(period)}
+    manifest["recursos"] = [renewed.get(entry["nombre"], entry) for entry in manifest["recursos"]]
+    _write(Path(out_dir) / MANIFEST.format(period=period), manifest)
+
+
+def _write(path: Path, manifest: Manifest) -> None:
+    atomic_write(path, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+
+
+def _manifest(period: Period, dataset: DatasetSpec, resources: Sequence[ResourceFile], history_rows: int,
+              history_periods: Sequence[Period]) -> Manifest:
+    return {
         "periodo": str(period), "conjunto": dataset.name, "organizacion": dataset.organization,
         # The Data Package names its CSVs by their address on each target (a portal's URLs), so its
         # bytes differ from the rendered file by design: frictionless validation checks it instead.
         "recursos": [_resource_entry(r) for r in resources if r.role != "datapackage"],
         "historico": {"filas": int(history_rows), "periodos": [str(p) for p in sorted(history_periods)]},
     }
-    path = Path(out_dir) / MANIFEST.format(period=period)
-    atomic_write(path, json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"))
-    return path
 
 
 def _resource_entry(resource: ResourceFile) -> ManifestResource:
@@ -144,7 +195,16 @@ def _resource_entry(resource: ResourceFile) -> ManifestResource:
 
 
 def read_manifest(out_dir: Path, period: Period) -> Manifest | None:
-    path = Path(out_dir) / MANIFEST.format(period=period)
+    """The month's manifest, or None when this data folder never published the month."""
+    return _read(Path(out_dir) / MANIFEST.format(period=period))
+
+
+def read_dataset_manifest(out_dir: Path) -> Manifest | None:
+    """The dataset's manifest (what describes every month), or None when no publish wrote one yet."""
+    return _read(Path(out_dir) / DATASET_MANIFEST)
+
+
+def _read(path: Path) -> Manifest | None:
     if not path.exists():
         return None
     document: Manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -154,26 +214,99 @@ def read_manifest(out_dir: Path, period: Period) -> Manifest | None:
 # --------------------------------------------------------------------------- verification
 
 
-def verify_dataset(code: str, manifest: Manifest, stored: StoredHistory, reader: ReadBack,
-                   period: Period) -> list[Check]:
-    """Every check of one dataset published for ``period``: its history against the stored months, then
-    what ``reader`` finds on the target against the manifest."""
-    return [_history_check(code, manifest, stored), *_published_checks(code, manifest, reader, period)]
+@dataclass(frozen=True)
+class Expected:
+    """What the target must hold for a dataset when one month is verified: that month's manifest (its
+    own files, or that it is gone when it was withdrawn) and the dataset's (what describes every month)."""
+
+    month: Manifest
+    dataset: Manifest
+
+    @property
+    def name(self) -> str:
+        return self.month["conjunto"]
+
+    @property
+    def organization(self) -> str:
+        return self.month["organizacion"]
+
+    @property
+    def withdrawn(self) -> bool:
+        return "retirado" in self.month
+
+    def own(self, period: Period) -> list[ManifestResource]:
+        """The month's own files (its data, validation report and change summary)."""
+        return [e for e in self.month["recursos"] if e["periodo"] == str(period)]
+
+    def shared(self) -> list[ManifestResource]:
+        """What describes every month (history, dictionary, chart), as last published."""
+        return [e for e in self.dataset["recursos"] if e["periodo"] is None]
 
 
-def _checked_here(entry: ManifestResource, period: Period) -> bool:
-    """This month's files, the history and the dictionary; older months were checked when published."""
-    return entry["periodo"] in (str(period), None)
+def verify_dataset(code: str, period: Period, expected: Expected, stored: StoredHistory, reader: ReadBack,
+                   online: set[Period]) -> list[Check]:
+    """Every check of one dataset for ``period``: the month's own files exactly (or, withdrawn, their
+    absence), and what describes every month against the months ``online`` (the history, the
+    description) and against its last publish (the bytes)."""
+    dataset = expected.name
+    published = reader.published_resources(expected.organization, dataset)
+    if published is None:
+        return [Check(code, dataset, "recursos", False, reader.missing_dataset)]
+    names = Counter(r.name for r in published)
+    own = expected.own(period)
+    checks = [_absence_check(code, dataset, own, names, period, online)] if expected.withdrawn else []
+    entries = expected.shared() + ([] if expected.withdrawn else own)
+    checks += _name_checks(code, dataset, entries, names)
+    checks.append(_history_check(code, dataset, expected.dataset, stored, online))
+    checks.append(_description_check(code, dataset, reader.published_description(expected.organization, dataset),
+                                     online))
+    checks += _content_checks(code, dataset, entries, {r.name: r for r in published}, reader)
+    return checks
 
 
-def _history_check(code: str, manifest: Manifest, stored: StoredHistory) -> Check:
-    rows, months = stored.rows, [str(m) for m in stored.months]
-    history = manifest["historico"]
-    ok = history["filas"] == rows and history["periodos"] == months
-    detail = (f"{rows} filas de {len(months)} meses" if ok else
-              f"el histórico tiene {history['filas']} filas de {history['periodos']}; los meses validados "
-              f"suman {rows} filas de {months}")
-    return Check(code, manifest["conjunto"], "histórico", ok, detail)
+def _absence_check(code: str, dataset: str, own: list[ManifestResource], names: Counter[str], period: Period,
+                   online: set[Period]) -> Check:
+    """A withdrawn month: none of its files is online, and the target holds nothing of that month."""
+    left = [e["nombre"] for e in own if names[e["nombre"]]]
+    problems = ([f"siguen en línea: {', '.join(left)}"] if left else []) + \
+               ([f"el destino aún tiene archivos de {period}"] if period in online and not left else [])
+    return Check(code, dataset, "retiro", not problems,
+                 "; ".join(problems) or f"el mes {period}, retirado, no está en línea")
+
+
+def _history_check(code: str, dataset: str, manifest: Manifest, stored: StoredHistory,
+                   online: set[Period]) -> Check:
+    """The history as last published holds exactly the months online, with the rows validated for them."""
+    history, months = manifest["historico"], [str(m) for m in sorted(online)]
+    problems = []
+    if history["periodos"] != months:
+        problems.append(f"el histórico tiene los meses {_months(history['periodos'])}; en línea están {_months(months)}")
+    if [str(m) for m in stored.months] != months:
+        problems.append(f"los meses validados en esta carpeta de datos son {_months(str(m) for m in stored.months)}; "
+                        f"en línea están {_months(months)}")
+    elif history["filas"] != stored.rows:
+        problems.append(f"el histórico tiene {history['filas']} filas; los meses validados suman {stored.rows}")
+    return Check(code, dataset, "histórico", not problems,
+                 "; ".join(problems) or f"{stored.rows} filas de {len(months)} meses, los que están en línea")
+
+
+def _description_check(code: str, dataset: str, notes: str | None, online: set[Period]) -> Check:
+    """The description states the totals of the newest month online (or none when no month is online)."""
+    newest = max(online) if online else None
+    text = notes or ""
+    stated = sorted(set(LATEST_MONTH.findall(text)))
+    ok = stated == ([str(newest)] if newest else [])
+    if ok:
+        detail = f"describe {newest}, el mes más reciente en línea" if newest else "no describe ningún mes"
+    else:
+        detail = (f"describe {_months(stated) if stated else 'ningún mes'}; el más reciente en línea es "
+                  f"{newest or 'ninguno'}")
+    return Check(code, dataset, "descripción", ok, detail)
+
+
+def _months(months) -> str:
+    listed = list(months)
+    return ", ".join(listed) if listed else "ninguno"
 
 
 def _name_checks(code: str, dataset: str, expected: list[ManifestResource], names: Counter[str]) -> list[Check]:
@@ -189,17 +322,13 @@ def _name_checks(code: str, dataset: str, expected: list[ManifestResource], name
     return checks
 
 
-def _published_checks(code: str, manifest: Manifest, reader: ReadBack, period: Period) -> list[Check]:
-    """The dataset's resources as the target holds them: names, this month's bytes, and tables when it has them."""
-    dataset = manifest["conjunto"]
-    published = reader.published_resources(manifest["organizacion"], dataset)
-    if published is None:
-        return [Check(code, dataset, "recursos", False, reader.missing_dataset)]
-    checks = _name_checks(code, dataset, manifest["recursos"], Counter(r.name for r in published))
-    by_name = {r.name: r for r in published}
-    for entry in manifest["recursos"]:
+def _content_checks(code: str, dataset: str, entries: list[ManifestResource], by_name: dict[str, PublishedResource],
+                    reader: ReadBack) -> list[Check]:
+    """The bytes of each expected file the target holds, and its table when it has one."""
+    checks = []
+    for entry in entries:
         resource = by_name.get(entry["nombre"])
-        if resource is None or not _checked_here(entry, period):
+        if resource is None:
             continue
         digest = reader.published_sha256(resource)
         same = digest == entry["sha256"]

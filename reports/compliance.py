@@ -136,7 +136,7 @@ def verdict(outcome: ItemOutcome) -> Verdict:
     if not outcome.configured:
         return Verdict(ItemStatus.NOT_CONFIGURED, _NOT_CONFIGURED[outcome.kind])
     if outcome.withdrawn:
-        return Verdict(ItemStatus.NOT_RECEIVED, outcome.reason)
+        return Verdict(ItemStatus.WITHDRAWN, outcome.reason)
     if outcome.kind is ItemKind.DOCUMENT:
         return _document_verdict(outcome, outcome.document or DocumentState(updated=None))
     if outcome.publishing is Publishing.PUBLISHED:

@@ -38,6 +38,7 @@ STATUS_STYLE = {
     ItemStatus.PUBLISHED: "green", ItemStatus.PUBLISHED_WITH_WARNINGS: "yellow", ItemStatus.REJECTED: "red",
     ItemStatus.SOURCE_ERROR: "red", ItemStatus.NOT_RECEIVED: "dark_orange", ItemStatus.NOT_CONFIGURED: "dim",
     ItemStatus.NOT_APPLICABLE: "dim", ItemStatus.OUTDATED: "magenta", ItemStatus.TARGET_ERROR: "red",
+    ItemStatus.WITHDRAWN: "dark_orange",
 }
 
 

@@ -120,6 +120,7 @@ class ItemStatus(StrEnum):
     NOT_APPLICABLE = "no_aplica"
     OUTDATED = "vencido"
     TARGET_ERROR = "error_destino"
+    WITHDRAWN = "retirado"  # published, then taken down (``transparencia retirar``); the reason is shown
 
     @property
     def label(self) -> str:
@@ -138,13 +139,15 @@ class ItemStatus(StrEnum):
     @property
     def failed(self) -> bool:
         """Whether an item due with this status makes the run fail (exit code 1)."""
-        return self in (ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR, ItemStatus.NOT_RECEIVED, ItemStatus.TARGET_ERROR)
+        return self in (ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR, ItemStatus.NOT_RECEIVED, ItemStatus.TARGET_ERROR,
+                        ItemStatus.WITHDRAWN)
 
     @property
     def missing(self) -> bool:
-        """Whether the item is not met for lack of something (a source, a configuration, the target):
-        the report's ``puntos_faltantes`` and the national monitor's missing column."""
-        return self in (ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.TARGET_ERROR)
+        """Whether the item is not met for lack of something (a source, a configuration, the target, a
+        month withdrawn): the report's ``puntos_faltantes`` and the national monitor's missing column."""
+        return self in (ItemStatus.NOT_RECEIVED, ItemStatus.NOT_CONFIGURED, ItemStatus.TARGET_ERROR,
+                        ItemStatus.WITHDRAWN)
 
     @property
     def outdated(self) -> bool:
@@ -174,6 +177,7 @@ _STATUS_LABELS = {
     ItemStatus.NOT_APPLICABLE: "No aplica",
     ItemStatus.OUTDATED: "Vencido: documento sin actualizar según su frecuencia",
     ItemStatus.TARGET_ERROR: "Error del destino de publicación: configuración o portal",
+    ItemStatus.WITHDRAWN: "Retirado: la institución retiró la publicación del mes",
 }
 
 
