@@ -62,6 +62,8 @@ from transparencia.publishers.public import public_error
 from transparencia.reports import compliance
 from transparencia.reports.compliance import (
     ComplianceReport,
+    Extraction,
+    ItemOutcome,
     ItemReport,
     Publishing,
 )
@@ -285,12 +287,23 @@ def _item_report(config: InstitutionConfig, item: Item, period: Period, target: 
         assessment = dataset_assessment(config, item, period, None if chain is None else _stage_results(chain))
         outcome = assessment.outcome
         if outcome.configured and outcome.applies and outcome.publishing is not Publishing.PUBLISHED:
-            online = stages.month_online(config, item, period, target)
-            assessment = dataclasses.replace(assessment, outcome=dataclasses.replace(outcome, online=online))
+            assessment = dataclasses.replace(assessment, outcome=_not_published(config, item, target, outcome))
     else:
         assessment = document_assessment(config, item, period)
     ledger.note(item.code, assessment.notes)
     return compliance.item_report(item, assessment.outcome, assessment.facts)
+
+
+def _not_published(config: InstitutionConfig, item: Item, target: Target, outcome: ItemOutcome) -> ItemOutcome:
+    """An item this run did not publish: whether its month is online from an earlier run, and, when it
+    is not and its source did not come, whether the month was withdrawn (then it reads "retirado")."""
+    online = stages.month_online(config, item, outcome.period, target)
+    withdrawal = None if online or outcome.extraction is not Extraction.NOT_RECEIVED else \
+        stages.withdrawal(config, item, outcome.period)
+    if withdrawal is None:
+        return dataclasses.replace(outcome, online=online)
+    return dataclasses.replace(outcome, withdrawn=True,
+                               reason=compliance.withdrawal_reason(withdrawal["date"], withdrawal["reason"]))
 
 
 # --------------------------------------------------------------------------- the flow

@@ -22,7 +22,7 @@ from transparencia.flows.memo import ValidationMemo, validation_key
 from transparencia.flows.store import MonthStore
 from transparencia.publishers import backends
 from transparencia.publishers.base import Publisher, ResultRecord
-from transparencia.publishers.render import ItemRelease, render_release
+from transparencia.publishers.render import ItemRelease, WithdrawalRecord, render_release
 from transparencia.publishers.verification import write_manifest
 from transparencia.reports import compliance
 from transparencia.schemas.catalog import Item
@@ -132,6 +132,11 @@ def months_online(config: InstitutionConfig, item: Item, publisher: Publisher) -
     compares with and the compliance report counts (the local store may hold other months)."""
     dataset = item.dataset_name(config.institution.acronym)
     return publisher.published_periods(config.institution.organization, dataset)
+
+
+def withdrawal(config: InstitutionConfig, item: Item, period: Period) -> WithdrawalRecord | None:
+    """The latest withdrawal of the item's month (``transparencia retirar``), if it was ever withdrawn."""
+    return next((w for w in reversed(MonthStore.of(config).withdrawals(item.slug)) if w["period"] == str(period)), None)
 
 
 def month_online(config: InstitutionConfig, item: Item, period: Period, target: Target) -> bool:

@@ -20,6 +20,7 @@ from typing import TypedDict
 import pandas as pd
 
 from transparencia.domain import Period, atomic_write, sha256_bytes
+from transparencia.publishers.render import WithdrawalRecord
 from transparencia.sources.config import InstitutionConfig
 
 WITHDRAWALS_FILE = "retiros.json"  # beside the months: the public record of withdrawn ones
@@ -112,12 +113,13 @@ class MonthStore:
             (folder / f"{period}{suffix}").unlink(missing_ok=True)
         return stored
 
-    def withdrawals(self, slug: str) -> list[dict]:
+    def withdrawals(self, slug: str) -> list[WithdrawalRecord]:
         """The item's public record of withdrawn months, oldest first."""
         path = self.folder(slug) / WITHDRAWALS_FILE
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        records: list[WithdrawalRecord] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        return records
 
-    def record_withdrawal(self, slug: str, entry: dict) -> list[dict]:
+    def record_withdrawal(self, slug: str, entry: WithdrawalRecord) -> list[WithdrawalRecord]:
         folder = self.folder(slug)
         folder.mkdir(parents=True, exist_ok=True)
         records = [*self.withdrawals(slug), entry]

@@ -17,7 +17,6 @@ import datetime as dt
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -29,7 +28,7 @@ from transparencia.flows.stages import build_dir, make_publisher, months_online
 from transparencia.flows.store import MonthStore
 from transparencia.publishers.base import DatasetSpec, PortalSession, Publisher, PublishResult, ResourceFile
 from transparencia.publishers.names import withdrawn_resource_names
-from transparencia.publishers.render import ItemRelease, render_withdrawal
+from transparencia.publishers.render import ItemRelease, WithdrawalRecord, render_withdrawal
 from transparencia.publishers.verification import amend_manifest, mark_withdrawn, write_dataset_manifest
 from transparencia.reports import compliance
 from transparencia.reports.compliance import ItemFacts, ItemOutcome, ItemReport
@@ -81,7 +80,7 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
             raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {month} en el destino "
                               f"{target}: no hay nada que retirar.")
         date = (today or dt.date.today()).isoformat()
-        entry = {"date": date, "period": str(month), "resources": removed, "reason": reason}
+        entry: WithdrawalRecord = {"date": date, "period": str(month), "resources": removed, "reason": reason}
         records = store.record_withdrawal(item.slug, entry)
         out_dir = build_dir(config, item)
         dataset, resources = render_withdrawal(release, records, out_dir, config.publish.formats)
@@ -131,7 +130,7 @@ def _release(config: InstitutionConfig, item: Item, period: Period, store: Month
                        directorate=source.directorate_name if source else "", online=frozenset(online))
 
 
-def _update_report(config: InstitutionConfig, item: Item, period: Period, entry: dict[str, Any],
+def _update_report(config: InstitutionConfig, item: Item, period: Period, entry: WithdrawalRecord,
                    publisher: Publisher, ledger: RunLedger) -> bool:
     """The month's compliance report no longer counts the item as online; re-published beside it."""
     source = config.workspace.report_file(period, "json")
@@ -147,10 +146,10 @@ def _update_report(config: InstitutionConfig, item: Item, period: Period, entry:
     return True
 
 
-def _withdrawn_row(item: Item, period: Period, row: ItemReport, entry: dict[str, Any]) -> ItemReport:
+def _withdrawn_row(item: Item, period: Period, row: ItemReport, entry: WithdrawalRecord) -> ItemReport:
     """The item's row once its month is withdrawn: its status from ``verdict``, nothing online, the
     figures that still hold (where it came from, when it last changed) kept."""
     outcome = ItemOutcome(item.kind, item.frequency, period, withdrawn=True,
-                          reason=f"Retirado el {entry['date']}. Motivo: {entry['reason']}")
+                          reason=compliance.withdrawal_reason(entry["date"], entry["reason"]))
     facts = ItemFacts(row.directorate, last_update=row.last_update, source=row.source, changes=row.changes)
     return compliance.item_report(item, outcome, facts)

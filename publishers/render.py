@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import jinja2
 import pandas as pd
@@ -344,7 +344,16 @@ def _public_example(value: Any, column: str | None, schema: TableSchema, rules: 
     return public.OMITTED_VALUE if changed and treated is None else treated
 
 
-def render_withdrawal(release: ItemRelease, withdrawals: Sequence[Mapping[str, str]], out_dir: Path,
+class WithdrawalRecord(TypedDict):
+    """One withdrawal of a month (``transparencia retirar``), as the dataset's public record lists it."""
+
+    date: str  # ISO date of the withdrawal
+    period: str  # AAAA-MM
+    resources: list[str]  # the resource names deleted from the target
+    reason: str  # the officer's --motivo, published
+
+
+def render_withdrawal(release: ItemRelease, withdrawals: Sequence[WithdrawalRecord], out_dir: Path,
                       wanted: Sequence[str] = ("csv", "xlsx", "json")) -> tuple[DatasetSpec, list[ResourceFile]]:
     """What a dataset holds after ``release.period`` was withdrawn: the history rebuilt from the
     months that remain (``release.history``, possibly empty; then there is no history), the change
@@ -384,7 +393,7 @@ def _render_following_changes(release: ItemRelease, rules: Mapping[str, PrivacyP
     return _render_changes(following, summary, out_dir)
 
 
-def _render_withdrawals(label: str, withdrawals: Sequence[Mapping[str, str]], path: Path) -> ResourceFile:
+def _render_withdrawals(label: str, withdrawals: Sequence[WithdrawalRecord], path: Path) -> ResourceFile:
     rows = [["fecha_retiro", "periodo", "recursos_retirados", "motivo"]]
     rows += [[w["date"], w["period"], "; ".join(w["resources"]), w["reason"]] for w in withdrawals]
     write_csv(path, rows)

@@ -135,7 +135,7 @@ def verdict(outcome: ItemOutcome) -> Verdict:
         return Verdict(ItemStatus.NOT_APPLICABLE, outcome.not_applicable_reason or "No aplica a la institución.")
     if not outcome.configured:
         return Verdict(ItemStatus.NOT_CONFIGURED, _NOT_CONFIGURED[outcome.kind])
-    if outcome.withdrawn:
+    if outcome.withdrawn and not outcome.online:
         return Verdict(ItemStatus.WITHDRAWN, outcome.reason)
     if outcome.kind is ItemKind.DOCUMENT:
         return _document_verdict(outcome, outcome.document or DocumentState(updated=None))
@@ -148,6 +148,11 @@ def verdict(outcome: ItemOutcome) -> Verdict:
                 f"({failed.short_label.lower()}): {outcome.reason or _DEFAULT_REASONS[failed]}")
         return Verdict(ItemStatus.PUBLISHED, note, attempt_failed=True)
     return Verdict(failed, outcome.reason or _DEFAULT_REASONS[failed], attempt_failed=True)
+
+
+def withdrawal_reason(date: str, reason: str) -> str:
+    """A withdrawn item's reason in the report: when, and the officer's own words (``--motivo``)."""
+    return f"Retirado el {date}. Motivo: {reason}"
 
 
 _NOT_CONFIGURED = {

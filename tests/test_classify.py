@@ -15,6 +15,7 @@ from transparencia.reports.compliance import (
     Validation,
     classify,
     verdict,
+    withdrawal_reason,
 )
 
 JANUARY = Period(2025, 1)
@@ -82,6 +83,17 @@ def test_a_month_already_online_keeps_its_status_with_a_note_on_the_failed_attem
 ])
 def test_each_failure_has_its_own_status(facts, status):
     assert classify(dataset(**facts)) is status
+
+
+def test_a_withdrawn_month_reads_retirado_with_its_reason_unless_it_is_online_again():
+    reason = withdrawal_reason("2025-02-03", "Se publicó el archivo de marzo como febrero")
+    result = verdict(dataset(withdrawn=True, extraction=Extraction.NOT_RECEIVED, reason=reason))
+    assert result.status is ItemStatus.WITHDRAWN and result.status.label.startswith("Retirado")
+    assert result.reason == "Retirado el 2025-02-03. Motivo: Se publicó el archivo de marzo como febrero"
+    assert not result.status.fulfilled and result.status.missing and result.status.failed
+    assert result.status.short_label == "Retirado"
+    # published again after the withdrawal (the record stays): what is online counts
+    assert classify(dataset(withdrawn=True, online=True, reason=reason)) is ItemStatus.PUBLISHED
 
 
 def test_not_applicable_carries_the_catalog_reason():

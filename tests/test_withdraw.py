@@ -102,11 +102,17 @@ def test_withdraw_and_republish_on_the_local_catalog(prefect_server, tmp_path):
 
     report = json.loads((tmp_path / "reports" / "2025-02" / "informe-cumplimiento-2025-02.json").read_text("utf-8"))
     item = next(i for i in report["items"] if i["code"] == "11.6")
-    assert item["status"] != "publicado" and not item["fulfilled"] and item["url"] is None
-    assert REASON in item["detail"]
+    assert item["status"] == "retirado" and not item["fulfilled"] and item["url"] is None
+    assert REASON in item["detail"] and item["status_label"].startswith("Retirado")
     ledgers = [json.loads(p.read_text("utf-8")) for p in (tmp_path / "runs" / "2025-02").glob("*.json")]
     [entry] = [ledger["withdrawal"] for ledger in ledgers if "withdrawal" in ledger]
     assert entry["reason"] == REASON and entry["stored_month_removed"]
+
+    # Run again while the corrected file has not come: the item still reads "retirado", with its reason.
+    (tmp_path / "inbox" / "2025-02" / "finanzas" / "viaticos.xlsx").unlink()
+    again = run_release(Period.parse("2025-02"), config)
+    row = next(i for i in again.items if i.code == "11.6")
+    assert again.exit_code == 1 and row.status == "retirado" and REASON in row.detail
 
     # The corrected month goes back in place: same resource names, history rebuilt, record kept.
     _month(tmp_path, "2025-02", 5, seed=7)
