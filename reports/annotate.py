@@ -1,7 +1,9 @@
 """A directorate's own file, annotated: a copy of what it sent with a note on each cell to correct.
 
-The archived original is never touched: an XLSX is loaded from it and saved under another name;
-anything else (a CSV, an .xls or .ods) is copied value by value into a new XLSX, each value in the
+The archived original is never touched. An XLSX up to ``FULL_COPY_LIMIT`` is loaded with openpyxl
+and saved under another name, its formats kept; anything else (a CSV, an .xls or .ods, a large
+XLSX) is read by value and streamed into a new XLSX (openpyxl's write-only mode: a full load and
+save of a 20,000-row workbook takes over a minute, the stream a fraction of it), each value in the
 cell the directorate sees it in (the CSV's line as the row, its field as the column), so every
 finding's cell ("G14") points at the same value. Each cell with a finding gets a fill (red for an
 error, yellow for a warning) and a Spanish comment: what is wrong, and what to write instead. A
@@ -13,14 +15,17 @@ columns (a query has no cells).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import openpyxl
-from openpyxl.cell.cell import MergedCell
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -32,6 +37,7 @@ from transparencia.validation.findings import Finding, fix_for, where_suffix
 
 LIST_SHEET = "Observaciones"
 AUTHOR = "Oficial de transparencia"
+FULL_COPY_LIMIT = 1_000_000  # bytes of XLSX loaded whole (formats kept); larger ones are streamed by value
 FILLS = {Severity.ERROR: PatternFill("solid", fgColor="FFC7CE"), Severity.WARNING: PatternFill("solid", fgColor="FFEB9C")}
 SEVERITY_LABELS = {Severity.ERROR: "Error", Severity.WARNING: "Advertencia"}
 FILE_COLUMNS = ("Punto", "Gravedad", "Hoja", "Fila", "Columna", "Celda", "Observación", "Qué escribir")
@@ -53,57 +59,97 @@ class ItemFinding:
         return f.message.removesuffix(where_suffix(f.header, f.cell))
 
 
+# The findings of one cell, by sheet (None: a CSV's only sheet), row and 1-based column.
+Marks = dict[str | None, dict[int, dict[int, list[ItemFinding]]]]
+
+
 def annotate_file(archived: Path, findings: Sequence[ItemFinding], target: Path) -> Path:
     """Write ``target`` (XLSX): the directorate's file read from ``archived``, annotated."""
-    book = _copy_of(archived)
-    for sheet_name, cell, group in _by_cell(findings):
-        sheet = _sheet(book, sheet_name)
-        if sheet is not None:
-            _mark(sheet, cell, group)
+    kind = workbook.sniff(archived)
+    if kind == "xlsx" and archived.stat().st_size <= FULL_COPY_LIMIT:
+        return _annotated_whole(archived, findings, target)
+    book = openpyxl.Workbook(write_only=True)
     _list_sheet(book, findings, FILE_COLUMNS, _file_row)
+    marks = _marks(findings)
+    for title, rows in _sheets_by_value(archived, kind):
+        _stream(book.create_sheet(title), rows, marks.get(title if kind != "text" else None, {}))
     return _save(book, target)
 
 
 def list_findings(findings: Sequence[ItemFinding], target: Path) -> Path:
     """Write ``target`` (XLSX): a query's findings, listed by record and the query's column."""
-    book = _empty_book()
+    book = openpyxl.Workbook(write_only=True)
     _list_sheet(book, findings, QUERY_COLUMNS, _query_row)
     return _save(book, target)
 
 
-# --------------------------------------------------------------------------- copying
+# --------------------------------------------------------------------------- a small XLSX, whole
 
 
-def _copy_of(archived: Path) -> Workbook:
-    """The file as an openpyxl workbook: an XLSX as it is (formats kept), anything else by value."""
-    kind = workbook.sniff(archived)
-    if kind == "xlsx":
-        return openpyxl.load_workbook(archived)
-    book = _empty_book()
+def _annotated_whole(archived: Path, findings: Sequence[ItemFinding], target: Path) -> Path:
+    book = openpyxl.load_workbook(archived)
+    for sheet_name, rows in _marks(findings).items():
+        if sheet_name not in book.sheetnames:
+            continue
+        for row, columns in rows.items():
+            for column, group in columns.items():
+                _mark(_anchor(book[sheet_name], row, column), group)
+    _list_sheet(book, findings, FILE_COLUMNS, _file_row)
+    for other in book.worksheets[1:]:
+        other.sheet_view.tabSelected = False
+    book.active = 0
+    return _save(book, target)
+
+
+def _anchor(sheet: Worksheet, row: int, column: int) -> Cell:
+    """The cell to write on: a merged cell's note goes on the merge's first cell (never itself merged)."""
+    cell = sheet.cell(row=row, column=column)
+    if isinstance(cell, MergedCell):
+        merged = next(r for r in sheet.merged_cells.ranges if cell.coordinate in r)
+        return cast(Cell, sheet.cell(row=merged.min_row, column=merged.min_col))
+    return cell
+
+
+# --------------------------------------------------------------------------- anything else, by value
+
+
+def _sheets_by_value(archived: Path, kind: str) -> Iterator[tuple[str, Iterator[tuple[int, int, list]]]]:
+    """Each sheet's title and its rows as (row number, first column, values), in order."""
     if kind == "text":
         text = read_csv_text(archived)
-        _fill(book.create_sheet(_sheet_title(archived.stem)), zip(text.line_numbers, text.rows), 0)
-        return book
+        yield _sheet_title(archived.stem), ((number, 0, row) for number, row in zip(text.line_numbers, text.rows))
+        return
     for sheet in workbook.read_sheets(archived, kind):
-        _fill(book.create_sheet(sheet.name[:31]), enumerate(sheet.rows, start=sheet.first_row), sheet.first_col)
-    return book
+        yield sheet.name[:31], ((sheet.first_row + i, sheet.first_col, row) for i, row in enumerate(sheet.rows))
 
 
-def _empty_book() -> Workbook:
-    book = openpyxl.Workbook()
-    book.remove(book.worksheets[0])
-    return book
+def _stream(sheet: Any, rows: Iterator[tuple[int, int, list]], marks: dict[int, dict[int, list[ItemFinding]]]) -> None:
+    """Append each row at its own number (gaps as empty rows), its marked cells filled and commented;
+    text stays text (never read as a formula)."""
+    written = 0
+    for number, first_col, values in rows:
+        while written < number - 1:
+            sheet.append([])
+            written += 1
+        marked = marks.get(number, {})
+        cells: list[Any] = [None] * first_col
+        for j, value in enumerate(values):
+            cells.append(_value_cell(sheet, None if value == "" else value, marked.get(first_col + j + 1)))
+        for column in sorted(c for c in marked if c > len(cells)):  # a finding on an empty trailing cell
+            cells += [None] * (column - 1 - len(cells)) + [_value_cell(sheet, None, marked[column])]
+        sheet.append(cells)
+        written = number
 
 
-def _fill(sheet: Worksheet, rows: Iterable[tuple[int, list]], first_col: int) -> None:
-    """Each value in its own row and column; text stays text (never read as a formula)."""
-    for number, row in rows:
-        for j, value in enumerate(row):
-            if value is None or value == "":
-                continue
-            cell = sheet.cell(row=number, column=first_col + j + 1, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"
+def _value_cell(sheet: Any, value: Any, group: list[ItemFinding] | None) -> object:
+    if group is None and not (isinstance(value, str) and value.startswith("=")):
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    if group is not None:
+        _mark(cell, group)
+    return cell
 
 
 def _sheet_title(stem: str) -> str:
@@ -112,31 +158,22 @@ def _sheet_title(stem: str) -> str:
     return (cleaned or "Datos")[:31]
 
 
-def _sheet(book: Workbook, name: str | None) -> Worksheet | None:
-    """The finding's sheet (a CSV's findings name none: its only sheet)."""
-    if name is None:
-        return next((s for s in book.worksheets if s.title != LIST_SHEET), None)
-    return book[name] if name in book.sheetnames else None
-
-
 # --------------------------------------------------------------------------- marking cells
 
 
-def _by_cell(findings: Sequence[ItemFinding]) -> list[tuple[str | None, str, list[ItemFinding]]]:
-    """The findings that have a cell, grouped by sheet and cell (in order of first appearance)."""
-    groups: dict[tuple[str | None, str], list[ItemFinding]] = {}
+def _marks(findings: Sequence[ItemFinding]) -> Marks:
+    """The findings that have a cell, by sheet, row and column (in order of first appearance)."""
+    marks: Marks = {}
     for entry in findings:
         if entry.finding.cell:
-            groups.setdefault((entry.finding.sheet, entry.finding.cell), []).append(entry)
-    return [(sheet, cell, group) for (sheet, cell), group in groups.items()]
+            letters, row = coordinate_from_string(entry.finding.cell)
+            column = column_index_from_string(letters)
+            marks.setdefault(entry.finding.sheet, {}).setdefault(row, {}).setdefault(column, []).append(entry)
+    return marks
 
 
-def _mark(sheet: Worksheet, reference: str, group: list[ItemFinding]) -> None:
-    """Fill the cell and write the comment (a merged cell's note goes on the merge's first cell)."""
-    cell = sheet[reference]
-    if isinstance(cell, MergedCell):
-        merged = next(r for r in sheet.merged_cells.ranges if reference in r)
-        cell = sheet.cell(row=merged.min_row, column=merged.min_col)
+def _mark(cell: Cell, group: list[ItemFinding]) -> None:
+    """Fill the cell (red if any of its findings is an error) and write the comment."""
     worst = Severity.ERROR if any(e.finding.severity is Severity.ERROR for e in group) else Severity.WARNING
     cell.fill = FILLS[worst]
     comment = Comment(_comment_text(group), AUTHOR)
@@ -165,21 +202,23 @@ def _query_row(entry: ItemFinding) -> tuple:
     return (entry.item, SEVERITY_LABELS[f.severity], f.row, f.header or f.column, entry.remark, fix_for(f.rule))
 
 
-def _list_sheet(book: Workbook, findings: Sequence[ItemFinding], columns: Sequence[str], row_of) -> None:
-    """The first sheet: every finding, one per row, under a bold header that stays in view."""
+def _list_sheet(book: Workbook, findings: Sequence[ItemFinding], columns: Sequence[str],
+                row_of: Callable[[ItemFinding], tuple]) -> None:
+    """The first sheet: every finding, one per row, under a bold header that stays in view (written
+    before any other row, as a write-only workbook requires)."""
     title = LIST_SHEET if LIST_SHEET not in book.sheetnames else f"{LIST_SHEET} (revisión)"
     sheet = book.create_sheet(title, 0)
-    sheet.append(list(columns))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for entry in sorted(findings, key=_place):
-        sheet.append([neutralise(v) if isinstance(v, str) else v for v in row_of(entry)])
     for j, name in enumerate(columns, start=1):
         sheet.column_dimensions[workbook.column_letters(j)].width = WIDTHS.get(name, 14)
     sheet.freeze_panes = "A2"
-    book.active = 0
-    for other in book.worksheets[1:]:
-        other.sheet_view.tabSelected = False
+    header = []
+    for name in columns:
+        cell = WriteOnlyCell(sheet, name)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
+    for entry in sorted(findings, key=_place):
+        sheet.append([neutralise(v) if isinstance(v, str) else v for v in row_of(entry)])
 
 
 def _place(entry: ItemFinding) -> tuple[str, str, int]:

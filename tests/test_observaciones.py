@@ -24,6 +24,7 @@ from transparencia.cli import app
 from transparencia.domain import ItemStatus, Period, ReleaseSchedule, sha256_file
 from transparencia.errors import InputError
 from transparencia.flows.observations import of_run
+from transparencia.reports import annotate
 from transparencia.reports.observaciones import ItemResult, write_observations
 from transparencia.sources.archive import read_manifest
 from transparencia.sources.config import InstitutionConfig, load_config
@@ -116,6 +117,17 @@ def test_each_findings_cell_is_filled_and_commented_and_the_list_comes_first(wri
         assert cell.fill.fgColor.rgb.endswith("FFC7CE")
         assert finding["Observación"] in cell.comment.text and "Qué escribir:" in cell.comment.text
     assert findings[0]["Columna"] == "Monto del viático (B/.)" and findings[0]["Fila"] == 9
+
+
+def test_a_large_workbook_is_streamed_by_value_with_the_same_annotations(month, ledger, tmp_path, monkeypatch):
+    monkeypatch.setattr(annotate, "FULL_COPY_LIMIT", 0)  # the viáticos workbook counts as large
+    [finanzas] = of_run(month, PERIOD, ledger, tmp_path, only="finanzas")
+    book = book_of(finanzas, "viaticos-observaciones.xlsx")
+    assert book.sheetnames == ["Observaciones", "Viáticos", "Viajes"]
+    for finding in listed(book):
+        cell = book[finding["Hoja"]][finding["Celda"]]
+        assert finding["Observación"] in cell.comment.text and cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert book["Viáticos"]["L9"].value == 245.5 and book["Viáticos"]["A5"].value == "Período"
 
 
 def test_the_archived_original_stays_byte_identical(month, written):
