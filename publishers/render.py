@@ -307,6 +307,7 @@ COERCION_LABELS = {
     "text_yearmonth": "períodos escritos como texto convertidos a AAAA-MM",
     "date_as_yearmonth": "fechas convertidas a período AAAA-MM",
     "period_from_run": "período del mes publicado asignado a todas las filas (el archivo no trae columna de período)",
+    "period_for_blank_cells": "celdas de período vacías completadas con el mes publicado",
     "negative_notation": "montos negativos escritos entre paréntesis, con el signo al final o con un guion tipográfico",
     "invisible_characters": "caracteres invisibles quitados (espacios de ancho cero, marcas de orden de bytes)",
     "unicode_composed": "acentos escritos como caracteres separados unidos a su letra (forma NFC)",

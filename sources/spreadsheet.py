@@ -307,6 +307,8 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: Pe
     if supplied is not None:
         missing, filled = supplied
         raw["periodo"] = (np.zeros(len(index), dtype=np.intp), np.array([str(period)], dtype=object))
+    elif period is not None and "periodo" in raw:
+        raw["periodo"], filled = _blank_periods_filled(*raw["periodo"], period)
     frame, coercions, failures = normalise_factorised(raw, index, schema)
     merged = _merged_coercions(grid, start, keep, location.match.positions)
     return Extraction(
@@ -324,6 +326,21 @@ def _extract_grid(grid: Grid, schema: TableSchema, source: SourceRef, period: Pe
         declared_empty=None if declared is None else f"en el archivo, fila {declared[0]}: «{declared[1]}»",
         banner=_banner(grid.rows[:location.first_row]),
     )
+
+
+def _blank_periods_filled(codes: np.ndarray, uniques: np.ndarray,
+                          period: Period) -> tuple[tuple[np.ndarray, np.ndarray], list[Coercion]]:
+    """Empty cells of a Período column take the run's month, said once (a coercion counting them),
+    as when the file has no such column: the template lets the directorate leave it empty. A month
+    written in a cell is kept, so one that contradicts the run is still an error."""
+    blank_values = np.fromiter((not _filled(v) for v in uniques), dtype=bool, count=len(uniques))
+    blank = np.append(blank_values, True)[codes]  # code -1 (a missing cell) reads the appended True
+    count = int(blank.sum())
+    if not count:
+        return (codes, uniques), []
+    filled_uniques = np.append(np.asarray(uniques, dtype=object), np.array([str(period)], dtype=object))
+    return ((np.where(blank, len(uniques), codes), filled_uniques),
+            [Coercion("periodo", "period_for_blank_cells", count, (("", str(period)),))])
 
 
 def _banner(rows: list[list]) -> list[str]:

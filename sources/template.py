@@ -5,11 +5,17 @@ Excel validates enumerations with a drop-down list (kept on a hidden sheet, sinc
 into the rule is limited to 255 characters), dates, whole numbers and amounts >= 0 as typed.
 An "Instrucciones" sheet explains each column. A template filled in as instructed goes through
 ``extract_file`` without a single coercion failure.
+
+Given a ``Delivery`` (``delivery_for``: the institution's configuration, the month and the
+directorate), the template is one an officer can send: it names the institution, the directorate
+and the month, the deadline (from the release schedule) and the file name to use (from the
+source's pattern), and its data sheet is the one the configuration reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -19,13 +25,17 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from transparencia.errors import InputError
+from transparencia.domain import Deadline, Period
+from transparencia.errors import ConfigError, InputError
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.table import Field
+from transparencia.sources.config import InstitutionConfig
+from transparencia.sources.registry import FileItemOptions, FileSettings
 
 ROWS = 5000  # rows covered by the validation rules
 NO_MOVEMENT_FLAG = "«SIN MOVIMIENTOS EN EL PERÍODO»"  # what a directorate writes for an empty month
 LISTS_SHEET = "Listas"
+PERIOD_FIELD = "periodo"  # the month column: a run's period fills it when left empty
 TYPE_LABELS = {
     "string": "Texto",
     "number": "Monto o número decimal (p. ej. 1250.00)",
@@ -37,14 +47,57 @@ TYPE_LABELS = {
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 
 
-def sheet_title(item: Item) -> str:
-    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
+@dataclass(frozen=True)
+class Delivery:
+    """Who fills a template, for which month, by when and under what name: what makes it sendable."""
+
+    institution: str
+    directorate: str
+    period: Period
+    deadline: Deadline
+    file_name: str | None = None  # None when the directorate's data is read from a database
+    sheet: str | None = None  # the sheet the configuration reads, when it names one
+    companions: tuple[str, ...] = ()  # the other items the same file carries, each with its sheet
+
+
+def delivery_for(config: InstitutionConfig, item: Item, period: Period, directorate: str | None = None) -> Delivery:
+    """The delivery of ``item`` for ``period``: the directorate whose source feeds it (``directorate``,
+    when given, must be that one; an item no source feeds belongs to ``directorate`` or the catalog's)."""
+    source = next((s for s in config.sources if item.code in s.items), None)
+    owner = source.directorate if source is not None else directorate or item.directorate
+    if directorate is not None and directorate != owner:
+        config.directorate(directorate)  # an unknown id is said as such
+        raise ConfigError(f"El punto {item.code} ({item.name}) lo entrega {config.directorate_name(owner)} "
+                          f"('{owner}'), no '{directorate}'.")
+    base = Delivery(config.institution.name, config.directorate_name(owner), period, config.schedule.deadline(period))
+    if source is None or not isinstance(source.settings, FileSettings):
+        return base
+    return Delivery(base.institution, base.directorate, period, base.deadline, source.settings.file_name(period),
+                    _sheet(source.items[item.code]),
+                    tuple(_companion(config.catalog.get(code), options)
+                          for code, options in source.items.items() if code != item.code))
+
+
+def _sheet(options: object) -> str | None:
+    return options.sheet if isinstance(options, FileItemOptions) else None
+
+
+def _companion(item: Item, options: object) -> str:
+    sheet = _sheet(options)
+    return f"{item.name} (hoja «{sheet}»)" if sheet else item.name
+
+
+def sheet_title(item: Item, delivery: Delivery | None = None) -> str:
+    """The data sheet's name: the one the configuration reads, else the item's name (Excel sheet
+    names: at most 31 characters, none of []:*?/\\)."""
+    if delivery is not None and delivery.sheet:
+        return delivery.sheet[:31]
     cleaned = "".join(" " if c in "[]:*?/\\" else c for c in item.name).strip()
     return cleaned[:31] or item.slug[:31]
 
 
-def write_template(item: Item, path: str | Path) -> Path:
-    """Write the Excel template of ``item`` to ``path`` (.xlsx)."""
+def write_template(item: Item, path: str | Path, delivery: Delivery | None = None) -> Path:
+    """Write the Excel template of ``item`` to ``path`` (.xlsx), filled for ``delivery`` when given."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise InputError(f"La plantilla debe guardarse con extensión .xlsx, no '{path.suffix or '(sin extensión)'}'.")
@@ -52,14 +105,14 @@ def write_template(item: Item, path: str | Path) -> Path:
     workbook = Workbook()
     data = workbook.active
     assert isinstance(data, Worksheet)  # a new workbook's only sheet
-    data.title = sheet_title(item)
+    data.title = sheet_title(item, delivery)
     lists = workbook.create_sheet(LISTS_SHEET)
     lists.sheet_state = "hidden"
     for column, f in enumerate(schema.fields, start=1):
         _header_cell(data, column, f)
         _validation(data, lists, column, f)
     data.freeze_panes = "A2"
-    _instructions(workbook, item)
+    _instructions(workbook, item, delivery)
     workbook.move_sheet("Instrucciones", offset=-(len(workbook.sheetnames) - 1))
     workbook.active = workbook.sheetnames.index(data.title)
     try:
@@ -125,32 +178,56 @@ def _validation(sheet: Worksheet, lists: Worksheet, column: int, f: Field) -> No
     rule.add(target)
 
 
-def _instructions(workbook: Workbook, item: Item) -> None:
+def _instructions(workbook: Workbook, item: Item, delivery: Delivery | None) -> None:
     schema = item.table_schema()
     sheet = workbook.create_sheet("Instrucciones")
     sheet["A1"] = f"Plantilla: {item.name} (punto {item.code}, {item.legal_basis})"
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet["A2"] = (
-        f"Llene una fila por registro en la hoja «{sheet_title(item)}», sin cambiar los encabezados. "
+    lines = [*delivery_lines(delivery), (
+        f"Llene una fila por registro en la hoja «{sheet_title(item, delivery)}», sin cambiar los encabezados. "
         "No agregue filas de totales ni notas debajo de los datos."
-    )
+    )]
+    for row, text in enumerate(lines, start=2):
+        sheet.cell(row=row, column=1, value=text)
+    top = len(lines) + 3
     header = ["Columna", "Descripción", "Formato", "Obligatoria", "Valores permitidos", "Ejemplo"]
     for column, text in enumerate(header, start=1):
-        cell = sheet.cell(row=4, column=column, value=text)
+        cell = sheet.cell(row=top, column=column, value=text)
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = HEADER_FILL
-    for row, f in enumerate(schema.fields, start=5):
-        values = [f.title, f.description, _format(f), "Sí" if f.required else "No",
+    for row, f in enumerate(schema.fields, start=top + 1):
+        values = [f.title, f.description, _format(f), _required(f),
                   ", ".join(f.enum) if f.enum else "", _example(f)]
         for column, text in enumerate(values, start=1):
             sheet.cell(row=row, column=column, value=text).alignment = Alignment(wrap_text=True, vertical="top")
-    guidance_row = 5 + len(schema.fields) + 1
+    guidance_row = top + 1 + len(schema.fields) + 1
     sheet.cell(row=guidance_row, column=1, value="Cómo llenar la hoja").font = Font(bold=True)
-    for row, text in enumerate(guidance(item), start=guidance_row + 1):
+    for row, text in enumerate(guidance(item, delivery), start=guidance_row + 1):
         sheet.cell(row=row, column=1, value=f"• {text}")
     for letter, width in zip("ABCDEF", (28, 60, 34, 12, 40, 24)):
         sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = "A5"
+    sheet.freeze_panes = f"A{top + 1}"
+
+
+def delivery_lines(delivery: Delivery | None) -> list[str]:
+    """What the directorate must know to send the file: whose, which month, by when, under what name."""
+    if delivery is None:
+        return []
+    lines = [f"Institución: {delivery.institution}", f"Dirección: {delivery.directorate}",
+             f"Período: {delivery.period.label_es} ({delivery.period})",
+             f"Plazo de entrega: {delivery.deadline.label_es}"]
+    if delivery.file_name:
+        sheet = f", hoja «{delivery.sheet}»" if delivery.sheet else ""
+        lines.append(f"Nombre del archivo: {delivery.file_name}{sheet}")
+    if delivery.companions:
+        lines.append(f"El mismo archivo lleva también: {'; '.join(delivery.companions)}.")
+    return lines
+
+
+def _required(f: Field) -> str:
+    if f.name == PERIOD_FIELD:
+        return "No (vacía, se toma el mes de la entrega)"
+    return "Sí" if f.required else "No"
 
 
 def _example(f: Field) -> str:
@@ -163,9 +240,10 @@ def _example(f: Field) -> str:
     return f.example or ""
 
 
-def guidance(item: Item) -> list[str]:
+def guidance(item: Item, delivery: Delivery | None = None) -> list[str]:
     """What the directorate should know about how its file is read (Spanish, one line each)."""
     schema = item.table_schema()
+    period = _period_guidance(delivery) if PERIOD_FIELD in schema.field_names else []
     if schema.empty_month == "never":
         empty = (f"{item.name}: nunca se entrega vacía. Un archivo sin filas de datos (solo encabezados o solo "
                  "un TOTAL) se rechaza.")
@@ -174,6 +252,7 @@ def guidance(item: Item) -> list[str]:
                  "y deje el resto vacío. Una hoja vacía, sin esa frase, no se acepta como mes sin movimientos.")
     return [
         empty,
+        *period,
         "Montos negativos: con signo menos delante (-150.00) o entre paréntesis ((150.00)); nunca con dos signos.",
         "Columnas obligatorias: escriba el dato; '—', '-', 'N/A', 's/d' o 'no aplica' en ellas son un error. En "
         "una columna opcional sin dato, deje la celda vacía.",
@@ -186,6 +265,12 @@ def guidance(item: Item) -> list[str]:
         "largos ni espacios.",
         "Fechas como fecha de Excel o dd/mm/aaaa (también se aceptan «15 de enero de 2025» y «15-ene-2025»).",
     ]
+
+
+def _period_guidance(delivery: Delivery | None) -> list[str]:
+    month = f"{delivery.period.label_es}, {delivery.period}" if delivery is not None else "el mes que se publica"
+    return [f"Período: puede dejar la columna vacía; se toma el mes de la entrega ({month}). Si la llena, "
+            "escriba ese mes (AAAA-MM): otro mes es un error."]
 
 
 def _format(f: Field) -> str:

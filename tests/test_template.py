@@ -1,15 +1,22 @@
 """The Excel template: titles, instructions, validation, and a filled template extracts cleanly."""
 
 import datetime as dt
+from pathlib import Path
 
 import openpyxl
 import pytest
+from institutions import sample_document, sample_institution, write_institution
 from typer.testing import CliRunner
 
 from transparencia.cli import app
+from transparencia.domain import Period
+from transparencia.domain.period import fill_placeholders
 from transparencia.schemas import load_catalog
+from transparencia.sources.config import load_config
+from transparencia.sources.registry import extract_source
 from transparencia.sources.spreadsheet import extract_file
-from transparencia.sources.template import write_template
+from transparencia.sources.template import delivery_for, write_template
+from transparencia.validation import validate
 
 CATALOG = load_catalog()
 
@@ -82,3 +89,98 @@ def test_cli_writes_template_and_refuses_wrong_extension(tmp_path):
     result = runner.invoke(app, ["template", "no-existe", "-o", str(tmp_path / "q.xlsx")])
     assert result.exit_code == 2
     assert "Punto desconocido" in result.output
+
+
+# --------------------------------------------------------------------------- a template an officer can send
+
+def _instruction_lines(path):
+    return [row[0] for row in openpyxl.load_workbook(path)["Instrucciones"].iter_rows(values_only=True) if row[0]]
+
+
+def _fill_rows(path, sheet_name, item, rows, period_value=None):
+    """``rows`` copies of the schema's examples, the Período column left empty unless ``period_value``."""
+    wb = openpyxl.load_workbook(path)
+    sheet = wb[sheet_name]
+    for row in range(2, rows + 2):
+        for column, f in enumerate(item.table_schema().fields, start=1):
+            value = f.example
+            if f.name == "periodo":
+                value = period_value
+            elif f.name == "cedula":
+                value = f"8-123-{4560 + row}"
+            elif f.type == "date":
+                value = dt.datetime.fromisoformat(f.example)
+            elif f.type in ("number", "integer"):
+                value = float(f.example)
+            sheet.cell(row=row, column=column, value=value)
+    wb.save(path)
+
+
+def test_the_template_names_institution_directorate_month_deadline_and_file_name(tmp_path):
+    config = sample_institution(tmp_path / "conf")
+    result = CliRunner().invoke(app, ["template", "planilla", "-o", str(tmp_path), "--config", str(config),
+                                      "--period", "2025-01"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "planilla-2025-01.xlsx"  # a folder given: the name the directorate's file must have
+    lines = _instruction_lines(path)
+    assert lines[1:7] == [
+        "Institución: Servicio Nacional de Migración",
+        "Dirección: Dirección de Recursos Humanos",
+        "Período: enero de 2025 (2025-01)",
+        "Plazo de entrega: 5 de febrero de 2025 a las 06:00",
+        "Nombre del archivo: planilla-2025-01.xlsx, hoja «Planilla»",
+        "El mismo archivo lleva también: Gastos de representación (hoja «Gastos de representación»).",
+    ]
+    assert openpyxl.load_workbook(path).sheetnames == ["Instrucciones", "Planilla", "Listas"]
+    assert any("Período: puede dejar la columna vacía" in line and "enero de 2025" in line for line in lines)
+
+
+def test_the_deadline_follows_the_configured_schedule(tmp_path):
+    document = sample_document()
+    document["schedule"] = {"cron": "0 8 10 * *"}
+    config = write_institution(tmp_path / "conf", document)
+    result = CliRunner().invoke(app, ["template", "viaticos", "-o", str(tmp_path / "v.xlsx"), "--config",
+                                      str(config), "--period", "2025-03"])
+    assert result.exit_code == 0, result.output
+    lines = _instruction_lines(tmp_path / "v.xlsx")
+    assert "Plazo de entrega: 10 de abril de 2025 a las 08:00" in lines
+    assert "Dirección: Dirección de Finanzas" in lines
+    assert "Nombre del archivo: viaticos-2025-03.xlsx" in lines
+
+
+def test_another_directorate_than_the_one_that_delivers_the_item_is_refused(tmp_path):
+    config = sample_institution(tmp_path / "conf")
+    result = CliRunner().invoke(app, ["template", "planilla", "-o", str(tmp_path / "p.xlsx"), "--config",
+                                      str(config), "--period", "2025-01", "--direccion", "finanzas"])
+    assert result.exit_code == 2
+    assert "lo entrega Dirección de Recursos Humanos ('rrhh'), no 'finanzas'" in " ".join(result.output.split())
+    assert not (tmp_path / "p.xlsx").exists()
+
+
+def test_a_sent_template_filled_with_period_left_empty_is_read_from_the_inbox_without_findings(tmp_path):
+    config_path = sample_institution(tmp_path / "conf")
+    config = load_config(config_path)
+    period = Period(2025, 1)
+    item = config.catalog.get("planilla")
+    delivery = delivery_for(config, item, period)
+    source = config.source("rrhh-planilla")
+    arrived = config.inbox / Path(fill_placeholders(source.settings.path, period, "")).parent / delivery.file_name
+    write_template(item, arrived, delivery)
+    _fill_rows(arrived, "Planilla", item, rows=3)
+    extraction = extract_source(config, "rrhh-planilla", "planilla", period)
+    assert extraction.failures == []
+    assert list(extraction.frame["periodo"]) == ["2025-01"] * 3
+    filled = [c for c in extraction.coercions if c.column == "periodo"]
+    assert [(c.kind, c.count) for c in filled] == [("period_for_blank_cells", 3)]  # one notice, not one per row
+    report = validate(extraction, item, period)
+    assert report.errors == []
+
+
+def test_a_period_that_contradicts_the_run_is_still_an_error(tmp_path):
+    item = CATALOG.get("planilla")
+    path = write_template(item, tmp_path / "p.xlsx")
+    _fill_rows(path, item.name[:31], item, rows=2, period_value="2024-12")
+    extraction = extract_file(path, item, period=Period(2025, 1))
+    assert [c for c in extraction.coercions if c.column == "periodo"] == []
+    report = validate(extraction, item, Period(2025, 1))
+    assert [f.rule for f in report.errors if f.rule != "period-evidence"] == ["period-mismatch", "period-mismatch"]
