@@ -54,6 +54,7 @@ from transparencia.flows.outcome import (
     reason_line,
 )
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
+from transparencia.flows.punctuality import post_punctuality
 from transparencia.flows.runners import task_runner
 from transparencia.flows.stages import PublishedMonth
 from transparencia.flows.verify import verify_period
@@ -431,6 +432,7 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
         ledger.keep_last_report()
     elif not dry_run:
         _report_and_verify(config, report, month, chosen, ledger, journal, result)
+        post_punctuality(config, month)
     ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}
                     for i in items}
     result.ledger_path = str(ledger.write(config.workspace))

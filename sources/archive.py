@@ -6,13 +6,17 @@ bytes; a database extract as Parquet) and one ``<data_dir>/raw/<period>/manifest
     {"period": "2025-01",
      "inputs": {"rrhh/planilla.xlsx": {"directorate": "rrhh", "name": "planilla.xlsx",
                  "revisions": [{"revision": 1, "path": "rrhh/planilla.xlsx", "sha256": "...",
-                                "size": 1234, "archived_at": "2025-02-01T06:00:00+00:00",
+                                "size": 1234, "archived_at": "2025-02-05T11:00:00+00:00",
+                                "arrived_at": "2025-02-03T14:12:09+00:00",
                                 "origin": "inbox/2025-01/rrhh/planilla.xlsx"}]}},
      "runs": {"<run id>": {"inputs": {"rrhh/planilla.xlsx": 1}}}}
 
 An archived file is never overwritten. The same bytes again reuse their revision; changed bytes
 become a new revision beside the old one (``planilla.r2.xlsx``), and each run records which
 revision it used, so any published month can be traced back to the exact bytes it came from.
+A file's revision also records when it arrived (``arrived_at``: the inbox file's modification time,
+when it was saved there, not when a run read it); a database extract arrives when it is read
+(``arrived_at`` null). ``arrivals`` gives them per directorate, for the punctuality table.
 Files and the manifest are written to a temporary name and renamed into place; a lock file
 serialises concurrent archiving into the same period (tasks of one flow run in parallel).
 """
@@ -27,7 +31,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypedDict
+from typing import BinaryIO, NotRequired, TypedDict
 
 import pandas as pd
 
@@ -55,6 +59,9 @@ class Revision(TypedDict):
     sha256: str
     size: int
     archived_at: str  # ISO timestamp, UTC
+    # When a file arrived in the inbox (its modification time, ISO, UTC); null for a database extract,
+    # absent in manifests written before it was recorded (then archived_at stands for it)
+    arrived_at: NotRequired[str | None]
     origin: str  # where the bytes came from (the inbox file, the query)
 
 
@@ -129,6 +136,22 @@ def _input_record(key: str, revision: int, revisions: list[Revision]) -> InputRe
             "origin": entry.get("origin")}
 
 
+def arrivals(workspace: Workspace, period: Period) -> dict[str, list[dt.datetime]] | None:
+    """When each directorate's files for ``period`` first arrived (one time per file; a later revision
+    of the same file keeps its first arrival), or None when no run ever read the month. A directorate
+    that sent nothing has no entry; database extracts are left out (nothing is sent)."""
+    manifest = read_manifest(workspace, period)
+    if not manifest["runs"] and not any(workspace.runs(period).glob("*.json")):
+        return None
+    found: dict[str, list[dt.datetime]] = {}
+    for entry in manifest["inputs"].values():
+        first = min(entry["revisions"], key=lambda r: r["revision"], default=None)
+        arrived = None if first is None else first.get("arrived_at", first["archived_at"])
+        if arrived is not None:
+            found.setdefault(entry["directorate"], []).append(dt.datetime.fromisoformat(arrived))
+    return found
+
+
 def revision_name(name: str, revision: int) -> str:
     """``planilla.xlsx`` for the first revision, ``planilla.r2.xlsx`` for the second."""
     if revision == 1:
@@ -145,8 +168,9 @@ def archive_file(workspace: Workspace, period: Period, directorate: str, source:
     except OSError as exc:
         raise InputError(f"No se puede leer '{source}' para archivarlo: {exc.strerror}") from None
     with stream:
+        arrived = dt.datetime.fromtimestamp(os.fstat(stream.fileno()).st_mtime, dt.UTC)
         return _archive(workspace, period, directorate, name or Path(source).name, stream, run_id,
-                        origin or str(source))
+                        origin or str(source), arrived)
 
 
 def archive_frame(workspace: Workspace, period: Period, directorate: str, name: str, frame: pd.DataFrame,
@@ -173,7 +197,7 @@ def frame_to_parquet(frame: pd.DataFrame) -> bytes:
 
 
 def _archive(workspace: Workspace, period: Period, directorate: str, name: str, stream: BinaryIO, run_id: str,
-             origin: str) -> ArchivedInput:
+             origin: str, arrived: dt.datetime | None = None) -> ArchivedInput:
     name = Path(name).name  # never let a name escape the directorate folder
     root = workspace.raw(period)
     folder = root / directorate
@@ -195,6 +219,7 @@ def _archive(workspace: Workspace, period: Period, directorate: str, name: str, 
                     "revision": revision, "path": f"{directorate}/{revision_name(name, revision)}",
                     "sha256": sha256, "size": size,
                     "archived_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "arrived_at": None if arrived is None else arrived.isoformat(timespec="seconds"),
                     "origin": origin,
                 })
                 reused = False

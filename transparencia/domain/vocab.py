@@ -202,6 +202,23 @@ class Severity(StrEnum):
 _SEVERITY_LABELS = {Severity.ERROR: "error", Severity.WARNING: "aviso", Severity.INFO: "nota"}
 
 
+class Arrival(StrEnum):
+    """How a directorate's files for a month arrived, measured against the month's deadline."""
+
+    ON_TIME = "on_time"
+    LATE = "late"
+    MISSING = "missing"  # the month was run and nothing of the directorate's had arrived
+    NOT_RUN = "not_run"  # no run read the month: nothing is known
+
+    @property
+    def label(self) -> str:
+        return _ARRIVAL_LABELS[self]
+
+
+_ARRIVAL_LABELS = {Arrival.ON_TIME: "a tiempo", Arrival.LATE: "tarde", Arrival.MISSING: "no llegó",
+                   Arrival.NOT_RUN: "sin ejecución"}
+
+
 class Target(StrEnum):
     """Where a release is published."""
 

@@ -7,6 +7,7 @@ One ``data_dir`` per institution (``data_dir`` in its configuration) holds:
   build/<organization>/<item>/         an item's files as rendered before publishing
   runs/<period>/<run-id>.json          the run ledger, beside its journal of portal writes
   reports/<period>/                    the month's compliance report, one file per format
+  interno/<period>/                    the officer's internal reports (punctuality), never published
   cache/validacion/                    the last validation report of each item and month
   observaciones/<period>/<directorate>/  what each directorate gets back: its annotated files, its letter
   prefect/                             Prefect's home (its database), unless PREFECT_HOME is set
@@ -66,6 +67,11 @@ class Workspace:
     def write_journal(self, period: Period, run_id: str) -> Path:
         """A run's journal of portal writes, beside its ledger."""
         return self.runs(period) / f"{run_id}.escrituras.jsonl"
+
+    def internal_report(self, period: Period, name: str) -> Path:
+        """One of the officer's internal reports of the month (``puntualidad-<period>.md``): kept apart
+        from ``reports/``, whose files are published."""
+        return self.root / "interno" / str(period) / name
 
     @property
     def reports(self) -> Path:
