@@ -74,7 +74,28 @@ _PASTED = f"{INVISIBLE}|{_COMBINING}"
 _S = f"{_WS}*"
 _EMPTY_MARKER = (f"(?:(?:b{_S}/{_S}\\.?|\\$)?{_S}\\(?{_S}[-{_MINUS_LIKE}_.]+{_S}\\)?|n{_S}/{_S}[ad]|s{_S}/{_S}d|"
                  f"n\\.{_S}a\\.?|s\\.{_S}d\\.?|no{_S}aplica|sin{_S}datos?|no{_S}disponible|ninguno|null)")
-_BLANK_OR_MARKER = f"(?i)^{_S}(?:{_EMPTY_MARKER})?{_S}$"
+# Excel's error values, in English (as files store them) and in Spanish (as a Spanish Excel shows them,
+# and as they reach a CSV saved from it): what a broken formula leaves in a cell.
+EXCEL_ERRORS = {
+    "#div/0!": "una división por cero en la fórmula",
+    "#n/a": "la fórmula no encontró el dato que busca (p. ej. un BUSCARV sin resultado)",
+    "#value!": "la fórmula usa un texto donde espera un número",
+    "#ref!": "la fórmula apunta a una celda que ya no existe",
+    "#name?": "la fórmula usa un nombre o una función que Excel no reconoce",
+    "#num!": "la fórmula dio un número no válido",
+    "#null!": "la fórmula cruza dos rangos que no se tocan",
+    "#¡div/0!": "una división por cero en la fórmula",
+    "#¡valor!": "la fórmula usa un texto donde espera un número",
+    "#valor!": "la fórmula usa un texto donde espera un número",
+    "#¡ref!": "la fórmula apunta a una celda que ya no existe",
+    "#¿nombre?": "la fórmula usa un nombre o una función que Excel no reconoce",
+    "#nombre?": "la fórmula usa un nombre o una función que Excel no reconoce",
+    "#¡num!": "la fórmula dio un número no válido",
+    "#¡nulo!": "la fórmula cruza dos rangos que no se tocan",
+    "#nulo!": "la fórmula cruza dos rangos que no se tocan",
+}
+_EXCEL_ERROR = "|".join(re.escape(error) for error in EXCEL_ERRORS)
+_BLANK_OR_MARKER = f"(?i)^{_S}(?:{_EMPTY_MARKER}|{_EXCEL_ERROR})?{_S}$"
 _TRUE = {"si", "s", "x", "true", "verdadero", "1", "yes", "y"}
 _FALSE = {"no", "n", "false", "falso", "0"}
 
@@ -267,8 +288,9 @@ def _tidy(uniques: np.ndarray, f: Field, account: _Account) -> _Kinds:
         texts = _clean_pasted(texts, account)
     empty = texts[_search(texts, _BLANK_OR_MARKER)]
     blank = empty.str.strip() == ""
-    markers = _markers(empty[~blank], f, account)
-    kept = texts.drop(empty.index[blank]).drop(markers.index)
+    errors = _excel_errors(empty[~blank], f, account)
+    markers = _markers(empty[~blank].drop(errors.index), f, account)
+    kept = texts.drop(empty.index[blank]).drop(errors.index).drop(markers.index)
     return _Kinds(index, kept, pd.Series(uniques[is_number], index=index[is_number], dtype=object),
                   pd.Series(uniques[is_other], index=index[is_other], dtype=object))
 
@@ -316,6 +338,28 @@ def _clean_pasted(texts: pd.Series, account: _Account) -> pd.Series:
     cleaned = texts.copy()
     cleaned[composed.index] = composed
     return cleaned
+
+
+def _excel_errors(texts: pd.Series, f: Field, account: _Account) -> pd.Series:
+    """The Excel errors among ``texts`` (a few values at most), each a failure that says what the
+    error means and what to write instead: never a value, and never an empty cell either."""
+    errors = texts[[_fold_error(v) in EXCEL_ERRORS for v in texts]]
+    for error, same in errors.groupby(errors.map(_fold_error)):
+        account.failed(same, f"{EXCEL_ERRORS[error]}, no un valor de '{f.title}'. {_write_instead(f)}",
+                       rule="excel-error")
+    return errors
+
+
+def _fold_error(text: str) -> str:
+    """An Excel error as ``EXCEL_ERRORS`` keys it: lower case, without the spaces around it."""
+    return text.strip().lower()
+
+
+def _write_instead(f: Field) -> str:
+    """What to write in place of an error: the field's kind of value, or an empty cell if it is optional."""
+    what = {"number": "el monto (p. ej. 1250.00)", "integer": "el número", "date": "la fecha (dd/mm/aaaa)"}.get(
+        f.type, "el dato")
+    return f"Escriba {what}" + ("" if f.required else ", o deje la celda vacía si no hay")
 
 
 def _markers(markers: pd.Series, f: Field, account: _Account) -> pd.Series:

@@ -128,6 +128,11 @@ def _extract_file(path: Path, item: Item, sheet: str | None, directorate: str | 
         grid = _choose_sheet(path, kind, schema, sheet, period)
     source = SourceRef("file", str(path), grid.sheet, directorate)
     extraction = _extract_grid(grid, schema, source, period)
+    if kind == "xlsx" and grid.sheet is not None and _has_empty_values(extraction):
+        errors = workbook.error_cells(path, grid.sheet)
+        if errors:  # only a sheet holding errors is extracted again, with them where they are
+            _restore_errors(grid, errors)
+            extraction = _extract_grid(grid, schema, source, period)
     extraction.item = item.code
     extraction.notes.extend(notes)
     return extraction
@@ -182,6 +187,30 @@ def _sheet_grid(sheet: workbook.Sheet) -> Grid:
             fills += _fill_down(sheet.rows, top, left, r1 - r0)
     numbers = list(range(sheet.first_row, sheet.first_row + len(sheet.rows)))
     return Grid(sheet.rows, numbers, sheet.name, spans, sheet.first_col, fills)
+
+
+def _has_empty_values(extraction: Extraction) -> bool:
+    """Whether a data row has no value in a column of the file: the only place an Excel error can
+    hide, since calamine reads an error cell as empty. A sheet whose every data cell has a value
+    (the usual large planilla) is not looked at again."""
+    read = [name for name in extraction.column_map if name in extraction.frame]
+    return bool(read) and bool(extraction.frame[read].isna().to_numpy().any())
+
+
+def _restore_errors(grid: Grid, errors: dict[tuple[int, int], str]) -> None:
+    """Write each Excel error ('#DIV/0!') into the cell calamine read as empty, so the cell is
+    reported where it is (``normalise`` knows the errors) instead of passing for an empty one."""
+    if not errors or not grid.row_numbers:
+        return
+    first_row = grid.row_numbers[0]
+    for (row, column), error in errors.items():
+        r, c = row - first_row, column - 1 - grid.first_col
+        if 0 <= r < len(grid.rows) and c >= 0:
+            cells = grid.rows[r]
+            if c >= len(cells):
+                cells.extend([""] * (c + 1 - len(cells)))
+            if cells[c] == "":
+                cells[c] = error
 
 
 def _fill_down(rows: list[list], top: int, column: int, below: int) -> list[tuple[int, int]]:

@@ -50,6 +50,13 @@ _ROW_REF = re.compile(rb'row\s[^>]*?r="(\d+)"')  # <row> or <x:row>; a literal s
 _WIDE_CELL_REF = re.compile(rb'r="([A-Z]{2,3})\d')
 _MERGE_REF = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
 _RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+# A cell holding an Excel error (#DIV/0!, #N/A…): calamine reads it as empty. Its type attribute is
+# the marker searched for; its value (the error, in Excel's English spelling) follows in <v>.
+ERROR_MARKER = b't="e"'
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\bt="e"[^>]*>')
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_CELL_VALUE = re.compile(rb'<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>')
+ERROR_SCAN_CHUNK = 8 * 1024 * 1024
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 
 
@@ -162,6 +169,41 @@ def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, 
                 max_col = max(max_col, _column_number(letters.decode()))
             tail = data[-256:]
     return max_row, max_col
+
+
+def error_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """The cells of an .xlsx sheet that hold an Excel error, (row, column) 1-based -> the error as
+    Excel stores it ('#DIV/0!', '#N/A'); calamine reads them as empty, so without this they vanish.
+
+    One streamed pass over the sheet's XML looks for the error type's marker, which only error cells
+    carry (text is escaped, so no value can contain it); only the windows holding it are parsed. A
+    sheet without errors costs that pass and nothing more."""
+    found: dict[tuple[int, int], str] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _xlsx_sheet_part(archive, sheet)
+            if part is None or part not in archive.namelist():
+                return found
+            with archive.open(part) as stream:
+                tail = b""
+                while chunk := stream.read(ERROR_SCAN_CHUNK):
+                    data = tail + chunk
+                    if ERROR_MARKER in data:
+                        found.update(_errors_in(data))
+                    tail = data[-1024:]  # a cell cut by the chunk's end is whole in the next window
+    except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError, zlib.error):
+        return found
+    return found
+
+
+def _errors_in(data: bytes) -> dict[tuple[int, int], str]:
+    errors = {}
+    for cell in _ERROR_CELL.finditer(data):
+        ref = _CELL_REF.search(cell[0])
+        value = _CELL_VALUE.match(data, cell.end()) or _CELL_VALUE.search(data, cell.end(), cell.end() + 512)
+        if ref is not None and value is not None:
+            errors[(int(ref[2]), _column_number(ref[1].decode()))] = value[1].decode("utf-8", "replace")
+    return errors
 
 
 def _column_number(letters: str) -> int:

@@ -124,6 +124,8 @@ FINDING_TYPES: dict[str, FindingType] = {
     for t in (
         FindingType("type-error", "Valor de tipo incorrecto",
                     "El valor '{value}' de la columna '{column}' no es {expected}."),
+        FindingType("excel-error", "Error de Excel en una celda",
+                    "La celda{in_sheet} muestra el error de Excel {value}: {expected}."),
         FindingType("empty-marker", "Marca de vacío en un campo obligatorio",
                     "'{value}' en la columna '{column}' indica que no hay dato, pero '{title}' es obligatorio: "
                     "escriba el valor."),

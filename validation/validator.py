@@ -129,9 +129,15 @@ def _failure_hits(extraction: Extraction, schema: TableSchema) -> list[Hits]:
     order = {name: i for i, name in enumerate(schema.field_names)}
     return [
         Hits(rule, Severity.ERROR, column, [f.row for f in failures], [f.value for f in failures],
-             {"title": _title(schema, column)}, {"expected": [f.expected for f in failures]})
+             {"title": _title(schema, column), "in_sheet": _in_sheet(extraction.source.sheet)},
+             {"expected": [f.expected for f in failures]})
         for (column, rule), failures in sorted(by_column.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0][1]))
     ]
+
+
+def _in_sheet(sheet: str | None) -> str:
+    """' de la hoja «Planilla»' where the source is a sheet; nothing for a CSV or a query."""
+    return f" de la hoja «{sheet}»" if sheet else ""
 
 
 def _title(schema: TableSchema, column: str) -> str:
