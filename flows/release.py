@@ -22,7 +22,8 @@ The flow returns a ``ReleaseResult`` in a Completed state whose message is the o
 (``run_state``): a month with items missing or rejected is an expected outcome the report explains,
 not a crash, so it ends Completed named "Incompleto", which the Prefect UI shows and filters on. A
 Failed state (whose data Prefect requires to be an exception) is left for a run that could not do
-its job. The log lists each unpublished item with its reason, the lines the CLI prints.
+its job. The log lists each unpublished item with its reason, the lines the CLI prints. A real run
+then posts the month's report to the Prefect UI as artifacts keyed by institution (``flows.artifacts``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from pydantic import Field
 from transparencia.domain import YEARMONTH_PATTERN, ItemKind, Period, Target
 from transparencia.errors import InputError, TransientError
 from transparencia.flows import observations, stages
+from transparencia.flows.artifacts import post_release_artifacts
 from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, new_run_id
 from transparencia.flows.outcome import (
     UNPUBLISHED_HEADER,
@@ -129,6 +131,7 @@ class ReleaseResult:
     dry_run: bool
     report: dict[str, Any]  # ComplianceReport.to_dict()
     report_paths: dict[str, str] = field(default_factory=dict)
+    report_url: str | None = None  # the published compliance report's dataset, as its publisher gives it
     ledger_path: str | None = None
     writes: int = 0
     errors: list[str] = field(default_factory=list)
@@ -344,6 +347,8 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
             ledger.write(config.workspace)
         raise
     _log_outcome(report, result)
+    if not dry_run:  # a rehearsal publishes nothing, so it adds no month to the console's history
+        post_release_artifacts(report, result.report_url)
     return run_state(result, report.headline)
 
 
@@ -458,7 +463,9 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
     paths = compliance.write_report(report, config.workspace.report_dir(month))
     result.report_paths = {fmt: str(p) for fmt, p in paths.items()}
     try:
-        ledger.publish.append(publish_report_task(config, report, paths, chosen, False, journal))
+        record = publish_report_task(config, report, paths, chosen, False, journal)
+        ledger.publish.append(record)
+        result.report_url = record["url"]
     except Exception as exc:
         ledger.report_failed(exc)
     published = [i.code for i in report.items if i.kind == ItemKind.DATASET and i.status.fulfilled]

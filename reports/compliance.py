@@ -40,6 +40,7 @@ from transparencia.wording import count
 
 REPORT_FORMATS = tuple(OutputFormat.report_formats())
 _TEMPLATES = Path(__file__).parent / "templates"
+REPORT_TITLE = "Informe de cumplimiento de transparencia"  # the title of the dataset of the monthly reports
 
 
 class Extraction(StrEnum):
@@ -383,7 +384,7 @@ def report_dataset(report: ComplianceReport, organization: str, license_id: str,
     """The dataset "Informe de cumplimiento de transparencia" that carries one report per month."""
     return DatasetSpec(
         name=report_dataset_name(report.acronym),
-        title="Informe de cumplimiento de transparencia",
+        title=REPORT_TITLE,
         notes=(f"Estado mensual de los puntos obligatorios de transparencia (Ley 6 de 2002) de "
                f"{report.institution}: qué se publicó, qué se rechazó por errores, qué falta y qué "
                f"documentos están vencidos."),

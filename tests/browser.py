@@ -1,11 +1,15 @@
 """Headless Chromium for tests: a page's DOM after rendering, a real screenshot, and its colours.
 
+A page is a file, or the address of a web application (the Prefect UI); ``settle_ms`` lets such a
+page fetch its data and render it first (Chromium's virtual time: it waits while requests are pending).
+
 A chart that the browser could not load leaves no pixel of its colour in the screenshot, so
 counting pixels of a chart's colour checks that it rendered (not only that the tag is there).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -27,13 +31,28 @@ def _chromium(args: list[str], profile: Path) -> str:
                           capture_output=True, text=True, timeout=120, check=True).stdout
 
 
-def dump_dom(page: Path, profile: Path) -> str:
-    return _chromium(["--dump-dom", page.resolve().as_uri()], profile)
+def _address(page: Path | str) -> str:
+    return page if isinstance(page, str) else page.resolve().as_uri()
 
 
-def screenshot(page: Path, png: Path, profile: Path, size: tuple[int, int] = (1000, 1400)) -> Path:
-    _chromium([f"--window-size={size[0]},{size[1]}", "--force-device-scale-factor=0.5",
-               f"--screenshot={png}", page.resolve().as_uri()], profile)
+def _settled(settle_ms: int | None) -> list[str]:
+    return [] if settle_ms is None else [f"--virtual-time-budget={settle_ms}"]
+
+
+def dump_dom(page: Path | str, profile: Path, settle_ms: int | None = None) -> str:
+    return _chromium([*_settled(settle_ms), "--dump-dom", _address(page)], profile)
+
+
+def visible_text(dom: str) -> str:
+    """The DOM's text as a reader sees it: without tags, scripts or styles, spaces collapsed."""
+    dom = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", dom).split())
+
+
+def screenshot(page: Path | str, png: Path, profile: Path, size: tuple[int, int] = (1000, 1400),
+               scale: float = 0.5, settle_ms: int | None = None) -> Path:
+    _chromium([*_settled(settle_ms), f"--window-size={size[0]},{size[1]}", f"--force-device-scale-factor={scale}",
+               f"--screenshot={png}", _address(page)], profile)
     assert png.stat().st_size > 0
     return png
 
