@@ -70,10 +70,11 @@ def _item_findings(item: ItemReport) -> list[str]:
         return []
     lines = ["", f"### {item.code} {_text(item.name)}: {item.status.short_label} "
                  f"({count(item.errors, 'error')}, {count(item.warnings, 'advertencia')})", "",
-             "| Tipo | Archivo | Hoja | Fila | Columna | Hallazgo |", "|---|---|---|---:|---|---|"]
+             "| Tipo | Archivo | Hoja | Fila | Celda | Columna | Hallazgo |", "|---|---|---|---:|---|---|---|"]
     for finding in item.findings[:FINDINGS_SHOWN]:
+        column = finding.get("header") or finding.get("column")  # the directorate's own header when known
         cells = (Severity(finding["severity"]).label.capitalize(), finding.get("file"), finding.get("sheet"),
-                 finding.get("row"), finding.get("column"), finding.get("message"))
+                 finding.get("row"), finding.get("cell"), column, finding.get("message"))
         lines.append("| " + " | ".join(_cell(value) for value in cells) + " |")
     rest = len(item.findings) - FINDINGS_SHOWN
     if rest > 0:

@@ -11,15 +11,16 @@ PORTAL = "https://datosabiertos.gob.pa/dataset"
 
 
 def _finding(row: int, message: str, severity: str = "error") -> dict[str, object]:
-    return {"rule": "cedula", "severity": severity, "column": "Cédula del funcionario", "row": row,
-            "value": None, "message": message, "file": "planilla_marzo.xlsx", "sheet": "Hoja1"}
+    return {"rule": "cedula", "severity": severity, "column": "cedula", "row": row, "value": None,
+            "message": message, "file": "planilla_marzo.xlsx", "sheet": "Hoja1", "header": "Cédula del funcionario",
+            "cell": f"C{row}"}
 
 
 def _report(planilla_url: str = f"{PORTAL}/snm-planilla") -> ComplianceReport:
     items = [
         ItemReport("11.3", "Planilla", "dataset", "monthly", ItemStatus.PUBLISHED_WITH_WARNINGS,
                    "Dirección de Recursos Humanos", rows=120, warnings=1, url=planilla_url,
-                   findings=[_finding(4, "Fecha fuera del mes | revisar", "warning")]),
+                   findings=[{**_finding(4, "Fecha fuera del mes | revisar", "warning"), "header": None, "cell": None}]),
         ItemReport("11.6", "Viáticos", "dataset", "monthly", ItemStatus.REJECTED, "Dirección de Finanzas", rows=10,
                    errors=2, detail="2 errores (el primero: la cédula '8-0123-04567' no es válida)",
                    findings=[_finding(7, "La cédula '8-0123-04567' no es válida"),
@@ -54,7 +55,8 @@ def test_findings_are_grouped_by_directorate_with_the_directorates_own_file_and_
     rrhh, finanzas = text.index("## Dirección de Recursos Humanos"), text.index("## Dirección de Finanzas")
     assert rrhh < text.index("### 11.3 Planilla") < finanzas < text.index(
         "### 11.6 Viáticos: Rechazado por errores de validación (2 errores, 0 advertencias)")
-    assert "| Error | planilla_marzo.xlsx | Hoja1 | 7 | Cédula del funcionario |" in text
+    assert "| Error | planilla_marzo.xlsx | Hoja1 | 7 | C7 | Cédula del funcionario |" in text  # its own header
+    assert "| Aviso | planilla_marzo.xlsx | Hoja1 | 4 | — | cedula |" in text  # no header known: the field
     assert "Fecha fuera del mes \\| revisar" in text  # a pipe in a message does not break the table
     assert "Sin hallazgos: Dirección de Compras." in text  # O.2 does not apply: its directorate is not listed
 
