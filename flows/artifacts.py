@@ -30,14 +30,16 @@ class ArtifactKeys:
         return cls(f"{stem}-puntos", f"{stem}-hallazgos", f"{stem}-enlaces")
 
 
-def post_release_artifacts(report: ComplianceReport, report_url: str | None) -> ArtifactKeys:
-    """Post the month's item table, its findings by directorate and its links; the keys used."""
+def post_release_artifacts(report: ComplianceReport, report_url: str | None,
+                           public_url: str | None = None) -> ArtifactKeys:
+    """Post the month's item table, its findings by directorate and its links; the keys used.
+    ``public_url`` is where the local catalog is served (``publish.public_url``), if anywhere."""
     keys = ArtifactKeys.of(report.acronym)
     description = console.headline(report)
-    create_table_artifact(console.item_rows(report), key=keys.items,
+    create_table_artifact(console.item_rows(report, public_url), key=keys.items,
                           description=f"Los {len(report.items)} puntos de {description}")
     create_markdown_artifact(console.findings_markdown(report), key=keys.findings,
                              description=f"Hallazgos por dirección de {description}")
-    create_markdown_artifact(console.links_markdown(report, report_url), key=keys.links,
+    create_markdown_artifact(console.links_markdown(report, report_url, public_url), key=keys.links,
                              description=f"Enlaces a lo publicado de {description}")
     return keys

@@ -348,7 +348,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
         raise
     _log_outcome(report, result)
     if not dry_run:  # a rehearsal publishes nothing, so it adds no month to the console's history
-        post_release_artifacts(report, result.report_url)
+        post_release_artifacts(report, result.report_url, config.publish.public_url)
     return run_state(result, report.headline)
 
 

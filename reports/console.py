@@ -8,8 +8,9 @@ directorate, and the links to what was published. This module renders them from 
 The artifacts are internal (the officer's Prefect server), so the findings may name each file,
 sheet, row and column as the directorate sent them; but a rejected row's cédula never leaves the
 run in full: every text is passed through ``cedula.mask_in_text``, whatever the item's privacy
-policy. Links are the report's own (a portal's address, or a path inside the local catalog, shown
-as text since the Prefect server cannot reach the catalog folder); never a local file path.
+policy. Links are the report's own: a portal's address, or a path inside the local catalog, made
+absolute under ``publish.public_url`` when it is set (as the catalog's DCAT addresses are) and else
+shown as text, since the Prefect server does not serve the catalog folder; never a local file path.
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ class PublishedLink:
     url: str
 
 
-def item_rows(report: ComplianceReport) -> list[dict[str, Any]]:
+def item_rows(report: ComplianceReport, public_url: str | None = None) -> list[dict[str, Any]]:
     """The 24-item table: one row per item with its Spanish status, its rows, why, and its link (the
     status second, where a narrow window still shows it)."""
     return [{"Punto": item.code, "Estado": item.status.short_label, "Nombre": item.name,
              "Filas": NO_VALUE if item.rows is None else item.rows, "Motivo": _text(item.detail) or NO_VALUE,
-             "Dirección": item.directorate, "Enlace": item.url or NO_VALUE} for item in report.items]
+             "Dirección": item.directorate, "Enlace": address(item.url, public_url) if item.url else NO_VALUE}
+            for item in report.items]
 
 
 def headline(report: ComplianceReport) -> str:
@@ -82,10 +84,11 @@ def _item_findings(item: ItemReport) -> list[str]:
     return lines
 
 
-def links_markdown(report: ComplianceReport, report_url: str | None) -> str:
+def links_markdown(report: ComplianceReport, report_url: str | None, public_url: str | None = None) -> str:
     """Where the month was published: the compliance report first, then each item with a link."""
-    links = [PublishedLink(REPORT_TITLE, report_url)] if report_url else []
-    links += [PublishedLink(f"{item.code} {_text(item.name)}", item.url) for item in report.items if item.url]
+    links = [PublishedLink(REPORT_TITLE, address(report_url, public_url))] if report_url else []
+    links += [PublishedLink(f"{item.code} {_text(item.name)}", address(item.url, public_url))
+              for item in report.items if item.url]
     lines = [f"# Publicado en {report.period.label_es}", "", f"**{headline(report)}**", ""]
     lines += [f"- {_link(link)}" for link in links] or ["Nada tiene enlace este mes."]
     if not all(is_address(link.url) for link in links):
@@ -96,6 +99,12 @@ def links_markdown(report: ComplianceReport, report_url: str | None) -> str:
 def is_address(url: str) -> bool:
     """Whether ``url`` is an address a browser opens (a portal's), not a path inside the local catalog."""
     return url.startswith(("https://", "http://"))
+
+
+def address(url: str, public_url: str | None) -> str:
+    """A link as the officer can open it: a portal's address as is; a path inside the local catalog
+    under ``public_url`` (where the folder is served, ending in '/'), or the bare path without it."""
+    return url if is_address(url) or not public_url else public_url + url
 
 
 def _link(link: PublishedLink) -> str:

@@ -91,6 +91,16 @@ def test_links_of_a_local_catalog_are_shown_as_its_paths_not_as_links():
     assert "Las rutas sin enlace están dentro de la carpeta del catálogo local publicado." in text
 
 
+def test_links_of_a_local_catalog_served_at_its_public_url_are_links_under_it():
+    served = "https://www.migracion.gob.pa/transparencia/"
+    report = _report(planilla_url="servicio-nacional-de-migracion/snm-planilla/")
+    text = links_markdown(report, "servicio-nacional-de-migracion/snm-informe-cumplimiento/", served)
+    assert f"- [11.3 Planilla]({served}servicio-nacional-de-migracion/snm-planilla/)" in text
+    assert f"({served}servicio-nacional-de-migracion/snm-informe-cumplimiento/)" in text
+    assert "catálogo local" not in text
+    assert item_rows(report, served)[0]["Enlace"] == f"{served}servicio-nacional-de-migracion/snm-planilla/"
+
+
 def test_artifact_keys_are_the_institutions_in_prefects_alphabet():
     assert ArtifactKeys.of("SNM") == ArtifactKeys("snm-puntos", "snm-hallazgos", "snm-enlaces")
     assert ArtifactKeys.of("MIDA Café").items == "mida-cafe-puntos"

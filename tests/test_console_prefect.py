@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from institutions import sample_institution
+from institutions import sample_document, write_institution
 
 from transparencia.domain import Period
 from transparencia.flows.artifacts import ArtifactKeys
@@ -16,6 +16,7 @@ from transparencia.sources.demo import write_month
 
 pytestmark = pytest.mark.prefect
 MONTHS = (Period(2025, 2), Period(2025, 3))  # demo months: one source missing, items rejected
+SERVED = "https://www.migracion.gob.pa/transparencia/"  # where the local catalog is served
 
 
 def _artifacts(keys: ArtifactKeys) -> list:
@@ -31,7 +32,10 @@ def _artifacts(keys: ArtifactKeys) -> list:
 
 def test_each_release_posts_the_months_table_findings_and_links_under_the_institutions_keys(prefect_server,
                                                                                           tmp_path):
-    path = sample_institution(tmp_path, acronym="CONSOLA")  # its own keys: no other test's runs among them
+    document = sample_document()
+    document["institution"]["acronym"] = "CONSOLA"  # its own keys: no other test's runs among them
+    document["publish"]["public_url"] = SERVED
+    path = write_institution(tmp_path, document)
     for month in MONTHS:
         write_month(load_config(path), month)
     results = [run_release(month, path, target="local") for month in MONTHS]
@@ -49,15 +53,15 @@ def test_each_release_posts_the_months_table_findings_and_links_under_the_instit
     assert len(rows) == 24
     assert rows["10.5"]["Estado"] == "Faltante" and "no llegó el archivo del período 2025-03" in rows["10.5"]["Motivo"]
     assert rows["11.6"]["Estado"] == "Rechazado por errores de validación"
-    assert rows["11.3"]["Filas"] == march["11.3"].rows and rows["11.3"]["Enlace"] == march["11.3"].url
-    assert march["11.3"].url and not march["11.3"].url.startswith(("/", "file:"))
+    planilla = march["11.3"].url  # the report's link: a path inside the catalog, served under SERVED
+    assert rows["11.3"]["Filas"] == march["11.3"].rows and rows["11.3"]["Enlace"] == f"{SERVED}{planilla}"
 
     assert f"### 11.6 {march['11.6'].name}: Rechazado" in findings.data
     assert f"## {march['11.6'].directorate}" in findings.data
 
     assert results[1].report_url == "servicio-nacional-de-migracion/consola-informe-cumplimiento/"
-    assert f"- Informe de cumplimiento de transparencia: `{results[1].report_url}`" in links.data
-    assert f"- 11.3 {march['11.3'].name}: `{march['11.3'].url}`" in links.data
+    assert f"- [Informe de cumplimiento de transparencia]({SERVED}{results[1].report_url})" in links.data
+    assert f"- [11.3 {march['11.3'].name}]({SERVED}{planilla})" in links.data
     assert str(tmp_path) not in table.data + findings.data + links.data  # no local path in the console
 
     run_release(MONTHS[1], path, target="local", dry_run=True)
