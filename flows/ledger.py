@@ -111,6 +111,7 @@ class RunLedger:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     withdrawal: dict[str, Any] | None = None  # what ``transparencia retirar`` removed, when and why
+    review: dict[str, Any] | None = None  # the review before publishing: who decided what, when (``flows.review``)
     portal_writes: list[dict[str, Any]] = field(default_factory=list)  # from the WriteJournal
     verification: list[CheckRecord] = field(default_factory=list)  # read-back checks after publishing
     outage: str | None = None  # set when the portal stopped answering mid-run
@@ -164,6 +165,7 @@ class RunLedger:
             "findings": self.findings, "publish": self.publish, "timings": self.timings,
             "errors": self.errors, "portal_writes": self.portal_writes, "verification": self.verification,
             **({"withdrawal": self.withdrawal} if self.withdrawal else {}),
+            **({"review": self.review} if self.review else {}),
         }
 
     def write(self, workspace: Workspace) -> Path:

@@ -96,13 +96,14 @@ def short_name(config_path: str) -> str:
 
 
 @task(name="publicar-institucion", cache_policy=NO_CACHE, task_run_name="institucion-{label}")
-def institution_task(config_path: str, label: str, period: str, target: str | None, dry_run: bool) -> InstitutionRun:
+def institution_task(config_path: str, label: str, period: str, target: str | None, dry_run: bool,
+                     review: bool | None = None) -> InstitutionRun:
     """Run one institution's month as a subflow; a failure is returned, not raised, so it stays that institution's."""
     run = InstitutionRun(config_path, worker=f"{socket.gethostname()}:{os.getpid()}")
     started = time.perf_counter()
     try:
         run.result = result_of(monthly_release(period=period, config_path=config_path, target=target,
-                                               dry_run=dry_run, return_state=True))
+                                               dry_run=dry_run, review=review, return_state=True))
     except TransparenciaError as error:
         run.error, run.error_exit = error.message, 2 if isinstance(error, ConfigError) else 1
     except Exception as error:  # one institution's crash is its own line in the summary
@@ -114,9 +115,10 @@ def institution_task(config_path: str, label: str, period: str, target: str | No
 @flow(name="publicacion-varias-instituciones",
       description="Publicación mensual de varias instituciones, cada una en su propio subflujo.", log_prints=False)
 def national_release(period: str, config_paths: list[str], target: str | None = None,
-                     dry_run: bool = False) -> NationalResult:
+                     dry_run: bool = False, review: bool | None = None) -> NationalResult:
     logger = get_run_logger()
-    futures = [institution_task.submit(path, short_name(path), period, target, dry_run) for path in config_paths]
+    futures = [institution_task.submit(path, short_name(path), period, target, dry_run, review)
+               for path in config_paths]
     result = NationalResult(Period.parse(period))
     for path, future in zip(config_paths, futures, strict=True):
         outcome = future.result(raise_on_failure=False)
@@ -154,13 +156,16 @@ def shared_prefect_api() -> Iterator[None]:
 
 
 def run_national(period: Period | None, configs: Sequence[Path], target: str | None = None, dry_run: bool = False,
-                 dask_address: str | None = None, workers: int | None = None) -> NationalResult:
-    """Release ``period`` (the previous month by default) of every configuration on Dask."""
+                 dask_address: str | None = None, workers: int | None = None,
+                 review: bool | None = None) -> NationalResult:
+    """Release ``period`` (the previous month by default) of every configuration on Dask; ``review``
+    overrides each configuration's ``publish.review`` (each institution's month then waits for its
+    own approval on the flow run's page)."""
     month = period or Period.previous()
     paths = [str(p) for p in config_paths(configs)]
     with shared_prefect_api():
         runner = task_runner("dask", dask_address, workers, processes=True)
         result = national_release.with_options(task_runner=runner)(period=str(month), config_paths=paths, target=target,
-                                                                   dry_run=dry_run)
+                                                                   dry_run=dry_run, review=review)
     result.workers = workers or (0 if dask_address else os.cpu_count() or 1)
     return result

@@ -50,6 +50,13 @@ def reason_line(item: ItemReport) -> str:
 
 
 @dataclass(frozen=True)
+class Withheld:
+    """A valid month the review before publishing held back (``flows.review``): not published, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class StageResults:
     """What one configured item's stages returned: each a value, or the exception that ended the stage.
     A stage after one that failed or rejected the month is never looked at."""
@@ -57,7 +64,7 @@ class StageResults:
     directorate: str  # the name of the directorate whose source feeds the item
     extraction: ExtractedTable | Exception
     validation: ValidationReport | Exception
-    publication: PublishedMonth | Exception | None
+    publication: PublishedMonth | Withheld | Exception | None
 
 
 @dataclass(frozen=True)
@@ -111,8 +118,11 @@ def _validated(config: InstitutionConfig, item: Item, read: ItemOutcome, facts: 
 
 
 def _published(item: Item, checked: ItemOutcome, facts: ItemFacts, notes: LedgerNotes,
-               publication: PublishedMonth | Exception | None) -> Assessment:
-    """The assessment of a valid month: by what publishing it returned."""
+               publication: PublishedMonth | Withheld | Exception | None) -> Assessment:
+    """The assessment of a valid month: by what publishing it returned, or why the review held it back."""
+    if isinstance(publication, Withheld):
+        return Assessment(dataclasses.replace(checked, publishing=Publishing.WITHHELD, reason=publication.reason),
+                          facts, notes)
     if isinstance(publication, Exception):
         outage = publication.message if isinstance(publication, PortalUnavailableError) else None
         failed = dataclasses.replace(notes, outage=outage,

@@ -1,10 +1,12 @@
 """What a release run tells its caller while it runs: one event per item and step, then the
-item's final status with its reason. The flow calls the callback it is given (the CLI's
+item's final status with its reason; a run under review also says where and until when it waits
+for the officer's decision. The flow calls the callback it is given (the CLI's
 progress bars); nothing is kept in module state.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +18,7 @@ class Step(StrEnum):
     EXTRACTED = "extraer"
     VALIDATED = "validar"
     PUBLISHED = "publicar"
+    PREVIEWED = "vista previa"  # rendered and planned, not published: the review decides (``flows.review``)
     RETRY = "reintento"  # a step failed with a passing error and will run again
     FINAL = "final"
 
@@ -43,4 +46,13 @@ class ItemProgress:
     delay: float | None = None
 
 
-ProgressCallback = Callable[[ItemProgress], None]
+@dataclass(frozen=True)
+class AwaitingReview:
+    """The run waits for the officer's decision on the month's preview: where to give it (the flow
+    run's page in the Prefect UI) and until when; with no decision by then nothing is published."""
+
+    url: str | None
+    deadline: dt.datetime  # UTC
+
+
+ProgressCallback = Callable[[ItemProgress | AwaitingReview], None]

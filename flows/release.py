@@ -24,6 +24,12 @@ not a crash, so it ends Completed named "Incompleto", which the Prefect UI shows
 Failed state (whose data Prefect requires to be an exception) is left for a run that could not do
 its job. The log lists each unpublished item with its reason, the lines the CLI prints. A real run
 then posts the month's report to the Prefect UI as artifacts keyed by institution (``flows.artifacts``).
+
+With review on (``publish.review`` or the ``review`` parameter), the publish tasks first only
+preview (render, and ask the target what they would write), the run pauses for the officer's
+decision (``flows.review``), and then only the approved items are published. A month the officer
+rejected, or left undecided past ``publish.review_timeout``, publishes nothing (not even the
+compliance report) and ends Cancelled, named "Rechazada" or "Sin aprobación".
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from typing import Annotated, Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
-from prefect.states import Completed, State
+from prefect.states import Cancelled, Completed, State
 from pydantic import Field
 
 from transparencia.domain import YEARMONTH_PATTERN, ItemKind, Period, Target
@@ -50,13 +56,16 @@ from transparencia.flows.artifacts import post_release_artifacts
 from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, new_run_id
 from transparencia.flows.outcome import (
     UNPUBLISHED_HEADER,
+    Assessment,
     StageResults,
+    Withheld,
     dataset_assessment,
     document_assessment,
     reason_line,
 )
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
 from transparencia.flows.punctuality import post_punctuality
+from transparencia.flows.review import ReviewEnd, request_review, withheld
 from transparencia.flows.runners import task_runner
 from transparencia.flows.stages import PublishedMonth
 from transparencia.flows.verify import verify_period
@@ -137,6 +146,7 @@ class ReleaseResult:
     errors: list[str] = field(default_factory=list)
     due: list[str] = field(default_factory=list)  # codes with a configured source or document
     observations: list[DirectorateObservations] = field(default_factory=list)  # what each directorate gets back
+    review: ReviewEnd | None = None  # how the review before publishing ended, when the run had one
 
     @cached_property
     def items(self) -> list[ItemReport]:
@@ -163,10 +173,17 @@ INCOMPLETE = "Incompleto"  # the name of the Completed state of a month with ite
 
 def run_state(result: ReleaseResult, headline: str) -> State[ReleaseResult]:
     """The flow's final state: Completed, its message the outcome in Spanish; named "Incompleto"
-    when the CLI would exit 1 (items due not published, or errors), so the UI tells such months apart."""
+    when the CLI would exit 1 (items due not published, or errors), so the UI tells such months apart.
+    A month whose review let nothing through (rejected, or no decision in time) ends Cancelled: the
+    run stopped before publishing, as decided; an approval is said after the outcome."""
+    review = result.review
+    if review is not None and not review.publishes:
+        return Cancelled(name=review.state_name, message=review.sentence, data=result)
+    approval = f". {review.sentence}" if review is not None else ""
     if result.exit_code:
-        return Completed(name=INCOMPLETE, message=f"{headline}: hay puntos que no se publicaron", data=result)
-    return Completed(message=headline, data=result)
+        return Completed(name=INCOMPLETE, message=f"{headline}: hay puntos que no se publicaron{approval}",
+                         data=result)
+    return Completed(message=headline + approval, data=result)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -215,12 +232,15 @@ def publish_report_task(config: InstitutionConfig, report: ComplianceReport, pat
 
 @dataclass
 class Chain:
-    """One item's submitted tasks."""
+    """One item's submitted tasks. ``step`` is what the last one does: publish, or (a run under
+    review, before the decision) only preview; ``withheld`` says why the review held the month back."""
 
     source: SourceConfig
     extract: PrefectFuture
     validate: PrefectFuture
     publish: PrefectFuture
+    step: Step = Step.PUBLISHED
+    withheld: Withheld | None = None
 
 
 def _step_event(code: str, step: Step, value: Any) -> ItemProgress | None:
@@ -234,8 +254,9 @@ def _step_event(code: str, step: Step, value: Any) -> ItemProgress | None:
     return None
 
 
-def _wait(chains: dict[str, Chain], progress: ProgressCallback | None) -> None:
-    """Wait for every task, telling ``progress`` about each step that finished well.
+def _wait(chains: dict[str, Chain], progress: ProgressCallback | None, told_already: int = 0) -> None:
+    """Wait for every task, telling ``progress`` about each step that finished well, after the first
+    ``told_already`` steps of each item (the publishing that follows a review has its other steps told).
 
     ``as_completed`` may report an item's steps out of order (a memoised validation can be seen
     before its extraction), so each item's steps are told in their own order: a step is told once
@@ -245,7 +266,7 @@ def _wait(chains: dict[str, Chain], progress: ProgressCallback | None) -> None:
     for code, chain in chains.items():
         owner.update({chain.extract: code, chain.validate: code, chain.publish: code})
     completed: set[PrefectFuture] = set()
-    told: dict[str, int] = dict.fromkeys(chains, 0)
+    told: dict[str, int] = dict.fromkeys(chains, told_already)
     for future in as_completed(list(owner)):
         completed.add(future)
         code = owner[future]
@@ -256,7 +277,7 @@ def _wait(chains: dict[str, Chain], progress: ProgressCallback | None) -> None:
 def _tell_steps(code: str, chain: Chain, completed: set[PrefectFuture], told: int,
                 progress: ProgressCallback) -> int:
     """Tell the item's completed steps after the first ``told`` ones, in order; return how many are told."""
-    ordered = ((chain.extract, Step.EXTRACTED), (chain.validate, Step.VALIDATED), (chain.publish, Step.PUBLISHED))
+    ordered = ((chain.extract, Step.EXTRACTED), (chain.validate, Step.VALIDATED), (chain.publish, chain.step))
     for future, step in ordered[told:]:
         if future not in completed:
             break
@@ -272,8 +293,8 @@ def _tell_steps(code: str, chain: Chain, completed: set[PrefectFuture], told: in
 
 def _stage_results(chain: Chain) -> StageResults:
     """The item's task results, each its value or the exception that ended it (every task has finished)."""
-    return StageResults(chain.source.directorate_name, _result(chain.extract), _result(chain.validate),
-                        _result(chain.publish))
+    publication = chain.withheld or _result(chain.publish)
+    return StageResults(chain.source.directorate_name, _result(chain.extract), _result(chain.validate), publication)
 
 
 def _result(future: PrefectFuture[Any]) -> Any:
@@ -283,17 +304,23 @@ def _result(future: PrefectFuture[Any]) -> Any:
         return exc
 
 
+def _assessment(config: InstitutionConfig, item: Item, period: Period, target: Target,
+                chains: dict[str, Chain]) -> Assessment:
+    """What the item's stages mean: its outcome, its figures and what the ledger keeps."""
+    if item.kind is not ItemKind.DATASET:
+        return document_assessment(config, item, period)
+    chain = chains.get(item.code)
+    assessment = dataset_assessment(config, item, period, None if chain is None else _stage_results(chain))
+    outcome = assessment.outcome
+    if outcome.configured and outcome.applies and outcome.publishing is not Publishing.PUBLISHED:
+        assessment = dataclasses.replace(assessment, outcome=_not_published(config, item, target, outcome))
+    return assessment
+
+
 def _item_report(config: InstitutionConfig, item: Item, period: Period, target: Target, chains: dict[str, Chain],
                  ledger: RunLedger) -> ItemReport:
     """The item's row in the report; what the ledger keeps about it is noted on the way."""
-    if item.kind is ItemKind.DATASET:
-        chain = chains.get(item.code)
-        assessment = dataset_assessment(config, item, period, None if chain is None else _stage_results(chain))
-        outcome = assessment.outcome
-        if outcome.configured and outcome.applies and outcome.publishing is not Publishing.PUBLISHED:
-            assessment = dataclasses.replace(assessment, outcome=_not_published(config, item, target, outcome))
-    else:
-        assessment = document_assessment(config, item, period)
+    assessment = _assessment(config, item, period, target, chains)
     ledger.note(item.code, assessment.notes)
     return compliance.item_report(item, assessment.outcome, assessment.facts)
 
@@ -322,25 +349,30 @@ def _flow_run_id() -> str | None:
 @flow(name="publicacion-mensual", description="Publicación mensual de los puntos de transparencia de una institución.",
       log_prints=False)
 def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CONFIG), target: str | None = None,
-                    dry_run: bool = False, progress: Any = None) -> State[ReleaseResult]:
+                    dry_run: bool = False, progress: Any = None, review: bool | None = None) -> State[ReleaseResult]:
     """Release one month (the previous month when ``period`` is not given) of one institution.
 
     ``progress`` is an optional ``ProgressCallback`` (typed ``Any``: Prefect describes parameters as
-    JSON, and a deployment never passes one)."""
+    JSON, and a deployment never passes one). ``review`` overrides ``publish.review``: whether the
+    officer approves the month's preview before anything is published (a dry run publishes nothing
+    and is never reviewed)."""
     logger = get_run_logger()
     config = load_config(config_path)
     month = _month_to_release(period)
     chosen = Target.parse(target, "Destino de publicación") if target else config.publish.target
+    reviewed = config.publish.reviews(review, dry_run)
     ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym,
                        target=chosen, dry_run=dry_run, config=str(config.path), flow_run_id=_flow_run_id(),
                        task_runner=type(monthly_release.task_runner).__name__)
     journal = WriteJournal.for_run(config.workspace, month, ledger.run_id)
-    logger.info("Publicación de %s, período %s, destino %s", config.institution.acronym, month, chosen)
+    logger.info("Publicación de %s, período %s, destino %s%s", config.institution.acronym, month, chosen,
+                ", con revisión antes de publicar" if reviewed else "")
     try:
         with ExitStack() as held:
             check_secrets(config)
             _prepare_portal(config, month, chosen, ledger, journal, dry_run, held)
-            report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress)
+            report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress,
+                                            config.publish.review_timeout if reviewed else None)
     except BaseException as exc:
         if journal.entries():  # a run that wrote and then failed still says what it wrote
             ledger.errors.append(error_message(exc))
@@ -368,13 +400,19 @@ MonthText = Annotated[str, Field(pattern=YEARMONTH_PATTERN, title="Período (AAA
                                  description="Mes a publicar, ya terminado, p. ej. 2025-01.")]
 
 
+# Whether the officer approves the preview first; empty, as the configuration says (``publish.review``).
+ReviewChoice = Annotated[bool | None, Field(title="Revisión antes de publicar",
+                                            description="Sí: nada se publica hasta que usted apruebe la vista "
+                                                        "previa. Vacío: lo que diga la configuración.")]
+
+
 @flow(name="publicacion-mensual", description="Publicación a pedido de un mes: indique el período (AAAA-MM).",
       log_prints=False)
 def manual_release(period: MonthText, config_path: str = str(DEFAULT_CONFIG), target: str | None = None,
-                   dry_run: bool = False) -> State[ReleaseResult]:
+                   dry_run: bool = False, review: ReviewChoice = None) -> State[ReleaseResult]:
     """The manual deployment's entry point: the same release, under the same flow name, with the period
     required, so a run started without one is refused instead of publishing the previous month."""
-    return monthly_release.fn(period=period, config_path=config_path, target=target, dry_run=dry_run)
+    return monthly_release.fn(period=period, config_path=config_path, target=target, dry_run=dry_run, review=review)
 
 
 def _month_to_release(period: str | None) -> Period:
@@ -407,7 +445,47 @@ def _prepare_portal(config: InstitutionConfig, month: Period, chosen: Target, le
 
 
 def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry_run: bool, ledger: RunLedger,
-                   journal: WriteJournal, progress: Any) -> tuple[ComplianceReport, ReleaseResult]:
+                   journal: WriteJournal, progress: Any,
+                   review_minutes: float | None) -> tuple[ComplianceReport, ReleaseResult]:
+    """Every item's chain, then the report; with ``review_minutes`` the chains first only preview,
+    and the officer's decision (waited for at most that long) says which are published."""
+    chains = _submit(config, month, chosen, dry_run, ledger, journal, progress, preview=review_minutes is not None)
+    _wait(chains, progress)
+    end = None
+    if review_minutes is not None:
+        end = _reviewed(config, month, chosen, chains, review_minutes, progress)
+        ledger.review = end.to_dict()
+        chains = _publish_approved(config, month, chosen, chains, end, journal, progress)
+
+    items = [_item_report(config, item, month, chosen, chains, ledger) for item in config.catalog]
+    if progress is not None:
+        for entry in items:
+            if entry.code in chains:
+                progress(ItemProgress(entry.code, Step.FINAL, status=entry.status, reason=entry.detail,
+                                      attempt_failed=entry.attempt_failed))
+    report = ComplianceReport(config.institution.name, config.institution.acronym, month, items,
+                              compliance.past_scores(config.workspace.report_files("json"), month),
+                              review=end.review if end is not None else None)
+    result = ReleaseResult(month, ledger.run_id, ledger.flow_run_id, chosen, dry_run, report.to_dict(),
+                           due=sorted({*chains, *(d.item for d in config.documents)}), review=end)
+    ledger.inputs = run_inputs(config.workspace, month, ledger.run_id)
+    if ledger.outage:
+        ledger.keep_last_report()
+    elif not dry_run and (end is None or end.publishes):  # a month the review stopped publishes no report either
+        _report_and_verify(config, report, month, chosen, ledger, journal, result)
+        post_punctuality(config, month)
+    ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}
+                    for i in items}
+    result.ledger_path = str(ledger.write(config.workspace))
+    result.errors, result.writes = ledger.errors, ledger.writes
+    result.observations = _observations(config, month, ledger)
+    return report, result
+
+
+def _submit(config: InstitutionConfig, month: Period, chosen: Target, dry_run: bool, ledger: RunLedger,
+            journal: WriteJournal, progress: Any, preview: bool) -> dict[str, Chain]:
+    """Submit every item's extract → validate → publish chain; with ``preview`` the last task only
+    renders and asks the target what it would write (a dry run), for the review to decide on."""
     chains: dict[str, Chain] = {}
     for source, code in planned_extractions(config):
         item = config.catalog.get(code)
@@ -418,32 +496,41 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
         # Prefect resolves a future passed as an argument to its result; its stubs do not say so
         validate_f = validate_task.submit(config, extract_f, item, month)  # type: ignore[call-overload]
         publish_f = publish_task.submit(config, item, month, extract_f, validate_f,  # type: ignore[call-overload]
-                                        source.directorate_name, chosen, dry_run, journal)
-        chains[code] = Chain(source, extract_f, validate_f, publish_f)
-    _wait(chains, progress)
+                                        source.directorate_name, chosen, dry_run or preview, journal)
+        chains[code] = Chain(source, extract_f, validate_f, publish_f, Step.PREVIEWED if preview else Step.PUBLISHED)
+    return chains
 
-    items = [_item_report(config, item, month, chosen, chains, ledger) for item in config.catalog]
-    if progress is not None:
-        for entry in items:
-            if entry.code in chains:
-                progress(ItemProgress(entry.code, Step.FINAL, status=entry.status, reason=entry.detail,
-                                      attempt_failed=entry.attempt_failed))
-    report = ComplianceReport(config.institution.name, config.institution.acronym, month, items,
-                              compliance.past_scores(config.workspace.report_files("json"), month))
-    result = ReleaseResult(month, ledger.run_id, ledger.flow_run_id, chosen, dry_run, report.to_dict(),
-                           due=sorted({*chains, *(d.item for d in config.documents)}))
-    ledger.inputs = run_inputs(config.workspace, month, ledger.run_id)
-    if ledger.outage:
-        ledger.keep_last_report()
-    elif not dry_run:
-        _report_and_verify(config, report, month, chosen, ledger, journal, result)
-        post_punctuality(config, month)
-    ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}
-                    for i in items}
-    result.ledger_path = str(ledger.write(config.workspace))
-    result.errors, result.writes = ledger.errors, ledger.writes
-    result.observations = _observations(config, month, ledger)
-    return report, result
+
+def _reviewed(config: InstitutionConfig, month: Period, chosen: Target, chains: dict[str, Chain], minutes: float,
+              progress: ProgressCallback | None) -> ReviewEnd:
+    """Post the month's preview (the report it would have, what each item would write) and wait for
+    the officer's decision (``flows.review``)."""
+    items = []
+    for item in config.catalog:
+        assessment = _assessment(config, item, month, chosen, chains)
+        items.append(compliance.item_report(item, assessment.outcome, assessment.facts))
+    preview = ComplianceReport(config.institution.name, config.institution.acronym, month, items)
+    plans = {code: value.result["actions"] for code, chain in chains.items()
+             if isinstance(value := _result(chain.publish), PublishedMonth)}
+    return request_review(preview, plans, minutes, progress)
+
+
+def _publish_approved(config: InstitutionConfig, month: Period, chosen: Target, chains: dict[str, Chain],
+                      end: ReviewEnd, journal: WriteJournal, progress: ProgressCallback | None) -> dict[str, Chain]:
+    """Publish the previewed months the review approved; the others keep why they were held back."""
+    previewed = [code for code, chain in chains.items() if isinstance(_result(chain.publish), PublishedMonth)]
+    held = withheld(previewed, end)
+    approved: dict[str, Chain] = {}
+    for code in previewed:
+        chain = chains[code]
+        if code in held:
+            continue
+        publish_f = publish_task.submit(config, config.catalog.get(code), month,  # type: ignore[call-overload]
+                                        chain.extract, chain.validate, chain.source.directorate_name, chosen,
+                                        False, journal)
+        approved[code] = dataclasses.replace(chain, publish=publish_f, step=Step.PUBLISHED)
+    _wait(approved, progress, told_already=2)  # extraction and validation were told before the review
+    return {code: dataclasses.replace(chain, withheld=held.get(code)) for code, chain in chains.items()} | approved
 
 
 def _observations(config: InstitutionConfig, month: Period, ledger: RunLedger) -> list[DirectorateObservations]:
@@ -474,11 +561,11 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
 
 def run_release(period: Period | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,
                 runner: str = "thread", dask_address: str | None = None,
-                progress: ProgressCallback | None = None) -> ReleaseResult:
+                progress: ProgressCallback | None = None, review: bool | None = None) -> ReleaseResult:
     """Run the flow and return its result (a run that could not do its job raises)."""
     configured = monthly_release.with_options(task_runner=task_runner(runner, dask_address))
     state = configured(period=None if period is None else str(period), config_path=str(config_path),
-                       target=target, dry_run=dry_run, progress=progress, return_state=True)
+                       target=target, dry_run=dry_run, progress=progress, review=review, return_state=True)
     return result_of(state)
 
 

@@ -12,6 +12,7 @@ not apply to the institution.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -22,7 +23,16 @@ from typing import Any, TypedDict
 
 from jinja2 import Environment
 
-from transparencia.domain import Frequency, ItemKind, ItemStatus, OutputFormat, Period, sha256_file, write_if_changed
+from transparencia.domain import (
+    Frequency,
+    ItemKind,
+    ItemStatus,
+    OutputFormat,
+    Period,
+    ReviewDecision,
+    sha256_file,
+    write_if_changed,
+)
 from transparencia.domain.jsontypes import JsonObject
 from transparencia.domain.workspace import report_file_name
 from transparencia.output import charts, templates
@@ -62,6 +72,7 @@ class Validation(StrEnum):
 class Publishing(StrEnum):
     PUBLISHED = "published"  # this run put the month online (a dry run: would have)
     FAILED = "failed"  # the target was not configured, refused or unreachable
+    WITHHELD = "withheld"  # valid and previewed, but not approved in the review before publishing
     NOT_RUN = "not_run"
 
 
@@ -165,6 +176,7 @@ _DEFAULT_REASONS = {
     ItemStatus.SOURCE_ERROR: "No se pudo leer la fuente.",
     ItemStatus.REJECTED: "Tiene errores: no se publicó este mes; los meses anteriores siguen publicados.",
     ItemStatus.TARGET_ERROR: "No se pudo publicar en el destino.",
+    ItemStatus.WITHHELD: "No se aprobó en la revisión antes de publicar.",
 }
 
 
@@ -176,6 +188,8 @@ def _failed_status(outcome: ItemOutcome) -> ItemStatus:
         return ItemStatus.SOURCE_ERROR
     if outcome.validation is not Validation.VALID:
         return ItemStatus.REJECTED
+    if outcome.publishing is Publishing.WITHHELD:
+        return ItemStatus.WITHHELD
     return ItemStatus.TARGET_ERROR
 
 
@@ -249,6 +263,47 @@ def item_report(item: Item, outcome: ItemOutcome, facts: ItemFacts) -> ItemRepor
                       attempt_failed=result.attempt_failed, **asdict(facts))
 
 
+@dataclass(frozen=True)
+class Review:
+    """The officer's decision on the month's preview, in the review before publishing
+    (``publish.review``): what was decided, by whom, when, and which items were left out.
+
+    The report carries it so that whoever reads the month knows who approved what was published."""
+
+    decision: ReviewDecision
+    officer: str
+    decided_at: dt.datetime  # when the decision reached the run (UTC)
+    excluded: tuple[str, ...] = ()  # item codes the officer left out
+
+    @property
+    def sentence(self) -> str:
+        """'Publicación aprobada por Ana Pérez el 06/12/2026 a las 18:40 UTC, excepto los puntos 11.3 y 11.6.'"""
+        when = f"el {self.decided_at:%d/%m/%Y} a las {self.decided_at:%H:%M} UTC"
+        if self.decision is ReviewDecision.REJECT:
+            return f"Publicación rechazada por {self.officer} {when}: no se publicó nada."
+        left_out = ""
+        if self.excluded:
+            noun = "el punto" if len(self.excluded) == 1 else "los puntos"
+            left_out = f", excepto {noun} {_enumeration(self.excluded)} (excluidos por el oficial en la revisión)"
+        return f"Publicación aprobada por {self.officer} {when}{left_out}."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision.value, "officer": self.officer,
+                "decided_at": self.decided_at.isoformat(timespec="seconds"), "excluded": list(self.excluded),
+                "sentence": self.sentence}
+
+    @classmethod
+    def from_dict(cls, data: JsonObject) -> Review:
+        return cls(ReviewDecision(data["decision"]), data["officer"], dt.datetime.fromisoformat(data["decided_at"]),
+                   tuple(data.get("excluded", ())))
+
+
+def _enumeration(codes: Iterable[str]) -> str:
+    """'11.3, 11.6 y 12.1'."""
+    *first, last = codes
+    return f"{', '.join(first)} y {last}" if first else last
+
+
 class MonthScore(TypedDict):
     """A month's score as its report's JSON records it (``history``)."""
 
@@ -269,6 +324,7 @@ class ComplianceReport:
     items: list[ItemReport]
     # Earlier months' scores, oldest first (read from their reports).
     history: list[MonthScore] = field(default_factory=list)
+    review: Review | None = None  # the officer's approval, when the month was reviewed before publishing
 
     @property
     def applicable(self) -> list[ItemReport]:
@@ -312,13 +368,16 @@ class ComplianceReport:
             },
             "history": [{k: m[k] for k in ("period", "fulfilled", "applicable")} for m in self.history],
             "items": [i.to_dict() for i in self.items],
+            **({"review": self.review.to_dict()} if self.review else {}),
         }
 
     @classmethod
     def from_dict(cls, data: JsonObject) -> ComplianceReport:
         keep = set(ItemReport.__dataclass_fields__)
         items = [ItemReport(**{k: v for k, v in raw.items() if k in keep}) for raw in data["items"]]
-        return cls(data["institution"], data["acronym"], Period.parse(data["period"]), items, data.get("history", []))
+        review = Review.from_dict(data["review"]) if data.get("review") else None
+        return cls(data["institution"], data["acronym"], Period.parse(data["period"]), items, data.get("history", []),
+                   review)
 
 
 def past_scores(reports: Iterable[Path], period: Period) -> list[MonthScore]:

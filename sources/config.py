@@ -40,6 +40,7 @@ from transparencia.schemas.spec import (
     HERE,
     Date,
     EmailAddress,
+    Flag,
     Integer,
     PathValue,
     Spec,
@@ -146,6 +147,17 @@ class CkanSettings(Spec):
 _FORMATS_HINT = f"indique al menos un formato: {', '.join(OutputFormat.data_formats())}"
 
 
+def _minutes(value: object) -> float:
+    """A positive number of minutes (``publish.review_timeout``); fractions allowed (0.5 is 30 s)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise invalid(f"se esperaba un número de minutos mayor que cero, no '{value}'")
+    return float(value)
+
+
+Minutes = Annotated[float, BeforeValidator(_minutes)]
+REVIEW_TIMEOUT_MINUTES = 24 * 60  # a working day and a night for the officer to decide
+
+
 class PublishSettings(Spec):
     target: Annotated[Target, BeforeValidator(_target)] = Target.LOCAL
     local_dir: PathValue = Path("published")
@@ -155,6 +167,15 @@ class PublishSettings(Spec):
                        shaped(list, _FORMATS_HINT, non_empty=True)] = (
         OutputFormat.CSV, OutputFormat.XLSX, OutputFormat.JSON)
     ckan: CkanSettings | None = None
+    # The officer approves the month's preview in the Prefect UI before anything is published
+    # (``flows.review``); with no decision within ``review_timeout`` minutes nothing is published.
+    review: Flag = False
+    review_timeout: Minutes = REVIEW_TIMEOUT_MINUTES
+
+    def reviews(self, override: bool | None = None, dry_run: bool = False) -> bool:
+        """Whether a run waits for the officer's approval: the run's own choice, else the configuration's;
+        a dry run publishes nothing, so it is never reviewed."""
+        return not dry_run and (self.review if override is None else override)
 
     def check(self, where: str) -> None:
         if self.target is Target.CKAN and self.ckan is None:

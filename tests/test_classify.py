@@ -41,6 +41,8 @@ def _expected(applies, configured, extraction, validation, publishing, warnings,
         return ItemStatus.SOURCE_ERROR
     if validation is not Validation.VALID:
         return ItemStatus.REJECTED
+    if publishing is Publishing.WITHHELD:  # valid, but not approved in the review before publishing
+        return ItemStatus.WITHHELD
     return ItemStatus.TARGET_ERROR
 
 

@@ -17,7 +17,7 @@ from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError
 from transparencia.flows.environment import configure_prefect
 from transparencia.flows.outcome import UNPUBLISHED_HEADER, one_line
-from transparencia.flows.progress import STEPS, ItemProgress, Step
+from transparencia.flows.progress import STEPS, AwaitingReview, ItemProgress, Step
 from transparencia.publishers.backends import publisher
 from transparencia.publishers.base import PortalSession
 from transparencia.reports.antai import AntaiScore
@@ -39,6 +39,7 @@ STATUS_STYLE = {
     ItemStatus.SOURCE_ERROR: "red", ItemStatus.NOT_RECEIVED: "dark_orange", ItemStatus.NOT_CONFIGURED: "dim",
     ItemStatus.NOT_APPLICABLE: "dim", ItemStatus.OUTDATED: "magenta", ItemStatus.TARGET_ERROR: "red",
     ItemStatus.WITHDRAWN: "dark_orange",
+    ItemStatus.WITHHELD: "blue",
 }
 
 
@@ -52,25 +53,52 @@ def _check_portal(config: Path, target: Target | None, dry_run: bool) -> None:
                          create_organization=not dry_run)
 
 
+REVIEW_NEEDS_SERVER = (
+    "La revisión antes de publicar se decide en la interfaz de Prefect, y esta ejecución usaría un servidor "
+    "Prefect temporal que nadie más puede abrir. Inicie un servidor ('prefect server start') y exporte "
+    "PREFECT_API_URL=http://127.0.0.1:4200/api antes de 'transparencia run', o ejecute con --sin-revision.")
+
+
+def _require_prefect_server() -> None:
+    """A run under review waits for a decision given in the Prefect UI or API: it needs a server the
+    officer can reach, not the temporary one a run without PREFECT_API_URL starts (and stops) for itself.
+    Prefect is imported here: call after ``configure_prefect``."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise ConfigError(REVIEW_NEEDS_SERVER)
+
+
 def _release(period: Period, config: Path, target: str | None, dry_run: bool, runner: str,
-             dask_address: str | None):
+             dask_address: str | None, review: bool | None = None):
     """Run the flow with one progress bar per item; return the result."""
     institution = load_config(config)
     configure_prefect(home=institution.workspace.prefect_home)
+    if institution.publish.reviews(review, dry_run):
+        _require_prefect_server()
     from transparencia.flows import release  # imports Prefect, which reads its settings once: after configure_prefect
 
     planned = [code for _source, code in planned_extractions(institution)]
     progress = item_bars(console)
     bars = {code: progress.add_task("en espera", total=len(STEPS), code=code) for code in planned}
 
-    def show(event: ItemProgress) -> None:
-        if event.code in bars:
+    def show(event: ItemProgress | AwaitingReview) -> None:
+        if isinstance(event, AwaitingReview):
+            progress.console.print(awaiting_text(event), highlight=False, soft_wrap=True)
+        elif event.code in bars:
             progress.update(bars[event.code], **_bar_update(event))
 
     console.print(f"Publicación del período [bold]{period}[/] (iniciando Prefect…)")
     with progress:
         return release.run_release(period, config, target=target, dry_run=dry_run, runner=runner,
-                                   dask_address=dask_address, progress=show)
+                                   dask_address=dask_address, progress=show, review=review)
+
+
+def awaiting_text(event: AwaitingReview) -> str:
+    """Where and until when the officer decides on the preview; the run waits meanwhile."""
+    return (f"[bold]Vista previa lista; nada se publica sin aprobación.[/] Revise y decida en la página de esta "
+            f"ejecución en Prefect (botón «Resume»): {event.url}\nLa ejecución espera hasta el "
+            f"{event.deadline:%d/%m/%Y} a las {event.deadline:%H:%M} UTC; sin decisión no se publica nada.")
 
 
 def item_bars(out: Console) -> Progress:
@@ -92,6 +120,9 @@ def _bar_update(event: ItemProgress) -> dict:
                                              f"{count(event.warnings or 0, 'advertencia')})"}
     if event.step is Step.PUBLISHED:
         return {"advance": 1, "description": f"publicado ({count(event.writes or 0, 'escritura')})"}
+    if event.step is Step.PREVIEWED:
+        return {"description": f"vista previa, en espera de aprobación ({count(event.writes or 0, 'escritura')} "
+                               "si se aprueba)"}
     if event.step is Step.RETRY:
         return {"description": f"[yellow]{retry_text(event)}[/]" + (f": {escape(one_line(event.reason))}"
                                                                      if event.reason else "")}
@@ -123,6 +154,8 @@ def _summary(result) -> None:
         table.add_row(item.code, item.name, f"[{style}]{item.status.short_label}[/]",
                       "" if item.rows is None else str(item.rows), str(item.errors), str(item.warnings))
     console.print(table)
+    if result.review is not None:
+        console.print(f"Revisión antes de publicar: {escape(result.review.sentence)}", highlight=False)
     _reasons(result.unpublished)
     for message in result.errors:
         err_console.print(f"[red]Error:[/] {message}", highlight=False)
@@ -159,6 +192,9 @@ def run_command(
                                            "de configuraciones, para publicar varias instituciones en Dask."),
     target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Extrae y valida, muestra lo que publicaría, no escribe."),
+    review: bool | None = typer.Option(None, "--revision/--sin-revision",
+                                       help="Esperar la aprobación del oficial en Prefect antes de publicar (por "
+                                            "defecto, lo que diga publish.review en la configuración)."),
     task_runner: str = typer.Option("thread", "--task-runner", help="thread (una máquina) o dask (una institución)."),
     dask_address: str | None = typer.Option(None, "--dask-address", help="Dirección de un clúster Dask existente."),
     workers: int | None = typer.Option(None, "--workers", min=1,
@@ -169,27 +205,29 @@ def run_command(
     chosen = Target.parse(target, "--target") if target is not None else None
     month = Period.parse(period).require_ended()
     if len(config) > 1 or config[0].is_dir():
-        result = _national(month, config, chosen, dry_run, dask_address, workers)
+        result = _national(month, config, chosen, dry_run, dask_address, workers, review)
         _national_summary(result)
         sys.exit(result.exit_code)
     _check_portal(config[0], chosen, dry_run)
-    result = _release(month, config[0], chosen, dry_run, task_runner, dask_address)
+    result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, review)
     _summary(result)
     sys.exit(result.exit_code)
 
 
 def _national(period: Period, configs: list[Path], target: str | None, dry_run: bool, dask_address: str | None,
-              workers: int | None):
+              workers: int | None, review: bool | None = None):
     configure_prefect()
     from transparencia.flows import national  # Prefect and Dask, after configure_prefect (as above)
 
     paths = national.config_paths(configs)
+    if any(load_config(path).publish.reviews(review, dry_run) for path in paths):
+        _require_prefect_server()
     where = f"el clúster Dask {dask_address}" if dask_address else "un clúster Dask local"
     console.print(f"Publicación del período [bold]{period}[/] de {count(len(paths), 'institución')} en {where} "
                   "(iniciando Prefect y Dask…)")
     with console.status("Publicando…"):
         return national.run_national(period, paths, target=target, dry_run=dry_run, dask_address=dask_address,
-                                     workers=workers)
+                                     workers=workers, review=review)
 
 
 def _national_summary(result) -> None:

@@ -26,6 +26,7 @@ from transparencia.domain.vocab import (
     MailSecurity,
     OutputFormat,
     PrivacyPolicy,
+    ReviewDecision,
     Severity,
     Target,
 )
@@ -33,6 +34,7 @@ from transparencia.domain.workspace import Workspace
 
 __all__ = [
     "MONTH_NAMES", "YEARMONTH_PATTERN", "Deadline", "Frequency", "ItemKind", "ItemStatus", "MailSecurity",
-    "OutputFormat", "Period", "PrivacyPolicy", "ReleaseSchedule", "Severity", "Target", "Workspace", "atomic_copy",
-    "atomic_write", "cedula", "file_lock", "load_yaml", "ruc", "sha256_bytes", "sha256_file", "write_if_changed",
+    "OutputFormat", "Period", "PrivacyPolicy", "ReleaseSchedule", "ReviewDecision", "Severity", "Target", "Workspace",
+    "atomic_copy", "atomic_write", "cedula", "file_lock", "load_yaml", "ruc", "sha256_bytes", "sha256_file",
+    "write_if_changed",
 ]

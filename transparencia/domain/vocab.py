@@ -121,6 +121,7 @@ class ItemStatus(StrEnum):
     OUTDATED = "vencido"
     TARGET_ERROR = "error_destino"
     WITHDRAWN = "retirado"  # published, then taken down (``transparencia retirar``); the reason is shown
+    WITHHELD = "no_aprobado"  # valid, but held back in the review before publishing (``ReviewDecision``)
 
     @property
     def label(self) -> str:
@@ -140,7 +141,7 @@ class ItemStatus(StrEnum):
     def failed(self) -> bool:
         """Whether an item due with this status makes the run fail (exit code 1)."""
         return self in (ItemStatus.REJECTED, ItemStatus.SOURCE_ERROR, ItemStatus.NOT_RECEIVED, ItemStatus.TARGET_ERROR,
-                        ItemStatus.WITHDRAWN)
+                        ItemStatus.WITHDRAWN, ItemStatus.WITHHELD)
 
     @property
     def missing(self) -> bool:
@@ -178,7 +179,17 @@ _STATUS_LABELS = {
     ItemStatus.OUTDATED: "Vencido: documento sin actualizar según su frecuencia",
     ItemStatus.TARGET_ERROR: "Error del destino de publicación: configuración o portal",
     ItemStatus.WITHDRAWN: "Retirado: la institución retiró la publicación del mes",
+    ItemStatus.WITHHELD: "No aprobado: retenido en la revisión antes de publicar",
 }
+
+
+class ReviewDecision(StrEnum):
+    """The officer's decision on a month's preview, in the review before anything is published: the
+    choices of the Prefect form, spelled as the form shows them."""
+
+    APPROVE_ALL = "aprobar todo"
+    APPROVE_EXCEPT = "aprobar todo excepto estos puntos"
+    REJECT = "rechazar"
 
 
 class Severity(StrEnum):

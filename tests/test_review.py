@@ -1,0 +1,211 @@
+"""Approval before publishing, against a real Prefect server: a month under review (``publish.review``)
+is extracted, validated and previewed, then waits paused for the officer's decision, and nothing
+reaches the target until the decision arrives through Prefect's API. Then exactly the approved items
+are published; a rejection, or no decision in time, publishes nothing and the run's state says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from institutions import sample_document, write_institution
+
+from transparencia.domain import ItemStatus, Period
+from transparencia.flows.deploy import build_deployments
+from transparencia.sources.config import load_config
+from transparencia.sources.demo import write_month
+
+pytestmark = pytest.mark.prefect
+ROOT = Path(__file__).resolve().parents[1]
+MONTH = Period(2025, 3)
+OFFICER = "Ana Pérez"
+
+
+def _reviewed_institution(folder: Path, timeout_minutes: float = 60) -> Path:
+    """The sample institution with its demo month (a source missing, items rejected), under review."""
+    document = sample_document()
+    document["publish"] = {**document.get("publish", {}), "target": "local", "review": True,
+                           "review_timeout": timeout_minutes}
+    path = write_institution(folder, document)
+    write_month(load_config(path), MONTH, rows=10)
+    return path
+
+
+class DeployedRun:
+    """A run of the manual deployment, executed as a served or deployed one is: Prefect's engine in a
+    subprocess, which the test leaves waiting while it looks at the target and answers the review."""
+
+    def __init__(self, config: Path, api_url: str) -> None:
+        from prefect.client.orchestration import get_client
+
+        _scheduled, manual = build_deployments(config)
+        with get_client(sync_client=True) as client:
+            self.id = client.create_flow_run_from_deployment(manual.apply(), parameters={"period": str(MONTH)}).id
+        env = {**os.environ, "PREFECT_API_URL": api_url}
+        self.process = subprocess.Popen([sys.executable, "-m", "prefect.engine", str(self.id)], cwd=ROOT, env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def state(self):
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            return client.read_flow_run(self.id).state
+
+    def paused(self):
+        """The run's state once it pauses for the review (or ends without pausing)."""
+        for _ in range(600):  # a guard against a hang, not a measure: the engine pauses when the preview is ready
+            state = self.state()
+            if state is not None and (state.is_paused() or state.is_final()):
+                return state
+            if self.process.poll() is not None:
+                return self.state()
+            time.sleep(1)
+        raise AssertionError(f"the run never paused: {self.state()}")
+
+    def finished(self):
+        self.process.wait(timeout=600)
+        return self.state()
+
+    def logs(self) -> str:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+        with get_client(sync_client=True) as client:
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[self.id])))
+        return "\n".join(log.message for log in logs)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def deployed(prefect_server):
+    runs: list[DeployedRun] = []
+
+    def start(config: Path) -> DeployedRun:
+        runs.append(DeployedRun(config, prefect_server))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        run.stop()
+
+
+def _form_schema(run_id: UUID, state) -> dict:
+    from prefect.input.actions import read_flow_run_input
+
+    return read_flow_run_input(state.state_details.run_input_keyset["schema"], flow_run_id=run_id)
+
+
+def _offered_codes(schema: dict) -> list[str]:
+    """The items the form lets the officer leave out: those the preview would publish."""
+    items = schema["properties"]["excluded"]["items"]
+    return list(items["enum"])
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def _published_datasets(config: Path) -> set[str]:
+    """The datasets the local catalog holds (each has its metadata file)."""
+    catalog = load_config(config).publish.local_dir
+    return {p.parent.name for p in catalog.rglob("metadatos.json")}
+
+
+def _report(config: Path) -> dict:
+    path = load_config(config).workspace.report_file(MONTH, "json")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_a_month_under_review_publishes_nothing_until_approved_then_exactly_the_approved_items(deployed, tmp_path):
+    from prefect import resume_flow_run
+
+    config = _reviewed_institution(tmp_path)
+    institution = load_config(config)
+    run = deployed(config)
+
+    state = run.paused()
+    assert state.is_paused(), state
+    # Nothing has reached the target, the store or the public report while the officer decides.
+    assert _files(institution.publish.local_dir) == []
+    assert _files(institution.workspace.store) == []
+    assert not institution.workspace.report_file(MONTH, "json").exists()
+    schema = _form_schema(run.id, state)
+    offered = _offered_codes(schema)
+    assert len(offered) >= 2, offered
+    assert schema["properties"]["decision"]["title"] == "Decisión"
+    excluded, approved = offered[0], offered[1:]
+
+    # An answer naming an item that is not in the preview is refused by the API: the run stays paused.
+    with pytest.raises(RuntimeError):
+        resume_flow_run(run.id, run_input={"decision": "aprobar todo excepto estos puntos", "excluded": ["99.9"],
+                                           "officer": OFFICER})
+    assert run.state().is_paused()
+    assert _files(institution.publish.local_dir) == []
+
+    resume_flow_run(run.id, run_input={"decision": "aprobar todo excepto estos puntos", "excluded": [excluded],
+                                       "officer": OFFICER})
+    final = run.finished()
+
+    catalog = load_config(config).catalog
+    names = {code: catalog.get(code).dataset_name(institution.institution.acronym) for code in offered}
+    published = _published_datasets(config)
+    assert {names[code] for code in approved} <= published
+    assert names[excluded] not in published
+    report = _report(config)
+    rows = {row["code"]: row for row in report["items"]}
+    assert rows[excluded]["status"] == ItemStatus.WITHHELD
+    assert "excluido por el oficial en la revisión" in rows[excluded]["detail"].lower()
+    assert all(rows[code]["status"] in (ItemStatus.PUBLISHED, ItemStatus.PUBLISHED_WITH_WARNINGS) for code in approved)
+    assert report["review"]["officer"] == OFFICER and report["review"]["excluded"] == [excluded]
+    assert report["review"]["decided_at"]
+    assert f"aprobada por {OFFICER}" in report["review"]["sentence"]
+    assert f"aprobada por {OFFICER}" in (final.message or "") and final.is_completed(), final
+    logs = run.logs()
+    assert f"Publicación aprobada por {OFFICER}" in logs
+    assert f"{excluded} No aprobado: Excluido por el oficial en la revisión" in logs
+    assert "Traceback" not in logs
+
+
+def test_a_rejected_month_publishes_nothing_and_says_who_rejected_it(deployed, tmp_path):
+    from prefect import resume_flow_run
+
+    config = _reviewed_institution(tmp_path)
+    institution = load_config(config)
+    run = deployed(config)
+    assert run.paused().is_paused()
+
+    resume_flow_run(run.id, run_input={"decision": "rechazar", "officer": OFFICER})
+    final = run.finished()
+
+    assert final.is_cancelled() and final.name == "Rechazada", final
+    assert f"rechazada por {OFFICER}" in final.message and "no se publicó nada" in final.message
+    assert _files(institution.publish.local_dir) == []
+    assert _files(institution.workspace.store) == []
+    assert not institution.workspace.report_file(MONTH, "json").exists()
+    ledger = json.loads(next(institution.workspace.runs(MONTH).glob("*.json")).read_text(encoding="utf-8"))
+    assert ledger["review"]["decision"] == "rechazar" and ledger["review"]["officer"] == OFFICER
+
+
+def test_no_decision_in_time_publishes_nothing_and_the_state_says_so(deployed, tmp_path):
+    config = _reviewed_institution(tmp_path, timeout_minutes=0.05)  # 3 seconds to decide; nobody does
+    institution = load_config(config)
+    run = deployed(config)
+
+    final = run.finished()
+
+    assert final.is_cancelled() and final.name == "Sin aprobación", final
+    assert "venció sin decisión" in final.message and "no se publicó nada" in final.message
+    assert "never resumed" not in final.message
+    assert _files(institution.publish.local_dir) == []
+    assert not institution.workspace.report_file(MONTH, "json").exists()
+    assert "La revisión venció sin decisión" in run.logs()
