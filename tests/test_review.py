@@ -209,3 +209,39 @@ def test_no_decision_in_time_publishes_nothing_and_the_state_says_so(deployed, t
     assert _files(institution.publish.local_dir) == []
     assert not institution.workspace.report_file(MONTH, "json").exists()
     assert "La revisión venció sin decisión" in run.logs()
+
+
+def test_the_cli_prints_where_to_decide_waits_and_publishes_what_was_approved(prefect_server, tmp_path):
+    from prefect import resume_flow_run
+
+    config = _reviewed_institution(tmp_path)
+    institution = load_config(config)
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    cli = subprocess.Popen([sys.executable, "-m", "transparencia", "run", "--period", str(MONTH), "--config",
+                            str(config)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+    try:
+        printed = []
+        for line in cli.stdout:  # the CLI says where to decide, then waits
+            printed.append(line)
+            if "/flow-run/" in line:
+                break
+        address = next(word for word in "".join(printed).split() if "/flow-run/" in word)
+        assert address.startswith(prefect_server.removesuffix("/api")), address
+        assert _files(institution.publish.local_dir) == []
+        run_id = UUID(address.rstrip("/").rsplit("/", 1)[-1])
+        waiting = DeployedRun.__new__(DeployedRun)
+        waiting.id, waiting.process = run_id, cli
+        assert waiting.paused().is_paused()
+
+        resume_flow_run(run_id, run_input={"decision": "aprobar todo", "officer": OFFICER})
+        rest, _ = cli.communicate(timeout=600)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    output = " ".join(("".join(printed) + rest).split())
+
+    assert cli.returncode == 1, output  # the demo month has a missing source and rejected items
+    assert f"Revisión antes de publicar: Publicación aprobada por {OFFICER}" in output
+    assert _report(config)["review"]["officer"] == OFFICER
+    assert _published_datasets(config)

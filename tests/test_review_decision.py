@@ -201,3 +201,14 @@ def test_a_review_without_a_prefect_server_is_refused_with_exit_2(tmp_path, monk
     assert result.exit_code == 2, result.output
     assert " ".join(REVIEW_NEEDS_SERVER.split()) in " ".join(result.output.split())
     assert not (tmp_path / "published").exists() and not (tmp_path / "raw").exists()
+
+
+def test_the_run_flags_override_the_configuration_either_way_and_not_both_at_once(tmp_path):
+    from transparencia.cli.run import _review_choice
+
+    assert (_review_choice(True, False), _review_choice(False, True), _review_choice(False, False)) == (
+        True, False, None)
+    config = write_institution(tmp_path, sample_document())
+    both = CliRunner().invoke(app, ["run", "--period", str(MARCH), "--config", str(config), "--revision",
+                                    "--sin-revision"], terminal_width=400)
+    assert both.exit_code == 2 and "Indique --revision o --sin-revision, no ambas." in both.output

@@ -192,9 +192,10 @@ def run_command(
                                            "de configuraciones, para publicar varias instituciones en Dask."),
     target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Extrae y valida, muestra lo que publicaría, no escribe."),
-    review: bool | None = typer.Option(None, "--revision/--sin-revision",
-                                       help="Esperar la aprobación del oficial en Prefect antes de publicar (por "
-                                            "defecto, lo que diga publish.review en la configuración)."),
+    review: bool = typer.Option(False, "--revision", help="Nada se publica hasta que el oficial apruebe la vista "
+                                                           "previa en Prefect (por defecto: publish.review)."),
+    no_review: bool = typer.Option(False, "--sin-revision", help="Publica sin esperar aprobación, aunque la "
+                                                                "configuración pida revisión."),
     task_runner: str = typer.Option("thread", "--task-runner", help="thread (una máquina) o dask (una institución)."),
     dask_address: str | None = typer.Option(None, "--dask-address", help="Dirección de un clúster Dask existente."),
     workers: int | None = typer.Option(None, "--workers", min=1,
@@ -204,14 +205,23 @@ def run_command(
     """Publica un mes: extrae, valida, publica e informa. Salida 0: todo publicado; 1: puntos rechazados o faltantes; 2: error de configuración."""
     chosen = Target.parse(target, "--target") if target is not None else None
     month = Period.parse(period).require_ended()
+    reviewed = _review_choice(review, no_review)
     if len(config) > 1 or config[0].is_dir():
-        result = _national(month, config, chosen, dry_run, dask_address, workers, review)
+        result = _national(month, config, chosen, dry_run, dask_address, workers, reviewed)
         _national_summary(result)
         sys.exit(result.exit_code)
     _check_portal(config[0], chosen, dry_run)
-    result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, review)
+    result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, reviewed)
     _summary(result)
     sys.exit(result.exit_code)
+
+
+def _review_choice(review: bool, no_review: bool) -> bool | None:
+    """The run's own choice about the review before publishing, over ``publish.review``; None: the
+    configuration's. Two flags rather than one ``--revision/--sin-revision`` pair, so the help fits 80 columns."""
+    if review and no_review:
+        raise ConfigError("Indique --revision o --sin-revision, no ambas.")
+    return True if review else False if no_review else None
 
 
 def _national(period: Period, configs: list[Path], target: str | None, dry_run: bool, dask_address: str | None,
