@@ -18,6 +18,7 @@ from institutions import sample_document, write_institution
 
 from transparencia.domain import ItemStatus, Period
 from transparencia.flows.deploy import build_deployments
+from transparencia.publishers.names import report_dataset_name
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
 
@@ -27,9 +28,10 @@ MONTH = Period(2025, 3)
 OFFICER = "Ana Pérez"
 
 
-def _reviewed_institution(folder: Path, timeout_minutes: float = 60) -> Path:
+def _reviewed_institution(folder: Path, timeout_minutes: float = 60, **institution: str) -> Path:
     """The sample institution with its demo month (a source missing, items rejected), under review."""
     document = sample_document()
+    document["institution"].update(institution)
     document["publish"] = {**document.get("publish", {}), "target": "local", "review": True,
                            "review_timeout": timeout_minutes}
     path = write_institution(folder, document)
@@ -41,13 +43,13 @@ class DeployedRun:
     """A run of the manual deployment, executed as a served or deployed one is: Prefect's engine in a
     subprocess, which the test leaves waiting while it looks at the target and answers the review."""
 
-    def __init__(self, config: Path, api_url: str) -> None:
+    def __init__(self, config: Path, api_url: str, target: str | None = None, **env: str) -> None:
         from prefect.client.orchestration import get_client
 
-        _scheduled, manual = build_deployments(config)
+        _scheduled, manual = build_deployments(config, target=target)
         with get_client(sync_client=True) as client:
             self.id = client.create_flow_run_from_deployment(manual.apply(), parameters={"period": str(MONTH)}).id
-        env = {**os.environ, "PREFECT_API_URL": api_url}
+        env = {**os.environ, "PREFECT_API_URL": api_url, **env}
         self.process = subprocess.Popen([sys.executable, "-m", "prefect.engine", str(self.id)], cwd=ROOT, env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -90,8 +92,8 @@ class DeployedRun:
 def deployed(prefect_server):
     runs: list[DeployedRun] = []
 
-    def start(config: Path) -> DeployedRun:
-        runs.append(DeployedRun(config, prefect_server))
+    def start(config: Path, target: str | None = None, **env: str) -> DeployedRun:
+        runs.append(DeployedRun(config, prefect_server, target, **env))
         return runs[-1]
 
     yield start
@@ -245,3 +247,36 @@ def test_the_cli_prints_where_to_decide_waits_and_publishes_what_was_approved(pr
     assert f"Revisión antes de publicar: Publicación aprobada por {OFFICER}" in output
     assert _report(config)["review"]["officer"] == OFFICER
     assert _published_datasets(config)
+
+
+@pytest.mark.ckan
+def test_on_ckan_nothing_public_appears_before_approval_then_only_the_approved_datasets(deployed, ckan_server,
+                                                                                          ckan_org, tmp_path):
+    from prefect import resume_flow_run
+
+    config = _reviewed_institution(tmp_path, organization=ckan_org)
+    portal = ckan_server.admin()
+
+    def public_datasets() -> set[str]:
+        found = portal.action.package_search(fq=f"organization:{ckan_org}", rows=100, include_private=False)
+        return {p["name"] for p in found["results"]}
+
+    run = deployed(config, "ckan", CKAN_URL=ckan_server.url,
+                   CKAN_API_TOKEN_FILE=str(ckan_server.base / "secrets" / "api-token"))
+    state = run.paused()
+    assert state.is_paused(), state
+    assert public_datasets() == set()  # only the run's private lock exists on the portal while it waits
+    offered = _offered_codes(_form_schema(run.id, state))
+    excluded = offered[0]
+
+    resume_flow_run(run.id, run_input={"decision": "aprobar todo excepto estos puntos", "excluded": [excluded],
+                                       "officer": OFFICER})
+    final = run.finished()
+
+    institution = load_config(config)
+    names = {code: institution.catalog.get(code).dataset_name(institution.institution.acronym) for code in offered}
+    published = public_datasets()
+    assert final.is_completed(), final
+    assert {names[code] for code in offered if code != excluded} <= published
+    assert names[excluded] not in published
+    assert report_dataset_name(institution.institution.acronym) in published  # the approved month's report
