@@ -5,8 +5,12 @@ rules, each a promise to the reader:
 
 * every organization of the portal is a row: one with no report for the month counts as 0 %
   "sin informe", never skipped, so the percentages of the summary are over all institutions;
-* a report that cannot be read (a download failure, not JSON, a report of another month, fields
-  missing) also counts as 0 %, with the reason shown, so nobody's score is guessed;
+* the score is read from the report file itself, never from the portal's metadata, which is an
+  index only: a file that does not match the sha256 its metadata records, or whose metadata
+  claims other points than the file says, is untrustworthy;
+* a report that cannot be read or trusted (a download failure, not JSON, a report of another
+  month, fields missing, a sha256 or points mismatch) also counts as 0 %, with the reason shown,
+  so nobody's score is guessed and nobody inflates it by editing a field;
 * reports of earlier versions are read from what they have: the summary's points when present,
   else the items' statuses;
 * the change is in percentage points against the previous month's report, empty when there was
@@ -147,15 +151,14 @@ def read_report(data: JsonObject, period: Period) -> ReportReading:
                          _codes(items, lambda s: s.outdated))
 
 
-def read_points(points: dict[str, str]) -> ReportReading:
-    """Score a report from its resource's point metadata (``compliance.report_points``)."""
-    try:
-        score = AntaiScore(int(points["puntos_cumplidos"]), int(points["puntos_aplicables"]))
-    except (KeyError, ValueError) as error:
-        raise UnreadableReport(f"los metadatos de puntos del recurso no son válidos ({error})") from error
-    return ReportReading(points.get("institucion") or None, score, tuple(points.get("puntos_faltantes", "").split()),
-                         tuple(points.get("puntos_rechazados", "").split()),
-                         tuple(points.get("puntos_vencidos", "").split()))
+def check_claims(reading: ReportReading, points: dict[str, str]) -> None:
+    """The resource's point metadata must say what its report file says: any editable field that
+    disagrees (``puntos_cumplidos`` patched to 24) makes the report untrustworthy, never the score."""
+    claimed = (points.get("puntos_cumplidos"), points.get("puntos_aplicables"))
+    found = (str(reading.score.met), str(reading.score.applicable))
+    if any(value is not None and value != actual for value, actual in zip(claimed, found, strict=True)):
+        raise UnreadableReport(f"los metadatos del recurso dicen {claimed[0]} de {claimed[1]} puntos, pero el "
+                               f"informe publicado dice {found[0]} de {found[1]}; no se puede confiar en él")
 
 
 def _summary_score(summary: Any) -> AntaiScore | None:
@@ -236,10 +239,10 @@ def _row(report: PublishedReport, period: Period, previous: Period) -> Instituti
 def _reading(report: PublishedReport, period: Period) -> ReportReading | str | None:
     """The month's reading, the reason it could not be read, or None when there is no report."""
     try:
-        if period in report.points:
-            return read_points(report.points[period])
         if period in report.contents:
-            return read_report(report.contents[period], period)
+            reading = read_report(report.contents[period], period)
+            check_claims(reading, report.points.get(period, {}))
+            return reading
     except UnreadableReport as error:
         return str(error)
     return report.problems.get(period)

@@ -9,16 +9,18 @@ sent when given, for portals that keep reports private):
 * the report datasets, found by their tag (``cumplimiento``) and paged through ``package_search``,
   then recognised by their extra ``tipo`` or, for reports of earlier versions, by their name;
 * each month's JSON resource ("Informe de cumplimiento AAAA-MM (JSON)", or any JSON resource whose
-  ``periodo`` is the month): its points are read from the resource's metadata
-  (``compliance.report_points``), so the search alone gives every score; only reports of earlier
-  versions, without that metadata, are downloaded (concurrently) and read from their JSON.
+  ``periodo`` is the month) is downloaded (concurrently) and checked against the sha256 its
+  metadata records (CKAN's ``hash``). The metadata is an index only: a score is never taken from
+  an editable field such as ``puntos_cumplidos``, which is kept only to be checked against the file.
 
-A report that cannot be downloaded or parsed is returned with the reason, never dropped.
+A report that cannot be downloaded, does not match its recorded sha256 or cannot be parsed is
+returned with the reason, never dropped.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -59,8 +61,9 @@ class PublishedReport:
 
     organization: Organization
     dataset: str
-    points: dict[Period, dict[str, str]] = field(default_factory=dict)  # the resource's point metadata
+    points: dict[Period, dict[str, str]] = field(default_factory=dict)  # what the metadata claims, to check
     urls: dict[Period, str] = field(default_factory=dict)  # URL of a JSON report to download
+    sha256: dict[Period, str] = field(default_factory=dict)  # the digest the metadata records for it
     contents: dict[Period, JsonObject] = field(default_factory=dict)  # parsed report
     problems: dict[Period, str] = field(default_factory=dict)  # Spanish reason
 
@@ -124,14 +127,18 @@ class PortalReader:
             if not page["results"] or start >= page["count"]:
                 return
 
-    def download_json(self, url: str) -> JsonObject:
-        """The parsed JSON at ``url``; a Spanish ``ValueError`` when it is not a JSON object."""
+    def download_json(self, url: str, sha256: str | None = None) -> JsonObject:
+        """The parsed JSON at ``url``; a Spanish ``ValueError`` when it is not a JSON object or, when
+        ``sha256`` is given, when the file is not the one whose digest the metadata records."""
         try:
             response = self.client.get(url)
         except requests.RequestException as error:
             raise ValueError(f"no se pudo descargar ({type(error).__name__})") from error
         if response.status_code != 200:
             raise ValueError(f"la descarga respondió HTTP {response.status_code}")
+        if sha256 is not None and hashlib.sha256(response.content).hexdigest() != sha256:
+            raise ValueError("el archivo no coincide con el sha256 registrado en sus metadatos "
+                             "(fue modificado después de publicarse)")
         try:
             data = json.loads(response.content.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -158,10 +165,21 @@ def _find_month(report: PublishedReport, package: JsonObject, period: Period) ->
     resource = report_resource(package, period)
     if resource is None:
         return
-    if resource.get("puntos_cumplidos") is not None and resource.get("puntos_aplicables") is not None:
-        report.points[period] = {k: resource[k] for k in REPORT_POINT_KEYS if resource.get(k) is not None}
-    elif resource.get("url"):
-        report.urls[period] = resource["url"]
+    report.points[period] = {k: str(resource[k]) for k in REPORT_POINT_KEYS if resource.get(k) is not None}
+    if not resource.get("url"):
+        report.problems[period] = "el recurso no tiene dirección de descarga"
+        return
+    report.urls[period] = resource["url"]
+    recorded = recorded_sha256(resource)
+    if recorded:
+        report.sha256[period] = recorded
+
+
+def recorded_sha256(resource: JsonObject) -> str | None:
+    """The digest the publisher recorded: CKAN's standard ``hash`` (plain hex, or ``sha256:hex``),
+    else the tool's own ``sha256`` field; None for reports of versions that recorded neither."""
+    value = str(resource.get("hash") or resource.get("sha256") or "").strip().lower()
+    return value.removeprefix("sha256:") or None
 
 
 def matches(name: str, patterns: Iterable[str]) -> bool:
@@ -194,7 +212,7 @@ def _download_all(reader: PortalReader, reports: list[PublishedReport]) -> None:
     def fetch(job: tuple[PublishedReport, Period, str]) -> None:
         report, period, url = job
         try:
-            report.contents[period] = reader.download_json(url)
+            report.contents[period] = reader.download_json(url, report.sha256.get(period))
         except ValueError as error:
             report.problems[period] = str(error)
 

@@ -23,16 +23,17 @@ from transparencia.reports import compliance
 from transparencia.reports.antai import AntaiBand, AntaiScore
 from transparencia.reports.compliance import ComplianceReport, ItemReport
 from transparencia.reports.monitor import (
+    CON_INFORME,
     ILEGIBLE,
     SIN_INFORME,
     UnreadableReport,
     build_table,
+    check_claims,
     monitor_resources,
-    read_points,
     read_report,
     render,
 )
-from transparencia.reports.portal import Organization, PortalReader, PublishedReport
+from transparencia.reports.portal import Organization, PortalReader, PublishedReport, read_reports
 
 PERIOD, PREVIOUS = "2025-03", "2025-02"
 
@@ -68,12 +69,16 @@ def test_an_older_report_without_summary_is_scored_from_its_items():
     assert read_report(old, Period.parse(PERIOD)).score == AntaiScore(16, 23)
 
 
-def test_the_resource_metadata_alone_gives_the_score():
-    points = compliance.report_points(ComplianceReport.from_dict(report_dict(20)))
-    reading = read_points(points)
-    assert reading.score == AntaiScore(20, 24) and reading.rejected == ("21.0", "22.0")
-    with pytest.raises(UnreadableReport, match="metadatos"):
-        read_points({**points, "puntos_cumplidos": "veinte"})
+def test_the_score_comes_from_the_file_and_metadata_that_claims_more_makes_it_untrustworthy():
+    data = report_dict(20)
+    points = compliance.report_points(ComplianceReport.from_dict(data))
+    check_claims(read_report(data, Period.parse(PERIOD)), points)  # honest metadata: no complaint
+    with pytest.raises(UnreadableReport, match="dicen 24 de 24 puntos, pero el informe publicado dice 20 de 24"):
+        check_claims(read_report(data, Period.parse(PERIOD)), {**points, "puntos_cumplidos": "24"})
+    tampered = published("alfa", {PERIOD: data})
+    tampered.points[Period.parse(PERIOD)] = {**points, "puntos_cumplidos": "24"}
+    [row] = build_table(Period.parse(PERIOD), Period.parse(PREVIOUS), [], [tampered]).rows
+    assert row.state == ILEGIBLE and row.score.met == 0 and "no se puede confiar" in row.note
 
 
 def test_a_report_of_another_month_or_without_points_is_unreadable_with_the_reason():
@@ -204,11 +209,11 @@ def test_monitor_reads_the_portal_and_publishes_the_national_table(ckan_server, 
     assert rows[names[0]]["change"] == 100 - 83  # the previous month read from the portal
     assert rows[names[11]]["met"] == 16 and rows[names[11]]["applicable"] == 23
     assert rows[names[26]]["institution"] == "Institución antigua" and rows[names[26]]["met"] == 17
-    assert rows[names[27]]["report"] == ILEGIBLE and "JSON" in rows[names[27]]["note"]
+    assert rows[names[27]]["report"] == ILEGIBLE and "sha256" in rows[names[27]]["note"]
     assert rows[names[31]]["report"] == SIN_INFORME and rows[names[31]]["percentage"] == 0
     assert rows[names[31]]["institution"] == "Entidad 31"
     said = " ".join(done.output.split())
-    assert f"({names[27]}): No se pudo leer el informe: el archivo no es JSON válido" in said
+    assert f"({names[27]}): No se pudo leer el informe: el archivo no coincide con el sha256" in said
 
     with (out / PERIOD / f"monitoreo-nacional-{PERIOD}.csv").open(encoding="utf-8-sig", newline="") as handle:
         assert len(list(csv.DictReader(handle))) == 32
@@ -221,6 +226,42 @@ def test_monitor_reads_the_portal_and_publishes_the_national_table(ckan_server, 
     again = runner.invoke(app, ["monitor", "--period", PERIOD, "--portal", ckan_server.url, "-o", str(out),
                                 "--only", f"{prefix}-*", "--publish", "--organization", names[0]])
     assert again.exit_code == 0 and "(0 escrituras)" in " ".join(again.output.split())
+
+
+@pytest.mark.ckan
+def test_a_tampered_score_or_file_is_caught_by_the_monitor(ckan_server, tmp_path):
+    """Editing ``puntos_cumplidos`` to 24, the recorded ``hash``, or the file itself never ranks an
+    institution 24 of 24: the score is read from the file, checked against its recorded sha256."""
+    admin = ckan_server.admin()
+    prefix = f"tam-{uuid.uuid4().hex[:6]}"
+    names = {case: f"{prefix}-{case}" for case in ("honesta", "puntos", "hash", "archivo")}
+    publisher = CkanPublisher(ckan_server.url, ckan_server.token)
+    for case, name in names.items():
+        admin.action.organization_create(name=name, title=f"Entidad {case}")
+        _publish_report(publisher, name, name.replace("-", ""), {PERIOD: report_dict(21, institution=case)}, tmp_path)
+
+    def resource(case: str) -> dict:
+        package = admin.action.package_show(id=f"{names[case].replace('-', '')}-informe-cumplimiento")
+        return next(r for r in package["resources"] if r["format"] == "JSON")
+
+    admin.action.resource_patch(id=resource("puntos")["id"], puntos_cumplidos="24")
+    admin.action.resource_patch(id=resource("hash")["id"], hash="0" * 64)
+    perfect = tmp_path / "perfecto.json"
+    perfect.write_text(json.dumps(report_dict(24, institution="archivo")), encoding="utf-8")
+    with perfect.open("rb") as handle:
+        admin.action.resource_patch(id=resource("archivo")["id"], upload=handle)
+
+    orgs, reports = read_reports(PortalReader(ckan_server.url), [Period.parse(PERIOD)], [f"{prefix}-*"])
+    table = build_table(Period.parse(PERIOD), Period.parse(PREVIOUS), orgs, reports)
+    rows = {r.organization: r for r in table.rows}
+    assert (rows[names["honesta"]].state, rows[names["honesta"]].score) == (CON_INFORME, AntaiScore(21, 24))
+    assert rows[names["honesta"]].rank == 1
+    for case in ("puntos", "hash", "archivo"):
+        row = rows[names[case]]
+        assert row.state == ILEGIBLE and row.score.met == 0, (case, row)
+    assert "dicen 24 de 24 puntos, pero el informe publicado dice 21 de 24" in rows[names["puntos"]].note
+    assert "no coincide con el sha256" in rows[names["hash"]].note
+    assert "no coincide con el sha256" in rows[names["archivo"]].note
 
 
 def test_a_dataset_listed_twice_by_the_search_index_counts_once():
@@ -275,12 +316,11 @@ def test_one_institution_is_counted_in_the_singular():
 
 
 def test_an_overdue_document_is_listed_as_vencido_not_as_missing():
-    """A stale document is online: the monitor shows it under "vencidos", from the JSON and the metadata."""
+    """A stale document is online: the monitor shows it under "vencidos"."""
     data = report_dict(20)  # 21.0-22.0 rejected, 23.0-24.0 missing
     data["items"][22]["status"] = ItemStatus.OUTDATED.value
-    for reading in (read_report(data, Period.parse(PERIOD)),
-                    read_points(compliance.report_points(ComplianceReport.from_dict(data)))):
-        assert reading.outdated == ("23.0",) and reading.missing == ("24.0",)
+    reading = read_report(data, Period.parse(PERIOD))
+    assert reading.outdated == ("23.0",) and reading.missing == ("24.0",)
     orgs = [Organization("alfa", "Alfa")]
     table = build_table(Period.parse(PERIOD), Period.parse(PREVIOUS), orgs, [published("alfa", {PERIOD: data})])
     [row] = list(csv.DictReader(io.StringIO(render(table, "csv").lstrip("\ufeff"))))
