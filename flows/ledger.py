@@ -115,6 +115,7 @@ class RunLedger:
     portal_writes: list[dict[str, Any]] = field(default_factory=list)  # from the WriteJournal
     verification: list[CheckRecord] = field(default_factory=list)  # read-back checks after publishing
     outage: str | None = None  # set when the portal stopped answering mid-run
+    mail: dict[str, Any] = field(default_factory=dict)  # what the run e-mailed (``flows.notify.MailOutcome``)
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 
     def note(self, code: str, notes: LedgerNotes) -> None:
@@ -164,6 +165,7 @@ class RunLedger:
             "writes": self.writes, "items": self.items, "inputs": self.inputs, "outputs": self.outputs,
             "findings": self.findings, "publish": self.publish, "timings": self.timings,
             "errors": self.errors, "portal_writes": self.portal_writes, "verification": self.verification,
+            "mail": self.mail,
             **({"withdrawal": self.withdrawal} if self.withdrawal else {}),
             **({"review": self.review} if self.review else {}),
         }

@@ -51,9 +51,10 @@ from pydantic import Field
 
 from transparencia.domain import YEARMONTH_PATTERN, ItemKind, Period, Target
 from transparencia.errors import InputError, TransientError
-from transparencia.flows import observations, stages
+from transparencia.flows import notify, observations, stages
 from transparencia.flows.artifacts import post_release_artifacts
 from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, new_run_id
+from transparencia.flows.notify import MailOutcome
 from transparencia.flows.outcome import (
     UNPUBLISHED_HEADER,
     Assessment,
@@ -86,6 +87,7 @@ from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, Sour
 from transparencia.sources.extraction import Extraction as ExtractedTable
 from transparencia.sources.registry import check_secrets, extract_source, planned_extractions
 from transparencia.validation.findings import ValidationReport
+from transparencia.wording import count
 
 RETRY_DELAYS: list[float] = [2, 10, 30]
 
@@ -147,6 +149,7 @@ class ReleaseResult:
     due: list[str] = field(default_factory=list)  # codes with a configured source or document
     observations: list[DirectorateObservations] = field(default_factory=list)  # what each directorate gets back
     review: ReviewEnd | None = None  # how the review before publishing ended, when the run had one
+    mail: MailOutcome = field(default_factory=MailOutcome)  # what was (or, in a dry run, would be) e-mailed
 
     @cached_property
     def items(self) -> list[ItemReport]:
@@ -225,6 +228,20 @@ def publish_task(config: InstitutionConfig, item: Item, period: Period, extracti
 def publish_report_task(config: InstitutionConfig, report: ComplianceReport, paths: dict[str, Path],
                         target: Target, dry_run: bool, journal: WriteJournal | None = None) -> ResultRecord:
     return stages.publish_report(config, report, paths, target, dry_run, journal)
+
+
+@task(name="enviar-recordatorios", cache_policy=NO_CACHE)
+def reminders_task(config: InstitutionConfig, period: Period, run_id: str, dry_run: bool, send: bool) -> MailOutcome:
+    """Before extracting: a reminder to each directorate whose input has not arrived."""
+    return notify.send_reminders(config, period, run_id, dry_run, send=send)
+
+
+@task(name="enviar-resultados", cache_policy=NO_CACHE)
+def results_task(config: InstitutionConfig, report: ComplianceReport, letters: list[DirectorateObservations],
+                 run_id: str, dry_run: bool, send: bool) -> MailOutcome:
+    """After the report: each directorate with findings its letter and annotated files, then the
+    officer's summary."""
+    return notify.send_results(config, report, letters, run_id, dry_run, send=send)
 
 
 # --------------------------------------------------------------------------- collecting outcomes
@@ -349,13 +366,14 @@ def _flow_run_id() -> str | None:
 @flow(name="publicacion-mensual", description="Publicación mensual de los puntos de transparencia de una institución.",
       log_prints=False)
 def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CONFIG), target: str | None = None,
-                    dry_run: bool = False, progress: Any = None, review: bool | None = None) -> State[ReleaseResult]:
+                    dry_run: bool = False, progress: Any = None, review: bool | None = None,
+                    send_mail: bool = True) -> State[ReleaseResult]:
     """Release one month (the previous month when ``period`` is not given) of one institution.
 
     ``progress`` is an optional ``ProgressCallback`` (typed ``Any``: Prefect describes parameters as
     JSON, and a deployment never passes one). ``review`` overrides ``publish.review``: whether the
     officer approves the month's preview before anything is published (a dry run publishes nothing
-    and is never reviewed)."""
+    and is never reviewed). ``send_mail=False`` sends no e-mail."""
     logger = get_run_logger()
     config = load_config(config_path)
     month = _month_to_release(period)
@@ -371,8 +389,9 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
         with ExitStack() as held:
             check_secrets(config)
             _prepare_portal(config, month, chosen, ledger, journal, dry_run, held)
+            reminders = reminders_task(config, month, ledger.run_id, dry_run, send_mail)
             report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress,
-                                            config.publish.review_timeout if reviewed else None)
+                                            config.publish.review_timeout if reviewed else None, send_mail, reminders)
     except BaseException as exc:
         if journal.entries():  # a run that wrote and then failed still says what it wrote
             ledger.errors.append(error_message(exc))
@@ -393,6 +412,24 @@ def _log_outcome(report: ComplianceReport, result: ReleaseResult) -> None:
         logger.warning("\n".join([UNPUBLISHED_HEADER, *(reason_line(i) for i in result.unpublished)]))
     for message in result.errors:
         logger.error("Error: %s", message)
+    _log_mail(result.mail)
+
+
+def _log_mail(outcome: MailOutcome) -> None:
+    """Each message sent, and why sending stopped: the officer reads it in the run's log."""
+    logger = get_run_logger()
+    for delivery in outcome.sent:
+        logger.info("Correo enviado: %s", delivery.describe())
+    for delivery in outcome.planned:
+        logger.info("Correo que se enviaría: %s", delivery.describe())
+    for addressee in outcome.without_address:
+        logger.warning("Correo no enviado a %s: no tiene direcciones en la configuración", addressee)
+    if outcome.refused:
+        logger.warning("El servidor de correo rechazó a %s; se reintentará en la próxima ejecución",
+                       ", ".join(outcome.refused))
+    if outcome.failure:
+        logger.warning("No se pudo enviar el correo: %s. Pendientes para la próxima ejecución, que los enviará: %s.",
+                       outcome.failure, count(len(outcome.pending), "mensaje"))
 
 
 # The manual deployment's period: required, and checked by the Prefect form and API (the schema has the pattern).
@@ -409,10 +446,11 @@ ReviewChoice = Annotated[bool | None, Field(title="Revisión antes de publicar",
 @flow(name="publicacion-mensual", description="Publicación a pedido de un mes: indique el período (AAAA-MM).",
       log_prints=False)
 def manual_release(period: MonthText, config_path: str = str(DEFAULT_CONFIG), target: str | None = None,
-                   dry_run: bool = False, review: ReviewChoice = None) -> State[ReleaseResult]:
+                   dry_run: bool = False, review: ReviewChoice = None, send_mail: bool = True) -> State[ReleaseResult]:
     """The manual deployment's entry point: the same release, under the same flow name, with the period
     required, so a run started without one is refused instead of publishing the previous month."""
-    return monthly_release.fn(period=period, config_path=config_path, target=target, dry_run=dry_run, review=review)
+    return monthly_release.fn(period=period, config_path=config_path, target=target, dry_run=dry_run, review=review,
+                              send_mail=send_mail)
 
 
 def _month_to_release(period: str | None) -> Period:
@@ -446,7 +484,8 @@ def _prepare_portal(config: InstitutionConfig, month: Period, chosen: Target, le
 
 def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry_run: bool, ledger: RunLedger,
                    journal: WriteJournal, progress: Any,
-                   review_minutes: float | None) -> tuple[ComplianceReport, ReleaseResult]:
+                   review_minutes: float | None, send_mail: bool = True,
+                   reminders: MailOutcome | None = None) -> tuple[ComplianceReport, ReleaseResult]:
     """Every item's chain, then the report; with ``review_minutes`` the chains first only preview,
     and the officer's decision (waited for at most that long) says which are published."""
     chains = _submit(config, month, chosen, dry_run, ledger, journal, progress, preview=review_minutes is not None)
@@ -476,9 +515,14 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
         post_punctuality(config, month)
     ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}
                     for i in items}
+    result.observations = _observations(config, month, ledger)
+    result.mail = reminders or MailOutcome()
+    if not ledger.outage:  # after an outage the month's state is unknown: nothing to tell yet
+        sent = results_task(config, report, result.observations, ledger.run_id, dry_run, send_mail)
+        result.mail = result.mail.merge(sent)
+    ledger.mail = result.mail.to_dict()
     result.ledger_path = str(ledger.write(config.workspace))
     result.errors, result.writes = ledger.errors, ledger.writes
-    result.observations = _observations(config, month, ledger)
     return report, result
 
 

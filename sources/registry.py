@@ -181,15 +181,19 @@ def _missing(inbox: Path, pattern: str, context: str, period: Period) -> Missing
                              f"{context}: no llegó el archivo del período {period} ('{Path(pattern).name}').")
 
 
+def _same_name_other_extension(inbox: Path, pattern: str) -> list[Path]:
+    """Files named as ``pattern`` expects but with any extension (``planilla enero.xls`` for ``planilla*.xlsx``)."""
+    folder, name = Path(pattern).parent, Path(pattern).name
+    stem, dot, _extension = name.rpartition(".")
+    return find_input(inbox, str(folder / f"{stem}.*")) if dot else []
+
+
 def _other_spreadsheet(inbox: Path, pattern: str, context: str) -> Path | None:
     """The spreadsheet that arrived under the expected name with another extension (an .xls or .ods
     where the pattern says .xlsx): it is read, since its content says what it is. A file of another
     type (a PDF instead of the workbook), or several candidates, is refused naming them."""
-    folder, name = Path(pattern).parent, Path(pattern).name
-    stem, dot, _extension = name.rpartition(".")
-    if not dot:
-        return None
-    arrived = find_input(inbox, str(folder / f"{stem}.*"))
+    name = Path(pattern).name
+    arrived = _same_name_other_extension(inbox, pattern)
     others = [p for p in arrived if p.suffix.lower() not in SPREADSHEET_SUFFIXES]
     if others:
         listed = ", ".join(f"'{p.name}' ({p.suffix.lstrip('.').upper() or 'sin extensión'})" for p in others)
@@ -248,6 +252,32 @@ def raw_extract_name(source: SourceConfig, item: Item) -> str:
 
 
 # --------------------------------------------------------------------------- entry points
+
+
+@dataclass(frozen=True)
+class AwaitedFile:
+    """A file source whose input for the period has not arrived: nothing under its name, in any form."""
+
+    source: SourceConfig
+    pattern: str  # the configured path with the period filled in, relative to the inbox
+    items: tuple[Item, ...]  # the items it feeds that are due this period
+
+
+def awaited_files(config: InstitutionConfig, period: Period) -> list[AwaitedFile]:
+    """The file sources whose input for ``period`` has not arrived, by the rules extraction uses: a file
+    under another extension or of another type has arrived (extraction reads or names it), and a month
+    declared without movements (``empty_periods``) awaits nothing. Databases are always there."""
+    awaited = []
+    for source in config.sources:
+        if not isinstance(source.settings, FileSettings):
+            continue
+        items = tuple(config.catalog.get(code) for code, options in source.items.items()
+                      if config.catalog.get(code).applies and period not in options.empty_periods)
+        pattern = fill_placeholders(source.settings.path, period, source.where)
+        if items and not find_input(config.inbox, pattern) and not _same_name_other_extension(config.inbox, pattern):
+            awaited.append(AwaitedFile(source, pattern, items))
+    return awaited
+
 
 
 def planned_extractions(config: InstitutionConfig) -> list[tuple[SourceConfig, str]]:

@@ -13,4 +13,4 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="transparencia-prefect-")
 configure_prefect(console_level="WARNING")
 
-pytest_plugins = ["ckan_server", "prefect_server"]
+pytest_plugins = ["ckan_server", "prefect_server", "smtp_server"]

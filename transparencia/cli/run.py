@@ -70,7 +70,7 @@ def _require_prefect_server() -> None:
 
 
 def _release(period: Period, config: Path, target: str | None, dry_run: bool, runner: str,
-             dask_address: str | None, review: bool | None = None):
+             dask_address: str | None, review: bool | None = None, send_mail: bool = True):
     """Run the flow with one progress bar per item; return the result."""
     institution = load_config(config)
     configure_prefect(home=institution.workspace.prefect_home)
@@ -91,7 +91,8 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
     console.print(f"Publicación del período [bold]{period}[/] (iniciando Prefect…)")
     with progress:
         return release.run_release(period, config, target=target, dry_run=dry_run, runner=runner,
-                                   dask_address=dask_address, progress=show, review=review)
+                                   dask_address=dask_address, progress=show, review=review,
+                                   send_mail=send_mail)
 
 
 def awaiting_text(event: AwaitingReview) -> str:
@@ -159,6 +160,7 @@ def _summary(result) -> None:
     _reasons(result.unpublished)
     for message in result.errors:
         err_console.print(f"[red]Error:[/] {message}", highlight=False)
+    _mail_summary(result.mail)
     if result.report_paths:
         console.print(f"Informe de cumplimiento: {result.report_paths.get('html')}")
     if result.observations:
@@ -169,6 +171,28 @@ def _summary(result) -> None:
         console.print("[yellow]Simulación (--dry-run): no se guardó ni publicó nada.[/]")
     else:
         console.print(f"Escrituras en esta ejecución: {result.writes}")
+
+
+def _mail_summary(outcome) -> None:
+    """What the run e-mailed (or, in a dry run, would e-mail), and why sending stopped."""
+    if outcome.disabled:
+        return
+    for delivery in outcome.planned:
+        console.print(f"Correo que se enviaría: {escape(delivery.describe())}", highlight=False, soft_wrap=True)
+    for delivery in outcome.sent:
+        console.print(f"Correo enviado: {escape(delivery.describe())}", highlight=False, soft_wrap=True)
+    for addressee in outcome.without_address:
+        console.print(f"[yellow]Sin correo para {escape(addressee)}:[/] no tiene direcciones en la configuración",
+                      highlight=False)
+    if outcome.refused:
+        err_console.print(f"[yellow]El servidor de correo rechazó a {', '.join(outcome.refused)}[/]; se "
+                          "reintentará en la próxima ejecución.", highlight=False)
+    if outcome.failure:
+        err_console.print(f"[yellow]No se pudo enviar el correo:[/] {escape(outcome.failure)}. Pendientes para la "
+                          f"próxima ejecución: {count(len(outcome.pending), 'mensaje')}; la publicación no se vio "
+                          "afectada.", highlight=False)
+    if not (outcome.planned or outcome.sent or outcome.failure):
+        console.print(f"Correo: nada nuevo que enviar (enviados antes: {count(outcome.unchanged, 'mensaje')}).")
 
 
 def _reasons(failed: list[ItemReport]) -> None:
@@ -191,11 +215,14 @@ def run_command(
                                       help="Configuración de la institución; se puede repetir, o dar una carpeta "
                                            "de configuraciones, para publicar varias instituciones en Dask."),
     target: str | None = typer.Option(None, "--target", help="local o ckan (por defecto, el de la configuración)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Extrae y valida, muestra lo que publicaría, no escribe."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Extrae y valida, muestra lo que publicaría y los correos "
+                                                          "que enviaría; no escribe ni envía."),
     review: bool = typer.Option(False, "--revision", help="Nada se publica hasta que el oficial apruebe la vista "
                                                            "previa en Prefect (por defecto: publish.review)."),
     no_review: bool = typer.Option(False, "--sin-revision", help="Publica sin esperar aprobación, aunque la "
                                                                 "configuración pida revisión."),
+    no_mail: bool = typer.Option(False, "--sin-correo", help="No envía ningún correo (recordatorios, observaciones, "
+                                                             "resumen)."),
     task_runner: str = typer.Option("thread", "--task-runner", help="thread (una máquina) o dask (una institución)."),
     dask_address: str | None = typer.Option(None, "--dask-address", help="Dirección de un clúster Dask existente."),
     workers: int | None = typer.Option(None, "--workers", min=1,
@@ -211,7 +238,8 @@ def run_command(
         _national_summary(result)
         sys.exit(result.exit_code)
     _check_portal(config[0], chosen, dry_run)
-    result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, reviewed)
+    result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, reviewed,
+                      send_mail=not no_mail)
     _summary(result)
     sys.exit(result.exit_code)
 

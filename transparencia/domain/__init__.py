@@ -23,6 +23,7 @@ from transparencia.domain.vocab import (
     Frequency,
     ItemKind,
     ItemStatus,
+    MailKind,
     MailSecurity,
     OutputFormat,
     PrivacyPolicy,
@@ -33,7 +34,7 @@ from transparencia.domain.vocab import (
 from transparencia.domain.workspace import Workspace
 
 __all__ = [
-    "MONTH_NAMES", "YEARMONTH_PATTERN", "Deadline", "Frequency", "ItemKind", "ItemStatus", "MailSecurity",
+    "MONTH_NAMES", "YEARMONTH_PATTERN", "Deadline", "Frequency", "ItemKind", "ItemStatus", "MailKind", "MailSecurity",
     "OutputFormat", "Period", "PrivacyPolicy", "ReleaseSchedule", "ReviewDecision", "Severity", "Target", "Workspace",
     "atomic_copy", "atomic_write", "cedula", "file_lock", "load_yaml", "ruc", "sha256_bytes", "sha256_file",
     "write_if_changed",

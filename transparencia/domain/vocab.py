@@ -268,6 +268,19 @@ class MailSecurity(StrEnum):
         return {MailSecurity.STARTTLS: 587, MailSecurity.TLS: 465, MailSecurity.NONE: 25}[self]
 
 
+class MailKind(StrEnum):
+    """What an e-mail of the tool is, as the record of what was sent keeps it."""
+
+    REMINDER = "reminder"  # before the deadline, to a directorate whose input has not arrived
+    OBSERVATIONS = "observations"  # after a run, to a directorate with findings: its letter and annotated file
+    SUMMARY = "summary"  # after a run, to the officer: the month's outcome
+
+    @property
+    def label(self) -> str:
+        return {MailKind.REMINDER: "recordatorio", MailKind.OBSERVATIONS: "observaciones",
+                MailKind.SUMMARY: "resumen del mes"}[self]
+
+
 class PublishVerb(StrEnum):
     """What publishing did to a dataset, resource, table or view (a ``PublishAction``)."""
 

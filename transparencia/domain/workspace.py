@@ -6,6 +6,7 @@ One ``data_dir`` per institution (``data_dir`` in its configuration) holds:
   store/<organization>/<item>/         each item's validated months as Parquet (``flows.store``)
   build/<organization>/<item>/         an item's files as rendered before publishing
   runs/<period>/<run-id>.json          the run ledger, beside its journal of portal writes
+  runs/<period>/correos.json           every e-mail sent about the month (to whom, what, its content hash)
   reports/<period>/                    the month's compliance report, one file per format
   interno/<period>/                    the officer's internal reports (punctuality), never published
   cache/validacion/                    the last validation report of each item and month
@@ -72,6 +73,10 @@ class Workspace:
         """One of the officer's internal reports of the month (``puntualidad-<period>.md``): kept apart
         from ``reports/``, whose files are published."""
         return self.root / "interno" / str(period) / name
+
+    def mail_log(self, period: Period) -> Path:
+        """What was e-mailed about the month, across its runs (``flows.notify.MailLog``)."""
+        return self.runs(period) / "correos.json"
 
     @property
     def reports(self) -> Path:
