@@ -18,9 +18,11 @@ from prefect.schedules import Cron
 
 from transparencia.domain.schedule import RELEASE_CRON, RELEASE_TIMEZONE
 from transparencia.flows.release import manual_release, monthly_release
+from transparencia.flows.reminders import reminders_flow
 
 SCHEDULED = "publicacion-programada"
 MANUAL = "publicacion-manual"
+REMINDERS = "recordatorio-programado"
 
 
 def build_deployments(config_path: str | Path, cron: str = RELEASE_CRON, timezone: str = RELEASE_TIMEZONE,
@@ -43,9 +45,24 @@ def build_deployments(config_path: str | Path, cron: str = RELEASE_CRON, timezon
     return scheduled, manual
 
 
+def reminder_deployment(config_path: str | Path, cron: str = RELEASE_CRON, timezone: str = RELEASE_TIMEZONE):
+    """The daily reminders, at the release's hour: the flow itself decides whether the day has come."""
+    minute, hour = cron.split()[:2]
+    daily = f"{minute} {hour} * * *"
+    return reminders_flow.to_deployment(
+        name=REMINDERS,
+        schedules=[Cron(daily, timezone=timezone)],
+        parameters={"config_path": str(Path(config_path).resolve())},
+        description=(f"Cada día (cron '{daily}', zona {timezone}): recordatorios a las direcciones cuyos archivos "
+                     "no llegaron, desde 'reminder_days' días antes de la fecha límite."),
+        tags=["transparencia", "recordatorios"],
+    )
+
+
 def serve(config_path: str | Path, cron: str = RELEASE_CRON, timezone: str = RELEASE_TIMEZONE,
           target: str | None = None) -> None:
-    """Serve both deployments until interrupted (needs PREFECT_API_URL pointing at a Prefect server)."""
+    """Serve the deployments until interrupted (needs PREFECT_API_URL pointing at a Prefect server)."""
     from prefect import serve as prefect_serve
 
-    prefect_serve(*build_deployments(config_path, cron, timezone, target))
+    prefect_serve(*build_deployments(config_path, cron, timezone, target),
+                  reminder_deployment(config_path, cron, timezone))

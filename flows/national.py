@@ -97,13 +97,15 @@ def short_name(config_path: str) -> str:
 
 @task(name="publicar-institucion", cache_policy=NO_CACHE, task_run_name="institucion-{label}")
 def institution_task(config_path: str, label: str, period: str, target: str | None, dry_run: bool,
-                     review: bool | None = None) -> InstitutionRun:
+                     review: bool | None = None,
+                     send_mail: bool = True) -> InstitutionRun:
     """Run one institution's month as a subflow; a failure is returned, not raised, so it stays that institution's."""
     run = InstitutionRun(config_path, worker=f"{socket.gethostname()}:{os.getpid()}")
     started = time.perf_counter()
     try:
         run.result = result_of(monthly_release(period=period, config_path=config_path, target=target,
-                                               dry_run=dry_run, review=review, return_state=True))
+                                               dry_run=dry_run, review=review, send_mail=send_mail,
+                                               return_state=True))
     except TransparenciaError as error:
         run.error, run.error_exit = error.message, 2 if isinstance(error, ConfigError) else 1
     except Exception as error:  # one institution's crash is its own line in the summary
@@ -115,9 +117,10 @@ def institution_task(config_path: str, label: str, period: str, target: str | No
 @flow(name="publicacion-varias-instituciones",
       description="Publicación mensual de varias instituciones, cada una en su propio subflujo.", log_prints=False)
 def national_release(period: str, config_paths: list[str], target: str | None = None,
-                     dry_run: bool = False, review: bool | None = None) -> NationalResult:
+                     dry_run: bool = False, review: bool | None = None,
+                     send_mail: bool = True) -> NationalResult:
     logger = get_run_logger()
-    futures = [institution_task.submit(path, short_name(path), period, target, dry_run, review)
+    futures = [institution_task.submit(path, short_name(path), period, target, dry_run, review, send_mail)
                for path in config_paths]
     result = NationalResult(Period.parse(period))
     for path, future in zip(config_paths, futures, strict=True):
@@ -157,7 +160,7 @@ def shared_prefect_api() -> Iterator[None]:
 
 def run_national(period: Period | None, configs: Sequence[Path], target: str | None = None, dry_run: bool = False,
                  dask_address: str | None = None, workers: int | None = None,
-                 review: bool | None = None) -> NationalResult:
+                 review: bool | None = None, send_mail: bool = True) -> NationalResult:
     """Release ``period`` (the previous month by default) of every configuration on Dask; ``review``
     overrides each configuration's ``publish.review`` (each institution's month then waits for its
     own approval on the flow run's page)."""
@@ -166,6 +169,7 @@ def run_national(period: Period | None, configs: Sequence[Path], target: str | N
     with shared_prefect_api():
         runner = task_runner("dask", dask_address, workers, processes=True)
         result = national_release.with_options(task_runner=runner)(period=str(month), config_paths=paths, target=target,
-                                                                   dry_run=dry_run, review=review)
+                                                                   dry_run=dry_run, review=review,
+                                                                   send_mail=send_mail)
     result.workers = workers or (0 if dask_address else os.cpu_count() or 1)
     return result

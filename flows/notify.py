@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from transparencia.reports.observaciones import DirectorateObservations
 from transparencia.reports.smtp import MailDeliveryError, smtp_session
 from transparencia.sources.config import InstitutionConfig
 from transparencia.sources.registry import awaited_files
+from transparencia.wording import count
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,39 @@ def _send(config: InstitutionConfig, log: MailLog, due: list[tuple[Mail, list[st
 
 
 # --------------------------------------------------------------------------- what a run sends
+
+
+NO_REMINDERS_TODAY = ("Hoy no corresponde enviar recordatorios: salen desde 'reminder_days' días antes de la fecha "
+                      "límite del mes hasta la publicación.")
+
+
+def reminder_month(config: InstitutionConfig, now: dt.datetime) -> Period | None:
+    """The month whose reminders are due at ``now`` (aware): from ``reminder_days`` before its deadline
+    until the deadline, when the release itself reminds whoever still owes. The month is the one before
+    or, with a deadline early in the month, the current one."""
+    if config.notifications is None:
+        return None
+    for period in (Period.of(now.date()).shift(-1), Period.of(now.date())):
+        deadline = config.schedule.deadline(period).moment
+        if deadline - dt.timedelta(days=config.notifications.reminder_days) <= now < deadline:
+            return period
+    return None
+
+
+def log_outcome(outcome: MailOutcome, logger: logging.Logger | logging.LoggerAdapter) -> None:
+    """Each message sent, and why sending stopped: the officer reads it in the run's log."""
+    for delivery in outcome.sent:
+        logger.info("Correo enviado: %s", delivery.describe())
+    for delivery in outcome.planned:
+        logger.info("Correo que se enviaría: %s", delivery.describe())
+    for addressee in outcome.without_address:
+        logger.warning("Correo no enviado a %s: no tiene direcciones en la configuración", addressee)
+    if outcome.refused:
+        logger.warning("El servidor de correo rechazó a %s; se reintentará en la próxima ejecución",
+                       ", ".join(outcome.refused))
+    if outcome.failure:
+        logger.warning("No se pudo enviar el correo: %s. Pendientes para la próxima ejecución, que los enviará: %s.",
+                       outcome.failure, count(len(outcome.pending), "mensaje"))
 
 
 def enabled(config: InstitutionConfig, send: bool) -> bool:

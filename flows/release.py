@@ -87,7 +87,6 @@ from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, Sour
 from transparencia.sources.extraction import Extraction as ExtractedTable
 from transparencia.sources.registry import check_secrets, extract_source, planned_extractions
 from transparencia.validation.findings import ValidationReport
-from transparencia.wording import count
 
 RETRY_DELAYS: list[float] = [2, 10, 30]
 
@@ -412,24 +411,8 @@ def _log_outcome(report: ComplianceReport, result: ReleaseResult) -> None:
         logger.warning("\n".join([UNPUBLISHED_HEADER, *(reason_line(i) for i in result.unpublished)]))
     for message in result.errors:
         logger.error("Error: %s", message)
-    _log_mail(result.mail)
+    notify.log_outcome(result.mail, logger)
 
-
-def _log_mail(outcome: MailOutcome) -> None:
-    """Each message sent, and why sending stopped: the officer reads it in the run's log."""
-    logger = get_run_logger()
-    for delivery in outcome.sent:
-        logger.info("Correo enviado: %s", delivery.describe())
-    for delivery in outcome.planned:
-        logger.info("Correo que se enviaría: %s", delivery.describe())
-    for addressee in outcome.without_address:
-        logger.warning("Correo no enviado a %s: no tiene direcciones en la configuración", addressee)
-    if outcome.refused:
-        logger.warning("El servidor de correo rechazó a %s; se reintentará en la próxima ejecución",
-                       ", ".join(outcome.refused))
-    if outcome.failure:
-        logger.warning("No se pudo enviar el correo: %s. Pendientes para la próxima ejecución, que los enviará: %s.",
-                       outcome.failure, count(len(outcome.pending), "mensaje"))
 
 
 # The manual deployment's period: required, and checked by the Prefect form and API (the schema has the pattern).
@@ -605,11 +588,13 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
 
 def run_release(period: Period | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,
                 runner: str = "thread", dask_address: str | None = None,
-                progress: ProgressCallback | None = None, review: bool | None = None) -> ReleaseResult:
+                progress: ProgressCallback | None = None, review: bool | None = None,
+                send_mail: bool = True) -> ReleaseResult:
     """Run the flow and return its result (a run that could not do its job raises)."""
     configured = monthly_release.with_options(task_runner=task_runner(runner, dask_address))
     state = configured(period=None if period is None else str(period), config_path=str(config_path),
-                       target=target, dry_run=dry_run, progress=progress, review=review, return_state=True)
+                       target=target, dry_run=dry_run, progress=progress, review=review, send_mail=send_mail,
+                       return_state=True)
     return result_of(state)
 
 

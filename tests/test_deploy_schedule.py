@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from transparencia.flows.deploy import MANUAL, SCHEDULED, build_deployments
+from transparencia.flows.deploy import MANUAL, REMINDERS, SCHEDULED, build_deployments, reminder_deployment
 
 pytestmark = pytest.mark.prefect
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,3 +34,18 @@ def test_prefect_yaml_declares_the_same_schedule():
     assert deployments[SCHEDULED]["entrypoint"] == "flows/release.py:monthly_release"
     assert deployments[MANUAL]["entrypoint"] == "flows/release.py:manual_release"  # the period is required
     assert deployments[SCHEDULED]["work_pool"]["name"] == deployments[MANUAL]["work_pool"]["name"]
+
+
+def test_the_reminders_run_every_day_at_the_releases_hour(prefect_server):
+    from prefect.client.orchestration import get_client
+
+    deployment_id = reminder_deployment(ROOT / "data" / "institution.yaml", "30 7 10 * *", "America/Panama").apply()
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment(deployment_id)
+    assert stored.name == REMINDERS
+    schedule = stored.schedules[0].schedule
+    assert schedule.cron == "30 7 * * *" and schedule.timezone == "America/Panama"
+    doc = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    declared = {d["name"]: d for d in doc["deployments"]}[REMINDERS]
+    assert declared["entrypoint"] == "flows/reminders.py:reminders_flow"
+    assert declared["schedules"][0]["cron"] == "0 6 * * *"

@@ -3,6 +3,7 @@ and a server that fails never stops anything (the next delivery sends what is pe
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 from pathlib import Path
@@ -12,13 +13,16 @@ import pytest
 from institutions import sample_document, write_institution
 from openpyxl.comments import Comment
 from smtp_server import free_port
+from typer.testing import CliRunner
 
+from transparencia.cli import app
 from transparencia.domain import ItemStatus, MailKind, OutputFormat, Period
 from transparencia.flows import notify
 from transparencia.reports import mail
 from transparencia.reports.compliance import ComplianceReport, ItemReport
 from transparencia.reports.mail import Attachment, Mail
 from transparencia.sources.config import InstitutionConfig, load_config
+from transparencia.sources.demo import write_month
 from transparencia.sources.registry import awaited_files
 
 PERIOD = Period(2025, 1)
@@ -203,3 +207,40 @@ def test_the_officers_summary_counts_items_and_directorates(tmp_path, smtp_serve
     assert "- 11.6 Viáticos (Dirección de Finanzas): 2 errores. Tiene errores." in message.text
     assert "- Departamento de Compras: 0 / 1 / 0 / 0" in message.text
     assert "<td style=\"padding: 4px 8px;\">Dirección de Finanzas</td>" in message.html
+
+
+# --------------------------------------------------------------------------- reminders before the deadline
+
+
+@pytest.mark.parametrize(("now", "month"), [
+    (dt.datetime(2025, 2, 2, 5, 59), None),  # the day before the reminders (3 days before 5 Feb 06:00)
+    (dt.datetime(2025, 2, 2, 6, 0), PERIOD),
+    (dt.datetime(2025, 2, 5, 5, 59), PERIOD),
+    (dt.datetime(2025, 2, 5, 6, 0), None),  # the release itself reminds from then on
+    (dt.datetime(2025, 2, 20, 6, 0), None),
+])
+def test_reminders_go_from_reminder_days_before_the_deadline_until_the_release(tmp_path, smtp_server, now, month):
+    config = institution(tmp_path, smtp_server.settings(), reminder_days=3)
+    assert notify.reminder_month(config, now.replace(tzinfo=config.schedule.zone)) == month
+
+
+def test_the_reminders_command_reminds_only_who_owes_and_only_once(tmp_path, smtp_server):
+    config = institution(tmp_path, smtp_server.settings())
+    write_month(config, PERIOD, rows=5)  # every directorate sends but Compras
+    arguments = ["recordatorios", "--period", "2025-01", "--config", str(config.path)]
+
+    dry = CliRunner().invoke(app, [*arguments, "--dry-run"], terminal_width=300)
+    assert dry.exit_code == 0 and smtp_server.messages == []
+    assert "Correo que se enviaría: recordatorio a Departamento de Compras (compras@migracion.gob.pa)" in dry.output
+
+    sent = CliRunner().invoke(app, arguments, terminal_width=300)
+    assert sent.exit_code == 0 and "Correo enviado: recordatorio a Departamento de Compras" in sent.output
+    assert [m.recipients for m in smtp_server.messages] == [["compras@migracion.gob.pa"]]
+    again = CliRunner().invoke(app, arguments, terminal_width=300)
+    assert "Correo: nada nuevo que enviar" in again.output and len(smtp_server.messages) == 1
+
+
+def test_the_reminders_command_needs_the_notifications_section(tmp_path):
+    path = write_institution(tmp_path, sample_document())
+    result = CliRunner().invoke(app, ["recordatorios", "--period", "2025-01", "--config", str(path)])
+    assert result.exit_code == 2 and "no hay sección 'notifications'" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from rich.table import Column, Table
 from transparencia.cli import app, console, err_console, friendly_errors, run_hint
 from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError
+from transparencia.flows import notify
 from transparencia.flows.environment import configure_prefect
+from transparencia.flows.ledger import new_run_id
 from transparencia.flows.outcome import UNPUBLISHED_HEADER, one_line
 from transparencia.flows.progress import STEPS, AwaitingReview, ItemProgress, Step
 from transparencia.publishers.backends import publisher
@@ -234,7 +237,8 @@ def run_command(
     month = Period.parse(period).require_ended()
     reviewed = _review_choice(review, no_review)
     if len(config) > 1 or config[0].is_dir():
-        result = _national(month, config, chosen, dry_run, dask_address, workers, reviewed)
+        result = _national(month, config, chosen, dry_run, dask_address, workers, reviewed,
+                           send_mail=not no_mail)
         _national_summary(result)
         sys.exit(result.exit_code)
     _check_portal(config[0], chosen, dry_run)
@@ -253,7 +257,7 @@ def _review_choice(review: bool, no_review: bool) -> bool | None:
 
 
 def _national(period: Period, configs: list[Path], target: str | None, dry_run: bool, dask_address: str | None,
-              workers: int | None, review: bool | None = None):
+              workers: int | None, review: bool | None = None, send_mail: bool = True):
     configure_prefect()
     from transparencia.flows import national  # Prefect and Dask, after configure_prefect (as above)
 
@@ -265,7 +269,7 @@ def _national(period: Period, configs: list[Path], target: str | None, dry_run: 
                   "(iniciando Prefect y Dask…)")
     with console.status("Publicando…"):
         return national.run_national(period, paths, target=target, dry_run=dry_run, dask_address=dask_address,
-                                     workers=workers, review=review)
+                                     workers=workers, review=review, send_mail=send_mail)
 
 
 def _national_summary(result) -> None:
@@ -294,6 +298,29 @@ def _national_summary(result) -> None:
     failed = sum(1 for r in result.runs if r.exit_code)
     console.print(f"{count(len(result.runs) - failed, 'institución')} sin problemas, {failed} con puntos rechazados, "
                   "faltantes o errores (detalle en el informe de cada una).")
+
+
+@app.command("recordatorios")
+@friendly_errors
+def reminders_command(
+    period: str | None = typer.Option(None, "--period", help="Mes cuyos archivos se esperan, AAAA-MM (por defecto, "
+                                                              "el mes cuyo día de recordatorios llegó)."),
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Configuración de la institución."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Muestra los recordatorios que enviaría; no envía nada."),
+) -> None:
+    """Envía un recordatorio a cada dirección cuyos archivos del mes aún no llegaron (sin publicar nada)."""
+    institution = load_config(config)
+    if institution.notifications is None:
+        raise ConfigError(f"{config.name}: no hay sección 'notifications': no se envía correo")
+    now = dt.datetime.now(institution.schedule.zone)
+    month = Period.parse(period) if period else notify.reminder_month(institution, now)
+    if month is None:
+        console.print(notify.NO_REMINDERS_TODAY)
+        return
+    outcome = notify.send_reminders(institution, month, new_run_id(), dry_run)
+    _mail_summary(outcome)
+    if not (outcome.sent or outcome.planned or outcome.failure or outcome.unchanged):
+        console.print(f"Todas las direcciones enviaron sus archivos de {month.label_es}: no hay recordatorios.")
 
 
 @app.command("report")
