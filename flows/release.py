@@ -85,7 +85,7 @@ from transparencia.schemas.catalog import Item
 from transparencia.sources.archive import run_inputs
 from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, SourceConfig, load_config
 from transparencia.sources.extraction import Extraction as ExtractedTable
-from transparencia.sources.registry import check_secrets, extract_source, planned_extractions
+from transparencia.sources.registry import check_sources, extract_source, planned_extractions
 from transparencia.validation.findings import ValidationReport
 
 RETRY_DELAYS: list[float] = [2, 10, 30]
@@ -386,7 +386,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
                 ", con revisión antes de publicar" if reviewed else "")
     try:
         with ExitStack() as held:
-            check_secrets(config)
+            check_sources(config, month)
             _prepare_portal(config, month, chosen, ledger, journal, dry_run, held)
             reminders = reminders_task(config, month, ledger.run_id, dry_run, send_mail)
             report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress,

@@ -33,7 +33,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from transparencia.domain import Period
-from transparencia.errors import ConfigError, InputError, TransientError
+from transparencia.errors import ConfigError, InputError, TransientError, TransparenciaError
 from transparencia.schemas.spec import Integer, Months, PathValue, Spec, Text
 from transparencia.schemas.table import TableSchema
 from transparencia.sources.extraction import Extraction, SourceRef
@@ -69,6 +69,7 @@ class DatabaseSettings(Spec):
     connect_timeout: Integer = 10  # seconds
     query_timeout: Integer = 600  # seconds; an unattended monthly run must not hang
     chunk_size: Integer = 5000  # rows fetched per round trip
+    probe_timeout: Integer = 5  # seconds: pre-flight's bound on connecting and on its trial query
 
     def check(self, where: str) -> None:
         given = [k for k in ("url", "url_env", "url_file") if getattr(self, k)]
@@ -79,7 +80,7 @@ class DatabaseSettings(Spec):
                               "use 'password_env' o 'password_file', o la URL completa en 'url_env'")
         if self.password_env and self.password_file:
             raise ConfigError(f"{where}: indique 'password_env' o 'password_file', no ambos")
-        for key in ("connect_timeout", "query_timeout", "chunk_size"):
+        for key in ("connect_timeout", "query_timeout", "chunk_size", "probe_timeout"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{where}.{key}: debe ser un número entero positivo")
 
@@ -167,6 +168,40 @@ def read_query(url: URL, sql: str, period: Period, *, context: str, connect_time
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns, dtype=object)
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame
+
+
+def check_database(settings: DatabaseSettings, *, base_dir: Path, context: str, directorate: str) -> None:
+    """Pre-flight: read the secrets, connect and run ``SELECT 1``, each bounded by ``probe_timeout``.
+
+    A database that cannot be read now (a missing secret, a wrong user, password or database, a server
+    that refuses or does not answer) will not be read by the run either: it is a configuration error
+    to fix before the month is published, so the run stops before anything public is rewritten. The
+    bound covers reading too, so a server that accepts the connection and never answers costs
+    seconds, not the query time-out. The officer's message names the source and the reason in
+    Spanish; the public one only the directorate."""
+    public = f"No se pudo leer la base de datos de {directorate}."
+    try:
+        url = settings.resolve_url(base_dir, context)
+        _probe(url, context, settings.probe_timeout)
+    except TransparenciaError as exc:
+        raise ConfigError(exc.message, public) from None
+
+
+def _probe(url: URL, context: str, timeout: int) -> None:
+    shown = display_url(url)
+    engine = _engine(url, context, connect_timeout=timeout, query_timeout=timeout)
+    try:
+        try:
+            connection = engine.connect()
+        except sa_exc.DBAPIError as exc:
+            raise _connect_error(exc, context, shown) from None
+        with connection:
+            try:
+                connection.exec_driver_sql("SELECT 1").scalar()
+            except sa_exc.StatementError as exc:
+                raise _query_error(exc, context, shown) from None
+    finally:
+        engine.dispose()
 
 
 def extract_database(settings: DatabaseSettings, options: DatabaseItemOptions, schema: TableSchema,

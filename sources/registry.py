@@ -30,7 +30,7 @@ from transparencia.errors import ConfigError, InputError, TransparenciaError
 from transparencia.schemas.catalog import Item
 from transparencia.schemas.spec import Months, Spec, Text
 from transparencia.sources import archive, workbook
-from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database
+from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, check_database, extract_database
 from transparencia.sources.extraction import Extraction, SourceRef
 from transparencia.sources.normalise import normalise_table
 from transparencia.sources.spreadsheet import extract_file
@@ -150,9 +150,7 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
             raise _missing(config.inbox, pattern, request.context, period)
         matches = [substitute]
     if len(matches) > 1:
-        names = ", ".join(str(_relative(m, config.inbox)) for m in matches)
-        raise InputError(f"{request.context}: hay {len(matches)} archivos que coinciden con '{pattern}' ({names}); "
-                         "deje uno solo o precise el patrón en la configuración")
+        raise InputError(_ambiguous(matches, pattern, config.inbox, request.context))
     original = matches[0]
     shown = str(_relative(original, config.inbox))
     readable = original
@@ -169,6 +167,12 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
         extraction.notes.insert(0, f"Se esperaba un archivo que coincida con '{Path(pattern).name}' y llegó "
                                    f"'{substitute.name}' ({_kind_label(substitute)}); se leyó ese archivo.")
     return extraction
+
+
+def _ambiguous(matches: list[Path], pattern: str, inbox: Path, context: str) -> str:
+    names = ", ".join(str(_relative(m, inbox)) for m in matches)
+    return (f"{context}: hay {len(matches)} archivos que coinciden con '{pattern}' ({names}); "
+            "deje uno solo o precise el patrón en la configuración")
 
 
 def _missing(inbox: Path, pattern: str, context: str, period: Period) -> MissingInputError:
@@ -287,12 +291,20 @@ def planned_extractions(config: InstitutionConfig) -> list[tuple[SourceConfig, s
             if config.catalog.get(code).applies]
 
 
-def check_secrets(config: InstitutionConfig) -> None:
-    """Pre-flight: read every database source's secrets now, so a missing password variable or file
-    stops the run (a configuration error) before anything is extracted or published."""
+def check_sources(config: InstitutionConfig, period: Period) -> None:
+    """Pre-flight: what would stop every run of the month is a configuration error, found before
+    anything is extracted or published. Each database source is read now (its secrets, a connection,
+    ``SELECT 1``, bounded by its ``probe_timeout``), and no file pattern may match more than one file."""
     for source in {source.id: source for source, _ in planned_extractions(config)}.values():
+        where = f"{source.directorate_name}, fuente '{source.id}'"
         if isinstance(source.settings, DatabaseSettings):
-            source.settings.resolve_url(config.base_dir, f"{source.directorate_name}, fuente '{source.id}'")
+            check_database(source.settings, base_dir=config.base_dir, context=where,
+                           directorate=source.directorate_name)
+        elif isinstance(source.settings, FileSettings):
+            pattern = fill_placeholders(source.settings.path, period, source.where)
+            matches = find_input(config.inbox, pattern)
+            if len(matches) > 1:
+                raise ConfigError(_ambiguous(matches, pattern, config.inbox, where))
 
 
 def extract_source(config: InstitutionConfig, source: SourceConfig | str, item: str, period: Period,

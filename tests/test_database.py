@@ -22,7 +22,13 @@ from institutions import write_institution
 from transparencia.domain import Period
 from transparencia.errors import ConfigError, InputError, TransientError
 from transparencia.schemas.catalog import load_catalog
-from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, extract_database, read_query
+from transparencia.sources.database import (
+    DatabaseItemOptions,
+    DatabaseSettings,
+    check_database,
+    extract_database,
+    read_query,
+)
 
 pytestmark = pytest.mark.databases
 
@@ -342,3 +348,64 @@ def test_two_query_columns_for_one_field_stop_naming_both(sqlite_url):
     with pytest.raises(InputError, match=r"compiten por el mismo dato: 'Programa' \(columna 1\) y "
                                          r"'Programa presupuestario' \(columna 2\)"):
         extract(sqlite_url, query=query)
+
+
+# --------------------------------------------------------------------------- pre-flight
+
+DIRECTORATE = "Dirección de Finanzas"
+WHERE = f"{DIRECTORATE}, fuente 'finanzas-db'"
+
+
+def preflight(url: sa.URL, **overrides) -> ConfigError:
+    """The pre-flight check of a source reading ``url``; the ConfigError it must stop with."""
+    with pytest.raises(ConfigError) as caught:
+        check_database(settings_for(url, **overrides), base_dir=Path.cwd(), context=WHERE, directorate=DIRECTORATE)
+    return caught.value
+
+
+def test_preflight_reads_a_good_database_without_complaint(database_url):
+    check_database(settings_for(database_url), base_dir=Path.cwd(), context=WHERE, directorate=DIRECTORATE)
+
+
+def test_preflight_turns_every_unreadable_database_into_a_configuration_error(postgres_url, mariadb_url,
+                                                                              silent_server, monkeypatch):
+    """Wrong user, password or database, a server down or silent, a missing secret: exit 2 material,
+    said in Spanish to the officer, and publicly only as the directorate's database not read."""
+    monkeypatch.delenv("MIDA_FINANZAS_PASSWORD", raising=False)
+    pg, maria = postgres_url.set(drivername="postgresql+psycopg"), mariadb_url.set(drivername="mysql+pymysql")
+    cases = [
+        (pg.set(username="nadie_conocido"), {}, "el usuario o la contraseña no son válidos"),
+        (maria.set(username="nadie_conocido"), {}, "el usuario o la contraseña no son válidos"),
+        (maria, {"password_env": "PRUEBA_CLAVE_ERRADA"}, "el usuario o la contraseña no son válidos"),
+        (pg.set(database="no_existe_esta_base"), {}, "la base de datos indicada no existe en el servidor"),
+        (maria.set(database="no_existe_esta_base"), {}, "la base de datos indicada no existe en el servidor"),
+        (pg.set(port=1), {}, "el servidor rechazó la conexión"),
+        (maria.set(port=1), {}, "el servidor rechazó la conexión"),
+        (pg.set(port=silent_server), {"probe_timeout": 1}, "el servidor no respondió a tiempo"),
+        (pg, {"password_env": "MIDA_FINANZAS_PASSWORD"}, "la variable de entorno MIDA_FINANZAS_PASSWORD"),
+    ]
+    monkeypatch.setenv("PRUEBA_CLAVE_ERRADA", "no-es-la-clave")
+    for url, overrides, reason in cases:
+        error = preflight(url, **overrides)
+        assert error.message.startswith(WHERE) and reason in error.message, (url, error.message)
+        assert not [word for word in ENGLISH if word in error.message.lower()], (url, error.message)
+        assert error.public == "No se pudo leer la base de datos de Dirección de Finanzas.", error.public
+
+
+def test_preflight_gives_up_on_a_mariadb_that_accepts_and_never_answers(mariadb_url, silent_server):
+    """PyMySQL waits for the server's greeting for its read time-out, which for a query is the query
+    time-out (600 s): pre-flight bounds that wait by ``probe_timeout``. Before, this probe waited the
+    600 s; the watchdog below is only there so that a regression fails instead of hanging."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    silent = mariadb_url.set(drivername="mysql+pymysql", port=silent_server)
+    with ThreadPoolExecutor(1) as pool:
+        error = pool.submit(preflight, silent, probe_timeout=1).result(timeout=300)
+    assert "el servidor no respondió a tiempo" in error.message, error.message
+    assert error.public == "No se pudo leer la base de datos de Dirección de Finanzas."
+
+
+def test_preflight_refuses_a_missing_sqlite_file_as_configuration(tmp_path):
+    missing = tmp_path / "no-llego.sqlite"
+    error = preflight(sa.make_url(f"sqlite:///{missing}"))
+    assert "no existe la base de datos SQLite" in error.message and not missing.exists()

@@ -200,6 +200,44 @@ def test_a_missing_database_password_exits_2_before_anything_public_is_written(p
     assert not (tmp_path / "reports").exists() and not (tmp_path / "published").exists()
 
 
+def _public_bytes(root: Path) -> dict[str, bytes]:
+    """Every public file (the local catalog and the compliance reports), byte for byte."""
+    return {str(p.relative_to(root)): p.read_bytes() for folder in ("published", "reports")
+            for p in sorted((root / folder).rglob("*")) if p.is_file()}
+
+
+@pytest.mark.databases
+def test_an_unreadable_database_or_an_ambiguous_file_exits_2_and_leaves_the_published_month_as_it_was(
+        prefect_server, institution):
+    """A month is online; a re-run whose database cannot be read (an unknown database, a server that
+    refuses) or whose file pattern matches two files stops at pre-flight with exit 2: the compliance
+    report keeps the month's rows, link and date, byte for byte."""
+    config = load_config(institution)
+    write_month(config, Period(2025, 1), rows=5)
+    runner = CliRunner()
+    first = runner.invoke(app, ["run", "--period", "2025-01", "--config", str(institution)])
+    assert first.exit_code == 1, first.output  # the demo month's deliberate errors
+    online = _public_bytes(institution.parent)
+    sqlite = "url: sqlite:///inbox/finanzas/contabilidad.sqlite"
+    text = institution.read_text(encoding="utf-8")
+    broken = {
+        "postgresql://postgres@127.0.0.1:5432/no_existe_esta_base": "la base de datos indicada no existe",
+        "mysql://root@127.0.0.1:1/siafpa": "el servidor rechazó la conexión",
+    }
+    for url, reason in broken.items():
+        institution.write_text(text.replace(sqlite, f"url: {url}"), encoding="utf-8")
+        outcome = runner.invoke(app, ["run", "--period", "2025-01", "--config", str(institution)])
+        assert outcome.exit_code == 2 and reason in " ".join(outcome.output.split()), outcome.output
+        assert "en espera" not in outcome.output  # stopped before Prefect started and the bars were shown
+        assert _public_bytes(institution.parent) == online
+    institution.write_text(text, encoding="utf-8")
+    planilla = next((institution.parent / "inbox" / "2025-01" / "rrhh").glob("planilla*.xlsx"))
+    planilla.with_name("planilla copia.xlsx").write_bytes(planilla.read_bytes())
+    outcome = runner.invoke(app, ["run", "--period", "2025-01", "--config", str(institution)])
+    assert outcome.exit_code == 2 and "hay 2 archivos que coinciden" in " ".join(outcome.output.split())
+    assert _public_bytes(institution.parent) == online
+
+
 MISSING_SECRET_CONFIG = """
 institution: {name: Ministerio de Desarrollo Agropecuario, acronym: MIDA, organization: mida-secreto}
 inbox: .

@@ -34,7 +34,7 @@ from transparencia.reports.compliance import (
 )
 from transparencia.sources.config import DEFAULT_CONFIG, load_config
 from transparencia.sources.demo import write_month
-from transparencia.sources.registry import planned_extractions
+from transparencia.sources.registry import check_sources, planned_extractions
 from transparencia.wording import count
 
 STATUS_STYLE = {
@@ -46,10 +46,12 @@ STATUS_STYLE = {
 }
 
 
-def _check_portal(config: Path, target: Target | None, dry_run: bool) -> None:
-    """Fail within seconds, before Prefect starts and anything is extracted, when the target has a
-    ``PortalSession`` that cannot take the run."""
+def _preflight(config: Path, period: Period, target: Target | None, dry_run: bool) -> None:
+    """Fail within seconds, before Prefect starts and anything is extracted, when a source cannot be
+    read (``check_sources``) or the target has a ``PortalSession`` that cannot take the run. The flow
+    checks the same again, for the runs that do not start here (a deployment's)."""
     institution = load_config(config)
+    check_sources(institution, period)
     chosen = publisher(institution, target or institution.publish.target)
     if isinstance(chosen, PortalSession):
         chosen.preflight(institution.institution.organization, institution.institution.name,
@@ -241,7 +243,7 @@ def run_command(
                            send_mail=not no_mail)
         _national_summary(result)
         sys.exit(result.exit_code)
-    _check_portal(config[0], chosen, dry_run)
+    _preflight(config[0], month, chosen, dry_run)
     result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, reviewed,
                       send_mail=not no_mail)
     _summary(result)
