@@ -63,7 +63,7 @@ def test_the_manual_deployment_requires_a_valid_period(prefect_server):
 def test_the_scheduled_run_says_which_month_it_computed(prefect_server, tmp_path, caplog):
     from transparencia.flows.release import monthly_release
 
-    config = sample_institution(tmp_path)
+    config = sample_institution(tmp_path, month=Period.previous())  # its database must be there (pre-flight)
     with caplog.at_level("INFO"):
         state = monthly_release(config_path=str(config), dry_run=True, return_state=True)
     assert state.is_completed()
