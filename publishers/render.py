@@ -54,6 +54,7 @@ TYPE_LABELS = {
     "integer": "entero", "date": "fecha (AAAA-MM-DD)", "boolean": "verdadero/falso",
 }
 _TEMPLATES = templates.environment(Path(__file__).parent / "templates")
+MONEY_AXIS = "Balboas (B/.)"  # the value axis of a chart of amounts
 
 
 def template(name: str) -> jinja2.Template:
@@ -463,34 +464,33 @@ def _render_changes(release: ItemRelease, summary: changes.ChangeSummary, out_di
     ]
 
 
-def monthly_series(release: ItemRelease, rules: Mapping[str, str],
-                   periods: Sequence[Period]) -> tuple[list[str], list[charts.Series]]:
+def monthly_series(release: ItemRelease, rules: Mapping[str, str], periods: Sequence[Period]) -> list[charts.Series]:
     """Rows (or people) and the first amount's total for each of ``periods``: a month declared
     without movements has no rows in the history and is charted as zero."""
     history = release.history
-    labels = [str(p) for p in periods]
+    labels = [str(p) for p in periods]  # the history's periodo values
     grouped = history.groupby(history["periodo"].astype("string"), sort=True)
     identity = release.schema.identity_field
     counts = grouped[identity.name].nunique() if identity is not None else grouped.size()
     counts = counts.reindex(labels, fill_value=0)
-    panels = [charts.Series(f"{changes.PEOPLE_LABEL if identity is not None else changes.ROWS_LABEL} por mes",
-                            [float(v) for v in counts.to_numpy()])]
+    counted = changes.PEOPLE_LABEL if identity is not None else changes.ROWS_LABEL
+    panels = [charts.Series(f"{counted} por mes", [float(v) for v in counts.to_numpy()], axis=counted)]
     amounts = changes.amount_fields(release.schema, rules)
     if amounts:
         totals = grouped[amounts[0].name].sum().reindex(labels, fill_value=0)
         panels.append(charts.Series(f"{changes.total_title(amounts[0])} por mes", [round(float(v), 2) for v in totals],
-                                    amounts=True))
-    return labels, panels
+                                    axis=MONEY_AXIS, amounts=True))
+    return panels
 
 
 def _render_chart(release: ItemRelease, rules: Mapping[str, str], periods: Sequence[Period],
                   out_dir: Path) -> ResourceFile:
     label, slug = release.item.name, release.item.slug
-    labels, panels = monthly_series(release, rules, periods)
+    panels = monthly_series(release, rules, periods)
     path = out_dir / f"{slug}-grafico.svg"
-    path.write_text(charts.chart(f"{label}: totales y cantidades por mes", labels, panels), encoding="utf-8")
+    path.write_text(charts.chart(f"{label}: totales y cantidades por mes", periods, panels), encoding="utf-8")
     return _resource(chart_resource_name(label), "SVG", path,
-                     f"Gráfico de {label} mes a mes ({labels[0]} a {labels[-1]}): "
+                     f"Gráfico de {label} mes a mes ({periods[0]} a {periods[-1]}): "
                      + " y ".join(p.title.lower() for p in panels) + ".", role="chart")
 
 

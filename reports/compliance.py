@@ -401,8 +401,10 @@ def trend_chart(report: ComplianceReport, standalone: bool = False) -> str:
     series = charts.Series(
         "Porcentaje de cumplimiento (ANTAI)", [m["percentage"] for m in months],
         colors=[charts.ANTAI_COLORS[AntaiScore(m["fulfilled"], m["applicable"]).band.value] for m in months],
-        guides=((100, "100 %: cumple"), (67, "67 %: debe mejorar")), maximum=100, suffix=" %")
-    return charts.chart(f"Cumplimiento de {report.acronym} mes a mes", [m["period"] for m in months], [series],
+        guides=((100, "100 %: cumple"), (67, "67 %: debe mejorar")), maximum=100, suffix=" %",
+        axis="Puntos cumplidos (%)")
+    return charts.chart(f"Cumplimiento de {report.acronym} mes a mes", [Period.parse(m["period"]) for m in months],
+                        [series],
                         standalone=standalone)
 
 

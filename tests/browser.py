@@ -9,15 +9,19 @@ counting pixels of a chart's colour checks that it rendered (not only that the t
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 import shutil
 import struct
 import subprocess
+import urllib.request
 import zlib
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import websockets.sync.client
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 _FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -101,3 +105,77 @@ def _unfilter(kind: int, row: bytearray, up: bytearray, bpp: int) -> bytearray:
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+class DevicePage:
+    """A page opened in headless Chromium driven over the DevTools protocol, with a device's
+    screen emulated (width, height, mobile): what a phone or a laptop lays out, and scripts run in it.
+
+    Use as a context manager; ``evaluate`` returns a script's value (awaiting a promise)."""
+
+    def __init__(self, profile: Path, width: int, height: int, mobile: bool):
+        self.profile, self.size, self.mobile = profile, (width, height), mobile
+
+    def __enter__(self) -> DevicePage:
+        if not shutil.which(CHROMIUM):
+            pytest.fail("chromium no está instalado (scripts/bootstrap.sh --test lo instala)")
+        self.profile.mkdir(parents=True, exist_ok=True)
+        (self.profile / "DevToolsActivePort").unlink(missing_ok=True)
+        self.process = subprocess.Popen([CHROMIUM, *_FLAGS, f"--user-data-dir={self.profile}",
+                                         "--remote-debugging-port=0", "about:blank"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port = self._debugging_port()
+        targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30).read())
+        page = next(t for t in targets if t["type"] == "page")
+        self.socket = websockets.sync.client.connect(page["webSocketDebuggerUrl"], max_size=None,
+                                                     open_timeout=30)
+        self._ids = itertools.count(1)
+        width, height = self.size
+        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
+                  mobile=self.mobile)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.socket.close()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def _debugging_port(self) -> int:
+        """Chromium writes the port it listens on into the profile once it is ready."""
+        active = self.profile / "DevToolsActivePort"
+        for _ in range(600):
+            if active.exists() and active.read_text().strip():
+                return int(active.read_text().split()[0])
+            if self.process.poll() is not None:
+                pytest.fail("chromium terminó antes de abrir el puerto de depuración")
+            self._pause()
+        pytest.fail("chromium no abrió el puerto de depuración")
+
+    def _pause(self) -> None:
+        try:
+            self.process.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def send(self, method: str, **params: object) -> dict:
+        ident = next(self._ids)
+        self.socket.send(json.dumps({"id": ident, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv(timeout=120))
+            if message.get("id") == ident:
+                if "error" in message:
+                    raise AssertionError(f"{method}: {message['error']}")
+                return message["result"]
+
+    def open(self, page: Path) -> DevicePage:
+        """Load ``page`` and wait until it and its images have loaded."""
+        self.send("Page.navigate", url=page.resolve().as_uri())
+        self.evaluate("new Promise(done => { if (document.readyState === 'complete') done(true);"
+                      " else window.addEventListener('load', () => done(true)); })")
+        return self
+
+    def evaluate(self, script: str) -> object:
+        result = self.send("Runtime.evaluate", expression=script, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise AssertionError(f"{script[:80]}: {result['exceptionDetails']}")
+        return result["result"].get("value")

@@ -31,6 +31,11 @@ def test_period_parses_once_and_renders_text_only_at_the_edges():
     assert period.placeholders() == {"period": "2025-01", "year": "2025", "month": "01"}
 
 
+def test_a_period_is_abbreviated_in_spanish_for_chart_axes():
+    assert Period(2026, 10).short_label_es == "oct. 2026" and Period(2026, 9).short_label_es == "sept. 2026"
+    assert Period(2025, 1).short_label_es == "ene. 2025"
+
+
 @pytest.mark.parametrize("text", ["2025-13", "2025-1", "25-01", "enero", ""])
 def test_a_malformed_period_is_a_configuration_error(text):
     with pytest.raises(ConfigError, match="Período inválido"):

@@ -3,6 +3,7 @@
 import pyarrow as pa
 import pytest
 
+from transparencia.domain import Period
 from transparencia.output import charts, templates
 from transparencia.output.csvfile import csv_text, write_csv
 from transparencia.output.formulas import FORMULA_TRIGGERS, neutralise, neutralise_cell, neutralise_strings
@@ -54,7 +55,30 @@ def test_amounts_keep_their_cents_and_counts_stay_bare():
     """A whole amount read "14,060" next to "94,478.40": money always shows two decimals."""
     assert charts.amount(14060) == "14,060.00" and charts.amount(94478.4) == "94,478.40"
     assert charts.number(40) == "40"
-    svg = charts.chart("t", ["2025-01", "2025-02"], [charts.Series("Personas", [40, 41]),
-                                                      charts.Series("Total", [5000, 14060], amounts=True)])
-    assert "2025-02: 14,060.00</title>" in svg and ">5,000.00</text>" in svg
-    assert "2025-02: 41</title>" in svg
+    svg = charts.chart("t", [Period(2025, 1), Period(2025, 2)], [charts.Series("Personas", [40, 41]),
+                                                                  charts.Series("Total", [5000, 14060], amounts=True)])
+    assert "feb. 2025: 14,060.00</title>" in svg and ">5,000.00</text>" in svg
+    assert "feb. 2025: 41</title>" in svg
+
+
+def test_a_chart_has_a_labelled_value_axis_spanish_months_and_exact_values_on_its_bars():
+    """The charts had no value axis, months as "2026-10" and values as "93.0 mil" (exact only in a tooltip)."""
+    svg = charts.chart("t", [Period(2026, 9), Period(2026, 10)],
+                       [charts.Series("Total de salarios", [93012.5, 14060], axis="Balboas (B/.)", amounts=True)])
+    assert ">Balboas (B/.)</text>" in svg and 'rotate(-90' in svg  # the axis's title, upright beside it
+    assert ">0</text>" in svg and ">50,000</text>" in svg and ">100,000</text>" in svg  # its ticks
+    assert ">sept. 2026</text>" in svg and ">oct. 2026</text>" in svg and "2026-10" not in svg
+    assert ">93,012.50</text>" in svg and ">14,060.00</text>" in svg and "mil</text>" not in svg
+
+
+def test_exact_values_wider_than_their_bars_stand_upright_and_months_that_do_not_fit_are_thinned():
+    months = [Period(2025, 1).shift(i) for i in range(20)]
+    svg = charts.chart("t", months, [charts.Series("Total", [1_234_567.89] * 20, amounts=True)])
+    assert svg.count(">1,234,567.89</text>") == 20 and svg.count('text-anchor="start" transform="rotate(-90') == 20
+    assert ">ene. 2025</text>" in svg and ">feb. 2025</text>" not in svg  # every other month, not overlapping
+
+
+def test_the_value_axis_steps_are_round():
+    assert charts.scale_ticks(93_012.5) == [0, 25_000, 50_000, 75_000, 100_000]
+    assert charts.scale_ticks(100) == [0, 25, 50, 75, 100] and charts.scale_ticks(0) == [0.0, 1.0]
+    assert charts.scale_ticks(3) == [0, 1, 2, 3]

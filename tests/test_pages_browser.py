@@ -43,7 +43,7 @@ def test_report_shows_antai_score_band_and_trend_chart(tmp_path):
     dom = dump_dom(html, tmp_path / "profile")
     assert "<strong>40 %</strong>" in dom and "Deficiente (1 %–66 %)" in dom
     assert dom.count("<rect ") == 1 + 3  # the background and one bar per month
-    for period in ("2024-11", "2024-12", "2025-01"):
+    for period in ("nov. 2024", "dic. 2024", "ene. 2025"):
         assert f">{period}</text>" in dom
     shot = colours(screenshot(html, tmp_path / "report.png", tmp_path / "profile"))
     for band in (AntaiBand.FULL, AntaiBand.DEFICIENT):

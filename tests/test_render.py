@@ -158,7 +158,7 @@ def test_a_month_declared_without_movements_and_no_earlier_month_renders(tmp_pat
     spec, resources = render_release(planilla_release("2025-01", history=empty, frame=empty), tmp_path)
     chart = _by_name(resources)["Planilla — gráfico mensual (SVG)"]
     assert "(2025-01 a 2025-01)" in chart.description
-    assert ">2025-01<" in chart.path.read_text(encoding="utf-8")
+    assert ">ene. 2025<" in chart.path.read_text(encoding="utf-8")
     assert spec.coverage is not None and _csv(_by_name(resources)["Planilla 2025-01 (CSV)"].path) == []
 
 

@@ -18,6 +18,8 @@ MONTH_NAMES = (
     "enero", "febrero", "marzo", "abril", "mayo", "junio",
     "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
 )
+# How a month is abbreviated in Spanish (chart axes, short labels: "oct. 2026"); RAE's "sept.".
+MONTH_ABBREVIATIONS = ("ene.", "feb.", "mar.", "abr.", "may.", "jun.", "jul.", "ago.", "sept.", "oct.", "nov.", "dic.")
 # A month written in full ("setiembre" is how much of Latin America spells September), to its number.
 FULL_MONTH_NUMBERS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)} | {"setiembre": 9}
 # Months as an Excel set to English writes them in a date ("15-Jan-2025", "January 5, 2025"): none
@@ -136,6 +138,11 @@ class Period:
     def month_name(self) -> str:
         """``'enero'``."""
         return MONTH_NAMES[self.month - 1]
+
+    @property
+    def short_label_es(self) -> str:
+        """``'oct. 2026'``: the month where room is short (a chart's axis)."""
+        return f"{MONTH_ABBREVIATIONS[self.month - 1]} {self.year}"
 
     @property
     def label_es(self) -> str:
