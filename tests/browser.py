@@ -9,6 +9,7 @@ counting pixels of a chart's colour checks that it rendered (not only that the t
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -152,10 +153,8 @@ class DevicePage:
         pytest.fail("chromium no abrió el puerto de depuración")
 
     def _pause(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            pass
 
     def send(self, method: str, **params: object) -> dict:
         ident = next(self._ids)
