@@ -147,8 +147,7 @@ def source_finding(message: str) -> dict[str, object]:
 def rejection(findings: list[dict[str, object]], errors: int) -> str:
     """Why an item was rejected, in one line: how many errors and the first one (as published)."""
     first = str(next((f["message"] for f in findings if f["severity"] == "error"), ""))
-    return (f"{count(errors, 'error')} (el primero: {first.rstrip('.')}); no se publicó este mes y los meses "
-            "anteriores siguen publicados.")
+    return f"{count(errors, 'error')} (el primero: {first.rstrip('.')}); no se publicó este mes."
 
 
 def document_assessment(config: InstitutionConfig, item: Item, period: Period) -> Assessment:

@@ -328,7 +328,9 @@ def _assessment(config: InstitutionConfig, item: Item, period: Period, target: T
     chain = chains.get(item.code)
     assessment = dataset_assessment(config, item, period, None if chain is None else _stage_results(chain))
     outcome = assessment.outcome
-    if outcome.configured and outcome.applies and outcome.publishing is not Publishing.PUBLISHED:
+    if outcome.publishing is Publishing.PUBLISHED:
+        assessment = dataclasses.replace(assessment, outcome=dataclasses.replace(outcome, last_online=period))
+    elif outcome.configured and outcome.applies:
         assessment = dataclasses.replace(assessment, outcome=_not_published(config, item, target, outcome))
     return assessment
 
@@ -344,7 +346,9 @@ def _item_report(config: InstitutionConfig, item: Item, period: Period, target: 
 def _not_published(config: InstitutionConfig, item: Item, target: Target, outcome: ItemOutcome) -> ItemOutcome:
     """An item this run did not publish: whether its month is online from an earlier run, and, when it
     is not and its source did not come, whether the month was withdrawn (then it reads "retirado")."""
-    online = stages.month_online(config, item, outcome.period, target)
+    months = stages.target_months(config, item, target)
+    online = outcome.period in months
+    outcome = dataclasses.replace(outcome, last_online=max(months, default=None))
     withdrawal = None if online or outcome.extraction is not Extraction.NOT_RECEIVED else \
         stages.withdrawal(config, item, outcome.period)
     if withdrawal is None:

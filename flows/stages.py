@@ -139,15 +139,15 @@ def withdrawal(config: InstitutionConfig, item: Item, period: Period) -> Withdra
     return next((w for w in reversed(MonthStore.of(config).withdrawals(item.slug)) if w["period"] == str(period)), None)
 
 
-def month_online(config: InstitutionConfig, item: Item, period: Period, target: Target) -> bool:
-    """Whether the target already holds this month of the item (from an earlier run).
+def target_months(config: InstitutionConfig, item: Item, target: Target) -> set[Period]:
+    """The item's months the target already holds (from earlier runs).
 
     Asked only for an item this run did not publish; when the target cannot say (not
-    configured, unreachable), the month is not counted as online."""
+    configured, unreachable), no month is counted as online."""
     try:
-        return period in months_online(config, item, make_publisher(config, target))
+        return months_online(config, item, make_publisher(config, target))
     except Exception:  # an unreachable target cannot vouch for anything
-        return False
+        return set()
 
 
 def publish_report(config: InstitutionConfig, report: compliance.ComplianceReport, paths: dict[str, Path],

@@ -90,7 +90,8 @@ class ItemOutcome:
     """What happened to one item this month, stage by stage: everything ``classify`` reads.
 
     ``online`` says whether the month was already online on the target before this run's attempt
-    (only asked when this run did not publish it). ``withdrawn``: the month was taken down
+    (only asked when this run did not publish it); ``last_online`` is the item's latest month the
+    target holds, so a rejected month says whether an earlier one is still there. ``withdrawn``: the month was taken down
     (``transparencia retirar``) after it was published. ``reason`` is the Spanish message of the
     stage that stopped the item, if any.
     """
@@ -109,6 +110,7 @@ class ItemOutcome:
     withdrawn: bool = False
     reason: str = ""
     not_applicable_reason: str = ""
+    last_online: Period | None = None  # the item's latest month the target holds (this one once published)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,19 @@ def verdict(outcome: ItemOutcome) -> Verdict:
         note = (f"El mes sigue en línea desde una publicación anterior; el intento de esta ejecución falló "
                 f"({failed.short_label.lower()}): {outcome.reason or _DEFAULT_REASONS[failed]}")
         return Verdict(ItemStatus.PUBLISHED, note, attempt_failed=True)
-    return Verdict(failed, outcome.reason or _DEFAULT_REASONS[failed], attempt_failed=True)
+    reason = outcome.reason or _DEFAULT_REASONS[failed]
+    if failed is ItemStatus.REJECTED:
+        reason = f"{reason.rstrip('.')}; {_earlier_months(outcome)}"
+    return Verdict(failed, reason, attempt_failed=True)
+
+
+def _earlier_months(outcome: ItemOutcome) -> str:
+    """What a rejected month leaves online: the latest month, or nothing at all (a first month)."""
+    last = outcome.last_online
+    if last is None or last == outcome.period:
+        return "no hay otros meses publicados."
+    earlier = "los meses anteriores siguen publicados" if last < outcome.period else "siguen publicados otros meses"
+    return f"{earlier} (el último, {last.label_es})."
 
 
 def withdrawal_reason(date: str, reason: str) -> str:
@@ -174,7 +188,7 @@ _NOT_CONFIGURED = {
 _DEFAULT_REASONS = {
     ItemStatus.NOT_RECEIVED: "No llegó la fuente del período.",
     ItemStatus.SOURCE_ERROR: "No se pudo leer la fuente.",
-    ItemStatus.REJECTED: "Tiene errores: no se publicó este mes; los meses anteriores siguen publicados.",
+    ItemStatus.REJECTED: "Tiene errores: no se publicó este mes.",
     ItemStatus.TARGET_ERROR: "No se pudo publicar en el destino.",
     ItemStatus.WITHHELD: "No se aprobó en la revisión antes de publicar.",
 }
@@ -236,6 +250,7 @@ class ItemReport:
     findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_dict()
     attempt_failed: bool = False  # this run's attempt failed (even if an earlier month stays online)
     changes: str = ""  # Spanish: what changed against the month before (publishers.changes headline)
+    last_online: str | None = None  # AAAA-MM: the item's latest month the public can read, if any
 
     def __post_init__(self) -> None:
         self.frequency, self.status = Frequency(self.frequency), ItemStatus(self.status)
@@ -259,8 +274,9 @@ class ItemReport:
 def item_report(item: Item, outcome: ItemOutcome, facts: ItemFacts) -> ItemReport:
     """The report's row for ``item``: its verdict and the figures the run gathered (rows, findings...)."""
     result = verdict(outcome)
+    last_online = None if outcome.last_online is None else str(outcome.last_online)
     return ItemReport(item.code, item.name, item.kind, item.frequency, result.status, detail=result.reason,
-                      attempt_failed=result.attempt_failed, **asdict(facts))
+                      attempt_failed=result.attempt_failed, last_online=last_online, **asdict(facts))
 
 
 @dataclass(frozen=True)
@@ -440,6 +456,25 @@ def write_report(report: ComplianceReport, out_dir: Path, formats: Iterable[str]
     return written
 
 
+def items_note(report: ComplianceReport) -> str:
+    """Every item's status this month and its last month online, with the reason when it is not
+    published: what the catalog says about items that have no dataset (one paragraph per item)."""
+    lines = [f"Estado de los puntos de transparencia en el informe de {report.period.label_es} "
+             f"({count(len(report.items), 'punto')}):"]
+    lines += [f"- {_item_line(item)}" for item in report.items]
+    return "\n\n".join(lines)
+
+
+def _item_line(item: ItemReport) -> str:
+    if item.kind == ItemKind.DOCUMENT.value:
+        online = f"documento actualizado el {item.last_update}" if item.last_update else "sin fecha de actualización"
+    else:
+        online = ("último mes en línea: " + Period.parse(item.last_online).label_es if item.last_online
+                  else "ningún mes en línea")
+    line = f"{item.code} {item.name}: {item.status.label} ({online})."
+    return line if item.fulfilled or not item.detail else f"{line} Motivo: {item.detail}"
+
+
 def report_dataset(report: ComplianceReport, organization: str, license_id: str,
                    maintainer: str | None = None, maintainer_email: str | None = None) -> DatasetSpec:
     """The dataset "Informe de cumplimiento de transparencia" that carries one report per month."""
@@ -448,7 +483,7 @@ def report_dataset(report: ComplianceReport, organization: str, license_id: str,
         title=REPORT_TITLE,
         notes=(f"Estado mensual de los puntos obligatorios de transparencia (Ley 6 de 2002) de "
                f"{report.institution}: qué se publicó, qué se rechazó por errores, qué falta y qué "
-               f"documentos están vencidos."),
+               f"documentos están vencidos.\n\n{items_note(report)}"),
         organization=organization,
         publisher_name=report.institution,
         license_id=license_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -98,7 +99,7 @@ def test_a_rejected_month_says_how_many_errors_and_the_first():
                                                                        publication=None))
     assert verdict(assessment.outcome).status is ItemStatus.REJECTED
     assert assessment.outcome.reason.startswith("1 error (el primero: ")
-    assert "los meses anteriores siguen publicados" in assessment.outcome.reason
+    assert assessment.outcome.reason.endswith("no se publicó este mes.")
     assert assessment.facts.errors == 1 and assessment.notes.publish is None and assessment.notes.findings
 
 
@@ -136,3 +137,13 @@ def test_the_row_and_the_ledger_take_the_assessment_as_it_is():
     ledger = RunLedger(run_id="r", period=JANUARY, institution="SNM", target="local", dry_run=False, config="c")
     ledger.note("11.3", assessment.notes)
     assert ledger.errors == assessment.notes.errors and "11.3" in ledger.findings and not ledger.publish
+
+
+def test_a_rejected_first_month_does_not_claim_earlier_months_are_still_published():
+    """The 2026-10 report said "los meses anteriores siguen publicados" when no earlier month existed."""
+    outcome = dataset_assessment(CONFIG, PLANILLA, JANUARY, results(validation=rejected_report(),
+                                                                    publication=None)).outcome
+    first = verdict(outcome).reason
+    assert "siguen publicados" not in first and first.endswith("no hay otros meses publicados.")
+    later = verdict(dataclasses.replace(outcome, last_online=Period.parse("2024-12"))).reason
+    assert later.endswith("los meses anteriores siguen publicados (el último, diciembre de 2024).")

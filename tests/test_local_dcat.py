@@ -152,3 +152,13 @@ def test_with_a_public_url_the_page_gives_search_engines_absolute_download_addre
     downloads = {d["name"]: d for d in data["distribution"]}
     assert downloads["Planilla 2025-02 (CSV)"]["contentUrl"] == PUBLIC_URL + FOLDER + "planilla-2025-02.csv"
     assert all(d["contentUrl"].startswith(PUBLIC_URL + FOLDER) for d in downloads.values())
+
+
+def test_the_index_and_catalog_json_say_every_items_status_this_month(tmp_path):
+    """An item with no dataset was invisible: the report dataset's description names every item."""
+    root = tmp_path / "published"
+    _publish(root, tmp_path / "work", PUBLIC_URL)
+    line = "11.3 Planilla: Publicado (ningún mes en línea)."
+    assert f"<p>- {line}</p>" in (root / "index.html").read_text("utf-8")
+    descriptions = [str(o) for o in _graph(root).objects(None, DCTERMS.description)]
+    assert any("en el informe de febrero de 2025 (1 punto):" in d and line in d for d in descriptions)

@@ -12,7 +12,9 @@ from transparencia.reports.compliance import (
     ComplianceReport,
     ItemReport,
     document_status,
+    items_note,
     load_report,
+    report_dataset,
     report_resources,
     write_report,
 )
@@ -91,3 +93,20 @@ def test_html_renders_in_headless_chromium(tmp_path):
     assert '<p class="headline bad" id="resumen">2 de 5 puntos cumplidos</p>' in dom
     assert dom.count('<span class="estado') == 6
     assert "Rechazado por errores" in dom
+
+
+def test_the_report_dataset_says_every_items_status_and_last_month_online_with_the_reason():
+    """An item that is not published has no dataset: the report dataset's description (on CKAN, in
+    the local index and in catalog.json) still names it, with its last month online and why."""
+    report = _report()
+    report.items[0].last_online = "2025-01"
+    report.items[1].last_online, report.items[1].detail = "2024-12", "1 error (el primero: monto)."
+    note = items_note(report)
+    assert note.startswith("Estado de los puntos de transparencia en el informe de enero de 2025 (6 puntos):")
+    assert "- 11.3 Planilla: Publicado con advertencias (último mes en línea: enero de 2025)." in note
+    assert ("- 11.6 Viáticos: Rechazado por errores de validación (último mes en línea: diciembre de 2024). "
+            "Motivo: 1 error (el primero: monto).") in note
+    assert "- 10.5 Contrataciones: " in note and "(ningún mes en línea)." in note
+    assert "- 9.1 Reglamento interno: Publicado (documento actualizado el 2019-01-01)." in note
+    assert note.count("\n\n- ") == 6
+    assert note in report_dataset(report, "snm", "cc-zero").notes
