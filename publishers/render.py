@@ -80,9 +80,15 @@ class ItemRelease:
     institution: Institution
     privacy: Mapping[str, str] = field(default_factory=dict)
     directorate: str = ""
-    # The item's other months the target holds, read before publishing: the change summary compares
-    # with the latest of them that is earlier. None when not read (every earlier month of the history counts).
+    # The item's other months the target holds, read before publishing: a change summary compares with
+    # the latest of them that is earlier, and the description states the newest of them (or this month).
+    # None when not read (every month of the history counts).
     online: frozenset[Period] | None = None
+
+    @property
+    def online_after(self) -> frozenset[Period] | None:
+        """The months online once this release is published: those read before, and this one."""
+        return None if self.online is None else self.online | {self.period}
 
     @staticmethod
     def period_of(text: str, item: Item) -> Period:
@@ -116,16 +122,20 @@ def _render_files(release: ItemRelease, out_dir: Path,
     fields = [f for f in release.schema.fields if rules[f.name].published]
     periods = _history_periods(release)
 
+    online = release.online_after
     month = _published(release.frame, release, fields)
-    summary = changes.summarise(release.schema, release.history, release.period, rules, release.item.name,
-                                release.online)
+    summary = changes.summarise(release.schema, release.history, release.period, rules, release.item.name, online)
     resources = _render_month(release, month, fields, out_dir, formats)
     resources += _render_history(release, month, fields, out_dir, formats, periods[-1])
     resources.append(_render_dictionary(release, rules, out_dir))
     resources += _render_report(release, rules, out_dir)
     resources += _render_changes(release, summary, out_dir)
+    resources += _render_following_changes(release, rules, periods, online, out_dir)
     resources.append(_render_chart(release, rules, periods, out_dir))
-    spec = _dataset_spec(release, rules, periods, summary)
+    newest = _newest_online(periods, online) or release.period
+    latest = summary if newest == release.period else changes.summarise(
+        release.schema, release.history, newest, rules, release.item.name, online)
+    spec = _dataset_spec(release, rules, periods, latest)
     resources.append(_render_package(release, spec, fields, rules, periods, "csv" in formats, out_dir))
     return spec, resources
 
@@ -148,6 +158,13 @@ def _check(release: ItemRelease, wanted: Sequence[str]) -> None:
 
 def _history_periods(release: ItemRelease) -> list[Period]:
     return sorted(_column_periods(release.history) | {release.period})
+
+
+def _newest_online(periods: Sequence[Period], online: frozenset[Period] | None) -> Period | None:
+    """The newest month the public reads once the release is online: what the dataset's description
+    states, whichever month ran last (an earlier month re-run leaves the newest one in place). A
+    month online that this machine's history lacks cannot be described, so it is passed over."""
+    return max((p for p in periods if online is None or p in online), default=None)
 
 
 def _column_periods(history: pd.DataFrame) -> set[Period]:
@@ -372,10 +389,11 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[WithdrawalReco
     if remaining:
         nothing = _published(release.history.iloc[0:0], release, fields)
         resources += _render_history(release, nothing, fields, out_dir, wanted, remaining[-1])
-        summary = changes.summarise(release.schema, release.history, remaining[-1], rules, release.item.name,
-                                    release.online)
+        newest = _newest_online(remaining, release.online)
+        summary = None if newest is None else changes.summarise(release.schema, release.history, newest, rules,
+                                                                release.item.name, release.online)
         resources.append(_render_chart(release, rules, remaining, out_dir))
-        resources += _render_following_changes(release, rules, remaining, out_dir)
+        resources += _render_following_changes(release, rules, remaining, release.online, out_dir)
     resources.append(_render_withdrawals(release.item.name, withdrawals, out_dir / f"{release.item.slug}-retiros.csv"))
     spec = _dataset_spec(release, rules, remaining, summary)
     if remaining:
@@ -383,15 +401,15 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[WithdrawalReco
     return spec, resources
 
 
-def _render_following_changes(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], remaining: list[Period],
-                              out_dir: Path) -> list[ResourceFile]:
-    """The change summary of the month after the withdrawn one, again: it compared with the withdrawn
-    month, and now compares with the latest earlier month still online (or with none)."""
-    later = [p for p in remaining if p > release.period and (release.online is None or p in release.online)]
+def _render_following_changes(release: ItemRelease, rules: Mapping[str, PrivacyPolicy], periods: Sequence[Period],
+                              online: frozenset[Period] | None, out_dir: Path) -> list[ResourceFile]:
+    """The change summary of the month online after ``release.period``, again: it compares with the
+    latest earlier month online, which this release may have just published, corrected or withdrawn."""
+    later = [p for p in periods if p > release.period and (online is None or p in online)]
     if not later:
         return []
     following = dataclasses.replace(release, period=later[0])
-    summary = changes.summarise(release.schema, release.history, later[0], rules, release.item.name, release.online)
+    summary = changes.summarise(release.schema, release.history, later[0], rules, release.item.name, online)
     return _render_changes(following, summary, out_dir)
 
 

@@ -134,10 +134,15 @@ def write_manifest(out_dir: Path, period: Period, dataset: DatasetSpec, resource
                    history_rows: int, history_periods: Sequence[Period]) -> Path:
     """Record what the target must hold for this month (read by ``verify_dataset``): the month's own
     files in ``manifiesto-<period>.json``, and what describes every month (the history, the dictionary,
-    the chart) in the dataset's ``manifiesto.json``, which the latest publish of any month rewrites."""
+    the chart) in the dataset's ``manifiesto.json``, which the latest publish of any month rewrites.
+    Another month's file rendered again with it (the change summary of the month that compares with
+    this one) is recorded in that month's manifest."""
     write_dataset_manifest(out_dir, period, dataset, resources, history_rows, history_periods)
     path = Path(out_dir) / MANIFEST.format(period=period)
-    _write(path, _manifest(period, dataset, resources, history_rows, history_periods))
+    own = [r for r in resources if r.period in (None, period)]
+    _write(path, _manifest(period, dataset, own, history_rows, history_periods))
+    for other in {r.period for r in resources if r.period is not None and r.period != period}:
+        amend_manifest(out_dir, other, resources)
     return path
 
 
