@@ -116,6 +116,7 @@ class RunLedger:
     verification: list[CheckRecord] = field(default_factory=list)  # read-back checks after publishing
     outage: str | None = None  # set when the portal stopped answering mid-run
     mail: dict[str, Any] = field(default_factory=dict)  # what the run e-mailed (``flows.notify.MailOutcome``)
+    interrupted: dict[str, Any] | None = None  # {"signal": "SIGTERM", "at": ISO time} of a run stopped by a signal
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 
     def note(self, code: str, notes: LedgerNotes) -> None:
@@ -125,15 +126,22 @@ class RunLedger:
             self.findings[code] = notes.findings
         if notes.outage is not None:
             self.outage = notes.outage
-        if notes.publish is not None:
+        if notes.publish is not None and notes.publish not in self.publish:  # noted as it finished, then at the end
             self.publish.append(notes.publish)
-        if notes.output is not None:
+        if notes.output is not None and notes.output not in self.outputs:
             self.outputs.append(notes.output)
 
     def keep_last_report(self) -> None:
         """After a portal outage the local compliance report is left as the last complete run wrote it."""
         self.errors.append(f"{self.outage} No se reescribió el informe de cumplimiento local: sigue el de la "
                            "última publicación completa.")
+
+    def interrupt(self, signal_name: str) -> None:
+        """The run was stopped by ``signal_name`` (SIGINT, SIGTERM): what it wrote so far is what the
+        ledger lists; the items not listed were not written by this run."""
+        self.interrupted = {"signal": signal_name, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        self.errors.append(f"Ejecución interrumpida por la señal {signal_name}: el registro lista lo que se "
+                           "escribió hasta ese momento.")
 
     def report_failed(self, exc: BaseException) -> None:
         """The compliance report could not be published."""
@@ -168,13 +176,19 @@ class RunLedger:
             "mail": self.mail,
             **({"withdrawal": self.withdrawal} if self.withdrawal else {}),
             **({"review": self.review} if self.review else {}),
+            **({"interrupted": self.interrupted} if self.interrupted else {}),
         }
 
     def write(self, workspace: Workspace) -> Path:
-        """Fold the write journal in and write the ledger (atomically: a reader never sees half of it)."""
-        self.portal_writes = WriteJournal.for_run(workspace, self.period, self.run_id).entries()
+        """Fold the write journal in and write the finished ledger (atomically: a reader never sees half of it)."""
         self.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.time("run", "total", time.perf_counter() - self._clock)
+        return self.checkpoint(workspace)
+
+    def checkpoint(self, workspace: Workspace) -> Path:
+        """Write the ledger as far as the run has got (``finished_at`` still empty while it runs): after
+        each item is published, so that a run stopped even by SIGKILL leaves the list of its writes."""
+        self.portal_writes = WriteJournal.for_run(workspace, self.period, self.run_id).entries()
         path = workspace.ledger(self.period, self.run_id)
         atomic_write(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str).encode("utf-8"))
         return path

@@ -133,9 +133,15 @@ def _published(item: Item, checked: ItemOutcome, facts: ItemFacts, notes: Ledger
         raise TypeError(f"{item.code}: a valid month came back unpublished")
     facts = dataclasses.replace(facts, url=publication.url, last_update=publication.updated,
                                 changes=publication.changes)
-    output = None if publication.stored is None else {"item": item.code, **publication.stored}
+    written = published_notes(item.code, publication)
     return Assessment(dataclasses.replace(checked, publishing=Publishing.PUBLISHED), facts,
-                      dataclasses.replace(notes, publish=publication.result, output=output))
+                      dataclasses.replace(notes, publish=written.publish, output=written.output))
+
+
+def published_notes(code: str, publication: PublishedMonth) -> LedgerNotes:
+    """What the ledger keeps of a published month: the backend's actions and the stored month."""
+    output = None if publication.stored is None else {"item": code, **publication.stored}
+    return LedgerNotes(publish=publication.result, output=output)
 
 
 def source_finding(message: str) -> dict[str, object]:

@@ -36,21 +36,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import signal
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.exceptions import TerminationSignal
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Cancelled, Completed, State
 from pydantic import Field
 
 from transparencia.domain import YEARMONTH_PATTERN, ItemKind, Period, Target
-from transparencia.errors import InputError, TransientError
+from transparencia.domain.files import WritesStopped, discard_temporaries
+from transparencia.errors import InputError, RunInterrupted, TransientError
 from transparencia.flows import notify, observations, stages
 from transparencia.flows.artifacts import post_release_artifacts
 from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, new_run_id
@@ -62,6 +66,7 @@ from transparencia.flows.outcome import (
     Withheld,
     dataset_assessment,
     document_assessment,
+    published_notes,
     reason_line,
 )
 from transparencia.flows.progress import ItemProgress, ProgressCallback, Step
@@ -89,6 +94,8 @@ from transparencia.sources.registry import check_sources, extract_source, planne
 from transparencia.validation.findings import ValidationReport
 
 RETRY_DELAYS: list[float] = [2, 10, 30]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -191,8 +198,23 @@ def run_state(result: ReleaseResult, headline: str) -> State[ReleaseResult]:
 # --------------------------------------------------------------------------- tasks
 
 
+def cancelled_when_stopped(work: Callable[P, R]) -> Callable[P, R]:
+    """A task still running when its run is interrupted ends Cancelled, not Failed with a traceback:
+    its next write is refused (``discard_temporaries``), and that is all it has left to say."""
+
+    @functools.wraps(work)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return work(*args, **kwargs)
+        except WritesStopped as stop:
+            return cast(R, Cancelled(message=str(stop)))  # Prefect ends a task in the state it returns
+
+    return run
+
+
 @task(name="extraer", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient,
       cache_policy=NO_CACHE, task_run_name="extraer-{code}-{source.id}")
+@cancelled_when_stopped
 def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, period: Period,
                  run_id: str) -> ExtractedTable | InputError:
     """The source's table, or the ``InputError`` of an input that is missing or unusable: returned,
@@ -205,6 +227,7 @@ def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, per
 
 
 @task(name="validar", cache_policy=NO_CACHE, task_run_name="validar-{item.code}")
+@cancelled_when_stopped
 def validate_task(config: InstitutionConfig, extraction: ExtractedTable | InputError, item: Item,
                   period: Period) -> ValidationReport | InputError:
     """The month's validation; an input that could not be read passes on its error (nothing to validate)."""
@@ -214,6 +237,7 @@ def validate_task(config: InstitutionConfig, extraction: ExtractedTable | InputE
 
 
 @task(name="publicar", cache_policy=NO_CACHE, task_run_name="publicar-{item.code}")
+@cancelled_when_stopped
 def publish_task(config: InstitutionConfig, item: Item, period: Period, extraction: ExtractedTable | InputError,
                  report: ValidationReport | InputError, directorate: str, target: Target, dry_run: bool,
                  journal: WriteJournal | None = None) -> PublishedMonth | None:
@@ -224,6 +248,7 @@ def publish_task(config: InstitutionConfig, item: Item, period: Period, extracti
 
 
 @task(name="publicar-informe", cache_policy=NO_CACHE)
+@cancelled_when_stopped
 def publish_report_task(config: InstitutionConfig, report: ComplianceReport, paths: dict[str, Path],
                         target: Target, dry_run: bool, journal: WriteJournal | None = None) -> ResultRecord:
     return stages.publish_report(config, report, paths, target, dry_run, journal)
@@ -270,9 +295,11 @@ def _step_event(code: str, step: Step, value: Any) -> ItemProgress | None:
     return None
 
 
-def _wait(chains: dict[str, Chain], progress: ProgressCallback | None, told_already: int = 0) -> None:
-    """Wait for every task, telling ``progress`` about each step that finished well, after the first
-    ``told_already`` steps of each item (the publishing that follows a review has its other steps told).
+def _wait(chains: dict[str, Chain], progress: ProgressCallback | None,
+          on_published: Callable[[str, PublishedMonth], None] | None = None, told_already: int = 0) -> None:
+    """Wait for every task, telling ``progress`` about each step that finished well (after the first
+    ``told_already`` steps of each item: the publishing that follows a review has its other steps told),
+    and ``on_published`` about each item published (the ledger notes its writes as they happen).
 
     ``as_completed`` may report an item's steps out of order (a memoised validation can be seen
     before its extraction), so each item's steps are told in their own order: a step is told once
@@ -286,6 +313,9 @@ def _wait(chains: dict[str, Chain], progress: ProgressCallback | None, told_alre
     for future in as_completed(list(owner)):
         completed.add(future)
         code = owner[future]
+        if (on_published is not None and future is chains[code].publish
+                and isinstance(published := _result(future), PublishedMonth)):
+            on_published(code, published)
         if progress is not None:
             told[code] = _tell_steps(code, chains[code], completed, told[code], progress)
 
@@ -395,6 +425,8 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
             reminders = reminders_task(config, month, ledger.run_id, dry_run, send_mail)
             report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress,
                                             config.publish.review_timeout if reviewed else None, send_mail, reminders)
+    except (KeyboardInterrupt, TerminationSignal) as stop:
+        return _interrupted(config, ledger, stop)
     except BaseException as exc:
         if journal.entries():  # a run that wrote and then failed still says what it wrote
             ledger.errors.append(error_message(exc))
@@ -404,6 +436,21 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     if not dry_run:  # a rehearsal publishes nothing, so it adds no month to the console's history
         post_release_artifacts(report, result.report_url, config.publish.public_url)
     return run_state(result, report.headline)
+
+
+def _interrupted(config: InstitutionConfig, ledger: RunLedger, stop: BaseException) -> State[Any]:
+    """A run stopped by Ctrl+C or SIGTERM ends Cancelled, not Running or Crashed: the files being
+    written are discarded (none is left half-written, and the tasks still running write nothing
+    more), and the ledger lists what was written until then. The CLI exits 128 + the signal's number."""
+    number = stop.signal if isinstance(stop, TerminationSignal) else signal.SIGINT
+    name = signal.Signals(number).name
+    ledger.interrupt(name)
+    path = ledger.write(config.workspace)
+    discard_temporaries()
+    message = (f"Ejecución interrumpida por la señal {name}: se detuvo sin terminar; lo escrito hasta ese "
+               f"momento está en el registro {path.name}. Vuelva a ejecutar el mes para completarlo.")
+    get_run_logger().warning(message)
+    return Cancelled(message=message, data=RunInterrupted(message, number))
 
 
 def _log_outcome(report: ComplianceReport, result: ReleaseResult) -> None:
@@ -475,13 +522,18 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
                    reminders: MailOutcome | None = None) -> tuple[ComplianceReport, ReleaseResult]:
     """Every item's chain, then the report; with ``review_minutes`` the chains first only preview,
     and the officer's decision (waited for at most that long) says which are published."""
+    def note_published(code: str, published: PublishedMonth) -> None:
+        ledger.note(code, published_notes(code, published))
+        if not dry_run:
+            ledger.checkpoint(config.workspace)
+
     chains = _submit(config, month, chosen, dry_run, ledger, journal, progress, preview=review_minutes is not None)
-    _wait(chains, progress)
+    _wait(chains, progress, None if review_minutes is not None else note_published)  # a preview writes nothing
     end = None
     if review_minutes is not None:
         end = _reviewed(config, month, chosen, chains, review_minutes, progress)
         ledger.review = end.to_dict()
-        chains = _publish_approved(config, month, chosen, chains, end, journal, progress)
+        chains = _publish_approved(config, month, chosen, chains, end, journal, progress, note_published)
 
     items = [_item_report(config, item, month, chosen, chains, ledger) for item in config.catalog]
     if progress is not None:
@@ -547,7 +599,8 @@ def _reviewed(config: InstitutionConfig, month: Period, chosen: Target, chains: 
 
 
 def _publish_approved(config: InstitutionConfig, month: Period, chosen: Target, chains: dict[str, Chain],
-                      end: ReviewEnd, journal: WriteJournal, progress: ProgressCallback | None) -> dict[str, Chain]:
+                      end: ReviewEnd, journal: WriteJournal, progress: ProgressCallback | None,
+                      on_published: Callable[[str, PublishedMonth], None]) -> dict[str, Chain]:
     """Publish the previewed months the review approved; the others keep why they were held back."""
     previewed = [code for code, chain in chains.items() if isinstance(_result(chain.publish), PublishedMonth)]
     held = withheld(previewed, end)
@@ -560,7 +613,7 @@ def _publish_approved(config: InstitutionConfig, month: Period, chosen: Target, 
                                         chain.extract, chain.validate, chain.source.directorate_name, chosen,
                                         False, journal)
         approved[code] = dataclasses.replace(chain, publish=publish_f, step=Step.PUBLISHED)
-    _wait(approved, progress, told_already=2)  # extraction and validation were told before the review
+    _wait(approved, progress, on_published, told_already=2)  # extraction and validation were told before the review
     return {code: dataclasses.replace(chain, withheld=held.get(code)) for code, chain in chains.items()} | approved
 
 

@@ -28,7 +28,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NotRequired, TypedDict
@@ -36,6 +35,7 @@ from typing import BinaryIO, NotRequired, TypedDict
 import pandas as pd
 
 from transparencia.domain import Period, Workspace, atomic_write, file_lock
+from transparencia.domain.files import temporary_beside
 from transparencia.errors import InputError
 
 _CHUNK = 1 << 20
@@ -203,31 +203,27 @@ def _archive(workspace: Workspace, period: Period, directorate: str, name: str, 
     folder = root / directorate
     folder.mkdir(parents=True, exist_ok=True)
     key = f"{directorate}/{name}"
-    with file_lock(root / ".manifest.lock"):
-        temp, sha256, size = _copy_hashing(stream, folder)
-        try:
-            manifest = read_manifest(workspace, period)
-            entry = manifest["inputs"].setdefault(key, {"directorate": directorate, "name": name, "revisions": []})
-            match = next((r for r in entry["revisions"] if r["sha256"] == sha256), None)
-            if match is not None:
-                temp.unlink()
-                revision, reused = match["revision"], True
-            else:
-                revision = _next_revision(folder, name, entry["revisions"])
-                os.rename(temp, folder / revision_name(name, revision))
-                entry["revisions"].append({
-                    "revision": revision, "path": f"{directorate}/{revision_name(name, revision)}",
-                    "sha256": sha256, "size": size,
-                    "archived_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "arrived_at": None if arrived is None else arrived.isoformat(timespec="seconds"),
-                    "origin": origin,
-                })
-                reused = False
-            manifest["runs"].setdefault(run_id, {"inputs": {}})["inputs"][key] = revision
-            atomic_write(workspace.raw_manifest(period), json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
-        finally:
-            if temp.exists():
-                temp.unlink()
+    with file_lock(root / ".manifest.lock"), temporary_beside(folder, ".incoming-") as (handle, temp):
+        sha256, size = _copy_hashing(stream, handle)
+        manifest = read_manifest(workspace, period)
+        entry = manifest["inputs"].setdefault(key, {"directorate": directorate, "name": name, "revisions": []})
+        match = next((r for r in entry["revisions"] if r["sha256"] == sha256), None)
+        if match is not None:
+            temp.unlink()
+            revision, reused = match["revision"], True
+        else:
+            revision = _next_revision(folder, name, entry["revisions"])
+            os.rename(temp, folder / revision_name(name, revision))
+            entry["revisions"].append({
+                "revision": revision, "path": f"{directorate}/{revision_name(name, revision)}",
+                "sha256": sha256, "size": size,
+                "archived_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "arrived_at": None if arrived is None else arrived.isoformat(timespec="seconds"),
+                "origin": origin,
+            })
+            reused = False
+        manifest["runs"].setdefault(run_id, {"inputs": {}})["inputs"][key] = revision
+        atomic_write(workspace.raw_manifest(period), json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
     return ArchivedInput(key=key, revision=revision, path=folder / revision_name(name, revision),
                          sha256=sha256, size=size, reused=reused)
 
@@ -240,10 +236,10 @@ def _next_revision(folder: Path, name: str, revisions: list[Revision]) -> int:
     return revision
 
 
-def _copy_hashing(stream: BinaryIO, folder: Path) -> tuple[Path, str, int]:
+def _copy_hashing(stream: BinaryIO, handle: int) -> tuple[str, int]:
+    """Copy ``stream`` into the open temporary file ``handle``; its sha256 and size."""
     digest = hashlib.sha256()
     size = 0
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".incoming-")
     with os.fdopen(handle, "wb") as out:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
@@ -251,5 +247,5 @@ def _copy_hashing(stream: BinaryIO, folder: Path) -> tuple[Path, str, int]:
             out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
-    return Path(temp_name), digest.hexdigest(), size
+    return digest.hexdigest(), size
 

@@ -34,3 +34,13 @@ class ConfigError(TerminalError):
 
 class InputError(TerminalError):
     """An input that cannot be used at all (missing, corrupt, unreadable). CLI exit code 2."""
+
+
+class RunInterrupted(Exception):
+    """A run stopped by a signal (Ctrl+C is SIGINT, a service manager sends SIGTERM). Not an error of
+    the data or the configuration: the CLI exits 128 + the signal's number (130, 143), as shells do."""
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.message = message
+        self.exit_code = 128 + signal_number

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from transparencia.cli import spanish
-from transparencia.errors import TransparenciaError
+from transparencia.errors import RunInterrupted, TransparenciaError
 from transparencia.sources.config import DEFAULT_CONFIG
 
 spanish.install()
@@ -61,6 +61,9 @@ def friendly_errors(command: F) -> F:
         except TransparenciaError as exc:
             err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
             sys.exit(2)
+        except RunInterrupted as exc:
+            err_console.print(exc.message, highlight=False)
+            sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err_console.print("Interrumpido por el usuario.")
             sys.exit(130)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from rich.table import Column, Table
 
 from transparencia.cli import app, console, err_console, friendly_errors, run_hint
 from transparencia.domain import ItemStatus, Period, Target
-from transparencia.errors import ConfigError
+from transparencia.errors import ConfigError, RunInterrupted
 from transparencia.flows import notify
 from transparencia.flows.environment import configure_prefect
 from transparencia.flows.ledger import new_run_id
@@ -72,6 +73,16 @@ def _require_prefect_server() -> None:
 
     if not PREFECT_API_URL.value():
         raise ConfigError(REVIEW_NEEDS_SERVER)
+
+
+def _unwind_on_sigterm() -> None:
+    """SIGTERM (a service manager stopping the run) unwinds like Ctrl+C instead of killing the process
+    on the spot, so the temporary Prefect server is stopped on the way out. While the flow runs,
+    Prefect's own handler takes over and the flow ends Cancelled (``flows.release``)."""
+    def stop(number: int, _frame: object) -> None:
+        raise RunInterrupted(f"Ejecución interrumpida por la señal {signal.Signals(number).name}.", number)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _release(period: Period, config: Path, target: str | None, dry_run: bool, runner: str,
@@ -238,6 +249,7 @@ def run_command(
     chosen = Target.parse(target, "--target") if target is not None else None
     month = Period.parse(period).require_ended()
     reviewed = _review_choice(review, no_review)
+    _unwind_on_sigterm()
     if len(config) > 1 or config[0].is_dir():
         result = _national(month, config, chosen, dry_run, dask_address, workers, reviewed,
                            send_mail=not no_mail)

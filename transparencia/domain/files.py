@@ -7,6 +7,10 @@ bytes (its mtime stays: what makes a re-run of an unchanged month write nothing)
 is the one lock between threads and processes writing into the same folder. ``sha256_file`` is
 the one digest: publishers compare it to skip unchanged files. ``load_yaml`` is how the catalog,
 the schemas and the configuration files are parsed.
+
+Every temporary file is made by ``temporary_beside``, which knows the ones in flight: when a run is
+interrupted (Ctrl+C, SIGTERM) ``discard_temporaries`` deletes them and refuses new ones, so the
+threads still finishing their task cannot leave a half-written ``.tmp`` behind.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +29,56 @@ from typing import IO, Any
 import yaml
 
 PUBLIC_MODE = 0o644  # what a published or archived file is readable as (mkstemp creates 0600)
+
+
+class WritesStopped(Exception):
+    """The process is stopping (``discard_temporaries``): no file is started any more."""
+
+
+class _InFlight:
+    """The temporary files being written, and whether new ones may still start."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.paths: set[Path] = set()
+        self.writer: int | None = None  # once stopping, the one thread still writing (the one recording the stop)
+
+
+_IN_FLIGHT = _InFlight()
+
+
+@contextmanager
+def temporary_beside(folder: Path, prefix: str, suffix: str = "") -> Iterator[tuple[int, Path]]:
+    """A new temporary file in ``folder`` (its descriptor and path), deleted when the block ends unless
+    it was renamed into place; ``discard_temporaries`` deletes it sooner."""
+    with _IN_FLIGHT.lock:
+        if _IN_FLIGHT.writer not in (None, threading.get_ident()):
+            raise WritesStopped("La ejecución se está deteniendo: no se escriben más archivos.")
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+        path = Path(name)
+        _IN_FLIGHT.paths.add(path)
+    try:
+        yield handle, path
+    except OSError:
+        if _IN_FLIGHT.writer not in (None, threading.get_ident()):  # discarded under the writer's feet
+            raise WritesStopped("La ejecución se detuvo: el archivo a medio escribir se descartó.") from None
+        raise
+    finally:
+        with _IN_FLIGHT.lock:
+            _IN_FLIGHT.paths.discard(path)
+        path.unlink(missing_ok=True)
+
+
+def discard_temporaries() -> list[Path]:
+    """Delete every temporary file in flight and refuse new ones to every other thread, for the rest of
+    the process: what an interrupted run does before it ends (the calling thread may still write its
+    record of the stop). The other writers then fail at their rename. Returns the deleted."""
+    with _IN_FLIGHT.lock:
+        _IN_FLIGHT.writer = threading.get_ident()
+        removed = sorted(p for p in _IN_FLIGHT.paths if p.exists())
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed
 
 
 def load_yaml(text: str) -> Any:
@@ -84,9 +139,7 @@ def atomic_copy(source: Path, path: Path, *, check: Callable[[Path], None] | Non
 def _replace(path: Path, fill: Callable[[IO[bytes]], object], check: Callable[[Path], None] | None) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temporary = Path(name)
-    try:
+    with temporary_beside(path.parent, f".{path.name}.", ".tmp") as (handle, temporary):
         with os.fdopen(handle, "wb") as out:
             fill(out)
             out.flush()
@@ -95,5 +148,3 @@ def _replace(path: Path, fill: Callable[[IO[bytes]], object], check: Callable[[P
             check(temporary)
         os.chmod(temporary, PUBLIC_MODE)
         os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
