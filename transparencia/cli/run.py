@@ -47,11 +47,15 @@ STATUS_STYLE = {
 }
 
 
-def _preflight(config: Path, period: Period, target: Target | None, dry_run: bool) -> None:
-    """Fail within seconds, before Prefect starts and anything is extracted, when a source cannot be
-    read (``check_sources``) or the target has a ``PortalSession`` that cannot take the run. The flow
-    checks the same again, for the runs that do not start here (a deployment's)."""
+def _preflight(config: Path, period: Period, target: Target | None, dry_run: bool, review: bool | None) -> None:
+    """Fail within seconds, before Prefect starts and anything is read, when a review has no Prefect
+    server to be decided on, a source cannot be read (``check_sources``) or the target has a
+    ``PortalSession`` that cannot take the run. The flow checks the sources and the portal again, for
+    the runs that do not start here (a deployment's)."""
     institution = load_config(config)
+    if institution.publish.reviews(review, dry_run):
+        configure_prefect(home=institution.workspace.prefect_home)
+        _require_prefect_server()
     check_sources(institution, period)
     chosen = publisher(institution, target or institution.publish.target)
     if isinstance(chosen, PortalSession):
@@ -90,8 +94,6 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
     """Run the flow with one progress bar per item; return the result."""
     institution = load_config(config)
     configure_prefect(home=institution.workspace.prefect_home)
-    if institution.publish.reviews(review, dry_run):
-        _require_prefect_server()
     from transparencia.flows import release  # imports Prefect, which reads its settings once: after configure_prefect
 
     planned = [code for _source, code in planned_extractions(institution)]
@@ -255,7 +257,7 @@ def run_command(
                            send_mail=not no_mail)
         _national_summary(result)
         sys.exit(result.exit_code)
-    _preflight(config[0], month, chosen, dry_run)
+    _preflight(config[0], month, chosen, dry_run, reviewed)
     result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, reviewed,
                       send_mail=not no_mail)
     _summary(result)
