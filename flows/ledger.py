@@ -189,6 +189,6 @@ class RunLedger:
         """Write the ledger as far as the run has got (``finished_at`` still empty while it runs): after
         each item is published, so that a run stopped even by SIGKILL leaves the list of its writes."""
         self.portal_writes = WriteJournal.for_run(workspace, self.period, self.run_id).entries()
-        path = workspace.ledger(self.period, self.run_id)
+        path = (workspace.preview_ledger if self.dry_run else workspace.ledger)(self.period, self.run_id)
         atomic_write(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str).encode("utf-8"))
         return path

@@ -216,10 +216,11 @@ def cancelled_when_stopped(work: Callable[P, R]) -> Callable[P, R]:
       cache_policy=NO_CACHE, task_run_name="extraer-{code}-{source.id}")
 @cancelled_when_stopped
 def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, period: Period,
-                 run_id: str) -> ExtractedTable | InputError:
+                 run_id: str | None) -> ExtractedTable | InputError:
     """The source's table, or the ``InputError`` of an input that is missing or unusable: returned,
     not raised, because a directorate's missing or wrong file is an expected monthly outcome that the
-    report explains, not a task that crashed (Prefect logs a failed task and its dependants as ERRORs)."""
+    report explains, not a task that crashed (Prefect logs a failed task and its dependants as ERRORs).
+    Inputs are archived under ``run_id``; a dry run passes None: it reads them where they are."""
     try:
         return extract_source(config, source, code, period, run_id=run_id)
     except InputError as refused:
@@ -229,11 +230,11 @@ def extract_task(config: InstitutionConfig, source: SourceConfig, code: str, per
 @task(name="validar", cache_policy=NO_CACHE, task_run_name="validar-{item.code}")
 @cancelled_when_stopped
 def validate_task(config: InstitutionConfig, extraction: ExtractedTable | InputError, item: Item,
-                  period: Period) -> ValidationReport | InputError:
+                  period: Period, dry_run: bool = False) -> ValidationReport | InputError:
     """The month's validation; an input that could not be read passes on its error (nothing to validate)."""
     if isinstance(extraction, InputError):
         return extraction
-    return stages.validate_month(config, item, period, extraction)
+    return stages.validate_month(config, item, period, extraction, dry_run)
 
 
 @task(name="publicar", cache_policy=NO_CACHE, task_run_name="publicar-{item.code}")
@@ -435,7 +436,8 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
     _log_outcome(report, result)
     if not dry_run:  # a rehearsal publishes nothing, so it adds no month to the console's history
         post_release_artifacts(report, result.report_url, config.publish.public_url)
-    return run_state(result, report.headline)
+    headline = f"Vista previa, no se publicó nada: {report.headline} si se publicara" if dry_run else report.headline
+    return run_state(result, headline)
 
 
 def _interrupted(config: InstitutionConfig, ledger: RunLedger, stop: BaseException) -> State[Any]:
@@ -549,7 +551,10 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
     ledger.inputs = run_inputs(config.workspace, month, ledger.run_id)
     if ledger.outage:
         ledger.keep_last_report()
-    elif not dry_run and (end is None or end.publishes):  # a month the review stopped publishes no report either
+    elif dry_run:
+        preview = compliance.write_report(report, config.workspace.preview(month), ["html"], preview=True)
+        result.report_paths = {fmt: str(p) for fmt, p in preview.items()}
+    elif end is None or end.publishes:  # a month the review stopped publishes no report either
         _report_and_verify(config, report, month, chosen, ledger, journal, result)
         post_punctuality(config, month)
     ledger.items = {i.code: {"status": i.status, "rows": i.rows, "errors": i.errors, "warnings": i.warnings}
@@ -575,9 +580,9 @@ def _submit(config: InstitutionConfig, month: Period, chosen: Target, dry_run: b
         extract = extract_task
         if progress is not None:  # the caller's bars hear of each retry as it is scheduled
             extract = extract_task.with_options(retry_condition_fn=reporting_retries(progress, code))
-        extract_f = extract.submit(config, source, code, month, ledger.run_id)
+        extract_f = extract.submit(config, source, code, month, None if dry_run else ledger.run_id)
         # Prefect resolves a future passed as an argument to its result; its stubs do not say so
-        validate_f = validate_task.submit(config, extract_f, item, month)  # type: ignore[call-overload]
+        validate_f = validate_task.submit(config, extract_f, item, month, dry_run)  # type: ignore[call-overload]
         publish_f = publish_task.submit(config, item, month, extract_f, validate_f,  # type: ignore[call-overload]
                                         source.directorate_name, chosen, dry_run or preview, journal)
         chains[code] = Chain(source, extract_f, validate_f, publish_f, Step.PREVIEWED if preview else Step.PUBLISHED)

@@ -3,7 +3,8 @@
 Validating reads the item's months already stored, so a row published in another month is caught
 (``validation.period_fidelity``). Publishing stores a valid month (``flows.store``), renders it
 with the item's whole history and syncs it to the target; a rejected month is neither stored nor
-published, so the earlier months stay as they are. A dry run stores nothing and writes nothing.
+published, so the earlier months stay as they are. A dry run stores nothing, publishes nothing and
+renders into the month's preview folder (``Workspace.preview``), the only place it writes.
 """
 
 from __future__ import annotations
@@ -57,16 +58,18 @@ class PublishedMonth:
         return self.stored["updated"] if self.stored else None
 
 
-def validate_month(config: InstitutionConfig, item: Item, period: Period, extraction: Extraction) -> ValidationReport:
+def validate_month(config: InstitutionConfig, item: Item, period: Period, extraction: Extraction,
+                   dry_run: bool = False) -> ValidationReport:
     """Validate the month against its schema and against the item's other stored months (a re-run of
-    the same inputs reuses the last report: ``flows.memo``)."""
+    the same inputs reuses the last report: ``flows.memo``; a dry run reads the memo, never adds to it)."""
     store = MonthStore.of(config)
     published = store.other_months(item.slug, period, natural_key(item.table_schema()))
     memo, key = ValidationMemo(config.workspace), validation_key(extraction, item, period, published)
     report = memo.load(item.slug, period, key)
     if report is None:
         report = validate(extraction, item, period=period, published=published)
-        memo.save(item.slug, period, key, report)
+        if not dry_run:
+            memo.save(item.slug, period, key, report)
     return report
 
 
@@ -95,7 +98,8 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     release = ItemRelease(item=item, schema=item.table_schema(), period=period, frame=frame, history=history,
                           report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
                           directorate=directorate, online=frozenset(online))
-    out_dir = build_dir(config, item)
+    out_dir = (config.workspace.preview_build_dir(period, config.institution.organization, item.slug) if dry_run
+               else build_dir(config, item))
     dataset, resources = render_release(release, out_dir, config.publish.formats)
     if not dry_run:  # what the target must hold, for the read-back verification
         write_manifest(out_dir, period, dataset, resources, len(history), store.months(item.slug))

@@ -436,22 +436,23 @@ def link(url: str) -> str:
     return url if "://" in url or url.startswith("/") else f"../../{url}"
 
 
-def render(report: ComplianceReport, fmt: str) -> str:
-    """The report as text in one of ``REPORT_FORMATS``."""
+def render(report: ComplianceReport, fmt: str, preview: bool = False) -> str:
+    """The report as text in one of ``REPORT_FORMATS``; a ``preview`` (a dry run's) says so at the top."""
     if fmt == "json":
         return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     template = _environment().get_template(f"compliance.{fmt}.j2")
     return template.render(report=report, period_text=report.period.label_es,
                            counts={s: report.count(s) for s in ItemStatus}, score=report.score,
-                           chart=trend_chart(report) if fmt == "html" else "")
+                           chart=trend_chart(report) if fmt == "html" else "", preview=preview)
 
 
-def write_report(report: ComplianceReport, out_dir: Path, formats: Iterable[str] = REPORT_FORMATS) -> dict[str, Path]:
+def write_report(report: ComplianceReport, out_dir: Path, formats: Iterable[str] = REPORT_FORMATS,
+                 preview: bool = False) -> dict[str, Path]:
     """Write the report files; a file whose text is unchanged is left untouched (same mtime)."""
     written = {}
     for fmt in formats:
         path = out_dir / report_file_name(report.period, fmt)
-        write_if_changed(path, render(report, fmt).encode("utf-8"))
+        write_if_changed(path, render(report, fmt, preview).encode("utf-8"))
         written[fmt] = path
     return written
 

@@ -255,3 +255,32 @@ directorates:
           ejecucion-presupuestaria:
             query: SELECT * FROM ejecucion WHERE fecha >= :period_start AND fecha < :period_end
 """
+
+
+def _snapshot(root: Path, leave_out: Path) -> dict[str, bytes]:
+    """Every file under ``root`` but those under ``leave_out``, byte for byte."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and leave_out not in p.parents}
+
+
+def test_a_dry_run_writes_only_its_preview(prefect_server, institution):
+    """--dry-run after a published month: the whole data folder (the store, the catalog, the raw
+    archive, the ledgers, the validation memo) stays byte for byte; the preview folder holds a report
+    the officer can open, named at the end; the run says "se publicaría", never "publicado"."""
+    config = load_config(institution)
+    write_month(config, Period(2025, 1), rows=5)
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", "--period", "2025-01", "--config", str(institution)]).exit_code == 1
+    write_month(config, Period(2025, 2), rows=5)
+    preview = config.workspace.preview(Period(2025, 2))
+    before = _snapshot(institution.parent, preview)
+
+    dry = runner.invoke(app, ["run", "--period", "2025-02", "--config", str(institution), "--dry-run"])
+    assert dry.exit_code == 1, dry.output
+    assert _snapshot(institution.parent, preview) == before
+    text = " ".join(dry.output.split())
+    assert "se publicaría" in text and "Vista previa" in text and "publicado (" not in text
+    page = preview / "informe-cumplimiento-2025-02.html"
+    assert str(page) in text.replace(" ", "") or str(page) in dry.output.replace("\n", "")
+    assert "Vista previa (simulación con --dry-run)" in page.read_text(encoding="utf-8")
+    assert (preview / config.institution.organization / "planilla").is_dir()  # the rendered files, to look at

@@ -104,7 +104,7 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
         if isinstance(event, AwaitingReview):
             progress.console.print(awaiting_text(event), highlight=False, soft_wrap=True)
         elif event.code in bars:
-            progress.update(bars[event.code], **_bar_update(event))
+            progress.update(bars[event.code], **_bar_update(event, dry_run))
 
     console.print(f"Publicación del período [bold]{period}[/] (iniciando Prefect…)")
     with progress:
@@ -129,16 +129,18 @@ def item_bars(out: Console) -> Progress:
                     console=out, transient=False)
 
 
-def _bar_update(event: ItemProgress) -> dict:
+def _bar_update(event: ItemProgress, dry_run: bool = False) -> dict:
     """How one event moves an item's bar: a step advances it; the final event fills it with the
-    item's status and, when it did not publish, the reason in one line."""
+    item's status and, when it did not publish, the reason in one line. A dry run publishes nothing:
+    its items "se publicarían"."""
     if event.step is Step.EXTRACTED:
         return {"advance": 1, "description": f"extraído ({count(event.rows or 0, 'fila')})"}
     if event.step is Step.VALIDATED:
         return {"advance": 1, "description": f"validado ({count(event.errors or 0, 'error')}, "
                                              f"{count(event.warnings or 0, 'advertencia')})"}
     if event.step is Step.PUBLISHED:
-        return {"advance": 1, "description": f"publicado ({count(event.writes or 0, 'escritura')})"}
+        done = "se publicaría" if dry_run else "publicado"
+        return {"advance": 1, "description": f"{done} ({count(event.writes or 0, 'escritura')})"}
     if event.step is Step.PREVIEWED:
         return {"description": f"vista previa, en espera de aprobación ({count(event.writes or 0, 'escritura')} "
                                "si se aprueba)"}
@@ -161,7 +163,10 @@ def retry_text(event: ItemProgress) -> str:
 def _summary(result) -> None:
 
     report = ComplianceReport.from_dict(result.report)
-    table = Table(title=f"{report.institution}: {report.headline} ({result.period})", box=box.SIMPLE_HEAD, pad_edge=False)
+    title = f"{report.institution}: {report.headline} ({result.period})"
+    if result.dry_run:
+        title = f"Vista previa, no se publicó nada. {report.institution}: {report.headline} si se publicara ({result.period})"
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     # Fits 80 columns: names are cut short, counts never (the report has the links and the detail).
     table.add_column("Punto", no_wrap=True, min_width=5)
     table.add_column("Nombre", max_width=20, no_wrap=True, overflow="ellipsis")
@@ -170,7 +175,7 @@ def _summary(result) -> None:
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for item in report.items:
         style = STATUS_STYLE[item.status]
-        table.add_row(item.code, item.name, f"[{style}]{item.status.short_label}[/]",
+        table.add_row(item.code, item.name, f"[{style}]{_status_label(item.status, result.dry_run)}[/]",
                       "" if item.rows is None else str(item.rows), str(item.errors), str(item.warnings))
     console.print(table)
     if result.review is not None:
@@ -179,15 +184,16 @@ def _summary(result) -> None:
     for message in result.errors:
         err_console.print(f"[red]Error:[/] {message}", highlight=False)
     _mail_summary(result.mail)
-    if result.report_paths:
-        console.print(f"Informe de cumplimiento: {result.report_paths.get('html')}")
     if result.observations:
         console.print(f"Observaciones para {count(len(result.observations), 'dirección', 'direcciones')} (su archivo "
                       f"anotado y su carta): {escape(str(result.observations[0].folder.parent))}")
     console.print(f"Registro de la ejecución: {result.ledger_path}")
     if result.dry_run:
-        console.print("[yellow]Simulación (--dry-run): no se guardó ni publicó nada.[/]")
+        console.print("[yellow]Simulación (--dry-run): no se guardó ni publicó nada.[/] Vista previa del informe "
+                      f"(ábrala en el navegador): {result.report_paths.get('html')}")
     else:
+        if result.report_paths:
+            console.print(f"Informe de cumplimiento: {result.report_paths.get('html')}")
         console.print(f"Escrituras en esta ejecución: {result.writes}")
 
 
@@ -211,6 +217,13 @@ def _mail_summary(outcome) -> None:
                           "afectada.", highlight=False)
     if not (outcome.planned or outcome.sent or outcome.failure):
         console.print(f"Correo: nada nuevo que enviar (enviados antes: {count(outcome.unchanged, 'mensaje')}).")
+
+
+def _status_label(status: ItemStatus, dry_run: bool) -> str:
+    """The status as the summary shows it: a dry run's published items "se publicarían"."""
+    if dry_run and status.fulfilled and status.short_label.startswith("Publicado"):
+        return "Se publicaría" + status.short_label.removeprefix("Publicado")
+    return status.short_label
 
 
 def _reasons(failed: list[ItemReport]) -> None:

@@ -12,6 +12,8 @@ One ``data_dir`` per institution (``data_dir`` in its configuration) holds:
   cache/validacion/                    the last validation report of each item and month
   observaciones/<period>/<directorate>/  what each directorate gets back: its annotated files, its letter
   prefect/                             Prefect's home (its database), unless PREFECT_HOME is set
+  preview/<period>/                    a dry run's preview: the report as it would be, the rendered files,
+                                       its ledger; a dry run writes nothing else in the data folder
 
 The folder names and file names are spelled here only; every module asks the ``Workspace`` for a
 path, so a change of layout is one change. The paths are those users and scripts already rely on.
@@ -104,6 +106,17 @@ class Workspace:
 
     def validation_file(self, slug: str, period: Period) -> Path:
         return self.validation_cache / f"{slug}-{period}.pickle"
+
+    def preview(self, period: Period) -> Path:
+        """A dry run's preview of the month (``transparencia run --dry-run``), the only place it writes."""
+        return self.root / "preview" / str(period)
+
+    def preview_build_dir(self, period: Period, organization: str, slug: str) -> Path:
+        """An item's files as a dry run renders them, to be looked at, never published."""
+        return self.preview(period) / organization / slug
+
+    def preview_ledger(self, period: Period, run_id: str) -> Path:
+        return self.preview(period) / f"{run_id}.json"
 
     @property
     def prefect_home(self) -> Path:
