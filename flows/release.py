@@ -626,7 +626,8 @@ def _observations(config: InstitutionConfig, month: Period, ledger: RunLedger) -
     """Each directorate's observaciones of this run; preparing them can never fail the release:
     a failure is said in the log, and ``transparencia observaciones`` prepares them again."""
     try:
-        return observations.of_run(config, month, ledger.to_dict())
+        preview = config.workspace.preview_observations(month) if ledger.dry_run else None  # a dry run's stay there
+        return observations.of_run(config, month, ledger.to_dict(), preview)
     except Exception as exc:
         get_run_logger().warning("No se pudieron preparar las observaciones para las direcciones: %s. "
                                  "Prepárelas con 'transparencia observaciones --period %s'.", error_message(exc), month)

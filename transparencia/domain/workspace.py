@@ -115,6 +115,10 @@ class Workspace:
         """An item's files as a dry run renders them, to be looked at, never published."""
         return self.preview(period) / organization / slug
 
+    def preview_observations(self, period: Period) -> Path:
+        """A dry run's observaciones for the directorates, beside its preview report."""
+        return self.preview(period) / "observaciones"
+
     def preview_ledger(self, period: Period, run_id: str) -> Path:
         return self.preview(period) / f"{run_id}.json"
 
