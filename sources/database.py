@@ -22,7 +22,8 @@ shown to people and stored in ``SourceRef.location`` has its password masked.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -143,28 +144,20 @@ def read_query(url: URL, sql: str, period: Period, *, context: str, connect_time
     them, values untouched); the index is the 1-based record number."""
     url = with_driver(url)
     shown = display_url(url)
-    engine = _engine(url, context, connect_timeout, query_timeout)
-    try:
+    with _connected(url, context, connect_timeout, query_timeout) as connection:
         try:
-            connection = engine.connect()
-        except sa_exc.DBAPIError as exc:
-            raise _connect_error(exc, context, shown) from None
-        with connection:
-            try:
-                _begin_read_only(connection)
-                # yield_per implies stream_results: a server-side cursor, fetched chunk_size rows at a time
-                result = connection.execute(sa.text(sql), {"period_start": period.start, "period_end": period.end},
-                                            execution_options={"yield_per": chunk_size})
-                if not result.returns_rows:
-                    raise InputError(f"{context}: la consulta no devuelve filas; debe ser un SELECT ({shown})")
-                columns = list(result.keys())
-                chunks = [pd.DataFrame(list(part), columns=columns, dtype=object) for part in result.partitions(chunk_size)]
-            except sa_exc.StatementError as exc:
-                raise _query_error(exc, context, shown) from None
-            finally:
-                connection.rollback()
-    finally:
-        engine.dispose()
+            _begin_read_only(connection)
+            # yield_per implies stream_results: a server-side cursor, fetched chunk_size rows at a time
+            result = connection.execute(sa.text(sql), {"period_start": period.start, "period_end": period.end},
+                                        execution_options={"yield_per": chunk_size})
+            if not result.returns_rows:
+                raise InputError(f"{context}: la consulta no devuelve filas; debe ser un SELECT ({shown})")
+            columns = list(result.keys())
+            chunks = [pd.DataFrame(list(part), columns=columns, dtype=object) for part in result.partitions(chunk_size)]
+        except sa_exc.StatementError as exc:
+            raise _query_error(exc, context, shown) from None
+        finally:
+            connection.rollback()
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns, dtype=object)
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame
@@ -188,18 +181,25 @@ def check_database(settings: DatabaseSettings, *, base_dir: Path, context: str, 
 
 
 def _probe(url: URL, context: str, timeout: int) -> None:
-    shown = display_url(url)
-    engine = _engine(url, context, connect_timeout=timeout, query_timeout=timeout)
+    with _connected(url, context, timeout, timeout) as connection:
+        try:
+            connection.exec_driver_sql("SELECT 1").scalar()
+        except sa_exc.StatementError as exc:
+            raise _query_error(exc, context, display_url(url)) from None
+
+
+@contextmanager
+def _connected(url: URL, context: str, connect_timeout: int, query_timeout: int) -> Iterator[Connection]:
+    """One connection, its failure to open said in Spanish, and the engine disposed of afterwards (a
+    run reads each source once: no pool is worth keeping)."""
+    engine = _engine(url, context, connect_timeout, query_timeout)
     try:
         try:
             connection = engine.connect()
         except sa_exc.DBAPIError as exc:
-            raise _connect_error(exc, context, shown) from None
+            raise _connect_error(exc, context, display_url(url)) from None
         with connection:
-            try:
-                connection.exec_driver_sql("SELECT 1").scalar()
-            except sa_exc.StatementError as exc:
-                raise _query_error(exc, context, shown) from None
+            yield connection
     finally:
         engine.dispose()
 

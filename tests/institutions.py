@@ -3,7 +3,8 @@
 ``sample_document`` is the sample configuration (data/institution.yaml) as data; ``write_institution``
 writes a configuration (a document, or YAML text when the test is about how it is spelt) as
 ``institution.yaml``; ``sample_institution`` writes the sample, optionally under another name, with
-its demo month when asked.
+its demo month when asked; ``viaticos_institution`` is the smallest institution that publishes a
+month to the local catalog (one directorate, one item), for the tests about months and their order.
 """
 
 from __future__ import annotations
@@ -43,3 +44,32 @@ def sample_institution(folder: Path, *, month: Period | None = None, rows: int =
     if month is not None:
         write_month(load_config(path), month, rows=rows)
     return path
+
+
+VIATICOS_ONLY = """
+institution:
+  name: Servicio Nacional de Migración
+  acronym: {acronym}
+  organization: {organization}
+inbox: .
+data_dir: .
+publish:
+  target: local
+  local_dir: published
+  formats: [csv, json]
+directorates:
+  - id: finanzas
+    name: Dirección de Finanzas
+    sources:
+      - id: finanzas-viaticos
+        type: file
+        path: inbox/{{period}}/finanzas/viaticos*.xlsx
+        items:
+          viaticos: {{}}
+"""
+
+
+def viaticos_institution(folder: Path, organization: str, acronym: str = "SNM") -> Path:
+    """One directorate sending viáticos each month, published to the local catalog (a CKAN test names
+    its target on the command line)."""
+    return write_institution(folder, VIATICOS_ONLY.format(organization=organization, acronym=acronym))

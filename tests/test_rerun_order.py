@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from institutions import write_institution
+from institutions import viaticos_institution
 
 from transparencia.domain import Period, Target
 from transparencia.flows import stages
@@ -28,27 +28,6 @@ from transparencia.validation.findings import ValidationReport
 JAN, FEB, MAR = Period(2025, 1), Period(2025, 2), Period(2025, 3)
 ROWS = {JAN: 6, FEB: 4, MAR: 5}
 
-CONFIG = """
-institution:
-  name: Servicio Nacional de Migración
-  acronym: {acronym}
-  organization: {organization}
-inbox: .
-data_dir: .
-publish:
-  target: local
-  local_dir: published
-  formats: [csv, json]
-directorates:
-  - id: finanzas
-    name: Dirección de Finanzas
-    sources:
-      - id: finanzas-viaticos
-        type: file
-        path: inbox/{{period}}/finanzas/viaticos*.xlsx
-        items:
-          viaticos: {{}}
-"""
 
 
 def _publish(config_path: Path, month: Period, target: Target = Target.LOCAL, seed: int | None = None) -> int:
@@ -90,7 +69,7 @@ def _local_public_texts(folder: Path, root: Path) -> dict[str, str]:
 
 
 def test_three_months_run_3_1_2_1_describe_month_3_and_the_last_run_writes_nothing(tmp_path):
-    config = write_institution(tmp_path, CONFIG.format(organization="snm-orden", acronym="SNM"))
+    config = viaticos_institution(tmp_path, "snm-orden")
     root = tmp_path / "published"
     folder = root / "snm-orden" / "snm-viaticos"
 
@@ -114,7 +93,7 @@ def test_three_months_run_3_1_2_1_describe_month_3_and_the_last_run_writes_nothi
 
 
 def test_a_corrected_earlier_month_changes_only_its_files_the_history_and_the_summary_comparing_with_it(tmp_path):
-    config = write_institution(tmp_path, CONFIG.format(organization="snm-orden", acronym="SNM"))
+    config = viaticos_institution(tmp_path, "snm-orden")
     root = tmp_path / "published"
     folder = root / "snm-orden" / "snm-viaticos"
     for month in (MAR, JAN, FEB):
@@ -146,7 +125,7 @@ def test_on_ckan_3_1_2_1_describes_month_3_and_the_last_run_writes_nothing(ckan_
     monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
     acronym = f"o{uuid.uuid4().hex[:6]}"
-    config = write_institution(tmp_path, CONFIG.format(organization=ckan_org, acronym=acronym))
+    config = viaticos_institution(tmp_path, ckan_org, acronym)
     dataset = f"{acronym}-viaticos"
 
     for month in (MAR, JAN, FEB):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from institutions import write_institution
+from institutions import viaticos_institution
 
 from transparencia.domain import ItemStatus, Period, Target
 from transparencia.flows import stages
@@ -28,32 +28,10 @@ from transparencia.validation.findings import ValidationReport
 REASON = "Se publicó el archivo de marzo como febrero"
 JAN, FEB, MAR = Period(2025, 1), Period(2025, 2), Period(2025, 3)
 
-CONFIG = """
-institution:
-  name: Servicio Nacional de Migración
-  acronym: {acronym}
-  organization: {organization}
-inbox: .
-data_dir: .
-publish:
-  target: local
-  local_dir: published
-  formats: [csv, json]
-directorates:
-  - id: finanzas
-    name: Dirección de Finanzas
-    sources:
-      - id: finanzas-viaticos
-        type: file
-        path: inbox/{{period}}/finanzas/viaticos*.xlsx
-        items:
-          viaticos: {{}}
-"""
 
 
 def _institution(folder: Path, organization: str = "snm-verificar", acronym: str = "SNM") -> Path:
-    """The institution's configuration (its target is the local catalog; the CKAN test names its target)."""
-    return write_institution(folder, CONFIG.format(organization=organization, acronym=acronym))
+    return viaticos_institution(folder, organization, acronym)
 
 
 def _publish(config_path: Path, month: Period, rows: int, target: Target = Target.LOCAL) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from institutions import write_institution
+from institutions import viaticos_institution
 from test_datapackage import assert_valid_package
 from typer.testing import CliRunner
 
@@ -30,31 +30,10 @@ pytestmark = pytest.mark.prefect
 VIATICOS = load_catalog().get("viaticos")
 REASON = "Se publicó el archivo de febrero en el mes equivocado"
 
-CONFIG = """
-institution:
-  name: Servicio Nacional de Migración
-  acronym: {acronym}
-  organization: {organization}
-inbox: .
-data_dir: .
-publish:
-  target: local
-  local_dir: published
-  formats: [csv, json]
-directorates:
-  - id: finanzas
-    name: Dirección de Finanzas
-    sources:
-      - id: finanzas-viaticos
-        type: file
-        path: inbox/{{period}}/finanzas/viaticos*.xlsx
-        items:
-          viaticos: {{}}
-"""
 
 
 def _institution(folder: Path, organization: str = "snm-retiros", acronym: str = "SNM") -> Path:
-    return write_institution(folder, CONFIG.format(organization=organization, acronym=acronym))
+    return viaticos_institution(folder, organization, acronym)
 
 
 def _month(folder: Path, period: str, rows: int, seed: int = 0) -> pd.DataFrame:
