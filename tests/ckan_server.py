@@ -64,3 +64,10 @@ def ckan_org(ckan_server: CkanServer) -> str:
     name = f"org-test-{uuid.uuid4().hex[:10]}"
     ckan_server.admin().action.organization_create(name=name, title=f"Institución de prueba {name[-10:]}")
     return name
+
+
+@pytest.fixture
+def ckan_acronym() -> str:
+    """An acronym unique to the test: dataset names are built from the acronym alone (issue 18), and the
+    local CKAN keeps what earlier runs published, so a shared one would see another test's months."""
+    return f"t{uuid.uuid4().hex[:6]}"

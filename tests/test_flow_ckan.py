@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.prefect, pytest.mark.ckan]
 REFUSED_CALLS_AFTER_DOWN = 100
 
 
-def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, tmp_path, monkeypatch):
-    sample_institution(tmp_path, organization=ckan_org)
+def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, ckan_acronym, tmp_path, monkeypatch):
+    sample_institution(tmp_path, organization=ckan_org, acronym=ckan_acronym)
     monkeypatch.setenv("CKAN_URL", ckan_server.url)
     monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
@@ -33,8 +33,9 @@ def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, tmp_path, mon
 
     ckan = ckan_server.admin()
     names = {p["name"] for p in ckan.action.package_search(fq=f"organization:{ckan_org}", rows=100)["results"]}
-    assert "snm-planilla" in names and "snm-informe-cumplimiento" in names and "snm-viaticos" not in names
-    report = ckan.action.package_show(id="snm-informe-cumplimiento")
+    assert f"{ckan_acronym}-planilla" in names and f"{ckan_acronym}-informe-cumplimiento" in names
+    assert f"{ckan_acronym}-viaticos" not in names
+    report = ckan.action.package_show(id=f"{ckan_acronym}-informe-cumplimiento")
     assert report["title"] == "Informe de cumplimiento de transparencia"
     assert {r["name"] for r in report["resources"]} >= {"Informe de cumplimiento 2025-01 (HTML)"}
 
@@ -52,19 +53,20 @@ def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, tmp_path, mon
     checked = CliRunner().invoke(app, verify)
     assert checked.exit_code == 0, checked.output
     assert "correcto" in checked.output and "no coincide" not in checked.output
-    planilla = next(r for r in ckan.action.package_show(id="snm-planilla")["resources"] if r.get("datastore_active"))
+    planilla = next(r for r in ckan.action.package_show(id=f"{ckan_acronym}-planilla")["resources"] if r.get("datastore_active"))
     ckan.action.datastore_delete(resource_id=planilla["id"], filters={"periodo": "2025-01"}, force=True)
     drifted = CliRunner().invoke(app, verify)
     assert drifted.exit_code == 1 and "no coincide" in drifted.output
 
 
 def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_write(prefect_server, ckan_server,
-                                                                                    ckan_org, tmp_path, monkeypatch):
+                                                                                    ckan_org, ckan_acronym, tmp_path,
+                                                                                    monkeypatch):
     from ckan_proxy import FaultProxy
 
     from transparencia.flows.progress import Step
 
-    config_path = sample_institution(tmp_path, organization=ckan_org)
+    config_path = sample_institution(tmp_path, organization=ckan_org, acronym=ckan_acronym)
     monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
     config = load_config(config_path)

@@ -251,10 +251,10 @@ def test_the_cli_prints_where_to_decide_waits_and_publishes_what_was_approved(pr
 
 @pytest.mark.ckan
 def test_on_ckan_nothing_public_appears_before_approval_then_only_the_approved_datasets(deployed, ckan_server,
-                                                                                          ckan_org, tmp_path):
+                                                                                          ckan_org, ckan_acronym, tmp_path):
     from prefect import resume_flow_run
 
-    config = _reviewed_institution(tmp_path, organization=ckan_org)
+    config = _reviewed_institution(tmp_path, organization=ckan_org, acronym=ckan_acronym)
     portal = ckan_server.admin()
 
     def public_datasets() -> set[str]:
