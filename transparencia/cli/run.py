@@ -291,7 +291,7 @@ def _national(period: Period, configs: list[Path], target: str | None, dry_run: 
     from transparencia.flows import national  # Prefect and Dask, after configure_prefect (as above)
 
     paths = national.config_paths(configs)
-    if any(load_config(path).publish.reviews(review, dry_run) for path in paths):
+    if any(_reviews(path, review, dry_run) for path in paths):
         _require_prefect_server()
     where = f"el clúster Dask {dask_address}" if dask_address else "un clúster Dask local"
     console.print(f"Publicación del período [bold]{period}[/] de {count(len(paths), 'institución')} en {where} "
@@ -299,6 +299,15 @@ def _national(period: Period, configs: list[Path], target: str | None, dry_run: 
     with console.status("Publicando…"):
         return national.run_national(period, paths, target=target, dry_run=dry_run, dask_address=dask_address,
                                      workers=workers, review=review, send_mail=send_mail)
+
+
+def _reviews(config: Path, review: bool | None, dry_run: bool) -> bool:
+    """Whether this institution's run waits for a review; a configuration that cannot be read says
+    nothing here: its own run reports it, and the other institutions still run."""
+    try:
+        return load_config(config).publish.reviews(review, dry_run)
+    except ConfigError:
+        return False
 
 
 def _national_summary(result) -> None:
