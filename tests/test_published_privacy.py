@@ -35,6 +35,7 @@ BAD_CEDULA = "8-123-4567-9"  # malformed: a finding quotes it
 REPEATED_CEDULA = "8-222-3333"  # twice with the same post: a duplicate-key finding quotes it
 SPACED_CEDULA = "8 765 4321"  # normalised to 8-765-4321: a conversion example quotes both
 OMITTED_NAME = "Zacarías Planted"  # gastos de representación: nombre is omitted by the configuration
+# A table that does not exist: the database answers pre-flight, and the query fails mid-run
 DATABASE = "contabilidad_planted_db"
 
 CONFIG = """
@@ -66,10 +67,10 @@ directorates:
     sources:
       - id: finanzas-db
         type: database
-        url: postgresql://postgres@127.0.0.1:5432/{database}
+        url: postgresql://postgres@127.0.0.1:5432/postgres
         items:
           ejecucion-presupuestaria:
-            query: SELECT * FROM ejecucion WHERE fecha >= :period_start AND fecha < :period_end
+            query: SELECT * FROM {database} WHERE fecha >= :period_start AND fecha < :period_end
 documents:
   - item: reglamento-interno
     path: {document}
@@ -121,7 +122,7 @@ def test_no_published_artefact_carries_personal_values_or_internal_details(prefe
 
     statuses = {i.code: i.status for i in result.items}
     assert statuses["11.3"] == "rechazado" and statuses["11.4"] in ("publicado", "publicado_con_advertencias")
-    assert statuses["10.2"] == "error_fuente"  # a refused connection is the source's error, not a rejection
+    assert statuses["10.2"] == "error_fuente"  # a query that fails is the source's error, not a rejection
     texts = _published_texts(home / "published", home / "reports")
     assert any(p.endswith("informe-cumplimiento-2025-01.html") for p in texts)
     assert any("informe-validacion" in p for p in texts)
@@ -133,7 +134,7 @@ def test_no_published_artefact_carries_personal_values_or_internal_details(prefe
 
     report = json.loads(Path(result.report_paths["json"]).read_text(encoding="utf-8"))
     items = {i["code"]: i for i in report["items"]}
-    assert items["10.2"]["detail"].endswith("no se pudo conectar con la base de datos.")
+    assert items["10.2"]["detail"].endswith("falló la consulta a la base de datos.")
     assert items["11.3"]["source"] == "archivo planilla_enero_2025.xlsx (hoja 'Planilla') de la Dirección de Recursos Humanos"
     masked = [f for f in items["11.3"]["findings"] if f["rule"] == "cedula"]
     assert masked and masked[0]["value"] != BAD_CEDULA and masked[0]["value"] in masked[0]["message"]
