@@ -13,8 +13,17 @@ from functools import cache
 from pathlib import Path
 
 import pyshacl
-from rdflib import RDF, Graph
+from rdflib import RDF, Graph, Namespace
 from rdflib.namespace import SH
+
+EU = "http://publications.europa.eu/resource/authority/"
+# Open namespaces: rdflib's closed ones warn when pytest looks for mocks among a module's names.
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
+FOAF = Namespace("http://xmlns.com/foaf/0.1/")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
 
 SHAPES = Path(__file__).parent / "shapes" / "dcat-ap-3"
 SHAPE_FILES = ("shapes.ttl", "range.ttl", "shapes_recommended.ttl")

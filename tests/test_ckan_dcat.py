@@ -10,21 +10,13 @@ import subprocess
 import pytest
 import requests
 from ckan_release import dataset_spec, month_rows, render_release
-from dcat_shapes import validate
-from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from dcat_shapes import DCAT, DCTERMS, EU, FOAF, SPDX, VCARD, XSD, validate
+from rdflib import RDF, Graph, Literal, URIRef
 
 from transparencia.publishers.ckan import CkanPublisher
 
 pytestmark = pytest.mark.ckan
 
-EU = "http://publications.europa.eu/resource/authority/"
-# Open namespaces: rdflib's closed ones warn when pytest looks for mocks among a module's names.
-DCAT = Namespace("http://www.w3.org/ns/dcat#")
-DCTERMS = Namespace("http://purl.org/dc/terms/")
-FOAF = Namespace("http://xmlns.com/foaf/0.1/")
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-SPDX = Namespace("http://spdx.org/rdf/terms#")
-XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
 
 
 def _published(ckan_server, organization: str, tmp_path):

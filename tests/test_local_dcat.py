@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from dcat_shapes import validate
-from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from dcat_shapes import DCAT, DCTERMS, EU, FOAF, SPDX, VCARD, XSD, validate
+from rdflib import RDF, Graph, Literal, URIRef
 from release_samples import planilla_frame, planilla_release
 
 from transparencia.domain import ItemStatus, Period, sha256_file
@@ -23,14 +23,6 @@ from transparencia.reports.compliance import (
 
 PUBLIC_URL = "https://datos.migracion.gob.pa/transparencia/"
 FOLDER = "servicio-nacional-de-migracion/snm-planilla/"
-EU = "http://publications.europa.eu/resource/authority/"
-# Open namespaces: rdflib's closed ones warn when pytest looks for mocks among a module's names.
-DCAT = Namespace("http://www.w3.org/ns/dcat#")
-DCTERMS = Namespace("http://purl.org/dc/terms/")
-FOAF = Namespace("http://xmlns.com/foaf/0.1/")
-XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
-SPDX = Namespace("http://spdx.org/rdf/terms#")
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 
 
 def _publish(root: Path, work: Path, public_url: str | None, months: tuple[str, ...] = ("2025-01", "2025-02")) -> None:
