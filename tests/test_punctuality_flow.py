@@ -18,15 +18,16 @@ MONTH = Period(2025, 3)
 
 def test_the_run_posts_the_punctuality_table_and_publishes_none_of_it(prefect_server, tmp_path):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
     config_path = sample_institution(tmp_path, month=MONTH)  # the demo month: one directorate sent nothing
     config = load_config(config_path)
-    run_release(MONTH, config_path)
+    result = run_release(MONTH, config_path)
 
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[punctuality_key("SNM")])))
+    with get_client(sync_client=True) as client:  # this run's: other tests publish the sample institution too
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[punctuality_key("SNM")]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[result.flow_run_id])))
     assert [a.type for a in artifacts] == ["table"]
     data = artifacts[0].data
     rows = json.loads(data) if isinstance(data, str) else data
