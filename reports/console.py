@@ -15,6 +15,7 @@ shown as text, since the Prefect server does not serve the catalog folder; never
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +78,7 @@ def _item_findings(item: ItemReport) -> list[str]:
         column = finding.get("header") or finding.get("column")  # the directorate's own header when known
         cells = (Severity(finding["severity"]).label.capitalize(), finding.get("file"), finding.get("sheet"),
                  finding.get("row"), finding.get("cell"), column, finding.get("message"))
-        lines.append("| " + " | ".join(_cell(value) for value in cells) + " |")
+        lines.append(markdown_row(cells))
     rest = len(item.findings) - FINDINGS_SHOWN
     if rest > 0:
         lines += ["", f"… y {count(rest, 'hallazgo')} más en el informe de validación del punto."]
@@ -117,6 +118,11 @@ def _link(link: PublishedLink) -> str:
 def _text(value: object) -> str:
     """A text as the console shows it: on one line, with every cédula masked."""
     return cedula.mask_in_text(" ".join(str(value).split()))
+
+
+def markdown_row(cells: Iterable[object]) -> str:
+    """A Markdown table row of the console's and the preview's tables."""
+    return "| " + " | ".join(_cell(value) for value in cells) + " |"
 
 
 def _cell(value: object) -> str:

@@ -17,8 +17,8 @@ from transparencia.domain import ItemKind
 from transparencia.domain.vocab import PublishVerb
 from transparencia.publishers.base import ActionRecord
 from transparencia.reports.compliance import ComplianceReport, ItemReport
+from transparencia.reports.console import NO_VALUE, markdown_row
 
-NO_VALUE = "—"
 _VERBS = {PublishVerb.CREATE: "crear", PublishVerb.UPDATE: "actualizar", PublishVerb.DELETE: "borrar",
           PublishVerb.UNCHANGED: "sin cambios"}
 
@@ -56,12 +56,7 @@ def _row(item: ItemReport, plan: Sequence[ActionRecord] | None) -> str:
     state = item.status.short_label if plan is not None else f"{item.status.short_label}: {item.detail}"
     cells = (item.code, item.name, state, NO_VALUE if item.rows is None else f"{item.rows:,}",
              str(item.findings_count), NO_VALUE if plan is None else plan_text(plan))
-    return "| " + " | ".join(_cell(c) for c in cells) + " |"
-
-
-def _cell(value: str) -> str:
-    """A Markdown table cell: one line, its pipes escaped."""
-    return " ".join(value.split()).replace("|", "\\|") or NO_VALUE
+    return markdown_row(cells)
 
 
 def form_description(report: ComplianceReport, codes: Sequence[str], artifact: str, deadline: dt.datetime) -> str:
