@@ -14,3 +14,9 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="transparencia-prefect-")
 configure_prefect(console_level="WARNING")
 
 pytest_plugins = ["ckan_server", "prefect_server", "smtp_server"]
+
+
+def pytest_collection_modifyitems(items):
+    """Run the CKAN tests last: `make test` starts CKAN in the background, so the other tests run while
+    a first start installs and initialises it (a stable sort keeps every other order as collected)."""
+    items.sort(key=lambda item: item.get_closest_marker("ckan") is not None)

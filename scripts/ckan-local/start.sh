@@ -75,6 +75,11 @@ wait_for() {  # wait_for SECONDS DESCRIPTION CMD...   (returns 1 on timeout)
 }
 
 mkdir -p "$CKAN_BASE" "$ETC" "$RUN" "$LOGS" "$STORAGE" "$SECRETS" "$REDIS_DIR" "$CKAN_BASE/solr"
+# One start at a time per $CKAN_BASE: `make test` starts CKAN in the background while lint and the
+# other tests run, and the tests' fixture calls this script again; the second waits for the first
+# and then finds everything running. The servers started below close fd 9 so as not to hold the lock.
+exec 9>"$CKAN_BASE/.start.lock"
+flock 9
 chmod 755 "$CKAN_BASE"   # the postgres user must be able to traverse it
 chmod 700 "$SECRETS"
 
@@ -156,7 +161,7 @@ if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     log "starting PostgreSQL on $HOST:$PG_PORT"
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDIR/postgres.log" -w -t 60 \
         -o "-c listen_addresses=$HOST -p $PG_PORT -k $PGSOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-        start >/dev/null || { tail -20 "$PGDIR/postgres.log"; die "postgres start failed"; }
+        start >/dev/null 9>&- || { tail -20 "$PGDIR/postgres.log"; die "postgres start failed"; }
 fi
 psql_su -d postgres <<SQL
 DO \$\$BEGIN
@@ -177,7 +182,7 @@ if ! alive "$RUN/redis.pid"; then
     log "starting Redis on $HOST:$REDIS_PORT"
     redis-server --bind "$HOST" --port "$REDIS_PORT" --dir "$REDIS_DIR" \
         --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" \
-        --save '' --appendonly no
+        --save '' --appendonly no 9>&-
     wait_for 30 redis redis-cli -h "$HOST" -p "$REDIS_PORT" ping || die "redis did not start"
 fi
 
@@ -256,7 +261,7 @@ if ! alive "$RUN/solr.pid"; then
     pushd "$SOLR_DIST/example" >/dev/null     # jetty.xml uses paths relative to it
     setsid nohup java -Xms128m -Xmx512m \
         -Djetty.host="$HOST" -Djetty.port="$SOLR_PORT" -Dsolr.solr.home="$SOLR_HOME" \
-        -jar start.jar >"$LOGS/solr.log" 2>&1 </dev/null &
+        -jar start.jar >"$LOGS/solr.log" 2>&1 </dev/null 9>&- &
     echo $! >"$RUN/solr.pid"
     popd >/dev/null
 fi
@@ -318,7 +323,7 @@ if ! alive "$RUN/ckan.pid"; then
     port_busy "$CKAN_PORT" && die "port $CKAN_PORT already in use by someone else"
     log "starting CKAN web server on $CKAN_URL"
     setsid nohup "$VENV/bin/ckan" -c "$INI" run -H "$HOST" -p "$CKAN_PORT" \
-        --disable-reloader --threaded >"$LOGS/ckan.log" 2>&1 </dev/null &
+        --disable-reloader --threaded >"$LOGS/ckan.log" 2>&1 </dev/null 9>&- &
     echo $! >"$RUN/ckan.pid"
 fi
 wait_for "$WAIT_SECS" "CKAN status_show at $CKAN_URL" status_ok \
