@@ -25,7 +25,7 @@ from transparencia.publishers import backends
 from transparencia.publishers.base import Publisher, ResultRecord
 from transparencia.publishers.render import ItemRelease, WithdrawalRecord, render_release
 from transparencia.publishers.verification import write_manifest
-from transparencia.reports import compliance
+from transparencia.reports import compliance, compliance_table
 from transparencia.schemas.catalog import Item
 from transparencia.sources.config import InstitutionConfig
 from transparencia.sources.extraction import Extraction
@@ -156,12 +156,10 @@ def target_months(config: InstitutionConfig, item: Item, target: Target) -> set[
 
 def publish_report(config: InstitutionConfig, report: compliance.ComplianceReport, paths: dict[str, Path],
                    target: Target, dry_run: bool, journal: WriteJournal | None = None) -> ResultRecord:
-    """Publish the compliance report's files to the report dataset."""
-    inst = config.institution
-    dataset = compliance.report_dataset(report, inst.organization, inst.license_id, inst.maintainer,
-                                        inst.maintainer_email)
-    result = make_publisher(config, target, journal).sync(dataset, compliance.report_resources(report, paths),
-                                                          dry_run=dry_run)
+    """Publish the compliance report's files to the report dataset, with its tables of every month online."""
+    publisher = make_publisher(config, target, journal)
+    dataset, resources = compliance_table.report_publication(config, report, paths, publisher)
+    result = publisher.sync(dataset, resources, dry_run=dry_run)
     if result.error:
         raise TransparenciaError(result.error)
     return result.to_dict()

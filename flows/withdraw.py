@@ -30,7 +30,7 @@ from transparencia.publishers.base import DatasetSpec, PortalSession, Publisher,
 from transparencia.publishers.names import withdrawn_resource_names
 from transparencia.publishers.render import ItemRelease, WithdrawalRecord, render_withdrawal
 from transparencia.publishers.verification import amend_manifest, mark_withdrawn, write_dataset_manifest
-from transparencia.reports import compliance
+from transparencia.reports import compliance, compliance_table
 from transparencia.reports.compliance import ItemFacts, ItemOutcome, ItemReport
 from transparencia.schemas.catalog import Item
 from transparencia.sources.config import InstitutionConfig, load_config
@@ -139,10 +139,8 @@ def _update_report(config: InstitutionConfig, item: Item, period: Period, entry:
     report = compliance.load_report(source)
     report.items = [_withdrawn_row(item, period, row, entry) if row.code == item.code else row for row in report.items]
     paths = compliance.write_report(report, config.workspace.report_dir(period))
-    inst = config.institution
-    dataset = compliance.report_dataset(report, inst.organization, inst.license_id, inst.maintainer,
-                                        inst.maintainer_email)
-    ledger.publish.append(_checked(publisher.sync(dataset, compliance.report_resources(report, paths))).to_dict())
+    dataset, resources = compliance_table.report_publication(config, report, paths, publisher)
+    ledger.publish.append(_checked(publisher.sync(dataset, resources)).to_dict())
     return True
 
 

@@ -97,8 +97,20 @@ def withdrawn_resource_names(label: str, period: Period | str, history_too: bool
 # -- resources of the compliance report and the national monitor -------------------------------
 
 
+REPORT_LABEL = "Informe de cumplimiento"  # how the compliance report's resources begin
+
+
 def compliance_resource_name(period: Period | str, fmt: OutputFormat) -> str:
-    return f"Informe de cumplimiento {period} ({fmt.label})"
+    return f"{REPORT_LABEL} {period} ({fmt.label})"
+
+
+def compliance_history_name() -> str:
+    """The CSV of every month's report, one row per item and month."""
+    return history_resource_name(REPORT_LABEL, OutputFormat.CSV)
+
+
+def compliance_package_name() -> str:
+    return package_resource_name(REPORT_LABEL)
 
 
 def monitor_resource_name(period: Period | str, fmt: OutputFormat) -> str:

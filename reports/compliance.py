@@ -484,7 +484,9 @@ def report_dataset(report: ComplianceReport, organization: str, license_id: str,
         title=REPORT_TITLE,
         notes=(f"Estado mensual de los puntos obligatorios de transparencia (Ley 6 de 2002) de "
                f"{report.institution}: qué se publicó, qué se rechazó por errores, qué falta y qué "
-               f"documentos están vencidos.\n\n{items_note(report)}"),
+               f"documentos están vencidos. Cada mes, el informe en HTML, JSON y Markdown y como tabla CSV (un punto "
+               f"por fila), con un CSV histórico de todos los meses y un paquete de datos Frictionless "
+               f"(datapackage.json) que describe sus columnas.\n\n{items_note(report)}"),
         organization=organization,
         publisher_name=report.institution,
         license_id=license_id,

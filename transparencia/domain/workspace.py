@@ -4,7 +4,8 @@ One ``data_dir`` per institution (``data_dir`` in its configuration) holds:
 
   raw/<period>/                        the inputs exactly as they arrived, and their manifest.json
   store/<organization>/<item>/         each item's validated months as Parquet (``flows.store``)
-  build/<organization>/<item>/         an item's files as rendered before publishing
+  build/<organization>/<item>/         an item's files as rendered before publishing (the compliance
+                                       report's tables under its dataset's name)
   runs/<period>/<run-id>.json          the run ledger, beside its journal of portal writes
   runs/<period>/correos.json           every e-mail sent about the month (to whom, what, its content hash)
   reports/<period>/                    the month's compliance report, one file per format
@@ -131,4 +132,9 @@ class Workspace:
 def report_file_name(period: Period, fmt: str) -> str:
     """``informe-cumplimiento-2025-01.json``: the compliance report's file name, wherever it is written."""
     return f"{REPORT_STEM}-{period}.{fmt}"
+
+
+def report_history_file_name(fmt: str) -> str:
+    """``informe-cumplimiento-historico.csv``: every month's report in one file."""
+    return f"{REPORT_STEM}-historico.{fmt}"
 
