@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from dcat_shapes import DCAT, DCTERMS, validate as shacl
+from dcat_shapes import DCAT, DCTERMS
+from dcat_shapes import validate as shacl
 from frictionless import validate
 from institutions import sample_document, write_institution
 from rdflib import RDF, Graph
@@ -248,6 +249,8 @@ def test_on_ckan_the_table_files_are_resources_the_package_validates_and_a_rerun
     graph = Graph().parse(data=requests.get(f"{ckan_server.url}/dataset/{name}.rdf", timeout=120).text, format="xml")
     titles = {str(graph.value(d, DCTERMS.title)) for d in graph.subjects(RDF.type, DCAT.Distribution)}
     assert {"Informe de cumplimiento 2025-01 (CSV)", "Informe de cumplimiento — histórico (CSV)"} <= titles
+    [dataset] = graph.subjects(RDF.type, DCAT.Dataset)
+    assert str(graph.value(dataset, DCTERMS.description)).count("\n\n- ") == 24  # every item, in CKAN's DCAT too
     verdict = shacl(graph, with_imports=True)
     assert verdict.conforms and verdict.violations == [], verdict.explain()
 
