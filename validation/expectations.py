@@ -1,14 +1,16 @@
 """Great Expectations suites generated from the Table Schemas, never written by hand per item.
 
 Each schema field constraint becomes one expectation, tagged (in its ``meta``) with the finding
-type it produces; the suite is built once per schema and reused. Great Expectations costs about
-6 s to import, so it is imported on first use, with analytics off and no progress bars; the
-context is ephemeral (in memory), so validating never reads or writes a project folder nor
-touches the network.
+type it produces; the suite, and the metric graphs GX would build from it on every call, are built
+once per schema and process and reused (``SuitePlan``). Great Expectations costs seconds to import,
+so it is imported on first use, with analytics off and no progress bars; there is no data context
+beyond the ephemeral one GX's suites need (the suite runs on GX's pandas execution engine), so validating never reads or writes a project
+folder nor touches the network.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import Callable
@@ -99,64 +101,181 @@ def schema_checks(schema: TableSchema) -> list[Check]:
     return checks
 
 
-# One ephemeral GX context and batch definition serve the whole process; GX does not make them safe
-# to share between threads (two batches at once mix their dataframes), so callers take turns here.
+# GX's execution engine and the plans below are not safe to share between threads (two frames
+# loaded at once would mix), so callers take turns here.
 _GX_LOCK = threading.RLock()
+
+# Every frame is loaded as this one batch: the metric graph names its batch, so one id lets a graph
+# built once serve every frame.
+BATCH_ID = "transparencia-extraccion"
+
+# The fast path asks each expectation only whether it passed; row detail is asked of the failed ones.
+FAST, DETAIL = "BOOLEAN_ONLY", "COMPLETE"
 
 
 @cache
-def _gx_runtime():
-    """Import GX (analytics off) and open one ephemeral context with a dataframe batch definition."""
+def _gx_runtime() -> tuple[Any, Any, Any]:
+    """Import GX (analytics off), open the ephemeral context its suites belong to, and make the
+    process's one pandas execution engine, on which the suites are validated (``SuitePlan``) as a
+    context's batch would on every call. The engine keeps no metric cache: each frame is new."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import great_expectations as gx
     import great_expectations.expectations as gxe
+    from great_expectations.execution_engine import PandasExecutionEngine
 
-    context = gx.get_context(mode="ephemeral")
-    # GX's validator reads this setting as a mapping ("globally" in progress_bars), though typed as its config class.
-    context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
-    asset = context.data_sources.add_pandas("transparencia").add_dataframe_asset("extraccion")
-    return gx, gxe, asset.add_batch_definition_whole_dataframe("completa")
+    gx.get_context(mode="ephemeral")
+    return gx, gxe, PandasExecutionEngine(caching=False)
 
 
-_suites: dict[str, tuple[TableSchema, list[Check], Any]] = {}
+@dataclass(frozen=True)
+class Verdict:
+    """One expectation's outcome: whether it passed and GX's result (row detail in DETAIL only)."""
+
+    success: bool
+    result: dict[str, Any]
+
+
+@dataclass
+class SuitePlan:
+    """A suite's expectations, their validation dependencies and GX metric graphs, for one result
+    format, built once per process.
+
+    GX's ``Batch.validate`` builds, on every call, each expectation's validation dependencies and
+    the metric graph behind them (and ``metrics_validate`` builds the dependencies again), though
+    they depend only on the configurations and the batch's id: for a 40-row frame that is most of
+    its cost. The plan keeps them; a call only resolves the metrics on the frame and lets each
+    expectation judge them (``Expectation._validate``), as ``metrics_validate`` does with them."""
+
+    expectations: list[Any]  # GX expectations with the batch's id, in check order
+    dependencies: list[Any]  # their GX ValidationDependencies
+    edges: list[list[Any]]  # each expectation's metric graph (GX MetricEdge)
+    runtime: dict[str, Any]
+
+    @classmethod
+    def build(cls, suite: Any, result_format: str) -> SuitePlan:
+        from great_expectations.validator.metrics_calculator import MetricsCalculator
+
+        _, _, engine = _gx_runtime()
+        calculator = MetricsCalculator(execution_engine=engine, show_progress_bars=False)
+        runtime = {"result_format": result_format}
+        plan = cls([], [], [], runtime)
+        for configuration in suite.expectation_configurations:
+            evaluated = copy.deepcopy(configuration)
+            evaluated.kwargs["batch_id"] = BATCH_ID
+            expectation = evaluated.to_domain_obj()
+            dependencies = expectation.get_validation_dependencies(execution_engine=engine,
+                                                                   runtime_configuration=runtime)
+            graph = calculator.build_metric_dependency_graph(
+                metric_configurations=dependencies.get_metric_configurations(), runtime_configuration=runtime)
+            plan.expectations.append(expectation)
+            plan.dependencies.append(dependencies)
+            plan.edges.append(list(graph.edges))
+        return plan
+
+    def resolve(self, numbers: list[int], known: dict | None = None) -> dict:
+        """The metrics of expectations ``numbers`` on the loaded frame, beside those ``known``
+        already; a metric GX could not compute is raised as the first failed check's error."""
+        from great_expectations.validator.validation_graph import ValidationGraph
+
+        _, _, engine = _gx_runtime()
+        graph = ValidationGraph(execution_engine=engine, edges=[e for n in numbers for e in self.edges[n]])
+        metrics = dict(known or {})
+        aborted = graph._resolve(metrics=metrics, runtime_configuration=self.runtime, show_progress_bars=False)
+        if aborted:
+            failed = next(n for n in numbers if any(e.left.id in aborted or (e.right is not None and e.right.id in aborted)
+                                                    for e in self.edges[n]))
+            info = next(iter(aborted.values()))["exception_info"]
+            raise _GXFailure(failed, getattr(info, "exception_message", None) or str(info))
+        return metrics
+
+    def judge(self, numbers: list[int], metrics: dict) -> dict[int, Verdict]:
+        """Each expectation's verdict on resolved ``metrics``."""
+        _, _, engine = _gx_runtime()
+        verdicts = {}
+        for number in numbers:
+            dependencies = self.dependencies[number]
+            provided = {name: metrics[metric.id] for name, metric in dependencies.metric_configurations.items()}
+            runtime = {**self.runtime, "result_format": copy.deepcopy(dependencies.result_format)}
+            try:
+                raw = self.expectations[number]._validate(metrics=provided, runtime_configuration=runtime,
+                                                          execution_engine=engine)
+            except Exception as error:  # GX's validator reports these inside the result; we raise them
+                raise _GXFailure(number, str(error) or type(error).__name__) from error
+            if not isinstance(raw, dict):  # an ExpectationValidationResult
+                raw = {"success": raw.success, "result": raw.result}
+            verdicts[number] = Verdict(bool(raw["success"]), raw.get("result") or {})
+        return verdicts
+
+
+class _GXFailure(Exception):
+    """A check GX could not evaluate (a metric that crashed): which one, and GX's message."""
+
+    def __init__(self, number: int, message: str) -> None:
+        super().__init__(message)
+        self.number, self.message = number, message
+
+
+@dataclass
+class CompiledSuite:
+    """A schema's checks, its GX suite and the suite's two plans (fast and detailed)."""
+
+    schema: TableSchema
+    checks: list[Check]
+    suite: Any
+    fast: SuitePlan
+    detail: SuitePlan
+
+
+_suites: dict[str, CompiledSuite] = {}
 
 
 def suite_for(schema: TableSchema) -> tuple[list[Check], Any]:
     """The schema's checks and GX suite, built on first use and cached per schema."""
-    cached = _suites.get(schema.name)
-    if cached is not None and cached[0] is schema:
-        return cached[1], cached[2]
-    gx, gxe, _ = _gx_runtime()
-    checks = schema_checks(schema)
-    suite = gx.ExpectationSuite(name=f"transparencia-{schema.name}")
-    for number, check in enumerate(checks):
-        expectation = check.build(gxe)
-        expectation.meta = {"check": number, "rule": check.rule}
-        suite.add_expectation(expectation)
-    _suites[schema.name] = (schema, checks, suite)
-    return checks, suite
+    compiled = _compiled(schema)
+    return compiled.checks, compiled.suite
+
+
+def _compiled(schema: TableSchema) -> CompiledSuite:
+    """The schema's suite and plans, built on first use and cached per schema (per process)."""
+    with _GX_LOCK:
+        cached = _suites.get(schema.name)
+        if cached is not None and cached.schema is schema:
+            return cached
+        gx, gxe, _ = _gx_runtime()
+        checks = schema_checks(schema)
+        suite = gx.ExpectationSuite(name=f"transparencia-{schema.name}")
+        for number, check in enumerate(checks):
+            expectation = check.build(gxe)
+            expectation.meta = {"check": number, "rule": check.rule}
+            suite.add_expectation(expectation)
+        compiled = CompiledSuite(schema, checks, suite, SuitePlan.build(suite, FAST), SuitePlan.build(suite, DETAIL))
+        _suites[schema.name] = compiled
+        return compiled
 
 
 def run_suite(frame: pd.DataFrame, schema: TableSchema) -> list[Hits]:
-    """Validate the frame with the schema's generated suite; one ``Hits`` per failed expectation."""
+    """Validate the frame with the schema's generated suite; one ``Hits`` per failed expectation.
+
+    Every expectation is first asked only whether it passed (GX's cheapest result format); the
+    failing rows are computed only for those that did not, reusing the metrics already resolved."""
     # A named index makes GX report each failing row as a dict of values: keep the index unnamed.
     frame = frame.rename_axis(None)
+    compiled = _compiled(schema)
+    checks = compiled.checks
+    everything = list(range(len(checks)))
     with _GX_LOCK:
-        checks, suite = suite_for(schema)
-        _, _, batch_definition = _gx_runtime()
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        outcome = batch.validate(suite, result_format="COMPLETE")
-    failed = []
-    for result in outcome.results:
-        number = result.expectation_config.meta["check"]
-        check = checks[number]
-        problem = _exception_message(result.exception_info)
-        if problem:
+        _, _, engine = _gx_runtime()
+        engine.load_batch_data(BATCH_ID, frame)
+        try:
+            known = compiled.fast.resolve(everything)
+            verdicts = compiled.fast.judge(everything, known)
+            failed = [n for n in everything if not verdicts[n].success]
+            detail = compiled.detail.judge(failed, compiled.detail.resolve(failed, known)) if failed else {}
+        except _GXFailure as failure:
+            check = checks[failure.number]
             raise RuntimeError(f"Great Expectations falló en la verificación '{check.rule}' "
-                               f"de '{check.column}': {problem}")
-        if not result.success:
-            failed.append((number, _hits(check, result.result, frame)))
-    return [hits for _, hits in sorted(failed, key=lambda pair: pair[0])]
+                               f"de '{check.column}': {failure.message}") from None
+    return [_hits(checks[n], detail[n].result, frame) for n in failed]
 
 
 def _hits(check: Check, result: dict[str, Any], frame: pd.DataFrame) -> Hits:
@@ -170,16 +289,3 @@ def _hits(check: Check, result: dict[str, Any], frame: pd.DataFrame) -> Hits:
         parts = [frame[c].to_numpy()[positions] for c in check.columns]
         values = list(zip(*parts, strict=True))  # one tuple per row: to_findings shows it and keeps its parts
     return Hits(check.rule, check.severity, check.column, rows, values, check.params)
-
-
-def _exception_message(info: Any) -> str | None:
-    """GX reports a crashed metric inside the result (flat, or keyed by metric) instead of raising."""
-    if not isinstance(info, dict):
-        return None
-    if "raised_exception" in info:
-        return (info.get("exception_message") or "error") if info["raised_exception"] else None
-    for nested in info.values():
-        message = _exception_message(nested)
-        if message:
-            return message
-    return None
