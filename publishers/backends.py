@@ -8,7 +8,9 @@ The CKAN portal is decided here, once (``ckan_connection``): the environment's `
 ``CKAN_API_TOKEN`` or ``CKAN_API_TOKEN_FILE``) wins over ``publish.ckan``, so the local test CKAN or
 a CI job can point any institution's configuration at another portal without editing it; the
 override is logged, and a configuration without ``publish.ckan`` takes the portal from the
-environment alone.
+environment alone. The portal's public address comes from the same place: ``CKAN_PUBLIC_URL`` with
+``CKAN_URL``, ``publish.ckan.public_url`` with the section; without one, the portal's own address
+when it is a public one (``CkanPublisher``).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def _local(config: InstitutionConfig, on_write: WriteListener | None) -> Publish
 @BACKENDS.register(Target.CKAN)
 def _ckan(config: InstitutionConfig, on_write: WriteListener | None) -> Publisher:
     url, token = ckan_connection(config.publish.ckan)
-    return CkanPublisher(url, token, on_write=on_write)
+    return CkanPublisher(url, token, public_url=ckan_public_url(config.publish.ckan), on_write=on_write)
 
 
 def ckan_connection(settings: CkanSettings | None) -> tuple[str, str]:
@@ -53,6 +55,22 @@ def ckan_connection(settings: CkanSettings | None) -> tuple[str, str]:
             log.info("CKAN_URL del entorno (%s) reemplaza a publish.ckan de la configuración.", overriding)
         return _environment_connection()
     return settings.resolve_url(), settings.resolve_token()
+
+
+def ckan_public_url(settings: CkanSettings | None) -> str | None:
+    """The public address of the portal ``ckan_connection`` chose, when one is configured: with the
+    portal from the environment, ``CKAN_PUBLIC_URL``; else ``publish.ckan.public_url``."""
+    if settings is None or os.environ.get("CKAN_URL"):
+        return environment_public_url()
+    return settings.public_url
+
+
+def environment_public_url() -> str | None:
+    """``CKAN_PUBLIC_URL``: the public address of the portal ``CKAN_URL`` names."""
+    address = os.environ.get("CKAN_PUBLIC_URL", "").strip()
+    if address and not address.startswith(("https://", "http://")):
+        raise ConfigError(f"CKAN_PUBLIC_URL='{address}' no es una dirección web (https://…) del portal.")
+    return address.rstrip("/") or None
 
 
 def _environment_connection() -> tuple[str, str]:
@@ -74,5 +92,5 @@ def publisher(config: InstitutionConfig, target: Target | str, on_write: WriteLi
 
 def portal_publisher(url: str, token: str) -> Publisher:
     """A publisher for the portal at ``url`` that no institution's configuration names: the national
-    monitor publishes its table to the portal it read the reports from."""
-    return CkanPublisher(url, token)
+    monitor publishes its table to the portal it read the reports from (public address: ``CKAN_PUBLIC_URL``)."""
+    return CkanPublisher(url, token, public_url=environment_public_url())

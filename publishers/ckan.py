@@ -1,8 +1,10 @@
 """Publish a rendered release to a CKAN portal (datosabiertos.gob.pa or the local test CKAN).
 
 Identity and idempotence
-    A dataset is found by its configured slug, in the organization found by its configured name
-    (never derived). A resource is identified by its stable name ("Planilla 2025-01 (CSV)") and
+    A dataset is found by its configured slug qualified by its organization (``names.portal_dataset_name``),
+    in the organization found by its configured name (never derived), and is written only when it is
+    the institution's (``ckan_ownership``): in its organization and carrying the tool's marker, whatever
+    the token may do. A resource is identified by its stable name ("Planilla 2025-01 (CSV)") and
     carries the file's ``sha256`` in its metadata: the same sha means no upload and no write. The
     same digest fills CKAN's standard ``hash``/``hash_algorithm`` (what ckanext-dcat publishes as
     ``spdx:checksum``), and the dataset's licence IRI the resource's ``license`` (its ``dct:license``);
@@ -21,6 +23,18 @@ Atomic DataStore replace (stage, then switch)
     resource is then deleted (CKAN drops its table). Inserting into a fresh table needs no
     primary-key lookups, which is what makes it several times faster than upserting. The cost: a
     replaced month gets a new resource id (its name, and so its place in the dataset, is stable).
+
+Visibility
+    A new dataset is created private and made public once it holds its resources, so a run that
+    fails in between (a 500 on a write, a crash) leaves nothing the public finds empty; the next
+    sync finishes it. A dataset of the tool's is public after every sync: to take a month off the
+    portal, withdraw it (``transparencia retirar``).
+
+Links
+    Every link this backend puts in a published file (the dataset's page in ``PublishResult.url``,
+    which the compliance report shows; the files a Data Package names) is under the portal's public
+    address (``public_url``), never the address the run reaches it through: that one may be a
+    loopback or internal address. Without a public address a run is refused in pre-flight.
 
 Convergence after a crash
     Every sync starts by removing leftovers of an interrupted run: staging and retired resources,
@@ -45,7 +59,7 @@ from typing import Any, TypedDict
 from transparencia.domain import Period
 from transparencia.domain.jsontypes import JsonObject
 from transparencia.domain.vocab import PublishObject, PublishVerb
-from transparencia.errors import TerminalError
+from transparencia.errors import ConfigError, TerminalError, TransientError
 from transparencia.publishers import dcat
 from transparencia.publishers.base import (
     DatasetSpec,
@@ -67,6 +81,7 @@ from transparencia.publishers.ckan_client import (
     reset_breakers,
 )
 from transparencia.publishers.ckan_datastore import load_table, published_dictionary, published_fingerprint
+from transparencia.publishers.ckan_ownership import found_package, owned_package
 from transparencia.publishers.ckan_portal import (
     LEASE_SECONDS,
     PortalLease,
@@ -74,7 +89,16 @@ from transparencia.publishers.ckan_portal import (
     sweep_leftovers,
 )
 from transparencia.publishers.ckan_views import ensure_table_view, offers_table_view, portal_package
-from transparencia.publishers.names import PERIOD_EXTRA, is_leftover, retired_name, staging_name
+from transparencia.publishers.names import (
+    MARKER_EXTRA,
+    MARKER_VALUE,
+    PERIOD_EXTRA,
+    is_leftover,
+    portal_dataset_name,
+    retired_name,
+    staging_name,
+)
+from transparencia.publishers.public import public_address
 from transparencia.publishers.tables import expected_fingerprint
 
 PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
@@ -85,11 +109,14 @@ class CkanPublisher(PortalSession, TableReadBack):
 
     name = "ckan"
 
-    def __init__(self, url: str, token: str, *, retry: RetryPolicy | None = None, connect_timeout: float = 10.0,
-                 read_timeout: float = 300.0, after_write: Callable[[str], None] | None = None,
-                 on_write: WriteListener | None = None):
+    def __init__(self, url: str, token: str, *, public_url: str | None = None, retry: RetryPolicy | None = None,
+                 connect_timeout: float = 10.0, read_timeout: float = 300.0,
+                 after_write: Callable[[str], None] | None = None, on_write: WriteListener | None = None):
+        """``public_url`` is the portal's address as the public reaches it; by default ``url`` itself
+        when that is a public address (``public.public_address``), else unknown (a run is refused)."""
         self.client = CkanClient(url, token, retry=retry, connect_timeout=connect_timeout,
                                  read_timeout=read_timeout, on_write=on_write)
+        self.public_url = (public_url or public_address(url) or "").rstrip("/") or None
         self._timeouts = (connect_timeout, read_timeout)
         self._token = token
         self.after_write = after_write  # called with a description after each resource write (tests)
@@ -104,6 +131,7 @@ class CkanPublisher(PortalSession, TableReadBack):
 
         A new run's session: the breakers an earlier run in this process opened are closed first."""
         reset_breakers()
+        self._public_base()
         quick = CkanClient(self.client.url, self._token, retry=PREFLIGHT_RETRY, connect_timeout=5.0,
                            read_timeout=15.0, on_write=self.client.on_write)
         return preflight(quick, organization, title, create_organization=create_organization)
@@ -130,14 +158,14 @@ class CkanPublisher(PortalSession, TableReadBack):
     missing_dataset = "el conjunto no está en el portal"
 
     def published_resources(self, organization: str, dataset: str) -> list[PublishedResource] | None:
-        package = self._find_package(dataset)
+        package = found_package(self.client, organization, dataset)
         if package is None:
             return None
         return [PublishedResource(r.get("name") or "", r["id"], r.get("url") or "")
                 for r in package.get("resources", [])]
 
     def published_description(self, organization: str, dataset: str) -> str | None:
-        package = self._find_package(dataset)
+        package = found_package(self.client, organization, dataset)
         return None if package is None else package.get("notes") or ""
 
     def published_sha256(self, resource: PublishedResource) -> str:
@@ -155,7 +183,7 @@ class CkanPublisher(PortalSession, TableReadBack):
     # -- publishing ------------------------------------------------------------------------------
 
     def sync(self, dataset: DatasetSpec, resources: Sequence[ResourceFile], *, dry_run: bool = False) -> PublishResult:
-        result = PublishResult(dataset=dataset.name, dry_run=dry_run, url=f"{self.client.url}/dataset/{dataset.name}")
+        result = PublishResult(dataset=portal_dataset_name(dataset.organization, dataset.name), dry_run=dry_run)
         try:
             organization = self._organization(dataset.organization)
             package = self._sync_dataset(dataset, organization, result, dry_run)
@@ -164,36 +192,40 @@ class CkanPublisher(PortalSession, TableReadBack):
             for resource in resources:
                 resource = dataclasses.replace(resource, licence=licence.iri if licence else None)
                 if resource.role == "datapackage" and not dry_run:  # rendered last: the files it names are up
-                    resource = portal_package(self.client, package["id"], resource)
+                    resource = portal_package(self.client, package["id"], resource, self._public_base())
                 self._sync_resource(package, resource, by_name.get(resource.name), result, dry_run)
             if not dry_run:
-                self._newest_first(package["id"], dataset.name, result)
+                self._newest_first(package["id"], result.dataset, result)
+                self._make_public(package, result)
         except NotAuthorizedError as error:
             result.error = (f"El token de CKAN no tiene permisos sobre la organización '{dataset.organization}' "
-                            f"(conjunto '{dataset.name}'): {error.message}")
+                            f"(conjunto '{result.dataset}'): {error.message}")
         except TerminalError as error:
-            result.error = f"Conjunto '{dataset.name}': {error.message}"
+            result.error = f"Conjunto '{result.dataset}': {error.message}"
         return result
 
     def remove(self, dataset: DatasetSpec, names: Sequence[str], *, dry_run: bool = False) -> PublishResult:
         """Delete the resources called ``names`` (a withdrawn month); CKAN drops their DataStore
-        tables with them. Others stay; a missing dataset has nothing to remove."""
-        result = PublishResult(dataset=dataset.name, dry_run=dry_run, url=f"{self.client.url}/dataset/{dataset.name}")
+        tables with them. Others stay; a missing dataset has nothing to remove. A failure part-way
+        is ``result.error``, beside the deletions already done (the withdrawal records them)."""
+        result = PublishResult(dataset=portal_dataset_name(dataset.organization, dataset.name), dry_run=dry_run)
         try:
-            package = self._find_package(dataset.name)
+            package = owned_package(self.client, dataset.organization, dataset.name)
+            if package is not None:
+                self._named(package["name"], result)
             doomed = [r for r in (package or {}).get("resources", []) if r.get("name") in names]
-            for resource in doomed:
-                result.actions.append(PublishAction(PublishObject.RESOURCE, resource["name"], PublishVerb.DELETE, resource.get("url")))
+            for resource in doomed:  # each listed once it is gone
                 if not dry_run:
                     self._delete_resource(resource["id"])
+                result.actions.append(PublishAction(PublishObject.RESOURCE, resource["name"], PublishVerb.DELETE, resource.get("url")))
         except NotAuthorizedError as error:
-            result.error = f"El token de CKAN no puede retirar recursos de '{dataset.name}': {error.message}"
-        except TerminalError as error:
-            result.error = f"Conjunto '{dataset.name}': {error.message}"
+            result.error = f"El token de CKAN no puede retirar recursos de '{result.dataset}': {error.message}"
+        except (TerminalError, TransientError) as error:
+            result.error = f"Conjunto '{result.dataset}': {error.message}"
         return result
 
     def published_periods(self, organization: str, dataset: str) -> set[Period]:
-        package = self._find_package(dataset)
+        package = found_package(self.client, organization, dataset)
         if package is None:
             return set()
         return {Period.parse(r[PERIOD_EXTRA]) for r in package.get("resources", [])
@@ -223,22 +255,50 @@ class CkanPublisher(PortalSession, TableReadBack):
     def _sync_dataset(self, spec: DatasetSpec, organization: JsonObject, result: PublishResult,
                       dry_run: bool) -> JsonObject:
         desired = _package_fields(spec, organization["id"])
-        package = self._find_package(spec.name)
+        package = owned_package(self.client, spec.organization, spec.name)
+        name = self._named(package["name"] if package is not None else result.dataset, result)
         if package is None:
-            result.actions.append(PublishAction(PublishObject.DATASET, spec.name, PublishVerb.CREATE, result.url))
+            result.actions.append(PublishAction(PublishObject.DATASET, name, PublishVerb.CREATE, result.url))
             if dry_run:
-                return {"id": None, "name": spec.name, "resources": []}
-            return self.client.call("package_create", {"name": spec.name, **desired},
-                                    before_retry=lambda: self._find_package(spec.name))
+                return {"id": None, "name": name, "resources": []}
+            # Private until it holds its resources (``_make_public``): a failed run leaves no empty dataset.
+            return self.client.call("package_create", {"name": name, "private": True, **desired},
+                                    before_retry=lambda: self._find_package(name))
         changed = {key: value for key, value in desired.items() if _normalised(key, package.get(key)) != _normalised(key, value)}
         if not changed:
-            result.actions.append(PublishAction(PublishObject.DATASET, spec.name, PublishVerb.UNCHANGED, result.url))
+            result.actions.append(PublishAction(PublishObject.DATASET, name, PublishVerb.UNCHANGED, result.url))
             return package
-        result.actions.append(PublishAction(PublishObject.DATASET, spec.name, PublishVerb.UPDATE, result.url,
+        result.actions.append(PublishAction(PublishObject.DATASET, name, PublishVerb.UPDATE, result.url,
                                             detail="campos: " + ", ".join(sorted(changed))))
         if dry_run:
             return package
         return self.client.call("package_revise", {"match": {"id": package["id"]}, "update": changed})["package"]
+
+    def _public_base(self) -> str:
+        """The public address links are made under; refused when there is none to use."""
+        if self.public_url is None:
+            raise ConfigError(
+                f"El portal se alcanza por {self.client.url}, una dirección interna: los enlaces de los archivos "
+                "publicados no pueden usarla. Indique la dirección pública del portal en publish.ckan.public_url "
+                "o en la variable de entorno CKAN_PUBLIC_URL (p. ej. https://www.datosabiertos.gob.pa).")
+        return self.public_url
+
+    def _named(self, name: str, result: PublishResult) -> str:
+        """Record the dataset's name on the portal and its public page in ``result``."""
+        result.dataset = name
+        result.url = f"{self.public_url}/dataset/{name}" if self.public_url else None
+        return name
+
+    def _make_public(self, package: JsonObject, result: PublishResult) -> None:
+        """A dataset created private (``_sync_dataset``) goes public once it holds its resources: part
+        of its creation in the run that created it, an update of its own when a run finishes one an
+        interrupted run left private."""
+        if not package.get("private"):
+            return
+        self.client.call("package_revise", {"match": {"id": package["id"]}, "update": {"private": False}})
+        if not any(a.target is PublishObject.DATASET and a.action is PublishVerb.CREATE for a in result.actions):
+            result.actions.append(PublishAction(PublishObject.DATASET, result.dataset, PublishVerb.UPDATE, result.url,
+                                                detail="público: ya tiene sus archivos"))
 
     # -- resources -------------------------------------------------------------------------------
 
@@ -449,7 +509,8 @@ def _package_fields(spec: DatasetSpec, organization_id: str) -> PackageFields:
         "maintainer": spec.maintainer or "",
         "maintainer_email": spec.maintainer_email or "",
         "tags": [{"name": tag} for tag in spec.tags],
-        "extras": [{"key": key, "value": str(value)} for key, value in sorted({**spec.extras, **dcat.ckan_extras(spec)}.items())],
+        "extras": [{"key": key, "value": str(value)}
+                   for key, value in sorted({**spec.extras, **dcat.ckan_extras(spec), MARKER_EXTRA: MARKER_VALUE}.items())],
     }
 
 

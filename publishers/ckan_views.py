@@ -7,7 +7,8 @@ resource that already has a table view is left as it is, so a re-run writes noth
 
 The dataset's ``datapackage.json`` names its CSV files by relative path, which only works beside
 them (the local catalog); on the portal each file has its own URL, so the package published there
-points at those URLs.
+points at those URLs, under the portal's public address: CKAN answers with the address of its own
+configuration (``ckan.site_url``), which on a test or internal portal is not one the public reaches.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 from transparencia.domain import sha256_file
 from transparencia.publishers import datapackage
@@ -41,16 +42,25 @@ def ensure_table_view(client: CkanClient, resource_id: str) -> bool:
     return True
 
 
-def portal_package(client: CkanClient, package_id: str, resource: ResourceFile) -> ResourceFile:
-    """The rendered ``datapackage.json`` with each CSV's path replaced by its URL on the portal and
-    the sha256 and size the portal records for it (written beside it under ``portal/``, same name);
-    files the portal lacks are left out."""
+def portal_package(client: CkanClient, package_id: str, resource: ResourceFile, public_url: str) -> ResourceFile:
+    """The rendered ``datapackage.json`` with each CSV's path replaced by its URL on the portal (under
+    ``public_url``) and the sha256 and size the portal records for it (written beside it under
+    ``portal/``, same name); files the portal lacks are left out."""
     package = client.call("package_show", {"id": package_id})
     files = {unquote(PurePosixPath(urlparse(r.get("url") or "").path).name):
-             datapackage.HeldFile(r["url"], r.get("sha256") or None, r.get("size") if isinstance(r.get("size"), int) else None)
+             datapackage.HeldFile(public_file_url(r["url"], public_url), r.get("sha256") or None,
+                                  r.get("size") if isinstance(r.get("size"), int) else None)
              for r in package.get("resources", []) if r.get("url")}
     descriptor = datapackage.as_held(json.loads(resource.path.read_text(encoding="utf-8")), files)
     folder = resource.path.parent / "portal"
     folder.mkdir(exist_ok=True)
     path = datapackage.write_package(descriptor, folder)
     return dataclasses.replace(resource, path=path, sha256=sha256_file(path))
+
+
+def public_file_url(url: str, public_url: str) -> str:
+    """An uploaded file's URL as CKAN gives it (``<site_url>/dataset/<id>/resource/<id>/download/<file>``)
+    under the portal's public address instead; a URL outside the portal is kept."""
+    path = urlsplit(url).path
+    start = path.find("/dataset/")
+    return url if start < 0 else public_url.rstrip("/") + path[start:]

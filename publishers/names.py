@@ -9,6 +9,10 @@ lose a report; so every module asks here.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
+
 from transparencia.domain import OutputFormat, Period
 
 # -- extras ------------------------------------------------------------------------------------
@@ -23,6 +27,10 @@ PERIOD_EXTRA = "periodo"  # a month's resource on CKAN: the month (AAAA-MM) it h
 # A compliance report's resource metadata: the month's points, read by the national monitor.
 REPORT_POINT_KEYS = ("institucion", "puntos_cumplidos", "puntos_aplicables", "puntos_faltantes", "puntos_vencidos",
                      "puntos_rechazados")
+# The extra every dataset this tool publishes on a portal carries: a dataset without it (or under another
+# organization) is someone else's, and no run writes to it.
+MARKER_EXTRA = "gestionado por"
+MARKER_VALUE = "transparencia"
 
 # -- datasets ----------------------------------------------------------------------------------
 
@@ -30,11 +38,32 @@ REPORT_TAG = "cumplimiento"  # with the extra ``tipo``, how the national monitor
 REPORT_KIND = "informe-cumplimiento"
 REPORT_NAME_SUFFIX = "-informe-cumplimiento"  # how reports of earlier versions (no ``tipo``) are recognised
 MONITOR_KIND = "monitoreo-nacional"
+PORTAL_NAME_MAX = 100  # CKAN's limit on a dataset's name
 
 
 def report_dataset_name(acronym: str) -> str:
     """The institution's compliance report dataset."""
     return f"{acronym.lower()}{REPORT_NAME_SUFFIX}"
+
+
+def portal_dataset_name(organization: str, dataset: str) -> str:
+    """The dataset's name on a portal, where names are global: qualified by its organization (unique on
+    the portal), so two institutions with the same acronym never meet on one name.
+
+    A name that already starts with the organization (the monitor's, the control dataset's) is kept.
+    The result is a valid CKAN name: lower case, ``[a-z0-9_-]``, at most ``PORTAL_NAME_MAX``
+    characters (a longer one is cut and ends with a digest of the whole, so it stays unique)."""
+    qualified = _portal_safe(dataset if dataset.startswith(f"{organization}-") else f"{organization}-{dataset}")
+    if len(qualified) <= PORTAL_NAME_MAX:
+        return qualified
+    digest = hashlib.sha256(qualified.encode("utf-8")).hexdigest()[:10]
+    return f"{qualified[:PORTAL_NAME_MAX - len(digest) - 1].rstrip('-_')}-{digest}"
+
+
+def _portal_safe(name: str) -> str:
+    """``name`` in CKAN's alphabet: accents dropped, lower case, any other character a '-'."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name.lower()) if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9_-]+", "-", folded).strip("-")
 
 
 def monitor_dataset_name(organization: str) -> str:

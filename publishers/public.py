@@ -15,10 +15,12 @@ CKAN metadata):
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from pathlib import PureWindowsPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from transparencia.domain import cedula
 from transparencia.domain.jsontypes import JsonObject
@@ -41,6 +43,26 @@ _POSIX_PATH = re.compile(r"(?<![\w/.])(?:~|\.{1,2})?/(?:[^\s'\"«»<>/:]+/)+([^\
 _WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\(?:[^\s'\"«»<>\\:]+\\)*([^\s'\"«»<>\\:]+)")
 _FEMININE = ("dirección", "subdirección", "oficina", "secretaría", "asesoría", "unidad", "sección",
              "coordinación", "gerencia", "división", "administración", "jefatura")
+
+
+# Host names that only resolve inside a network (RFC 6761 and 6762, common intranet suffixes).
+_INTERNAL_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".intranet", ".lan", ".home.arpa",
+                      ".corp", ".test", ".invalid")
+
+
+def public_address(url: str) -> str | None:
+    """``url`` when the public can reach it, None when its host is a loopback, private, link-local or
+    reserved address, or a name that only resolves inside a network (``localhost``, a name without a
+    dot, ``*.local``, ``*.internal`` …): a portal reached through such an address has another one for
+    the public, and a published link must use that one."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    try:
+        return url if ipaddress.ip_address(host).is_global else None
+    except ValueError:
+        pass
+    if "." not in host or host == "localhost" or host.endswith(_INTERNAL_SUFFIXES):
+        return None
+    return url
 
 
 def of_directorate(name: str | None) -> str:

@@ -85,14 +85,26 @@ def _security(value: object) -> MailSecurity:
         raise invalid(exc.message.removeprefix(": ")) from None
 
 
-def _public_url(value: object) -> object:
-    """Where the local catalog folder is served: an http(s) address, kept with a final '/'."""
+def _web_address(value: object, what: str) -> str | None:
+    """An http(s) address, stripped; None for a blank value (absent)."""
     if not isinstance(value, str) or not value.strip():
-        return value
+        return None
     address = value.strip()
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", address):
-        raise invalid(f"'{address}' no es una dirección web (https://…) donde se publica el catálogo")
-    return address if address.endswith("/") else address + "/"
+        raise invalid(f"'{address}' no es una dirección web (https://…) {what}")
+    return address
+
+
+def _public_url(value: object) -> object:
+    """Where the local catalog folder is served, kept with a final '/'."""
+    address = _web_address(value, "donde se publica el catálogo")
+    return value if address is None else address.rstrip("/") + "/"
+
+
+def _portal_public_url(value: object) -> object:
+    """The portal's address as the public reaches it, kept without a final '/'."""
+    address = _web_address(value, "del portal")
+    return value if address is None else address.rstrip("/")
 
 
 def _data_format(value: object) -> OutputFormat:
@@ -130,6 +142,9 @@ class CkanSettings(Spec):
     url_env: Text | None = None
     token_env: Text | None = None
     token_file: PathValue | None = None
+    # The portal's address as the public reaches it, for every link in a published file; needed when
+    # ``url`` is an internal one (a tunnel, a private network), else ``url`` itself.
+    public_url: Annotated[Text, BeforeValidator(_portal_public_url)] | None = None
 
     def check(self, where: str) -> None:
         if bool(self.url) == bool(self.url_env):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,12 +51,17 @@ def _run_script(name: str, base: Path, *args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def ckan_server() -> CkanServer:
+def ckan_server() -> Iterator[CkanServer]:
+    """The server; while it runs, ``CKAN_PUBLIC_URL`` names its own (loopback) address as the public
+    one, as an officer would for a portal reached only here: a run through a loopback address with no
+    public address is refused (``CkanPublisher.preflight``). A test of links sets another one."""
     base = Path(os.environ.get("CKAN_BASE", DEFAULT_BASE))
     _run_script("start.sh", base)
     url = (base / "ckan-url").read_text().strip()
     token = (base / "secrets" / "api-token").read_text().strip()
-    return CkanServer(url=url, token=token, base=base)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CKAN_PUBLIC_URL", url)
+        yield CkanServer(url=url, token=token, base=base)
 
 
 @pytest.fixture
@@ -68,6 +74,7 @@ def ckan_org(ckan_server: CkanServer) -> str:
 
 @pytest.fixture
 def ckan_acronym() -> str:
-    """An acronym unique to the test: dataset names are built from the acronym alone (issue 18), and the
-    local CKAN keeps what earlier runs published, so a shared one would see another test's months."""
+    """An acronym unique to the test: the local CKAN keeps what earlier runs published, and a test that
+    publishes into an organization of its own under a shared acronym would still meet another test's
+    datasets under the names of versions before qualified names (``names.portal_dataset_name``)."""
     return f"t{uuid.uuid4().hex[:6]}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import Counter
 
@@ -202,12 +203,20 @@ def test_missing_organization_is_named_and_other_items_go_on(ckan_server, names,
     missing = f"no-existe-{uuid.uuid4().hex[:6]}"
 
     failed = ckan.sync(dataset_spec(missing, name), files)
-    invalid = ckan.sync(dataset_spec(org, "Nombre Inválido"), files)
+    invalid = ckan.sync(dataclasses.replace(dataset_spec(org, "Otro Nombre"), tags=("etiqueta¡inválida!",)), files)
     fine = ckan.sync(dataset_spec(org, name), files)
 
     assert f"La organización '{missing}' no existe" in failed.error
-    assert "datos inválidos" in invalid.error and '"name"' in invalid.error
+    assert "datos inválidos" in invalid.error and '"tags"' in invalid.error
     assert fine.error is None and resources_by_name(ckan_server, name)
+
+
+def test_a_name_outside_ckans_alphabet_is_published_under_its_valid_form(ckan_server, names, tmp_path):
+    org, _name = names
+    files = render_release(tmp_path, {"2025-01": month_rows("2025-01", 5)})
+    result = publisher(ckan_server).sync(dataset_spec(org, "Nombre Inválido"), files)
+    assert result.error is None and result.dataset == f"{org}-nombre-invalido"
+    assert resources_by_name(ckan_server, result.dataset)
 
 
 def test_the_newest_month_is_listed_first_and_a_rerun_does_not_reorder(ckan_server, names, tmp_path):

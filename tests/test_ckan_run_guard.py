@@ -19,6 +19,7 @@ from institutions import sample_institution
 from transparencia.domain import Period
 from transparencia.publishers.ckan import CkanPublisher
 from transparencia.publishers.ckan_portal import LeaseHeldError
+from transparencia.publishers.names import portal_dataset_name
 from transparencia.sources.config import load_config
 
 pytestmark = pytest.mark.ckan
@@ -106,7 +107,7 @@ def test_a_user_who_cannot_write_to_the_organization_is_told_what_to_ask_for(cka
 
 def test_a_missing_organization_is_created_when_the_token_may(ckan_server):
     missing = f"org-nueva-{uuid.uuid4().hex[:6]}"
-    publisher = CkanPublisher(ckan_server.url, ckan_server.token)
+    publisher = CkanPublisher(ckan_server.url, ckan_server.token, public_url=ckan_server.url)
 
     assert publisher.preflight(missing, "Institución nueva") == "ckan_admin"
     assert ckan_server.admin().action.organization_show(id=missing)["title"] == "Institución nueva"
@@ -152,4 +153,4 @@ def test_two_concurrent_runs_end_with_one_set_of_resources(ckan_server, ckan_org
         names = Counter(r["name"] for r in ckan.action.package_show(id=package["name"])["resources"])
         assert all(n == 1 for n in names.values()), (package["name"], names)
         assert not any(n.endswith((" (cargando)", " (reemplazado)")) for n in names)
-    assert "snm-planilla" in {p["name"] for p in packages}
+    assert portal_dataset_name(ckan_org, "snm-planilla") in {p["name"] for p in packages}

@@ -88,7 +88,7 @@ def test_a_file_the_target_does_not_hold_is_left_out():
 @pytest.mark.ckan
 def test_package_on_ckan_points_at_the_portal_files_and_passes_frictionless(ckan_server, ckan_org, tmp_path):
     january, february = planilla_frame("2025-01"), planilla_frame("2025-02", [NEWCOMER])
-    publisher = CkanPublisher(ckan_server.url, ckan_server.token)
+    publisher = CkanPublisher(ckan_server.url, ckan_server.token, public_url=ckan_server.url)
     for release, folder in ((planilla_release("2025-01", history=january, frame=january), "a"),
                             (planilla_release("2025-02", history=pd.concat([january, february]), frame=february),
                              "b")):

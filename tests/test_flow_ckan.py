@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from transparencia.cli import app
 from transparencia.domain import Period
 from transparencia.flows.release import run_release
+from transparencia.publishers.names import portal_dataset_name
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
 
@@ -33,9 +34,11 @@ def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, ckan_acronym,
 
     ckan = ckan_server.admin()
     names = {p["name"] for p in ckan.action.package_search(fq=f"organization:{ckan_org}", rows=100)["results"]}
-    assert f"{ckan_acronym}-planilla" in names and f"{ckan_acronym}-informe-cumplimiento" in names
-    assert f"{ckan_acronym}-viaticos" not in names
-    report = ckan.action.package_show(id=f"{ckan_acronym}-informe-cumplimiento")
+    planilla, report_name = (portal_dataset_name(ckan_org, f"{ckan_acronym}-{slug}")
+                             for slug in ("planilla", "informe-cumplimiento"))
+    assert planilla in names and report_name in names
+    assert portal_dataset_name(ckan_org, f"{ckan_acronym}-viaticos") not in names
+    report = ckan.action.package_show(id=report_name)
     assert report["title"] == "Informe de cumplimiento de transparencia"
     assert {r["name"] for r in report["resources"]} >= {"Informe de cumplimiento 2025-01 (HTML)"}
 
@@ -53,7 +56,7 @@ def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, ckan_acronym,
     checked = CliRunner().invoke(app, verify)
     assert checked.exit_code == 0, checked.output
     assert "correcto" in checked.output and "no coincide" not in checked.output
-    planilla = next(r for r in ckan.action.package_show(id=f"{ckan_acronym}-planilla")["resources"] if r.get("datastore_active"))
+    planilla = next(r for r in ckan.action.package_show(id=planilla)["resources"] if r.get("datastore_active"))
     ckan.action.datastore_delete(resource_id=planilla["id"], filters={"periodo": "2025-01"}, force=True)
     drifted = CliRunner().invoke(app, verify)
     assert drifted.exit_code == 1 and "no coincide" in drifted.output

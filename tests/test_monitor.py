@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from transparencia.cli import app
 from transparencia.domain import ItemStatus, Period
 from transparencia.publishers.ckan import CkanPublisher
+from transparencia.publishers.names import portal_dataset_name
 from transparencia.reports import compliance
 from transparencia.reports.antai import AntaiBand, AntaiScore
 from transparencia.reports.compliance import ComplianceReport, ItemReport
@@ -184,7 +185,7 @@ def test_monitor_reads_the_portal_and_publishes_the_national_table(ckan_server, 
             _publish_report(publisher, name, acronym, {PERIOD: old}, tmp_path, old_version=True)
         elif index == 27:  # an earlier version's report, damaged
             _publish_report(publisher, name, acronym, {PERIOD: report_dict(24)}, tmp_path, old_version=True)
-            ckan_dataset = admin.action.package_show(id=f"{acronym}-informe-cumplimiento")
+            ckan_dataset = admin.action.package_show(id=portal_dataset_name(name, f"{acronym}-informe-cumplimiento"))
             broken = tmp_path / "roto.json"
             broken.write_bytes(b"{roto")
             with broken.open("rb") as handle:
@@ -241,7 +242,7 @@ def test_a_tampered_score_or_file_is_caught_by_the_monitor(ckan_server, tmp_path
         _publish_report(publisher, name, name.replace("-", ""), {PERIOD: report_dict(21, institution=case)}, tmp_path)
 
     def resource(case: str) -> dict:
-        package = admin.action.package_show(id=f"{names[case].replace('-', '')}-informe-cumplimiento")
+        package = admin.action.package_show(id=portal_dataset_name(names[case], f"{names[case].replace('-', '')}-informe-cumplimiento"))
         return next(r for r in package["resources"] if r["format"] == "JSON")
 
     admin.action.resource_patch(id=resource("puntos")["id"], puntos_cumplidos="24")

@@ -19,6 +19,7 @@ from institutions import viaticos_institution
 from transparencia.domain import Period, Target
 from transparencia.flows import stages
 from transparencia.flows.verify import verify_period
+from transparencia.publishers.names import portal_dataset_name
 from transparencia.publishers.render import LATEST_MONTH
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import sample_frame
@@ -126,7 +127,7 @@ def test_on_ckan_3_1_2_1_describes_month_3_and_the_last_run_writes_nothing(ckan_
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
     acronym = f"o{uuid.uuid4().hex[:6]}"
     config = viaticos_institution(tmp_path, ckan_org, acronym)
-    dataset = f"{acronym}-viaticos"
+    dataset = portal_dataset_name(ckan_org, f"{acronym}-viaticos")
 
     for month in (MAR, JAN, FEB):
         _publish(config, month, Target.CKAN)

@@ -18,7 +18,7 @@ from institutions import sample_document, write_institution
 
 from transparencia.domain import ItemStatus, Period
 from transparencia.flows.deploy import build_deployments
-from transparencia.publishers.names import report_dataset_name
+from transparencia.publishers.names import portal_dataset_name, report_dataset_name
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import write_month
 
@@ -274,9 +274,11 @@ def test_on_ckan_nothing_public_appears_before_approval_then_only_the_approved_d
     final = run.finished()
 
     institution = load_config(config)
-    names = {code: institution.catalog.get(code).dataset_name(institution.institution.acronym) for code in offered}
+    organization, acronym = institution.institution.organization, institution.institution.acronym
+    names = {code: portal_dataset_name(organization, institution.catalog.get(code).dataset_name(acronym))
+             for code in offered}
     published = public_datasets()
     assert final.is_completed(), final
     assert {names[code] for code in offered if code != excluded} <= published
     assert names[excluded] not in published
-    assert report_dataset_name(institution.institution.acronym) in published  # the approved month's report
+    assert portal_dataset_name(organization, report_dataset_name(acronym)) in published  # the approved month's report

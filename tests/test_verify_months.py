@@ -17,6 +17,7 @@ from transparencia.domain import ItemStatus, Period, Target
 from transparencia.flows import stages
 from transparencia.flows.verify import verify_period
 from transparencia.flows.withdraw import withdraw_month
+from transparencia.publishers.names import portal_dataset_name
 from transparencia.publishers.render import LATEST_MONTH
 from transparencia.reports import compliance
 from transparencia.reports.compliance import ComplianceReport, ItemFacts, ItemOutcome, Publishing
@@ -224,9 +225,9 @@ def test_on_ckan_any_month_verifies_a_withdrawn_one_is_gone_and_summaries_follow
     for month in (JAN, FEB, MAR):
         assert _failed(config, month, Target.CKAN) == [], month
     ckan = ckan_server.admin()
-    resources = {r["name"]: r for r in ckan.action.package_show(id=f"{acronym}-viaticos")["resources"]}
+    resources = {r["name"]: r for r in ckan.action.package_show(id=portal_dataset_name(ckan_org, f"{acronym}-viaticos"))["resources"]}
     changes = resources["Viáticos 2025-03 — cambios respecto al mes anterior (JSON)"]
     assert requests.get(changes["url"], timeout=30).json()["previous_period"] == "2025-01"
-    report = {r["name"]: r for r in ckan.action.package_show(id=f"{acronym}-informe-cumplimiento")["resources"]}
+    report = {r["name"]: r for r in ckan.action.package_show(id=portal_dataset_name(ckan_org, f"{acronym}-informe-cumplimiento"))["resources"]}
     [row] = requests.get(report["Informe de cumplimiento 2025-02 (JSON)"]["url"], timeout=30).json()["items"]
     assert row["status"] == "retirado" and REASON in row["detail"]

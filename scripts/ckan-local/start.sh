@@ -17,7 +17,7 @@
 # local URL) is the base of the DCAT IRIs.
 #
 # Output: $CKAN_BASE/ckan-url (the URL), $CKAN_BASE/secrets/api-token (a
-# sysadmin API token), and $CKAN_BASE/ckan.env (CKAN_URL, CKAN_API_TOKEN_FILE).
+# sysadmin API token), and $CKAN_BASE/ckan.env (CKAN_URL, CKAN_PUBLIC_URL, CKAN_API_TOKEN_FILE).
 # Stop with scripts/ckan-local/stop.sh (only what this script started).
 set -euo pipefail
 
@@ -344,6 +344,7 @@ fi
 echo "$CKAN_URL" >"$CKAN_BASE/ckan-url"
 cat >"$CKAN_BASE/ckan.env" <<ENV
 CKAN_URL=$CKAN_URL
+CKAN_PUBLIC_URL=$CKAN_PUBLIC_URL
 CKAN_API_TOKEN_FILE=$TOKEN_FILE
 CKAN_INI=$INI
 CKAN_VERSION=$CKAN_VERSION

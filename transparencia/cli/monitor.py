@@ -86,4 +86,4 @@ def _publish(table: monitor.NationalTable, paths: dict[str, Path], url: str, tok
     result = portal_publisher(url, token).sync(monitor.monitor_dataset(organization), monitor.monitor_resources(table, paths))
     if result.error:
         raise ConfigError(f"No se pudo publicar el monitoreo: {result.error}")
-    console.print(f"Publicado en {result.url} ({result.writes} escrituras).")
+    console.print(f"Publicado en {result.url or url} ({result.writes} escrituras).")
