@@ -120,9 +120,29 @@ class MonthStore:
         return records
 
     def record_withdrawal(self, slug: str, entry: WithdrawalRecord) -> list[WithdrawalRecord]:
+        """Add ``entry`` to the item's record. An entry of the same month still ``pending`` (an attempt
+        that stopped before its record was published) is completed by it instead: one entry, dated
+        when the first files went, listing every file either attempt withdrew."""
+        records = self.withdrawals(slug)
+        unfinished = self.pending_withdrawal(slug, Period.parse(entry["period"]))
+        if unfinished is not None:
+            records.pop()
+            entry = WithdrawalRecord(date=unfinished["date"], period=entry["period"], reason=entry["reason"],
+                                     resources=list(dict.fromkeys([*unfinished["resources"], *entry["resources"]])),
+                                     pending=entry.get("pending", False))
+        if not entry.get("pending"):
+            entry.pop("pending", None)
+        return self._save_withdrawals(slug, [*records, entry])
+
+    def pending_withdrawal(self, slug: str, period: Period) -> WithdrawalRecord | None:
+        """The month's withdrawal whose record is not yet published, if an attempt left one."""
+        records = self.withdrawals(slug)
+        last = records[-1] if records else None
+        return last if last is not None and last.get("pending") and last["period"] == str(period) else None
+
+    def _save_withdrawals(self, slug: str, records: list[WithdrawalRecord]) -> list[WithdrawalRecord]:
         folder = self.folder(slug)
         folder.mkdir(parents=True, exist_ok=True)
-        records = [*self.withdrawals(slug), entry]
         atomic_write(folder / WITHDRAWALS_FILE, json.dumps(records, ensure_ascii=False, indent=2).encode("utf-8"))
         return records
 

@@ -35,6 +35,7 @@ from transparencia.reports.compliance import ItemFacts, ItemOutcome, ItemReport
 from transparencia.schemas.catalog import Item
 from transparencia.sources.config import InstitutionConfig, load_config
 from transparencia.validation.findings import ValidationReport
+from transparencia.wording import count
 
 
 @dataclass
@@ -63,6 +64,8 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
     store = MonthStore.of(config)
     remaining = [p for p in store.months(item.slug) if p != month]
     publisher = make_publisher(config, target)
+    if isinstance(publisher, PortalSession):  # the portal answers, the token may write, links have a public address
+        publisher.preflight(config.institution.organization, config.institution.name, create_organization=False)
     online = months_online(config, item, publisher) - {month}
     ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym, target=target,
                        dry_run=False, config=str(config.path))
@@ -73,21 +76,25 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
 
         names = withdrawn_resource_names(item.name, str(month), history_too=not remaining)
         dataset, _ = render_withdrawal(release, [], build_dir(config, item))
-        removal = _checked(publisher.remove(dataset, names))
-        was_stored = store.remove(item.slug, month)
+        removal = publisher.remove(dataset, names)
+        date = (today or dt.date.today()).isoformat()
         removed = [a.name for a in removal.actions if a.action is PublishVerb.DELETE]
-        if not removed and not was_stored:
+        if removed:  # on record before anything else can stop the withdrawal: a re-run completes the entry
+            store.record_withdrawal(item.slug, _entry(date, month, removed, reason, pending=True))
+        if removal.error:
+            raise TransparenciaError(_stopped(removal.error, removed))
+        was_stored = store.remove(item.slug, month)
+        if store.pending_withdrawal(item.slug, month) is None and not was_stored:
             raise ConfigError(f"El punto {item.code} ({item.name}) no tiene publicado el mes {month} en el destino "
                               f"{target}: no hay nada que retirar.")
-        date = (today or dt.date.today()).isoformat()
-        entry: WithdrawalRecord = {"date": date, "period": str(month), "resources": removed, "reason": reason}
-        records = store.record_withdrawal(item.slug, entry)
+        records = store.record_withdrawal(item.slug, _entry(date, month, [], reason, pending=True))
         out_dir = build_dir(config, item)
         dataset, resources = render_withdrawal(release, records, out_dir, config.publish.formats)
         published = _checked(publisher.sync(dataset, resources))
-        _record_for_verification(out_dir, month, date, dataset, resources, len(release.history), remaining)
+        entry = store.record_withdrawal(item.slug, _entry(date, month, [], reason, pending=False))[-1]
+        _record_for_verification(out_dir, month, entry["date"], dataset, resources, len(release.history), remaining)
 
-        result = WithdrawalResult(item.code, month, target, removed)
+        result = WithdrawalResult(item.code, month, target, entry["resources"])
         ledger.withdrawal = {"item": item.code, **entry, "stored_month_removed": was_stored}
         ledger.publish += [removal.to_dict(), published.to_dict()]
         try:
@@ -96,6 +103,18 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
             ledger.report_failed(exc)
         result.ledger_path = str(ledger.write(config.workspace))
         return result
+
+
+def _entry(date: str, month: Period, removed: list[str], reason: str, *, pending: bool) -> WithdrawalRecord:
+    return WithdrawalRecord(date=date, period=str(month), resources=removed, reason=reason, pending=pending)
+
+
+def _stopped(error: str, removed: list[str]) -> str:
+    """Why the withdrawal stopped, and what it had already taken off (recorded; a re-run finishes it)."""
+    if not removed:
+        return error
+    return (f"{error} Ya se retiraron {count(len(removed), 'archivo')} ({'; '.join(removed)}): vuelva a ejecutar el "
+            "mismo retiro para terminarlo; el registro público listará todos los archivos retirados.")
 
 
 def _checked(result: PublishResult) -> PublishResult:

@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import jinja2
 import pandas as pd
@@ -370,6 +370,9 @@ class WithdrawalRecord(TypedDict):
     period: str  # AAAA-MM
     resources: list[str]  # the resource names deleted from the target
     reason: str  # the officer's --motivo, published
+    # Set while the record is not yet published (an attempt stopped after deleting files): the next
+    # withdrawal of the month completes this entry rather than adding one (``MonthStore.record_withdrawal``).
+    pending: NotRequired[bool]
 
 
 def render_withdrawal(release: ItemRelease, withdrawals: Sequence[WithdrawalRecord], out_dir: Path,

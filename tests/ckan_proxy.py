@@ -8,6 +8,7 @@ Faults:
 * ``drop``      forward, let CKAN commit, then close the connection without a response
 * ``502``       forward, let CKAN commit, then answer 502 (a gateway that gave up)
 * ``500`` ``503`` ``429``   answer that status without forwarding (CKAN never sees the call)
+* ``409``       the same, a refusal the client does not retry (a conflict CKAN reports)
 * ``slow``      forward, then hold the response ``delay`` seconds before sending it
 * ``hold``      wait until ``proxy.resume`` is set (at most ``delay`` seconds), then forward (a request
                 queued in a congested network, released when the test says so)
@@ -85,7 +86,7 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else None
                 action = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1] if "/api/" in self.path else "archivo"
                 fault = proxy._next_fault(action)
-                if fault in ("500", "503", "429"):
+                if fault in ("409", "500", "503", "429"):
                     self._answer(int(fault), b'{"error": "falla inyectada"}', {"Retry-After": "0"})
                     return
                 if fault == "hold":

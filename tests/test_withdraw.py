@@ -14,15 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import requests
+from ckan_proxy import FaultProxy
 from institutions import viaticos_institution
 from test_datapackage import assert_valid_package
 from typer.testing import CliRunner
 
 from transparencia.cli import app
 from transparencia.domain import Period, Target
+from transparencia.errors import TransparenciaError
 from transparencia.flows.release import run_release
 from transparencia.flows.store import MonthStore
 from transparencia.flows.withdraw import withdraw_month
+from transparencia.publishers.names import portal_dataset_name
 from transparencia.schemas import load_catalog
 from transparencia.sources.demo import Banner, sample_frame, write_xlsx
 
@@ -133,7 +137,7 @@ def test_withdraw_on_ckan_removes_the_month_and_its_datastore_table(prefect_serv
     _month(tmp_path, "2025-02", 3)
     assert run_release(Period.parse("2025-02"), config, target="ckan").exit_code == 0
     ckan = ckan_server.admin()
-    dataset = f"{acronym}-viaticos"
+    dataset = portal_dataset_name(ckan_org, f"{acronym}-viaticos")
     before = {r["name"]: r for r in ckan.action.package_show(id=dataset)["resources"]}
     february = before["Viáticos 2025-02 (CSV)"]
     assert february["datastore_active"]
@@ -152,7 +156,41 @@ def test_withdraw_on_ckan_removes_the_month_and_its_datastore_table(prefect_serv
     assert "retirados" in record["description"]
     extras = {e["key"]: e["value"] for e in ckan.action.package_show(id=dataset)["extras"]}
     assert extras["cobertura temporal"] == "2025-01"
-    report = ckan.action.package_show(id=f"{acronym}-informe-cumplimiento")
+    report = ckan.action.package_show(id=portal_dataset_name(ckan_org, f"{acronym}-informe-cumplimiento"))
     assert any(r["name"] == "Informe de cumplimiento 2025-02 (JSON)" for r in report["resources"])
     local = json.loads((tmp_path / "reports" / "2025-02" / "informe-cumplimiento-2025-02.json").read_text("utf-8"))
     assert not next(i for i in local["items"] if i["code"] == "11.6")["fulfilled"]
+
+
+@pytest.mark.ckan
+def test_a_withdrawal_stopped_part_way_is_finished_by_the_next_and_its_record_lists_every_file(
+        prefect_server, ckan_server, ckan_org, ckan_acronym, tmp_path, monkeypatch):
+    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
+    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    monkeypatch.setenv("CKAN_URL", ckan_server.url)
+    config = _institution(tmp_path, ckan_org, ckan_acronym)
+    for period, rows in (("2025-01", 5), ("2025-02", 3)):
+        _month(tmp_path, period, rows)
+        assert run_release(Period.parse(period), config, target="ckan").exit_code == 0
+    ckan = ckan_server.admin()
+    dataset = portal_dataset_name(ckan_org, f"{ckan_acronym}-viaticos")
+    february = {r["name"] for r in ckan.action.package_show(id=dataset)["resources"] if r.get("periodo") == "2025-02"}
+    assert len(february) > 3
+
+    with FaultProxy(ckan_server.url) as proxy:
+        monkeypatch.setenv("CKAN_URL", proxy.url)
+        proxy.plan("resource_delete", "pass", "pass", "409")  # the third file is refused
+        with pytest.raises(TransparenciaError, match="Ya se retiraron 2 archivos") as stopped:
+            withdraw_month(config, "viaticos", Period.parse("2025-02"), REASON, target=Target.CKAN)
+    left = {r["name"] for r in ckan.action.package_show(id=dataset)["resources"]} & february
+    assert len(left) == len(february) - 2 and "vuelva a ejecutar el mismo retiro" in stopped.value.message
+
+    monkeypatch.setenv("CKAN_URL", ckan_server.url)
+    result = withdraw_month(config, "viaticos", Period.parse("2025-02"), REASON, target=Target.CKAN)
+
+    after = {r["name"]: r for r in ckan.action.package_show(id=dataset)["resources"]}
+    assert not february & set(after)
+    assert set(result.removed) == february
+    record = requests.get(after["Viáticos — retiros de publicación (CSV)"]["url"], timeout=30)
+    [row] = list(csv.DictReader(io.StringIO(record.content.decode("utf-8-sig"))))
+    assert row["periodo"] == "2025-02" and set(row["recursos_retirados"].split("; ")) == february
