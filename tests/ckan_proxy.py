@@ -86,7 +86,11 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else None
                 action = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1] if "/api/" in self.path else "archivo"
                 fault = proxy._next_fault(action)
-                if fault in ("409", "500", "503", "429"):
+                if fault == "409":  # as CKAN words a refusal
+                    self._answer(409, b'{"success": false, "error": {"__type": "Validation Error", '
+                                      b'"message": "falla inyectada"}}', {})
+                    return
+                if fault in ("500", "503", "429"):
                     self._answer(int(fault), b'{"error": "falla inyectada"}', {"Retry-After": "0"})
                     return
                 if fault == "hold":
