@@ -25,6 +25,7 @@ from rdflib import RDF, Graph
 from transparencia.domain import ItemKind, ItemStatus, Period, Target
 from transparencia.flows import stages
 from transparencia.publishers.local import LocalCatalog
+from transparencia.publishers.names import portal_dataset_name
 from transparencia.reports import compliance
 from transparencia.reports.compliance import (
     ComplianceReport,
@@ -223,7 +224,7 @@ def test_on_ckan_the_table_files_are_resources_the_package_validates_and_a_rerun
     monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
     monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
     config = _institution(tmp_path, ckan_org, ckan_acronym)
-    name = f"{ckan_acronym}-informe-cumplimiento"
+    name = portal_dataset_name(ckan_org, f"{ckan_acronym}-informe-cumplimiento")
     for month in (FEB, JAN):
         _publish(config, month, Target.CKAN)
 
