@@ -21,6 +21,7 @@ import time
 SMALL: dict[str, tuple[dict[str, str], list[str]]] = {
     "extraction": ({"BENCH_ROUNDS": "2"}, ["--small"]),
     "validation": ({"BENCH_ROWS": "10000"}, []),
+    "month": ({"BENCH_ROUNDS": "1"}, []),
     "render": ({"BENCH_ROWS": "10000"}, []),
     "release": ({"BENCH_ROWS": "500"}, []),
     "national": ({"BENCH_INSTITUTIONS": "6", "BENCH_TOTAL_ROWS": "6000"}, []),

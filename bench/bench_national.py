@@ -141,7 +141,7 @@ def prefix_up_to(folders: list[Path], rows: list[int], target: int) -> list[Path
 
 def main() -> None:
     configure_prefect()
-    from transparencia.flows.national import shared_prefect_api  # Prefect reads the settings just written
+    from transparencia.flows import server  # Prefect reads the settings just written
 
     work = Path(tempfile.mkdtemp(prefix="bench-national-"))
     sizes = month_sizes(INSTITUTIONS, TOTAL_ROWS)
@@ -157,7 +157,7 @@ def main() -> None:
 
     points: list[tuple[int, float]] = []
     growth = []
-    with shared_prefect_api(), PeakMemory() as memory:
+    with server.api(), PeakMemory() as memory:
         quarter = prefix_up_to(folders, rows, sum(rows) // 4)
         one, runs = timed_run(quarter, work / "run", workers=1)
         points += [(by_name[Path(r.config).parent.name], r.seconds) for r in runs]

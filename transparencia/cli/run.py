@@ -17,7 +17,7 @@ from rich.table import Column, Table
 from transparencia.cli import app, console, err_console, friendly_errors, run_hint
 from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError, RunInterrupted
-from transparencia.flows import notify
+from transparencia.flows import notify, server
 from transparencia.flows.environment import configure_prefect
 from transparencia.flows.ledger import new_run_id
 from transparencia.flows.outcome import UNPUBLISHED_HEADER, one_line
@@ -94,6 +94,7 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
     """Run the flow with one progress bar per item; return the result."""
     institution = load_config(config)
     configure_prefect(home=institution.workspace.prefect_home)
+    server.start()  # a temporary server boots meanwhile on the other core, when none is configured
     from transparencia.flows import release  # imports Prefect, which reads its settings once: after configure_prefect
 
     planned = [code for _source, code in planned_extractions(institution)]
@@ -107,7 +108,7 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
             progress.update(bars[event.code], **_bar_update(event, dry_run))
 
     console.print(f"Publicación del período [bold]{period}[/] (iniciando Prefect…)")
-    with progress:
+    with server.api(), progress:
         return release.run_release(period, config, target=target, dry_run=dry_run, runner=runner,
                                    dask_address=dask_address, progress=show, review=review,
                                    send_mail=send_mail)
@@ -288,6 +289,7 @@ def _review_choice(review: bool, no_review: bool) -> bool | None:
 def _national(period: Period, configs: list[Path], target: str | None, dry_run: bool, dask_address: str | None,
               workers: int | None, review: bool | None = None, send_mail: bool = True):
     configure_prefect()
+    server.start()  # as in _release: a temporary server boots while Prefect and Dask are imported
     from transparencia.flows import national  # Prefect and Dask, after configure_prefect (as above)
 
     paths = national.config_paths(configs)

@@ -1,0 +1,171 @@
+"""The Prefect API a run reports to: the one configured, or one temporary server per process.
+
+A served or deployed run, or a CLI run with ``PREFECT_API_URL`` set (or an API URL in the Prefect
+profile), reuses that server. Otherwise the process starts one temporary server, once, the same one
+Prefect itself would start (uvicorn on Prefect's app, UI off, SQLite under ``PREFECT_HOME``), but:
+
+* started as soon as the CLI knows it will run a flow (``start``), so the server boots on the other
+  core while this process imports Prefect and the stages and checks the sources, instead of
+  after them with the flow waiting;
+* without importing Prefect's server in this process (only the server's own process loads it);
+* waited for (``api``) by polling its health every few milliseconds, only when the flow needs it;
+* kept for the rest of the process (the demo's two months share it) and stopped at exit, also when
+  the run is interrupted (SIGTERM unwinds to the exit).
+
+This module imports nothing of Prefect at import time.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transparencia.errors import TransientError
+
+HEALTH_POLL_SECONDS = 0.02
+DEFAULT_STARTUP_SECONDS = 120.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class TemporaryServer:
+    """A Prefect API server in a child process, on a free loopback port."""
+
+    process: subprocess.Popen
+    port: int
+    ready: bool = field(default=False)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @classmethod
+    def launch(cls) -> TemporaryServer:
+        """Start the server's process (Prefect's own ephemeral-server command) without waiting."""
+        spec = importlib.util.find_spec("prefect")  # where Prefect lies, without importing it here
+        assert spec is not None and spec.origin is not None
+        port = _free_port()
+        environment = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                       "PREFECT__SERVER_FINAL": "1"}
+        environment.pop("PREFECT_API_URL", None)
+        process = subprocess.Popen(  # noqa: S603 -- our own interpreter and fixed arguments
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
+             "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "error", "--lifespan", "on"], env=environment)
+        return cls(process, port)
+
+    def wait(self, timeout: float) -> None:
+        """Until the server answers its health check; a server that exits or never answers is a
+        transient error (the next run may start one)."""
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=5) as client:
+            while not self.ready:
+                if self.process.poll() is not None:
+                    raise TransientError(f"El servidor temporal de Prefect terminó al iniciar (código "
+                                         f"{self.process.returncode}); vuelva a ejecutar.")
+                with contextlib.suppress(httpx.TransportError):
+                    self.ready = client.get(f"{self.api_url}/health").is_success
+                if not self.ready:
+                    if time.monotonic() > deadline:
+                        raise TransientError(f"El servidor temporal de Prefect no respondió en {timeout:.0f} s; "
+                                             "vuelva a ejecutar, o inicie uno ('prefect server start') y exporte "
+                                             "PREFECT_API_URL.")
+                    time.sleep(HEALTH_POLL_SECONDS)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+_server: TemporaryServer | None = None
+
+
+def configured_api() -> str | None:
+    """The API URL set in the environment or the Prefect profile, if any (imports Prefect's settings)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+def _maybe_configured() -> bool:
+    """Whether an API URL may be configured, read without importing Prefect: the environment, or
+    the active profile's file naming one (``configured_api`` decides once Prefect is imported)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    home = Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect")).expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active", "ephemeral")
+    return "PREFECT_API_URL" in profiles.get("profiles", {}).get(active, {})
+
+
+def start() -> None:
+    """Begin starting this process's temporary server unless an API is (or may be) configured;
+    returns at once. Call after ``configure_prefect`` (the server reads the same settings)."""
+    if _server is None and not _maybe_configured():
+        _launch()
+
+
+def _launch() -> TemporaryServer:
+    global _server
+    _server = TemporaryServer.launch()
+    atexit.register(_server.stop)
+    return _server
+
+
+@contextlib.contextmanager
+def api() -> Iterator[str]:
+    """The Prefect API for the block: the configured one, or this process's temporary server (started
+    here if ``start`` was not called, and waited for), then also in the environment, so that worker
+    processes started inside reach the same one."""
+    global _server
+    if _server is None or not _server.ready:
+        configured = configured_api()
+        if configured:
+            if _server is not None:  # started early, but a profile names a server: use that one
+                _server.stop()
+                _server = None
+            yield configured
+            return
+    server = _server or _launch()
+    timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", DEFAULT_STARTUP_SECONDS))
+    server.wait(timeout)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    before = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        if before is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = before
