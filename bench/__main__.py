@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from bench.machine import print_load
+
 # The environment (or arguments) that makes each benchmark small; their full sizes are their defaults.
 SMALL: dict[str, tuple[dict[str, str], list[str]]] = {
     "extraction": ({"BENCH_ROUNDS": "2"}, ["--small"]),
@@ -50,7 +52,10 @@ def main() -> None:
     unknown = set(args.names) - set(SMALL)
     if unknown:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
+    print_load()
+    started = time.perf_counter()
     failed = [name for name in args.names or SMALL if run(name, args.full) != 0]
+    print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s", flush=True)
     if failed:
         sys.exit(f"benchmarks that failed: {', '.join(failed)}")
 

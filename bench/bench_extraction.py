@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from bench.machine import print_load
 from transparencia.schemas import load_catalog
 from transparencia.sources.spreadsheet import extract_file
 
@@ -237,6 +238,7 @@ def peak_memory(path: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="5k rows and 20k rows for memory")
+    print_load()
     args = parser.parse_args()
     rows = 5_000 if args.small else int(os.environ.get("BENCH_ROWS", 100_000))
     memory_rows = 20_000 if args.small else int(os.environ.get("BENCH_MEMORY_ROWS", 500_000))

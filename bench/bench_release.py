@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.machine import print_load
 from transparencia.domain import ItemKind, Period, Target
 from transparencia.flows.environment import configure_prefect
 from transparencia.sources.config import load_config
@@ -94,6 +95,7 @@ def bare_pipeline(config, name: str, workers: int) -> tuple[float, int]:
 
 
 def main() -> None:
+    print_load()
     configure_prefect()
     # Prefect reads the settings configure_prefect() wrote when it is imported: only now.
     from prefect.settings import get_current_settings

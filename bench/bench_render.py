@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from release_samples import planilla_release  # noqa: E402
 
+from bench.machine import print_load  # noqa: E402
 from transparencia.domain import Period  # noqa: E402
 from transparencia.output.formulas import neutralise  # noqa: E402
 from transparencia.publishers import changes, formats  # noqa: E402
@@ -121,6 +122,7 @@ def timed(action) -> float:
 
 
 def main() -> None:
+    print_load()
     rows = int(os.environ.get("BENCH_ROWS", "100000"))
     frame = month_frame(rows)
     fields = load_schema("planilla").fields
