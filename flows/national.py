@@ -12,17 +12,16 @@ a subflow, so the Prefect UI shows one flow run per institution under the nation
 * One institution's failure (a broken configuration, a crash) never stops the others: it becomes
   that institution's line in the summary, with the reason.
 * Workers must reach the same Prefect API as the parent: without ``PREFECT_API_URL`` the run
-  starts one temporary server and hands its address to the workers (each would otherwise start
-  its own).
+  starts one temporary server (``flows.server``) and hands its address to the workers (each would
+  otherwise start its own).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,8 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from transparencia.domain import Period
 from transparencia.errors import ConfigError, TransparenciaError
-from transparencia.flows.release import ReleaseResult, monthly_release, result_of
+from transparencia.flows import server
+from transparencia.flows.release import ReleaseResult, monthly_release, result_of, stages_inline
 from transparencia.flows.runners import task_runner
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -99,13 +99,15 @@ def short_name(config_path: str) -> str:
 def institution_task(config_path: str, label: str, period: str, target: str | None, dry_run: bool,
                      review: bool | None = None,
                      send_mail: bool = True) -> InstitutionRun:
-    """Run one institution's month as a subflow; a failure is returned, not raised, so it stays that institution's."""
+    """Run one institution's month as a subflow, its stages in line (one unit of work: no task run per
+    item and stage); a failure is returned, not raised, so it stays that institution's."""
     run = InstitutionRun(config_path, worker=f"{socket.gethostname()}:{os.getpid()}")
     started = time.perf_counter()
     try:
-        run.result = result_of(monthly_release(period=period, config_path=config_path, target=target,
-                                               dry_run=dry_run, review=review, send_mail=send_mail,
-                                               return_state=True))
+        with stages_inline():
+            run.result = result_of(monthly_release(period=period, config_path=config_path, target=target,
+                                                   dry_run=dry_run, review=review, send_mail=send_mail,
+                                                   return_state=True))
     except TransparenciaError as error:
         run.error, run.error_exit = error.message, 2 if isinstance(error, ConfigError) else 1
     except Exception as error:  # one institution's crash is its own line in the summary
@@ -132,32 +134,6 @@ def national_release(period: str, config_paths: list[str], target: str | None = 
     return result
 
 
-@contextlib.contextmanager
-def shared_prefect_api() -> Iterator[None]:
-    """Make sure worker processes reach the parent's Prefect API (a temporary server when none is set).
-
-    Local workers inherit the environment, so the address is put there for the run and taken back after."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    url = PREFECT_API_URL.value()
-    if not url:
-        from prefect.server.api.server import SubprocessASGIServer
-
-        server = SubprocessASGIServer()
-        server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")))
-        url = server.api_url
-    before = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = url
-    try:
-        with temporary_settings({PREFECT_API_URL: url}):
-            yield
-    finally:
-        if before is None:
-            del os.environ["PREFECT_API_URL"]
-        else:
-            os.environ["PREFECT_API_URL"] = before
-
-
 def run_national(period: Period | None, configs: Sequence[Path], target: str | None = None, dry_run: bool = False,
                  dask_address: str | None = None, workers: int | None = None,
                  review: bool | None = None, send_mail: bool = True) -> NationalResult:
@@ -166,7 +142,7 @@ def run_national(period: Period | None, configs: Sequence[Path], target: str | N
     own approval on the flow run's page)."""
     month = period or Period.previous()
     paths = [str(p) for p in config_paths(configs)]
-    with shared_prefect_api():
+    with server.api():  # workers inherit its address from the environment
         runner = task_runner("dask", dask_address, workers, processes=True)
         result = national_release.with_options(task_runner=runner)(period=str(month), config_paths=paths, target=target,
                                                                    dry_run=dry_run, review=review,

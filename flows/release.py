@@ -34,12 +34,15 @@ compliance report) and ends Cancelled, named "Rechazada" or "Sin aprobación".
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import signal
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -269,6 +272,73 @@ def results_task(config: InstitutionConfig, report: ComplianceReport, letters: l
     return notify.send_results(config, report, letters, run_id, dry_run, send=send)
 
 
+# --------------------------------------------------------------------------- stages in line
+
+# In a run of many institutions (``flows.national``) one institution is one unit of work: its items'
+# stages run as plain calls inside its flow, not as Prefect tasks, each of which costs server
+# round-trips that grow with the items; a single institution's run keeps one task per stage, which
+# the officer reads in the UI.
+_INLINE: ContextVar[bool] = ContextVar("transparencia_stages_inline", default=False)
+
+
+@contextlib.contextmanager
+def stages_inline() -> Iterator[None]:
+    """Run the stages of the releases started in this block as plain calls (see ``_INLINE``)."""
+    token = _INLINE.set(True)
+    try:
+        yield
+    finally:
+        _INLINE.reset(token)
+
+
+class Done:
+    """A stage already run in this thread, read like a finished ``PrefectFuture``: its value, or the
+    exception that ended it (raised by ``result``). A stage after one that failed does not run: it
+    ends with the same exception, as a Prefect task whose upstream failed does not run."""
+
+    def __init__(self, work: Callable[..., Any], *args: Any, retries: Sequence[float] = ()) -> None:
+        self.value: Any = None
+        self.error: BaseException | None = next((a.error for a in args if isinstance(a, Done) and a.error), None)
+        if self.error is None:
+            self._run(work, [a.value if isinstance(a, Done) else a for a in args], retries)
+
+    def _run(self, work: Callable[..., Any], args: list[Any], retries: Sequence[float]) -> None:
+        for delay in [*retries, None]:
+            try:
+                self.value = work(*args)
+                return
+            except TransientError as error:  # retried as the task's retry_condition_fn would
+                self.error = error
+                if delay is None:
+                    return
+                time.sleep(delay)
+            except Exception as error:
+                self.error = error
+                return
+
+    def result(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _submitted(task_: Any, *args: Any, **options: Any) -> PrefectFuture | Done:
+    """``task_`` submitted to the flow's task runner, or (stages in line) run here."""
+    if _INLINE.get():
+        return Done(task_.fn, *args, retries=task_.retry_delay_seconds if task_.retries else ())
+    return task_.submit(*args, **options)
+
+
+def _called(task_: Any, *args: Any) -> Any:
+    """``task_`` called as a task run, or (stages in line) as a plain function."""
+    return task_.fn(*args) if _INLINE.get() else task_(*args)
+
+
+def _completed(futures: list[Any]) -> Iterable[Any]:
+    """The futures as they complete (stages run in line have all completed, in order)."""
+    return futures if all(isinstance(f, Done) for f in futures) else as_completed(futures)
+
+
 # --------------------------------------------------------------------------- collecting outcomes
 
 
@@ -278,9 +348,9 @@ class Chain:
     review, before the decision) only preview; ``withheld`` says why the review held the month back."""
 
     source: SourceConfig
-    extract: PrefectFuture
-    validate: PrefectFuture
-    publish: PrefectFuture
+    extract: PrefectFuture | Done
+    validate: PrefectFuture | Done
+    publish: PrefectFuture | Done
     step: Step = Step.PUBLISHED
     withheld: Withheld | None = None
 
@@ -309,9 +379,9 @@ def _wait(chains: dict[str, Chain], progress: ProgressCallback | None,
     owner = {}
     for code, chain in chains.items():
         owner.update({chain.extract: code, chain.validate: code, chain.publish: code})
-    completed: set[PrefectFuture] = set()
+    completed: set[PrefectFuture | Done] = set()
     told: dict[str, int] = dict.fromkeys(chains, told_already)
-    for future in as_completed(list(owner)):
+    for future in _completed(list(owner)):
         completed.add(future)
         code = owner[future]
         if (on_published is not None and future is chains[code].publish
@@ -321,7 +391,7 @@ def _wait(chains: dict[str, Chain], progress: ProgressCallback | None,
             told[code] = _tell_steps(code, chains[code], completed, told[code], progress)
 
 
-def _tell_steps(code: str, chain: Chain, completed: set[PrefectFuture], told: int,
+def _tell_steps(code: str, chain: Chain, completed: set[PrefectFuture | Done], told: int,
                 progress: ProgressCallback) -> int:
     """Tell the item's completed steps after the first ``told`` ones, in order; return how many are told."""
     ordered = ((chain.extract, Step.EXTRACTED), (chain.validate, Step.VALIDATED), (chain.publish, chain.step))
@@ -344,7 +414,7 @@ def _stage_results(chain: Chain) -> StageResults:
     return StageResults(chain.source.directorate_name, _result(chain.extract), _result(chain.validate), publication)
 
 
-def _result(future: PrefectFuture[Any]) -> Any:
+def _result(future: PrefectFuture[Any] | Done) -> Any:
     try:
         return future.result()
     except Exception as exc:
@@ -423,7 +493,7 @@ def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CO
         with ExitStack() as held:
             check_sources(config, month)
             _prepare_portal(config, month, chosen, ledger, journal, dry_run, held)
-            reminders = reminders_task(config, month, ledger.run_id, dry_run, send_mail)
+            reminders = _called(reminders_task, config, month, ledger.run_id, dry_run, send_mail)
             report, result = _release_items(config, month, chosen, dry_run, ledger, journal, progress,
                                             config.publish.review_timeout if reviewed else None, send_mail, reminders)
     except (KeyboardInterrupt, TerminationSignal) as stop:
@@ -562,7 +632,7 @@ def _release_items(config: InstitutionConfig, month: Period, chosen: Target, dry
     result.observations = _observations(config, month, ledger)
     result.mail = reminders or MailOutcome()
     if not ledger.outage:  # after an outage the month's state is unknown: nothing to tell yet
-        sent = results_task(config, report, result.observations, ledger.run_id, dry_run, send_mail)
+        sent = _called(results_task, config, report, result.observations, ledger.run_id, dry_run, send_mail)
         result.mail = result.mail.merge(sent)
     ledger.mail = result.mail.to_dict()
     result.ledger_path = str(ledger.write(config.workspace))
@@ -580,11 +650,11 @@ def _submit(config: InstitutionConfig, month: Period, chosen: Target, dry_run: b
         extract = extract_task
         if progress is not None:  # the caller's bars hear of each retry as it is scheduled
             extract = extract_task.with_options(retry_condition_fn=reporting_retries(progress, code))
-        extract_f = extract.submit(config, source, code, month, None if dry_run else ledger.run_id)
-        # Prefect resolves a future passed as an argument to its result; its stubs do not say so
-        validate_f = validate_task.submit(config, extract_f, item, month, dry_run)  # type: ignore[call-overload]
-        publish_f = publish_task.submit(config, item, month, extract_f, validate_f,  # type: ignore[call-overload]
-                                        source.directorate_name, chosen, dry_run or preview, journal)
+        extract_f = _submitted(extract, config, source, code, month, None if dry_run else ledger.run_id)
+        # Prefect resolves a future passed as an argument to its result (and Done its value)
+        validate_f = _submitted(validate_task, config, extract_f, item, month, dry_run)
+        publish_f = _submitted(publish_task, config, item, month, extract_f, validate_f,
+                               source.directorate_name, chosen, dry_run or preview, journal)
         chains[code] = Chain(source, extract_f, validate_f, publish_f, Step.PREVIEWED if preview else Step.PUBLISHED)
     return chains
 
@@ -614,9 +684,8 @@ def _publish_approved(config: InstitutionConfig, month: Period, chosen: Target, 
         chain = chains[code]
         if code in held:
             continue
-        publish_f = publish_task.submit(config, config.catalog.get(code), month,  # type: ignore[call-overload]
-                                        chain.extract, chain.validate, chain.source.directorate_name, chosen,
-                                        False, journal)
+        publish_f = _submitted(publish_task, config, config.catalog.get(code), month, chain.extract,
+                               chain.validate, chain.source.directorate_name, chosen, False, journal)
         approved[code] = dataclasses.replace(chain, publish=publish_f, step=Step.PUBLISHED)
     _wait(approved, progress, on_published, told_already=2)  # extraction and validation were told before the review
     return {code: dataclasses.replace(chain, withheld=held.get(code)) for code, chain in chains.items()} | approved
@@ -640,7 +709,7 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
     paths = compliance.write_report(report, config.workspace.report_dir(month))
     result.report_paths = {fmt: str(p) for fmt, p in paths.items()}
     try:
-        record = publish_report_task(config, report, paths, chosen, False, journal)
+        record = _called(publish_report_task, config, report, paths, chosen, False, journal)
         ledger.publish.append(record)
         result.report_url = record["url"]
     except Exception as exc:
