@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench.machine import print_load
 from transparencia.domain import Period
+from transparencia.flows.environment import configure_prefect
 from transparencia.flows.server import TemporaryServer
 from transparencia.sources.config import DEFAULT_CONFIG, load_config
 from transparencia.sources.demo import write_month
@@ -56,6 +57,7 @@ def timed_run(environment: dict[str, str]) -> float:
 
 def main() -> None:
     print_load()
+    configure_prefect()  # offline, as the CLI: the running server below reads the same settings
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     environment = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_HOME")}
     print(f"rounds: {rounds} (median)", flush=True)
