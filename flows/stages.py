@@ -20,6 +20,7 @@ from transparencia.domain import OutputFormat, Period, Target
 from transparencia.errors import TransparenciaError
 from transparencia.flows.ledger import WriteJournal
 from transparencia.flows.memo import ValidationMemo, validation_key
+from transparencia.flows.online import months_online, refresh_store
 from transparencia.flows.store import MonthStore
 from transparencia.publishers import backends
 from transparencia.publishers.base import Publisher, ResultRecord
@@ -88,13 +89,14 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     store = MonthStore.of(config)
     frame = extraction.frame
     publisher = make_publisher(config, target, journal)
-    online = months_online(config, item, publisher) - {period}
-    if dry_run:
+    if dry_run:  # reads what is online, leaves the store as it is
+        online = months_online(config, item, publisher) - {period}
         stored = None
-        history = _history_with(store, item.slug, period, frame, item.table_schema().field_names)
-    else:
+        history = _history_with(store, item.slug, period, frame, item.table_schema().field_names, online)
+    else:  # the store holds every month online as the target does (``flows.online``), then this one
+        online = refresh_store(config, item, publisher) - {period}
         stored = store.save(item.slug, period, frame)
-        history = store.history(item.slug)
+        history = store.history(item.slug, online | {period})
     release = ItemRelease(item=item, schema=item.table_schema(), period=period, frame=frame, history=history,
                           report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
                           directorate=directorate, online=frozenset(online))
@@ -102,10 +104,15 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
                else build_dir(config, item))
     dataset, resources = render_release(release, out_dir, config.publish.formats)
     if not dry_run:  # what the target must hold, for the read-back verification
-        write_manifest(out_dir, period, dataset, resources, len(history), store.months(item.slug))
+        write_manifest(out_dir, period, dataset, resources, len(history), sorted(online | {period}))
     result = publisher.sync(dataset, resources, dry_run=dry_run)
     if result.error:
         raise TransparenciaError(result.error)
+    if not dry_run:  # the stored month is the one online (``flows.online`` reads it back otherwise)
+        month_csv = next((r for r in resources if r.role == "month" and r.period == period
+                          and r.format is OutputFormat.CSV), None)
+        if month_csv is not None:
+            store.record_public(item.slug, period, month_csv.sha256)
     return PublishedMonth(
         url=result.url, result=result.to_dict(), writes=result.writes, changes=_changes_headline(resources),
         stored=None if stored is None else {"path": str(stored.path), "sha256": stored.sha256,
@@ -125,17 +132,11 @@ def _changes_headline(resources) -> str:
     return json.loads(found.path.read_text(encoding="utf-8"))["headline"] if found else ""
 
 
-def _history_with(store: MonthStore, slug: str, month: Period, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """A dry run's history: the stored months plus this month, without writing anything."""
-    kept = [store.load(slug, p) for p in store.months(slug) if p != month]
+def _history_with(store: MonthStore, slug: str, month: Period, frame: pd.DataFrame, columns: list[str],
+                  online: set[Period]) -> pd.DataFrame:
+    """A dry run's history: the stored months online plus this month, without writing anything."""
+    kept = [store.load(slug, p) for p in store.months(slug) if p != month and p in online]
     return pd.concat([*kept, frame.reset_index(drop=True)[columns]], ignore_index=True)
-
-
-def months_online(config: InstitutionConfig, item: Item, publisher: Publisher) -> set[Period]:
-    """The months of the item the target holds: what the public can read, which the change summary
-    compares with and the compliance report counts (the local store may hold other months)."""
-    dataset = item.dataset_name(config.institution.acronym)
-    return publisher.published_periods(config.institution.organization, dataset)
 
 
 def withdrawal(config: InstitutionConfig, item: Item, period: Period) -> WithdrawalRecord | None:

@@ -1,11 +1,16 @@
 """The store of published months: each item's validated, normalised month as Parquet.
 
 Layout: ``<data_dir>/store/<organization>/<item-slug>/<period>.parquet`` plus a sidecar
-``<period>.json`` (rows, sha256 of the Parquet bytes, the date the month's content last changed).
+``<period>.json`` (rows, sha256 of the Parquet bytes, the date the month's content last changed, and
+the sha256 of the month's CSV as the target holds it).
 An item's history is all its stored months. Only a valid month is ever saved, so a rejected
 month leaves the earlier ones exactly as they were; saving the same content again writes nothing
 and keeps the recorded date, which is what makes a re-run of a month a no-op. A month withdrawn
 (``transparencia retirar``) is removed, and the withdrawal recorded in ``retiros.json``.
+
+The store is a cache of what is online (``flows.online``): a month the target holds that the store
+lacks, or holds with other bytes, is read back from the target in its published form (cédulas
+masked, omitted columns empty) and saved with ``public_sha256``, which then tells it is current.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pandas as pd
 
@@ -33,6 +39,7 @@ class MonthMeta(TypedDict):
     rows: int
     sha256: str
     updated: str  # ISO date the content last changed
+    public_sha256: NotRequired[str]  # the month's CSV as last published or read back from the target
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,13 @@ class MonthStore:
         atomic_write(folder / f"{period}.json", json.dumps(meta, indent=2).encode("utf-8"))
         return StoredMonth(period, target, len(frame), digest, updated, written=True)
 
+    def record_public(self, slug: str, period: Period, sha256: str) -> None:
+        """Record the sha256 of the month's CSV as the target holds it (nothing written when recorded)."""
+        meta = self.meta(slug, period)
+        if meta is not None and meta.get("public_sha256") != sha256:
+            meta["public_sha256"] = sha256
+            atomic_write(self.folder(slug) / f"{period}.json", json.dumps(meta, indent=2).encode("utf-8"))
+
     def load(self, slug: str, period: Period, columns: list[str] | None = None) -> pd.DataFrame:
         return pd.read_parquet(self.folder(slug) / f"{period}.parquet", columns=columns)
 
@@ -146,7 +160,7 @@ class MonthStore:
         atomic_write(folder / WITHDRAWALS_FILE, json.dumps(records, ensure_ascii=False, indent=2).encode("utf-8"))
         return records
 
-    def history(self, slug: str) -> pd.DataFrame:
-        """Every stored month of an item, oldest first (empty frame when nothing is stored)."""
-        frames = [self.load(slug, period) for period in self.months(slug)]
+    def history(self, slug: str, months: Set[Period] | None = None) -> pd.DataFrame:
+        """Every stored month of an item, or only ``months``, oldest first (empty frame when none)."""
+        frames = [self.load(slug, period) for period in self.months(slug) if months is None or period in months]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

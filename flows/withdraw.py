@@ -24,7 +24,8 @@ from transparencia.domain import ItemKind, Period, Target
 from transparencia.domain.vocab import PublishVerb
 from transparencia.errors import ConfigError, TransparenciaError
 from transparencia.flows.ledger import RunLedger, new_run_id
-from transparencia.flows.stages import build_dir, make_publisher, months_online
+from transparencia.flows.online import refresh_store
+from transparencia.flows.stages import build_dir, make_publisher
 from transparencia.flows.store import MonthStore
 from transparencia.publishers.base import DatasetSpec, PortalSession, Publisher, PublishResult, ResourceFile
 from transparencia.publishers.names import withdrawn_resource_names
@@ -62,16 +63,17 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
         raise ConfigError("Indique el motivo del retiro con --motivo \"…\": queda publicado junto al retiro.")
 
     store = MonthStore.of(config)
-    remaining = [p for p in store.months(item.slug) if p != month]
     publisher = make_publisher(config, target)
     if isinstance(publisher, PortalSession):  # the portal answers, the token may write, links have a public address
         publisher.preflight(config.institution.organization, config.institution.name, create_organization=False)
-    online = months_online(config, item, publisher) - {month}
     ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym, target=target,
                        dry_run=False, config=str(config.path))
     with ExitStack() as held:
         if isinstance(publisher, PortalSession):  # one writer per institution and period, as for ``run``
             held.enter_context(publisher.lease(config.institution.organization, month, ledger.run_id))
+        # the months that remain are those online, as the target holds them (``flows.online``)
+        online = refresh_store(config, item, publisher) - {month}
+        remaining = [p for p in store.months(item.slug) if p in online]
         release = _release(config, item, month, store, remaining, online)
 
         names = withdrawn_resource_names(item.name, str(month), history_too=not remaining)

@@ -275,6 +275,7 @@ class PublishedResource:
     name: str
     id: str  # the target's identifier (a CKAN resource id, the local file's name)
     location: str  # where its bytes are (a URL, a file path)
+    sha256: str | None = None  # the digest the target records for its bytes (None when it records none)
 
 
 class ReadBack(ABC):
@@ -289,6 +290,10 @@ class ReadBack(ABC):
     @abstractmethod
     def published_sha256(self, resource: PublishedResource) -> str:
         """The sha256 of the bytes the target serves, or why they could not be read (Spanish)."""
+
+    @abstractmethod
+    def download(self, resource: PublishedResource, dest: Path) -> None:
+        """Save the bytes the target serves for ``resource`` at ``dest`` (``TransientError`` when it cannot)."""
 
     @abstractmethod
     def sha256_mismatch(self, found: str, expected: str) -> str:

@@ -159,6 +159,8 @@ def summarise(schema: TableSchema, history: pd.DataFrame, month: Period, rules: 
     previous_period = earlier[-1] if earlier else None
     previous = history[periods == previous_period] if previous_period else None
     identity = schema.identity_field
+    if identity is not None:
+        current, previous = _identified(schema, rules, current, previous)
     amounts = amount_fields(schema, rules)
     summary = ChangeSummary(item, month, Period.parse(previous_period) if previous_period else None,
                             schema.population, _totals(current, previous, amounts, identity))
@@ -192,7 +194,7 @@ def _totals(current: pd.DataFrame, previous: pd.DataFrame | None, amounts: list[
             identity: Field | None) -> list[Total]:
     """People items count distinct people (one may hold two posts); other items count rows."""
     def count(frame: pd.DataFrame) -> int:
-        return int(frame[identity.name].nunique()) if identity is not None else len(frame)
+        return int(frame[_WHO].nunique()) if identity is not None else len(frame)
 
     label = PEOPLE_LABEL if identity is not None else ROWS_LABEL
     totals = [Total("filas", label, count(current), None if previous is None else count(previous), counted=True)]
@@ -211,6 +213,75 @@ def _sum(column: pd.Series) -> float:
 
 _KEY, _ID = "_clave", "_persona"
 _BEFORE = "_antes"
+_WHO = "_quien"  # who a row is (``person_keys``): the column people are counted and matched by
+_SEP = "\x1f"
+NAME_FIELDS = ("nombre", "apellido")
+
+
+def _name_fields(schema: TableSchema, rules: Mapping[str, str]) -> list[str]:
+    """The name columns the law publishes: how a person is told apart when the cédula is not."""
+    return [n for n in NAME_FIELDS if n in schema.field_names and rules.get(n) == "publish"]
+
+
+def _published_rows(values: pd.Series, field: Field, rules: Mapping[str, str]) -> pd.Series:
+    """Rows whose ``field`` is in its published form: a month read back from the portal (masked
+    values mask to themselves; an omitted column is empty)."""
+    treatment = rules.get(field.name)
+    if treatment == "publish":
+        return pd.Series(False, index=values.index)
+    if treatment == "mask":
+        return values.notna() & (values.map(lambda v: mask_value(v, field), na_action="ignore") == values)
+    return values.isna()
+
+
+def person_keys(frame: pd.DataFrame, schema: TableSchema, rules: Mapping[str, str]) -> pd.Series:
+    """Who each row is: the unmasked cédula, or, in a month read back from the portal (cédula masked
+    or omitted), the cédula as published with the published name, since masked cédulas collide."""
+    identity = schema.identity_field
+    assert identity is not None
+    ids = frame[identity.name].astype("string")
+    public = _published_rows(frame[identity.name], identity, rules)
+    if not public.any():
+        return ids
+    joined = ids.fillna("")
+    for name in _name_fields(schema, rules):
+        joined = joined.str.cat(frame[name].astype("string").fillna(""), sep=_SEP)
+    return ids.where(~public, joined)
+
+
+def _public_form(frame: pd.DataFrame, schema: TableSchema, rules: Mapping[str, str]) -> pd.DataFrame:
+    """``frame`` with every masked column masked and every unpublished one empty, columns kept."""
+    changed = {}
+    for name in frame.columns.intersection(schema.field_names):
+        treatment = rules.get(name)
+        if treatment == "mask":
+            changed[name] = frame[name].map(lambda v, f=schema.field(name): mask_value(v, f), na_action="ignore")
+        elif treatment not in (None, "publish"):
+            changed[name] = pd.Series(None, index=frame.index, dtype=object)
+    return frame.assign(**changed)
+
+
+def _identified(schema: TableSchema, rules: Mapping[str, str], current: pd.DataFrame,
+                previous: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Both months with who each row is (``_WHO``). Two months as validated compare by the unmasked
+    cédula; when either was read back from the portal, both compare as published (``person_keys``)."""
+    identity = schema.identity_field
+    assert identity is not None
+    frames = [f for f in (current, previous) if f is not None]
+    if any(_published_rows(f[identity.name], identity, rules).any() for f in frames):
+        current = _public_form(current, schema, rules)
+        previous = None if previous is None else _public_form(previous, schema, rules)
+    current = current.assign(**{_WHO: person_keys(current, schema, rules)})
+    if previous is not None:
+        previous = previous.assign(**{_WHO: person_keys(previous, schema, rules)})
+    return current, previous
+
+
+def _matching_key(schema: TableSchema) -> list[str]:
+    """The columns a row is matched by across months: the primary key but the month, with who the
+    person is in place of the cédula."""
+    identity = schema.identity_field
+    return [_WHO if identity is not None and n == identity.name else n for n in schema.primary_key if n != "periodo"]
 
 
 def _coded(current: pd.DataFrame, previous: pd.DataFrame, columns: list[str],
@@ -224,13 +295,12 @@ def _coded(current: pd.DataFrame, previous: pd.DataFrame, columns: list[str],
     return current.assign(**{name: codes[:len(current)]}), previous.assign(**{name: codes[len(current):]})
 
 
-def _pairs(schema: TableSchema, identity: Field, current: pd.DataFrame, previous: pd.DataFrame):
+def _pairs(schema: TableSchema, current: pd.DataFrame, previous: pd.DataFrame):
     """Same person in both months: first on the whole key (cédula and cargo), then on the cédula
     alone when it is left once on each side (a person whose cargo changed). Returns the pairs (this
     month's columns, last month's with the ``_antes`` suffix), the altas and the bajas."""
-    key = [n for n in schema.primary_key if n != "periodo"]
-    now, before = _coded(current, previous, key, _KEY)
-    now, before = _coded(now, before, [identity.name], _ID)
+    now, before = _coded(current, previous, _matching_key(schema), _KEY)
+    now, before = _coded(now, before, [_WHO], _ID)
     matched = now.merge(before, on=_KEY, suffixes=("", _BEFORE), sort=True)
     new, gone = now[~now[_KEY].isin(before[_KEY])], before[~before[_KEY].isin(now[_KEY])]
     once_new = new[~new[_ID].duplicated(keep=False)]
@@ -250,7 +320,7 @@ def _differs(before: pd.Series, after: pd.Series) -> pd.Series:
 
 def _people_changes(schema: TableSchema, identity: Field, current: pd.DataFrame, previous: pd.DataFrame,
                     rules: Mapping[str, str], amounts: list[Field]) -> list[Change]:
-    pairs, altas, bajas = _pairs(schema, identity, current, previous)
+    pairs, altas, bajas = _pairs(schema, current, previous)
     person = _PersonView(schema, identity, rules)
     salary = amounts[0] if amounts else None
     lines = [person.change("alta", r, salary, after=True) for r in altas.to_dict("records")]
@@ -327,7 +397,7 @@ def _unit_lines(schema: TableSchema, identity: Field, current: pd.DataFrame, pre
 def _by_unit(frame: pd.DataFrame, identity: Field, salary: Field | None) -> dict[str, tuple[int, float]]:
     units = frame[UNIT_FIELD].astype("string").fillna(NO_UNIT)
     grouped = frame.groupby(units, sort=True)
-    people = grouped[identity.name].nunique()
+    people = grouped[_WHO].nunique()
     pay = grouped[salary.name].sum() if salary is not None else None
     return {str(u): (int(people[u]), round(float(pay[u]), 2) if pay is not None else 0.0) for u in people.index}
 
@@ -342,7 +412,7 @@ def _largest_new(schema: TableSchema, current: pd.DataFrame, previous: pd.DataFr
         return []
     amount = amounts[0]
     key = [n for n in schema.primary_key if n != "periodo"]
-    now, before = _coded(current, previous, key, _KEY)
+    now, before = _coded(current, previous, _matching_key(schema) if schema.identity_field else key, _KEY)
     fresh = now[~now[_KEY].isin(before[_KEY])] if key else now
     fresh = fresh.assign(_monto=pd.to_numeric(fresh[amount.name], errors="coerce"))
     largest = fresh.sort_values(["_monto", _KEY], ascending=[False, True], na_position="last", kind="stable")

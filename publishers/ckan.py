@@ -54,6 +54,7 @@ import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import Any, TypedDict
 
 from transparencia.domain import Period
@@ -161,7 +162,7 @@ class CkanPublisher(PortalSession, TableReadBack):
         package = found_package(self.client, organization, dataset)
         if package is None:
             return None
-        return [PublishedResource(r.get("name") or "", r["id"], r.get("url") or "")
+        return [PublishedResource(r.get("name") or "", r["id"], r.get("url") or "", r.get("sha256"))
                 for r in package.get("resources", [])]
 
     def published_description(self, organization: str, dataset: str) -> str | None:
@@ -170,6 +171,9 @@ class CkanPublisher(PortalSession, TableReadBack):
 
     def published_sha256(self, resource: PublishedResource) -> str:
         return self.client.download_sha256(resource.location)
+
+    def download(self, resource: PublishedResource, dest: Path) -> None:
+        self.client.download(resource.location, dest)
 
     def sha256_mismatch(self, found: str, expected: str) -> str:
         return f"descargado {found[:12]}…, validado {expected[:12]}…"

@@ -44,7 +44,7 @@ import requests
 from ckanapi.common import prepare_action, reverse_apicontroller_action
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 
-from transparencia.errors import TerminalError
+from transparencia.errors import TerminalError, TransientError
 from transparencia.publishers.base import PortalUnavailableError, WriteListener
 
 log = logging.getLogger(__name__)
@@ -229,6 +229,20 @@ class CkanClient:
         except requests.RequestException as error:
             return f"descarga fallida ({type(error).__name__})"
         return digest.hexdigest()
+
+    def download(self, url: str, dest: Path) -> None:
+        """Save the file the portal serves at ``url`` (sent with the token, streamed) at ``dest``;
+        ``TransientError`` when it cannot be downloaded."""
+        try:
+            with self.get(url, stream=True) as response, open(dest, "wb") as handle:
+                if response.status_code != 200:
+                    raise TransientError(f"CKAN en {self.url} respondió HTTP {response.status_code} al descargar "
+                                         f"un archivo publicado.")
+                for block in response.iter_content(1 << 20):
+                    handle.write(block)
+        except requests.RequestException as error:
+            raise TransientError(f"No se pudo descargar un archivo publicado de CKAN en {self.url} "
+                                 f"({type(error).__name__}).") from error
 
     def _wait_to_retry(self, what: str, attempt: int, error: Exception) -> None:
         retry_after = error.retry_after if isinstance(error, _RetryableStatus) else None

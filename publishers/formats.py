@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from transparencia.domain import OutputFormat
 from transparencia.domain.registry import Registry
 from transparencia.output.csvfile import write_csv as write_rows
-from transparencia.output.formulas import neutralise, neutralise_strings
+from transparencia.output.formulas import FORMULA_TRIGGERS, neutralise, neutralise_strings
 from transparencia.schemas.table import Field
 
 CHUNK_ROWS = 20_000
@@ -92,6 +92,31 @@ def write_csv(frame: pd.DataFrame, fields: Sequence[Field], path: Path) -> None:
 def _csv_rows(frame: pd.DataFrame, fields: Sequence[Field]) -> Iterator[tuple[str, ...]]:
     for chunk in _chunks(frame):
         yield from zip(*[_csv_column(chunk[f.name], f) for f in fields])
+
+
+def read_csv(path: Path, fields: Sequence[Field]) -> pd.DataFrame:
+    """A CSV that ``write_csv`` wrote, read back with the fields' types (a month as the portal holds
+    it): writing the frame again gives the same bytes. Columns the file lacks (not published) are
+    empty; a neutralised formula loses its leading ``'``."""
+    text = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    return pd.DataFrame({f.name: _typed_column(text[f.name], f) if f.name in text.columns
+                         else pd.Series([None] * len(text), dtype=object) for f in fields})
+
+
+def _typed_column(text: pd.Series, field: Field) -> pd.Series:
+    if field.type == "number":
+        return pd.to_numeric(text).astype("float64")
+    if field.type == "integer":
+        return pd.to_numeric(text).astype("Int64")
+    if field.type == "date":
+        return pd.to_datetime(text, format="%Y-%m-%d").dt.date.astype(object).where(text.notna(), None)
+    if field.type == "boolean":
+        return text.map({"true": True, "false": False}).astype(object).where(text.notna(), None)
+    unneutralised = text.where(~text.str.match(_NEUTRALISED, na=False), text.str[1:])
+    return unneutralised.astype(object).where(text.notna(), None)
+
+
+_NEUTRALISED = "^'[" + "".join(re.escape(t) for t in FORMULA_TRIGGERS) + "]"
 
 
 # --- XLSX, written directly: a zip of a few XML parts; the sheet rows are built column-wise with Arrow. ---

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from urllib.parse import quote
 
 from transparencia.domain import Period, atomic_copy, atomic_write, file_lock, sha256_file, write_if_changed
 from transparencia.domain.vocab import PublishObject, PublishVerb
-from transparencia.errors import ConfigError, InputError
+from transparencia.errors import ConfigError, InputError, TerminalError
 from transparencia.publishers import datapackage, dcat, pages
 from transparencia.publishers.base import (
     DatasetSpec,
@@ -125,7 +126,7 @@ class LocalCatalog(ReadBack):
         if not metadata_path.exists():
             return None
         records = json.loads(metadata_path.read_text(encoding="utf-8")).get("resources", [])
-        return [PublishedResource(r["name"], r["file"], str(folder / r["file"])) for r in records]
+        return [PublishedResource(r["name"], r["file"], str(folder / r["file"]), r.get("sha256")) for r in records]
 
     def published_description(self, organization: str, dataset: str) -> str | None:
         path = self.root / organization / dataset / METADATA_FILE
@@ -134,6 +135,13 @@ class LocalCatalog(ReadBack):
     def published_sha256(self, resource: PublishedResource) -> str:
         path = Path(resource.location)
         return sha256_file(path) if path.exists() else "archivo ausente"
+
+    def download(self, resource: PublishedResource, dest: Path) -> None:
+        try:
+            shutil.copyfile(resource.location, dest)
+        except OSError as error:
+            raise TerminalError(f"El archivo publicado de '{resource.name}' no se puede leer del catálogo local "
+                                f"({error.strerror}).") from error
 
     def sha256_mismatch(self, found: str, expected: str) -> str:
         return f"{found[:12]}… en lugar de {expected[:12]}…"

@@ -189,10 +189,29 @@ def _write(fmt: str, frame: pd.DataFrame, fields: list[Field], path: Path, sheet
 
 def _published(frame: pd.DataFrame, release: ItemRelease, fields: list[Field]) -> pd.DataFrame:
     """The privacy-filtered frame with exactly the published columns (one copy of the data)."""
-    names = release.schema.field_names
+    return _public_frame(frame, release.schema, release.privacy, fields)
+
+
+def _public_frame(frame: pd.DataFrame, schema: TableSchema, privacy: Mapping[str, str],
+                  fields: list[Field]) -> pd.DataFrame:
+    names = schema.field_names
     extra = [c for c in frame.columns if c not in names]
-    public = apply_privacy(frame.drop(columns=extra) if extra else frame, release.schema, release.privacy)
+    public = apply_privacy(frame.drop(columns=extra) if extra else frame, schema, privacy)
     return public[[f.name for f in fields]] if list(public.columns) != [f.name for f in fields] else public
+
+
+def published_fields(schema: TableSchema, privacy: Mapping[str, str]) -> list[Field]:
+    """The fields a month's files carry: every field its personal-data rule lets out, in schema order."""
+    rules = schema.treatments(privacy)
+    return [f for f in schema.fields if rules[f.name].published]
+
+
+def month_csv_sha256(schema: TableSchema, privacy: Mapping[str, str], frame: pd.DataFrame, path: Path) -> str:
+    """The sha256 of the CSV ``frame`` renders to as a month's file (written at ``path``): what tells
+    whether a stored month is the one the target holds, without rendering its release."""
+    fields = published_fields(schema, privacy)
+    formats.write_csv(_public_frame(frame, schema, privacy, fields), fields, path)
+    return sha256_file(path)
 
 
 def _render_month(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path,
@@ -490,9 +509,11 @@ def monthly_series(release: ItemRelease, rules: Mapping[str, str], periods: Sequ
     without movements has no rows in the history and is charted as zero."""
     history = release.history
     labels = [str(p) for p in periods]  # the history's periodo values
-    grouped = history.groupby(history["periodo"].astype("string"), sort=True)
+    months = history["periodo"].astype("string")
+    grouped = history.groupby(months, sort=True)
     identity = release.schema.identity_field
-    counts = grouped[identity.name].nunique() if identity is not None else grouped.size()
+    people = None if identity is None else changes.person_keys(history, release.schema, rules)
+    counts = people.groupby(months, sort=True).nunique() if people is not None else grouped.size()
     counts = counts.reindex(labels, fill_value=0)
     counted = changes.PEOPLE_LABEL if identity is not None else changes.ROWS_LABEL
     panels = [charts.Series(f"{counted} por mes", [float(v) for v in counts.to_numpy()], axis=counted)]

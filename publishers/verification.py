@@ -11,7 +11,9 @@ rewrites. ``flows.verify.verify_period`` then reads the target back, one dataset
 * the month's own files present exactly once (and no staging left-overs), their bytes and tables as
   validated; a withdrawn month (``mark_withdrawn``): none of its files online;
 * what describes every month as last published: present once, the same bytes;
-* the history holding exactly the months online (read from the target), with the rows validated for them;
+* the history holding exactly the months online (read from the target), with the rows validated for them,
+  and the history the target serves read back and counted month by month against every month online
+  (as the store caches them from the target, ``flows.online``), whichever data folder published last;
 * the description stating the newest month online (and no month when none is).
 
 The sha256 is of the bytes downloaded from the target; tables are checked by row count and column
@@ -27,14 +29,18 @@ publish and fails the run when a check fails.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
+import pandas as pd
+
 from transparencia.domain import Period, atomic_write
 from transparencia.domain.jsontypes import JsonObject
+from transparencia.errors import TransparenciaError
 from transparencia.publishers.base import (
     DatasetSpec,
     DatastoreField,
@@ -105,10 +111,16 @@ class Manifest(_ManifestBase, total=False):
 
 @dataclass(frozen=True)
 class StoredHistory:
-    """What the store holds for an item (rows and months): the published history must equal it."""
+    """What the store holds for an item (rows and months): the published history must equal it.
+
+    ``month_rows`` are the rows of each month online as the store caches them (``flows.online``), and
+    ``history_csv`` the name of the history's CSV resource: the history the target serves is read back
+    and counted month by month against them (nothing is read when either is empty)."""
 
     rows: int
     months: list[Period]
+    month_rows: Mapping[Period, int] = field(default_factory=dict)
+    history_csv: str = ""
 
 
 @dataclass(frozen=True)
@@ -258,14 +270,21 @@ def verify_dataset(code: str, period: Period, expected: Expected, stored: Stored
     if published is None:
         return [Check(code, dataset, "recursos", False, reader.missing_dataset)]
     names = Counter(r.name for r in published)
-    own = expected.own(period)
-    checks = [_absence_check(code, dataset, own, names, period, online)] if expected.withdrawn else []
-    entries = expected.shared() + ([] if expected.withdrawn else own)
-    checks += _name_checks(code, dataset, entries, names)
-    checks.append(_history_check(code, dataset, expected.dataset, stored, online))
+    by_name = {r.name: r for r in published}
+    own = [] if expected.withdrawn else expected.own(period)
+    checks = [_absence_check(code, dataset, expected.own(period), names, period, online)] if expected.withdrawn else []
+    checks += _name_checks(code, dataset, expected.shared() + own, names)
+    readable = bool(stored.history_csv and stored.month_rows and stored.history_csv in by_name)
+    if readable:
+        checks.append(_online_history_check(code, dataset, by_name[stored.history_csv], stored, reader))
+    # What describes every month was last published from another data folder when this folder's record
+    # of it holds other months: the history read back above is then the check, not this folder's bytes.
+    elsewhere = readable and expected.dataset["historico"]["periodos"] != [str(m) for m in sorted(online)]
+    if not elsewhere:
+        checks.append(_history_check(code, dataset, expected.dataset, stored, online))
     checks.append(_description_check(code, dataset, reader.published_description(expected.organization, dataset),
                                      online))
-    checks += _content_checks(code, dataset, entries, {r.name: r for r in published}, reader)
+    checks += _content_checks(code, dataset, own if elsewhere else expected.shared() + own, by_name, reader)
     return checks
 
 
@@ -293,6 +312,26 @@ def _history_check(code: str, dataset: str, manifest: Manifest, stored: StoredHi
         problems.append(f"el histórico tiene {history['filas']} filas; los meses validados suman {stored.rows}")
     return Check(code, dataset, "histórico", not problems,
                  "; ".join(problems) or f"{stored.rows} filas de {len(months)} meses, los que están en línea")
+
+
+def _online_history_check(code: str, dataset: str, resource: PublishedResource, stored: StoredHistory,
+                          reader: ReadBack) -> Check:
+    """The history the target serves holds every month online with that month's rows, and no other
+    month: read back, whichever data folder published it last."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "historico.csv"
+        try:
+            reader.download(resource, path)
+        except TransparenciaError as error:
+            return Check(code, dataset, "histórico en línea", False, str(error))
+        months = pd.read_csv(path, usecols=["periodo"], dtype=str, encoding="utf-8-sig")["periodo"]
+    found = {str(p): int(n) for p, n in months.value_counts().items()}
+    wanted = {str(p): n for p, n in sorted(stored.month_rows.items())}
+    problems = [f"{p}: {found.get(p, 0)} filas, el mes publicado tiene {n}" for p, n in wanted.items()
+                if found.get(p, 0) != n]
+    problems += [f"{p}: {n} filas de un mes que no está en línea" for p, n in sorted(found.items()) if p not in wanted]
+    return Check(code, dataset, "histórico en línea", not problems,
+                 "; ".join(problems) or f"{sum(wanted.values())} filas de {len(wanted)} meses, cada mes en línea")
 
 
 def _description_check(code: str, dataset: str, notes: str | None, online: set[Period]) -> Check:

@@ -45,6 +45,8 @@ def typed_pattern(whitespace: str = r"\s") -> str:
 
 
 _CANONICAL = re.compile(CANONICAL_PATTERN)
+# A cédula already masked (``8-***-4567``): what a month read back from the portal holds.
+_MASKED = re.compile(rf"^{PREFIX}-{re.escape(MASK)}-\d{{1,{ASIENTO_DIGITS}}}$")
 _TYPED = re.compile(typed_pattern())
 _IN_TEXT = re.compile(IN_TEXT_PATTERN)
 
@@ -86,7 +88,10 @@ def mask_text(value: str) -> str:
 
 
 def mask_or_stars(text: str) -> str:
-    """A cédula field's value masked: ``8-***-4567`` when cédula-shaped, else ``mask_text``."""
+    """A cédula field's value masked: ``8-***-4567`` when cédula-shaped, else ``mask_text``. A value
+    masked already stays as it is (a month read back from the portal is masked again when rendered)."""
+    if _MASKED.match(text):
+        return text
     masked = mask(text)
     return mask_text(text) if masked is None else masked
 

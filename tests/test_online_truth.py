@@ -1,0 +1,171 @@
+"""What is online is the truth (issue 18, part 1): the history, change summaries, totals, chart and
+data package are rendered from the months the target holds, not from the data folder that publishes.
+
+Two data folders (two machines, or a reinstall) publish alternate months of the planilla into one
+local catalog: every month stays in the history, and every public file is byte for byte what one
+data folder publishing every month gives, although the second folder only knows the other months as
+the public reads them (cédulas masked). ``verificar`` reads the history back against every month
+online. The same on a real CKAN at the end (marked ``ckan``), with an anonymous reader polling.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from institutions import write_institution
+
+from transparencia.domain import Period, Target
+from transparencia.flows import stages
+from transparencia.flows.store import MonthStore
+from transparencia.flows.verify import verify_period
+from transparencia.sources.config import load_config
+from transparencia.sources.demo import sample_frame
+from transparencia.sources.extraction import Extraction, SourceRef
+from transparencia.validation.findings import ValidationReport
+
+JAN, FEB, MAR = Period(2025, 1), Period(2025, 2), Period(2025, 3)
+ROWS = 12
+
+PLANILLA_ONLY = """
+institution:
+  name: Servicio Nacional de Migración
+  acronym: {acronym}
+  organization: {organization}
+inbox: .
+data_dir: .
+publish:
+  target: local
+  local_dir: {published}
+  formats: [csv, json]
+directorates:
+  - id: rrhh
+    name: Dirección de Recursos Humanos
+    sources:
+      - id: rrhh-planilla
+        type: file
+        path: inbox/{{period}}/rrhh/planilla*.xlsx
+        items:
+          planilla: {{}}
+"""
+
+
+def planilla_institution(folder: Path, published: Path, organization: str = "snm-verdad",
+                         acronym: str = "SNM") -> Path:
+    """A data folder whose one directorate sends the planilla, publishing into ``published``."""
+    return write_institution(folder, PLANILLA_ONLY.format(organization=organization, acronym=acronym,
+                                                          published=published))
+
+
+def publish(config_path: Path, month: Period, target: Target = Target.LOCAL) -> int:
+    """The release's publish stage for the month's planilla (the same rows whichever folder runs it)."""
+    config = load_config(config_path)
+    item = config.catalog.get("planilla")
+    frame = sample_frame(item.table_schema(), month, ROWS)
+    extraction = Extraction(item.code, frame, SourceRef("file", "planilla.xlsx"))
+    report = ValidationReport(item.code, item.name, "planilla.xlsx", None, ROWS, month)
+    published = stages.publish_month(config, item, month, extraction, report, "Dirección de Recursos Humanos",
+                                     target, False)
+    assert published
+    return published.writes
+
+
+def history_months(text: str) -> Counter[str]:
+    """Rows of each month in a history CSV."""
+    return Counter(row["periodo"] for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def _public_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _failed(config_path: Path, month: Period, target: Target = Target.LOCAL) -> list[str]:
+    checks = verify_period(load_config(config_path), month, target)
+    assert checks, f"nothing checked for {month}"
+    return [c.describe() for c in checks if not c.ok]
+
+
+def test_two_data_folders_publishing_alternate_months_keep_every_month_and_match_one_folder(tmp_path):
+    shared, alone = tmp_path / "catalogo", tmp_path / "catalogo-de-una-carpeta"
+    machine_a = planilla_institution(tmp_path / "a", shared)
+    machine_b = planilla_institution(tmp_path / "b", shared)
+    one_folder = planilla_institution(tmp_path / "una", alone)
+
+    for month, machine in ((JAN, machine_a), (FEB, machine_b), (MAR, machine_a)):
+        publish(machine, month)
+        publish(one_folder, month)
+
+    folder = shared / "snm-verdad" / "snm-planilla"
+    history = (folder / "planilla-historico.csv").read_text(encoding="utf-8")
+    # before: the history held only the months of the folder that published last (January and March)
+    assert history_months(history) == {str(m): ROWS for m in (JAN, FEB, MAR)}
+    # every public file is what one folder publishing every month gives: February's summary (compared
+    # on B with January as read back) and March's (on A, with February as read back), the totals, chart
+    # and data package
+    assert _public_files(folder) == _public_files(alone / "snm-verdad" / "snm-planilla")
+    # machine B never ran January or March, yet its store holds them now, as the public reads them
+    assert MonthStore.of(load_config(machine_b)).months("planilla") == [JAN, FEB]
+    # verificar on each folder checks the history online against every month online; on B, whose record
+    # of the history predates March, the history read back is the check (before: B's own months only)
+    assert _failed(machine_a, MAR) == []
+    assert _failed(machine_b, FEB) == []
+    checks = verify_period(load_config(machine_b), FEB, Target.LOCAL)
+    assert [c.detail for c in checks if c.what == "histórico en línea"] == ["36 filas de 3 meses, cada mes en línea"]
+
+
+def test_an_empty_data_folder_publishing_a_new_month_keeps_every_earlier_month(tmp_path):
+    shared = tmp_path / "catalogo"
+    first = planilla_institution(tmp_path / "equipo-viejo", shared)
+    for month in (JAN, FEB):
+        publish(first, month)
+    reinstalled = planilla_institution(tmp_path / "equipo-nuevo", shared)
+
+    publish(reinstalled, MAR)
+
+    folder = shared / "snm-verdad" / "snm-planilla"
+    assert history_months((folder / "planilla-historico.csv").read_text("utf-8")) == \
+        {str(m): ROWS for m in (JAN, FEB, MAR)}
+    assert _failed(reinstalled, MAR) == []
+    assert publish(reinstalled, MAR) == 0  # the months read back are current: nothing to write again
+
+
+def test_a_store_month_that_differs_from_the_one_online_is_read_back(tmp_path):
+    shared = tmp_path / "catalogo"
+    machine_a = planilla_institution(tmp_path / "a", shared)
+    machine_b = planilla_institution(tmp_path / "b", shared)
+    publish(machine_a, JAN)
+    publish(machine_b, JAN)  # B has January too
+    config_a = load_config(machine_a)
+    item = config_a.catalog.get("planilla")
+    corrected = sample_frame(item.table_schema(), JAN, ROWS - 2, seed=7)  # A publishes a correction of January
+    extraction = Extraction(item.code, corrected, SourceRef("file", "planilla.xlsx"))
+    report = ValidationReport(item.code, item.name, "planilla.xlsx", None, ROWS - 2, JAN)
+    assert stages.publish_month(config_a, item, JAN, extraction, report, "RR. HH.", Target.LOCAL, False)
+
+    publish(machine_b, FEB)  # B's January is not the one online any more
+
+    folder = shared / "snm-verdad" / "snm-planilla"
+    assert history_months((folder / "planilla-historico.csv").read_text("utf-8")) == \
+        {str(JAN): ROWS - 2, str(FEB): ROWS}
+
+
+@pytest.mark.ckan
+def test_on_ckan_two_data_folders_publishing_alternate_months_keep_every_month(ckan_server, ckan_org, ckan_acronym,
+                                                                               tmp_path, monkeypatch):
+    monkeypatch.setenv("CKAN_URL", ckan_server.url)
+    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
+    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    machine_a = planilla_institution(tmp_path / "a", tmp_path / "sin-uso", ckan_org, ckan_acronym)
+    machine_b = planilla_institution(tmp_path / "b", tmp_path / "sin-uso", ckan_org, ckan_acronym)
+
+    for month, machine in ((JAN, machine_a), (FEB, machine_b), (MAR, machine_a)):
+        publish(machine, month, Target.CKAN)
+
+    package = ckan_server.anonymous().action.package_show(id=f"{ckan_acronym.lower()}-planilla")
+    history = next(r for r in package["resources"] if r["name"] == "Planilla — histórico (CSV)")
+    text = ckan_server.anonymous_get(history["url"]).content.decode("utf-8")
+    assert history_months(text) == {str(m): ROWS for m in (JAN, FEB, MAR)}
+    assert _failed(machine_a, MAR, Target.CKAN) == []
