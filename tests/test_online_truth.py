@@ -24,6 +24,7 @@ from transparencia.domain import Period, Target
 from transparencia.flows import stages
 from transparencia.flows.store import MonthStore
 from transparencia.flows.verify import verify_period
+from transparencia.publishers.names import portal_dataset_name
 from transparencia.sources.config import load_config
 from transparencia.sources.demo import sample_frame
 from transparencia.sources.extraction import Extraction, SourceRef
@@ -169,7 +170,8 @@ def test_on_ckan_two_data_folders_publishing_alternate_months_keep_every_month(c
 
     # the public, reading anonymously, sees every month in the history
     public = requests.get(f"{ckan_server.url}/api/3/action/package_show",
-                          params={"id": f"{ckan_acronym}-planilla"}, timeout=30).json()["result"]
+                          params={"id": portal_dataset_name(ckan_org, f"{ckan_acronym}-planilla")},
+                          timeout=30).json()["result"]
     history = next(r for r in public["resources"] if r["name"] == "Planilla — histórico (CSV)")
     text = requests.get(history["url"], timeout=30).content.decode("utf-8")
     # before: 2025-01 and 2025-03 only, the months of the folder that published last
