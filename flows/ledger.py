@@ -39,6 +39,11 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
+def lease_task(period: Period) -> str:
+    """What a release holding the portal's lease does, as a run waiting for it reads (Spanish)."""
+    return f"publicación de {period}"
+
+
 def latest_ledger(workspace: Workspace, period: Period) -> dict[str, Any] | None:
     """The ledger of the month's last release run (a withdrawal's is not one), as written; None when
     the month never ran."""

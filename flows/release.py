@@ -60,7 +60,7 @@ from transparencia.domain.files import WritesStopped, discard_temporaries
 from transparencia.errors import InputError, RunInterrupted, TransientError
 from transparencia.flows import notify, observations, stages
 from transparencia.flows.artifacts import post_release_artifacts
-from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, new_run_id
+from transparencia.flows.ledger import RunLedger, WriteJournal, error_message, lease_task, new_run_id
 from transparencia.flows.notify import MailOutcome
 from transparencia.flows.outcome import (
     UNPUBLISHED_HEADER,
@@ -471,19 +471,21 @@ def _flow_run_id() -> str | None:
       log_prints=False)
 def monthly_release(period: str | None = None, config_path: str = str(DEFAULT_CONFIG), target: str | None = None,
                     dry_run: bool = False, progress: Any = None, review: bool | None = None,
-                    send_mail: bool = True) -> State[ReleaseResult]:
+                    send_mail: bool = True, run_id: str | None = None) -> State[ReleaseResult]:
     """Release one month (the previous month when ``period`` is not given) of one institution.
 
     ``progress`` is an optional ``ProgressCallback`` (typed ``Any``: Prefect describes parameters as
     JSON, and a deployment never passes one). ``review`` overrides ``publish.review``: whether the
     officer approves the month's preview before anything is published (a dry run publishes nothing
-    and is never reviewed). ``send_mail=False`` sends no e-mail."""
+    and is never reviewed). ``send_mail=False`` sends no e-mail. ``run_id`` names a run whose caller
+    already took the portal's lease under it (the CLI's pre-flight, before Prefect started): the
+    flow joins that lease; a deployment's run leaves it empty and takes the lease itself."""
     logger = get_run_logger()
     config = load_config(config_path)
     month = _month_to_release(period)
     chosen = Target.parse(target, "Destino de publicación") if target else config.publish.target
     reviewed = config.publish.reviews(review, dry_run)
-    ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym,
+    ledger = RunLedger(run_id=run_id or new_run_id(), period=month, institution=config.institution.acronym,
                        target=chosen, dry_run=dry_run, config=str(config.path), flow_run_id=_flow_run_id(),
                        task_runner=type(monthly_release.task_runner).__name__)
     journal = WriteJournal.for_run(config.workspace, month, ledger.run_id)
@@ -574,7 +576,9 @@ def _month_to_release(period: str | None) -> Period:
 def _prepare_portal(config: InstitutionConfig, month: Period, chosen: Target, ledger: RunLedger,
                     journal: WriteJournal, dry_run: bool, held: ExitStack) -> None:
     """Before any extraction, on a target with a ``PortalSession``: pre-flight checks, then (real runs)
-    the lease and the left-over sweep. The lease's writes are journaled apart (``tipo: bloqueo``)."""
+    the institution's lease (joined when the CLI took it for this run; else waited for, within
+    ``publish.lease_wait``) and the left-over sweep it covers. The lease's writes are journaled apart
+    (``tipo: bloqueo``)."""
     publisher = stages.make_publisher(config, chosen, journal)
     if not isinstance(publisher, PortalSession):
         return
@@ -582,8 +586,9 @@ def _prepare_portal(config: InstitutionConfig, month: Period, chosen: Target, le
     publisher.preflight(organization, config.institution.name, create_organization=not dry_run)
     if dry_run:
         return
-    held.enter_context(publisher.lease(organization, month, ledger.run_id,
-                                       on_write=journal.tagged(tipo="bloqueo").append))
+    held.enter_context(publisher.lease(organization, ledger.run_id, lease_task(month),
+                                       on_write=journal.tagged(tipo="bloqueo").append,
+                                       wait=config.publish.lease_wait * 60, tell=get_run_logger().info))
     for leftover in publisher.sweep_leftovers(organization):
         get_run_logger().info("Restos de una publicación interrumpida eliminados: %s", leftover)
 
@@ -721,12 +726,13 @@ def _report_and_verify(config: InstitutionConfig, report: ComplianceReport, mont
 def run_release(period: Period | None, config_path: str | Path, target: str | None = None, dry_run: bool = False,
                 runner: str = "thread", dask_address: str | None = None,
                 progress: ProgressCallback | None = None, review: bool | None = None,
-                send_mail: bool = True) -> ReleaseResult:
-    """Run the flow and return its result (a run that could not do its job raises)."""
+                send_mail: bool = True, run_id: str | None = None) -> ReleaseResult:
+    """Run the flow and return its result (a run that could not do its job raises); ``run_id``: see
+    ``monthly_release``."""
     configured = monthly_release.with_options(task_runner=task_runner(runner, dask_address))
     state = configured(period=None if period is None else str(period), config_path=str(config_path),
                        target=target, dry_run=dry_run, progress=progress, review=review, send_mail=send_mail,
-                       return_state=True)
+                       run_id=run_id, return_state=True)
     return result_of(state)
 
 

@@ -10,7 +10,10 @@ Prefect itself would start (uvicorn on Prefect's app, UI off, SQLite under ``PRE
 * without importing Prefect's server in this process (only the server's own process loads it);
 * waited for (``api``) by polling its health every few milliseconds, only when the flow needs it;
 * kept for the rest of the process (the demo's two months share it) and stopped at exit, also when
-  the run is interrupted (SIGTERM unwinds to the exit).
+  the run is interrupted (SIGTERM unwinds to the exit);
+* on Linux, told by the kernel to stop when this process dies (``PR_SET_PDEATHSIG``), so a run
+  killed with SIGKILL, which has no exit, leaves no server behind. Linux ties the signal to the
+  thread that started the child: the CLI starts it from its main thread.
 
 This module imports nothing of Prefect at import time.
 """
@@ -19,14 +22,16 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +39,23 @@ from transparencia.errors import TransientError
 
 HEALTH_POLL_SECONDS = 0.02
 DEFAULT_STARTUP_SECONDS = 120.0
+PR_SET_PDEATHSIG = 1
+
+
+def _dies_with_this_process() -> Callable[[], None] | None:
+    """What the child runs between fork and exec: ask for SIGTERM when this process dies (or exit
+    at once if it died already). ``prctl`` is looked up before the fork: the child only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 def _free_port() -> int:
@@ -66,7 +88,8 @@ class TemporaryServer:
         process = subprocess.Popen(  # noqa: S603 -- our own interpreter and fixed arguments
             [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
              "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "error", "--lifespan", "on"], env=environment)
+             "--log-level", "error", "--lifespan", "on"], env=environment,
+            preexec_fn=_dies_with_this_process())
         return cls(process, port)
 
     def wait(self, timeout: float) -> None:

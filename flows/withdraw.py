@@ -69,8 +69,9 @@ def withdraw_month(config_path: str | Path, item_ref: str, month: Period, reason
     ledger = RunLedger(run_id=new_run_id(), period=month, institution=config.institution.acronym, target=target,
                        dry_run=False, config=str(config.path))
     with ExitStack() as held:
-        if isinstance(publisher, PortalSession):  # one writer per institution and period, as for ``run``
-            held.enter_context(publisher.lease(config.institution.organization, month, ledger.run_id))
+        if isinstance(publisher, PortalSession):  # one writer per institution, as for ``run``
+            held.enter_context(publisher.lease(config.institution.organization, ledger.run_id,
+                                               f"retiro de {item.code} {month}", wait=config.publish.lease_wait * 60))
         # the months that remain are those online, as the target holds them (``flows.online``)
         online = refresh_store(config, item, publisher) - {month}
         remaining = [p for p in store.months(item.slug) if p in online]

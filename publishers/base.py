@@ -10,7 +10,8 @@ checks with ``isinstance`` (never by the target's name), in the manner of dlt's 
 capabilities:
 
 * ``PortalSession``: a run settles with a shared portal before it publishes (pre-flight checks, the
-  one-writer lease, the sweep of what interrupted runs left). The local catalog has no such session:
+  institution's one-writer lease, the sweep of what interrupted runs left), and the lease can be
+  read and broken by hand (``transparencia desbloquear``). The local catalog has no such session:
   its folder needs nothing before a run, and its own lock serialises writers.
 * ``ReadBack``: what is published can be read back resource by resource and its bytes digested
   (``publishers.verification``); ``TableReadBack`` adds the DataStore tables behind the resources.
@@ -257,11 +258,19 @@ class PortalSession(ABC):
         (a portal that stopped answering in an earlier run is asked again)."""
 
     @abstractmethod
-    def lease(self, organization: str, period: Period, run_id: str, *,
-              on_write: WriteListener | None = None) -> AbstractContextManager[object]:
-        """The institution+period lease: one writer at a time (``LeaseHeldError`` when another holds it).
+    def lease(self, organization: str, run_id: str, task: str = "", *, on_write: WriteListener | None = None,
+              wait: float = 0.0, tell: Callable[[str], None] | None = None) -> AbstractContextManager[object]:
+        """The institution's lease, for every period: one writer at a time. A live holder is waited
+        for up to ``wait`` seconds (``tell`` hears, in Spanish, whom the run waits for, and whose
+        lease it broke because its process had died on this machine), then
+        ``LeaseHeldError``. A lease this process already holds for ``run_id`` is joined, not taken again.
 
-        ``on_write`` hears the lease's own writes, kept apart from the release's."""
+        ``task`` says what the run does ("publicación de 2025-01"); ``on_write`` hears the lease's
+        own writes, kept apart from the release's."""
+
+    @abstractmethod
+    def break_lease(self, organization: str, reason: str) -> str | None:
+        """Break the institution's lease whoever holds it, recording ``reason``; who held it (Spanish), or None."""
 
     @abstractmethod
     def sweep_leftovers(self, organization: str) -> list[str]:

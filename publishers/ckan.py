@@ -86,6 +86,7 @@ from transparencia.publishers.ckan_ownership import found_package, owned_package
 from transparencia.publishers.ckan_portal import (
     LEASE_SECONDS,
     PortalLease,
+    break_lease,
     preflight,
     sweep_leftovers,
 )
@@ -137,22 +138,26 @@ class CkanPublisher(PortalSession, TableReadBack):
                            read_timeout=15.0, on_write=self.client.on_write)
         return preflight(quick, organization, title, create_organization=create_organization)
 
-    def lease(self, organization: str, period: Period, run_id: str, *, on_write: WriteListener | None = None,
+    def lease(self, organization: str, run_id: str, task: str = "", *, on_write: WriteListener | None = None,
+              wait: float = 0.0, tell: Callable[[str], None] | None = None,
               seconds: float = LEASE_SECONDS) -> PortalLease:
-        """The institution+period lease on the portal (a context manager; see ``ckan_portal``).
+        """The institution's lease on the portal (a context manager; see ``ckan_portal``), written
+        through a control client of its own (heard by ``on_write``), which the breaker never stops."""
+        return PortalLease(self._client(on_write, control=True), organization, run_id, task, seconds=seconds,
+                           wait=wait, tell=tell)
 
-        With ``on_write``, the lease writes through its own client, heard by that listener."""
-        client = self.client if on_write is None else self._client(on_write)
-        return PortalLease(client, organization, period, run_id, seconds=seconds)
+    def break_lease(self, organization: str, reason: str) -> str | None:
+        broken = break_lease(self._client(self.client.on_write, control=True), organization, reason)
+        return None if broken is None else broken.describe()
 
     def sweep_leftovers(self, organization: str) -> list[str]:
         """Remove what interrupted runs left in the organization (held lease required)."""
         return sweep_leftovers(self.client, organization)
 
-    def _client(self, on_write: WriteListener) -> CkanClient:
+    def _client(self, on_write: WriteListener | None, *, control: bool = False) -> CkanClient:
         connect, read = self._timeouts
         return CkanClient(self.client.url, self._token, retry=self.client.retry, connect_timeout=connect,
-                          read_timeout=read, on_write=on_write)
+                          read_timeout=read, on_write=on_write, control=control)
 
     # -- read-back (verification) ----------------------------------------------------------------
 

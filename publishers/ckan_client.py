@@ -23,6 +23,12 @@ Circuit breaker: a call that exhausts its retries opens the breaker of its porta
 client of that URL in the process) for ``BREAKER_OPEN_SECONDS``; while it is open every call fails
 at once with ``PortalUnavailableError``, so a portal that went down mid-run costs one back-off, not
 one per remaining item.
+
+Write guard: a run that holds the portal's lease (``publishers.ckan_portal``) installs a guard for
+the portal's URL (``guard_writes``); every write call of the process first asks it, so a run that
+lost its lease stops writing at its next write (the guard raises a ``TerminalError``). The lease's
+own client is a *control* client: neither the breaker nor the guard applies to it, so the lease is
+renewed and released even while the portal's breaker is open.
 """
 
 from __future__ import annotations
@@ -73,8 +79,38 @@ class _Breaker:
         self.opened_at = None
 
 
+class _NoBreaker(_Breaker):
+    """A control client's: its calls are never refused, and never refuse the release's."""
+
+    def check(self, url: str) -> None:
+        pass
+
+    def trip(self, reason: str) -> None:
+        pass
+
+
 _breakers: dict[str, _Breaker] = {}
 _breakers_lock = threading.Lock()
+# A guard raises ``TerminalError`` when this process may no longer write to the portal (its lease is lost).
+WriteGuard = Callable[[], None]
+_guards: dict[str, list[WriteGuard]] = {}
+
+
+def guard_writes(url: str, guard: WriteGuard, *, installed: bool = True) -> None:
+    """Install (or, with ``installed=False``, remove) a guard every write call to ``url`` asks first."""
+    with _breakers_lock:
+        guards = _guards.setdefault(url.rstrip("/"), [])
+        if installed:
+            guards.append(guard)
+        elif guard in guards:
+            guards.remove(guard)
+
+
+def _check_guards(url: str) -> None:
+    with _breakers_lock:
+        guards = list(_guards.get(url, ()))
+    for guard in guards:
+        guard()
 
 
 def _breaker(url: str) -> _Breaker:
@@ -165,7 +201,10 @@ class CkanClient:
 
     def __init__(self, url: str, token: str | None, *, retry: RetryPolicy | None = None,
                  connect_timeout: float = 10.0, read_timeout: float = 300.0,
-                 session: requests.Session | None = None, on_write: WriteListener | None = None):
+                 session: requests.Session | None = None, on_write: WriteListener | None = None,
+                 control: bool = False):
+        """``control``: a client for the run's own control writes (the lease), outside the breaker
+        and the write guard that protect the release's writes."""
         self.url = url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.timeout = (connect_timeout, read_timeout)
@@ -175,7 +214,8 @@ class CkanClient:
         self.writes = 0
         self.calls = 0
         self._count_lock = threading.Lock()
-        self._breaker = _breaker(self.url)
+        self._breaker = _NoBreaker() if control else _breaker(self.url)
+        self.control = control
 
     def __repr__(self) -> str:  # never show the token
         return f"CkanClient({self.url!r})"
@@ -191,10 +231,16 @@ class CkanClient:
         """
         self._breaker.check(self.url)
         is_write = not action.endswith(READ_ACTION_SUFFIXES)
+        if is_write and not self.control:
+            _check_guards(self.url)
         uncertain = False
         for attempt in range(1, self.retry.attempts + 1):
             if attempt > 1 and before_retry is not None:
-                found = before_retry()
+                try:
+                    found = before_retry()
+                except BaseException:  # the portal died while the write was in flight: it may have landed
+                    self._journal(action, data, is_write and uncertain, "posible")
+                    raise
                 if found is not None:
                     self._journal(action, data, is_write, "hecha")
                     return found

@@ -76,9 +76,11 @@ def control_dataset_name(organization: str) -> str:
     return f"{organization}-transparencia-control"
 
 
-def lease_key(period: Period | str) -> str:
-    """The control dataset's extra that holds the lease of a period."""
-    return f"bloqueo_{period}"
+# The control dataset's extras: the institution's lease (one for every period), and the record of
+# the leases broken (by ``desbloquear``, or because their process had died), newest first.
+LEASE_EXTRA = "bloqueo"
+BROKEN_LEASES_EXTRA = "bloqueos_rotos"
+LEGACY_LEASE_PREFIX = "bloqueo_"  # the per-period leases of earlier versions ("bloqueo_2025-01")
 
 
 # -- resources of an item's dataset ------------------------------------------------------------

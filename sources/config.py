@@ -171,6 +171,7 @@ def _minutes(value: object) -> float:
 
 Minutes = Annotated[float, BeforeValidator(_minutes)]
 REVIEW_TIMEOUT_MINUTES = 24 * 60  # a working day and a night for the officer to decide
+LEASE_WAIT_MINUTES = 30  # longer than a large month takes to publish
 
 
 class PublishSettings(Spec):
@@ -186,6 +187,9 @@ class PublishSettings(Spec):
     # (``flows.review``); with no decision within ``review_timeout`` minutes nothing is published.
     review: Flag = False
     review_timeout: Minutes = REVIEW_TIMEOUT_MINUTES
+    # How long a run waits for another run of the institution (another month, another machine) to
+    # finish with the portal before it gives up (``publishers.ckan_portal``: the institution's lease).
+    lease_wait: Minutes = LEASE_WAIT_MINUTES
 
     def reviews(self, override: bool | None = None, dry_run: bool = False) -> bool:
         """Whether a run waits for the officer's approval: the run's own choice, else the configuration's;

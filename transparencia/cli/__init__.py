@@ -1,8 +1,11 @@
 """The ``transparencia`` command line: one module per command group, all messages in Spanish.
 
 Exit codes: 0 success; 1 the data has problems (invalid, rejected or missing items);
-2 usage, configuration or unusable input. No command ever ends in a traceback: errors of ours are
-shown as their Spanish message, anything unexpected as one line naming the failure.
+2 usage, configuration or unusable input; 3 an unexpected failure; 75 (sysexits' EX_TEMPFAIL) a
+passing failure, nothing wrong with the data or the configuration: the portal did not answer, or
+another run of the institution kept the portal's lease for longer than this one could wait; run
+again later. No command ever ends in a traceback: errors of ours are shown as their Spanish
+message, anything unexpected as one line naming the failure.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import typer
 from rich.console import Console
 
 from transparencia.cli import spanish
-from transparencia.errors import RunInterrupted, TransparenciaError
+from transparencia.errors import RunInterrupted, TransientError, TransparenciaError
 from transparencia.sources.config import DEFAULT_CONFIG
 
 spanish.install()
@@ -33,6 +36,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable)
+EXIT_TRY_LATER = 75  # sysexits' EX_TEMPFAIL: what cron wrappers and service managers know as "retry later"
 
 
 @app.callback()
@@ -52,12 +56,16 @@ def run_hint(period: object, config: Path, target: object | None = None) -> str:
 
 
 def friendly_errors(command: F) -> F:
-    """Turn our errors into a Spanish message and exit code 2; never show a traceback."""
+    """Turn our errors into a Spanish message and their exit code (2; 75 for a passing failure); never
+    show a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except TransientError as exc:
+            err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+            sys.exit(EXIT_TRY_LATER)
         except TransparenciaError as exc:
             err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
             sys.exit(2)
@@ -76,4 +84,14 @@ def friendly_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-from transparencia.cli import items, monitor, observations, run, template, validate, verify, withdraw  # noqa: E402,F401  (registers the commands)
+from transparencia.cli import (  # noqa: E402,F401  (registers the commands)
+    items,
+    lease,
+    monitor,
+    observations,
+    run,
+    template,
+    validate,
+    verify,
+    withdraw,
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import typer
@@ -19,7 +20,7 @@ from transparencia.domain import ItemStatus, Period, Target
 from transparencia.errors import ConfigError, RunInterrupted
 from transparencia.flows import notify, server
 from transparencia.flows.environment import configure_prefect
-from transparencia.flows.ledger import new_run_id
+from transparencia.flows.ledger import WriteJournal, lease_task, new_run_id
 from transparencia.flows.outcome import UNPUBLISHED_HEADER, one_line
 from transparencia.flows.progress import STEPS, AwaitingReview, ItemProgress, Step
 from transparencia.publishers.backends import publisher
@@ -47,20 +48,33 @@ STATUS_STYLE = {
 }
 
 
-def _preflight(config: Path, period: Period, target: Target | None, dry_run: bool, review: bool | None) -> None:
+def _preflight(config: Path, period: Period, target: Target | None, dry_run: bool, review: bool | None,
+               run_id: str, held: ExitStack) -> None:
     """Fail within seconds, before Prefect starts and anything is read, when a review has no Prefect
     server to be decided on, a source cannot be read (``check_sources``) or the target has a
-    ``PortalSession`` that cannot take the run. The flow checks the sources and the portal again, for
-    the runs that do not start here (a deployment's)."""
+    ``PortalSession`` that cannot take the run; then (a real run) take the institution's lease on the
+    portal under ``run_id``, held in ``held``: a run that must wait for another one says so, and one
+    that cannot have it stops here, before Prefect starts. The flow checks the sources and the portal
+    again, for the runs that do not start here (a deployment's), and joins the lease taken here."""
     institution = load_config(config)
     if institution.publish.reviews(review, dry_run):
         configure_prefect(home=institution.workspace.prefect_home)
         _require_prefect_server()
     check_sources(institution, period)
     chosen = publisher(institution, target or institution.publish.target)
-    if isinstance(chosen, PortalSession):
-        chosen.preflight(institution.institution.organization, institution.institution.name,
-                         create_organization=not dry_run)
+    if not isinstance(chosen, PortalSession):
+        return
+    organization = institution.institution.organization
+    chosen.preflight(organization, institution.institution.name, create_organization=not dry_run)
+    if not dry_run:
+        journal = WriteJournal.for_run(institution.workspace, period, run_id).tagged(tipo="bloqueo")
+        held.enter_context(chosen.lease(organization, run_id, lease_task(period), on_write=journal.append,
+                                        wait=institution.publish.lease_wait * 60, tell=_tell))
+
+
+def _tell(message: str) -> None:
+    """A line about the portal's lease (waiting for it, a dead holder's lease broken), as it happens."""
+    console.print(message, highlight=False, soft_wrap=True)
 
 
 REVIEW_NEEDS_SERVER = (
@@ -90,8 +104,10 @@ def _unwind_on_sigterm() -> None:
 
 
 def _release(period: Period, config: Path, target: str | None, dry_run: bool, runner: str,
-             dask_address: str | None, review: bool | None = None, send_mail: bool = True):
-    """Run the flow with one progress bar per item; return the result."""
+             dask_address: str | None, review: bool | None = None, send_mail: bool = True,
+             run_id: str | None = None):
+    """Run the flow with one progress bar per item; return the result. ``run_id``: the run whose
+    portal lease the pre-flight took."""
     institution = load_config(config)
     configure_prefect(home=institution.workspace.prefect_home)
     server.start()  # a temporary server boots meanwhile on the other core, when none is configured
@@ -111,7 +127,7 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
     with server.api(), progress:
         return release.run_release(period, config, target=target, dry_run=dry_run, runner=runner,
                                    dask_address=dask_address, progress=show, review=review,
-                                   send_mail=send_mail)
+                                   send_mail=send_mail, run_id=run_id)
 
 
 def awaiting_text(event: AwaitingReview) -> str:
@@ -261,7 +277,7 @@ def run_command(
                                        help="Procesos del clúster Dask local (varias instituciones; por defecto, "
                                             "uno por núcleo)."),
 ) -> None:
-    """Publica un mes: extrae, valida, publica e informa. Salida 0: todo publicado; 1: puntos rechazados o faltantes; 2: error de configuración."""
+    """Publica un mes: extrae, valida, publica e informa. Salida 0: todo publicado; 1: puntos rechazados o faltantes; 2: error de configuración; 75: el portal no respondió o estaba ocupado (vuelva a ejecutar más tarde)."""
     chosen = Target.parse(target, "--target") if target is not None else None
     month = Period.parse(period).require_ended()
     reviewed = _review_choice(review, no_review)
@@ -271,9 +287,11 @@ def run_command(
                            send_mail=not no_mail)
         _national_summary(result)
         sys.exit(result.exit_code)
-    _preflight(config[0], month, chosen, dry_run, reviewed)
-    result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, reviewed,
-                      send_mail=not no_mail)
+    run_id = new_run_id()
+    with ExitStack() as held:  # the portal's lease, from the pre-flight to the end of the run
+        _preflight(config[0], month, chosen, dry_run, reviewed, run_id, held)
+        result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, reviewed,
+                          send_mail=not no_mail, run_id=run_id)
     _summary(result)
     sys.exit(result.exit_code)
 
