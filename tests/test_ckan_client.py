@@ -233,6 +233,54 @@ def test_a_missing_organization_the_token_cannot_create_says_what_to_ask_the_adm
         preflight(client, "snm", "Servicio Nacional de Migración")
 
 
+def test_a_lost_answer_to_organization_create_is_read_back_not_refused():
+    from transparencia.publishers.ckan_portal import preflight
+
+    status = (200, {"success": True, "result": {"ckan_version": "2.11.6", "extensions": ["datastore"]}}, {})
+    user = (200, {"success": True, "result": {"name": "oficial"}}, {})
+    missing = (404, {"success": False, "error": {"__type": "Not Found Error", "message": "Not found"}}, {})
+    there = (200, {"success": True, "result": {"name": "snm", "id": "o1"}}, {})
+    mine = (200, {"success": True, "result": [{"name": "snm", "id": "o1"}]}, {})
+    # CKAN created it, the answer was lost; the retry would be refused ("Group name already exists")
+    client, adapter = client_with([status, user, missing, requests.ReadTimeout("lost"), there, mine])
+
+    assert preflight(client, "snm", "Servicio Nacional de Migración") == "oficial"
+    assert [r.url.rsplit("/", 1)[1] for r in adapter.requests].count("organization_create") == 1
+
+
+def test_a_write_in_flight_when_the_portal_died_is_journaled_as_possible():
+    """The answer was lost, and the portal was gone when the write was looked up: it may have landed."""
+    journal = []
+    client, _ = client_with([requests.ConnectionError("Connection aborted: RemoteDisconnected")])
+    client.on_write = journal.append
+
+    def look_up():
+        raise PortalUnavailableError("CKAN en http://ckan.test no respondió")
+
+    with pytest.raises(PortalUnavailableError):
+        client.call("datastore_create", {"resource_id": "r1"}, before_retry=look_up)
+    assert journal == [{"accion": "datastore_create", "objeto": "r1", "resultado": "posible"}]
+
+
+def test_a_lost_lease_refuses_the_next_write_of_the_process_but_not_reads_nor_the_lease_itself():
+    from transparencia.publishers.ckan_client import guard_writes
+
+    def lost():
+        raise TerminalError("Se perdió el bloqueo de publicación")
+
+    client, adapter = client_with([OK, OK])
+    control = CkanClient("http://ckan.test", "secreto-123", session=client._ckan.session, control=True)
+    guard_writes("http://ckan.test/", lost)
+    try:
+        with pytest.raises(TerminalError, match="Se perdió el bloqueo"):
+            client.call("resource_patch", {"id": "r1"})
+        client.call("package_show", {"id": "x"})
+        control.call("package_revise", {"match": {"id": "c"}})
+    finally:
+        guard_writes("http://ckan.test", lost, installed=False)
+    assert [r.url.rsplit("/", 1)[1] for r in adapter.requests] == ["package_show", "package_revise"]
+
+
 @pytest.mark.prefect
 def test_a_portal_outage_is_retried_by_the_client_alone_never_again_by_the_publish_task(prefect_server, monkeypatch):
     """Retries are declared once: the client's attempts, then its breaker; the publish task adds none."""

@@ -83,7 +83,7 @@ def _datastore_load(folder: Path, month: Period) -> bool:
 
 def test_a_run_killed_mid_publish_leaves_no_server_and_the_next_run_breaks_its_lease_at_once(
         ckan_server, ckan_org, ckan_acronym, tmp_path):
-    config = _institution(tmp_path, ckan_org, ckan_acronym, JAN, rows=3000)
+    config = _institution(tmp_path, ckan_org, ckan_acronym, JAN, rows=500)
     env = _environment(ckan_server, tmp_path)  # no PREFECT_API_URL: each run starts its temporary server
     with PortalPoller(ckan_server.url, ckan_org) as poller:
         killed = subprocess.Popen(_command(config, JAN), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

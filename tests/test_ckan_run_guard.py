@@ -1,6 +1,6 @@
 """What a `--target ckan` run settles before publishing: pre-flight checks (exit 2 after a few calls and no
-retry loop, nothing written locally) and one writer per institution and period (the portal lease), against
-the real CKAN."""
+retry loop, nothing written locally; 75 for a portal that does not answer) and one writer per institution
+(the portal lease), against the real CKAN."""
 
 from __future__ import annotations
 
@@ -51,10 +51,10 @@ def files_under(folder: Path) -> set[Path]:
 
 
 def assert_fails_fast(done: subprocess.CompletedProcess, calls: list[str], message: str, data_dir: Path,
-                      before: set[Path]) -> None:
-    """Exit 2 with the message, after a handful of portal calls none of them repeated (no retry loop),
-    and before extracting: the data folder is as the test left it."""
-    assert done.returncode == 2, done.stdout + done.stderr
+                      before: set[Path], code: int = 2) -> None:
+    """Exit ``code`` with the message, after a handful of portal calls none of them repeated (no retry
+    loop), and before extracting: the data folder is as the test left it."""
+    assert done.returncode == code, done.stdout + done.stderr
     assert len(calls) <= PREFLIGHT_CALLS and len(set(calls)) == len(calls), calls
     assert message in " ".join(done.stderr.split()), done.stderr
     assert "Traceback" not in done.stderr
@@ -84,7 +84,9 @@ def test_a_wrong_portal_or_token_exits_2_after_a_few_calls_before_extracting(cka
     before = files_under(data_dir)
     done = run_cli(config, url, token)
 
-    assert_fails_fast(done, [action for action, _fault in proxy.seen], expected, data_dir, before)
+    outage = 75  # the portal does not answer: try again later, nothing to fix in the configuration
+    assert_fails_fast(done, [action for action, _fault in proxy.seen], expected, data_dir, before,
+                      outage if case == "puerto cerrado" else 2)
     assert ckan_server.token not in done.stdout + done.stderr
 
 
@@ -113,20 +115,20 @@ def test_a_missing_organization_is_created_when_the_token_may(ckan_server):
     assert ckan_server.admin().action.organization_show(id=missing)["title"] == "Institución nueva"
 
 
-def test_the_lease_admits_one_run_names_the_holder_and_expires(ckan_server, ckan_org):
-    first = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 1), "ejecucion-a")
-    second = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 1), "ejecucion-b")
-    other_month = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 2), "ejecucion-c")
+def test_the_lease_admits_one_run_of_the_institution_names_the_holder_and_expires(ckan_server, ckan_org):
+    def lease(run: str, task: str = "publicación de 2025-01", **options):
+        return CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, run, task, **options)
 
-    with first:
-        with pytest.raises(LeaseHeldError, match=r"la inició .+@.+ \(proceso \d+, ejecución ejecucion-a\) el 20"):
-            second.acquire()
-        other_month.acquire()
-    second.acquire()  # released by the first
-    short = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 3), "caida", seconds=0.5)
-    short.acquire()  # and never released: a crashed run
+    with lease("ejecucion-a"):
+        with pytest.raises(LeaseHeldError, match=r"la tiene .+@.+ \(proceso \d+, ejecución ejecucion-a, "
+                                                 r"publicación de 2025-01\) desde el 20"):
+            lease("ejecucion-b").acquire()
+        with pytest.raises(LeaseHeldError):  # one lease for every month of the institution
+            lease("ejecucion-c", "publicación de 2025-02").acquire()
+    lease("ejecucion-b").acquire()  # released by the first
+    lease("caida", seconds=0.5).acquire()  # a live process's lease, never renewed nor released
     time.sleep(1.0)
-    CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, Period(2025, 3), "siguiente").acquire()
+    lease("siguiente").acquire()
 
     control = ckan_server.admin().action.package_show(id=f"{ckan_org}-transparencia-control")
     assert control["private"] is True
@@ -143,10 +145,7 @@ def test_two_concurrent_runs_end_with_one_set_of_resources(ckan_server, ckan_org
     outcomes = [(run.wait(timeout=900), run.stdout.read(), run.stderr.read()) for run in runs]
 
     codes = sorted(code for code, _out, _err in outcomes)
-    assert codes in ([1, 1], [1, 2]), outcomes  # the demo month has rejected items: a complete run exits 1
-    for code, _out, err in outcomes:
-        if code == 2:
-            assert "Ya hay una publicación en curso" in " ".join(err.split())
+    assert codes == [1, 1], outcomes  # the second waits for the first; the demo month's rejected items exit 1
     ckan = ckan_server.admin()
     packages = ckan.action.package_search(fq=f"organization:{ckan_org}", rows=100, include_private=True)["results"]
     for package in packages:
