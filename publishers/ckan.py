@@ -104,6 +104,10 @@ from transparencia.publishers.public import public_address
 from transparencia.publishers.tables import expected_fingerprint
 
 PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
+# The lease's small writes give up within seconds: a renewal stuck behind a portal outage would hold
+# up the release at the end of the run, and the lease's expiry covers what a failed write leaves.
+LEASE_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=2.0)
+LEASE_TIMEOUTS = (5.0, 20.0)
 
 
 class CkanPublisher(PortalSession, TableReadBack):
@@ -119,7 +123,6 @@ class CkanPublisher(PortalSession, TableReadBack):
         self.client = CkanClient(url, token, retry=retry, connect_timeout=connect_timeout,
                                  read_timeout=read_timeout, on_write=on_write)
         self.public_url = (public_url or public_address(url) or "").rstrip("/") or None
-        self._timeouts = (connect_timeout, read_timeout)
         self._token = token
         self.after_write = after_write  # called with a description after each resource write (tests)
 
@@ -143,21 +146,22 @@ class CkanPublisher(PortalSession, TableReadBack):
               seconds: float = LEASE_SECONDS) -> PortalLease:
         """The institution's lease on the portal (a context manager; see ``ckan_portal``), written
         through a control client of its own (heard by ``on_write``), which the breaker never stops."""
-        return PortalLease(self._client(on_write, control=True), organization, run_id, task, seconds=seconds,
-                           wait=wait, tell=tell)
+        return PortalLease(self._control(on_write), organization, run_id, task, seconds=seconds, wait=wait,
+                           tell=tell)
 
     def break_lease(self, organization: str, reason: str) -> str | None:
-        broken = break_lease(self._client(self.client.on_write, control=True), organization, reason)
+        broken = break_lease(self._control(self.client.on_write), organization, reason)
         return None if broken is None else broken.describe()
+
+    def _control(self, on_write: WriteListener | None) -> CkanClient:
+        """A client for the lease: quick to give up, outside the breaker and the write guard."""
+        connect, read = LEASE_TIMEOUTS
+        return CkanClient(self.client.url, self._token, retry=LEASE_RETRY, connect_timeout=connect,
+                          read_timeout=read, on_write=on_write, control=True)
 
     def sweep_leftovers(self, organization: str) -> list[str]:
         """Remove what interrupted runs left in the organization (held lease required)."""
         return sweep_leftovers(self.client, organization)
-
-    def _client(self, on_write: WriteListener | None, *, control: bool = False) -> CkanClient:
-        connect, read = self._timeouts
-        return CkanClient(self.client.url, self._token, retry=self.client.retry, connect_timeout=connect,
-                          read_timeout=read, on_write=on_write, control=control)
 
     # -- read-back (verification) ----------------------------------------------------------------
 

@@ -198,3 +198,23 @@ def test_the_lease_is_released_after_the_breaker_opened_and_lost_answers_are_rea
     assert ("package_revise", "drop") in proxy.seen
     assert lease_holder(CkanClient(ckan_server.url, ckan_server.token), ckan_org) is None
     assert not [r for r in caplog.records if "bloqueo" in r.getMessage()], caplog.text  # no false warning
+
+
+def test_a_run_that_cannot_have_the_lease_stops_before_prefect_starts_with_exit_75(ckan_server, ckan_org,
+                                                                                   ckan_acronym, tmp_path):
+    config = _institution(tmp_path, ckan_org, ckan_acronym, JAN)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  formats: [csv, json]\n", "  formats: [csv, json]\n  lease_wait: 0.05\n"),
+                      encoding="utf-8")  # three seconds
+    holder = CkanPublisher(ckan_server.url, ckan_server.token).lease(ckan_org, "ejecucion-larga", "publicación de 2025-02")
+    with holder:
+        done = subprocess.run(_command(config, JAN), env=_environment(ckan_server, tmp_path), capture_output=True,
+                              text=True, timeout=PATIENCE)
+    output = " ".join((done.stdout + done.stderr).split())
+
+    assert done.returncode == 75, output
+    assert f"Esperando el bloqueo de publicación de '{ckan_org}': lo tiene" in output
+    assert f"Ya hay una publicación en curso de la organización '{ckan_org}': la tiene" in output
+    assert "ejecución ejecucion-larga, publicación de 2025-02" in output and "desbloquear" in output
+    assert "iniciando Prefect" not in output and "Traceback" not in output
+    assert not (tmp_path / "runs").exists()  # nothing was extracted, nothing journaled
