@@ -11,6 +11,9 @@ from transparencia.flows.environment import configure_prefect
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="transparencia-prefect-")
+# The runs' own temporary Prefect servers (CLI subprocesses included) may take minutes to start while
+# two test workers load two cores: a guard against a hang, not a measure.
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "600"
 configure_prefect(console_level="WARNING")
 
 pytest_plugins = ["ckan_server", "prefect_server", "smtp_server"]

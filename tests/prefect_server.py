@@ -20,7 +20,9 @@ import time
 import httpx
 import pytest
 
-UI_STARTUP_SECONDS = 180  # a first start migrates a new SQLite database: about 30 s on two busy cores
+# A guard against a server that never starts, not a measure: a first start migrates a new SQLite
+# database, about 30 s on two busy cores and minutes when other test workers load them too.
+STARTUP_SECONDS = 600
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +30,7 @@ def prefect_server():
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=STARTUP_SECONDS):
         yield PREFECT_API_URL.value()
 
 
@@ -39,7 +41,7 @@ def _free_port() -> int:
 
 
 def _wait_healthy(api: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + UI_STARTUP_SECONDS
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{api}/health", timeout=5).is_success:
