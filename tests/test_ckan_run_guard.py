@@ -125,7 +125,9 @@ def test_the_lease_admits_one_run_of_the_institution_names_the_holder_and_expire
             lease("ejecucion-b").acquire()
         with pytest.raises(LeaseHeldError):  # one lease for every month of the institution
             lease("ejecucion-c", "publicación de 2025-02").acquire()
-    lease("ejecucion-b").acquire()  # released by the first
+    second = lease("ejecucion-b")
+    second.acquire()  # released by the first
+    second.release()
     lease("caida", seconds=0.5).acquire()  # a live process's lease, never renewed nor released
     time.sleep(1.0)
     lease("siguiente").acquire()
