@@ -25,6 +25,7 @@ from transparencia.domain.registry import Registry
 from transparencia.errors import ConfigError
 from transparencia.publishers.base import Publisher, WriteListener
 from transparencia.publishers.ckan import CkanPublisher
+from transparencia.publishers.ckan_datastore import MAX_BODY_BYTES
 from transparencia.publishers.local import LocalCatalog
 from transparencia.sources.config import CkanSettings, InstitutionConfig
 from transparencia.sources.secrets import resolve_secret
@@ -44,7 +45,9 @@ def _local(config: InstitutionConfig, on_write: WriteListener | None) -> Publish
 @BACKENDS.register(Target.CKAN)
 def _ckan(config: InstitutionConfig, on_write: WriteListener | None) -> Publisher:
     url, token = ckan_connection(config.publish.ckan)
-    return CkanPublisher(url, token, public_url=ckan_public_url(config.publish.ckan), on_write=on_write)
+    max_body = config.publish.ckan.max_body if config.publish.ckan is not None else None
+    return CkanPublisher(url, token, public_url=ckan_public_url(config.publish.ckan), on_write=on_write,
+                         max_body=max_body or MAX_BODY_BYTES)
 
 
 def ckan_connection(settings: CkanSettings | None) -> tuple[str, str]:

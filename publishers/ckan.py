@@ -13,16 +13,13 @@ Identity and idempotence
     field and changed with ``package_revise`` (never ``package_update``, which would drop resources
     it is not given).
 
-Atomic DataStore replace (stage, then switch)
-    A resource with a DataStore table is never loaded in place. The new file is uploaded as a
-    *staging* resource named "<name> (cargando)", its table is created and filled in large insert
-    chunks (``publishers.ckan_datastore``), and only then is it switched in with one
-    ``package_revise`` that renames the staging resource to the stable name and the old one to
-    "<name> (reemplazado)" — a single database transaction in CKAN, so a reader sees either the old
-    complete table or the new complete table, never an empty or half-loaded one. The retired
-    resource is then deleted (CKAN drops its table). Inserting into a fresh table needs no
-    primary-key lookups, which is what makes it several times faster than upserting. The cost: a
-    replaced month gets a new resource id (its name, and so its place in the dataset, is stable).
+One step for the public (``publishers.ckan_staging``)
+    New and changed files are uploaded, and their DataStore tables loaded in bounded inserts and
+    verified (``publishers.ckan_datastore``), in the dataset's private staging dataset. They are
+    then attached to the public dataset, with the description and extras that state the months
+    (``DESCRIBING``), in one ``package_revise``: a reader sees the previous month or the new one.
+    A new dataset is created private and made public by that step. The cost: a replaced file gets
+    a new resource id (its name, and so its place in the dataset, is stable).
 
 Visibility
     A new dataset is created private and made public once it holds its resources, so a run that
@@ -37,9 +34,10 @@ Links
     loopback or internal address. Without a public address a run is refused in pre-flight.
 
 Convergence after a crash
-    Every sync starts by removing leftovers of an interrupted run: staging and retired resources,
-    and any second resource with the same name (the one whose sha matches, else the oldest, is
-    kept). A create whose response was lost is looked up by name before it is retried.
+    Every sync starts by cleaning what an interrupted run left in the staging dataset, and removes
+    from the public dataset the "(cargando)"/"(reemplazado)" resources earlier versions left and any
+    second resource with the same name (the one whose sha matches, else the oldest, is kept). A
+    create whose response was lost is looked up by name before it is retried.
 
 Errors
     Classified once, in ``publishers.ckan_client``. A terminal error (no rights, missing
@@ -81,7 +79,12 @@ from transparencia.publishers.ckan_client import (
     RetryPolicy,
     reset_breakers,
 )
-from transparencia.publishers.ckan_datastore import load_table, published_dictionary, published_fingerprint
+from transparencia.publishers.ckan_datastore import (
+    MAX_BODY_BYTES,
+    load_table,
+    published_dictionary,
+    published_fingerprint,
+)
 from transparencia.publishers.ckan_ownership import found_package, owned_package
 from transparencia.publishers.ckan_portal import (
     LEASE_SECONDS,
@@ -90,6 +93,7 @@ from transparencia.publishers.ckan_portal import (
     preflight,
     sweep_leftovers,
 )
+from transparencia.publishers.ckan_staging import StagingArea
 from transparencia.publishers.ckan_views import ensure_table_view, offers_table_view, portal_package
 from transparencia.publishers.names import (
     MARKER_EXTRA,
@@ -97,8 +101,6 @@ from transparencia.publishers.names import (
     PERIOD_EXTRA,
     is_leftover,
     portal_dataset_name,
-    retired_name,
-    staging_name,
 )
 from transparencia.publishers.public import public_address
 from transparencia.publishers.tables import expected_fingerprint
@@ -108,6 +110,8 @@ PREFLIGHT_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
 # up the release at the end of the run, and the lease's expiry covers what a failed write leaves.
 LEASE_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=2.0)
 LEASE_TIMEOUTS = (5.0, 20.0)
+# The dataset fields that state what the months hold (totals, coverage): written with the files.
+DESCRIBING = ("notes", "extras")
 
 
 class CkanPublisher(PortalSession, TableReadBack):
@@ -117,14 +121,17 @@ class CkanPublisher(PortalSession, TableReadBack):
 
     def __init__(self, url: str, token: str, *, public_url: str | None = None, retry: RetryPolicy | None = None,
                  connect_timeout: float = 10.0, read_timeout: float = 300.0,
-                 after_write: Callable[[str], None] | None = None, on_write: WriteListener | None = None):
+                 after_write: Callable[[str], None] | None = None, on_write: WriteListener | None = None,
+                 max_body: int = MAX_BODY_BYTES):
         """``public_url`` is the portal's address as the public reaches it; by default ``url`` itself
-        when that is a public address (``public.public_address``), else unknown (a run is refused)."""
+        when that is a public address (``public.public_address``), else unknown (a run is refused).
+        ``max_body`` bounds the JSON body of a DataStore load's requests."""
         self.client = CkanClient(url, token, retry=retry, connect_timeout=connect_timeout,
                                  read_timeout=read_timeout, on_write=on_write)
         self.public_url = (public_url or public_address(url) or "").rstrip("/") or None
         self._token = token
         self.after_write = after_write  # called with a description after each resource write (tests)
+        self.max_body = max_body  # the largest JSON body a DataStore load sends
 
     def __repr__(self) -> str:
         return f"CkanPublisher({self.client.url!r})"
@@ -196,20 +203,35 @@ class CkanPublisher(PortalSession, TableReadBack):
     # -- publishing ------------------------------------------------------------------------------
 
     def sync(self, dataset: DatasetSpec, resources: Sequence[ResourceFile], *, dry_run: bool = False) -> PublishResult:
+        """Bring the dataset to ``resources``: new and changed files are prepared in its private staging
+        dataset and shown, with the description that states them, in one step (``ckan_staging``)."""
         result = PublishResult(dataset=portal_dataset_name(dataset.organization, dataset.name), dry_run=dry_run)
         try:
             organization = self._organization(dataset.organization)
-            package = self._sync_dataset(dataset, organization, result, dry_run)
+            staging = StagingArea(self.client, {"id": None, "name": result.dataset, "title": dataset.title},
+                                  organization["id"])
+            if not dry_run:  # before any other write: CKAN purges deleted resources on a dataset's next update
+                for left in staging.prepare():
+                    result.actions.append(PublishAction(PublishObject.RESOURCE, left, PublishVerb.DELETE,
+                                                        detail="restos de una publicación interrumpida"))
+            package, described = self._sync_dataset(dataset, organization, result, dry_run)
+            staging.package = package
             by_name = self._remove_leftovers(package, resources, result, dry_run)
             licence = dcat.licence(dataset.license_id)
             for resource in resources:
                 resource = dataclasses.replace(resource, licence=licence.iri if licence else None)
-                if resource.role == "datapackage" and not dry_run:  # rendered last: the files it names are up
-                    resource = portal_package(self.client, package["id"], resource, self._public_base())
-                self._sync_resource(package, resource, by_name.get(resource.name), result, dry_run)
+                if resource.role == "datapackage" and not dry_run:  # rendered last: it names the files as they will be
+                    resource = portal_package(staging.planned(self._resources(package["id"])), resource,
+                                              self._public_base())
+                self._sync_resource(staging, resource, by_name.get(resource.name), result, dry_run)
             if not dry_run:
+                viewed = [(s.resource["id"], s.resource["name"]) for s in staging.staged
+                          if s.resource.get("datastore_active")]
+                staging.attach(described, newest_first)
+                self._notify(f"publicación de {result.dataset}")
+                for resource_id, resource_name in viewed:  # once public: a view lost with a purge is made again
+                    self._table_view(resource_id, resource_name, result)
                 self._newest_first(package["id"], result.dataset, result)
-                self._make_public(package, result)
         except NotAuthorizedError as error:
             result.error = (f"El token de CKAN no tiene permisos sobre la organización '{dataset.organization}' "
                             f"(conjunto '{result.dataset}'): {error.message}")
@@ -236,6 +258,11 @@ class CkanPublisher(PortalSession, TableReadBack):
         except (TerminalError, TransientError) as error:
             result.error = f"Conjunto '{result.dataset}': {error.message}"
         return result
+
+    def _resources(self, package_id: str | None) -> list[JsonObject]:
+        if package_id is None:
+            return []
+        return self.client.call("package_show", {"id": package_id}).get("resources", [])
 
     def published_periods(self, organization: str, dataset: str) -> set[Period]:
         package = found_package(self.client, organization, dataset)
@@ -266,26 +293,37 @@ class CkanPublisher(PortalSession, TableReadBack):
             return None
 
     def _sync_dataset(self, spec: DatasetSpec, organization: JsonObject, result: PublishResult,
-                      dry_run: bool) -> JsonObject:
+                      dry_run: bool) -> tuple[JsonObject, JsonObject]:
+        """The dataset, with its fields up to date except those that describe the months (``DESCRIBING``),
+        returned apart to be written with the files they describe. A new dataset is created private:
+        the public meets it complete."""
         desired = _package_fields(spec, organization["id"])
         package = owned_package(self.client, spec.organization, spec.name)
         name = self._named(package["name"] if package is not None else result.dataset, result)
         if package is None:
             result.actions.append(PublishAction(PublishObject.DATASET, name, PublishVerb.CREATE, result.url))
             if dry_run:
-                return {"id": None, "name": name, "resources": []}
-            # Private until it holds its resources (``_make_public``): a failed run leaves no empty dataset.
-            return self.client.call("package_create", {"name": name, "private": True, **desired},
-                                    before_retry=lambda: self._find_package(name))
+                return {"id": None, "name": name, "resources": []}, {}
+            # Private until the attachment shows it with its resources: a failed run leaves nothing public.
+            # (with its marker extra, so a later run recognises it as its own)
+            created = self.client.call("package_create", {"name": name, **desired, "private": True},
+                                       before_retry=lambda: self._find_package(name))
+            return created, {"private": False}
         changed = {key: value for key, value in desired.items() if _normalised(key, package.get(key)) != _normalised(key, value)}
+        described = {key: value for key, value in changed.items() if key in DESCRIBING}
+        if package.get("private"):  # created by a run that did not finish: shown with its resources
+            described["private"] = False
+            result.actions.append(PublishAction(PublishObject.DATASET, name, PublishVerb.UPDATE, result.url,
+                                                detail="público: ya tiene sus archivos"))
         if not changed:
             result.actions.append(PublishAction(PublishObject.DATASET, name, PublishVerb.UNCHANGED, result.url))
-            return package
+            return package, described
         result.actions.append(PublishAction(PublishObject.DATASET, name, PublishVerb.UPDATE, result.url,
                                             detail="campos: " + ", ".join(sorted(changed))))
-        if dry_run:
-            return package
-        return self.client.call("package_revise", {"match": {"id": package["id"]}, "update": changed})["package"]
+        now = {key: value for key, value in changed.items() if key not in DESCRIBING}
+        if dry_run or not now:
+            return package, described
+        return self.client.call("package_revise", {"match": {"id": package["id"]}, "update": now})["package"], described
 
     def _public_base(self) -> str:
         """The public address links are made under; refused when there is none to use."""
@@ -301,17 +339,6 @@ class CkanPublisher(PortalSession, TableReadBack):
         result.dataset = name
         result.url = f"{self.public_url}/dataset/{name}" if self.public_url else None
         return name
-
-    def _make_public(self, package: JsonObject, result: PublishResult) -> None:
-        """A dataset created private (``_sync_dataset``) goes public once it holds its resources: part
-        of its creation in the run that created it, an update of its own when a run finishes one an
-        interrupted run left private."""
-        if not package.get("private"):
-            return
-        self.client.call("package_revise", {"match": {"id": package["id"]}, "update": {"private": False}})
-        if not any(a.target is PublishObject.DATASET and a.action is PublishVerb.CREATE for a in result.actions):
-            result.actions.append(PublishAction(PublishObject.DATASET, result.dataset, PublishVerb.UPDATE, result.url,
-                                                detail="público: ya tiene sus archivos"))
 
     # -- resources -------------------------------------------------------------------------------
 
@@ -353,7 +380,7 @@ class CkanPublisher(PortalSession, TableReadBack):
         with contextlib.suppress(NotFoundError):
             self.client.call("resource_delete", {"id": resource_id})
 
-    def _sync_resource(self, package: JsonObject, spec: ResourceFile, current: JsonObject | None,
+    def _sync_resource(self, staging: StagingArea, spec: ResourceFile, current: JsonObject | None,
                        result: PublishResult, dry_run: bool) -> None:
         table = spec.datastore
         expected = expected_fingerprint(table) if table is not None else None
@@ -366,7 +393,7 @@ class CkanPublisher(PortalSession, TableReadBack):
                                                     current.get("url")))
             if table is not None:
                 result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, PublishVerb.UNCHANGED))
-                self._table_view(current["id"], spec, result)
+                self._table_view(current["id"], spec.name, result)
             return
         action = PublishVerb.CREATE if current is None else PublishVerb.UPDATE
         detail = f"la tabla publicada no coincidía con el mes validado ({drift})" if drift else ""
@@ -375,16 +402,13 @@ class CkanPublisher(PortalSession, TableReadBack):
             if table is not None:
                 result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, action, detail=detail))
             return
-        if table is None or expected is None:
-            written = self._write_file_resource(package, spec, current)
-            result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, action, written.get("url")))
-            return
-        written = self._stage_and_switch(package, spec, table, current, expected)
-        result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, action, written.get("url")))
-        rows = f"{expected.rows} filas, verificadas"
-        result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, action,
-                                            detail=f"{rows}; {detail}" if detail else rows))
-        self._table_view(written["id"], spec, result)
+        written = self._stage(staging, spec, current, table, expected, result)
+        result.actions.append(PublishAction(PublishObject.RESOURCE, spec.name, action,
+                                            staging.planned([written])[0].get("url")))
+        if table is not None and expected is not None:
+            rows = f"{expected.rows} filas, verificadas"
+            result.actions.append(PublishAction(PublishObject.DATASTORE, spec.name, action,
+                                                detail=f"{rows}; {detail}" if detail else rows))
 
     def _patch_standard_fields(self, current: JsonObject, spec: ResourceFile, result: PublishResult,
                                dry_run: bool) -> None:
@@ -400,10 +424,10 @@ class CkanPublisher(PortalSession, TableReadBack):
     def _offers_table_view(self) -> bool:
         return offers_table_view(self.client)
 
-    def _table_view(self, resource_id: str, spec: ResourceFile, result: PublishResult) -> None:
+    def _table_view(self, resource_id: str, name: str, result: PublishResult) -> None:
         """A table view on the DataStore resource, when the portal offers one (created once)."""
         if self._offers_table_view and ensure_table_view(self.client, resource_id):
-            result.actions.append(PublishAction(PublishObject.VIEW, spec.name, PublishVerb.CREATE, detail="vista de tabla"))
+            result.actions.append(PublishAction(PublishObject.VIEW, name, PublishVerb.CREATE, detail="vista de tabla"))
 
     def _table_drift(self, current: JsonObject, table: DatastoreTable | None,
                      expected: TableFingerprint | None) -> str | None:
@@ -415,44 +439,17 @@ class CkanPublisher(PortalSession, TableReadBack):
             return "no tiene tabla en el DataStore"
         return "; ".join(expected.differences(found)) or None
 
-    def _write_file_resource(self, package: JsonObject, spec: ResourceFile,
-                             current: JsonObject | None) -> JsonObject:
-        if current is None:
-            written = self._create_resource(package["id"], spec, spec.name)
-        else:
-            written = self.client.call("resource_patch", {"id": current["id"], **_resource_fields(spec)},
-                                       upload=spec.path)
-        self._notify(f"recurso {spec.name}")
-        return written
+    def _stage(self, staging: StagingArea, spec: ResourceFile, current: JsonObject | None,
+               table: DatastoreTable | None, expected: TableFingerprint | None, result: PublishResult) -> JsonObject:
+        """Prepare the file (and its verified table, with its view) in the staging dataset."""
+        def fill(resource: JsonObject) -> None:
+            if table is not None:
+                load_table(self.client, resource["id"], table, expected, max_body=self.max_body)
+                self._notify(f"DataStore provisional {spec.name}")
 
-    def _create_resource(self, package_id: str, spec: ResourceFile, name: str) -> JsonObject:
-        fields = {"package_id": package_id, "name": name, **_resource_fields(spec)}
-        return self.client.call("resource_create", fields, upload=spec.path,
-                                before_retry=lambda: self._find_resource(package_id, name, spec.sha256))
-
-    def _find_resource(self, package_id: str, name: str, sha256: str) -> JsonObject | None:
-        package = self.client.call("package_show", {"id": package_id})
-        return next((r for r in package["resources"] if r.get("name") == name and r.get("sha256") == sha256), None)
-
-    def _stage_and_switch(self, package: JsonObject, spec: ResourceFile, table: DatastoreTable,
-                          current: JsonObject | None, expected: TableFingerprint) -> JsonObject:
-        staged = self._create_resource(package["id"], spec, staging_name(spec.name))
+        staged = staging.stage({"name": spec.name, **_resource_fields(spec)}, spec.path, current, fill)
         self._notify(f"recurso provisional {spec.name}")
-        load_table(self.client, staged["id"], table, expected)
-        self._notify(f"DataStore provisional {spec.name}")
-        if current is None:
-            switched = self.client.call("resource_patch", {"id": staged["id"], "name": spec.name})
-        else:
-            self.client.call("package_revise", {
-                "match": {"id": package["id"]},
-                f"update__resources__{staged['id']}": {"name": spec.name},
-                f"update__resources__{current['id']}": {"name": retired_name(spec.name)},
-            })
-            self._notify(f"cambio de {spec.name}")
-            self._delete_resource(current["id"])
-            switched = staged
-        self._notify(f"recurso {spec.name}")
-        return switched
+        return staged
 
     def _notify(self, what: str) -> None:
         if self.after_write is not None:

@@ -179,6 +179,10 @@ class _StreamingRemoteCKAN(ckanapi.RemoteCKAN):
             data, files = encoder, None
         response = _raise_if_retryable(self.session.post(url, data=data, headers=headers, files=files,
                                                          allow_redirects=False, **requests_kwargs))
+        if response.status_code == 413:
+            raise TerminalError(f"El portal (o su proxy) rechazó una petición por demasiado grande (HTTP 413, "
+                                f"{url.rsplit('/', 1)[-1]}). Reduzca publish.ckan.max_body_mb, o pida que se amplíe "
+                                "el límite de subida de archivos del portal.")
         return response.status_code, response.text
 
     def call_raw(self, action: str, body: IO[bytes], requests_kwargs: Mapping[str, object]) -> Any:

@@ -1,15 +1,18 @@
 """Load a ``DatastoreTable`` (typed fields + Parquet rows) into the DataStore, exactly once.
 
-Why one request per table
-    CKAN's DataStore runs each ``datastore_create`` / ``datastore_upsert`` request in its own
-    database transaction. A month loaded in several chunks is therefore visible half-loaded to any
-    reader between chunks, and a chunk whose response is lost (a gateway 502/504, a client
-    time-out) may or may not have been committed, so retrying it may insert its rows twice. A
-    month sent as the ``records`` of a single ``datastore_create`` is neither: the table appears
-    with all its rows in one commit or not at all. Whether a lost attempt landed is then a
-    question with a clean answer (is there a table, with the expected fingerprint?), asked before
-    every retry. The body is built from the Parquet file batch by batch and sent from a spooled
-    temporary file, so the client never holds the month twice.
+Bounded requests, into a table the public cannot see
+    A month is loaded into a resource of the dataset's private staging dataset
+    (``publishers.ckan_staging``), so nobody but the publisher reads the table while it fills: it
+    is attached to the public dataset only once it is complete and verified. The table is created
+    empty (fields and primary key), then filled by ``datastore_upsert`` inserts whose JSON bodies
+    stay under ``max_body`` bytes (``MAX_BODY_BYTES`` by default): portals sit behind proxies that
+    refuse larger bodies (often 1–10 MB), and a 100k-row month is about 20 MB of JSON.
+
+Exactly once
+    Each insert runs in its own CKAN transaction. Only this run writes to the staging table (the
+    portal lease), so whether an insert whose answer was lost landed has a clean answer: the
+    table's row count is either what it was before the insert (retry it) or that plus the
+    insert's rows (it landed). The count is read before every retry.
 
 Verification
     After every load the table's ``TableFingerprint`` (row count and one checksum per column:
@@ -22,10 +25,10 @@ Verification
 from __future__ import annotations
 
 import contextlib
+import io
 import json
-import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import IO
 
 from transparencia.domain.jsontypes import JsonObject
 from transparencia.errors import TerminalError
@@ -41,7 +44,7 @@ from transparencia.publishers.tables import (
 )
 
 SQL_PAGE_ROWS = 32_000
-SPOOL_BYTES = 64 << 20  # a request body larger than this is spooled to disk
+MAX_BODY_BYTES = 4_000_000  # the largest request body a load sends by default (``publish.ckan.max_body_mb``)
 
 
 def published_fingerprint(client: CkanClient, resource_id: str, table: DatastoreTable) -> TableFingerprint | None:
@@ -108,32 +111,45 @@ def _dictionary_field(found: JsonObject) -> JsonObject:
 # --------------------------------------------------------------------------- loading
 
 
-def _write_request_body(body: IO[bytes], resource_id: str, table: DatastoreTable) -> None:
-    """The ``datastore_create`` JSON, written batch by batch."""
-    head = {"resource_id": resource_id, "fields": datastore_fields(table), "force": True}
+def _create_head(resource_id: str, table: DatastoreTable) -> JsonObject:
+    head: JsonObject = {"resource_id": resource_id, "fields": datastore_fields(table), "force": True}
     if table.primary_key:
         head["primary_key"] = list(table.primary_key)
-    body.write(json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "records": [')
-    first = True
+    return head
+
+
+def insert_bodies(resource_id: str, table: DatastoreTable, max_body: int = MAX_BODY_BYTES) -> Iterator[tuple[bytes, int]]:
+    """The ``datastore_upsert`` insert bodies of the table's rows, each at most ``max_body`` bytes,
+    with the number of rows each carries."""
+    head = json.dumps({"resource_id": resource_id, "method": "insert", "force": True}, ensure_ascii=False)
+    opening = head[:-1].encode() + b', "records": ['
+    room = max_body - len(opening) - 2
+    parts: list[bytes] = []
+    size = 0
     for records in iter_record_chunks(table):
-        if not records:
-            continue
-        text = json.dumps(records, ensure_ascii=False, default=str)[1:-1]
-        body.write((text if first else "," + text).encode())
-        first = False
-    body.write(b"]}")
+        for record in records:
+            encoded = json.dumps(record, ensure_ascii=False, default=str).encode()
+            if len(encoded) > room:
+                raise TerminalError(f"Una fila ocupa {len(encoded):,} bytes, más que el máximo por petición "
+                                    f"({max_body:,}); aumente publish.ckan_max_body.")
+            if parts and size + len(encoded) + 1 > room:
+                yield opening + b",".join(parts) + b"]}", len(parts)
+                parts, size = [], 0
+            parts.append(encoded)
+            size += len(encoded) + 1
+    if parts:
+        yield opening + b",".join(parts) + b"]}", len(parts)
 
 
 def load_table(client: CkanClient, resource_id: str, table: DatastoreTable,
-               expected: TableFingerprint | None = None) -> TableFingerprint:
-    """Create the table behind ``resource_id`` with every row in one transaction, verified.
+               expected: TableFingerprint | None = None, *, max_body: int = MAX_BODY_BYTES) -> TableFingerprint:
+    """Create the table behind ``resource_id`` in bounded inserts, verified (see the module doc).
 
-    Before each retry the table is looked up: present with the expected fingerprint means the lost
-    attempt landed (done); present and different means it must go before the next attempt.
-    """
+    A table the resource already has (a lost attempt's) is dropped first: the staging resource is
+    this run's own."""
     expected = expected or expected_fingerprint(table)
     for attempt in (1, 2):
-        _create_once(client, resource_id, table, expected)
+        _load_once(client, resource_id, table, max_body)
         found = published_fingerprint(client, resource_id, table)
         if found == expected:
             return expected
@@ -144,23 +160,29 @@ def load_table(client: CkanClient, resource_id: str, table: DatastoreTable,
     raise AssertionError("unreachable")
 
 
-def _create_once(client: CkanClient, resource_id: str, table: DatastoreTable, expected: TableFingerprint) -> None:
-    def landed() -> bool | None:
-        found = published_fingerprint(client, resource_id, table)
-        if found == expected:
-            return True
-        if found is not None:
-            drop_table(client, resource_id)
+def row_total(client: CkanClient, resource_id: str) -> int | None:
+    """The table's row count, or None when the resource has no table."""
+    try:
+        return int(client.call("datastore_search", {"resource_id": resource_id, "limit": 0})["total"])
+    except NotFoundError:
         return None
 
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as body:
-        _write_request_body(body, resource_id, table)
-        try:
-            client.call("datastore_create", body=body, before_retry=landed)
-        except TerminalError:
-            # a retry that raced a slow first attempt fails on the existing table: did the first land?
-            if landed() is None:
-                raise
+
+def _load_once(client: CkanClient, resource_id: str, table: DatastoreTable, max_body: int) -> None:
+    if row_total(client, resource_id) is not None:
+        drop_table(client, resource_id)
+    client.call("datastore_create", _create_head(resource_id, table),
+                before_retry=lambda: True if row_total(client, resource_id) == 0 else None)
+    rows = 0
+    for body, count in insert_bodies(resource_id, table, max_body):
+        before = rows
+
+        def landed(before: int = before, count: int = count) -> bool | None:
+            return True if row_total(client, resource_id) == before + count else None
+
+        with io.BytesIO(body) as stream:
+            client.call("datastore_upsert", body=stream, before_retry=landed)
+        rows += count
 
 
 def drop_table(client: CkanClient, resource_id: str) -> None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse, urlsplit
 
 from transparencia.domain import sha256_file
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.publishers import datapackage
 from transparencia.publishers.base import ResourceFile
 from transparencia.publishers.ckan_client import CkanClient
@@ -42,15 +44,15 @@ def ensure_table_view(client: CkanClient, resource_id: str) -> bool:
     return True
 
 
-def portal_package(client: CkanClient, package_id: str, resource: ResourceFile, public_url: str) -> ResourceFile:
+def portal_package(resources: Sequence[JsonObject], resource: ResourceFile, public_url: str) -> ResourceFile:
     """The rendered ``datapackage.json`` with each CSV's path replaced by its URL on the portal (under
     ``public_url``) and the sha256 and size the portal records for it (written beside it under
-    ``portal/``, same name); files the portal lacks are left out."""
-    package = client.call("package_show", {"id": package_id})
+    ``portal/``, same name); files the portal's ``resources`` (as the dataset will list them) lack are
+    left out."""
     files = {unquote(PurePosixPath(urlparse(r.get("url") or "").path).name):
              datapackage.HeldFile(public_file_url(r["url"], public_url), r.get("sha256") or None,
                                   r.get("size") if isinstance(r.get("size"), int) else None)
-             for r in package.get("resources", []) if r.get("url")}
+             for r in resources if r.get("url")}
     descriptor = datapackage.as_held(json.loads(resource.path.read_text(encoding="utf-8")), files)
     folder = resource.path.parent / "portal"
     folder.mkdir(exist_ok=True)

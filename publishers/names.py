@@ -83,6 +83,12 @@ BROKEN_LEASES_EXTRA = "bloqueos_rotos"
 LEGACY_LEASE_PREFIX = "bloqueo_"  # the per-period leases of earlier versions ("bloqueo_2025-01")
 
 
+def staging_dataset_name(dataset: str) -> str:
+    """The private CKAN dataset where a dataset's new files are prepared before they are shown
+    together (``publishers.ckan_staging``)."""
+    return f"{dataset}-preparacion"
+
+
 # -- resources of an item's dataset ------------------------------------------------------------
 
 
@@ -150,16 +156,10 @@ def monitor_resource_name(period: Period | str, fmt: OutputFormat) -> str:
 
 # -- what an interrupted CKAN run leaves ---------------------------------------------------------
 
-STAGING_SUFFIX = " (cargando)"  # a DataStore resource being loaded, before it is switched in
-RETIRED_SUFFIX = " (reemplazado)"  # the resource it replaced, deleted right after the switch
-
-
-def staging_name(name: str) -> str:
-    return name + STAGING_SUFFIX
-
-
-def retired_name(name: str) -> str:
-    return name + RETIRED_SUFFIX
+# Earlier versions loaded a table behind a public resource with this suffix and renamed it in; new
+# files are now prepared in the staging dataset (``staging_dataset_name``), and these are only removed.
+STAGING_SUFFIX = " (cargando)"
+RETIRED_SUFFIX = " (reemplazado)"
 
 
 def is_leftover(name: str) -> bool:

@@ -135,6 +135,16 @@ class Institution(Spec):
 # --------------------------------------------------------------------------- sections
 
 
+def _megabytes(value: object) -> float:
+    """A positive size in megabytes (``publish.ckan.max_body_mb``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise invalid(f"se esperaba un tamaño en megabytes mayor que cero, no '{value}'")
+    return float(value)
+
+
+Megabytes = Annotated[float, BeforeValidator(_megabytes)]
+
+
 class CkanSettings(Spec):
     """Where the CKAN portal is and how to authenticate; only names of env vars or files, never the token."""
 
@@ -145,6 +155,14 @@ class CkanSettings(Spec):
     # The portal's address as the public reaches it, for every link in a published file; needed when
     # ``url`` is an internal one (a tunnel, a private network), else ``url`` itself.
     public_url: Annotated[Text, BeforeValidator(_portal_public_url)] | None = None
+    # The largest JSON request a DataStore load sends (portals sit behind proxies that refuse bodies
+    # over 1–10 MB); unset, the publisher's default (``ckan_datastore.MAX_BODY_BYTES``).
+    max_body_mb: Megabytes | None = None
+
+    @property
+    def max_body(self) -> int | None:
+        """``max_body_mb`` in bytes."""
+        return None if self.max_body_mb is None else int(self.max_body_mb * 1_000_000)
 
     def check(self, where: str) -> None:
         if bool(self.url) == bool(self.url_env):

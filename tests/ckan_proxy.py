@@ -15,6 +15,11 @@ Faults:
 * ``pass``      forward normally (also what unscripted calls get)
 
 ``proxy.down = True`` answers 503 to everything from then on (a portal that went down).
+``proxy.max_body = N`` answers 413 to any API request whose JSON body is over N bytes, as a gateway's
+body limit does (file uploads, multipart, pass: CKAN bounds them by its own maximum resource size);
+``proxy.largest`` is the largest JSON body forwarded, ``proxy.refused`` how many were refused.
+``proxy.plan_matching(action, needle, fault)`` applies ``fault`` once, to the first call of ``action``
+whose body contains ``needle``; ``proxy.arrived[action]`` is set when a call of it reaches the proxy.
 Only 127.0.0.1 is ever contacted. ``proxy.seen`` lists (action, fault) in arrival order.
 """
 
@@ -39,8 +44,13 @@ class FaultProxy:
         self.plans: dict[str, deque[str]] = defaultdict(deque)
         self.seen: list[tuple[str, str]] = []
         self.down = False
+        self.max_body: int | None = None
+        self.largest = 0
+        self.refused = 0
         self.resume = threading.Event()  # releases the requests held by ``hold``
         self.forwarding: dict[str, threading.Event] = defaultdict(threading.Event)  # set when an action goes upstream
+        self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)  # set when an action comes in
+        self.matching: list[tuple[str, bytes, str]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -59,10 +69,18 @@ class FaultProxy:
         with self.lock:
             self.plans[action].extend(faults)
 
-    def _next_fault(self, action: str) -> str:
+    def plan_matching(self, action: str, needle: bytes, fault: str) -> None:
         with self.lock:
+            self.matching.append((action, needle, fault))
+
+    def _next_fault(self, action: str, body: bytes | None = None) -> str:
+        with self.lock:
+            self.arrived[action].set()
+            matched = next((m for m in self.matching if m[0] == action and body and m[1] in body), None)
+            if matched is not None:
+                self.matching.remove(matched)
             queue = self.plans.get(action)
-            fault = "503" if self.down else queue.popleft() if queue else "pass"
+            fault = ("503" if self.down else matched[2] if matched else queue.popleft() if queue else "pass")
             self.seen.append((action, fault))
             return fault
 
@@ -85,7 +103,18 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 action = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1] if "/api/" in self.path else "archivo"
-                fault = proxy._next_fault(action)
+                if "multipart" not in (self.headers.get("Content-Type") or ""):
+                    with proxy.lock:
+                        if proxy.max_body is not None and length > proxy.max_body:
+                            proxy.refused += 1
+                            too_large = True
+                        else:
+                            proxy.largest, too_large = max(proxy.largest, length), False
+                    if too_large:
+                        self.close_connection = True
+                        self._answer(413, b"<html>413 Request Entity Too Large</html>", {"Connection": "close"})
+                        return
+                fault = proxy._next_fault(action, body)
                 if fault == "409":  # as CKAN words a refusal
                     self._answer(409, b'{"success": false, "error": {"__type": "Validation Error", '
                                       b'"message": "falla inyectada"}}', {})
