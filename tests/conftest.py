@@ -10,6 +10,9 @@ import tempfile
 from transparencia.flows.environment import configure_prefect
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# pytest-xdist's workers inherit COLUMNS=80, and rich fixes a console's width from COLUMNS when the
+# console is made (the CLI's, at import): without it, each test's runner sets the width it needs.
+os.environ.pop("COLUMNS", None)
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="transparencia-prefect-")
 # The runs' own temporary Prefect servers (CLI subprocesses included) may take minutes to start while
 # two test workers load two cores: a guard against a hang, not a measure.
