@@ -31,7 +31,13 @@ import threading
 import time
 from collections import defaultdict, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
+
+from ckan_server import CkanServer
+
+from transparencia.publishers.ckan import CkanPublisher
+from transparencia.publishers.ckan_client import RetryPolicy
 
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
@@ -165,3 +171,12 @@ class FaultProxy:
                     self.close_connection = True
 
         return Handler
+
+
+# Retries that do not make a fault test wait: the faults are the proxy's, not the server's.
+QUICK = RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2)
+
+
+def through(proxy: FaultProxy, server: CkanServer, **options: Any) -> CkanPublisher:
+    """A publisher that reaches the test CKAN through the proxy, retrying quickly."""
+    return CkanPublisher(proxy.url, server.token, retry=QUICK, **options)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,3 +79,11 @@ def ckan_acronym() -> str:
     publishes into an organization of its own under a shared acronym would still meet another test's
     datasets under the names of versions before qualified names (``names.portal_dataset_name``)."""
     return f"t{uuid.uuid4().hex[:6]}"
+
+
+def published(server: CkanServer, name: str) -> dict[str, dict]:
+    """A dataset's resources by name, checking that no name is listed twice."""
+    resources = server.admin().action.package_show(id=name)["resources"]
+    counts = Counter(r["name"] for r in resources)
+    assert all(n == 1 for n in counts.values()), f"recursos repetidos: {counts}"
+    return {r["name"]: r for r in resources}

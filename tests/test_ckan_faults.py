@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from decimal import Decimal
 
 import ckanapi
 import pytest
-from ckan_proxy import FaultProxy
+from ckan_proxy import QUICK, FaultProxy, through
 from ckan_release import dataset_spec, month_rows, render_release
+from ckan_server import published
 
 from transparencia.errors import TransientError
 from transparencia.publishers.ckan import CkanPublisher
@@ -23,7 +23,6 @@ from transparencia.publishers.ckan_client import RetryPolicy
 
 pytestmark = pytest.mark.ckan
 
-QUICK = RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2)
 MONTH = "Planilla 2025-01 (CSV)"
 
 
@@ -33,15 +32,6 @@ def proxy(ckan_server):
         yield running
 
 
-def through(proxy, server, **options) -> CkanPublisher:
-    return CkanPublisher(proxy.url, server.token, retry=QUICK, **options)
-
-
-def published(server, name: str) -> dict[str, dict]:
-    resources = server.admin().action.package_show(id=name)["resources"]
-    counts = Counter(r["name"] for r in resources)
-    assert all(n == 1 for n in counts.values()), f"recursos repetidos: {counts}"
-    return {r["name"]: r for r in resources}
 
 
 def table_totals(server, resource_id: str) -> tuple[int, Decimal, int]:

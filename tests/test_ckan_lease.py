@@ -10,14 +10,13 @@ import logging
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from ckan_proxy import FaultProxy
 from institutions import viaticos_institution
 from portal_poller import PortalPoller
+from waiting import PATIENCE, until
 
 from transparencia.domain import Period
 from transparencia.errors import TransientError
@@ -30,7 +29,6 @@ from transparencia.sources.demo import write_month
 pytestmark = pytest.mark.ckan
 JAN, FEB = Period(2025, 1), Period(2025, 2)
 QUICK = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.2)
-PATIENCE = 600  # seconds a wait may take before the test gives up instead of hanging
 
 
 def _institution(folder: Path, organization: str, acronym: str, *months: Period, rows: int = 40) -> Path:
@@ -53,17 +51,6 @@ def _command(config: Path, month: Period) -> list[str]:
     return [sys.executable, "-m", "transparencia", "run", "--period", str(month), "--target", "ckan",
             "--config", str(config), "--sin-correo"]
 
-
-def _until(found: Callable[[], object], what: str, process: subprocess.Popen | None = None) -> object:
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"the run ended ({process.returncode}) before {what}:\n{process.stdout.read()}")
-        time.sleep(0.05)
-    pytest.fail(f"gave up waiting for {what}")
 
 
 def _release_writes(folder: Path, month: Period) -> list[dict]:
@@ -88,14 +75,14 @@ def test_a_run_killed_mid_publish_leaves_no_server_and_the_next_run_breaks_its_l
     with PortalPoller(ckan_server.url, ckan_org) as poller:
         killed = subprocess.Popen(_command(config, JAN), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True, start_new_session=True)
-        _until(lambda: _datastore_load(tmp_path, JAN), "the month's first resource written", killed)
+        until(lambda: _datastore_load(tmp_path, JAN), "the month's first resource written", killed)
         killed.kill()  # SIGKILL: no handler, no atexit, the lease left on the portal
         killed.wait()
         holder = lease_holder(CkanClient(ckan_server.url, ckan_server.token), ckan_org)
         assert holder is not None and holder.proceso == killed.pid
 
         # the temporary Prefect server (a child of the killed run) was told to stop by the kernel
-        _until(lambda: not _group_alive(killed.pid), "the killed run's Prefect server gone")
+        until(lambda: not _group_alive(killed.pid), "the killed run's Prefect server gone")
 
         again = subprocess.run(_command(config, JAN), env=env, capture_output=True, text=True, timeout=PATIENCE)
         poller.wait_polls(2)

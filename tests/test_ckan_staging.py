@@ -14,25 +14,23 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import requests
-from ckan_proxy import FaultProxy
+from ckan_proxy import QUICK, FaultProxy, through
 from ckan_release import dataset_spec, month_rows, render_release
+from ckan_server import published
 from portal_poller import PortalPoller
 
 from transparencia.domain import Period
 from transparencia.errors import TransientError
 from transparencia.publishers.ckan import CkanPublisher
-from transparencia.publishers.ckan_client import RetryPolicy
 from transparencia.publishers.names import staging_dataset_name
 
 pytestmark = pytest.mark.ckan
 
-QUICK = RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2)
 MONTH = "Planilla 2025-01 (CSV)"
 LIMIT = 1_000_000  # the gateway's body limit, in bytes
 ROWS = 20_000  # about 3 MB of JSON: a single request would be refused
@@ -46,15 +44,6 @@ def proxy(ckan_server):
         yield running
 
 
-def through(proxy, server, **options) -> CkanPublisher:
-    return CkanPublisher(proxy.url, server.token, retry=QUICK, **options)
-
-
-def published(server, name: str) -> dict[str, dict]:
-    resources = server.admin().action.package_show(id=name)["resources"]
-    counts = Counter(r["name"] for r in resources)
-    assert all(n == 1 for n in counts.values()), f"recursos repetidos: {counts}"
-    return {r["name"]: r for r in resources}
 
 
 def table_totals(server, resource_id: str) -> tuple[int, Decimal]:

@@ -14,13 +14,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from institutions import sample_document, write_institution
+from waiting import PATIENCE, until
 
 from transparencia.domain import Period
 from transparencia.sources.config import load_config
@@ -30,7 +30,6 @@ pytestmark = pytest.mark.prefect
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("transparencia")
 MONTH = Period(2025, 3)
-PATIENCE = 600  # seconds a wait may take before the test gives up instead of hanging
 
 
 def _institution(folder: Path) -> Path:
@@ -70,18 +69,6 @@ def _start(config: Path, env: dict[str, str]) -> subprocess.Popen:
                             text=True)
 
 
-def _until(found: Callable[[], object], what: str, process: subprocess.Popen | None = None) -> object:
-    """Poll until ``found()`` gives something; fail (not hang) if the process ends first or it never does."""
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"the run ended ({process.returncode}) before {what}:\n{process.stdout.read()}")
-        time.sleep(0.2)
-    pytest.fail(f"gave up waiting for {what}")
-
 
 def _ledgers(folder: Path) -> list[dict]:
     ledgers = []
@@ -109,13 +96,13 @@ def test_sigterm_mid_run_ends_cancelled_with_the_ledger_of_what_was_written(pref
     env = _environment(PREFECT_API_URL=prefect_server)
     with database_held(tmp_path) as release:
         run = _start(config, env)
-        running = _until(lambda: _published_item(tmp_path), "an item written", run)
+        running = until(lambda: _published_item(tmp_path), "an item written", run)
         assert running["finished_at"] is None
         written = {o["item"] for o in running["outputs"]}
         run.send_signal(signal.SIGTERM)
 
         with get_client(sync_client=True) as client:
-            state = _until(lambda: (s := client.read_flow_run(running["flow_run_id"]).state).is_final() and s,
+            state = until(lambda: (s := client.read_flow_run(running["flow_run_id"]).state).is_final() and s,
                            "the flow run's final state")
         assert state.is_cancelled(), state
         assert "interrumpida por la señal SIGTERM" in state.message
@@ -146,9 +133,9 @@ def test_sigterm_leaves_no_temporary_prefect_server_behind(tmp_path):
     env = _environment()
     with database_held(tmp_path) as release:
         run = _start(config, env)
-        running = _until(lambda: _published_item(tmp_path), "an item written", run)
+        running = until(lambda: _published_item(tmp_path), "an item written", run)
         run.send_signal(signal.SIGTERM)
-        _until(lambda: any(ledger.get("interrupted") for ledger in _ledgers(tmp_path)), "the interruption recorded",
+        until(lambda: any(ledger.get("interrupted") for ledger in _ledgers(tmp_path)), "the interruption recorded",
                run)
         release()
         output, _ = run.communicate(timeout=PATIENCE)
