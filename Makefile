@@ -13,7 +13,7 @@ demo: install
 # CKAN's first start takes minutes: it starts in the background while lint and the other tests run
 # (the CKAN tests run last; their fixture waits for this start, see scripts/ckan-local/start.sh).
 test: install-test ckan-background lint
-	.venv/bin/python -m pytest -n 2 --dist loadfile
+	.venv/bin/python -m pytest -n 3 --dist loadfile
 
 ckan-background:
 	@mkdir -p build && (scripts/ckan-local/start.sh > build/ckan-start.log 2>&1 &)

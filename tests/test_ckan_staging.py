@@ -125,13 +125,14 @@ def test_ckan_restarted_mid_load_shows_nothing_in_between_and_the_rerun_repairs(
 
 def _institution(folder: Path, url: str, server, organization: str, acronym: str) -> Path:
     """One item (viáticos, CSV with its DataStore table and JSON) published to CKAN through ``url``,
-    with a small body limit so a month loads in several inserts."""
+    with a small body limit so a month loads in several inserts; its links name the server itself."""
     from institutions import viaticos_institution
 
     config = viaticos_institution(folder, organization, acronym)
     text = config.read_text(encoding="utf-8").replace("  target: local\n", (
         "  target: ckan\n  ckan:\n"
-        f"    url: {url}\n    token_file: {server.base / 'secrets' / 'api-token'}\n    max_body_mb: 0.05\n"))
+        f"    url: {url}\n    public_url: {server.url}\n    token_file: {server.base / 'secrets' / 'api-token'}\n"
+        "    max_body_mb: 0.05\n"))
     config.write_text(text, encoding="utf-8")
     return config
 

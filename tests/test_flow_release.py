@@ -185,7 +185,8 @@ def test_demo_command_succeeds_with_its_deliberate_errors(prefect_server, instit
     assert "88 %" in result.output
 
     packages = sorted(published.glob("*/datapackage.json"))
-    assert len(packages) == 12  # every published tabular item (viáticos is rejected, contrataciones missing)
+    # every published tabular item (viáticos is rejected, contrataciones missing) and the compliance report
+    assert len(packages) == 13
     for package in packages:
         assert_valid_package(package)
 
