@@ -3,16 +3,19 @@
 ``ckan_server`` runs ``scripts/ckan-local/start.sh`` once per test session (idempotent: about two
 minutes on a clean machine, seconds when already running) and fails the session if CKAN cannot
 be started: the CKAN tests must run in CI, never be skipped silently. Each test gets its own
-organization (``ckan_org``) so tests never see each other's datasets.
+organization (``ckan_org``) so tests never see each other's datasets. With several test workers,
+the tests that stop or restart the server (``ckan_restart``) wait until no other CKAN test runs.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,13 +54,44 @@ def _run_script(name: str, base: Path, *args: str) -> None:
         pytest.fail(f"{name} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
+def _base() -> Path:
+    return Path(os.environ.get("CKAN_BASE", DEFAULT_BASE))
+
+
+@contextmanager
+def _turn(exclusive: bool) -> Iterator[None]:
+    """Take this test's turn on the shared CKAN, across the test workers: shared by the CKAN tests, and
+    alone for a test that stops or restarts the server (marker ``ckan_restart``). The gate makes the
+    turns fair: a restart waiting for its turn holds the gate, so no new test starts before it."""
+    base = _base()
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / ".tests-gate", "a") as gate, open(base / ".tests-turn", "a") as turn:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(turn, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _ckan_turn(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that uses the CKAN server runs in its turn (see ``_turn``); the others run freely."""
+    if "ckan_server" not in request.fixturenames:
+        yield
+        return
+    with _turn(exclusive=request.node.get_closest_marker("ckan_restart") is not None):
+        yield
+
+
 @pytest.fixture(scope="session")
 def ckan_server() -> Iterator[CkanServer]:
     """The server; while it runs, ``CKAN_PUBLIC_URL`` names its own (loopback) address as the public
     one, as an officer would for a portal reached only here: a run through a loopback address with no
     public address is refused (``CkanPublisher.preflight``). A test of links sets another one."""
-    base = Path(os.environ.get("CKAN_BASE", DEFAULT_BASE))
-    _run_script("start.sh", base)
+    base = _base()
+    with _turn(exclusive=True):  # not while a test of another worker has the server stopped
+        _run_script("start.sh", base)
     url = (base / "ckan-url").read_text().strip()
     token = (base / "secrets" / "api-token").read_text().strip()
     with pytest.MonkeyPatch.context() as patch:

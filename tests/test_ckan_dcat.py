@@ -85,6 +85,7 @@ def test_a_resource_without_its_licence_gets_it_by_one_patch(ckan_server, ckan_o
     assert after["license"] == EU + "licence/CC0" and after["datastore_active"]
 
 
+@pytest.mark.ckan_restart
 def test_start_script_installs_ckanext_dcat_into_a_ckan_installed_without_it(ckan_server):
     """An existing CKAN_BASE from before the DCAT endpoints is upgraded in place by start.sh."""
     pip = ckan_server.base / "venv" / "bin" / "pip"

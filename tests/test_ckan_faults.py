@@ -122,6 +122,7 @@ class PublicReader(threading.Thread):
             time.sleep(0.02)
 
 
+@pytest.mark.ckan_restart
 def test_ckan_killed_mid_load_never_shows_a_partial_table_and_the_rerun_converges(ckan_server, ckan_org, proxy,
                                                                                   tmp_path):
     name = f"{ckan_org}-planilla"

@@ -157,6 +157,7 @@ def test_dry_run_plans_without_writing(ckan_server, names, tmp_path):
     assert resources_by_name(ckan_server, name)["Planilla 2025-01 (CSV)"]["sha256"] == files[0].sha256
 
 
+@pytest.mark.ckan_restart
 def test_ckan_stopped_mid_publish_then_rerun_converges_without_duplicates(ckan_server, names, tmp_path):
     org, name = names
     months = {"2025-01": month_rows("2025-01", 60)}

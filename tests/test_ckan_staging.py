@@ -83,6 +83,7 @@ def test_a_month_loads_through_a_1_mb_body_limit_exactly_once_unseen_until_compl
     assert through(proxy, ckan_server, max_body=LIMIT).sync(dataset_spec(ckan_org, name), files).writes == 0
 
 
+@pytest.mark.ckan_restart
 def test_ckan_restarted_mid_load_shows_nothing_in_between_and_the_rerun_repairs(ckan_server, ckan_org, proxy,
                                                                                 tmp_path):
     name = f"{ckan_org}-planilla"
