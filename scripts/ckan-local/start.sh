@@ -16,6 +16,11 @@
 # $CKAN_BASE without them is upgraded in place. CKAN_PUBLIC_URL (default: the
 # local URL) is the base of the DCAT IRIs.
 #
+# DataStore loads by COPY: ckanext-xloader (pinned) with its job worker (`ckan jobs worker`, started and
+# stopped with the rest). It loads only what is submitted to it (xloader_submit): its automatic submission
+# on every CSV upload is off (ckanext.xloader.formats is empty), so both of the publisher's paths, bounded
+# inserts and xloader, meet the tables they expect.
+#
 # Output: $CKAN_BASE/ckan-url (the URL), $CKAN_BASE/secrets/api-token (a
 # sysadmin API token), and $CKAN_BASE/ckan.env (CKAN_URL, CKAN_PUBLIC_URL, CKAN_API_TOKEN_FILE).
 # Stop with scripts/ckan-local/stop.sh (only what this script started).
@@ -25,6 +30,7 @@ CKAN_BASE=${CKAN_BASE:-/tmp/transparencia-ckan}
 CKAN_VERSION=${CKAN_VERSION:-2.11.6}
 CKAN_PYTHON=${CKAN_PYTHON:-python3.11}
 CKANEXT_DCAT_VERSION=${CKANEXT_DCAT_VERSION:-2.4.4}
+CKANEXT_XLOADER_VERSION=${CKANEXT_XLOADER_VERSION:-2.6.0}
 CKAN_PORT=${CKAN_PORT:-5057}
 PG_PORT=${PG_PORT:-54337}
 REDIS_PORT=${REDIS_PORT:-63797}
@@ -132,6 +138,12 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
         || { tail -30 "$LOGS/pip-dcat.log"; die "pip install ckanext-dcat failed"; }
     code_changed=1
 fi
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('ckanext-xloader') != '$CKANEXT_XLOADER_VERSION')" 2>/dev/null; then
+    log "installing ckanext-xloader $CKANEXT_XLOADER_VERSION"
+    "$VENV/bin/pip" install -q "ckanext-xloader==$CKANEXT_XLOADER_VERSION" >"$LOGS/pip-xloader.log" 2>&1 \
+        || { tail -30 "$LOGS/pip-xloader.log"; die "pip install ckanext-xloader failed"; }
+    code_changed=1
+fi
 profile_stamp=$VENV/.ckanext-transparencia-$(cd "$PROFILE_SRC" && find . -type f \( -name '*.py' -o -name '*.toml' \) \
     -not -path '*/__pycache__/*' | sort | xargs sha256sum | sha256sum | cut -c1-16)
 if [[ ! -f $profile_stamp ]]; then
@@ -174,6 +186,8 @@ SELECT 'CREATE DATABASE ckan_default OWNER ckan_default ENCODING ''utf-8'''
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname='ckan_default')\gexec
 SELECT 'CREATE DATABASE datastore_default OWNER ckan_default ENCODING ''utf-8'''
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname='datastore_default')\gexec
+SELECT 'CREATE DATABASE xloader_jobs OWNER ckan_default ENCODING ''utf-8'''
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname='xloader_jobs')\gexec
 SQL
 
 # ---------------------------------------------------------------- 4. Redis
@@ -285,12 +299,19 @@ ini_before=$(sha256sum "$INI")
     "ckan.redis.url=redis://$HOST:$REDIS_PORT/0" \
     "ckan.storage_path=$STORAGE" \
     "ckan.max_resource_size=500" \
-    "ckan.plugins=datastore datatables_view dcat dcat_json_interface structured_data" \
+    "ckan.plugins=datastore xloader datatables_view dcat dcat_json_interface structured_data" \
     "ckan.site_title=Datos abiertos (CKAN local de pruebas)" \
     "ckan.site_description=Portal CKAN local donde se prueban las publicaciones de transparencia (Ley 6 de 2002)." \
     "ckanext.dcat.rdf.profiles=euro_dcat_ap_3 transparencia_dcat_ap_3" \
     "ckanext.dcat.base_uri=$CKAN_PUBLIC_URL" \
-    "ckanext.transparencia.publisher_name=$CKAN_PUBLISHER_NAME" >/dev/null 2>&1 || die "ckan config-tool failed"
+    "ckanext.transparencia.publisher_name=$CKAN_PUBLISHER_NAME" \
+    "ckanext.xloader.jobs_db.uri=postgresql://ckan_default:$CKAN_DB_PASS@$HOST:$PG_PORT/xloader_jobs" \
+    "ckanext.xloader.site_url=$CKAN_URL" \
+    "ckanext.xloader.formats=" \
+    "ckanext.xloader.unidecode_headers=false" \
+    "ckanext.xloader.api_token=$(cat "$TOKEN_FILE" 2>/dev/null || echo NOT_SET)" >/dev/null 2>&1 \
+    || die "ckan config-tool failed"
+chmod 600 "$INI"   # it holds the token xloader's jobs use
 
 # ---------------------------------------------------------------- 7. DB schema, datastore, sysadmin
 has_table() { psql_su -d "$1" -tAc "SELECT to_regclass('public.$2') IS NOT NULL" | grep -q t; }
@@ -312,22 +333,37 @@ if ! psql_su -d ckan_default -tAc "SELECT 1 FROM \"user\" WHERE name='$CKAN_ADMI
     rm -f "$TOKEN_FILE"
 fi
 
-# ---------------------------------------------------------------- 8. CKAN web server
+# ---------------------------------------------------------------- 8. CKAN web server and job worker
+# The worker runs ckanext-xloader's jobs (`ckan jobs worker`, queue "default"); it reads the same ckan.ini,
+# so it restarts with the web server.
 status_ok() { curl -sf "$CKAN_URL/api/3/action/status_show" | grep -q '"success": true'; }
-if alive "$RUN/ckan.pid" && { [[ $(sha256sum "$INI") != "$ini_before" ]] || (( code_changed )); }; then
-    log "ckan.ini or its extensions changed: restarting CKAN"
-    kill "$(cat "$RUN/ckan.pid")"
-    for _ in $(seq 1 40); do alive "$RUN/ckan.pid" || break; sleep 0.25; done
+stop_daemon() {  # stop_daemon NAME: the daemon whose pid is in $RUN/NAME.pid, if alive
+    alive "$RUN/$1.pid" || return 0
+    kill "$(cat "$RUN/$1.pid")"
+    for _ in $(seq 1 40); do alive "$RUN/$1.pid" || break; sleep 0.25; done
+}
+start_daemons() {
+    if ! alive "$RUN/ckan.pid"; then
+        port_busy "$CKAN_PORT" && die "port $CKAN_PORT already in use by someone else"
+        log "starting CKAN web server on $CKAN_URL"
+        setsid nohup "$VENV/bin/ckan" -c "$INI" run -H "$HOST" -p "$CKAN_PORT" \
+            --disable-reloader --threaded >"$LOGS/ckan.log" 2>&1 </dev/null 9>&- &
+        echo $! >"$RUN/ckan.pid"
+    fi
+    if ! alive "$RUN/worker.pid"; then
+        log "starting the CKAN job worker (ckanext-xloader)"
+        setsid nohup "$VENV/bin/ckan" -c "$INI" jobs worker >>"$LOGS/worker.log" 2>&1 </dev/null 9>&- &
+        echo $! >"$RUN/worker.pid"
+    fi
+    wait_for "$WAIT_SECS" "CKAN status_show at $CKAN_URL" status_ok \
+        || { tail -30 "$LOGS/ckan.log"; die "CKAN did not start"; }
+}
+if { alive "$RUN/ckan.pid" || alive "$RUN/worker.pid"; } \
+        && { [[ $(sha256sum "$INI") != "$ini_before" ]] || (( code_changed )); }; then
+    log "ckan.ini or its extensions changed: restarting CKAN and its job worker"
+    stop_daemon ckan; stop_daemon worker
 fi
-if ! alive "$RUN/ckan.pid"; then
-    port_busy "$CKAN_PORT" && die "port $CKAN_PORT already in use by someone else"
-    log "starting CKAN web server on $CKAN_URL"
-    setsid nohup "$VENV/bin/ckan" -c "$INI" run -H "$HOST" -p "$CKAN_PORT" \
-        --disable-reloader --threaded >"$LOGS/ckan.log" 2>&1 </dev/null 9>&- &
-    echo $! >"$RUN/ckan.pid"
-fi
-wait_for "$WAIT_SECS" "CKAN status_show at $CKAN_URL" status_ok \
-    || { tail -30 "$LOGS/ckan.log"; die "CKAN did not start"; }
+start_daemons
 
 # ---------------------------------------------------------------- 9. API token
 token_ok() {
@@ -339,6 +375,15 @@ if ! token_ok; then
     ( umask 077; ckan_cli user token add "$CKAN_ADMIN" "ci-$(date +%s)" 2>/dev/null \
         | tail -1 | tr -d '[:space:]' >"$TOKEN_FILE" )
     token_ok || die "new API token does not work"
+fi
+# xloader's jobs fetch the uploads and write the tables with this token: a new one (first start) is
+# written to ckan.ini, and the web server and the worker restart to read it.
+if ! grep -qxF "ckanext.xloader.api_token=$(cat "$TOKEN_FILE")" "$INI"; then
+    log "giving ckanext-xloader the API token: restarting CKAN and its job worker"
+    "$VENV/bin/ckan" config-tool "$INI" "ckanext.xloader.api_token=$(cat "$TOKEN_FILE")" >/dev/null 2>&1 \
+        || die "ckan config-tool failed"
+    stop_daemon ckan; stop_daemon worker
+    start_daemons
 fi
 
 echo "$CKAN_URL" >"$CKAN_BASE/ckan-url"

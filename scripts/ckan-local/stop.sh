@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/ckan-local/stop.sh - stop what start.sh started (CKAN, Solr, Redis,
+# scripts/ckan-local/stop.sh - stop what start.sh started (CKAN, its job worker, Solr, Redis,
 # the private PostgreSQL cluster), by PID file only, checking that each PID
 # still belongs to the expected program.  Data stays.
 #   stop.sh          stop everything start.sh started
@@ -37,6 +37,7 @@ stop_pidfile() {  # stop_pidfile NAME PIDFILE EXPECTED_CMDLINE_SUBSTRING
 
 stop_pidfile ckan  "$RUN/ckan.pid"  "$CKAN_BASE/etc/ckan.ini"
 [[ ${1:-} == --web ]] && exit 0
+stop_pidfile worker "$RUN/worker.pid" "jobs worker"
 stop_pidfile solr  "$RUN/solr.pid"  "-Dsolr.solr.home=$CKAN_BASE/solr/home"
 stop_pidfile redis "$RUN/redis.pid" "redis-server"
 
