@@ -8,9 +8,14 @@ Prefect itself would start (uvicorn on Prefect's app, UI off, SQLite under ``PRE
   core while this process imports Prefect and the stages and checks the sources, instead of
   after them with the flow waiting;
 * without importing Prefect's server in this process (only the server's own process loads it);
+* on a new database, from a copy of an empty database this Prefect version already migrated (kept
+  in the user's cache, ``database_template``): a new data folder's first run then skips the
+  migrations, which cost a first start seconds;
 * waited for (``api``) by polling its health every few milliseconds, only when the flow needs it;
 * kept for the rest of the process (the demo's two months share it) and stopped at exit, also when
   the run is interrupted (SIGTERM unwinds to the exit);
+* without flow-run heartbeats: they let a server tell a crashed run, but this one stops with the
+  run, and the flow's end would wait up to a second for the heartbeat thread's sleep;
 * on Linux, told by the kernel to stop when this process dies (``PR_SET_PDEATHSIG``), so a run
   killed with SIGKILL, which has no exit, leaves no server behind. Linux ties the signal to the
   thread that started the child: the CLI starts it from its main thread.
@@ -23,10 +28,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import hashlib
 import importlib.util
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -64,13 +72,65 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _default_database() -> Path | None:
+    """The SQLite file Prefect's server will use: ``prefect.db`` in PREFECT_HOME, unless a database
+    is set in the environment or the Prefect profiles (then None: that one is not ours to seed)."""
+    home = Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect")).expanduser()
+    if any("DATABASE" in name for name in os.environ if name.startswith("PREFECT_")):
+        return None
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    with contextlib.suppress(OSError):
+        if "DATABASE" in profiles.read_text(encoding="utf-8"):
+            return None
+    return home / "prefect.db"
+
+
+def database_template() -> Path:
+    """Where an empty database migrated by this Prefect version, with the block types of the Prefect
+    collections installed registered, is kept for the next new one."""
+    from importlib.metadata import entry_points, version
+
+    collections = sorted(f"{e.name}={e.dist.version if e.dist else ''}" for e in entry_points(group="prefect.collections"))
+    installed = hashlib.sha256(" ".join(collections).encode()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "transparencia" / f"prefect-{version('prefect')}-{installed}.db"
+
+
+def _seed(database: Path) -> bool:
+    """Give a database that does not exist yet the template's copy, if there is one."""
+    template = database_template()
+    if database.exists() or not template.is_file():
+        return False
+    database.parent.mkdir(parents=True, exist_ok=True)
+    partial = database.with_name(f".{database.name}.{os.getpid()}")
+    shutil.copyfile(template, partial)
+    os.replace(partial, database)
+    return True
+
+
+def _keep_as_template(database: Path) -> None:
+    """Copy the database a server has just migrated, still empty, as the template (SQLite's backup
+    reads a consistent copy while the server has it open). Only a speed-up: a failure is ignored."""
+    template = database_template()
+    partial = template.with_name(f".{template.name}.{os.getpid()}")
+    with contextlib.suppress(OSError, sqlite3.Error):
+        template.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(database)) as source, \
+                contextlib.closing(sqlite3.connect(partial)) as copy:
+            source.backup(copy)
+        os.replace(partial, template)
+    partial.unlink(missing_ok=True)
+
+
 @dataclass
 class TemporaryServer:
-    """A Prefect API server in a child process, on a free loopback port."""
+    """A Prefect API server in a child process, on a free loopback port. ``new_database``: the
+    database it creates and migrates, kept as the template once it is ready."""
 
     process: subprocess.Popen
     port: int
     ready: bool = field(default=False)
+    new_database: Path | None = None
 
     @property
     def api_url(self) -> str:
@@ -82,15 +142,20 @@ class TemporaryServer:
         spec = importlib.util.find_spec("prefect")  # where Prefect lies, without importing it here
         assert spec is not None and spec.origin is not None
         port = _free_port()
+        database = _default_database()
+        seeded = database is not None and _seed(database)
         environment = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                        "PREFECT__SERVER_FINAL": "1"}
+        if seeded:  # the template has the block types registered already
+            environment.setdefault("PREFECT_SERVER_REGISTER_BLOCKS_ON_START", "false")
+        new_database = database if database is not None and not database.exists() else None
         environment.pop("PREFECT_API_URL", None)
         process = subprocess.Popen(  # noqa: S603 -- our own interpreter and fixed arguments
             [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
              "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "error", "--lifespan", "on"], env=environment,
             preexec_fn=_dies_with_this_process())
-        return cls(process, port)
+        return cls(process, port, new_database=new_database)
 
     def wait(self, timeout: float) -> None:
         """Until the server answers its health check; a server that exits or never answers is a
@@ -111,6 +176,9 @@ class TemporaryServer:
                                              "vuelva a ejecutar, o inicie uno ('prefect server start') y exporte "
                                              "PREFECT_API_URL.")
                     time.sleep(HEALTH_POLL_SECONDS)
+        if self.new_database is not None:
+            _keep_as_template(self.new_database)
+            self.new_database = None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -180,12 +248,12 @@ def api() -> Iterator[str]:
     server = _server or _launch()
     timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", DEFAULT_STARTUP_SECONDS))
     server.wait(timeout)
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     before = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
+        with temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield server.api_url
     finally:
         if before is None:
