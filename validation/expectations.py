@@ -10,10 +10,11 @@ folder nor touches the network.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -135,42 +136,56 @@ class Verdict:
     result: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One expectation of a plan: the GX expectation with the batch's id, its validation
+    dependencies and its metric graph (GX MetricEdge)."""
+
+    expectation: Any
+    dependencies: Any
+    edges: list[Any]
+
+
 @dataclass
 class SuitePlan:
     """A suite's expectations, their validation dependencies and GX metric graphs, for one result
-    format, built once per process.
+    format, each built on its first use and kept for the process.
 
     GX's ``Batch.validate`` builds, on every call, each expectation's validation dependencies and
     the metric graph behind them (and ``metrics_validate`` builds the dependencies again), though
     they depend only on the configurations and the batch's id: for a 40-row frame that is most of
     its cost. The plan keeps them; a call only resolves the metrics on the frame and lets each
-    expectation judge them (``Expectation._validate``), as ``metrics_validate`` does with them."""
+    expectation judge them (``Expectation._validate``), as ``metrics_validate`` does with them. The
+    detailed plan is only asked about expectations that failed, so most of its steps are never built."""
 
-    expectations: list[Any]  # GX expectations with the batch's id, in check order
-    dependencies: list[Any]  # their GX ValidationDependencies
-    edges: list[list[Any]]  # each expectation's metric graph (GX MetricEdge)
+    configurations: list[Any]  # the suite's expectation configurations, in check order
     runtime: dict[str, Any]
+    steps: dict[int, _Step] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, suite: Any, result_format: str) -> SuitePlan:
+    def of(cls, suite: Any, result_format: str) -> SuitePlan:
+        return cls(list(suite.expectation_configurations), {"result_format": result_format})
+
+    def step(self, number: int) -> _Step:
+        """Expectation ``number``'s step, built on first use."""
+        built = self.steps.get(number)
+        if built is None:
+            built = self.steps[number] = self._build(number)
+        return built
+
+    def _build(self, number: int) -> _Step:
         from great_expectations.validator.metrics_calculator import MetricsCalculator
 
         _, _, engine = _gx_runtime()
+        evaluated = copy.deepcopy(self.configurations[number])
+        evaluated.kwargs["batch_id"] = BATCH_ID
+        expectation = evaluated.to_domain_obj()
+        dependencies = expectation.get_validation_dependencies(execution_engine=engine,
+                                                               runtime_configuration=self.runtime)
         calculator = MetricsCalculator(execution_engine=engine, show_progress_bars=False)
-        runtime = {"result_format": result_format}
-        plan = cls([], [], [], runtime)
-        for configuration in suite.expectation_configurations:
-            evaluated = copy.deepcopy(configuration)
-            evaluated.kwargs["batch_id"] = BATCH_ID
-            expectation = evaluated.to_domain_obj()
-            dependencies = expectation.get_validation_dependencies(execution_engine=engine,
-                                                                   runtime_configuration=runtime)
-            graph = calculator.build_metric_dependency_graph(
-                metric_configurations=dependencies.get_metric_configurations(), runtime_configuration=runtime)
-            plan.expectations.append(expectation)
-            plan.dependencies.append(dependencies)
-            plan.edges.append(list(graph.edges))
-        return plan
+        graph = calculator.build_metric_dependency_graph(
+            metric_configurations=dependencies.get_metric_configurations(), runtime_configuration=self.runtime)
+        return _Step(expectation, dependencies, list(graph.edges))
 
     def resolve(self, numbers: list[int], known: dict | None = None) -> dict:
         """The metrics of expectations ``numbers`` on the loaded frame, beside those ``known``
@@ -178,12 +193,12 @@ class SuitePlan:
         from great_expectations.validator.validation_graph import ValidationGraph
 
         _, _, engine = _gx_runtime()
-        graph = ValidationGraph(execution_engine=engine, edges=[e for n in numbers for e in self.edges[n]])
+        graph = ValidationGraph(execution_engine=engine, edges=[e for n in numbers for e in self.step(n).edges])
         metrics = dict(known or {})
         aborted = graph._resolve(metrics=metrics, runtime_configuration=self.runtime, show_progress_bars=False)
         if aborted:
             failed = next(n for n in numbers if any(e.left.id in aborted or (e.right is not None and e.right.id in aborted)
-                                                    for e in self.edges[n]))
+                                                    for e in self.step(n).edges))
             info = next(iter(aborted.values()))["exception_info"]
             raise _GXFailure(failed, getattr(info, "exception_message", None) or str(info))
         return metrics
@@ -193,12 +208,13 @@ class SuitePlan:
         _, _, engine = _gx_runtime()
         verdicts = {}
         for number in numbers:
-            dependencies = self.dependencies[number]
+            step = self.step(number)
+            dependencies = step.dependencies
             provided = {name: metrics[metric.id] for name, metric in dependencies.metric_configurations.items()}
             runtime = {**self.runtime, "result_format": copy.deepcopy(dependencies.result_format)}
             try:
-                raw = self.expectations[number]._validate(metrics=provided, runtime_configuration=runtime,
-                                                          execution_engine=engine)
+                raw = step.expectation._validate(metrics=provided, runtime_configuration=runtime,
+                                                 execution_engine=engine)
             except Exception as error:  # GX's validator reports these inside the result; we raise them
                 raise _GXFailure(number, str(error) or type(error).__name__) from error
             if not isinstance(raw, dict):  # an ExpectationValidationResult
@@ -248,9 +264,28 @@ def _compiled(schema: TableSchema) -> CompiledSuite:
             expectation = check.build(gxe)
             expectation.meta = {"check": number, "rule": check.rule}
             suite.add_expectation(expectation)
-        compiled = CompiledSuite(schema, checks, suite, SuitePlan.build(suite, FAST), SuitePlan.build(suite, DETAIL))
+        compiled = CompiledSuite(schema, checks, suite, SuitePlan.of(suite, FAST), SuitePlan.of(suite, DETAIL))
         _suites[schema.name] = compiled
         return compiled
+
+
+def prepare(schemas: Iterable[TableSchema]) -> None:
+    """Import GX and build these schemas' suites and fast plans in a background thread, starting now:
+    called while the process would only wait (the CLI, for Prefect's server), so that the first
+    validations find them built. What fails here fails again, and is reported, where it is validated."""
+    schemas = list(schemas)
+    if not schemas:
+        return
+
+    def build() -> None:
+        with contextlib.suppress(Exception):
+            for schema in schemas:
+                compiled = _compiled(schema)
+                with _GX_LOCK:
+                    for number in range(len(compiled.checks)):
+                        compiled.fast.step(number)
+
+    threading.Thread(target=build, name="preparar-validacion", daemon=True).start()
 
 
 def run_suite(frame: pd.DataFrame, schema: TableSchema) -> list[Hits]:

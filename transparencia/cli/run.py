@@ -34,9 +34,10 @@ from transparencia.reports.compliance import (
     render,
     write_report,
 )
-from transparencia.sources.config import DEFAULT_CONFIG, load_config
+from transparencia.sources.config import DEFAULT_CONFIG, InstitutionConfig, load_config
 from transparencia.sources.demo import write_month
 from transparencia.sources.registry import check_sources, planned_extractions
+from transparencia.validation import expectations
 from transparencia.wording import count
 
 STATUS_STYLE = {
@@ -114,6 +115,7 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
     from transparencia.flows import release  # imports Prefect, which reads its settings once: after configure_prefect
 
     planned = [code for _source, code in planned_extractions(institution)]
+    _prepare_validation(institution, period, planned)
     progress = item_bars(console)
     bars = {code: progress.add_task("en espera", total=len(STEPS), code=code) for code in planned}
 
@@ -128,6 +130,16 @@ def _release(period: Period, config: Path, target: str | None, dry_run: bool, ru
         return release.run_release(period, config, target=target, dry_run=dry_run, runner=runner,
                                    dask_address=dask_address, progress=show, review=review,
                                    send_mail=send_mail, run_id=run_id)
+
+
+def _prepare_validation(institution: InstitutionConfig, period: Period, planned: list[str]) -> None:
+    """Build the validation suites of the items this run will validate (no report of the month is
+    kept yet: ``flows.memo``) while it waits for Prefect's server; a re-run that may reuse its
+    reports does not import Great Expectations before it needs it."""
+    items = [institution.catalog.get(code) for code in planned]
+    workspace = institution.workspace
+    expectations.prepare([item.table_schema() for item in items
+                          if not workspace.validation_file(item.slug, period).exists()])
 
 
 def awaiting_text(event: AwaitingReview) -> str:
