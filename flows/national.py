@@ -27,6 +27,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.settings import temporary_settings
 
 from transparencia.domain import Period
 from transparencia.errors import ConfigError, TransparenciaError
@@ -35,6 +36,10 @@ from transparencia.flows.release import ReleaseResult, monthly_release, result_o
 from transparencia.flows.runners import task_runner
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
+# An institution's subflow sends no heartbeats: they tell the server a flow run whose process died,
+# and here the national run already hears of a lost worker through its task. The heartbeat thread
+# sleeps in one-second steps and each subflow's end waits for it: half a second per institution.
+NO_SUBFLOW_HEARTBEATS = {"flows.heartbeat_frequency": None}
 
 
 @dataclass
@@ -104,7 +109,7 @@ def institution_task(config_path: str, label: str, period: str, target: str | No
     run = InstitutionRun(config_path, worker=f"{socket.gethostname()}:{os.getpid()}")
     started = time.perf_counter()
     try:
-        with stages_inline():
+        with stages_inline(), temporary_settings(updates=NO_SUBFLOW_HEARTBEATS):
             run.result = result_of(monthly_release(period=period, config_path=config_path, target=target,
                                                    dry_run=dry_run, review=review, send_mail=send_mail,
                                                    return_state=True))
