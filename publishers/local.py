@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from transparencia.domain import Period, atomic_copy, atomic_write, file_lock, sha256_file, write_if_changed
+from transparencia.domain import Period, atomic_copies, atomic_write, file_lock, sha256_file, write_if_changed
 from transparencia.domain.vocab import PublishObject, PublishVerb
 from transparencia.errors import ConfigError, InputError, TerminalError
 from transparencia.publishers import datapackage, dcat, pages
@@ -86,8 +86,7 @@ class LocalCatalog(ReadBack):
             if dry_run:
                 return result
             folder.mkdir(parents=True, exist_ok=True)
-            for resource, dest in copies:
-                _atomic_copy(resource.path, dest, resource.sha256)
+            _atomic_copies(copies)
             _remove_replaced_files(folder, old, records)
             if dataset_action.writes:
                 atomic_write(metadata_path, metadata)
@@ -268,13 +267,15 @@ def _metadata_bytes(dataset: DatasetSpec, records: dict[str, LocalRecord]) -> by
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _atomic_copy(source: Path, dest: Path, sha256: str) -> None:
-    """Copy atomically; refuse a source that changed since it was rendered."""
-    def same_bytes(temporary: Path) -> None:
-        if sha256_file(temporary) != sha256:
+def _atomic_copies(copies: Sequence[tuple[ResourceFile, Path]]) -> None:
+    """Copy atomically, durable together; refuse every copy when a source changed since it was rendered."""
+    rendered = {resource.path: resource.sha256 for resource, _ in copies}
+
+    def same_bytes(source: Path, temporary: Path) -> None:
+        if sha256_file(temporary) != rendered[source]:
             raise InputError(f"El archivo '{source}' cambió después de generarse; vuelva a generar la publicación")
 
-    atomic_copy(source, dest, check=same_bytes)
+    atomic_copies([(resource.path, dest) for resource, dest in copies], check=same_bytes)
 
 
 def _remove_replaced_files(folder: Path, old: list[LocalRecord], records: dict[str, LocalRecord]) -> None:

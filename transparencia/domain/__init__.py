@@ -9,7 +9,7 @@ kernel imports nothing from the stages, so any layer may import it.
 
 from transparencia.domain import cedula, ruc
 from transparencia.domain.files import (
-    atomic_copy,
+    atomic_copies,
     atomic_write,
     file_lock,
     load_yaml,
@@ -36,6 +36,6 @@ from transparencia.domain.workspace import Workspace
 __all__ = [
     "MONTH_NAMES", "YEARMONTH_PATTERN", "Deadline", "Frequency", "ItemKind", "ItemStatus", "MailKind", "MailSecurity",
     "OutputFormat", "Period", "PrivacyPolicy", "ReleaseSchedule", "ReviewDecision", "Severity", "Target", "Workspace",
-    "atomic_copy", "atomic_write", "cedula", "file_lock", "load_yaml", "ruc", "sha256_bytes", "sha256_file",
+    "atomic_copies", "atomic_write", "cedula", "file_lock", "load_yaml", "ruc", "sha256_bytes", "sha256_file",
     "write_if_changed",
 ]

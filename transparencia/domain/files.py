@@ -15,14 +15,17 @@ threads still finishing their task cannot leave a half-written ``.tmp`` behind.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -127,13 +130,44 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def atomic_copy(source: Path, path: Path, *, check: Callable[[Path], None] | None = None) -> None:
-    """Replace ``path`` with a copy of ``source`` in one step; ``check`` as in ``atomic_write``."""
-    def copy(handle: IO[bytes]) -> None:
-        with open(source, "rb") as original:
-            shutil.copyfileobj(original, handle)
+def atomic_copies(pairs: Sequence[tuple[Path, Path]], *, check: Callable[[Path, Path], None] | None = None) -> None:
+    """Replace each ``path`` with a copy of its ``source``, each in one step as ``atomic_write`` does,
+    all made durable together: every temporary file is written, then one sync of their filesystem
+    makes them durable where an ``fsync`` each would commit the journal once per file (a dataset's
+    dozen files), then ``check(source, temporary)`` inspects each, and only then are they all
+    renamed into place (one refused leaves every target as it was)."""
+    with ExitStack() as stack:
+        made = []
+        for source, path in pairs:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = stack.enter_context(temporary_beside(path.parent, f".{path.name}.", ".tmp"))
+            stack.callback(os.close, handle)
+            with os.fdopen(handle, "wb", closefd=False) as out, open(source, "rb") as original:
+                shutil.copyfileobj(original, out)
+            made.append((source, path, handle, temporary))
+        _make_durable([handle for *_, handle, _ in made])
+        if check is not None:
+            for source, _, _, temporary in made:
+                check(source, temporary)
+        for _, path, _, temporary in made:
+            os.chmod(temporary, PUBLIC_MODE)
+            os.replace(temporary, path)
 
-    _replace(path, copy, check)
+
+def _make_durable(handles: Sequence[int]) -> None:
+    """Flush the open files ``handles`` to disk: one ``syncfs`` when they share a filesystem on
+    Linux, else (or when it fails) an ``fsync`` each."""
+    devices = {os.fstat(handle).st_dev for handle in handles}
+    if len(devices) == 1 and sys.platform.startswith("linux") and _libc().syncfs(handles[0]) == 0:
+        return
+    for handle in handles:
+        os.fsync(handle)
+
+
+@cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _replace(path: Path, fill: Callable[[IO[bytes]], object], check: Callable[[Path], None] | None) -> None:
