@@ -6,9 +6,9 @@ code. Their fingerprint is kept with the report, one file per item and month und
 ``<data_dir>/cache/validacion/`` (``Workspace.validation_cache``); a re-run with the same
 fingerprint reuses the report instead of running the suite again. Any difference, or an unreadable file, means validating again.
 
-The report is kept as a pickle, read back by an unpickler that builds only the package's own
-classes and a few plain value types: a file planted in the data folder cannot run code, it only
-fails to load (and the month is validated again).
+The report is kept as a pickle, read back by ``domain.memo.load_pickle``, which builds only the
+package's own classes and a few plain value types: a file planted in the data folder cannot run
+code, it only fails to load (and the month is validated again).
 """
 
 from __future__ import annotations
@@ -17,20 +17,24 @@ import dataclasses
 import hashlib
 import pickle
 from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
 
 from transparencia.domain import Period, Workspace, atomic_write
-from transparencia.publishers.render_memo import code_fingerprint, frame_digest
+from transparencia.domain.memo import UNREADABLE, code_fingerprint, load_pickle
+from transparencia.publishers.render_memo import frame_digest
 from transparencia.schemas.catalog import Item
 from transparencia.sources.extraction import Extraction
 from transparencia.validation.findings import ValidationReport
 
 
 def extraction_digest(extraction: Extraction) -> bytes:
-    """The extraction's rows and every other field (sources, mappings, dropped rows, coercions, failures)."""
-    digest = hashlib.sha256(frame_digest(extraction.frame))
+    """The extraction's rows and every other field (sources, mappings, dropped rows, coercions, failures).
+
+    The rows of an extraction read from an archived input are its ``input_key`` (``sources.memo``:
+    the same key, the same rows), which costs nothing where hashing a large month's rows costs a
+    tenth of a second."""
+    digest = hashlib.sha256(extraction.input_key.encode() if extraction.input_key else frame_digest(extraction.frame))
     for f in dataclasses.fields(extraction):
         if f.name != "frame":
             digest.update(f"{f.name}={getattr(extraction, f.name)!r}\0".encode())
@@ -47,24 +51,6 @@ def validation_key(extraction: Extraction, item: Item, period: Period, published
     return digest.hexdigest()
 
 
-class _ReportUnpickler(pickle.Unpickler):
-    """Builds the package's own classes and plain values only; any other global is refused."""
-
-    _PLAIN: frozenset[tuple[str, str]] = frozenset({
-        ("datetime", "date"), ("datetime", "datetime"), ("decimal", "Decimal"),
-        ("numpy", "dtype"), ("numpy._core.multiarray", "scalar"),
-    })
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in self._PLAIN:
-            return super().find_class(module, name)
-        if module.startswith("transparencia."):
-            found = super().find_class(module, name)
-            if isinstance(found, type):
-                return found
-        raise pickle.UnpicklingError(f"{module}.{name} is not part of a validation report")
-
-
 class ValidationMemo:
     """The last validation report of each item and month, with the fingerprint it answers."""
 
@@ -74,11 +60,11 @@ class ValidationMemo:
     def load(self, slug: str, period: Period, key: str) -> ValidationReport | None:
         try:
             with self.workspace.validation_file(slug, period).open("rb") as handle:
-                stored_key, report = _ReportUnpickler(handle).load()
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
+                stored_key, report = load_pickle(handle)
+        except UNREADABLE:
             return None
         return report if stored_key == key else None
 
     def save(self, slug: str, period: Period, key: str, report: ValidationReport) -> None:
         data = pickle.dumps((key, report), protocol=pickle.HIGHEST_PROTOCOL)
-        atomic_write(self.workspace.validation_file(slug, period), data)
+        atomic_write(self.workspace.validation_file(slug, period), data, durable=False)  # unreadable: validated again

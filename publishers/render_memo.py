@@ -3,8 +3,8 @@
 Rendering is deterministic (``publishers.render``): the same release gives the same bytes. So the
 files of the last render are reused when everything rendering reads is the same: the month's and
 the history's rows (index, columns, types and values), the validation report, the item, schema,
-institution, privacy overrides, directorate, the months online and formats, and the code itself (every module,
-template and schema of the installed package). A memo beside the files records that fingerprint
+institution, privacy overrides, directorate, the months online and formats, and the code itself
+(``domain.memo.code_fingerprint``). A memo beside the files records that fingerprint
 and each file's sha256; it is trusted only when every file is still there with its recorded
 sha256, and it is removed before a render starts, so an interrupted render never leaves a memo
 that vouches for half-written files.
@@ -14,55 +14,24 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import json
 from collections.abc import Sequence
-from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from transparencia.domain import Frequency, OutputFormat, Period, atomic_write, sha256_file
 from transparencia.domain.jsontypes import JsonObject
+from transparencia.domain.memo import MAPPED_STAGES as MAPPED_STAGES  # the code the fingerprint covers, named here too
+from transparencia.domain.memo import code_fingerprint
+from transparencia.domain.memo import package_files as package_files
 from transparencia.publishers.base import Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
 
 if TYPE_CHECKING:  # render imports this module to memoise its output
     from transparencia.publishers.render import ItemRelease
 
 MEMO_NAME = ".render-memo.json"
-# The stage folders that pyproject's package-dir table maps onto transparencia.* (a test keeps the two
-# equal). An editable install serves them through an import hook, so they are not found inside
-# transparencia/ there; a wheel installs them inside it.
-MAPPED_STAGES = ("flows", "sources", "schemas", "validation", "publishers", "reports")
-_CODE_SUFFIXES = (".py", ".j2", ".yaml", ".html")
-
-
-def package_files() -> dict[str, Path]:
-    """Every module, template and schema of the installed package, by its path inside the package.
-
-    The paths are the same for an editable and a wheel install, so both give one fingerprint."""
-    files: dict[str, Path] = {}
-    for name in ("transparencia", *(f"transparencia.{stage}" for stage in MAPPED_STAGES)):
-        spec = importlib.util.find_spec(name)
-        prefix = PurePosixPath(*name.split("."))
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            root = Path(location)
-            for path in root.rglob("*"):
-                if path.suffix in _CODE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
-                    files[(prefix / path.relative_to(root).as_posix()).as_posix()] = path
-    return files
-
-
-@cache
-def code_fingerprint() -> str:
-    """sha256 over the package's files (``package_files``): any change of code, templates or schemas
-    invalidates every memo, the render memo's and the validation memo's (``flows.memo``)."""
-    digest = hashlib.sha256()
-    for name, path in sorted(package_files().items()):
-        digest.update(name.encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def frame_digest(frame: pd.DataFrame) -> bytes:
@@ -122,7 +91,8 @@ class RenderMemo:
             "resources": [_resource_dict(r, self.out_dir) for r in resources],
             "datastore_files": {str(p.relative_to(self.out_dir)): sha256_file(p) for p in tables},
         }
-        atomic_write(self.path, json.dumps(memo, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        atomic_write(self.path, json.dumps(memo, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+                     durable=False)  # load() checks every file it vouches for
 
 
 def _has_sha(path: Path, sha256: str) -> bool:

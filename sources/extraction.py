@@ -82,6 +82,9 @@ class Extraction:
     # fila 2: «Sin movimientos en el período»"; None when it did not. Only a declaration makes an
     # empty month valid: an empty sheet alone never does.
     declared_empty: str | None = None
+    # The extraction memo's key (``sources.memo``) when the rows were read from an archived input:
+    # the same key means the same rows, so the validation memo's key needs not hash them.
+    input_key: str | None = None
 
     @property
     def rows(self) -> int:

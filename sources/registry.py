@@ -32,6 +32,7 @@ from transparencia.schemas.spec import Months, Spec, Text
 from transparencia.sources import archive, workbook
 from transparencia.sources.database import DatabaseItemOptions, DatabaseSettings, check_database, extract_database
 from transparencia.sources.extraction import Extraction, SourceRef
+from transparencia.sources.memo import ExtractionMemo, input_key
 from transparencia.sources.normalise import normalise_table
 from transparencia.sources.spreadsheet import extract_file
 
@@ -153,20 +154,30 @@ def extract_file_source(request: ExtractRequest) -> Extraction:
         raise InputError(_ambiguous(matches, pattern, config.inbox, request.context))
     original = matches[0]
     shown = str(_relative(original, config.inbox))
-    readable = original
-    if request.run_id is not None:
-        readable = archive.archive_file(config.workspace, period, source.directorate, original,
-                                        request.run_id, origin=shown).path
-    try:
-        extraction = extract_file(readable, request.item, sheet=request.options.sheet,
-                                  directorate=source.directorate_name, period=period)
-    except InputError as exc:  # name the file the officer put in the inbox, not the archived copy
-        raise type(exc)(exc.message.replace(str(readable), shown), exc.public) from None
+    if request.run_id is None:
+        extraction = _read_file(request, original, shown)
+    else:  # an archived input whose bytes were read before is not read again (``sources.memo``)
+        archived = archive.archive_file(config.workspace, period, source.directorate, original,
+                                        request.run_id, origin=shown)
+        key = input_key(archived.sha256, str(archived.path), shown, request.item, request.item.table_schema(),
+                        request.options, source.settings, source.directorate_name, period)
+        memo = ExtractionMemo(config.workspace, request.item.slug, period)
+        extraction = memo.recall_or_extract(key, lambda: _read_file(request, archived.path, shown))
     extraction.source = dataclasses.replace(extraction.source, location=shown)
     if substitute is not None:
         extraction.notes.insert(0, f"Se esperaba un archivo que coincida con '{Path(pattern).name}' y llegó "
                                    f"'{substitute.name}' ({_kind_label(substitute)}); se leyó ese archivo.")
     return extraction
+
+
+def _read_file(request: ExtractRequest, readable: Path, shown: str) -> Extraction:
+    """The file's rows in the item's schema; an error names the file the officer put in the inbox,
+    not the archived copy."""
+    try:
+        return extract_file(readable, request.item, sheet=request.options.sheet,
+                            directorate=request.source.directorate_name, period=request.period)
+    except InputError as exc:
+        raise type(exc)(exc.message.replace(str(readable), shown), exc.public) from None
 
 
 def _ambiguous(matches: list[Path], pattern: str, inbox: Path, context: str) -> str:

@@ -100,11 +100,14 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def atomic_write(path: Path, data: bytes, *, check: Callable[[Path], None] | None = None) -> None:
+def atomic_write(path: Path, data: bytes, *, check: Callable[[Path], None] | None = None,
+                 durable: bool = True) -> None:
     """Replace ``path`` with ``data`` in one step (temporary file, fsync, rename).
 
-    ``check`` may inspect the complete temporary file and raise to abandon the write."""
-    _replace(path, lambda handle: handle.write(data), check)
+    ``check`` may inspect the complete temporary file and raise to abandon the write. ``durable=False``
+    skips the fsync, for a memo whose reader verifies what it reads (a file a crash left empty is
+    only a memo that does not answer)."""
+    _replace(path, lambda handle: handle.write(data), check, durable)
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -170,14 +173,16 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _replace(path: Path, fill: Callable[[IO[bytes]], object], check: Callable[[Path], None] | None) -> None:
+def _replace(path: Path, fill: Callable[[IO[bytes]], object], check: Callable[[Path], None] | None,
+             durable: bool = True) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with temporary_beside(path.parent, f".{path.name}.", ".tmp") as (handle, temporary):
         with os.fdopen(handle, "wb") as out:
             fill(out)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         if check is not None:
             check(temporary)
         os.chmod(temporary, PUBLIC_MODE)

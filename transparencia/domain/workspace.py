@@ -10,6 +10,7 @@ One ``data_dir`` per institution (``data_dir`` in its configuration) holds:
   runs/<period>/correos.json           every e-mail sent about the month (to whom, what, its content hash)
   reports/<period>/                    the month's compliance report, one file per format
   interno/<period>/                    the officer's internal reports (punctuality), never published
+  cache/extraccion/                    the last extraction of each item and month from its archived input
   cache/validacion/                    the last validation report of each item and month
   observaciones/<period>/<directorate>/  what each directorate gets back: its annotated files, its letter
   prefect/                             Prefect's home (its database), unless PREFECT_HOME is set
@@ -99,6 +100,15 @@ class Workspace:
     def observations(self, period: Period) -> Path:
         """The month's observaciones, one folder per directorate (internal: never published)."""
         return self.root / "observaciones" / str(period)
+
+    @property
+    def extraction_cache(self) -> Path:
+        """The memo of extractions from archived inputs (``sources.memo``)."""
+        return self.root / "cache" / "extraccion"
+
+    def extraction_files(self, slug: str, period: Period) -> tuple[Path, Path]:
+        """The memo of an item's month: its rows (Parquet) and the rest of its account (a pickle)."""
+        return (self.extraction_cache / f"{slug}-{period}.parquet", self.extraction_cache / f"{slug}-{period}.pickle")
 
     @property
     def validation_cache(self) -> Path:
