@@ -206,9 +206,11 @@ def _connected(url: URL, context: str, connect_timeout: int, query_timeout: int)
 
 def extract_database(settings: DatabaseSettings, options: DatabaseItemOptions, schema: TableSchema,
                      item_code: str, period: Period, *, base_dir: Path, context: str, directorate: str | None = None,
-                     on_raw: Callable[[pd.DataFrame, str], None] | None = None) -> Extraction:
+                     on_raw: Callable[[pd.DataFrame, str], None] | None = None,
+                     recall: Callable[[Callable[[], Extraction]], Extraction] | None = None) -> Extraction:
     """Read an item from a database into its schema. ``on_raw(frame, masked_url)`` sees the rows
-    exactly as returned, before any mapping (the raw-input archive hooks in here)."""
+    exactly as returned, before any mapping (the raw-input archive hooks in here); ``recall(convert)``
+    may answer the mapped and typed rows from a memo instead of calling ``convert`` (``sources.memo``)."""
     try:
         url = settings.resolve_url(base_dir, context)
     except ConfigError as exc:  # the officer sees the variable or file; the public, only what failed
@@ -218,7 +220,11 @@ def extract_database(settings: DatabaseSettings, options: DatabaseItemOptions, s
     if on_raw is not None:
         on_raw(raw, display_url(url))
     source = SourceRef(kind="database", location=display_url(url), directorate=directorate)
-    return frame_to_extraction(raw, schema, item_code, source, context, period)
+
+    def convert() -> Extraction:
+        return frame_to_extraction(raw, schema, item_code, source, context, period)
+
+    return convert() if recall is None else recall(convert)
 
 
 def frame_to_extraction(raw: pd.DataFrame, schema: TableSchema, item_code: str, source: SourceRef,

@@ -250,15 +250,26 @@ def _relative(path: Path, base: Path) -> Path:
 @register("database", DatabaseSettings, DatabaseItemOptions)
 def extract_database_source(request: ExtractRequest) -> Extraction:
     config, source, item, period = request.config, request.source, request.item, request.period
+    archived: list[tuple[archive.ArchivedInput, str]] = []
 
     def archive_raw(frame, shown_url: str) -> None:
         if request.run_id is not None:
-            archive.archive_frame(config.workspace, period, source.directorate, raw_extract_name(source, item),
-                                  frame, request.run_id, origin=shown_url)
+            archived.append((archive.archive_frame(config.workspace, period, source.directorate,
+                                                   raw_extract_name(source, item), frame, request.run_id,
+                                                   origin=shown_url), shown_url))
+
+    def recall(convert: Callable[[], Extraction]) -> Extraction:
+        """Rows archived before with the same bytes are not mapped and typed again (``sources.memo``)."""
+        if not archived:
+            return convert()
+        stored, shown_url = archived[0]
+        key = input_key(stored.sha256, shown_url, item, item.table_schema(), request.options, source.settings,
+                        source.directorate_name, period)
+        return ExtractionMemo(config.workspace, item.slug, period).recall_or_extract(key, convert)
 
     return extract_database(source.settings, request.options, item.table_schema(), item.code, period,
                             base_dir=config.base_dir, context=request.context,
-                            directorate=source.directorate_name, on_raw=archive_raw)
+                            directorate=source.directorate_name, on_raw=archive_raw, recall=recall)
 
 
 def raw_extract_name(source: SourceConfig, item: Item) -> str:
