@@ -50,9 +50,12 @@ from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.exceptions import TerminationSignal
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Cancelled, Completed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import opaque, quote
 from pydantic import Field
 
 from transparencia.domain import YEARMONTH_PATTERN, ItemKind, Period, Target
@@ -326,12 +329,29 @@ def _submitted(task_: Any, *args: Any, **options: Any) -> PrefectFuture | Done:
     """``task_`` submitted to the flow's task runner, or (stages in line) run here."""
     if _INLINE.get():
         return Done(task_.fn, *args, retries=task_.retry_delay_seconds if task_.retries else ())
+    if _on_threads():  # Dask would rebuild the annotations (tuples) as plain tuples
+        args = tuple(map(_as_given, args))
     return task_.submit(*args, **options)
 
 
 def _called(task_: Any, *args: Any) -> Any:
     """``task_`` called as a task run, or (stages in line) as a plain function."""
-    return task_.fn(*args) if _INLINE.get() else task_(*args)
+    return task_.fn(*args) if _INLINE.get() else task_(*map(_as_given, args))
+
+
+def _as_given(argument: Any) -> Any:
+    """A task's argument as Prefect should take it: an upstream future resolved to its value, kept as
+    the task's input, without walking the value (``opaque``); anything else as it is (``quote``).
+    Prefect would otherwise walk every argument twice per task (the institution's whole configuration,
+    each extraction and report) to find futures in it and to record the task's inputs, and read each
+    future's task run from the API: in a small month, more than the stages' own work."""
+    return opaque(argument) if isinstance(argument, PrefectFuture) else quote(argument)
+
+
+def _on_threads() -> bool:
+    """Whether the running flow submits its tasks to its own thread pool."""
+    context = FlowRunContext.get()
+    return context is not None and isinstance(context.task_runner, ThreadPoolTaskRunner)
 
 
 def _completed(futures: list[Any]) -> Iterable[Any]:
