@@ -14,8 +14,10 @@ Identity and idempotence
     it is not given).
 
 One step for the public (``publishers.ckan_staging``)
-    New and changed files are uploaded, and their DataStore tables loaded in bounded inserts and
-    verified (``publishers.ckan_datastore``), in the dataset's private staging dataset. They are
+    New and changed files are uploaded, and their DataStore tables loaded and verified, in the
+    dataset's private staging dataset: by the portal's ckanext-xloader from the uploaded CSV where it
+    runs one (``publishers.ckan_xloader``, PostgreSQL COPY), else, or when its job fails or its table
+    differs, in bounded inserts (``publishers.ckan_datastore``). They are
     then attached to the public dataset, with the description and extras that state the months
     (``DESCRIBING``), in one ``package_revise``: a reader sees the previous month or the new one.
     A new dataset is created private and made public by that step. The cost: a replaced file gets
@@ -81,6 +83,7 @@ from transparencia.publishers.ckan_client import (
 )
 from transparencia.publishers.ckan_datastore import (
     MAX_BODY_BYTES,
+    BoundedInserts,
     load_table,
     published_dictionary,
     published_fingerprint,
@@ -95,6 +98,7 @@ from transparencia.publishers.ckan_portal import (
 )
 from transparencia.publishers.ckan_staging import StagingArea
 from transparencia.publishers.ckan_views import ensure_table_view, offers_table_view, portal_package
+from transparencia.publishers.ckan_xloader import CopyAbandoned, XloaderCopy, copy_table, table_loader
 from transparencia.publishers.names import (
     MARKER_EXTRA,
     MARKER_VALUE,
@@ -439,15 +443,33 @@ class CkanPublisher(PortalSession, TableReadBack):
             return "no tiene tabla en el DataStore"
         return "; ".join(expected.differences(found)) or None
 
+    @cached_property
+    def _loader(self) -> BoundedInserts:
+        """How this portal's tables are loaded, asked once per run."""
+        return table_loader(self.client, self.max_body)
+
     def _stage(self, staging: StagingArea, spec: ResourceFile, current: JsonObject | None,
                table: DatastoreTable | None, expected: TableFingerprint | None, result: PublishResult) -> JsonObject:
-        """Prepare the file (and its verified table, with its view) in the staging dataset."""
-        def fill(resource: JsonObject) -> None:
-            if table is not None:
-                load_table(self.client, resource["id"], table, expected, max_body=self.max_body)
+        """Prepare the file (and its verified table) in the staging dataset: loaded by the portal's
+        xloader when it has one, else (or when xloader never started the job) in bounded inserts."""
+        def fill(loader: BoundedInserts) -> Callable[[JsonObject], None]:
+            def load(resource: JsonObject) -> None:
+                if table is None or expected is None:
+                    return
+                if isinstance(loader, XloaderCopy):
+                    copy_table(self.client, resource["id"], table, expected, loader)
+                    self.client.call("resource_patch", {"id": resource["id"], **_standard_fields(spec)})
+                else:
+                    load_table(self.client, resource["id"], table, expected, max_body=loader.max_body)
                 self._notify(f"DataStore provisional {spec.name}")
+            return load
 
-        staged = staging.stage({"name": spec.name, **_resource_fields(spec)}, spec.path, current, fill)
+        fields = {"name": spec.name, **_resource_fields(spec)}
+        try:
+            staged = staging.stage(fields, spec.path, current, fill(self._loader))
+        except CopyAbandoned as abandoned:
+            staging.discard(abandoned.resource_id)
+            staged = staging.stage(fields, spec.path, current, fill(BoundedInserts(self.max_body)))
         self._notify(f"recurso provisional {spec.name}")
         return staged
 

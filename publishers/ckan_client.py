@@ -55,7 +55,7 @@ from transparencia.publishers.base import PortalUnavailableError, WriteListener
 
 log = logging.getLogger(__name__)
 
-READ_ACTION_SUFFIXES = ("_show", "_list", "_for_user", "_search", "_search_sql", "_info")
+READ_ACTION_SUFFIXES = ("_show", "_list", "_for_user", "_search", "_search_sql", "_info", "_status")
 BREAKER_OPEN_SECONDS = 60.0
 
 

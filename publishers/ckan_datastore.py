@@ -28,6 +28,7 @@ import contextlib
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 from transparencia.domain.jsontypes import JsonObject
@@ -45,6 +46,14 @@ from transparencia.publishers.tables import (
 
 SQL_PAGE_ROWS = 32_000
 MAX_BODY_BYTES = 4_000_000  # the largest request body a load sends by default (``publish.ckan.max_body_mb``)
+
+
+@dataclass(frozen=True)
+class BoundedInserts:
+    """How any portal with the DataStore has a table loaded: ``datastore_upsert`` inserts of at most
+    ``max_body`` bytes (``load_table``). A portal that can do better is a subclass (``ckan_xloader``)."""
+
+    max_body: int = MAX_BODY_BYTES
 
 
 def published_fingerprint(client: CkanClient, resource_id: str, table: DatastoreTable) -> TableFingerprint | None:
@@ -131,7 +140,7 @@ def insert_bodies(resource_id: str, table: DatastoreTable, max_body: int = MAX_B
             encoded = json.dumps(record, ensure_ascii=False, default=str).encode()
             if len(encoded) > room:
                 raise TerminalError(f"Una fila ocupa {len(encoded):,} bytes, más que el máximo por petición "
-                                    f"({max_body:,}); aumente publish.ckan_max_body.")
+                                    f"({max_body:,}); aumente publish.ckan.max_body_mb.")
             if parts and size + len(encoded) + 1 > room:
                 yield opening + b",".join(parts) + b"]}", len(parts)
                 parts, size = [], 0

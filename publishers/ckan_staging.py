@@ -106,6 +106,11 @@ class StagingArea:
                                   bool(replaces and replaces.get("datastore_active"))))
         return resource
 
+    def discard(self, resource_id: str) -> None:
+        """Delete a resource whose preparation was abandoned (CKAN drops its table), before it is staged."""
+        with contextlib.suppress(NotFoundError):
+            self.client.call("resource_delete", {"id": resource_id})
+
     def planned(self, current: Sequence[JsonObject]) -> list[JsonObject]:
         """The public dataset's resources once attached: the staged ones in place of those they
         replace, new ones after, each as the public will see it (its URL under the public dataset)."""

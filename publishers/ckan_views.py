@@ -44,6 +44,14 @@ def ensure_table_view(client: CkanClient, resource_id: str) -> bool:
     return True
 
 
+def drop_table_views(client: CkanClient, resource_id: str) -> None:
+    """Delete the resource's table views: those a portal makes by itself (xloader's job makes its
+    default views) are not the publisher's, which is made once the resource is public."""
+    for view in client.call("resource_view_list", {"id": resource_id}):
+        if view.get("view_type") == TABLE_VIEW:
+            client.call("resource_view_delete", {"id": view["id"]})
+
+
 def portal_package(resources: Sequence[JsonObject], resource: ResourceFile, public_url: str) -> ResourceFile:
     """The rendered ``datapackage.json`` with each CSV's path replaced by its URL on the portal (under
     ``public_url``) and the sha256 and size the portal records for it (written beside it under

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from transparencia.domain.jsontypes import JsonObject
 from transparencia.errors import InputError
 from transparencia.publishers.base import Cell, DatastoreTable, DictionaryField, Record, TableFingerprint
 
@@ -30,6 +31,15 @@ EPOCH = dt.date(1970, 1, 1)
 def datastore_fields(table: DatastoreTable) -> list[DictionaryField]:
     """The data dictionary as CKAN stores it: id, explicit type, and Spanish label/notes."""
     return [{"id": f.id, "type": f.type, "info": {"label": f.label, "notes": f.notes}} for f in table.fields]
+
+
+TYPE_ALIASES = {"int": "int4", "integer": "int4", "bigint": "int8", "float": "float8", "boolean": "bool"}
+
+
+def comparable_fields(fields: Sequence[DictionaryField] | Sequence[JsonObject]) -> list[JsonObject]:
+    """Dictionary fields as they compare with what a DataStore answers: it reports the Postgres name
+    of a type ("int4" for "int")."""
+    return [{**f, "type": TYPE_ALIASES.get(f["type"], f["type"])} for f in fields]
 
 
 def _json_ready(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -39,7 +39,6 @@ from typing import TypedDict
 import pandas as pd
 
 from transparencia.domain import Period, atomic_write
-from transparencia.domain.jsontypes import JsonObject
 from transparencia.errors import TransparenciaError
 from transparencia.publishers.base import (
     DatasetSpec,
@@ -55,11 +54,10 @@ from transparencia.publishers.base import (
 )
 from transparencia.publishers.names import is_leftover
 from transparencia.publishers.render import LATEST_MONTH
-from transparencia.publishers.tables import datastore_fields, expected_fingerprint
+from transparencia.publishers.tables import comparable_fields, datastore_fields, expected_fingerprint
 
 MANIFEST = "manifiesto-{period}.json"  # a month's own files
 DATASET_MANIFEST = "manifiesto.json"  # what describes every month, as the latest publish or withdrawal left it
-TYPE_ALIASES = {"int": "int4", "integer": "int4", "bigint": "int8", "float": "float8", "boolean": "bool"}
 
 
 class CheckRecord(TypedDict):
@@ -396,13 +394,8 @@ def _table_checks(code: str, dataset: str, name: str, manifest_table: ManifestTa
     checks = [Check(code, dataset, f"DataStore {name}", not differences,
                     "; ".join(differences) or f"{expected.rows} filas y sumas de control iguales")]
     dictionary = reader.published_dictionary(resource)
-    same = dictionary is not None and _comparable(dictionary) == _comparable(fields)
+    same = dictionary is not None and comparable_fields(dictionary) == comparable_fields(fields)
     checks.append(Check(code, dataset, f"diccionario {name}", same,
                         f"{len(fields)} columnas con tipo y descripción" if same else
                         "los tipos, títulos o descripciones publicados difieren de los validados"))
     return checks
-
-
-def _comparable(fields: Sequence[DictionaryField] | Sequence[JsonObject]) -> list[JsonObject]:
-    """A DataStore reports the Postgres name of a type ("int4" for "int")."""
-    return [{**f, "type": TYPE_ALIASES.get(f["type"], f["type"])} for f in fields]

@@ -46,6 +46,10 @@ class CkanServer:
         """Stop only the CKAN web process (start() brings it back)."""
         _run_script("stop.sh", self.base, "--web")
 
+    def stop_worker(self) -> None:
+        """Stop only the job worker that runs xloader's jobs (start() brings it back)."""
+        _run_script("stop.sh", self.base, "--worker")
+
 
 def _run_script(name: str, base: Path, *args: str) -> None:
     env = {**os.environ, "CKAN_BASE": str(base)}

@@ -4,6 +4,7 @@
 # still belongs to the expected program.  Data stays.
 #   stop.sh          stop everything start.sh started
 #   stop.sh --web    stop only the CKAN web server (start.sh brings it back)
+#   stop.sh --worker stop only the job worker (start.sh brings it back)
 #   stop.sh --purge  stop everything and delete the data (keeps the installed
 #                    software, so the next start is warm)
 set -uo pipefail
@@ -35,9 +36,10 @@ stop_pidfile() {  # stop_pidfile NAME PIDFILE EXPECTED_CMDLINE_SUBSTRING
     rm -f "$pidfile"
 }
 
-stop_pidfile ckan  "$RUN/ckan.pid"  "$CKAN_BASE/etc/ckan.ini"
+[[ ${1:-} == --worker ]] || stop_pidfile ckan "$RUN/ckan.pid" "$CKAN_BASE/etc/ckan.ini"
 [[ ${1:-} == --web ]] && exit 0
 stop_pidfile worker "$RUN/worker.pid" "jobs worker"
+[[ ${1:-} == --worker ]] && exit 0
 stop_pidfile solr  "$RUN/solr.pid"  "-Dsolr.solr.home=$CKAN_BASE/solr/home"
 stop_pidfile redis "$RUN/redis.pid" "redis-server"
 

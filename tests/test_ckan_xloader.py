@@ -1,0 +1,172 @@
+"""Where the portal runs ckanext-xloader, a month's table is loaded by its job (PostgreSQL COPY of the
+uploaded CSV) and verified as after inserts; when the job fails or its table differs, the month is
+loaded in bounded inserts instead; either way, exactly once and unseen until complete (issue 21, part 6).
+
+The local CKAN runs xloader and its job worker (scripts/ckan-local/start.sh). The publisher reaches it
+through a loopback proxy that refuses request bodies over 1 MB and counts every action; an anonymous
+reader polls the organization meanwhile (tests/portal_poller.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from decimal import Decimal
+
+import pytest
+from ckan_proxy import FaultProxy, through
+from ckan_release import dataset_spec, month_rows, render_release, sha256_of
+from ckan_server import published
+from portal_poller import PortalPoller
+from waiting import until
+
+from transparencia.publishers import ckan
+from transparencia.publishers.ckan_xloader import XloaderCopy
+from transparencia.publishers.names import staging_dataset_name
+
+pytestmark = pytest.mark.ckan
+
+MONTH = "Planilla 2025-01 (CSV)"
+LIMIT = 1_000_000  # the gateway's body limit, in bytes
+TYPES = {"periodo": "text", "posicion": "int4", "unidad_administrativa": "text", "cargo": "text",
+         "salario": "numeric", "fecha_inicio": "date"}
+
+
+@pytest.fixture
+def proxy(ckan_server):
+    with FaultProxy(ckan_server.url, delay=600, offers_xloader=True) as running:
+        running.max_body = LIMIT
+        yield running
+
+
+def calls(proxy: FaultProxy, action: str) -> int:
+    return sum(1 for seen, _fault in proxy.seen if seen == action)
+
+
+def table_totals(server, resource_id: str) -> tuple[int, Decimal]:
+    sql = f'SELECT count(*) AS n, sum(salario) AS s FROM "{resource_id}"'
+    row = server.admin().action.datastore_search_sql(sql=sql)["records"][0]
+    return int(row["n"]), Decimal(str(row["s"]))
+
+
+def expected_totals(frame) -> tuple[int, Decimal]:
+    return len(frame), sum((Decimal(repr(v)) for v in frame["salario"]), Decimal(0))
+
+
+def column_types(server, resource_id: str) -> dict[str, str]:
+    fields = server.admin().action.datastore_search(resource_id=resource_id, limit=0)["fields"]
+    return {f["id"]: f["type"] for f in fields if f["id"] != "_id"}
+
+
+def assert_published_exactly(server, name: str, files, month) -> None:
+    resources = published(server, name)
+    assert set(resources) == {f.name for f in files}
+    table = resources[MONTH]
+    assert table_totals(server, table["id"]) == expected_totals(month)
+    assert column_types(server, table["id"]) == TYPES
+    assert table["hash"] == sha256_of(files[0].path)  # the publisher's digest, not the MD5 xloader writes
+    views = server.admin().action.resource_view_list(id=table["id"])
+    assert [(v["view_type"], v["title"]) for v in views] == [("datatables_view", "Tabla")]
+    assert server.admin().action.package_show(id=staging_dataset_name(name))["resources"] == []
+
+
+def test_xloader_loads_the_month_exact_and_a_rerun_writes_nothing(ckan_server, ckan_org, proxy, tmp_path):
+    name = f"{ckan_org}-planilla"
+    month = month_rows("2025-01", 20_000)
+    files = render_release(tmp_path, {"2025-01": month})
+
+    with PortalPoller(ckan_server.url, ckan_org) as poller:
+        result = through(proxy, ckan_server).sync(dataset_spec(ckan_org, name), files)
+        poller.wait_polls(2)
+    again = through(proxy, ckan_server)
+
+    assert result.error is None, result.error
+    assert calls(proxy, "xloader_submit") == 1 and calls(proxy, "datastore_upsert") == 0
+    assert_published_exactly(ckan_server, name, files, month)
+    poller.assert_clean()
+    assert again.sync(dataset_spec(ckan_org, name), files).writes == 0 and again.client.writes == 0
+    first = {"posicion": 1, "salario": float(month["salario"][0])}  # the table keeps its primary key
+    ckan_server.admin().action.datastore_upsert(resource_id=published(ckan_server, name)[MONTH]["id"],
+                                                records=[first], method="update", force=True)
+
+
+def test_a_100k_row_month_publishes_exactly_once_through_a_1_mb_body_limit(ckan_server, ckan_org, proxy, tmp_path):
+    name = f"{ckan_org}-planilla"
+    month = month_rows("2025-01", 100_000)
+    files = render_release(tmp_path, {"2025-01": month})
+
+    with PortalPoller(ckan_server.url, ckan_org) as poller:
+        result = through(proxy, ckan_server, max_body=LIMIT).sync(dataset_spec(ckan_org, name), files)
+        poller.wait_polls(2)
+    again = through(proxy, ckan_server, max_body=LIMIT)
+
+    assert result.error is None, result.error
+    assert proxy.refused == 0 and 0 < proxy.largest <= LIMIT
+    assert calls(proxy, "xloader_submit") == 1
+    assert_published_exactly(ckan_server, name, files, month)
+    poller.assert_clean()
+    assert again.sync(dataset_spec(ckan_org, name), files).writes == 0 and again.client.writes == 0
+
+
+@pytest.mark.parametrize(("csv_fault", "why"), [("failed job", "terminó con error"),
+                                                ("different table", "filas: se esperaban 3000, hay 2999")],
+                         ids=["failed job", "different table"])
+def test_when_xloader_fails_or_differs_the_month_is_loaded_in_bounded_inserts(ckan_server, ckan_org, proxy,
+                                                                              tmp_path, caplog, csv_fault, why):
+    """The uploaded CSV is not the validated month: xloader's COPY fails on a salary that is not a number,
+    or loads a table one row short; the table is loaded from the month's rows in inserts instead."""
+    name = f"{ckan_org}-planilla"
+    month = month_rows("2025-01", 3_000)
+    files = render_release(tmp_path, {"2025-01": month})
+    text = files[0].path.read_text(encoding="utf-8").splitlines(keepends=True)
+    if csv_fault == "failed job":
+        text[1] = text[1].replace(",1000.0,", ",no es un número,")
+    else:
+        del text[-1]
+    files[0].path.write_text("".join(text), encoding="utf-8")
+    files[0] = dataclasses.replace(files[0], sha256=sha256_of(files[0].path))
+
+    with PortalPoller(ckan_server.url, ckan_org) as poller, caplog.at_level(logging.WARNING, "transparencia"):
+        result = through(proxy, ckan_server, max_body=LIMIT).sync(dataset_spec(ckan_org, name), files)
+        poller.wait_polls(2)
+
+    assert result.error is None, result.error
+    assert any("xloader no sirvió" in r.message and why in r.message for r in caplog.records), caplog.text
+    assert calls(proxy, "xloader_submit") == 1 and calls(proxy, "datastore_upsert") >= 1
+    assert_published_exactly(ckan_server, name, files, month)
+    poller.assert_clean()
+    again = through(proxy, ckan_server, max_body=LIMIT)
+    assert again.sync(dataset_spec(ckan_org, name), files).writes == 0 and again.client.writes == 0
+
+
+@pytest.mark.ckan_restart
+def test_a_job_that_never_starts_is_abandoned_and_the_month_loaded_in_inserts(ckan_server, ckan_org, proxy, tmp_path,
+                                                                             monkeypatch):
+    """The job worker is stopped: the job waits in the queue past the publisher's patience. The staging
+    resource is deleted and the file staged again for inserts; the job, run once the worker is back,
+    finds nothing to load, and the published table stays exact."""
+    name = f"{ckan_org}-planilla"
+    month = month_rows("2025-01", 3_000)
+    files = render_release(tmp_path, {"2025-01": month})
+    monkeypatch.setattr(ckan, "table_loader", lambda client, max_body: XloaderCopy(max_body, base_wait=3.0,
+                                                                                    wait_per_row=0.0))
+    writes: list[dict] = []
+
+    ckan_server.stop_worker()
+    try:
+        with PortalPoller(ckan_server.url, ckan_org) as poller:
+            result = through(proxy, ckan_server, max_body=LIMIT, on_write=writes.append).sync(
+                dataset_spec(ckan_org, name), files)
+            poller.wait_polls(2)
+    finally:
+        ckan_server.start()
+    abandoned = [w["objeto"] for w in writes if w["accion"] == "resource_delete"]
+    until(lambda: ckan_server.admin().action.xloader_status(resource_id=abandoned[0])["status"] == "error",
+          "the abandoned job to find its resource gone")
+
+    assert result.error is None, result.error
+    assert len(abandoned) == 1 and calls(proxy, "datastore_upsert") >= 1
+    assert_published_exactly(ckan_server, name, files, month)
+    poller.assert_clean()
+    again = through(proxy, ckan_server, max_body=LIMIT)
+    assert again.sync(dataset_spec(ckan_org, name), files).writes == 0 and again.client.writes == 0
