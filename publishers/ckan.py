@@ -451,12 +451,13 @@ class CkanPublisher(PortalSession, TableReadBack):
     def _stage(self, staging: StagingArea, spec: ResourceFile, current: JsonObject | None,
                table: DatastoreTable | None, expected: TableFingerprint | None, result: PublishResult) -> JsonObject:
         """Prepare the file (and its verified table) in the staging dataset: loaded by the portal's
-        xloader when it has one, else (or when xloader never started the job) in bounded inserts."""
+        xloader when it has one and the month is large, else (or when xloader never started the job)
+        in bounded inserts."""
         def fill(loader: BoundedInserts) -> Callable[[JsonObject], None]:
             def load(resource: JsonObject) -> None:
                 if table is None or expected is None:
                     return
-                if isinstance(loader, XloaderCopy):
+                if isinstance(loader, XloaderCopy) and loader.takes(table):
                     copy_table(self.client, resource["id"], table, expected, loader)
                     self.client.call("resource_patch", {"id": resource["id"], **_standard_fields(spec)})
                 else:

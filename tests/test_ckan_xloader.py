@@ -108,15 +108,27 @@ def test_a_100k_row_month_publishes_exactly_once_through_a_1_mb_body_limit(ckan_
     assert again.sync(dataset_spec(ckan_org, name), files).writes == 0 and again.client.writes == 0
 
 
+def test_a_small_month_is_loaded_in_inserts_sooner_than_by_a_job(ckan_server, ckan_org, proxy, tmp_path):
+    name = f"{ckan_org}-planilla"
+    month = month_rows("2025-01", 500)
+    files = render_release(tmp_path, {"2025-01": month})
+
+    result = through(proxy, ckan_server).sync(dataset_spec(ckan_org, name), files)
+
+    assert result.error is None, result.error
+    assert calls(proxy, "xloader_submit") == 0 and calls(proxy, "datastore_upsert") == 1
+    assert_published_exactly(ckan_server, name, files, month)
+
+
 @pytest.mark.parametrize(("csv_fault", "why"), [("failed job", "terminó con error"),
-                                                ("different table", "filas: se esperaban 3000, hay 2999")],
+                                                ("different table", "filas: se esperaban 10000, hay 9999")],
                          ids=["failed job", "different table"])
 def test_when_xloader_fails_or_differs_the_month_is_loaded_in_bounded_inserts(ckan_server, ckan_org, proxy,
                                                                               tmp_path, caplog, csv_fault, why):
     """The uploaded CSV is not the validated month: xloader's COPY fails on a salary that is not a number,
     or loads a table one row short; the table is loaded from the month's rows in inserts instead."""
     name = f"{ckan_org}-planilla"
-    month = month_rows("2025-01", 3_000)
+    month = month_rows("2025-01", 10_000)
     files = render_release(tmp_path, {"2025-01": month})
     text = files[0].path.read_text(encoding="utf-8").splitlines(keepends=True)
     if csv_fault == "failed job":
@@ -149,7 +161,7 @@ def test_a_job_that_never_starts_is_abandoned_and_the_month_loaded_in_inserts(ck
     month = month_rows("2025-01", 3_000)
     files = render_release(tmp_path, {"2025-01": month})
     monkeypatch.setattr(ckan, "table_loader", lambda client, max_body: XloaderCopy(max_body, base_wait=3.0,
-                                                                                    wait_per_row=0.0))
+                                                                                    wait_per_row=0.0, min_rows=0))
     writes: list[dict] = []
 
     ckan_server.stop_worker()
