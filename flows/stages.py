@@ -99,7 +99,8 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
         history = store.history(item.slug, online | {period})
     release = ItemRelease(item=item, schema=item.table_schema(), period=period, frame=frame, history=history,
                           report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
-                          directorate=directorate, online=frozenset(online))
+                          directorate=directorate, online=frozenset(online),
+                          rows_key=None if dry_run else _rows_key(store, item.slug, extraction, online | {period}))
     out_dir = (config.workspace.preview_build_dir(period, config.institution.organization, item.slug) if dry_run
                else build_dir(config, item))
     dataset, resources = render_release(release, out_dir, config.publish.formats)
@@ -118,6 +119,16 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
         stored=None if stored is None else {"path": str(stored.path), "sha256": stored.sha256,
                                             "written": stored.written, "updated": stored.updated},
     )
+
+
+def _rows_key(store: MonthStore, slug: str, extraction: Extraction, months: set[Period]) -> str | None:
+    """The month's rows by the extraction's input key and the history's by each stored month's sha256
+    (the history is those months' Parquet, read back): the render memo's fingerprint of the rows
+    without hashing them. None when either is unknown."""
+    metas = [store.meta(slug, month) for month in sorted(months)]
+    if extraction.input_key is None or any(meta is None for meta in metas):
+        return None
+    return " ".join([extraction.input_key, *(f"{meta['period']}:{meta['sha256']}" for meta in metas if meta)])
 
 
 def build_dir(config: InstitutionConfig, item: Item) -> Path:

@@ -84,6 +84,10 @@ class ItemRelease:
     # the latest of them that is earlier, and the description states the newest of them (or this month).
     # None when not read (every month of the history counts).
     online: frozenset[Period] | None = None
+    # What stands for the month's and the history's rows in the render memo's fingerprint, when the
+    # caller knows it (``flows.stages``: the extraction's input key and the stored months' sha256);
+    # None: the rows are hashed.
+    rows_key: str | None = None
 
     @property
     def online_after(self) -> frozenset[Period] | None:
