@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +37,18 @@ def month_rows(period: str, count: int, salary_bump: float = 0.0) -> pd.DataFram
         "salario": [round(1000 + (i % 500) * 3.25 + salary_bump, 2) for i in range(count)],
         "fecha_inicio": pd.to_datetime([f"{2000 + i % 25}-{1 + i % 12:02d}-15" for i in range(count)]).date,
     })
+
+
+def expected_totals(frame: pd.DataFrame) -> tuple[int, Decimal]:
+    """A month frame's row count and salary sum, exact (each float by its shortest decimal)."""
+    return len(frame), sum((Decimal(repr(v)) for v in frame["salario"]), Decimal(0))
+
+
+def table_totals(server, resource_id: str) -> tuple[int, Decimal]:
+    """The same two figures as the portal's DataStore table holds them, summed by PostgreSQL."""
+    sql = f'SELECT count(*) AS n, sum(salario) AS s FROM "{resource_id}"'
+    row = server.admin().action.datastore_search_sql(sql=sql)["records"][0]
+    return int(row["n"]), Decimal(str(row["s"]))
 
 
 def sha256_of(path: Path) -> str:

@@ -14,13 +14,12 @@ import signal
 import subprocess
 import sys
 import threading
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import requests
 from ckan_proxy import QUICK, FaultProxy, through
-from ckan_release import dataset_spec, month_rows, render_release
+from ckan_release import dataset_spec, expected_totals, month_rows, render_release, table_totals
 from ckan_server import published
 from portal_poller import PortalPoller
 
@@ -44,16 +43,6 @@ def proxy(ckan_server):
         yield running
 
 
-
-
-def table_totals(server, resource_id: str) -> tuple[int, Decimal]:
-    sql = f'SELECT count(*) AS n, sum(salario) AS s FROM "{resource_id}"'
-    row = server.admin().action.datastore_search_sql(sql=sql)["records"][0]
-    return int(row["n"]), Decimal(str(row["s"]))
-
-
-def expected_totals(frame) -> tuple[int, Decimal]:
-    return len(frame), sum((Decimal(repr(v)) for v in frame["salario"]), Decimal(0))
 
 
 def test_a_month_loads_through_a_1_mb_body_limit_exactly_once_unseen_until_complete(ckan_server, ckan_org, proxy,

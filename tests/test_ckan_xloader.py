@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from decimal import Decimal
 
 import pytest
 from ckan_proxy import FaultProxy, through
-from ckan_release import dataset_spec, month_rows, render_release, sha256_of
+from ckan_release import dataset_spec, expected_totals, month_rows, render_release, sha256_of, table_totals
 from ckan_server import published
 from portal_poller import PortalPoller
 from waiting import until
@@ -41,16 +40,6 @@ def proxy(ckan_server):
 
 def calls(proxy: FaultProxy, action: str) -> int:
     return sum(1 for seen, _fault in proxy.seen if seen == action)
-
-
-def table_totals(server, resource_id: str) -> tuple[int, Decimal]:
-    sql = f'SELECT count(*) AS n, sum(salario) AS s FROM "{resource_id}"'
-    row = server.admin().action.datastore_search_sql(sql=sql)["records"][0]
-    return int(row["n"]), Decimal(str(row["s"]))
-
-
-def expected_totals(frame) -> tuple[int, Decimal]:
-    return len(frame), sum((Decimal(repr(v)) for v in frame["salario"]), Decimal(0))
 
 
 def column_types(server, resource_id: str) -> dict[str, str]:
