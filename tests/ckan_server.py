@@ -37,6 +37,18 @@ class CkanServer:
     def admin(self) -> ckanapi.RemoteCKAN:
         return ckanapi.RemoteCKAN(self.url, apikey=self.token)
 
+    @property
+    def token_file(self) -> Path:
+        """The sysadmin's API token as start.sh writes it, for a CLI's CKAN_API_TOKEN_FILE."""
+        return self.base / "secrets" / "api-token"
+
+    def as_target(self, monkeypatch: pytest.MonkeyPatch, url: str | None = None) -> None:
+        """Point the CLI's CKAN target at this server (or at ``url``, a proxy in front of it), with the
+        token read from its file, as an officer's environment does (never a token in the environment)."""
+        monkeypatch.setenv("CKAN_URL", url or self.url)
+        monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
+        monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(self.token_file))
+
     def start(self) -> None:
         """Start (or restart) the server; the client's circuit breakers start closed, as in a new run."""
         _run_script("start.sh", self.base)

@@ -3,8 +3,9 @@
 ``sample_document`` is the sample configuration (data/institution.yaml) as data; ``write_institution``
 writes a configuration (a document, or YAML text when the test is about how it is spelt) as
 ``institution.yaml``; ``sample_institution`` writes the sample, optionally under another name, with
-its demo month when asked; ``viaticos_institution`` is the smallest institution that publishes a
-month to the local catalog (one directorate, one item), for the tests about months and their order.
+its demo month when asked; ``one_item_institution`` is the smallest institution that publishes a
+month to the local catalog (one directorate, one item), for the tests about months and their order
+(``viaticos_institution`` its viáticos case).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def sample_institution(folder: Path, *, month: Period | None = None, rows: int =
     return path
 
 
-VIATICOS_ONLY = """
+ONE_ITEM = """
 institution:
   name: Servicio Nacional de Migración
   acronym: {acronym}
@@ -55,21 +56,29 @@ inbox: .
 data_dir: .
 publish:
   target: local
-  local_dir: published
+  local_dir: {published}
   formats: [csv, json]
 directorates:
-  - id: finanzas
-    name: Dirección de Finanzas
+  - id: {directorate}
+    name: {directorate_name}
     sources:
-      - id: finanzas-viaticos
+      - id: {directorate}-{item}
         type: file
-        path: inbox/{{period}}/finanzas/viaticos*.xlsx
+        path: inbox/{{period}}/{directorate}/{item}*.xlsx
         items:
-          viaticos: {{}}
+          {item}: {{}}
 """
 
 
+def one_item_institution(folder: Path, organization: str, acronym: str, item: str, directorate: str,
+                         directorate_name: str, published: Path | str = "published") -> Path:
+    """The smallest institution that publishes a month: one directorate sending one item's workbook,
+    published to the local catalog in ``published`` (a CKAN test names its target on the command line)."""
+    return write_institution(folder, ONE_ITEM.format(
+        organization=organization, acronym=acronym, item=item, directorate=directorate,
+        directorate_name=directorate_name, published=published))
+
+
 def viaticos_institution(folder: Path, organization: str, acronym: str = "SNM") -> Path:
-    """One directorate sending viáticos each month, published to the local catalog (a CKAN test names
-    its target on the command line)."""
-    return write_institution(folder, VIATICOS_ONLY.format(organization=organization, acronym=acronym))
+    """One directorate sending viáticos each month."""
+    return one_item_institution(folder, organization, acronym, "viaticos", "finanzas", "Dirección de Finanzas")

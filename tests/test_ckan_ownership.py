@@ -154,10 +154,8 @@ def test_a_run_through_a_loopback_address_leaves_it_nowhere_public_and_spares_an
     config = viaticos_institution(tmp_path, ckan_org, ckan_acronym)
     _month(tmp_path, "2025-01", 4)
     with FaultProxy(ckan_server.url) as proxy:
-        monkeypatch.setenv("CKAN_URL", proxy.url)
+        ckan_server.as_target(monkeypatch, proxy.url)
         monkeypatch.setenv("CKAN_PUBLIC_URL", PUBLIC)
-        monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
-        monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
         result = run_release(Period.parse("2025-01"), config, target="ckan")
         internal = {proxy.url, ckan_server.url, "127.0.0.1", "localhost"}
 

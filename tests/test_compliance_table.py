@@ -220,9 +220,7 @@ def test_the_table_schema_names_every_status_and_frictionless_catches_a_wrong_on
 @pytest.mark.ckan
 def test_on_ckan_the_table_files_are_resources_the_package_validates_and_a_rerun_writes_nothing(
         ckan_server, ckan_org, ckan_acronym, tmp_path, monkeypatch):
-    monkeypatch.setenv("CKAN_URL", ckan_server.url)
-    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
-    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    ckan_server.as_target(monkeypatch)
     config = _institution(tmp_path, ckan_org, ckan_acronym)
     name = portal_dataset_name(ckan_org, f"{ckan_acronym}-informe-cumplimiento")
     for month in (FEB, JAN):

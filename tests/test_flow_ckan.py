@@ -22,9 +22,7 @@ REFUSED_CALLS_AFTER_DOWN = 100
 
 def test_demo_month_on_ckan(prefect_server, ckan_server, ckan_org, ckan_acronym, tmp_path, monkeypatch):
     sample_institution(tmp_path, organization=ckan_org, acronym=ckan_acronym)
-    monkeypatch.setenv("CKAN_URL", ckan_server.url)
-    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
-    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    ckan_server.as_target(monkeypatch)
     config = load_config(tmp_path / "institution.yaml")
     write_month(config, Period(2025, 1), rows=10)
 
@@ -70,11 +68,9 @@ def test_a_portal_down_mid_run_stops_fast_keeps_the_report_and_ledgers_every_wri
     from transparencia.flows.progress import Step
 
     config_path = sample_institution(tmp_path, organization=ckan_org, acronym=ckan_acronym)
-    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
-    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    ckan_server.as_target(monkeypatch)
     config = load_config(config_path)
     write_month(config, Period(2025, 1), rows=10)
-    monkeypatch.setenv("CKAN_URL", ckan_server.url)
     run_release(Period.parse("2025-01"), config_path, target="ckan")
     report = config.data_dir / "reports" / "2025-01" / "informe-cumplimiento-2025-01.json"
     before = report.read_bytes()

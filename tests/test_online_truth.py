@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from institutions import write_institution
+from institutions import one_item_institution
 from portal_poller import PortalPoller
 
 from transparencia.domain import Period, Target
@@ -33,34 +33,11 @@ from transparencia.validation.findings import ValidationReport
 JAN, FEB, MAR = Period(2025, 1), Period(2025, 2), Period(2025, 3)
 ROWS = 12
 
-PLANILLA_ONLY = """
-institution:
-  name: Servicio Nacional de Migración
-  acronym: {acronym}
-  organization: {organization}
-inbox: .
-data_dir: .
-publish:
-  target: local
-  local_dir: {published}
-  formats: [csv, json]
-directorates:
-  - id: rrhh
-    name: Dirección de Recursos Humanos
-    sources:
-      - id: rrhh-planilla
-        type: file
-        path: inbox/{{period}}/rrhh/planilla*.xlsx
-        items:
-          planilla: {{}}
-"""
-
-
 def planilla_institution(folder: Path, published: Path, organization: str = "snm-verdad",
                          acronym: str = "SNM") -> Path:
     """A data folder whose one directorate sends the planilla, publishing into ``published``."""
-    return write_institution(folder, PLANILLA_ONLY.format(organization=organization, acronym=acronym,
-                                                          published=published))
+    return one_item_institution(folder, organization, acronym, "planilla", "rrhh", "Dirección de Recursos Humanos",
+                                published)
 
 
 def publish(config_path: Path, month: Period, target: Target = Target.LOCAL) -> int:
@@ -158,9 +135,7 @@ def test_a_store_month_that_differs_from_the_one_online_is_read_back(tmp_path):
 @pytest.mark.ckan
 def test_on_ckan_two_data_folders_publishing_alternate_months_keep_every_month(ckan_server, ckan_org, ckan_acronym,
                                                                                tmp_path, monkeypatch):
-    monkeypatch.setenv("CKAN_URL", ckan_server.url)
-    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
-    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    ckan_server.as_target(monkeypatch)
     unused = tmp_path / "sin-uso"  # the local catalog's folder, which a CKAN run never writes
     machine_a = planilla_institution(tmp_path / "a", unused, ckan_org, ckan_acronym)
     machine_b = planilla_institution(tmp_path / "b", unused, ckan_org, ckan_acronym)

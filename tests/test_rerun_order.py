@@ -122,9 +122,7 @@ def test_a_corrected_earlier_month_changes_only_its_files_the_history_and_the_su
 @pytest.mark.ckan
 def test_on_ckan_3_1_2_1_describes_month_3_and_the_last_run_writes_nothing(ckan_server, ckan_org, tmp_path,
                                                                           monkeypatch):
-    monkeypatch.setenv("CKAN_URL", ckan_server.url)
-    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
-    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    ckan_server.as_target(monkeypatch)
     acronym = f"o{uuid.uuid4().hex[:6]}"
     config = viaticos_institution(tmp_path, ckan_org, acronym)
     dataset = portal_dataset_name(ckan_org, f"{acronym}-viaticos")

@@ -262,7 +262,7 @@ def test_on_ckan_nothing_public_appears_before_approval_then_only_the_approved_d
         return {p["name"] for p in found["results"]}
 
     run = deployed(config, "ckan", CKAN_URL=ckan_server.url,
-                   CKAN_API_TOKEN_FILE=str(ckan_server.base / "secrets" / "api-token"))
+                   CKAN_API_TOKEN_FILE=str(ckan_server.token_file))
     state = run.paused()
     assert state.is_paused(), state
     assert public_datasets() == set()  # only the run's private lock exists on the portal while it waits

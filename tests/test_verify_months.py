@@ -211,9 +211,7 @@ def test_the_description_states_the_newest_month_pattern():
 @pytest.mark.ckan
 def test_on_ckan_any_month_verifies_a_withdrawn_one_is_gone_and_summaries_follow_what_is_online(
         ckan_server, ckan_org, tmp_path, monkeypatch):
-    monkeypatch.setenv("CKAN_URL", ckan_server.url)
-    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
-    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    ckan_server.as_target(monkeypatch)
     acronym = f"v{uuid.uuid4().hex[:6]}"
     config = _institution(tmp_path, ckan_org, acronym)
     for month, rows in ((JAN, 6), (FEB, 4), (MAR, 5)):

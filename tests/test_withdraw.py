@@ -127,9 +127,7 @@ def test_withdraw_on_ckan_removes_the_month_and_its_datastore_table(prefect_serv
                                                                     tmp_path, monkeypatch):
     import ckanapi
 
-    monkeypatch.setenv("CKAN_URL", ckan_server.url)
-    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
-    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
+    ckan_server.as_target(monkeypatch)
     acronym = f"r{uuid.uuid4().hex[:6]}"
     config = _institution(tmp_path, ckan_org, acronym)
     _month(tmp_path, "2025-01", 5)
@@ -165,9 +163,7 @@ def test_withdraw_on_ckan_removes_the_month_and_its_datastore_table(prefect_serv
 @pytest.mark.ckan
 def test_a_withdrawal_stopped_part_way_is_finished_by_the_next_and_its_record_lists_every_file(
         prefect_server, ckan_server, ckan_org, ckan_acronym, tmp_path, monkeypatch):
-    monkeypatch.delenv("CKAN_API_TOKEN", raising=False)
-    monkeypatch.setenv("CKAN_API_TOKEN_FILE", str(ckan_server.base / "secrets" / "api-token"))
-    monkeypatch.setenv("CKAN_URL", ckan_server.url)
+    ckan_server.as_target(monkeypatch)
     config = _institution(tmp_path, ckan_org, ckan_acronym)
     for period, rows in (("2025-01", 5), ("2025-02", 3)):
         _month(tmp_path, period, rows)
