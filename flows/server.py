@@ -31,7 +31,6 @@ import ctypes
 import hashlib
 import importlib.util
 import os
-import shutil
 import signal
 import socket
 import sqlite3
@@ -43,6 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from transparencia.domain.files import atomic_copies
 from transparencia.errors import TransientError
 
 HEALTH_POLL_SECONDS = 0.02
@@ -101,10 +101,7 @@ def _seed(database: Path) -> bool:
     template = database_template()
     if database.exists() or not template.is_file():
         return False
-    database.parent.mkdir(parents=True, exist_ok=True)
-    partial = database.with_name(f".{database.name}.{os.getpid()}")
-    shutil.copyfile(template, partial)
-    os.replace(partial, database)
+    atomic_copies([(template, database)])
     return True
 
 
