@@ -143,8 +143,9 @@ def _copied(client: CkanClient, resource_id: str, table: DatastoreTable, expecte
 
 def _typed_head(resource_id: str, table: DatastoreTable) -> JsonObject:
     """``datastore_create`` of the empty table, each column's type also where xloader reads it."""
+    described = datastore_fields(table)
     fields = [{**field, "info": {**field["info"], "type_override": typed["type"]}, "strip_extra_white": False}
-              for field, typed in zip(datastore_fields(table), comparable_fields(datastore_fields(table)), strict=True)]
+              for field, typed in zip(described, comparable_fields(described), strict=True)]
     head: JsonObject = {"resource_id": resource_id, "fields": fields, "force": True}
     if table.primary_key:
         head["primary_key"] = list(table.primary_key)
