@@ -26,7 +26,7 @@ import pandas as pd
 from transparencia.domain import Period
 from transparencia.output.charts import figure
 from transparencia.output.csvfile import write_csv
-from transparencia.publishers.privacy import mask_value
+from transparencia.publishers.privacy import mask_column, mask_value
 from transparencia.schemas.table import Field, TableSchema
 
 # Fields whose change, for the same person, is news (from → to), in the order they are listed.
@@ -230,7 +230,7 @@ def _published_rows(values: pd.Series, field: Field, rules: Mapping[str, str]) -
     if treatment == "publish":
         return pd.Series(False, index=values.index)
     if treatment == "mask":
-        return values.notna() & (values.map(lambda v: mask_value(v, field), na_action="ignore") == values)
+        return values.notna() & (mask_column(values, field) == values)
     return values.isna()
 
 
@@ -255,7 +255,7 @@ def _public_form(frame: pd.DataFrame, schema: TableSchema, rules: Mapping[str, s
     for name in frame.columns.intersection(schema.field_names):
         treatment = rules.get(name)
         if treatment == "mask":
-            changed[name] = frame[name].map(lambda v, f=schema.field(name): mask_value(v, f), na_action="ignore")
+            changed[name] = mask_column(frame[name], schema.field(name))
         elif treatment not in (None, "publish"):
             changed[name] = pd.Series(None, index=frame.index, dtype=object)
     return frame.assign(**changed)

@@ -1,6 +1,7 @@
 """Personal-data rules: publish, mask, omit per field; `never` always dropped and not overridable."""
 
 import dataclasses
+import random
 
 import pandas as pd
 import pytest
@@ -9,7 +10,7 @@ from release_samples import planilla_frame
 from transparencia.domain import cedula
 from transparencia.domain.cedula import mask_text
 from transparencia.errors import ConfigError
-from transparencia.publishers.privacy import apply_privacy
+from transparencia.publishers.privacy import apply_privacy, mask_column, mask_value
 from transparencia.schemas.table import load_schema
 
 PLANILLA = load_schema("planilla")
@@ -83,3 +84,33 @@ def test_unknown_field_or_treatment_or_masking_a_number_is_a_config_error():
         PLANILLA.treatments({"cedula": "ocultar"})
     with pytest.raises(ConfigError, match="solo se pueden enmascarar campos de texto"):
         PLANILLA.treatments({"salario_mensual": "mask"})
+
+
+def _cedula_like_values(count: int) -> list[object]:
+    """Cédulas as directorates type them and as the portal publishes them, odd shapes included:
+    leading zeros, groups of only zeros, too many digits, masked already, spaces, dots, pasted
+    dashes, lower case, full-width digits, a trailing newline, short texts, nulls and non-texts."""
+    rng = random.Random(11)
+    prefixes = ["8", "08", "13", "14", "0", "PE", "pe", "E", "N", "3AV", "10PI", "X", ""]
+    groups = ["1", "123", "0123", "0", "000", "4567", "04567", "1234567", "12345", "***", "１２３", ""]
+    separators = ["-", "-", "-", " ", ".", "\u2013", " - ", ""]
+    values: list[object] = [None, float("nan"), pd.NA, 8, 12.5, "", "a", "ab", "Rodríguez", "8-123-4567\n"]
+    while len(values) < count:
+        sep = rng.choice(separators)
+        values.append(f"{rng.choice(prefixes)}{sep}{rng.choice(groups)}{rng.choice(separators)}{rng.choice(groups)}")
+    return values
+
+
+@pytest.mark.parametrize("name", ["cedula", "apellido"])
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_column_masking_gives_what_masking_each_value_gives(name, dtype):
+    values = _cedula_like_values(3000)
+    if dtype == "string":
+        values = [v if isinstance(v, str) else None for v in values]
+    column = pd.Series(values, dtype=dtype, index=range(5, 5 + len(values)))
+    field = PLANILLA.field(name)
+    expected = column.map(lambda v: mask_value(v, field), na_action="ignore")
+    masked = mask_column(column, field)
+    assert masked.index.equals(column.index) and masked.dtype == expected.dtype
+    assert masked.isna().tolist() == expected.isna().tolist()
+    assert masked[masked.notna()].tolist() == expected[expected.notna()].tolist()

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import re
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 # The prefix's pieces: a lettered prefix (foreigner, naturalised, passport-era), or a province
 # (1–13) that AV (antes de la vigencia) or PI (población indígena) may follow.
 LETTERED = ("PE", "E", "N")
@@ -99,3 +102,45 @@ def mask_or_stars(text: str) -> str:
 def mask_in_text(text: str) -> str:
     """Every cédula-shaped token inside free text masked (messages, examples)."""
     return _IN_TEXT.sub(lambda m: f"{m.group(1)}-{MASK}-{m.group(3).lstrip('0') or m.group(3)}", text)
+
+
+# A cédula field's value in its common shapes, ASCII only: canonical or with leading zeros
+# (``8-0123-04567``), or masked already (``8-***-4567``). What ``mask_or_stars_column`` decides
+# column-wise; anything else (spaces, dots, pasted dashes, lower case, other digits) is left to
+# ``mask_or_stars``, whose Python patterns read Unicode digits and spaces as the RE2 ones do not.
+_SHAPED = rf"^(?P<prefix>{PREFIX})-(?P<tomo>\*\*\*|[0-9]+)-(?P<asiento>[0-9]+)$"
+
+
+def mask_or_stars_column(texts: pa.Array) -> pa.Array:
+    """``mask_or_stars`` of every text of an Arrow string array, column-wise, for the common shapes
+    (``_SHAPED``); null where the text has another shape (or is null): the caller masks those one by one.
+
+    Same results as ``mask_or_stars``: masked already with an asiento of 1–6 digits, kept; tomo and
+    asiento of 1–4 and 1–6 digits once their leading zeros are stripped, masked as a cédula; any
+    other shaped text (a group of only zeros, too many digits), ``mask_text``."""
+    texts = texts.cast(pa.large_string())
+    parts = pc.extract_regex(texts, _SHAPED)
+    prefix, tomo, asiento = (pc.struct_field(parts, name) for name in ("prefix", "tomo", "asiento"))
+    masked_already = pc.equal(tomo, MASK)
+    asiento_digits = pc.utf8_length(asiento)
+    tomo_kept, asiento_kept = (pc.utf8_length(pc.utf8_ltrim(group, characters="0")) for group in (tomo, asiento))
+    is_cedula = pc.and_(pc.and_(pc.greater_equal(tomo_kept, 1), pc.less_equal(tomo_kept, TOMO_DIGITS)),
+                        pc.and_(pc.greater_equal(asiento_kept, 1), pc.less_equal(asiento_kept, ASIENTO_DIGITS)))
+    as_cedula = pc.binary_join_element_wise(prefix, pc.utf8_ltrim(asiento, characters="0"),
+                                           pa.scalar(f"-{MASK}-", pa.large_string()))
+    kept = pc.and_(masked_already, pc.less_equal(asiento_digits, ASIENTO_DIGITS))
+    masked = pc.if_else(masked_already, pc.if_else(kept, texts, mask_text_column(texts)),
+                        pc.if_else(is_cedula, as_cedula, mask_text_column(texts)))
+    return pc.if_else(parts.is_valid(), masked, pa.nulls(len(texts), pa.large_string()))
+
+
+def mask_text_column(texts: pa.Array) -> pa.Array:
+    """``mask_text`` of every text of an Arrow string array (characters counted as code points, as
+    Python counts them)."""
+    texts = texts.cast(pa.large_string())
+    length = pc.utf8_length(texts)
+    stars = pc.binary_repeat(pa.scalar("*", pa.large_string()), pc.max_element_wise(pc.subtract(length, 2), 0))
+    long = pc.binary_join_element_wise(pc.utf8_slice_codeunits(texts, 0, 1), stars,
+                                       pc.utf8_slice_codeunits(texts, -1), pa.scalar("", pa.large_string()))
+    short = pc.binary_repeat(pa.scalar("*", pa.large_string()), length)
+    return pc.if_else(pc.less_equal(length, 2), short, long)
