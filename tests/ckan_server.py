@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import subprocess
 import uuid
 from collections import Counter
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import ckanapi
 import pytest
+import requests
+from waiting import until
 
 from transparencia.publishers.ckan_client import reset_breakers
 
@@ -61,6 +64,45 @@ class CkanServer:
     def stop_worker(self) -> None:
         """Stop only the job worker that runs xloader's jobs (start() brings it back)."""
         _run_script("stop.sh", self.base, "--worker")
+
+    @contextmanager
+    def auto_submitting(self) -> Iterator[str]:
+        """The URL of a second web process of this CKAN whose ckanext-xloader has its default formats, and
+        so submits every CSV upload itself, as most portals do: on ``resource_create``, and on an update
+        that changes the file's URL or ``last_modified``; with a second job worker, so two jobs can run at
+        once, as on a portal with several. The same database and storage; only the plugin's submission
+        and the number of workers differ from the shared server's (whose formats are empty, start.sh)."""
+        ini = self.base / "etc" / "ckan.ini"
+        auto_ini = ini.with_name("ckan-autosubmit.ini")
+        kept = [line for line in ini.read_text().splitlines() if not line.startswith("ckanext.xloader.formats")]
+        auto_ini.touch(mode=0o600)
+        auto_ini.write_text("\n".join(kept) + "\n")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        ckan = [str(self.base / "venv" / "bin" / "ckan"), "-c", str(auto_ini)]
+        log = self.base / "logs" / "ckan-autosubmit.log"
+        with open(log, "ab") as output:
+            web, worker = (subprocess.Popen(ckan + args, stdout=output, stderr=subprocess.STDOUT)
+                           for args in (["run", "-H", "127.0.0.1", "-p", str(port), "--disable-reloader", "--threaded"],
+                                        ["jobs", "worker"]))
+        try:
+            until(lambda: web.poll() is not None or _answers(url), "the auto-submitting CKAN web process to answer")
+            if web.poll() is not None:
+                pytest.fail(f"the auto-submitting CKAN web process ended ({web.returncode}), see {log}")
+            yield url
+        finally:
+            for process in (web, worker):
+                process.terminate()
+                process.wait(timeout=60)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/api/3/action/status_show", timeout=5).ok
+    except requests.ConnectionError:
+        return False
 
 
 def _run_script(name: str, base: Path, *args: str) -> None:

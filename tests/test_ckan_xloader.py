@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+import psycopg
 import pytest
 from ckan_proxy import FaultProxy, through
 from ckan_release import dataset_spec, expected_totals, month_rows, render_release, sha256_of, table_totals
@@ -45,6 +46,20 @@ def calls(proxy: FaultProxy, action: str) -> int:
 def column_types(server, resource_id: str) -> dict[str, str]:
     fields = server.admin().action.datastore_search(resource_id=resource_id, limit=0)["fields"]
     return {f["id"]: f["type"] for f in fields if f["id"] != "_id"}
+
+
+def xloader_loads(server, resource_id: str) -> list[str]:
+    """The final status of each xloader job that loaded the resource's file, oldest first, as xloader's own
+    job database records them (its API shows only the latest job; a job that finds the file's hash
+    unchanged loads nothing and is not counted)."""
+    ini = (server.base / "etc" / "ckan.ini").read_text().splitlines()
+    uri = next(line.split("=", 1)[1].strip() for line in ini if line.startswith("ckanext.xloader.jobs_db.uri"))
+    with psycopg.connect(uri) as db:
+        found = db.execute("SELECT j.status FROM jobs j JOIN metadata m ON m.job_id = j.job_id "
+                           "WHERE m.key = 'resource_id' AND m.value = %s AND EXISTS "
+                           "(SELECT 1 FROM logs l WHERE l.job_id = j.job_id AND l.message = 'Loading CSV') "
+                           "ORDER BY j.requested_timestamp", (resource_id,)).fetchall()
+    return [status for (status,) in found]
 
 
 def assert_published_exactly(server, name: str, files, month) -> None:
@@ -95,6 +110,30 @@ def test_a_100k_row_month_publishes_exactly_once_through_a_1_mb_body_limit(ckan_
     assert_published_exactly(ckan_server, name, files, month)
     poller.assert_clean()
     assert again.sync(dataset_spec(ckan_org, name), files).writes == 0 and again.client.writes == 0
+
+
+def test_a_portal_that_submits_every_upload_loads_the_month_once_more_never_twice_at_once(ckan_server, ckan_org,
+                                                                                          tmp_path):
+    """Most portals run xloader with its default formats: the upload itself queues a job (the portal's).
+    The publisher waits for it before it makes its typed table, then loads it with its own job; its later
+    writes (the standard fields, the attachment) change no file URL, so no third job reloads the public table."""
+    name = f"{ckan_org}-planilla"
+    month = month_rows("2025-01", 20_000)
+    files = render_release(tmp_path, {"2025-01": month})
+
+    with ckan_server.auto_submitting() as portal, FaultProxy(portal, delay=600, offers_xloader=True) as proxy:
+        with PortalPoller(ckan_server.url, ckan_org) as poller:
+            result = through(proxy, ckan_server).sync(dataset_spec(ckan_org, name), files)
+            poller.wait_polls(2)
+        again = through(proxy, ckan_server)
+        rerun = again.sync(dataset_spec(ckan_org, name), files)
+
+    assert result.error is None, result.error
+    assert calls(proxy, "xloader_submit") == 1 and calls(proxy, "datastore_upsert") == 0
+    assert_published_exactly(ckan_server, name, files, month)
+    assert xloader_loads(ckan_server, published(ckan_server, name)[MONTH]["id"]) == ["complete", "complete"]
+    poller.assert_clean()
+    assert rerun.writes == 0 and again.client.writes == 0
 
 
 def test_a_small_month_is_loaded_in_inserts_sooner_than_by_a_job(ckan_server, ckan_org, proxy, tmp_path):
