@@ -8,16 +8,22 @@ Prints, for one planilla month of ``BENCH_ROWS`` rows (default 100,000):
     ``to_parquet``), with the ratio ours / pandas;
   * the whole ``render_release`` (month + history + dictionary + report, CSV/XLSX/JSON), also with the
     openpyxl baseline patched in for XLSX; and the
-    local catalog sync: first publish, then re-publish unchanged (zero writes expected).
+    local catalog sync: first publish, then re-publish unchanged (zero writes expected);
+  * month 13 rendered onto a 12-month history (``BENCH_ROWS`` / 5 rows a month): the history written in
+    full against grown by the month (``publishers.history_memo``), CSV + JSON alone and with XLSX
+    (never appended), median of 3 each.
 
     python -m bench.bench_render            # BENCH_ROWS=5000 python -m bench.bench_render to run small
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import os
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -41,9 +47,10 @@ from release_samples import planilla_release  # noqa: E402
 from bench.machine import print_load  # noqa: E402
 from transparencia.domain import Period  # noqa: E402
 from transparencia.output.formulas import neutralise  # noqa: E402
-from transparencia.publishers import changes, formats  # noqa: E402
+from transparencia.publishers import changes, formats, render  # noqa: E402
 from transparencia.publishers.local import LocalCatalog  # noqa: E402
 from transparencia.publishers.render import render_release  # noqa: E402
+from transparencia.publishers.render_memo import frame_digest  # noqa: E402
 from transparencia.schemas.table import load_schema  # noqa: E402
 
 
@@ -177,6 +184,7 @@ def main() -> None:
         print(f"catálogo local, republicación sin cambios: {again:.2f} s, {unchanged.writes} escrituras "
               f"({again / first:.0%} de la primera)")
         second_month(frame, out)
+        thirteenth_month(rows // 5, out)
 
 
 def second_month(january: pd.DataFrame, out: Path) -> None:
@@ -191,6 +199,58 @@ def second_month(january: pd.DataFrame, out: Path) -> None:
     whole = timed(lambda: render_release(release, out / "r2"))
     print(f"segundo mes: render_release {whole:.2f} s, de ellos resumen de cambios {summary:.2f} s "
           f"({summary / whole:.0%})")
+
+
+def thirteenth_month(rows: int, out: Path) -> None:
+    """Month 13 onto 12 months of ``rows`` rows: the history rewritten against grown by the month, for
+    the history files alone and for the whole render."""
+    periods = [*(Period(2024, m) for m in range(1, 13)), Period(2025, 1)]
+    months = {p: month_frame(rows, str(p)) for p in periods}
+    print_load()
+    print(f"mes 13 sobre un histórico de 12 meses ({rows:,} filas por mes), mediana de 3:")
+    for wanted in (("csv", "json"), ("csv", "xlsx", "json")):
+        built = out / f"twelve-{len(wanted)}"
+        render_release(_month_release(months, periods[:12]), built, wanted)  # the 12-month history, in full
+        full: list[tuple[float, float]] = []
+        grown: list[tuple[float, float]] = []
+        for attempt in range(3):
+            full.append(_history_and_whole(_month_release(months, periods, keys=False),
+                                           out / f"full-{len(wanted)}-{attempt}", wanted))
+            folder = out / f"grown-{len(wanted)}-{attempt}"
+            shutil.copytree(built, folder)
+            grown.append(_history_and_whole(_month_release(months, periods), folder, wanted))
+        for name in (f"planilla-historico.{fmt}" for fmt in wanted):
+            assert (folder / name).read_bytes() == (out / f"full-{len(wanted)}-2" / name).read_bytes(), name
+        label = "+".join(f.upper() for f in wanted)
+        for what, index in (("archivos del histórico", 0), ("render_release entero", 1)):
+            whole, appended = (statistics.median(t[index] for t in runs) for runs in (full, grown))
+            print(f"  {label}, {what}: escrito entero {whole:.2f} s, crecido con el mes {appended:.2f} s "
+                  f"({appended / whole:.0%}; {whole / appended:.1f}× más rápido)")
+
+
+def _history_and_whole(release, folder: Path, wanted) -> tuple[float, float]:
+    """Seconds rendering the history files, and the whole render, of ``release`` in ``folder``."""
+    spent = []
+    history = render._render_history
+
+    def timed_history(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return history(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    with patch.object(render, "_render_history", timed_history):
+        whole = timed(lambda: render_release(release, folder, wanted))
+    return sum(spent), whole
+
+
+def _month_release(months: dict[Period, pd.DataFrame], periods: list[Period], keys: bool = True):
+    """The release of the last of ``periods`` with those months as its history; ``keys``: with each month's
+    content key, as the month store gives it (what lets the history grow)."""
+    history = pd.concat([months[p] for p in periods], ignore_index=True)
+    release = planilla_release(str(periods[-1]), history=history, frame=months[periods[-1]])
+    return dataclasses.replace(release, month_keys={p: frame_digest(months[p]).hex() for p in periods} if keys else None)
 
 
 if __name__ == "__main__":

@@ -97,10 +97,11 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
         online = refresh_store(config, item, publisher) - {period}
         stored = store.save(item.slug, period, frame)
         history = store.history(item.slug, online | {period})
+    keys = None if dry_run else _month_keys(store, item.slug, online | {period})
     release = ItemRelease(item=item, schema=item.table_schema(), period=period, frame=frame, history=history,
                           report=report, institution=config.institution, privacy=config.privacy.get(item.code, {}),
                           directorate=directorate, online=frozenset(online),
-                          rows_key=None if dry_run else _rows_key(store, item.slug, extraction, online | {period}))
+                          rows_key=_rows_key(extraction, keys), month_keys=keys)
     out_dir = (config.workspace.preview_build_dir(period, config.institution.organization, item.slug) if dry_run
                else build_dir(config, item))
     dataset, resources = render_release(release, out_dir, config.publish.formats)
@@ -121,14 +122,19 @@ def publish_month(config: InstitutionConfig, item: Item, period: Period, extract
     )
 
 
-def _rows_key(store: MonthStore, slug: str, extraction: Extraction, months: set[Period]) -> str | None:
-    """The month's rows by the extraction's input key and the history's by each stored month's sha256
-    (the history is those months' Parquet, read back): the render memo's fingerprint of the rows
-    without hashing them. None when either is unknown."""
-    metas = [store.meta(slug, month) for month in sorted(months)]
-    if extraction.input_key is None or any(meta is None for meta in metas):
+def _month_keys(store: MonthStore, slug: str, months: set[Period]) -> dict[Period, str] | None:
+    """Each stored month's sha256 (the history is those months' Parquet, read back); None when one
+    is not stored."""
+    metas = {month: store.meta(slug, month) for month in months}
+    return {month: meta["sha256"] for month, meta in metas.items() if meta} if all(metas.values()) else None
+
+
+def _rows_key(extraction: Extraction, keys: dict[Period, str] | None) -> str | None:
+    """The month's rows by the extraction's input key and the history's by each stored month's sha256:
+    the render memo's fingerprint of the rows without hashing them. None when either is unknown."""
+    if extraction.input_key is None or keys is None:
         return None
-    return " ".join([extraction.input_key, *(f"{meta['period']}:{meta['sha256']}" for meta in metas if meta)])
+    return " ".join([extraction.input_key, *(f"{month}:{keys[month]}" for month in sorted(keys))])
 
 
 def build_dir(config: InstitutionConfig, item: Item) -> Path:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
@@ -28,6 +29,7 @@ from transparencia.output import charts, templates
 from transparencia.output.csvfile import write_csv
 from transparencia.publishers import changes, datapackage, formats, public
 from transparencia.publishers.base import BASE_TAGS, Coverage, DatasetSpec, DatastoreField, DatastoreTable, ResourceFile
+from transparencia.publishers.history_memo import HistoryMemo, layout_key
 from transparencia.publishers.names import (
     changes_resource_name,
     chart_resource_name,
@@ -88,6 +90,10 @@ class ItemRelease:
     # caller knows it (``flows.stages``: the extraction's input key and the stored months' sha256);
     # None: the rows are hashed.
     rows_key: str | None = None
+    # Each month ``history`` holds (with rows or declared without movements) and its stored content
+    # key (``flows.stages``: the store's sha256), when the caller knows them: the history files then
+    # grow by this month's rows rather than being written again (``publishers.history_memo``).
+    month_keys: Mapping[Period, str] | None = None
 
     @property
     def online_after(self) -> frozenset[Period] | None:
@@ -181,8 +187,8 @@ def _first_day(period: Period) -> dt.datetime:
 
 
 def _resource(name: str, fmt: str, path: Path, description: str, period: Period | None = None,
-              datastore: DatastoreTable | None = None, role: str = "") -> ResourceFile:
-    return ResourceFile(name=name, format=OutputFormat(fmt.lower()), path=path, sha256=sha256_file(path),
+              datastore: DatastoreTable | None = None, role: str = "", sha256: str | None = None) -> ResourceFile:
+    return ResourceFile(name=name, format=OutputFormat(fmt.lower()), path=path, sha256=sha256 or sha256_file(path),
                         description=description, period=period,
                         datastore=datastore, role=role)
 
@@ -249,25 +255,30 @@ _ROWS_ONLY_FORMATS = ("csv", "json", "parquet")
 
 
 def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path,
-                    wanted: Sequence[str], last_period: Period) -> list[ResourceFile]:
+                    wanted: Sequence[str], last_period: Period, *, append: bool = True) -> list[ResourceFile]:
     """The history files; when the history is just this month's rows (an item's first month),
-    the month's CSV/JSON/Parquet are copied rather than written again."""
+    the month's CSV/JSON/Parquet are copied rather than written again; when only this month's rows
+    are new, the CSV and JSON grow by them (``publishers.history_memo``) unless ``append`` is False."""
     label, period, slug = release.item.name, release.period, release.item.slug
     history = _published(release.history.sort_values("periodo", kind="stable"), release, fields)
     first = history["periodo"].min() if len(history) else release.period
     same_rows = len(history) == len(month) and history.reset_index(drop=True).equals(month.reset_index(drop=True))
+    memo = HistoryMemo(out_dir, layout_key(fields, release.schema.treatments(release.privacy)), release.month_keys)
     resources = []
     for fmt in wanted:
         path = out_dir / f"{slug}-historico.{fmt}"
+        full: Callable[[], object]
         if same_rows and fmt in _ROWS_ONLY_FORMATS:
-            shutil.copyfile(out_dir / f"{slug}-{period}.{fmt}", path)
+            full = functools.partial(shutil.copyfile, out_dir / f"{slug}-{period}.{fmt}", path)
         else:
-            _write(fmt, history, fields, path, f"{label} histórico", _first_day(last_period))
+            full = functools.partial(_write, fmt, history, fields, path, f"{label} histórico", _first_day(last_period))
+        sha256 = memo.write(fmt, history, fields, path, period, full, append=append)
         resources.append(_resource(
             history_resource_name(label, fmt), fmt.upper(), path,
             f"Todos los meses publicados de {label} en un solo archivo ({first} a {last_period}). "
-            f"{_FORMAT_NOTES[fmt]}",
+            f"{_FORMAT_NOTES[fmt]}", sha256=sha256,
         ))
+    memo.save()
     return resources
 
 
@@ -414,7 +425,7 @@ def render_withdrawal(release: ItemRelease, withdrawals: Sequence[WithdrawalReco
     summary = None
     if remaining:
         nothing = _published(release.history.iloc[0:0], release, fields)
-        resources += _render_history(release, nothing, fields, out_dir, wanted, remaining[-1])
+        resources += _render_history(release, nothing, fields, out_dir, wanted, remaining[-1], append=False)
         newest = _newest_online(remaining, release.online)
         summary = None if newest is None else changes.summarise(release.schema, release.history, newest, rules,
                                                                 release.item.name, release.online)
