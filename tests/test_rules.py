@@ -4,6 +4,10 @@ A synthetic schema exercises every constraint and rule, so the checks are covere
 shipped item uses them yet.
 """
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -158,3 +162,22 @@ def test_a_rule_naming_an_unknown_field_or_check_is_a_config_error():
     bad_check = parse_schema({**SCHEMA.descriptor, "rules": [{"check": "magia"}]}, "x")
     with pytest.raises(ConfigError, match="regla desconocida 'magia'"):
         run_rules(frame_of({}), bad_check, Period(2025, 1))
+
+
+# Run in a new interpreter: whether a module was ever executed is a fact of the whole process.
+DEFERRED = """
+import sys
+from tests.test_rules import found, frame_of
+assert found(frame_of({}, {"codigo": "C", "cantidad": 40})), "the bad row is found"
+assert "scipy.stats._stats_py" not in sys.modules, "validating executed scipy.stats"
+from scipy import stats
+assert stats.norm.cdf(0) == 0.5 and "scipy.stats._stats_py" in sys.modules
+"""
+
+
+def test_validating_never_executes_the_modules_gx_imports_but_no_check_uses():
+    """GX imports scipy.stats for an expectation the suites never use: it is deferred (a third of
+    GX's import), found and executed whole by whoever does use it."""
+    done = subprocess.run([sys.executable, "-c", DEFERRED], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -114,12 +116,39 @@ BATCH_ID = "transparencia-extraccion"
 FAST, DETAIL = "BOOLEAN_ONLY", "COMPLETE"
 
 
+# Modules GX imports on its own import (``from scipy import stats`` in the KL-divergence expectation,
+# which every ``great_expectations`` import loads) but that none of our expectations runs: about a
+# third of GX's import time. altair, imported there too, cannot be deferred this way: ``import
+# altair`` reads the module's ``__spec__``, which loads a lazy module at once.
+GX_UNUSED_IMPORTS = ("scipy.stats",)
+
+
+def _defer_import(name: str) -> None:
+    """Register ``name`` as a lazy module (the standard library's ``importlib.util.LazyLoader``):
+    importing it costs nothing, and it is executed, whole, on the first access to one of its
+    attributes. A module already imported, or not installed, is left as it is."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, module)
+
+
 @cache
 def _gx_runtime() -> tuple[Any, Any, Any]:
     """Import GX (analytics off), open the ephemeral context its suites belong to, and make the
     process's one pandas execution engine, on which the suites are validated (``SuitePlan``) as a
     context's batch would on every call. The engine keeps no metric cache: each frame is new."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    for unused in GX_UNUSED_IMPORTS:
+        _defer_import(unused)
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.execution_engine import PandasExecutionEngine
