@@ -286,13 +286,27 @@ def _tidy(uniques: np.ndarray, f: Field, account: _Account) -> _Kinds:
     texts = pd.Series(uniques[is_text], index=index[is_text], dtype="str")
     if len(texts) and not pc.all(pc.string_is_ascii(pa.array(texts))).as_py():
         texts = _clean_pasted(texts, account)
-    empty = texts[_search(texts, _BLANK_OR_MARKER)]
+    return _Kinds(index, _without_empty(texts, f, account),
+                  pd.Series(uniques[is_number], index=index[is_number], dtype=object),
+                  pd.Series(uniques[is_other], index=index[is_other], dtype=object))
+
+
+def _without_empty(texts: pd.Series, f: Field, account: _Account) -> pd.Series:
+    """``texts`` without the blank ones, the Excel errors and the empty markers, each accounted for.
+
+    One search tells them all; a column where it finds none, the usual one, is returned as it is
+    (the steps below would each run on an empty selection and take nothing out)."""
+    is_empty = _search(texts, _BLANK_OR_MARKER)
+    return _taken_out(texts, is_empty, f, account) if is_empty.any() else texts
+
+
+def _taken_out(texts: pd.Series, is_empty: pd.Series, f: Field, account: _Account) -> pd.Series:
+    """``_without_empty`` once the search found the texts ``is_empty``."""
+    empty = texts[is_empty]
     blank = empty.str.strip() == ""
     errors = _excel_errors(empty[~blank], f, account)
     markers = _markers(empty[~blank].drop(errors.index), f, account)
-    kept = texts.drop(empty.index[blank]).drop(errors.index).drop(markers.index)
-    return _Kinds(index, kept, pd.Series(uniques[is_number], index=index[is_number], dtype=object),
-                  pd.Series(uniques[is_other], index=index[is_other], dtype=object))
+    return texts.drop(empty.index[blank]).drop(errors.index).drop(markers.index)
 
 
 def _cell_kinds(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

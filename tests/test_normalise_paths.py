@@ -1,0 +1,66 @@
+"""The shortcut that skips taking empty cells out of a column that has none gives what the full
+steps give: the same texts (values, dtype, index) and the same account, over every text column
+the demo's inputs (with their deliberate errors) and the tricky columns below put through it."""
+
+import contextlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transparencia.domain import Period
+from transparencia.errors import TransparenciaError
+from transparencia.schemas import load_catalog
+from transparencia.sources import normalise
+from transparencia.sources.config import DEFAULT_CONFIG, load_config
+from transparencia.sources.demo import write_month
+from transparencia.sources.registry import extract_source, planned_extractions
+
+# Columns as people leave them: blanks, markers, Excel errors, pasted characters, among values.
+TRICKY = [
+    ["Ana", "  ", "Luis"], ["\u00a0", "Rosa"], ["N/A", "Pedro"], ["—", "-", "s/d", "no aplica"],
+    ["#N/A", "#¡VALOR!", "x"], ["Yaritza\u200b", "Jose\u0301"], ["NULL", "ninguno", "Sin datos"],
+    ["B/. -", "(  -  )", "$ -", "1,250.00"], ["Activo", "N/D"], ["", "\t"], ["8-123-4567", "8 123 4567"],
+]
+
+
+def _corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[pd.Series, object]]:
+    """Every (texts, field) ``_without_empty`` is called with while the demo's month is extracted."""
+    for name in ("institution.yaml", "catalog-override.yaml"):
+        shutil.copy(DEFAULT_CONFIG.parent / name, tmp_path / name)
+    config = load_config(tmp_path / "institution.yaml")
+    period = Period(2026, 10)
+    write_month(config, period)
+    seen: list[tuple[pd.Series, object]] = []
+    original = normalise._without_empty
+
+    def recorded(texts, f, account):
+        seen.append((texts.copy(), f))
+        return original(texts, f, account)
+
+    monkeypatch.setattr(normalise, "_without_empty", recorded)
+    for source, code in planned_extractions(config):
+        with contextlib.suppress(TransparenciaError):  # the demo's missing source: the others still count
+            extract_source(config, source, code, period)
+    monkeypatch.undo()
+    fields = [f for item in ("planilla", "viaticos") for f in load_catalog().get(item).table_schema().fields]
+    for column in TRICKY:
+        texts = pd.Series(column, index=pd.RangeIndex(len(column)), dtype="str")
+        seen += [(texts, f) for f in fields]
+    return seen
+
+
+def test_the_shortcut_for_a_column_without_empty_cells_changes_nothing(tmp_path, monkeypatch):
+    corpus = _corpus(tmp_path, monkeypatch)
+    assert len(corpus) > 300
+    shortcut_taken = 0
+    for texts, f in corpus:
+        fast, full = normalise._Account(f.name, np.ones(len(texts), int)), normalise._Account(f.name, np.ones(len(texts), int))
+        kept = normalise._without_empty(texts, f, fast)
+        reference = normalise._taken_out(texts, normalise._search(texts, normalise._BLANK_OR_MARKER), f, full)
+        pd.testing.assert_series_equal(kept, reference, check_exact=True)
+        assert (fast.coercions, fast.failed_values) == (full.coercions, full.failed_values), (f.name, list(texts))
+        shortcut_taken += kept is texts
+    assert 0 < shortcut_taken < len(corpus), "the corpus has columns with and without empty cells"
