@@ -97,9 +97,10 @@ def _any_spelling(schema_key: tuple) -> re.Pattern:
     return re.compile("(?<![^ ])(?:" + "|".join(map(re.escape, spellings)) + ")(?![^ ])")
 
 
-def _names_a_field(text: str, schema: TableSchema) -> bool:
-    """Whether ``text`` alone would name a field (``match_columns([text], schema).score > 0``)."""
-    pattern = _any_spelling(_schema_key(schema))
+def _names_a_field(text: str, schema_key: tuple) -> bool:
+    """Whether ``text`` alone would name a field of the schema whose ``_schema_key`` is ``schema_key``
+    (``match_columns([text], schema).score > 0``)."""
+    pattern = _any_spelling(schema_key)
     return any(pattern.search(form) for form in _header_forms(text))
 
 
@@ -225,12 +226,13 @@ def _best_two_row(top: list[str], bottom: list[str], schema: TableSchema,
                   spans: list[tuple[int, int]]) -> tuple[list[str], ColumnMatch]:
     """Per column, the reading (lower only, upper only, both) that names a field."""
     combined = _two_row_headers(top, bottom, spans)
+    key = _schema_key(schema)
     chosen = []
     for j, both in enumerate(combined):
         upper = top[j] if j < len(top) else ""
         lower = bottom[j] if j < len(bottom) else ""
         options = [o for o in (both, lower, upper) if o]
-        named = [o for o in options if _names_a_field(o, schema)]
+        named = [o for o in options if _names_a_field(o, key)]
         chosen.append(named[0] if named else (options[0] if options else ""))
     return chosen, match_columns(chosen, schema)
 
