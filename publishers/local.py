@@ -226,7 +226,9 @@ def _held_package(resource: ResourceFile, records: dict[str, LocalRecord]) -> Re
     folder = resource.path.parent / "local"
     folder.mkdir(exist_ok=True)
     path = folder / datapackage.FILENAME
-    write_if_changed(path, (json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    # Not fsynced: it is only the source of a copy, which is made durable and checked against this sha256.
+    write_if_changed(path, (json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
+                     durable=False)
     return dataclasses.replace(resource, path=path, sha256=sha256_file(path))
 
 

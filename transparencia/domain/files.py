@@ -110,12 +110,12 @@ def atomic_write(path: Path, data: bytes, *, check: Callable[[Path], None] | Non
     _replace(path, lambda handle: handle.write(data), check, durable)
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
+def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
     """``atomic_write`` unless ``path`` already holds ``data``; True when the file was written."""
     path = Path(path)
     if path.exists() and path.read_bytes() == data:
         return False
-    atomic_write(path, data)
+    atomic_write(path, data, durable=durable)
     return True
 
 
