@@ -263,7 +263,10 @@ def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Fiel
     history = _published(release.history.sort_values("periodo", kind="stable"), release, fields)
     first = history["periodo"].min() if len(history) else release.period
     same_rows = len(history) == len(month) and history.reset_index(drop=True).equals(month.reset_index(drop=True))
-    memo = HistoryMemo(out_dir, layout_key(fields, release.schema.treatments(release.privacy)), release.month_keys)
+    keys = release.month_keys
+    if keys is not None and not _column_periods(release.history) <= set(keys):
+        keys = None  # a month whose rows nothing vouches for: no reuse
+    memo = HistoryMemo(out_dir, layout_key(fields, release.schema.treatments(release.privacy)), keys)
     resources = []
     for fmt in wanted:
         path = out_dir / f"{slug}-historico.{fmt}"

@@ -171,3 +171,13 @@ def test_another_privacy_treatment_is_a_full_write(tmp_path, written, privacy):
     months = _months(("2025-01", 3), ("2025-02", 4))
     _publish(tmp_path / "build", _release({"2025-01": months["2025-01"]}, "2025-01"), tmp_path / "f1", written)
     assert not _publish(tmp_path / "build", _release(months, "2025-02", privacy), tmp_path / "f2", written)
+
+
+def test_a_history_month_without_its_key_vouches_for_nothing(tmp_path, written):
+    months = _months(("2025-01", 3), ("2025-02", 4), ("2025-03", 2))
+    build = tmp_path / "build"
+    _publish(build, _release({"2025-01": months["2025-01"]}, "2025-01"), tmp_path / "f1", written)
+    for period, shown in (("2025-02", months), ("2025-03", {**months, "2025-02": planilla_frame("2025-02", _people(2, 6))})):
+        release = _release({p: shown[p] for p in shown if p <= period}, period)
+        unvouched = {p: k for p, k in release.month_keys.items() if p != Period(2025, 2)}
+        assert not _publish(build, dataclasses.replace(release, month_keys=unvouched), tmp_path / period, written)
