@@ -72,17 +72,17 @@ class HistoryMemo:
         self.path.unlink(missing_ok=True)
         return recorded if isinstance(recorded, dict) else {}
 
-    def write(self, fmt: str, history: pd.DataFrame, fields: Sequence[Field], path: Path, period: Period,
-              full: Callable[[], object], *, append: bool = True) -> str:
-        """Write ``history`` (published, sorted by month) to ``path``: by appending ``period``'s rows
-        when the recorded file allows it, else by ``full()``. Returns the file's sha256."""
-        sha256 = self._appended(fmt, history, fields, path, period) if append else None
+    def write(self, fmt: str, path: Path, period: Period, rows: int, month_rows: Callable[[], pd.DataFrame],
+              fields: Sequence[Field], full: Callable[[], object], *, append: bool = True) -> str:
+        """Write the history (``rows`` rows) to ``path``: by appending ``month_rows()`` (the history's rows
+        of ``period``, published as a full write formats them) when the recorded file allows it, else by
+        ``full()``. Returns the file's sha256."""
+        sha256 = self._appended(fmt, path, period, month_rows, fields) if append else None
         if sha256 is None:
             full()
             sha256 = sha256_file(path)
         if self.months is not None and fmt in _WRITERS:
-            self.written[fmt] = {"layout": self.layout, "months": self.months, "rows": len(history),
-                                 "sha256": sha256}
+            self.written[fmt] = {"layout": self.layout, "months": self.months, "rows": rows, "sha256": sha256}
         return sha256
 
     def save(self) -> None:
@@ -90,8 +90,8 @@ class HistoryMemo:
         if self.written:
             atomic_write(self.path, json.dumps(self.written, sort_keys=True).encode("utf-8"), durable=False)
 
-    def _appended(self, fmt: str, history: pd.DataFrame, fields: Sequence[Field], path: Path,
-                  period: Period) -> str | None:
+    def _appended(self, fmt: str, path: Path, period: Period, month_rows: Callable[[], pd.DataFrame],
+                  fields: Sequence[Field]) -> str | None:
         """The new file's sha256 once ``period``'s rows are appended; None when the file cannot be reused."""
         entry = self.recorded.get(fmt)
         if fmt not in _WRITERS or self.months is None or not isinstance(entry, dict) or not path.is_file():
@@ -100,8 +100,7 @@ class HistoryMemo:
         if entry.get("layout") != self.layout or entry.get("months") != earlier or len(earlier) == len(self.months) \
                 or any(m[0] >= str(period) for m in earlier):
             return None
-        rows = history[history["periodo"].astype("string") == str(period)]
-        segment = self._segment(fmt, rows, fields, path)
+        segment = self._segment(fmt, month_rows(), fields, path)
         if fmt == "json" and entry.get("rows") and segment:
             segment = b"," + segment  # the record before it now has one after it
         return _grown(path, entry.get("sha256"), _TAILS[fmt], segment)
@@ -125,7 +124,7 @@ def _grown(path: Path, sha256: object, tail: bytes, segment: bytes) -> str | Non
     size = path.stat().st_size
     if size < len(tail):
         return None
-    before, after = hashlib.sha256(), hashlib.sha256()
+    kept = hashlib.sha256()  # the bytes both files share; each file's hash continues from a copy of it
     with temporary_beside(path.parent, f".{path.name}.", ".tmp") as (handle, temporary):
         with open(path, "rb") as previous, os.fdopen(handle, "wb") as out:
             left = size - len(tail)
@@ -134,9 +133,9 @@ def _grown(path: Path, sha256: object, tail: bytes, segment: bytes) -> str | Non
                 if not chunk:
                     return None
                 left -= len(chunk)
-                before.update(chunk)
-                after.update(chunk)
+                kept.update(chunk)
                 out.write(chunk)
+            before, after = kept.copy(), kept
             closing = previous.read()
             before.update(closing)
             if closing != tail or before.hexdigest() != sha256:

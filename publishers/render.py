@@ -260,9 +260,13 @@ def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Fiel
     the month's CSV/JSON/Parquet are copied rather than written again; when only this month's rows
     are new, the CSV and JSON grow by them (``publishers.history_memo``) unless ``append`` is False."""
     label, period, slug = release.item.name, release.period, release.item.slug
-    history = _published(release.history.sort_values("periodo", kind="stable"), release, fields)
-    first = history["periodo"].min() if len(history) else release.period
-    same_rows = len(history) == len(month) and history.reset_index(drop=True).equals(month.reset_index(drop=True))
+    ordered = release.history.sort_values("periodo", kind="stable")
+    # Published (masked) only when needed: a history that grows formats this month's rows alone.
+    history = functools.cache(lambda: _published(ordered, release, fields))
+    this_month = functools.cache(lambda: _published(ordered[ordered["periodo"].astype("string") == str(period)],
+                                                    release, fields))
+    first = ordered["periodo"].min() if len(ordered) else release.period
+    same_rows = len(ordered) == len(month) and history().reset_index(drop=True).equals(month.reset_index(drop=True))
     keys = release.month_keys
     if keys is not None and not _column_periods(release.history) <= set(keys):
         keys = None  # a month whose rows nothing vouches for: no reuse
@@ -274,8 +278,8 @@ def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Fiel
         if same_rows and fmt in _ROWS_ONLY_FORMATS:
             full = functools.partial(shutil.copyfile, out_dir / f"{slug}-{period}.{fmt}", path)
         else:
-            full = functools.partial(_write, fmt, history, fields, path, f"{label} histórico", _first_day(last_period))
-        sha256 = memo.write(fmt, history, fields, path, period, full, append=append)
+            full = functools.partial(_write_history, fmt, history, fields, path, label, last_period)
+        sha256 = memo.write(fmt, path, period, len(ordered), this_month, fields, full, append=append)
         resources.append(_resource(
             history_resource_name(label, fmt), fmt.upper(), path,
             f"Todos los meses publicados de {label} en un solo archivo ({first} a {last_period}). "
@@ -283,6 +287,11 @@ def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Fiel
         ))
     memo.save()
     return resources
+
+
+def _write_history(fmt: str, history: Callable[[], pd.DataFrame], fields: list[Field], path: Path, label: str,
+                   last_period: Period) -> None:
+    _write(fmt, history(), fields, path, f"{label} histórico", _first_day(last_period))
 
 
 def _datastore_table(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path) -> DatastoreTable:
