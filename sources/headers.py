@@ -36,9 +36,15 @@ def fold(text: object) -> str:
     if text is None:
         return ""
     raw = _NUMBER_SIGN.sub("no ", _INVISIBLE.sub("", str(text)))
-    decomposed = unicodedata.normalize("NFKD", raw.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    lowered = raw.lower()
+    # ASCII has no accents to take off (NFKD leaves it as it is): most cells a header search reads.
+    plain = lowered if lowered.isascii() else _without_marks(lowered)
     return _NON_ALNUM.sub(" ", plain).strip()
+
+
+def _without_marks(text: str) -> str:
+    """``text`` decomposed (NFKD) without its combining marks: 'canción' -> 'cancion'."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=4096)
@@ -232,8 +238,8 @@ def _best_two_row(top: list[str], bottom: list[str], schema: TableSchema,
         upper = top[j] if j < len(top) else ""
         lower = bottom[j] if j < len(bottom) else ""
         options = [o for o in (both, lower, upper) if o]
-        named = [o for o in options if _names_a_field(o, key)]
-        chosen.append(named[0] if named else (options[0] if options else ""))
+        named = next((o for o in options if _names_a_field(o, key)), None)
+        chosen.append(named or (options[0] if options else ""))
     return chosen, match_columns(chosen, schema)
 
 

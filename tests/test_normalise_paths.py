@@ -13,7 +13,7 @@ import pytest
 from transparencia.domain import Period
 from transparencia.errors import TransparenciaError
 from transparencia.schemas import load_catalog
-from transparencia.sources import normalise
+from transparencia.sources import headers, normalise
 from transparencia.sources.config import DEFAULT_CONFIG, load_config
 from transparencia.sources.demo import write_month
 from transparencia.sources.registry import extract_source, planned_extractions
@@ -64,3 +64,35 @@ def test_the_shortcut_for_a_column_without_empty_cells_changes_nothing(tmp_path,
         assert (fast.coercions, fast.failed_values) == (full.coercions, full.failed_values), (f.name, list(texts))
         shortcut_taken += kept is texts
     assert 0 < shortcut_taken < len(corpus), "the corpus has columns with and without empty cells"
+
+
+def _cells_of_the_demo(tmp_path: Path) -> set[str]:
+    """Every cell of the demo month's workbooks, as text."""
+    from openpyxl import load_workbook
+
+    for name in ("institution.yaml", "catalog-override.yaml"):
+        shutil.copy(DEFAULT_CONFIG.parent / name, tmp_path / name)
+    written = write_month(load_config(tmp_path / "institution.yaml"), Period(2026, 10))
+    cells = set()
+    for path in written:
+        if path.suffix == ".xlsx":
+            for sheet in load_workbook(path, read_only=True).worksheets:
+                cells |= {str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None}
+    return cells
+
+
+def test_folding_skips_taking_accents_off_ascii_and_gives_what_the_full_steps_give(tmp_path):
+    """``fold`` leaves an ASCII text's NFKD decomposition out: each of the 128 characters, and every
+    cell of the demo's workbooks and every header and synonym of the catalog, fold as with it."""
+    assert all(headers._without_marks(chr(i)) == chr(i) for i in range(128))
+    corpus = _cells_of_the_demo(tmp_path) | {"CÉDULA", "No. de Cédula", "N° de planilla", "Kelvin \u212a",
+                                             "Jose\u0301", "Año\u200b", "İstanbul", "ﬁcha"}
+    for item in load_catalog().datasets():
+        corpus |= {text for f in item.table_schema().fields for text in (f.name, f.title, *f.synonyms)}
+    assert any(text.isascii() for text in corpus) and not all(text.isascii() for text in corpus)
+
+    def reference(text: str) -> str:
+        raw = headers._NUMBER_SIGN.sub("no ", headers._INVISIBLE.sub("", text))
+        return headers._NON_ALNUM.sub(" ", headers._without_marks(raw.lower())).strip()
+
+    assert [headers.fold(text) for text in sorted(corpus)] == [reference(text) for text in sorted(corpus)]
