@@ -129,9 +129,10 @@ def mask_or_stars_column(texts: pa.Array) -> pa.Array:
     as_cedula = pc.binary_join_element_wise(prefix, pc.utf8_ltrim(asiento, characters="0"),
                                            pa.scalar(f"-{MASK}-", pa.large_string()))
     kept = pc.and_(masked_already, pc.less_equal(asiento_digits, ASIENTO_DIGITS))
-    masked = pc.if_else(masked_already, pc.if_else(kept, texts, mask_text_column(texts)),
-                        pc.if_else(is_cedula, as_cedula, mask_text_column(texts)))
-    return pc.if_else(parts.is_valid(), masked, pa.nulls(len(texts), pa.large_string()))
+    as_cedula_rows = pc.and_(pc.invert(masked_already), is_cedula)
+    masked = pc.if_else(kept, texts, pc.if_else(as_cedula_rows, as_cedula, pa.scalar(None, pa.large_string())))
+    stars = pc.and_(parts.is_valid(), pc.is_null(masked))  # shaped, yet no cédula: rare, so starred only if any
+    return pc.if_else(stars, mask_text_column(texts), masked) if pc.any(stars).as_py() else masked
 
 
 def mask_text_column(texts: pa.Array) -> pa.Array:
