@@ -795,27 +795,8 @@ def to_yearmonth(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
         t = text.str.strip()
         canonical = _search(t, YEARMONTH_PATTERN)
         out[t.index[canonical]] = t[canonical]
-        rest = t[~canonical]
-        ym = rest.str.extract(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$")
-        my = rest.str.extract(r"^(\d{1,2})\s*[-/.]\s*(\d{4})$")
-        named = rest.str.extract(_SPANISH_MONTH_YEAR)
-        year = ym[0].fillna(my[1]).fillna(named[1])
-        month = pd.to_numeric(ym[1].fillna(my[0]), errors="coerce")
-        month = month.fillna(named[0].str.lower().map(MONTH_NUMBERS))
-        ok = year.notna() & month.between(1, 12)
-        built = year[ok] + "-" + month[ok].astype(int).astype(str).str.zfill(2)
-        if ok.any():
-            account.coerced("text_yearmonth", rest[ok], built)
-            out[built.index] = built
-        leftover = rest[~ok]
-        if len(leftover):  # a full date written in the period column: keep its month
-            dates, _ = _parse_date_texts(leftover, _Account(f.name, account.counts))
-            good = dates.notna()
-            if good.any():
-                months = dates[good].dt.strftime("%Y-%m")
-                account.coerced("date_as_yearmonth", leftover[good], months)
-                out[months.index] = months
-            bad.append(leftover[~good])
+        if not canonical.all():  # the usual column (the run's own period) is all AAAA-MM
+            bad.append(_other_yearmonth_texts(t[~canonical], f, account, out))
     if len(other) or len(numbers):
         source = pd.concat([other, numbers])
         dated = to_date(_Kinds.of(kinds.index, numbers=numbers, other=other), f, _Account(f.name, account.counts))
@@ -830,6 +811,33 @@ def to_yearmonth(kinds: _Kinds, f: Field, account: _Account) -> pd.Series:
         if len(part):
             account.failed(part, EXPECTED["yearmonth"])
     return out.astype("str")
+
+
+def _other_yearmonth_texts(rest: pd.Series, f: Field, account: _Account, out: pd.Series) -> pd.Series:
+    """``to_yearmonth`` of the texts not written AAAA-MM: each read into ``out``, with its coercion;
+    returns those that name no month."""
+    ym = rest.str.extract(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$")
+    my = rest.str.extract(r"^(\d{1,2})\s*[-/.]\s*(\d{4})$")
+    named = rest.str.extract(_SPANISH_MONTH_YEAR)
+    year = ym[0].fillna(my[1]).fillna(named[1])
+    month = pd.to_numeric(ym[1].fillna(my[0]), errors="coerce")
+    month = month.fillna(named[0].str.lower().map(MONTH_NUMBERS))
+    ok = year.notna() & month.between(1, 12)
+    built = year[ok] + "-" + month[ok].astype(int).astype(str).str.zfill(2)
+    if ok.any():
+        account.coerced("text_yearmonth", rest[ok], built)
+        out[built.index] = built
+    leftover = rest[~ok]
+    if not len(leftover):
+        return leftover
+    # a full date written in the period column: keep its month
+    dates, _ = _parse_date_texts(leftover, _Account(f.name, account.counts))
+    good = dates.notna()
+    if good.any():
+        months = dates[good].dt.strftime("%Y-%m")
+        account.coerced("date_as_yearmonth", leftover[good], months)
+        out[months.index] = months
+    return leftover[~good]
 
 
 CONVERTERS = {

@@ -23,6 +23,7 @@ TRICKY = [
     ["Ana", "  ", "Luis"], ["\u00a0", "Rosa"], ["N/A", "Pedro"], ["—", "-", "s/d", "no aplica"],
     ["#N/A", "#¡VALOR!", "x"], ["Yaritza\u200b", "Jose\u0301"], ["NULL", "ninguno", "Sin datos"],
     ["B/. -", "(  -  )", "$ -", "1,250.00"], ["Activo", "N/D"], ["", "\t"], ["8-123-4567", "8 123 4567"],
+    ["2025-01", "01/2025", "enero 2025", "15/01/2025", "nada"], ["2025-01", " 2025-01 "],
 ]
 
 
@@ -96,3 +97,29 @@ def test_folding_skips_taking_accents_off_ascii_and_gives_what_the_full_steps_gi
         return headers._NON_ALNUM.sub(" ", headers._without_marks(raw.lower())).strip()
 
     assert [headers.fold(text) for text in sorted(corpus)] == [reference(text) for text in sorted(corpus)]
+
+
+def test_a_period_column_all_written_aaaa_mm_skips_only_steps_that_would_do_nothing(tmp_path, monkeypatch):
+    """``to_yearmonth`` reads the other spellings only when some text is not AAAA-MM; it gives what
+    reading them always gives (values, dtype, account) over every period column of the corpus."""
+    periods = [(texts, f) for texts, f in _corpus(tmp_path, monkeypatch) if f.type == "yearmonth"]
+    assert len(periods) >= 10
+    skipped = 0
+    for texts, f in periods:
+        account = _account(f, texts)
+        got = normalise.to_yearmonth(normalise._Kinds.of(texts.index, text=texts), f, account)
+        stripped = texts.str.strip()
+        canonical = normalise._search(stripped, normalise.YEARMONTH_PATTERN)
+        out, reference = pd.Series(None, index=texts.index, dtype=object), _account(f, texts)
+        out[stripped.index[canonical]] = stripped[canonical]
+        unread = normalise._other_yearmonth_texts(stripped[~canonical], f, reference, out)
+        if len(unread):
+            reference.failed(unread, normalise.EXPECTED["yearmonth"])
+        pd.testing.assert_series_equal(got, out.astype("str"), check_exact=True)
+        assert (account.coercions, account.failed_values) == (reference.coercions, reference.failed_values)
+        skipped += bool(canonical.all())
+    assert 0 < skipped < len(periods), "the corpus has period columns with and without other spellings"
+
+
+def _account(f, texts: pd.Series) -> normalise._Account:
+    return normalise._Account(f.name, np.ones(len(texts), int))
