@@ -316,15 +316,20 @@ def _write_sheet(stream, frame: pd.DataFrame, fields: Sequence[Field]) -> None:
         f'<sheetFormatPr defaultRowHeight="15"/><cols>{widths}</cols>'
         f'<sheetData><row r="1">{header}</row>'
     ).encode())
-    # Building a chunk's XML (Arrow) and compressing the previous one (zlib) both release the GIL, so a
-    # second thread compresses while the next chunk is built: ~1.5x faster on two cores, same bytes.
-    with ThreadPoolExecutor(max_workers=1) as compressor:
-        pending = compressor.submit(lambda: None)
-        for start in range(0, len(frame), CHUNK_ROWS):
-            rows = _rows_xml(frame.iloc[start:start + CHUNK_ROWS], fields, letters, first_row=start + 2)
+    chunks = (_rows_xml(frame.iloc[start:start + CHUNK_ROWS], fields, letters, first_row=start + 2)
+              for start in range(0, len(frame), CHUNK_ROWS))
+    if len(frame) <= CHUNK_ROWS:  # one chunk (most months): nothing to overlap, no thread to start
+        for rows in chunks:
+            stream.write(rows)
+    else:
+        # Building a chunk's XML (Arrow) and compressing the previous one (zlib) both release the GIL, so a
+        # second thread compresses while the next chunk is built: ~1.5x faster on two cores, same bytes.
+        with ThreadPoolExecutor(max_workers=1) as compressor:
+            pending = compressor.submit(lambda: None)
+            for rows in chunks:
+                pending.result()
+                pending = compressor.submit(stream.write, rows)
             pending.result()
-            pending = compressor.submit(stream.write, rows)
-        pending.result()
     stream.write(b"</sheetData></worksheet>")
 
 

@@ -261,3 +261,15 @@ def test_xlsx_uses_zip64_only_for_a_sheet_too_big_for_plain_zip(tmp_path, monkey
         assert archive.getinfo("xl/worksheets/sheet1.xml").extra.startswith(b"\x01\x00")
     assert [r[2] for r in _calamine_rows(path)[1:]] == ["'" + t for t in DANGEROUS]
     assert openpyxl.load_workbook(path).active.max_row == 1 + len(DANGEROUS)
+
+
+def test_xlsx_rows_written_in_one_chunk_or_by_a_compressing_thread_give_the_same_bytes(tmp_path, monkeypatch):
+    """A month of one chunk is written without the compressing thread, a larger one with it."""
+    rows = [{"nombre": f"N{i}", "apellido": "Pérez", "cedula": "8-1-1", "cargo": "=C", "salario_mensual": i * 1.5,
+             "gasto_representacion": 0.0, "fecha_inicio": "2020-01-01"} for i in range(25)]
+    paths = [tmp_path / "one.xlsx", tmp_path / "threaded.xlsx"]
+    for path, chunk in zip(paths, (25, 4), strict=True):
+        monkeypatch.setattr(formats, "CHUNK_ROWS", chunk)
+        formats.write_xlsx(planilla_frame("2025-01", rows), FIELDS, path, sheet_title="x",
+                           document_date=dt.datetime(2025, 1, 1))
+    assert sha256_file(paths[0]) == sha256_file(paths[1])
