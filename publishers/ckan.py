@@ -98,7 +98,15 @@ from transparencia.publishers.ckan_portal import (
 )
 from transparencia.publishers.ckan_staging import StagingArea
 from transparencia.publishers.ckan_views import ensure_table_view, offers_table_view, portal_package
-from transparencia.publishers.ckan_xloader import CopyAbandoned, XloaderCopy, copy_table, table_loader
+from transparencia.publishers.ckan_xloader import (
+    CopyAbandoned,
+    XloaderCopy,
+    clear_abandoned,
+    copy_table,
+    insert_table,
+    inserts_only,
+    table_loader,
+)
 from transparencia.publishers.names import (
     MARKER_EXTRA,
     MARKER_VALUE,
@@ -452,16 +460,21 @@ class CkanPublisher(PortalSession, TableReadBack):
                table: DatastoreTable | None, expected: TableFingerprint | None, result: PublishResult) -> JsonObject:
         """Prepare the file (and its verified table) in the staging dataset: loaded by the portal's
         xloader when it has one and the month is large, else (or when xloader never started the job)
-        in bounded inserts."""
+        in bounded inserts, after any job the portal queued for the upload itself."""
         def fill(loader: BoundedInserts) -> Callable[[JsonObject], None]:
             def load(resource: JsonObject) -> None:
                 if table is None or expected is None:
                     return
-                if isinstance(loader, XloaderCopy) and loader.takes(table):
+                if not isinstance(loader, XloaderCopy):
+                    load_table(self.client, resource["id"], table, expected, max_body=loader.max_body)
+                elif loader.takes(table):
                     copy_table(self.client, resource["id"], table, expected, loader)
                     self.client.call("resource_patch", {"id": resource["id"], **_standard_fields(spec)})
                 else:
-                    load_table(self.client, resource["id"], table, expected, max_body=loader.max_body)
+                    insert_table(self.client, resource["id"], table, expected, loader)
+                    shown = self.client.call("resource_show", {"id": resource["id"]})
+                    if not _has_standard_fields(shown, spec):  # the portal's own job wrote its MD5 into hash
+                        self.client.call("resource_patch", {"id": resource["id"], **_standard_fields(spec)})
                 self._notify(f"DataStore provisional {spec.name}")
             return load
 
@@ -469,10 +482,20 @@ class CkanPublisher(PortalSession, TableReadBack):
         try:
             staged = staging.stage(fields, spec.path, current, fill(self._loader))
         except CopyAbandoned as abandoned:
-            staging.discard(abandoned.resource_id)
-            staged = staging.stage(fields, spec.path, current, fill(BoundedInserts(self.max_body)))
+            self._abandon(staging, abandoned)
+            try:
+                staged = staging.stage(fields, spec.path, current, fill(inserts_only(self._loader)))
+            except CopyAbandoned as again:
+                self._abandon(staging, again)
+                raise TransientError("La cola de trabajos de xloader del portal no avanza y el portal carga cada "
+                                     "archivo subido; no se publica nada y se reintentará más tarde.") from None
         self._notify(f"recurso provisional {spec.name}")
         return staged
+
+    def _abandon(self, staging: StagingArea, abandoned: CopyAbandoned) -> None:
+        """Delete the staging resource whose job never started, then drop any table its job made meanwhile."""
+        staging.discard(abandoned.resource_id)
+        clear_abandoned(self.client, abandoned)
 
     def _notify(self, what: str) -> None:
         if self.after_write is not None:

@@ -33,6 +33,14 @@ Falling back, never publishing an unverified table
     inserts. A job still running at that point may yet write: a ``TransientError``, nothing is
     published, and the next run's clean-up deletes the staging resource.
 
+A portal that submits every upload itself (xloader's default formats)
+    Its job for the upload replaces whatever table the resource has, so every load on a portal that
+    runs xloader, inserts too (``insert_table``), starts once that job has ended. A job that started
+    between the publisher's last look and the deletion of an abandoned staging resource still makes
+    its table, for a deleted resource that the next update of the staging dataset purges, out of any
+    clean-up's reach: ``clear_abandoned`` waits for it to end and drops that table. When the file
+    staged again meets a queue that still does not move, nothing is published (``TransientError``).
+
 What the job changes besides the table
     It writes the file's MD5 into the resource's ``hash`` (the publisher puts its sha256 back) and
     makes the portal's default views (removed here: the publisher makes its own once the month is
@@ -41,7 +49,9 @@ What the job changes besides the table
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import sys
 import time
 from dataclasses import dataclass
 
@@ -64,7 +74,8 @@ log = logging.getLogger(__name__)
 
 XLOADER = "xloader"  # the plugin's name in ``status_show``'s extensions
 WAITING = ("pending", "submitting")  # the job is queued and has not started
-BUSY = (*WAITING, "running", "running_but_viewable")
+RUNNING = ("running", "running_but_viewable")
+BUSY = (*WAITING, *RUNNING)
 POLL_SECONDS = (0.25, 1.0)  # first and longest pause between two reads of the job's status
 
 
@@ -86,12 +97,20 @@ class XloaderCopy(BoundedInserts):
 
 
 class CopyAbandoned(Exception):
-    """xloader did not start the job in time: the staging resource must go (its job may start later)."""
+    """xloader did not start the job in time: the staging resource must go (its job may start later);
+    ``patience`` is how long that job may take if it starts as the resource goes."""
 
-    def __init__(self, resource_id: str, reason: str):
+    def __init__(self, resource_id: str, reason: str, patience: float):
         super().__init__(reason)
         self.resource_id = resource_id
         self.reason = reason
+        self.patience = patience
+
+
+def inserts_only(loader: BoundedInserts) -> BoundedInserts:
+    """The loader for a file staged again after an abandoned job: inserts, still after any job the portal
+    queues for the upload itself."""
+    return dataclasses.replace(loader, min_rows=sys.maxsize) if isinstance(loader, XloaderCopy) else loader
 
 
 def table_loader(client: CkanClient, max_body: int) -> BoundedInserts:
@@ -104,17 +123,43 @@ def copy_table(client: CkanClient, resource_id: str, table: DatastoreTable, expe
                loader: XloaderCopy) -> TableFingerprint:
     """Load the uploaded CSV behind ``resource_id`` into its table with xloader, verified; bounded
     inserts when xloader fails or its table differs (see the module doc)."""
-    deadline = time.monotonic() + loader.patience(row_count(table))
-    _settled(client, resource_id, deadline)
-    problem = _copied(client, resource_id, table, expected, deadline)
+    patience = loader.patience(row_count(table))
+    deadline = time.monotonic() + patience
+    _settled(client, resource_id, deadline, patience)
+    problem = _copied(client, resource_id, table, expected, deadline, patience)
     if problem is None:
         return expected
     log.warning("La carga del DataStore con xloader no sirvió (%s); se carga en inserciones acotadas.", problem)
     return load_table(client, resource_id, table, expected, max_body=loader.max_body)
 
 
+def insert_table(client: CkanClient, resource_id: str, table: DatastoreTable, expected: TableFingerprint,
+                 loader: XloaderCopy) -> TableFingerprint:
+    """Load the table in bounded inserts once the job the portal may have queued for the upload has ended:
+    it would replace the table while, or after, the inserts fill it. Its default views go, as after our
+    own job; the MD5 it wrote into ``hash`` is the caller's to put back."""
+    patience = loader.patience(row_count(table))
+    if _settled(client, resource_id, time.monotonic() + patience, patience):
+        drop_table_views(client, resource_id)
+    return load_table(client, resource_id, table, expected, max_body=loader.max_body)
+
+
+def clear_abandoned(client: CkanClient, abandoned: CopyAbandoned) -> None:
+    """Drop the table a job that started as its staging resource was deleted makes for it (module doc).
+
+    Called once the resource is deleted: a job still queued then cannot make one (its first read of the
+    resource finds it gone); a running one is waited for, at most ``abandoned.patience``."""
+    resource_id = abandoned.resource_id
+    status = _waited(client, resource_id, time.monotonic() + abandoned.patience, RUNNING)
+    if status.get("status") in RUNNING:
+        log.warning("El trabajo de xloader del recurso provisional abandonado %s sigue en curso; si deja una tabla "
+                    "en el DataStore, bórrela con datastore_delete.", resource_id)
+    elif row_total(client, resource_id) is not None:
+        drop_table(client, resource_id)
+
+
 def _copied(client: CkanClient, resource_id: str, table: DatastoreTable, expected: TableFingerprint,
-            deadline: float) -> str | None:
+            deadline: float, patience: float) -> str | None:
     """Why the table xloader loaded cannot be used (Spanish), or None when it is the month's."""
     if row_total(client, resource_id) is not None:
         drop_table(client, resource_id)
@@ -125,7 +170,7 @@ def _copied(client: CkanClient, resource_id: str, table: DatastoreTable, expecte
                             before_retry=lambda: True if _status(client, resource_id) != before else None)
     if not submitted and _status(client, resource_id).get("status") not in BUSY:
         return "xloader no aceptó la carga"
-    status = _settled(client, resource_id, deadline)
+    status = _settled(client, resource_id, deadline, patience)
     drop_table_views(client, resource_id)
     if status.get("status") != "complete":
         return f"el trabajo de xloader terminó con error: {_error_text(status)}"
@@ -152,20 +197,25 @@ def _typed_head(resource_id: str, table: DatastoreTable) -> JsonObject:
     return head
 
 
-def _settled(client: CkanClient, resource_id: str, deadline: float) -> JsonObject:
+def _settled(client: CkanClient, resource_id: str, deadline: float, patience: float) -> JsonObject:
     """The status of the resource's xloader job once it is not queued or running (empty when it never
     had one); ``CopyAbandoned`` or ``TransientError`` when the deadline comes first."""
+    status = _waited(client, resource_id, deadline, BUSY)
+    if status.get("status") in WAITING:
+        raise CopyAbandoned(resource_id, "el trabajo de xloader no empezó a tiempo", patience)
+    if status.get("status") in RUNNING:
+        raise TransientError("El trabajo de xloader que carga una tabla del DataStore sigue en curso tras el "
+                             "tiempo de espera; no se publica nada y se reintentará más tarde.")
+    return status
+
+
+def _waited(client: CkanClient, resource_id: str, deadline: float, states: tuple[str, ...]) -> JsonObject:
+    """The status of the resource's xloader job once its state is not one of ``states``, or at the deadline."""
     pause = POLL_SECONDS[0]
     while True:
         status = _status(client, resource_id)
-        state = status.get("status")
-        if state not in BUSY:
+        if status.get("status") not in states or time.monotonic() >= deadline:
             return status
-        if time.monotonic() >= deadline:
-            if state in WAITING:
-                raise CopyAbandoned(resource_id, "el trabajo de xloader no empezó a tiempo")
-            raise TransientError("El trabajo de xloader que carga una tabla del DataStore sigue en curso tras el "
-                                 "tiempo de espera; no se publica nada y se reintentará más tarde.")
         time.sleep(pause)
         pause = min(pause * 2, POLL_SECONDS[1])
 

@@ -66,11 +66,11 @@ class CkanServer:
         _run_script("stop.sh", self.base, "--worker")
 
     @contextmanager
-    def auto_submitting(self) -> Iterator[str]:
+    def auto_submitting(self, second_worker: bool = True) -> Iterator[str]:
         """The URL of a second web process of this CKAN whose ckanext-xloader has its default formats, and
         so submits every CSV upload itself, as most portals do: on ``resource_create``, and on an update
-        that changes the file's URL or ``last_modified``; with a second job worker, so two jobs can run at
-        once, as on a portal with several. The same database and storage; only the plugin's submission
+        that changes the file's URL or ``last_modified``; with a second job worker (unless not
+        ``second_worker``), so two jobs can run at once, as on a portal with several. The same database and storage; only the plugin's submission
         and the number of workers differ from the shared server's (whose formats are empty, start.sh)."""
         ini = self.base / "etc" / "ckan.ini"
         auto_ini = ini.with_name("ckan-autosubmit.ini")
@@ -84,16 +84,17 @@ class CkanServer:
         ckan = [str(self.base / "venv" / "bin" / "ckan"), "-c", str(auto_ini)]
         log = self.base / "logs" / "ckan-autosubmit.log"
         with open(log, "ab") as output:
-            web, worker = (subprocess.Popen(ckan + args, stdout=output, stderr=subprocess.STDOUT)
-                           for args in (["run", "-H", "127.0.0.1", "-p", str(port), "--disable-reloader", "--threaded"],
-                                        ["jobs", "worker"]))
+            web = subprocess.Popen([*ckan, "run", "-H", "127.0.0.1", "-p", str(port), "--disable-reloader",
+                                    "--threaded"], stdout=output, stderr=subprocess.STDOUT)
+            workers = [subprocess.Popen([*ckan, "jobs", "worker"], stdout=output, stderr=subprocess.STDOUT)
+                       for _ in range(second_worker)]
         try:
             until(lambda: web.poll() is not None or _answers(url), "the auto-submitting CKAN web process to answer")
             if web.poll() is not None:
                 pytest.fail(f"the auto-submitting CKAN web process ended ({web.returncode}), see {log}")
             yield url
         finally:
-            for process in (web, worker):
+            for process in (web, *workers):
                 process.terminate()
                 process.wait(timeout=60)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 
 import psycopg
 import pytest
@@ -60,6 +61,19 @@ def xloader_loads(server, resource_id: str) -> list[str]:
                            "(SELECT 1 FROM logs l WHERE l.job_id = j.job_id AND l.message = 'Loading CSV') "
                            "ORDER BY j.requested_timestamp", (resource_id,)).fetchall()
     return [status for (status,) in found]
+
+
+def has_table(server, resource_id: str) -> bool:
+    """Whether the DataStore database holds a table for the resource, read in the database itself: the API
+    cannot be asked about a resource CKAN has purged."""
+    env = dict(line.split("=", 1) for line in (server.base / "ckan.env").read_text().splitlines() if "=" in line)
+    with psycopg.connect(env["CKAN_DATASTORE_WRITE_URL"]) as db:
+        return db.execute("SELECT to_regclass(%s) IS NOT NULL", (f'public."{resource_id}"',)).fetchone()[0]
+
+
+def job_logs(server, resource_id: str) -> list[str]:
+    found = server.admin().action.xloader_status(resource_id=resource_id)
+    return [entry["message"] for entry in (found.get("task_info") or {}).get("logs", [])]
 
 
 def assert_published_exactly(server, name: str, files, month) -> None:
@@ -132,6 +146,29 @@ def test_a_portal_that_submits_every_upload_loads_the_month_once_more_never_twic
     assert calls(proxy, "xloader_submit") == 1 and calls(proxy, "datastore_upsert") == 0
     assert_published_exactly(ckan_server, name, files, month)
     assert xloader_loads(ckan_server, published(ckan_server, name)[MONTH]["id"]) == ["complete", "complete"]
+    poller.assert_clean()
+    assert rerun.writes == 0 and again.client.writes == 0
+
+
+def test_on_a_portal_that_submits_every_upload_a_small_month_is_inserted_after_the_portals_job(ckan_server, ckan_org,
+                                                                                                tmp_path):
+    """The portal's own job for the upload would replace a table filled in inserts, during or after the
+    inserts; they start once it has ended, and what it left (its default view, the MD5 in ``hash``) goes."""
+    name = f"{ckan_org}-planilla"
+    month = month_rows("2025-01", 3_000)
+    files = render_release(tmp_path, {"2025-01": month})
+
+    with ckan_server.auto_submitting() as portal, FaultProxy(portal, delay=600, offers_xloader=True) as proxy:
+        with PortalPoller(ckan_server.url, ckan_org) as poller:
+            result = through(proxy, ckan_server).sync(dataset_spec(ckan_org, name), files)
+            poller.wait_polls(2)
+        again = through(proxy, ckan_server)
+        rerun = again.sync(dataset_spec(ckan_org, name), files)
+
+    assert result.error is None, result.error
+    assert calls(proxy, "xloader_submit") == 0 and calls(proxy, "datastore_upsert") == 1
+    assert_published_exactly(ckan_server, name, files, month)
+    assert xloader_loads(ckan_server, published(ckan_server, name)[MONTH]["id"]) == ["complete"]
     poller.assert_clean()
     assert rerun.writes == 0 and again.client.writes == 0
 
@@ -210,3 +247,44 @@ def test_a_job_that_never_starts_is_abandoned_and_the_month_loaded_in_inserts(ck
     poller.assert_clean()
     again = through(proxy, ckan_server, max_body=LIMIT)
     assert again.sync(dataset_spec(ckan_org, name), files).writes == 0 and again.client.writes == 0
+
+
+@pytest.mark.ckan_restart
+def test_a_job_that_starts_as_its_staging_resource_is_abandoned_leaves_no_table(ckan_server, ckan_org, tmp_path,
+                                                                               monkeypatch):
+    """The portal submitted the upload itself, and its job waited in the queue past the publisher's patience
+    (the worker is stopped); it starts between the publisher's last look at it and the deletion of its
+    staging resource (held until the job has fetched the file). The job then makes a table for a deleted
+    resource, which the re-staging purges; the publisher waits for the job to end and drops that table."""
+    name = f"{ckan_org}-planilla"
+    month = month_rows("2025-01", 20_000)
+    files = render_release(tmp_path, {"2025-01": month})
+    monkeypatch.setattr(ckan, "table_loader", lambda client, max_body: XloaderCopy(max_body, base_wait=30.0,
+                                                                                    wait_per_row=0.0, min_rows=0))
+    outcome = {}
+
+    ckan_server.stop_worker()
+    try:
+        with (ckan_server.auto_submitting(second_worker=False) as portal,
+              FaultProxy(portal, delay=600, offers_xloader=True) as proxy,
+              PortalPoller(ckan_server.url, ckan_org) as poller):
+            proxy.plan("resource_delete", "hold")
+            publisher = threading.Thread(target=lambda: outcome.update(result=through(proxy, ckan_server).sync(
+                dataset_spec(ckan_org, name), files)))
+            publisher.start()
+            until(lambda: proxy.arrived["resource_delete"].is_set(), "the publisher to abandon the queued job")
+            abandoned = ckan_server.admin().action.package_show(id=staging_dataset_name(name))["resources"][0]["id"]
+            ckan_server.start()
+            until(lambda: "Loading CSV" in job_logs(ckan_server, abandoned), "the job to fetch the file")
+            proxy.resume.set()
+            publisher.join()
+            poller.wait_polls(2)
+    finally:
+        ckan_server.start()
+    until(lambda: ckan_server.admin().action.xloader_status(resource_id=abandoned)["status"] in ("complete", "error"),
+          "the abandoned job to end")
+
+    assert outcome["result"].error is None, outcome["result"].error
+    assert not has_table(ckan_server, abandoned)
+    assert_published_exactly(ckan_server, name, files, month)
+    poller.assert_clean()
