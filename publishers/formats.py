@@ -19,7 +19,6 @@ Conventions a re-user can rely on:
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import re
 import zipfile
@@ -35,7 +34,7 @@ import pyarrow.parquet as pq
 
 from transparencia.domain import OutputFormat
 from transparencia.domain.registry import Registry
-from transparencia.output.csvfile import write_csv as write_rows
+from transparencia.output.csvfile import LINE_END, quote_strings, write_csv_lines
 from transparencia.output.formulas import FORMULA_TRIGGERS, neutralise, neutralise_strings
 from transparencia.schemas.table import Field
 
@@ -58,40 +57,50 @@ def _number_text(value: float) -> str:
     return np.format_float_positional(value, trim="-")
 
 
-def _number_texts(series: pd.Series) -> pd.Series:
-    """``_number_text`` of every value, fast: ``repr`` has the same shortest digits; only values
-    that ``repr`` writes with an exponent (rare in amounts) go through NumPy's positional format."""
-    texts = [text[:-2] if text.endswith(".0") else text
-             for text in map(float.__repr__, series.astype("float64").tolist())]
-    return pd.Series([_number_text(float(t)) if "e" in t else t for t in texts], index=series.index, dtype=object)
+def _number_texts(series: pd.Series) -> pa.Array:
+    """``_number_text`` of every value (null where missing), fast: Arrow writes the same shortest digits;
+    only values Arrow writes with an exponent (rare in amounts) go through NumPy's positional format."""
+    values = series.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+    texts = pa.array(values, mask=np.isnan(values)).cast(pa.large_string())
+    exponent = pc.match_substring(texts, "e").fill_null(False).to_numpy(zero_copy_only=False)
+    if not exponent.any():
+        return texts
+    fixed = texts.to_numpy(zero_copy_only=False)
+    fixed[exponent] = [_number_text(value) for value in values[exponent]]
+    return pa.array(fixed, type=pa.large_string())
 
 
-def _csv_column(series: pd.Series, field: Field) -> pd.Series:
-    """One column as the text a CSV cell holds ('' for missing)."""
-    missing = series.isna()
+def _csv_cells(series: pd.Series, field: Field, only_cell: bool) -> pa.Array:
+    """One column as its CSV cells ('' for missing), quoted as the csv module quotes them."""
     if field.type == "number":
         text = _number_texts(series)
     elif field.type == "integer":
-        text = series.astype("Int64").astype("string")
+        text = pa.array(series.astype("Int64"), from_pandas=True).cast(pa.large_string())
     elif field.type == "date":
-        text = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
+        text = pa.array(pd.to_datetime(series).dt.strftime("%Y-%m-%d"), type=pa.large_string(), from_pandas=True)
     elif field.type == "boolean":
-        text = series.map(lambda v: "true" if v else "false", na_action="ignore")
+        text = pa.array(series.map(lambda v: "true" if v else "false", na_action="ignore"),
+                        type=pa.large_string(), from_pandas=True)
     else:
-        arrow = pa.array(series.astype(object), type=pa.string(), from_pandas=True)
-        neutralised = neutralise_strings(arrow)
-        text = pd.Series(neutralised.to_numpy(zero_copy_only=False), index=series.index, dtype=object)
-    return text.astype(object).where(~missing, "")
+        text = neutralise_strings(pa.array(series.astype(object), type=pa.large_string(), from_pandas=True))
+    return quote_strings(text.fill_null(""), only_cell=only_cell)
 
 
 def write_csv(frame: pd.DataFrame, fields: Sequence[Field], path: Path) -> None:
-    """CSV for Excel and for machines: UTF-8 with BOM, ISO dates, '.' decimals, formulas neutralised."""
-    write_rows(path, itertools.chain([[f.name for f in fields]], _csv_rows(frame, fields)), neutralised=True)
+    """CSV for Excel and for machines: UTF-8 with BOM, ISO dates, '.' decimals, formulas neutralised.
+
+    Each chunk's lines are built column-wise with Arrow (as the XLSX rows are), the same bytes the csv
+    module writes for the same cells at a fraction of the per-value Python work."""
+    write_csv_lines(path, [f.name for f in fields], _csv_lines(frame, fields))
 
 
-def _csv_rows(frame: pd.DataFrame, fields: Sequence[Field]) -> Iterator[tuple[str, ...]]:
+def _csv_lines(frame: pd.DataFrame, fields: Sequence[Field]) -> Iterator[memoryview]:
+    if not fields:
+        return
     for chunk in _chunks(frame):
-        yield from zip(*[_csv_column(chunk[f.name], f) for f in fields])
+        cells = [_csv_cells(chunk[f.name], f, only_cell=len(fields) == 1) for f in fields]
+        rows = pc.binary_join_element_wise(*cells, pa.scalar(",", pa.large_string()))
+        yield _concatenated(_join(rows, LINE_END))
 
 
 def read_csv(path: Path, fields: Sequence[Field]) -> pd.DataFrame:
