@@ -8,7 +8,8 @@ lives here only:
   file the portal serves (``CkanClient.get``) is retried on the same failures with the same policy;
 * terminal (never retried, ``TerminalError`` with CKAN's own words): ckanapi's 403
   ``NotAuthorized`` as ``NotAuthorizedError``, 409 ``ValidationError`` (with the field errors),
-  any other ``CKANAPIError``, and 404 ``NotFound`` as ``NotFoundError``, so callers can treat
+  any other ``CKANAPIError``, an answer that is not CKAN's (``ServerIncompatibleError``: a gateway or
+  another service at the address), and 404 ``NotFound`` as ``NotFoundError``, so callers can treat
   "missing" as data.
 
 The publisher and the national monitor's reader (``reports.portal``) both go through this client.
@@ -336,6 +337,9 @@ class CkanClient:
             raise TerminalError(f"CKAN rechazó '{action}' por datos inválidos: {_validation_message(error)}") from error
         except ckanapi.CKANAPIError as error:
             raise TerminalError(f"CKAN respondió de forma inesperada a '{action}': {str(error)[:500]}") from error
+        except ckanapi.ServerIncompatibleError as error:
+            raise TerminalError(f"La dirección del portal no responde como la API de CKAN a '{action}' (¿apunta a "
+                                f"otro servicio, o responde por él un proxy?): {str(error)[:500]}") from error
 
     def get(self, url: str, *, stream: bool = False) -> requests.Response:
         """A file the portal serves (a resource's bytes), sent with the token, with ``call``'s retries.

@@ -153,6 +153,16 @@ def test_403_is_terminal_and_not_retried():
     assert len(adapter.requests) == 1
 
 
+def test_an_answer_that_is_not_ckans_is_terminal_and_says_so_in_spanish():
+    """A gateway or another service at the portal's address answers JSON whose ``error`` is not CKAN's
+    (ckanapi's ServerIncompatibleError): no retry makes it CKAN."""
+    foreign = (401, {"success": False, "error": "invalid api key"}, {})
+    client, adapter = client_with([foreign, OK])
+    with pytest.raises(TerminalError, match="no responde como la API de CKAN a 'package_show'.*invalid api key"):
+        client.call("package_show", {"id": "x"})
+    assert len(adapter.requests) == 1
+
+
 def test_409_validation_error_is_terminal_with_ckans_field_errors():
     invalid = (409, {"success": False, "error": {"__type": "Validation Error", "name": ["Debe ser en minúsculas"]}}, {})
     client, _ = client_with([invalid])
