@@ -5,6 +5,7 @@ it computed."""
 from __future__ import annotations
 
 import datetime as dt
+import signal
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,18 @@ def test_the_scheduled_run_says_which_month_it_computed(prefect_server, tmp_path
     expected = Period.previous()
     assert any(f"Sin período indicado: se publica {expected}, el mes anterior a hoy" in r.getMessage()
                for r in caplog.records)
+
+
+def test_a_run_that_ended_gives_sigterm_back_to_the_handler_it_found(tmp_path):
+    """The run makes SIGTERM unwind like Ctrl+C while it runs; a process that called it (a test, a
+    scheduler's own Python) keeps its own handler afterwards."""
+    def theirs(_number, _frame) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGTERM, theirs)
+    try:
+        result = CliRunner().invoke(app, ["run", "--period", "2025-01", "--config", str(tmp_path / "falta.yaml")])
+        assert result.exit_code == 2, result.output
+        assert signal.getsignal(signal.SIGTERM) is theirs
+    finally:
+        signal.signal(signal.SIGTERM, previous)

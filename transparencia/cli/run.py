@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import typer
@@ -94,14 +95,20 @@ def _require_prefect_server() -> None:
         raise ConfigError(REVIEW_NEEDS_SERVER)
 
 
-def _unwind_on_sigterm() -> None:
+@contextmanager
+def _unwind_on_sigterm() -> Iterator[None]:
     """SIGTERM (a service manager stopping the run) unwinds like Ctrl+C instead of killing the process
     on the spot, so the temporary Prefect server is stopped on the way out. While the flow runs,
-    Prefect's own handler takes over and the flow ends Cancelled (``flows.release``)."""
+    Prefect's own handler takes over and the flow ends Cancelled (``flows.release``). The handler found
+    is given back at the end: a process that runs the command in its own Python keeps its own."""
     def stop(number: int, _frame: object) -> None:
         raise RunInterrupted(f"Ejecución interrumpida por la señal {signal.Signals(number).name}.", number)
 
-    signal.signal(signal.SIGTERM, stop)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _release(period: Period, config: Path, target: str | None, dry_run: bool, runner: str,
@@ -293,19 +300,19 @@ def run_command(
     chosen = Target.parse(target, "--target") if target is not None else None
     month = Period.parse(period).require_ended()
     reviewed = _review_choice(review, no_review)
-    _unwind_on_sigterm()
-    if len(config) > 1 or config[0].is_dir():
-        result = _national(month, config, chosen, dry_run, dask_address, workers, reviewed,
-                           send_mail=not no_mail)
-        _national_summary(result)
+    with _unwind_on_sigterm():
+        if len(config) > 1 or config[0].is_dir():
+            result = _national(month, config, chosen, dry_run, dask_address, workers, reviewed,
+                               send_mail=not no_mail)
+            _national_summary(result)
+            sys.exit(result.exit_code)
+        run_id = new_run_id()
+        with ExitStack() as held:  # the portal's lease, from the pre-flight to the end of the run
+            _preflight(config[0], month, chosen, dry_run, reviewed, run_id, held)
+            result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, reviewed,
+                              send_mail=not no_mail, run_id=run_id)
+        _summary(result)
         sys.exit(result.exit_code)
-    run_id = new_run_id()
-    with ExitStack() as held:  # the portal's lease, from the pre-flight to the end of the run
-        _preflight(config[0], month, chosen, dry_run, reviewed, run_id, held)
-        result = _release(month, config[0], chosen, dry_run, task_runner, dask_address, reviewed,
-                          send_mail=not no_mail, run_id=run_id)
-    _summary(result)
-    sys.exit(result.exit_code)
 
 
 def _review_choice(review: bool, no_review: bool) -> bool | None:
