@@ -18,9 +18,11 @@ Conventions a re-user can rely on:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
+import struct
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +47,8 @@ XLSX_MAX_ROWS = 1_048_575
 _FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Deflate level for XLSX parts: 1 is several times faster than the default 6 for a few percent more bytes.
 XLSX_COMPRESSLEVEL = 1
+# A zip entry's local header before its name and extra field (PKWARE APPNOTE 4.3.7).
+_LOCAL_HEADER_SIZE = 30
 
 
 def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
@@ -190,20 +194,53 @@ def _write_workbook(frame: pd.DataFrame, fields: Sequence[Field], path: Path, sh
                     document_date: dt.datetime, *, zip64: bool) -> None:
     """The workbook zip; ZIP64 entries only when a sheet outgrows 2 GiB, since some Excel versions balk at them."""
     sheets = max(1, -(-len(frame) // XLSX_MAX_ROWS))
-    titles = [_sheet_title(sheet_title, number) for number in range(1, sheets + 1)]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        _put(archive, "[Content_Types].xml", _content_types(sheets))
-        _put(archive, "_rels/.rels", _ROOT_RELS)
-        _put(archive, "docProps/app.xml", _APP_PROPERTIES)
-        _put(archive, "docProps/core.xml", _core_properties(sheet_title, document_date))
-        _put(archive, "xl/workbook.xml", _workbook(titles))
-        _put(archive, "xl/_rels/workbook.xml.rels", _workbook_rels(sheets))
-        _put(archive, "xl/styles.xml", _STYLES)
+        _put_workbook_parts(archive, sheets, sheet_title, document_date)
         for number in range(sheets):
             part = frame.iloc[number * XLSX_MAX_ROWS:(number + 1) * XLSX_MAX_ROWS]
             entry = _zip_entry(f"xl/worksheets/sheet{number + 1}.xml")
             with archive.open(entry, "w", force_zip64=zip64) as stream:
                 _write_sheet(stream, part, fields)
+
+
+def _put_workbook_parts(archive: zipfile.ZipFile, sheets: int, sheet_title: str, document_date: dt.datetime) -> None:
+    """Every part before the sheets: the only ones the title and the date change."""
+    titles = [_sheet_title(sheet_title, number) for number in range(1, sheets + 1)]
+    _put(archive, "[Content_Types].xml", _content_types(sheets))
+    _put(archive, "_rels/.rels", _ROOT_RELS)
+    _put(archive, "docProps/app.xml", _APP_PROPERTIES)
+    _put(archive, "docProps/core.xml", _core_properties(sheet_title, document_date))
+    _put(archive, "xl/workbook.xml", _workbook(titles))
+    _put(archive, "xl/_rels/workbook.xml.rels", _workbook_rels(sheets))
+    _put(archive, "xl/styles.xml", _STYLES)
+
+
+def write_xlsx_retitled(source: Path, path: Path, *, sheet_title: str, document_date: dt.datetime) -> None:
+    """What ``write_xlsx`` writes for the frame of ``source`` (a workbook it wrote) under another title and
+    date, without building the sheets again: their compressed entries are copied byte for byte (building
+    and compressing a sheet is nearly all of an XLSX's cost; an item's first history is its month's rows)."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        sheets = [info for info in original.infolist() if info.filename.startswith("xl/worksheets/")]
+        _put_workbook_parts(archive, len(sheets), sheet_title, document_date)
+        for info in sheets:
+            _copy_entry(original, info, archive)
+
+
+def _copy_entry(original: zipfile.ZipFile, info: zipfile.ZipInfo, archive: zipfile.ZipFile) -> None:
+    """Append an entry's local header and compressed data as they are; the central directory that
+    ``archive`` writes on closing lists it from a copy of its ``ZipInfo`` at its new offset."""
+    assert original.fp is not None and archive.fp is not None
+    original.fp.seek(info.header_offset)
+    header = original.fp.read(_LOCAL_HEADER_SIZE)
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    body = original.fp.read(name_length + extra_length + info.compress_size)
+    moved = copy.copy(info)
+    moved.header_offset = archive.fp.tell()
+    archive.fp.write(header + body)
+    archive.start_dir = archive.fp.tell()
+    archive.filelist.append(moved)
+    archive.NameToInfo[moved.filename] = moved
+    archive._didModify = True  # type: ignore[attr-defined]
 
 
 def _sheet_title(text: str, number: int) -> str:

@@ -257,8 +257,9 @@ _ROWS_ONLY_FORMATS = ("csv", "json", "parquet")
 def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path,
                     wanted: Sequence[str], last_period: Period, *, append: bool = True) -> list[ResourceFile]:
     """The history files; when the history is just this month's rows (an item's first month),
-    the month's CSV/JSON/Parquet are copied rather than written again; when only this month's rows
-    are new, the CSV and JSON grow by them (``publishers.history_memo``) unless ``append`` is False."""
+    the month's CSV/JSON/Parquet are copied rather than written again, and its XLSX sheets under the
+    history's title; when only this month's rows are new, the CSV and JSON grow by them
+    (``publishers.history_memo``) unless ``append`` is False."""
     label, period, slug = release.item.name, release.period, release.item.slug
     ordered = release.history.sort_values("periodo", kind="stable")
     # Published (masked) only when needed: a history that grows formats this month's rows alone.
@@ -277,6 +278,9 @@ def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Fiel
         full: Callable[[], object]
         if same_rows and fmt in _ROWS_ONLY_FORMATS:
             full = functools.partial(shutil.copyfile, out_dir / f"{slug}-{period}.{fmt}", path)
+        elif same_rows and fmt == "xlsx":
+            full = functools.partial(formats.write_xlsx_retitled, out_dir / f"{slug}-{period}.{fmt}", path,
+                                     sheet_title=_history_title(label), document_date=_first_day(last_period))
         else:
             full = functools.partial(_write_history, fmt, history, fields, path, label, last_period)
         sha256 = memo.write(fmt, path, period, len(ordered), this_month, fields, full, append=append)
@@ -291,7 +295,11 @@ def _render_history(release: ItemRelease, month: pd.DataFrame, fields: list[Fiel
 
 def _write_history(fmt: str, history: Callable[[], pd.DataFrame], fields: list[Field], path: Path, label: str,
                    last_period: Period) -> None:
-    _write(fmt, history(), fields, path, f"{label} histórico", _first_day(last_period))
+    _write(fmt, history(), fields, path, _history_title(label), _first_day(last_period))
+
+
+def _history_title(label: str) -> str:
+    return f"{label} histórico"
 
 
 def _datastore_table(release: ItemRelease, month: pd.DataFrame, fields: list[Field], out_dir: Path) -> DatastoreTable:

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import datetime as dt
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,39 @@ def test_csv_refuses_a_lone_surrogate_as_the_former_writer_did(tmp_path):
         _reference_csv(frame, fields, tmp_path / "old.csv")
     with pytest.raises(type(former.value)):
         formats.write_csv(frame, fields, tmp_path / "new.csv")
+
+
+def _xlsx(frame: pd.DataFrame, fields: list[Field], path: Path, title: str, day: int) -> bytes:
+    formats.write_xlsx(frame, fields, path, sheet_title=title, document_date=dt.datetime(2026, 10, day))
+    return path.read_bytes()
+
+
+def test_a_retitled_xlsx_equals_the_workbook_written_under_that_title(corpus, tmp_path, monkeypatch):
+    """An item's first history copies its month's sheets: the same bytes as writing the history."""
+    monkeypatch.setattr(formats, "CHUNK_ROWS", 97)
+    for number, (frame, fields) in enumerate(corpus):
+        if not fields:
+            continue
+        month, history = tmp_path / f"{number}-month.xlsx", tmp_path / f"{number}-history.xlsx"
+        _xlsx(frame, fields, month, "Planilla 2026-10", 1)
+        written = _xlsx(frame, fields, history, "Planilla: histórico & <más> de 31 caracteres", 2)
+        formats.write_xlsx_retitled(month, history, sheet_title="Planilla: histórico & <más> de 31 caracteres",
+                                    document_date=dt.datetime(2026, 10, 2))
+        assert history.read_bytes() == written, (number, [f.name for f in fields])
+
+
+@pytest.mark.parametrize("limit", ["sheets", "zip64"])
+def test_a_retitled_xlsx_of_several_sheets_or_zip64_entries_equals_the_written_one(tmp_path, monkeypatch, limit):
+    frame, fields = _edge_tables()[0]
+    if limit == "sheets":
+        monkeypatch.setattr(formats, "XLSX_MAX_ROWS", 150)
+    else:
+        monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 2_000)
+    month, history = tmp_path / "month.xlsx", tmp_path / "history.xlsx"
+    _xlsx(frame, fields, month, "Mes", 1)
+    written = _xlsx(frame, fields, history, "Histórico", 2)
+    formats.write_xlsx_retitled(month, history, sheet_title="Histórico", document_date=dt.datetime(2026, 10, 2))
+    with zipfile.ZipFile(history) as archive:
+        assert len([n for n in archive.namelist() if n.startswith("xl/worksheets/")]) == (
+            -(-len(frame) // 150) if limit == "sheets" else 1)
+    assert history.read_bytes() == written
