@@ -487,17 +487,27 @@ _encode_json_text = json.encoder.encode_basestring  # what json.dumps(ensure_asc
 def write_json(frame: pd.DataFrame, fields: Sequence[Field], path: Path) -> None:
     """A JSON list of records, one per line, keys in schema order (as ``json.dumps`` writes each record).
 
-    Values are encoded column-wise (each distinct text once) and a record is one ``str.format``."""
-    keys = (json.dumps(f.name, ensure_ascii=False).replace("{", "{{").replace("}", "}}") for f in fields)
-    record = "{{" + ", ".join(f"{key}: {{}}" for key in keys) + "}}"
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write("[")
-        separator = "\n"
+    Values are encoded column-wise (each distinct text once) and a chunk's records are joined with Arrow."""
+    with open(path, "wb") as handle:
+        handle.write(b"[")
+        separator = b"\n"
         for chunk in _chunks(frame):
-            columns = [_json_column(chunk[f.name], f) for f in fields]
-            handle.write(separator + ",\n".join(map(record.format, *columns)))
-            separator = ",\n"
-        handle.write("\n]\n")
+            handle.write(separator)
+            handle.write(_json_records(chunk, fields)[:-len(_JSON_RECORD_END)])
+            separator = _JSON_RECORD_END
+        handle.write(b"\n]\n")
+
+
+_JSON_RECORD_END = b",\n"
+
+
+def _json_records(chunk: pd.DataFrame, fields: Sequence[Field]) -> memoryview:
+    """The chunk's records as UTF-8, each followed by ``_JSON_RECORD_END``."""
+    parts: list[str | pa.Array] = []
+    for number, f in enumerate(fields):
+        parts.append(("{" if number == 0 else ", ") + json.dumps(f.name, ensure_ascii=False) + ": ")
+        parts.append(pa.array(_json_column(chunk[f.name], f), type=pa.large_string()))
+    return _concatenated(_join(*parts, "}" + _JSON_RECORD_END.decode()))
 
 
 _ARROW_TYPES = {

@@ -6,6 +6,7 @@ item of the demo's month plus values that trip writers up must come out byte-ide
 import contextlib
 import csv
 import datetime as dt
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -167,3 +168,41 @@ def test_a_retitled_xlsx_of_several_sheets_or_zip64_entries_equals_the_written_o
         assert len([n for n in archive.namelist() if n.startswith("xl/worksheets/")]) == (
             -(-len(frame) // 150) if limit == "sheets" else 1)
     assert history.read_bytes() == written
+
+
+def _reference_json(frame: pd.DataFrame, fields: list[Field], path: Path) -> None:
+    """The former JSON writer: a ``str.format`` per record over the columns' value texts."""
+    keys = (json.dumps(f.name, ensure_ascii=False).replace("{", "{{").replace("}", "}}") for f in fields)
+    record = "{{" + ", ".join(f"{key}: {{}}" for key in keys) + "}}"
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write("[")
+        separator = "\n"
+        for start in range(0, len(frame), formats.CHUNK_ROWS):
+            chunk = frame.iloc[start:start + formats.CHUNK_ROWS]
+            columns = [formats._json_column(chunk[f.name], f) for f in fields]
+            handle.write(separator + ",\n".join(map(record.format, *columns)))
+            separator = ",\n"
+        handle.write("\n]\n")
+
+
+def _outcome(write, frame, fields, path: Path) -> bytes | type:
+    """The bytes written, or the type of the error raised."""
+    try:
+        write(frame, fields, path)
+    except Exception as error:  # the refusal itself is compared
+        return type(error)
+    return path.read_bytes()
+
+
+def test_json_joined_with_arrow_equals_the_former_record_formatting(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(formats, "CHUNK_ROWS", 97)
+    finite = [(frame.replace([np.inf, -np.inf], np.nan), fields) for frame, fields in corpus]
+    surrogate = (pd.DataFrame({"t": pd.Series(["ok", "\ud800"], dtype=object)}), [_field("t", "string")])
+    odd_names = (pd.DataFrame({'a "b" {c}': [1.5], "ñ\t": ["x"]}), [_field('a "b" {c}', "number"), _field("ñ\t", "string")])
+    written = 0
+    for number, (frame, fields) in enumerate([*corpus, *finite, surrogate, odd_names]):
+        new = _outcome(formats.write_json, frame, fields, tmp_path / f"{number}-new.json")
+        old = _outcome(_reference_json, frame, fields, tmp_path / f"{number}-old.json")
+        assert new == old, (number, [f.name for f in fields])
+        written += isinstance(new, bytes)
+    assert written > len(corpus)
