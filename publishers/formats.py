@@ -445,13 +445,20 @@ def _arrow_text(series: pd.Series) -> pa.Array:
 
 
 def _text_cells(text: pa.Array, opening: str, numbers: pa.Array) -> pa.Array:
-    """Inline-string cells: forbidden characters dropped, formulas neutralised, Excel's length kept, XML escaped."""
+    """Inline-string cells; each distinct text is made safe once (most columns repeat a few texts)."""
+    distinct = pc.dictionary_encode(text)
+    safe = pc.take(_xlsx_text(distinct.dictionary), distinct.indices)
+    return _join(opening, numbers, '" t="inlineStr"><is><t xml:space="preserve">', safe, "</t></is></c>")
+
+
+def _xlsx_text(text: pa.Array) -> pa.Array:
+    """Forbidden characters dropped, formulas neutralised, Excel's length kept, XML escaped."""
     text = pc.replace_substring_regex(text, _XML_FORBIDDEN, "")
     text = neutralise_strings(text)
     text = pc.utf8_slice_codeunits(text, start=0, stop=_XLSX_MAX_TEXT)
     for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
         text = pc.replace_substring(text, raw, escaped)
-    return _join(opening, numbers, '" t="inlineStr"><is><t xml:space="preserve">', text, "</t></is></c>")
+    return text
 
 
 def _factorised_text(series: pd.Series, encode) -> np.ndarray:

@@ -206,3 +206,22 @@ def test_json_joined_with_arrow_equals_the_former_record_formatting(corpus, tmp_
         assert new == old, (number, [f.name for f in fields])
         written += isinstance(new, bytes)
     assert written > len(corpus)
+
+
+def _reference_text_cells(text: pa.Array, opening: str, numbers: pa.Array) -> pa.Array:
+    """The former XLSX text cells: every value made safe, repeated or not."""
+    return formats._join(opening, numbers, '" t="inlineStr"><is><t xml:space="preserve">', formats._xlsx_text(text),
+                         "</t></is></c>")
+
+
+def test_xlsx_text_made_safe_once_per_distinct_text_equals_every_value_made_safe(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(formats, "CHUNK_ROWS", 97)
+    long_texts = pd.DataFrame({"t": ["x" * 40_000, "=" + "y" * 40_000, "x" * 40_000, "a\x01&<>\r\nb", None]})
+    for number, (frame, fields) in enumerate([*corpus, (long_texts, [_field("t", "string")])]):
+        if not fields:
+            continue
+        new = _xlsx(frame, fields, tmp_path / f"{number}-new.xlsx", "Planilla", 1)
+        with monkeypatch.context() as former:
+            former.setattr(formats, "_text_cells", _reference_text_cells)
+            old = _xlsx(frame, fields, tmp_path / f"{number}-old.xlsx", "Planilla", 1)
+        assert new == old, (number, [f.name for f in fields])
