@@ -86,8 +86,13 @@ def _csv_cells(series: pd.Series, field: Field, only_cell: bool) -> pa.Array:
         text = pa.array(series.map(lambda v: "true" if v else "false", na_action="ignore"),
                         type=pa.large_string(), from_pandas=True)
     else:
-        text = neutralise_strings(pa.array(series.astype(object), type=pa.large_string(), from_pandas=True))
-    return quote_strings(text.fill_null(""), only_cell=only_cell)
+        # each distinct text made safe once: most columns repeat a few texts
+        distinct = pc.dictionary_encode(pa.array(series.astype(object), type=pa.large_string(), from_pandas=True))
+        safe = quote_strings(neutralise_strings(distinct.dictionary), only_cell=only_cell)
+        text = pc.take(safe, distinct.indices)
+    # numbers, dates and booleans never hold what the csv module quotes; an empty cell may need quotes
+    empty = quote_strings(pa.array([""], pa.large_string()), only_cell=only_cell)[0]
+    return text.fill_null(empty)
 
 
 def write_csv(frame: pd.DataFrame, fields: Sequence[Field], path: Path) -> None:
