@@ -473,8 +473,31 @@ def _factorised_text(series: pd.Series, encode) -> np.ndarray:
     return encoded[codes]  # code -1 (missing) takes the trailing 'null'
 
 
-def _json_column(series: pd.Series, field: Field) -> np.ndarray:
+def _json_column(series: pd.Series, field: Field) -> pa.Array:
     """One column as JSON value texts, exactly as ``json.dumps`` writes each value."""
+    if field.type not in ("date", "number", "integer", "boolean") and isinstance(series.dtype, pd.StringDtype):
+        return _json_strings(_arrow_text(series))
+    return pa.array(_json_texts(series, field), type=pa.large_string())
+
+
+def _json_strings(texts: pa.Array) -> pa.Array:
+    """Texts as JSON strings, each distinct one once: quoted by Arrow, or by ``json`` when it has
+    something to escape (a quote, a backslash, a control character), 'null' for a missing one."""
+    distinct = pc.dictionary_encode(texts)
+    escaped = pc.match_substring_regex(distinct.dictionary, _JSON_ESCAPED).to_numpy(zero_copy_only=False)
+    encoded = _join('"', distinct.dictionary, '"')
+    if escaped.any():
+        fixed = encoded.to_numpy(zero_copy_only=False)
+        fixed[escaped] = [_encode_json_text(t) for t in distinct.dictionary.filter(pa.array(escaped)).to_pylist()]
+        encoded = pa.array(fixed, type=pa.large_string())
+    return pc.take(encoded, distinct.indices).fill_null("null")
+
+
+# What ``json`` escapes in a str when ensure_ascii=False: quote, backslash and control characters.
+_JSON_ESCAPED = '[\\x00-\\x1f"\\\\]'
+
+
+def _json_texts(series: pd.Series, field: Field) -> np.ndarray:
     missing = series.isna().to_numpy()
     if field.type == "date":
         return _factorised_text(pd.to_datetime(series).dt.strftime("%Y-%m-%d"), _encode_json_text)
@@ -518,7 +541,7 @@ def _json_records(chunk: pd.DataFrame, fields: Sequence[Field]) -> memoryview:
     parts: list[str | pa.Array] = []
     for number, f in enumerate(fields):
         parts.append(("{" if number == 0 else ", ") + json.dumps(f.name, ensure_ascii=False) + ": ")
-        parts.append(pa.array(_json_column(chunk[f.name], f), type=pa.large_string()))
+        parts.append(_json_column(chunk[f.name], f))
     return _concatenated(_join(*parts, "}" + _JSON_RECORD_END.decode()))
 
 
