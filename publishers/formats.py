@@ -477,6 +477,8 @@ def _json_column(series: pd.Series, field: Field) -> pa.Array:
     """One column as JSON value texts, exactly as ``json.dumps`` writes each value."""
     if field.type not in ("date", "number", "integer", "boolean") and isinstance(series.dtype, pd.StringDtype):
         return _json_strings(_arrow_text(series))
+    if field.type == "number":
+        return _json_numbers(series.astype("float64").to_numpy())
     return pa.array(_json_texts(series, field), type=pa.large_string())
 
 
@@ -493,6 +495,26 @@ def _json_strings(texts: pa.Array) -> pa.Array:
     return pc.take(encoded, distinct.indices).fill_null("null")
 
 
+def _json_numbers(values: np.ndarray) -> pa.Array:
+    """Floats as ``json.dumps`` writes them (``float.__repr__``), 'null' for NaN. Where both write a
+    positional form (from 1e-4 up to 1e16, no exponent from Arrow) Arrow writes the same shortest
+    digits but drops a trailing '.0'; the other values, rare in amounts, go through ``repr``."""
+    if np.isinf(values).any():
+        raise ValueError("Out of range float values are not JSON compliant")
+    missing = np.isnan(values)
+    texts = pa.array(values, mask=missing).cast(pa.large_string())
+    exponent = pc.match_substring(texts, "e").fill_null(False).to_numpy(zero_copy_only=False)
+    whole = pc.invert(pc.match_substring(texts, "."))
+    texts = pc.if_else(whole, _join(texts, ".0"), texts)
+    magnitude = np.abs(values)
+    outside = exponent | (~missing & (magnitude != 0) & ((magnitude < 1e-4) | (magnitude >= 1e16)))
+    if outside.any():
+        fixed = texts.to_numpy(zero_copy_only=False)
+        fixed[outside] = list(map(float.__repr__, values[outside].tolist()))
+        texts = pa.array(fixed, type=pa.large_string())
+    return texts.fill_null("null")
+
+
 # What ``json`` escapes in a str when ensure_ascii=False: quote, backslash and control characters.
 _JSON_ESCAPED = '[\\x00-\\x1f"\\\\]'
 
@@ -501,12 +523,7 @@ def _json_texts(series: pd.Series, field: Field) -> np.ndarray:
     missing = series.isna().to_numpy()
     if field.type == "date":
         return _factorised_text(pd.to_datetime(series).dt.strftime("%Y-%m-%d"), _encode_json_text)
-    if field.type == "number":
-        values = series.astype("float64").to_numpy()
-        if np.isinf(values).any():
-            raise ValueError("Out of range float values are not JSON compliant")
-        texts = np.array(list(map(float.__repr__, values.tolist())), dtype=object)
-    elif field.type == "integer":
+    if field.type == "integer":
         texts = np.array([None if m else str(int(v)) for v, m in zip(series.tolist(), missing)], dtype=object)
     elif field.type == "boolean":
         return _factorised_text(series.map(bool, na_action="ignore"), lambda v: "true" if v else "false")

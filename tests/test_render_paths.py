@@ -89,7 +89,8 @@ def _edge_tables() -> list[tuple[pd.DataFrame, list[Field]]]:
     as_str = pd.DataFrame({"t": pd.Series([t for t in TEXTS if isinstance(t, str)] + [None], dtype="str")})
     tables.append((as_str, [_field("t", "string")]))
     randoms = np.random.default_rng(7).standard_normal(5000) * 10.0 ** np.random.default_rng(8).integers(-12, 24, 5000)
-    tables.append((pd.DataFrame({"n": randoms}), [_field("n", "number")]))
+    amounts = np.round(np.random.default_rng(9).uniform(-1e6, 1e7, 5000), 2)
+    tables.append((pd.DataFrame({"n": randoms, "m": amounts}), [_field("n", "number"), _field("m", "number")]))
     return tables
 
 
