@@ -88,6 +88,26 @@ def assert_published_exactly(server, name: str, files, month) -> None:
     assert server.admin().action.package_show(id=staging_dataset_name(name))["resources"] == []
 
 
+def publish_twice_on_a_submitting_portal(ckan_server, ckan_org, tmp_path, rows: int) -> FaultProxy:
+    """Publish a planilla month of ``rows`` through a portal whose xloader submits every upload, with
+    the anonymous poller watching, then publish it again: the month is exact and public at once, the
+    re-run writes nothing. Returns the proxy, to count the calls made."""
+    name = f"{ckan_org}-planilla"
+    month = month_rows("2025-01", rows)
+    files = render_release(tmp_path, {"2025-01": month})
+    with ckan_server.auto_submitting() as portal, FaultProxy(portal, delay=600, offers_xloader=True) as proxy:
+        with PortalPoller(ckan_server.url, ckan_org) as poller:
+            result = through(proxy, ckan_server).sync(dataset_spec(ckan_org, name), files)
+            poller.wait_polls(2)
+        again = through(proxy, ckan_server)
+        rerun = again.sync(dataset_spec(ckan_org, name), files)
+    assert result.error is None, result.error
+    assert_published_exactly(ckan_server, name, files, month)
+    poller.assert_clean()
+    assert rerun.writes == 0 and again.client.writes == 0
+    return proxy
+
+
 def test_xloader_loads_the_month_exact_and_a_rerun_writes_nothing(ckan_server, ckan_org, proxy, tmp_path):
     name = f"{ckan_org}-planilla"
     month = month_rows("2025-01", 20_000)
@@ -131,46 +151,20 @@ def test_a_portal_that_submits_every_upload_loads_the_month_once_more_never_twic
     """Most portals run xloader with its default formats: the upload itself queues a job (the portal's).
     The publisher waits for it before it makes its typed table, then loads it with its own job; its later
     writes (the standard fields, the attachment) change no file URL, so no third job reloads the public table."""
-    name = f"{ckan_org}-planilla"
-    month = month_rows("2025-01", 20_000)
-    files = render_release(tmp_path, {"2025-01": month})
+    name, proxy = f"{ckan_org}-planilla", publish_twice_on_a_submitting_portal(ckan_server, ckan_org, tmp_path, 20_000)
 
-    with ckan_server.auto_submitting() as portal, FaultProxy(portal, delay=600, offers_xloader=True) as proxy:
-        with PortalPoller(ckan_server.url, ckan_org) as poller:
-            result = through(proxy, ckan_server).sync(dataset_spec(ckan_org, name), files)
-            poller.wait_polls(2)
-        again = through(proxy, ckan_server)
-        rerun = again.sync(dataset_spec(ckan_org, name), files)
-
-    assert result.error is None, result.error
     assert calls(proxy, "xloader_submit") == 1 and calls(proxy, "datastore_upsert") == 0
-    assert_published_exactly(ckan_server, name, files, month)
     assert xloader_loads(ckan_server, published(ckan_server, name)[MONTH]["id"]) == ["complete", "complete"]
-    poller.assert_clean()
-    assert rerun.writes == 0 and again.client.writes == 0
 
 
 def test_on_a_portal_that_submits_every_upload_a_small_month_is_inserted_after_the_portals_job(ckan_server, ckan_org,
                                                                                                 tmp_path):
     """The portal's own job for the upload would replace a table filled in inserts, during or after the
     inserts; they start once it has ended, and what it left (its default view, the MD5 in ``hash``) goes."""
-    name = f"{ckan_org}-planilla"
-    month = month_rows("2025-01", 3_000)
-    files = render_release(tmp_path, {"2025-01": month})
+    name, proxy = f"{ckan_org}-planilla", publish_twice_on_a_submitting_portal(ckan_server, ckan_org, tmp_path, 3_000)
 
-    with ckan_server.auto_submitting() as portal, FaultProxy(portal, delay=600, offers_xloader=True) as proxy:
-        with PortalPoller(ckan_server.url, ckan_org) as poller:
-            result = through(proxy, ckan_server).sync(dataset_spec(ckan_org, name), files)
-            poller.wait_polls(2)
-        again = through(proxy, ckan_server)
-        rerun = again.sync(dataset_spec(ckan_org, name), files)
-
-    assert result.error is None, result.error
     assert calls(proxy, "xloader_submit") == 0 and calls(proxy, "datastore_upsert") == 1
-    assert_published_exactly(ckan_server, name, files, month)
     assert xloader_loads(ckan_server, published(ckan_server, name)[MONTH]["id"]) == ["complete"]
-    poller.assert_clean()
-    assert rerun.writes == 0 and again.client.writes == 0
 
 
 def test_a_small_month_is_loaded_in_inserts_sooner_than_by_a_job(ckan_server, ckan_org, proxy, tmp_path):
