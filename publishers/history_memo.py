@@ -24,14 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
 from transparencia.domain import Period, atomic_write, sha256_file
-from transparencia.domain.files import temporary_beside
+from transparencia.domain.files import atomic_fill, temporary_beside
 from transparencia.domain.memo import code_fingerprint
 from transparencia.publishers import formats
 from transparencia.schemas.table import Field
@@ -118,30 +118,37 @@ class HistoryMemo:
         return data[1:-len(_TAILS[fmt])]
 
 
+class _Altered(Exception):
+    """The history file is not the one its sidecar recorded."""
+
+
 def _grown(path: Path, sha256: object, tail: bytes, segment: bytes) -> str | None:
     """Replace ``path`` with its bytes before ``tail``, then ``segment`` and ``tail``, when the file
     still has the recorded ``sha256`` (checked on the bytes copied); the new file's sha256, or None."""
     size = path.stat().st_size
     if size < len(tail):
         return None
-    kept = hashlib.sha256()  # the bytes both files share; each file's hash continues from a copy of it
-    with temporary_beside(path.parent, f".{path.name}.", ".tmp") as (handle, temporary):
-        with open(path, "rb") as previous, os.fdopen(handle, "wb") as out:
+    grown = hashlib.sha256()  # the bytes both files share; the old file's hash continues from a copy of it
+
+    def fill(out: IO[bytes]) -> None:
+        with open(path, "rb") as previous:
             left = size - len(tail)
             while left:
                 chunk = previous.read(min(_COPY_CHUNK, left))
                 if not chunk:
-                    return None
+                    raise _Altered
                 left -= len(chunk)
-                kept.update(chunk)
+                grown.update(chunk)
                 out.write(chunk)
-            before, after = kept.copy(), kept
-            closing = previous.read()
+            before, closing = grown.copy(), previous.read()
             before.update(closing)
             if closing != tail or before.hexdigest() != sha256:
-                return None
-            out.write(segment + tail)
-            after.update(segment + tail)
-        shutil.copymode(path, temporary)
-        os.replace(temporary, path)
-    return after.hexdigest()
+                raise _Altered
+        out.write(segment + tail)
+        grown.update(segment + tail)
+
+    try:
+        atomic_fill(path, fill, durable=False)  # a build file: the render memo checks it before reuse
+    except _Altered:
+        return None
+    return grown.hexdigest()

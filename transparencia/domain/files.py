@@ -107,7 +107,7 @@ def atomic_write(path: Path, data: bytes, *, check: Callable[[Path], None] | Non
     ``check`` may inspect the complete temporary file and raise to abandon the write. ``durable=False``
     skips the fsync, for a memo whose reader verifies what it reads (a file a crash left empty is
     only a memo that does not answer)."""
-    _replace(path, lambda handle: handle.write(data), check, durable)
+    atomic_fill(path, lambda handle: handle.write(data), check=check, durable=durable)
 
 
 def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
@@ -173,8 +173,10 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _replace(path: Path, fill: Callable[[IO[bytes]], object], check: Callable[[Path], None] | None,
-             durable: bool = True) -> None:
+def atomic_fill(path: Path, fill: Callable[[IO[bytes]], object], *, check: Callable[[Path], None] | None = None,
+                durable: bool = True) -> None:
+    """``atomic_write`` of what ``fill`` writes to the open temporary file, for content streamed rather
+    than held in memory; an exception from ``fill`` leaves ``path`` as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with temporary_beside(path.parent, f".{path.name}.", ".tmp") as (handle, temporary):
