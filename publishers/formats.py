@@ -65,12 +65,23 @@ def _number_texts(series: pd.Series) -> pa.Array:
     """``_number_text`` of every value (null where missing), fast: Arrow writes the same shortest digits;
     only values Arrow writes with an exponent (rare in amounts) go through NumPy's positional format."""
     values = series.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
-    texts = pa.array(values, mask=np.isnan(values)).cast(pa.large_string())
-    exponent = pc.match_substring(texts, "e").fill_null(False).to_numpy(zero_copy_only=False)
+    texts, exponent = _float_texts(values)
     if not exponent.any():
         return texts
+    return _replaced(texts, exponent, [_number_text(value) for value in values[exponent]])
+
+
+def _float_texts(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Arrow's shortest text of each float (null for NaN), and where it wrote an exponent."""
+    texts = pa.array(values, mask=np.isnan(values)).cast(pa.large_string())
+    return texts, pc.match_substring(texts, "e").fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _replaced(texts: pa.Array, where: np.ndarray, values: Sequence[str]) -> pa.Array:
+    """``texts`` with its entries at ``where`` (a mask) replaced, in order, by ``values``: the few
+    values a column-wise conversion leaves to Python."""
     fixed = texts.to_numpy(zero_copy_only=False)
-    fixed[exponent] = [_number_text(value) for value in values[exponent]]
+    fixed[where] = values
     return pa.array(fixed, type=pa.large_string())
 
 
@@ -489,9 +500,8 @@ def _json_strings(texts: pa.Array) -> pa.Array:
     escaped = pc.match_substring_regex(distinct.dictionary, _JSON_ESCAPED).to_numpy(zero_copy_only=False)
     encoded = _join('"', distinct.dictionary, '"')
     if escaped.any():
-        fixed = encoded.to_numpy(zero_copy_only=False)
-        fixed[escaped] = [_encode_json_text(t) for t in distinct.dictionary.filter(pa.array(escaped)).to_pylist()]
-        encoded = pa.array(fixed, type=pa.large_string())
+        encoded = _replaced(encoded, escaped,
+                            [_encode_json_text(t) for t in distinct.dictionary.filter(pa.array(escaped)).to_pylist()])
     return pc.take(encoded, distinct.indices).fill_null("null")
 
 
@@ -502,16 +512,13 @@ def _json_numbers(values: np.ndarray) -> pa.Array:
     if np.isinf(values).any():
         raise ValueError("Out of range float values are not JSON compliant")
     missing = np.isnan(values)
-    texts = pa.array(values, mask=missing).cast(pa.large_string())
-    exponent = pc.match_substring(texts, "e").fill_null(False).to_numpy(zero_copy_only=False)
+    texts, exponent = _float_texts(values)
     whole = pc.invert(pc.match_substring(texts, "."))
     texts = pc.if_else(whole, _join(texts, ".0"), texts)
     magnitude = np.abs(values)
     outside = exponent | (~missing & (magnitude != 0) & ((magnitude < 1e-4) | (magnitude >= 1e16)))
     if outside.any():
-        fixed = texts.to_numpy(zero_copy_only=False)
-        fixed[outside] = list(map(float.__repr__, values[outside].tolist()))
-        texts = pa.array(fixed, type=pa.large_string())
+        texts = _replaced(texts, outside, list(map(float.__repr__, values[outside].tolist())))
     return texts.fill_null("null")
 
 
