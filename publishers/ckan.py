@@ -101,6 +101,7 @@ from transparencia.publishers.ckan_views import ensure_table_view, offers_table_
 from transparencia.publishers.ckan_xloader import (
     CopyAbandoned,
     XloaderCopy,
+    await_portal_job,
     clear_abandoned,
     copy_table,
     insert_table,
@@ -463,19 +464,12 @@ class CkanPublisher(PortalSession, TableReadBack):
         in bounded inserts, after any job the portal queued for the upload itself."""
         def fill(loader: BoundedInserts) -> Callable[[JsonObject], None]:
             def load(resource: JsonObject) -> None:
-                if table is None or expected is None:
-                    return
-                if not isinstance(loader, XloaderCopy):
+                if isinstance(loader, XloaderCopy):
+                    self._load_on_xloader_portal(resource["id"], spec, table, expected, loader)
+                elif table is not None and expected is not None:
                     load_table(self.client, resource["id"], table, expected, max_body=loader.max_body)
-                elif loader.takes(table):
-                    copy_table(self.client, resource["id"], table, expected, loader)
-                    self.client.call("resource_patch", {"id": resource["id"], **_standard_fields(spec)})
-                else:
-                    insert_table(self.client, resource["id"], table, expected, loader)
-                    shown = self.client.call("resource_show", {"id": resource["id"]})
-                    if not _has_standard_fields(shown, spec):  # the portal's own job wrote its MD5 into hash
-                        self.client.call("resource_patch", {"id": resource["id"], **_standard_fields(spec)})
-                self._notify(f"DataStore provisional {spec.name}")
+                if table is not None and expected is not None:
+                    self._notify(f"DataStore provisional {spec.name}")
             return load
 
         fields = {"name": spec.name, **_resource_fields(spec)}
@@ -491,6 +485,22 @@ class CkanPublisher(PortalSession, TableReadBack):
                                      "archivo subido; no se publica nada y se reintentará más tarde.") from None
         self._notify(f"recurso provisional {spec.name}")
         return staged
+
+    def _load_on_xloader_portal(self, resource_id: str, spec: ResourceFile, table: DatastoreTable | None,
+                                expected: TableFingerprint | None, loader: XloaderCopy) -> None:
+        """Load the table on a portal running xloader, or only wait for the job the portal queued for a
+        file without one; every job writes the file's MD5 into ``hash``, so the publisher's sha256 is
+        put back once the last has ended, before the file is shown."""
+        if table is None or expected is None:
+            if not await_portal_job(self.client, resource_id, loader.patience_for_file(spec.path.stat().st_size)):
+                return
+        elif loader.takes(table):
+            copy_table(self.client, resource_id, table, expected, loader)
+        else:
+            insert_table(self.client, resource_id, table, expected, loader)
+        shown = self.client.call("resource_show", {"id": resource_id})
+        if not _has_standard_fields(shown, spec):
+            self.client.call("resource_patch", {"id": resource_id, **_standard_fields(spec)})
 
     def _abandon(self, staging: StagingArea, abandoned: CopyAbandoned) -> None:
         """Delete the staging resource whose job never started, then drop any table its job made meanwhile."""

@@ -35,7 +35,11 @@ Falling back, never publishing an unverified table
 
 A portal that submits every upload itself (xloader's default formats)
     Its job for the upload replaces whatever table the resource has, so every load on a portal that
-    runs xloader, inserts too (``insert_table``), starts once that job has ended. A job that started
+    runs xloader, inserts too (``insert_table``), starts once that job has ended. It also loads the
+    files published without a table (the history, the dictionary, the XLSX) and writes their MD5
+    into ``hash``: the publisher waits for those jobs too (``await_portal_job``) before it puts its
+    sha256 back and shows the files, so no job rewrites a public resource after the month is shown
+    (their tables are the portal's own, left as its job made them). A job that started
     between the publisher's last look and the deletion of an abandoned staging resource still makes
     its table, for a deleted resource that the next update of the staging dataset purges, out of any
     clean-up's reach: ``clear_abandoned`` waits for it to end and drops that table. When the file
@@ -77,6 +81,7 @@ WAITING = ("pending", "submitting")  # the job is queued and has not started
 RUNNING = ("running", "running_but_viewable")
 BUSY = (*WAITING, *RUNNING)
 POLL_SECONDS = (0.25, 1.0)  # first and longest pause between two reads of the job's status
+MIN_ROW_BYTES = 20  # no row of a published CSV is shorter (an item's columns, their commas and newline)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,11 @@ class XloaderCopy(BoundedInserts):
 
     def patience(self, rows: int) -> float:
         return self.base_wait + self.wait_per_row * rows
+
+    def patience_for_file(self, size: int) -> float:
+        """The patience for the job of a file whose rows are not counted here (published without a
+        table): as many rows as its bytes allow at ``MIN_ROW_BYTES`` each, an upper bound."""
+        return self.patience(size // MIN_ROW_BYTES)
 
 
 class CopyAbandoned(Exception):
@@ -138,10 +148,15 @@ def insert_table(client: CkanClient, resource_id: str, table: DatastoreTable, ex
     """Load the table in bounded inserts once the job the portal may have queued for the upload has ended:
     it would replace the table while, or after, the inserts fill it. Its default views go, as after our
     own job; the MD5 it wrote into ``hash`` is the caller's to put back."""
-    patience = loader.patience(row_count(table))
-    if _settled(client, resource_id, time.monotonic() + patience, patience):
+    if await_portal_job(client, resource_id, loader.patience(row_count(table))):
         drop_table_views(client, resource_id)
     return load_table(client, resource_id, table, expected, max_body=loader.max_body)
+
+
+def await_portal_job(client: CkanClient, resource_id: str, patience: float) -> bool:
+    """Wait for the job a portal that submits every upload queued for this one; True when there was one
+    (it wrote the file's MD5 into ``hash``). ``CopyAbandoned`` or ``TransientError`` as ``copy_table``'s."""
+    return bool(_settled(client, resource_id, time.monotonic() + patience, patience))
 
 
 def clear_abandoned(client: CkanClient, abandoned: CopyAbandoned) -> None:

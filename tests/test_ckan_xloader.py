@@ -18,6 +18,7 @@ import pytest
 from ckan_proxy import FaultProxy, through
 from ckan_release import dataset_spec, expected_totals, month_rows, render_release, sha256_of, table_totals
 from ckan_server import published
+from ckanapi import NotFound
 from portal_poller import PortalPoller
 from waiting import until
 
@@ -88,6 +89,19 @@ def assert_published_exactly(server, name: str, files, month) -> None:
     assert server.admin().action.package_show(id=staging_dataset_name(name))["resources"] == []
 
 
+def settled_digests(server, name: str) -> dict[str, tuple[str, str]]:
+    """Each public resource's xloader job state if still queued or running (else empty), and its ``hash``:
+    read as the sync returns, a job the portal queued for any upload (a file without a table too) and
+    not waited for is still at work, or has just put its MD5 in ``hash``."""
+    def busy(resource_id: str) -> str:
+        try:
+            state = server.admin().action.xloader_status(resource_id=resource_id)["status"]
+        except NotFound:
+            return ""
+        return state if state in ("pending", "submitting", "running", "running_but_viewable") else ""
+    return {r["name"]: (busy(r["id"]), r["hash"]) for r in published(server, name).values()}
+
+
 def publish_twice_on_a_submitting_portal(ckan_server, ckan_org, tmp_path, rows: int) -> FaultProxy:
     """Publish a planilla month of ``rows`` through a portal whose xloader submits every upload, with
     the anonymous poller watching, then publish it again: the month is exact and public at once, the
@@ -98,10 +112,12 @@ def publish_twice_on_a_submitting_portal(ckan_server, ckan_org, tmp_path, rows: 
     with ckan_server.auto_submitting() as portal, FaultProxy(portal, delay=600, offers_xloader=True) as proxy:
         with PortalPoller(ckan_server.url, ckan_org) as poller:
             result = through(proxy, ckan_server).sync(dataset_spec(ckan_org, name), files)
+            shown_after_every_job = settled_digests(ckan_server, name)
             poller.wait_polls(2)
         again = through(proxy, ckan_server)
         rerun = again.sync(dataset_spec(ckan_org, name), files)
     assert result.error is None, result.error
+    assert shown_after_every_job == {f.name: ("", f.sha256) for f in files}
     assert_published_exactly(ckan_server, name, files, month)
     poller.assert_clean()
     assert rerun.writes == 0 and again.client.writes == 0
