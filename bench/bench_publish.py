@@ -43,6 +43,7 @@ from ckan_release import dataset_spec, month_rows, render_release  # noqa: E402
 from bench.machine import print_load  # noqa: E402
 from transparencia.domain import Period  # noqa: E402
 from transparencia.publishers.ckan import CkanPublisher  # noqa: E402
+from transparencia.publishers.ckan_capabilities import portal_capabilities  # noqa: E402
 from transparencia.publishers.ckan_client import CkanClient, RetryPolicy  # noqa: E402
 from transparencia.publishers.ckan_datastore import MAX_BODY_BYTES, load_table, published_fingerprint  # noqa: E402
 from transparencia.publishers.ckan_xloader import XloaderCopy, copy_table, table_loader  # noqa: E402
@@ -131,7 +132,7 @@ def xloader_load(publisher: CkanPublisher, ckan: ckanapi.RemoteCKAN, package_id:
     table, xloader's job waited for, its fingerprint compared (computed from the Parquet file, not
     cached). Returns the upload's and the load's seconds, the fallback's warnings (none when
     xloader's table was the one kept) and the job's steps."""
-    loader = table_loader(publisher.client, MAX_BODY_BYTES)
+    loader = table_loader(portal_capabilities(publisher.client), MAX_BODY_BYTES)
     if not isinstance(loader, XloaderCopy):
         sys.exit("the local CKAN does not offer ckanext-xloader: run scripts/ckan-local/start.sh")
     started = time.perf_counter()

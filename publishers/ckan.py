@@ -74,6 +74,7 @@ from transparencia.publishers.base import (
     TableReadBack,
     WriteListener,
 )
+from transparencia.publishers.ckan_capabilities import PortalCapabilities, portal_capabilities
 from transparencia.publishers.ckan_client import (
     CkanClient,
     NotAuthorizedError,
@@ -97,7 +98,7 @@ from transparencia.publishers.ckan_portal import (
     sweep_leftovers,
 )
 from transparencia.publishers.ckan_staging import StagingArea
-from transparencia.publishers.ckan_views import ensure_table_view, offers_table_view, portal_package
+from transparencia.publishers.ckan_views import ensure_table_view, portal_package
 from transparencia.publishers.ckan_xloader import (
     CopyAbandoned,
     XloaderCopy,
@@ -434,12 +435,13 @@ class CkanPublisher(PortalSession, TableReadBack):
             self._notify(f"recurso {spec.name}")
 
     @cached_property
-    def _offers_table_view(self) -> bool:
-        return offers_table_view(self.client)
+    def _capabilities(self) -> PortalCapabilities:
+        """The portal's plugins, read once per publisher (``ckan_capabilities``)."""
+        return portal_capabilities(self.client)
 
     def _table_view(self, resource_id: str, name: str, result: PublishResult) -> None:
         """A table view on the DataStore resource, when the portal offers one (created once)."""
-        if self._offers_table_view and ensure_table_view(self.client, resource_id):
+        if self._capabilities.table_view and ensure_table_view(self.client, resource_id):
             result.actions.append(PublishAction(PublishObject.VIEW, name, PublishVerb.CREATE, detail="vista de tabla"))
 
     def _table_drift(self, current: JsonObject, table: DatastoreTable | None,
@@ -455,7 +457,7 @@ class CkanPublisher(PortalSession, TableReadBack):
     @cached_property
     def _loader(self) -> BoundedInserts:
         """How this portal's tables are loaded, asked once per run."""
-        return table_loader(self.client, self.max_body)
+        return table_loader(self._capabilities, self.max_body)
 
     def _stage(self, staging: StagingArea, spec: ResourceFile, current: JsonObject | None,
                table: DatastoreTable | None, expected: TableFingerprint | None, result: PublishResult) -> JsonObject:

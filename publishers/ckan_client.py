@@ -7,10 +7,11 @@ lives here only:
   timeouts, a dropped connection, HTTP 5xx, and 429 (honouring ``Retry-After``); a plain GET of a
   file the portal serves (``CkanClient.get``) is retried on the same failures with the same policy;
 * terminal (never retried, ``TerminalError`` with CKAN's own words): ckanapi's 403
-  ``NotAuthorized`` as ``NotAuthorizedError``, 409 ``ValidationError`` (with the field errors),
-  any other ``CKANAPIError``, an answer that is not CKAN's (``ServerIncompatibleError``: a gateway or
-  another service at the address), and 404 ``NotFound`` as ``NotFoundError``, so callers can treat
-  "missing" as data.
+  ``NotAuthorized`` as ``NotAuthorizedError``, 409 ``ValidationError`` as ``InvalidDataError`` (with
+  the field errors), CKAN's "action name not known" as ``UnknownActionError`` (a plugin the portal
+  does not run), any other ``CKANAPIError``, an answer that is not CKAN's (``ServerIncompatibleError``:
+  a gateway or another service at the address), and 404 ``NotFound`` as ``NotFoundError``, so
+  callers can treat "missing" as data.
 
 The publisher and the national monitor's reader (``reports.portal``) both go through this client.
 
@@ -56,6 +57,7 @@ from transparencia.publishers.base import PortalUnavailableError, WriteListener
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_ACTION = "Action name not known"  # CKAN's answer (400) to an action no plugin of the portal provides
 READ_ACTION_SUFFIXES = ("_show", "_list", "_for_user", "_search", "_search_sql", "_info", "_status")
 BREAKER_OPEN_SECONDS = 60.0
 
@@ -334,8 +336,10 @@ class CkanClient:
         except ckanapi.NotAuthorized as error:
             raise NotAuthorizedError(action, str(error)) from error
         except ckanapi.ValidationError as error:
-            raise TerminalError(f"CKAN rechazó '{action}' por datos inválidos: {_validation_message(error)}") from error
+            raise InvalidDataError(action, error) from error
         except ckanapi.CKANAPIError as error:
+            if UNKNOWN_ACTION in str(error):
+                raise UnknownActionError(action) from error
             raise TerminalError(f"CKAN respondió de forma inesperada a '{action}': {str(error)[:500]}") from error
         except ckanapi.ServerIncompatibleError as error:
             raise TerminalError(f"La dirección del portal no responde como la API de CKAN a '{action}' (¿apunta a "
@@ -367,6 +371,24 @@ class NotFoundError(TerminalError):
 
     def __init__(self, action: str, detail: str):
         super().__init__(f"CKAN no encontró lo pedido en '{action}': {detail[:300]}")
+        self.action = action
+
+
+class InvalidDataError(TerminalError):
+    """409 ``ValidationError`` from CKAN; ``fields`` names what it refused (by field, as CKAN gives it)."""
+
+    def __init__(self, action: str, error: ckanapi.ValidationError):
+        super().__init__(f"CKAN rechazó '{action}' por datos inválidos: {_validation_message(error)}")
+        self.action = action
+        self.fields = error.error_dict if isinstance(error.error_dict, dict) else {}
+
+
+class UnknownActionError(TerminalError):
+    """CKAN does not know the action: the plugin that provides it is not running on that portal."""
+
+    def __init__(self, action: str):
+        super().__init__(f"El portal no ofrece la acción '{action}' de la API de CKAN (no tiene activada la "
+                         "extensión que la da).")
         self.action = action
 
 

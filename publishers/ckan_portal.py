@@ -47,6 +47,7 @@ from pathlib import Path
 from transparencia.domain.jsontypes import JsonObject
 from transparencia.errors import ConfigError, TerminalError, TransientError
 from transparencia.publishers.base import PortalUnavailableError
+from transparencia.publishers.ckan_capabilities import portal_capabilities
 from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, NotFoundError, guard_writes
 from transparencia.publishers.names import (
     BROKEN_LEASES_EXTRA,
@@ -86,18 +87,16 @@ def preflight(client: CkanClient, organization: str, title: str | None = None, *
     A missing organization is created when ``create_organization`` and the user may (not in a dry run)."""
     url = client.url
     try:
-        status = client.call("status_show")
+        capabilities = portal_capabilities(client)
     except PortalUnavailableError as error:
         raise PortalUnavailableError(f"No se pudo conectar con el portal CKAN en {url}: {_cause(error)}. Revise la "
                                      "dirección (CKAN_URL o publish.ckan.url) y que el portal esté en línea; si lo "
                                      "está, vuelva a ejecutar más tarde.") from None
     except TerminalError:
-        raise ConfigError(f"La dirección {url} responde, pero no es un portal CKAN (no contesta a la API "
-                          "/api/3/action/status_show). Use la raíz del portal, p. ej. "
+        raise ConfigError(f"La dirección {url} responde, pero no es un portal CKAN (no contesta como su API en "
+                          "/api/3/action/). Use la raíz del portal, p. ej. "
                           "https://www.datosabiertos.gob.pa.") from None
-    if not isinstance(status, dict) or "ckan_version" not in status:
-        raise ConfigError(f"La dirección {url} responde, pero no es un portal CKAN.")
-    if "datastore" not in status.get("extensions", []):
+    if not capabilities.datastore:
         raise ConfigError(f"El portal {url} no tiene activado el DataStore (extensión 'datastore'): pida a sus "
                           "administradores que lo activen; sin él no se publican las tablas consultables.")
     user = _user(client)

@@ -2,8 +2,9 @@
 
 A table view on each DataStore resource, when the portal offers one (CKAN's ``datatables_view``):
 the month's rows can be browsed, filtered and sorted without downloading them. The portal says
-which plugins it runs (``status_show``); without ``datatables_view`` nothing is attempted. A
-resource that already has a table view is left as it is, so a re-run writes nothing.
+which plugins it runs (``ckan_capabilities``); without ``datatables_view`` nothing is attempted,
+and a portal that hides its plugins and refuses the view is left without one. A resource that
+already has a table view is left as it is, so a re-run writes nothing.
 
 The dataset's ``datapackage.json`` names its CSV files by relative path, which only works beside
 them (the local catalog); on the portal each file has its own URL, so the package published there
@@ -23,24 +24,26 @@ from transparencia.domain import sha256_file
 from transparencia.domain.jsontypes import JsonObject
 from transparencia.publishers import datapackage
 from transparencia.publishers.base import ResourceFile
-from transparencia.publishers.ckan_client import CkanClient
+from transparencia.publishers.ckan_capabilities import TABLE_VIEW
+from transparencia.publishers.ckan_client import CkanClient, InvalidDataError
 
-TABLE_VIEW = "datatables_view"
 VIEW_TITLE = "Tabla"
 VIEW_DESCRIPTION = "Las filas del mes en una tabla con búsqueda, filtros y orden."
 
 
-def offers_table_view(client: CkanClient) -> bool:
-    return TABLE_VIEW in client.call("status_show").get("extensions", [])
-
-
 def ensure_table_view(client: CkanClient, resource_id: str) -> bool:
-    """Create the table view of a DataStore resource unless it has one; True when one was created."""
+    """Create the table view of a DataStore resource unless it has one; True when one was created,
+    False too when the portal has no such view (its ``view_type`` refused: a plugin it does not run)."""
     views = client.call("resource_view_list", {"id": resource_id})
     if any(view.get("view_type") == TABLE_VIEW for view in views):
         return False
-    client.call("resource_view_create", {"resource_id": resource_id, "view_type": TABLE_VIEW,
-                                         "title": VIEW_TITLE, "description": VIEW_DESCRIPTION})
+    try:
+        client.call("resource_view_create", {"resource_id": resource_id, "view_type": TABLE_VIEW,
+                                             "title": VIEW_TITLE, "description": VIEW_DESCRIPTION})
+    except InvalidDataError as refused:
+        if "view_type" not in refused.fields:
+            raise
+        return False
     return True
 
 

@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from transparencia.domain.jsontypes import JsonObject
 from transparencia.errors import TransientError
 from transparencia.publishers.base import DatastoreTable, TableFingerprint
+from transparencia.publishers.ckan_capabilities import PortalCapabilities
 from transparencia.publishers.ckan_client import CkanClient, NotFoundError
 from transparencia.publishers.ckan_datastore import (
     BoundedInserts,
@@ -76,7 +77,6 @@ from transparencia.publishers.tables import comparable_fields, datastore_fields,
 
 log = logging.getLogger(__name__)
 
-XLOADER = "xloader"  # the plugin's name in ``status_show``'s extensions
 WAITING = ("pending", "submitting")  # the job is queued and has not started
 RUNNING = ("running", "running_but_viewable")
 BUSY = (*WAITING, *RUNNING)
@@ -123,10 +123,9 @@ def inserts_only(loader: BoundedInserts) -> BoundedInserts:
     return dataclasses.replace(loader, min_rows=sys.maxsize) if isinstance(loader, XloaderCopy) else loader
 
 
-def table_loader(client: CkanClient, max_body: int) -> BoundedInserts:
+def table_loader(capabilities: PortalCapabilities, max_body: int) -> BoundedInserts:
     """How this portal's tables are loaded: by xloader when it runs it, else in bounded inserts."""
-    extensions = client.call("status_show").get("extensions", [])
-    return XloaderCopy(max_body) if XLOADER in extensions else BoundedInserts(max_body)
+    return XloaderCopy(max_body) if capabilities.xloader else BoundedInserts(max_body)
 
 
 def copy_table(client: CkanClient, resource_id: str, table: DatastoreTable, expected: TableFingerprint,

@@ -23,8 +23,11 @@ whose body contains ``needle``; ``proxy.arrived[action]`` is set when a call of 
 Only 127.0.0.1 is ever contacted. ``proxy.seen`` lists (action, fault) in arrival order.
 
 The portal behind the proxy does not run ckanext-xloader unless ``offers_xloader`` (its
-``status_show`` leaves it out of the extensions): the fault tests fault the bounded inserts' requests
-one by one, which an xloader job (CKAN's own, behind no proxy) would not send.
+``status_show`` leaves it out of the extensions, and its ``xloader_*`` actions are answered as CKAN
+answers an action no plugin provides): the fault tests fault the bounded inserts' requests one by
+one, which an xloader job (CKAN's own, behind no proxy) would not send. ``hides_status`` answers
+``status_show`` with a firewall's HTML page, as the national portal's gateway does, the rest of the
+API passing.
 """
 
 from __future__ import annotations
@@ -48,9 +51,10 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, delay: float = 2.0, *, offers_xloader: bool = False):
+    def __init__(self, upstream: str, delay: float = 2.0, *, offers_xloader: bool = False,
+                 hides_status: bool = False):
         parts = urlsplit(upstream)
-        self.offers_xloader = offers_xloader
+        self.offers_xloader, self.hides_status = offers_xloader, hides_status
         self.upstream_host, self.upstream_port = parts.hostname, parts.port or 80
         self.delay = delay
         self.plans: dict[str, deque[str]] = defaultdict(deque)
@@ -127,6 +131,13 @@ class FaultProxy:
                         self._answer(413, b"<html>413 Request Entity Too Large</html>", {"Connection": "close"})
                         return
                 fault = proxy._next_fault(action, body)
+                if action == "status_show" and proxy.hides_status:
+                    self._answer(403, WAF_PAGE, {"Content-Type": "text/html"})
+                    return
+                if action.startswith("xloader_") and not proxy.offers_xloader:
+                    self._answer(400, f'"Bad request - Action name not known: {action}"'.encode(),
+                                 {"Content-Type": "application/json;charset=utf-8"})
+                    return
                 if fault == "409":  # as CKAN words a refusal
                     self._answer(409, b'{"success": false, "error": {"__type": "Validation Error", '
                                       b'"message": "falla inyectada"}}', {})
@@ -179,6 +190,9 @@ class FaultProxy:
                     self.close_connection = True
 
         return Handler
+
+
+WAF_PAGE = b"<html><head><title>Request Rejected</title></head><body>The requested URL was rejected.</body></html>"
 
 
 def _without_xloader(content: bytes) -> bytes:
