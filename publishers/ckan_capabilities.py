@@ -25,7 +25,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from transparencia.errors import TerminalError
+from transparencia.errors import ConfigError, TerminalError
 from transparencia.publishers.ckan_client import CkanClient, NotAuthorizedError, NotFoundError, UnknownActionError
 
 DATASTORE = "datastore"  # the plugins' names in ``status_show``'s extensions
@@ -50,6 +50,8 @@ def portal_capabilities(client: CkanClient) -> PortalCapabilities:
     ``TransientError`` when the portal does not answer at all."""
     try:
         status = client.call("status_show")
+    except ConfigError:  # the address itself is wrong (``PortalMovedError``): nothing to probe there
+        raise
     except TerminalError:
         status = None
     if isinstance(status, dict) and "ckan_version" in status:

@@ -11,7 +11,10 @@ lives here only:
   the field errors), CKAN's "action name not known" as ``UnknownActionError`` (a plugin the portal
   does not run), any other ``CKANAPIError``, an answer that is not CKAN's (``ServerIncompatibleError``:
   a gateway or another service at the address), and 404 ``NotFound`` as ``NotFoundError``, so
-  callers can treat "missing" as data.
+  callers can treat "missing" as data;
+* configuration (``PortalMovedError``, a ``ConfigError``): an address that answers with a redirect
+  (the national portal's bare host, 301 to www). No action follows it: a redirected POST arrives as
+  a GET without its body, so the error names the address to configure instead.
 
 The publisher and the national monitor's reader (``reports.portal``) both go through this client.
 
@@ -46,13 +49,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urljoin
 
 import ckanapi
 import requests
 from ckanapi.common import prepare_action, reverse_apicontroller_action
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 
-from transparencia.errors import TerminalError, TransientError
+from transparencia.errors import ConfigError, TerminalError, TransientError
 from transparencia.publishers.base import PortalUnavailableError, WriteListener
 
 log = logging.getLogger(__name__)
@@ -182,6 +186,8 @@ class _StreamingRemoteCKAN(ckanapi.RemoteCKAN):
             data, files = encoder, None
         response = _raise_if_retryable(self.session.post(url, data=data, headers=headers, files=files,
                                                          allow_redirects=False, **requests_kwargs))
+        if response.is_redirect:
+            raise PortalMovedError(url, response.headers.get("Location", ""))
         if response.status_code == 413:
             raise TerminalError(f"El portal (o su proxy) rechazó una petición por demasiado grande (HTTP 413, "
                                 f"{url.rsplit('/', 1)[-1]}). Reduzca publish.ckan.max_body_mb, o pida que se amplíe "
@@ -372,6 +378,19 @@ class NotFoundError(TerminalError):
     def __init__(self, action: str, detail: str):
         super().__init__(f"CKAN no encontró lo pedido en '{action}': {detail[:300]}")
         self.action = action
+
+
+class PortalMovedError(ConfigError):
+    """The portal's address answers with a redirect (the national portal's bare host: 301 to www). An
+    action is never sent on: requests re-sends a redirected POST as a GET without its body. The
+    configuration must name the address the redirect leads to."""
+
+    def __init__(self, url: str, location: str):
+        moved = urljoin(url, location)
+        self.base = moved.split("/api/", 1)[0] if "/api/" in moved else moved
+        old = url.split("/api/", 1)[0]
+        super().__init__(f"La dirección del portal {old} redirige a {self.base}: indique {self.base} en "
+                         "publish.ckan.url (o CKAN_URL); a una dirección que redirige no se le envía ninguna acción.")
 
 
 class InvalidDataError(TerminalError):

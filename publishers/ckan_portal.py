@@ -92,6 +92,8 @@ def preflight(client: CkanClient, organization: str, title: str | None = None, *
         raise PortalUnavailableError(f"No se pudo conectar con el portal CKAN en {url}: {_cause(error)}. Revise la "
                                      "dirección (CKAN_URL o publish.ckan.url) y que el portal esté en línea; si lo "
                                      "está, vuelva a ejecutar más tarde.") from None
+    except ConfigError:
+        raise
     except TerminalError:
         raise ConfigError(f"La dirección {url} responde, pero no es un portal CKAN (no contesta como su API en "
                           "/api/3/action/). Use la raíz del portal, p. ej. "

@@ -210,3 +210,43 @@ QUICK = RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2)
 def through(proxy: FaultProxy, server: CkanServer, **options: Any) -> CkanPublisher:
     """A publisher that reaches the test CKAN through the proxy, retrying quickly."""
     return CkanPublisher(proxy.url, server.token, retry=QUICK, **options)
+
+
+class MovedPortal:
+    """A loopback address that answers every request with a 301 to the same path under ``to``, as the
+    national portal's bare host does to www; ``seen`` counts the requests it answered."""
+
+    def __init__(self, to: str):
+        moved = self
+        self.seen = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._moved()
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self._moved()
+
+            def _moved(self) -> None:
+                moved.seen += 1
+                self.send_response(301)
+                self.send_header("Location", to.rstrip("/") + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> MovedPortal:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from ckan_proxy import FaultProxy
+from ckan_proxy import FaultProxy, MovedPortal
 from institutions import sample_institution
 
 from transparencia.domain import Period
@@ -88,6 +88,23 @@ def test_a_wrong_portal_or_token_exits_2_after_a_few_calls_before_extracting(cka
     assert_fails_fast(done, [action for action, _fault in proxy.seen], expected, data_dir, before,
                       outage if case == "puerto cerrado" else 2)
     assert ckan_server.token not in done.stdout + done.stderr
+
+
+def test_an_address_that_redirects_exits_2_naming_the_address_to_use(ckan_server, proxy, ckan_org, tmp_path):
+    """The national portal's bare host answers 301 to www. A POST sent on would arrive as a GET without its
+    body, so no action follows a redirect: the run stops before extracting and names the address to use."""
+    config = sample_institution(tmp_path, organization=ckan_org, month=Period(2025, 1))
+    token = token_file(tmp_path, ckan_server.token)
+    data_dir = load_config(config).data_dir
+    before = files_under(data_dir)
+
+    with MovedPortal(proxy.url) as moved:
+        done = run_cli(config, moved.url, token)
+
+    assert_fails_fast(done, [action for action, _fault in proxy.seen],
+                      f"La dirección del portal {moved.url} redirige a {proxy.url}: indique {proxy.url}", data_dir,
+                      before)
+    assert moved.seen == 1 and proxy.seen == []
 
 
 def test_a_user_who_cannot_write_to_the_organization_is_told_what_to_ask_for(ckan_server, proxy, ckan_org, tmp_path):
