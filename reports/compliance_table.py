@@ -5,13 +5,17 @@ one row per item: code, name, status (its identifier and Spanish label), reason,
 the public link, the last update. Like every description of a dataset as a whole, the history and
 the ``datapackage.json`` are a function of what is online, never of the month that ran last: the
 months are those the target holds (``Publisher.published_periods``) plus the month being published,
-each read from its JSON report in the data folder. Every online month's CSV is rendered again from
-its report, so a month published before these files existed gets its CSV, and re-running an
-unchanged month renders the same bytes (the publisher writes nothing).
+each read from its JSON report in the data folder or, for a month this folder never ran (published
+from another machine, or before a reinstall), from the JSON report the target holds, when its bytes
+are those the target records. Every online month's CSV is rendered again from its report, so a month
+published before these files existed gets its CSV, and re-running an unchanged month renders the
+same bytes (the publisher writes nothing).
 """
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +25,7 @@ from transparencia.domain.jsontypes import JsonObject
 from transparencia.domain.workspace import Workspace, report_file_name, report_history_file_name
 from transparencia.output.csvfile import csv_text
 from transparencia.publishers import datapackage
-from transparencia.publishers.base import DatasetSpec, Publisher, ResourceFile
+from transparencia.publishers.base import DatasetSpec, PublishedResource, Publisher, ReadBack, ResourceFile
 from transparencia.publishers.names import (
     compliance_history_name,
     compliance_package_name,
@@ -38,6 +42,8 @@ from transparencia.reports.compliance import (
 )
 from transparencia.reports.console import address
 from transparencia.sources.config import InstitutionConfig
+
+log = logging.getLogger(__name__)
 
 YES, NO = "sí", "no"
 
@@ -89,11 +95,46 @@ def report_publication(config: InstitutionConfig, report: ComplianceReport, path
 def online_reports(report: ComplianceReport, publisher: Publisher, workspace: Workspace,
                    organization: str) -> list[ComplianceReport]:
     """The reports of every month the public reads once ``report`` is published, oldest first: the
-    months the target holds and this one. A month online whose report this data folder lacks cannot
-    be described, so it is passed over."""
-    online = publisher.published_periods(organization, report_dataset_name(report.acronym)) - {report.period}
-    paths = (workspace.report_file(month, OutputFormat.JSON) for month in online)
-    return sorted([*(load_report(path) for path in paths if path.exists()), report], key=lambda r: r.period)
+    months the target holds and this one. A month online whose report this data folder lacks is read
+    from the target (``read_back_reports``); one that cannot be read there either is passed over."""
+    dataset = report_dataset_name(report.acronym)
+    online = publisher.published_periods(organization, dataset) - {report.period}
+    paths = {month: workspace.report_file(month, OutputFormat.JSON) for month in online}
+    kept = [load_report(path) for path in paths.values() if path.exists()]
+    lacking = sorted(month for month, path in paths.items() if not path.exists())
+    if lacking and isinstance(publisher, ReadBack):
+        kept += read_back_reports(publisher, organization, dataset, lacking)
+    return sorted([*kept, report], key=lambda r: r.period)
+
+
+def read_back_reports(reader: ReadBack, organization: str, dataset: str,
+                      months: Sequence[Period]) -> list[ComplianceReport]:
+    """The ``months``' JSON reports as the target holds them, each only when its bytes are those the
+    target records (its sha256) and it reads as a report; the data folder is left as it is."""
+    by_name = {r.name: r for r in reader.published_resources(organization, dataset) or []}
+    reports = []
+    for month in months:
+        resource = by_name.get(compliance_resource_name(month, OutputFormat.JSON))
+        report = None if resource is None else _read_back_report(reader, resource)
+        if report is not None:
+            reports.append(report)
+    return reports
+
+
+def _read_back_report(reader: ReadBack, resource: PublishedResource) -> ComplianceReport | None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "informe.json"
+        reader.download(resource, path)
+        if resource.sha256 is not None and sha256_file(path) != resource.sha256:
+            log.warning("%s: el archivo publicado no coincide con el sha256 que el destino registra; el mes no "
+                        "entra en las tablas del informe.", resource.name)
+            return None
+        try:
+            return load_report(path)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("%s: el archivo publicado no se puede leer como informe de cumplimiento; el mes no entra "
+                        "en las tablas del informe.", resource.name)
+            return None
 
 
 def table_resources(reports: Sequence[ComplianceReport], dataset: DatasetSpec, public_url: str | None,

@@ -42,10 +42,15 @@ JAN, FEB, MAR = Period(2025, 1), Period(2025, 2), Period(2025, 3)
 PUBLIC_URL = "https://datos.migracion.gob.pa/transparencia/"
 
 
-def _institution(folder: Path, organization: str = "servicio-nacional-de-migracion", acronym: str = "SNM") -> Path:
+def _institution(folder: Path, organization: str = "servicio-nacional-de-migracion", acronym: str = "SNM",
+                 catalog: Path | None = None) -> Path:
+    """The sample institution in ``folder`` (its data folder), publishing to ``catalog`` (else
+    ``folder/published``): two data folders with one catalog are two machines publishing one portal."""
     document = sample_document()
     document["institution"].update(organization=organization, acronym=acronym)
     document["publish"]["public_url"] = PUBLIC_URL
+    if catalog is not None:
+        document["publish"]["local_dir"] = str(catalog)
     return write_institution(folder, document)
 
 
@@ -194,6 +199,33 @@ def test_a_month_published_before_the_table_existed_gets_its_csv_on_the_next_run
     assert sorted({r["periodo"] for r in history}) == ["2025-01", "2025-02"]
     assert len(_rows(folder / "informe-cumplimiento-2025-01.csv")) == 24
     _assert_valid(folder / "datapackage.json")
+
+
+def test_months_published_from_another_machine_are_read_back_from_the_target_into_the_tables(tmp_path, caplog):
+    """January and March ran on one machine, February on another with an empty data folder: the
+    second's history and CSVs still hold every month online, read from the JSON reports the target
+    holds (each checked against the sha256 the target records), and its data folder gains no report
+    of a month it did not run. A report online that is not the recorded one is left out, with a warning."""
+    catalog = tmp_path / "published"
+    folder = catalog / "servicio-nacional-de-migracion" / "snm-informe-cumplimiento"
+    first, second = _institution(tmp_path / "a", catalog=catalog), _institution(tmp_path / "b", catalog=catalog)
+    _publish(first, JAN)
+    _publish(first, MAR)
+
+    _publish(second, FEB)
+
+    history = _rows(folder / "informe-cumplimiento-historico.csv")
+    assert [r["periodo"] for r in history] == ["2025-01"] * 24 + ["2025-02"] * 24 + ["2025-03"] * 24
+    assert {r["periodo"] for r in _rows(folder / "informe-cumplimiento-2025-01.csv")} == {"2025-01"}
+    _assert_valid(folder / "datapackage.json")
+    assert sorted(p.name for p in (tmp_path / "b" / "reports").iterdir()) == ["2025-02"]
+
+    march = folder / "informe-cumplimiento-2025-03.json"
+    march.write_bytes(march.read_bytes().replace(b'"2025-03"', b'"2025-04"', 1))
+    _publish(second, FEB)
+    history = _rows(folder / "informe-cumplimiento-historico.csv")
+    assert sorted({r["periodo"] for r in history}) == ["2025-01", "2025-02"]
+    assert "Informe de cumplimiento 2025-03 (JSON): el archivo publicado no coincide con el sha256" in caplog.text
 
 
 def test_the_table_schema_names_every_status_and_frictionless_catches_a_wrong_one(tmp_path):
