@@ -39,7 +39,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from ckan_server import CkanServer
@@ -50,7 +50,25 @@ from transparencia.publishers.ckan_client import RetryPolicy
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
-class FaultProxy:
+class LoopbackServer:
+    """A threaded HTTP server on a free loopback port, serving while used as a context manager."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FaultProxy(LoopbackServer):
     def __init__(self, upstream: str, delay: float = 2.0, *, offers_xloader: bool = False,
                  hides_status: bool = False):
         parts = urlsplit(upstream)
@@ -68,18 +86,7 @@ class FaultProxy:
         self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)  # set when an action comes in
         self.matching: list[tuple[str, bytes, str]] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FaultProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(self._handler())
 
     def plan(self, action: str, *faults: str) -> None:
         with self.lock:
@@ -212,7 +219,7 @@ def through(proxy: FaultProxy, server: CkanServer, **options: Any) -> CkanPublis
     return CkanPublisher(proxy.url, server.token, retry=QUICK, **options)
 
 
-class MovedPortal:
+class MovedPortal(LoopbackServer):
     """A loopback address that answers every request with a 301 to the same path under ``to``, as the
     national portal's bare host does to www; ``seen`` counts the requests it answered."""
 
@@ -238,15 +245,4 @@ class MovedPortal:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> MovedPortal:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
