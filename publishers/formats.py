@@ -77,6 +77,13 @@ def _float_texts(values: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     return texts, pc.match_substring(texts, "e").fill_null(False).to_numpy(zero_copy_only=False)
 
 
+def _per_distinct(texts: pa.Array, transform: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``transform`` of each text, computed once per distinct text (most columns repeat a few); a
+    missing text stays missing."""
+    distinct = pc.dictionary_encode(texts)
+    return pc.take(transform(distinct.dictionary), distinct.indices)
+
+
 def _replaced(texts: pa.Array, where: np.ndarray, values: Sequence[str]) -> pa.Array:
     """``texts`` with its entries at ``where`` (a mask) replaced, in order, by ``values``: the few
     values a column-wise conversion leaves to Python."""
@@ -97,10 +104,8 @@ def _csv_cells(series: pd.Series, field: Field, only_cell: bool) -> pa.Array:
         text = pa.array(series.map(lambda v: "true" if v else "false", na_action="ignore"),
                         type=pa.large_string(), from_pandas=True)
     else:
-        # each distinct text made safe once: most columns repeat a few texts
-        distinct = pc.dictionary_encode(pa.array(series.astype(object), type=pa.large_string(), from_pandas=True))
-        safe = quote_strings(neutralise_strings(distinct.dictionary), only_cell=only_cell)
-        text = pc.take(safe, distinct.indices)
+        text = _per_distinct(pa.array(series.astype(object), type=pa.large_string(), from_pandas=True),
+                             lambda texts: quote_strings(neutralise_strings(texts), only_cell=only_cell))
     # numbers, dates and booleans never hold what the csv module quotes; an empty cell may need quotes
     empty = quote_strings(pa.array([""], pa.large_string()), only_cell=only_cell)[0]
     return text.fill_null(empty)
@@ -461,9 +466,8 @@ def _arrow_text(series: pd.Series) -> pa.Array:
 
 
 def _text_cells(text: pa.Array, opening: str, numbers: pa.Array) -> pa.Array:
-    """Inline-string cells; each distinct text is made safe once (most columns repeat a few texts)."""
-    distinct = pc.dictionary_encode(text)
-    safe = pc.take(_xlsx_text(distinct.dictionary), distinct.indices)
+    """Inline-string cells, each distinct text made safe once."""
+    safe = _per_distinct(text, _xlsx_text)
     return _join(opening, numbers, '" t="inlineStr"><is><t xml:space="preserve">', safe, "</t></is></c>")
 
 
@@ -494,15 +498,18 @@ def _json_column(series: pd.Series, field: Field) -> pa.Array:
 
 
 def _json_strings(texts: pa.Array) -> pa.Array:
-    """Texts as JSON strings, each distinct one once: quoted by Arrow, or by ``json`` when it has
-    something to escape (a quote, a backslash, a control character), 'null' for a missing one."""
-    distinct = pc.dictionary_encode(texts)
-    escaped = pc.match_substring_regex(distinct.dictionary, _JSON_ESCAPED).to_numpy(zero_copy_only=False)
-    encoded = _join('"', distinct.dictionary, '"')
+    """Texts as JSON strings, each distinct one once, 'null' for a missing one."""
+    return _per_distinct(texts, _json_quoted).fill_null("null")
+
+
+def _json_quoted(texts: pa.Array) -> pa.Array:
+    """Texts (none missing) as JSON strings: quoted by Arrow, or by ``json`` when one has something to
+    escape (a quote, a backslash, a control character)."""
+    escaped = pc.match_substring_regex(texts, _JSON_ESCAPED).to_numpy(zero_copy_only=False)
+    encoded = _join('"', texts, '"')
     if escaped.any():
-        encoded = _replaced(encoded, escaped,
-                            [_encode_json_text(t) for t in distinct.dictionary.filter(pa.array(escaped)).to_pylist()])
-    return pc.take(encoded, distinct.indices).fill_null("null")
+        encoded = _replaced(encoded, escaped, [_encode_json_text(t) for t in texts.filter(pa.array(escaped)).to_pylist()])
+    return encoded
 
 
 def _json_numbers(values: np.ndarray) -> pa.Array:
