@@ -70,8 +70,9 @@ class CkanServer:
         """The URL of a second web process of this CKAN whose ckanext-xloader has its default formats, and
         so submits every CSV upload itself, as most portals do: on ``resource_create``, and on an update
         that changes the file's URL or ``last_modified``; with a second job worker (unless not
-        ``second_worker``), so two jobs can run at once, as on a portal with several. The same database and storage; only the plugin's submission
-        and the number of workers differ from the shared server's (whose formats are empty, start.sh)."""
+        ``second_worker``), so two jobs can run at once, as on a portal with several. The same database
+        and storage; only the plugin's submission and the number of workers differ from the shared
+        server's (whose formats are empty, start.sh)."""
         ini = self.base / "etc" / "ckan.ini"
         auto_ini = ini.with_name("ckan-autosubmit.ini")
         kept = [line for line in ini.read_text().splitlines() if not line.startswith("ckanext.xloader.formats")]
